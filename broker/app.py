@@ -1,0 +1,135 @@
+"""The composition root: the only place concrete classes are chosen and wired.
+
+`create_app(settings, ...)` builds a fresh broker per call (tests build one per test with
+overrides; dex `newTestServer`). Nothing here is a module-level singleton.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+
+from broker.clock import Clock, SystemClock
+from broker.errors import UserFacingError
+from broker.keys import KeyManager, SecretBox
+from broker.login.service import LoginService
+from broker.oidc.provider import Provider
+from broker.settings import Settings
+from broker.store import Store
+from broker.store.sql import SqlStore, make_engine
+from broker.upstream.base import ConnectorDeps
+from broker.upstream.registry import ConnectorCache, ConnectorTypes
+from broker.web.adapt import make_templates
+from broker.web.endpoints import Endpoints
+from broker.web.middleware import SecurityHeadersMiddleware
+from broker.web.routes import build_routes
+
+log = logging.getLogger(__name__)
+
+TEMPLATES_DIR = Path(__file__).parent / "web" / "templates"
+# Outbound calls to IdPs (discovery, JWKS, token) must never hang a login.
+_UPSTREAM_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+_CLOCK_SKEW = timedelta(minutes=2)
+
+#: Connector kinds shipped with Gatehouse. SAML (issue 3) and OIDC (issue 4) register here.
+DEFAULT_CONNECTOR_TYPES: ConnectorTypes = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Broker:
+    """The wired core, for callers that are not HTTP (the CLI, tests, benchmarks)."""
+
+    settings: Settings
+    store: Store
+    keys: KeyManager
+    provider: Provider
+    login: LoginService
+
+
+def build_broker(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    http: httpx.Client | None = None,
+    clock: Clock | None = None,
+    connector_types: ConnectorTypes | None = None,
+) -> Broker:
+    clock = clock or SystemClock()
+    store = store or SqlStore(make_engine(settings.database.url))
+    tokens = settings.tokens
+    keys = KeyManager(
+        store,
+        SecretBox(settings.secret_key),
+        clock,
+        # A retired key stays published while anything it signed can still be valid.
+        retire_after=max(tokens.id_token_ttl, tokens.access_token_ttl) + _CLOCK_SKEW,
+    )
+    provider = Provider(
+        issuer=settings.issuer, store=store, signer=keys, clock=clock, tokens=tokens
+    )
+    deps = ConnectorDeps(
+        http=http or httpx.Client(timeout=_UPSTREAM_TIMEOUT, follow_redirects=False),
+        clock=clock,
+    )
+    connectors = ConnectorCache(
+        DEFAULT_CONNECTOR_TYPES if connector_types is None else connector_types, deps
+    )
+    login = LoginService(
+        issuer=settings.issuer,
+        provider=provider,
+        store=store,
+        connectors=connectors,
+        clock=clock,
+    )
+    return Broker(settings=settings, store=store, keys=keys, provider=provider, login=login)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    http: httpx.Client | None = None,
+    clock: Clock | None = None,
+    connector_types: ConnectorTypes | None = None,
+) -> Starlette:
+    broker = build_broker(
+        settings, store=store, http=http, clock=clock, connector_types=connector_types
+    )
+    broker.keys.ensure_keys()
+    if not settings.is_production:
+        log.warning(
+            "Gatehouse is running in DEVELOPMENT mode (issuer %s): http loopback URLs are "
+            "allowed and the secret key may be a generated one.",
+            settings.issuer,
+        )
+    endpoints = Endpoints(
+        issuer=settings.issuer,
+        provider=broker.provider,
+        login=broker.login,
+        templates=make_templates(TEMPLATES_DIR),
+    )
+    app = Starlette(
+        routes=build_routes(endpoints),
+        middleware=[Middleware(SecurityHeadersMiddleware, hsts=settings.is_production)],
+        exception_handlers={
+            UserFacingError: endpoints.user_facing_error,
+            HTTPException: endpoints.http_error,
+            Exception: endpoints.server_error,
+        },
+    )
+    app.state.broker = broker
+    return app
+
+
+
+def create_app_from_env() -> Starlette:
+    """Factory for ASGI servers (`uvicorn --factory broker.app:create_app_from_env`), so
+    several workers each build their own app from the same environment."""
+    return create_app(Settings.from_env())

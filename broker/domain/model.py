@@ -1,0 +1,195 @@
+"""The domain's values. Frozen dataclasses: repositories take and return these, never rows."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+JsonObject = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DownstreamClient:
+    """A relying party of ours: an Auth0 tenant, or the demo app.
+
+    `secret_hash` is None for a public client, which must then use PKCE (RFC 7636, OAuth 2.0
+    Security BCP §2.1.1). Redirect URIs are compared byte for byte (RFC 9700 §4.1.3).
+    """
+
+    client_id: str
+    name: str
+    secret_hash: str | None
+    redirect_uris: tuple[str, ...]
+    created_at: datetime
+
+    @property
+    def is_public(self) -> bool:
+        return self.secret_hash is None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Organization:
+    """A customer of the app team."""
+
+    id: str
+    name: str
+    external_id: str | None = None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Domain:
+    """An email domain claimed by an organization; only a verified one routes logins or
+    makes `email_verified` true."""
+
+    organization_id: str
+    name: str
+    verified_at: datetime | None = None
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Connection:
+    """An organization's stored upstream IdP configuration (data; the connector is code).
+
+    `version` increases on every change; opened connectors are cached by (id, version).
+    `domains` optionally narrows which of the organization's domains route here when it has
+    several connections.
+    """
+
+    id: str
+    organization_id: str
+    kind: str
+    name: str
+    config: JsonObject
+    domains: tuple[str, ...] = ()
+    active: bool = True
+    version: int = 1
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuthorizationRequest:
+    """A validated `/authorize` request: everything needed to finish it later, anywhere."""
+
+    client_id: str
+    redirect_uri: str
+    scope: tuple[str, ...]
+    state: str | None = None
+    nonce: str | None = None
+    code_challenge: str | None = None
+    code_challenge_method: str | None = None
+    login_hint: str | None = None
+    prompt: tuple[str, ...] = ()
+    max_age: int | None = None
+    organization_hint: str | None = None
+    connection_hint: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PendingAuthorization:
+    """A flow: an authorization request waiting for a person to log in upstream.
+
+    The id is the only correlation handle; it travels upstream as OIDC `state` or SAML
+    `RelayState`. `connector_state` is what the connector must check on return (AuthnRequest
+    ID, nonce, PKCE verifier), opaque to everyone else (dex's ConnectorData).
+    """
+
+    id: str
+    request: AuthorizationRequest
+    created_at: datetime
+    expires_at: datetime
+    connection_id: str | None = None
+    connector_state: bytes = b""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UpstreamIdentity:
+    """What an upstream IdP asserted, normalized. Nothing downstream sees raw XML or tokens."""
+
+    subject: str
+    email: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    name: str | None = None
+    groups: tuple[str, ...] = ()
+    raw_attributes: JsonObject = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Identity:
+    """A person as Gatehouse knows them: one per (connection, IdP subject).
+
+    `id` is the `sub` we assert: random, opaque, unique across every organization, and
+    stable for as long as the connection exists. Never the email (Auth0 keys users by it).
+    """
+
+    id: str
+    organization_id: str
+    connection_id: str
+    idp_subject: str
+    email: str | None
+    created_at: datetime
+    last_login_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuthorizationCode:
+    """An issued code. Only the hash of the code is stored (a database leak yields no code).
+
+    Bound to client, redirect_uri and PKCE challenge (RFC 6749 §4.1.3, RFC 7636 §4.6).
+    """
+
+    code_hash: str
+    client_id: str
+    redirect_uri: str
+    scope: tuple[str, ...]
+    nonce: str | None
+    code_challenge: str | None
+    code_challenge_method: str | None
+    claims: JsonObject
+    auth_time: datetime
+    issued_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccessToken:
+    """An opaque bearer token for `/userinfo`, stored hashed, revoked with its code."""
+
+    token_hash: str
+    code_hash: str
+    client_id: str
+    scope: tuple[str, ...]
+    claims: JsonObject
+    issued_at: datetime
+    expires_at: datetime
+
+
+class KeyState:
+    """Life cycle of a signing key: next (published, not yet signing) -> current (signing)
+    -> retired (published until every token it signed has expired)."""
+
+    NEXT = "next"
+    CURRENT = "current"
+    RETIRED = "retired"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SigningKeyRecord:
+    """A stored signing key. The private key is encrypted at rest; `public_jwk` is what
+    JWKS publishes."""
+
+    kid: str
+    alg: str
+    state: str
+    private_key_encrypted: bytes = field(repr=False)
+    public_jwk: JsonObject
+    created_at: datetime
+    activated_at: datetime | None = None
+    retired_at: datetime | None = None

@@ -1,0 +1,33 @@
+"""Opaque identifiers and bearer secrets.
+
+Every handle we give out (flow id, code, access token, client secret) is 256 bits from the
+OS CSPRNG (RFC 6749 §10.10 asks for at least 128). Secrets we only need to *recognize* are
+stored as SHA-256: they are high-entropy, so a slow password hash would buy nothing and cost a
+KDF per token request. Comparison is constant-time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+_SECRET_BYTES = 32
+
+
+def new_id(prefix: str) -> str:
+    """A readable, unguessable id: `org_…`, `con_…`, `usr_…`. The prefix names the kind."""
+    return f"{prefix}_{secrets.token_urlsafe(16)}"
+
+
+def new_secret() -> str:
+    """A bearer secret (code, access token, flow id, client secret): 256 bits, URL-safe."""
+    return secrets.token_urlsafe(_SECRET_BYTES)
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def secret_matches(secret: str, expected_hash: str) -> bool:
+    return hmac.compare_digest(hash_secret(secret), expected_hash)

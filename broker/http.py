@@ -1,0 +1,100 @@
+"""The neutral HTTP types: the only currency between the web layer and the core.
+
+The core (OIDC provider, connectors) takes an `HttpRequest` and returns a `Result`; it never
+sees Starlette. That keeps protocol logic testable without a server or an event loop, and
+confines the framework to `broker.web` (STYLE.md B1.2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpRequest:
+    """An incoming request as the core sees it.
+
+    `url` is rebuilt from the configured public issuer, never from the Host header: behind a
+    proxy the Host header is whatever the proxy says, and URLs we compare (redirect targets,
+    SAML Destination) must be the ones we published.
+    """
+
+    method: str
+    url: str
+    headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names
+    query: Mapping[str, list[str]] = field(default_factory=dict)
+    form: Mapping[str, list[str]] = field(default_factory=dict)
+    cookies: Mapping[str, str] = field(default_factory=dict)
+    client_ip: str | None = None
+
+    @classmethod
+    def get(cls, url: str, *, headers: Mapping[str, str] | None = None) -> HttpRequest:
+        """A GET request whose query string is parsed from `url` (tests, resumed flows)."""
+        query = parse_qs(urlsplit(url).query, keep_blank_values=True)
+        return cls(method="GET", url=url, headers=dict(headers or {}), query=query)
+
+    @classmethod
+    def post(
+        cls, url: str, form: Mapping[str, str | list[str]], *, headers: Mapping[str, str] | None = None
+    ) -> HttpRequest:
+        normalized = {k: v if isinstance(v, list) else [v] for k, v in form.items()}
+        hdrs = {"content-type": "application/x-www-form-urlencoded", **(headers or {})}
+        return cls(method="POST", url=url, headers=hdrs, form=normalized)
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+    @property
+    def params(self) -> Mapping[str, list[str]]:
+        """Query for GET, form for POST: where OAuth parameters live for each method."""
+        return self.form if self.method == "POST" else self.query
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpResponse:
+    """A finished response the web layer sends as is (JSON documents, token responses)."""
+
+    status: int = 200
+    body: bytes = b""
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Redirect:
+    location: str
+    status: int = 302
+
+
+@dataclass(frozen=True, slots=True)
+class AutoPost:
+    """A page that POSTs `fields` to `action` on load (SAML HTTP-POST binding, form_post)."""
+
+    action: str
+    fields: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Page:
+    """A page for a person, rendered by the web layer from a template.
+
+    `status` is the HTTP status the page is served with; error pages carry the correlation
+    id the web layer adds to every request.
+    """
+
+    template: str
+    context: Mapping[str, object] = field(default_factory=dict)
+    status: int = 200
+
+
+Result = HttpResponse | Redirect | AutoPost | Page
+
+
+def with_query(url: str, params: Mapping[str, str | None]) -> str:
+    """Append parameters to a URL that may already have a query (RFC 6749 §3.1.2 requires
+    keeping a registered redirect_uri's own query component). None values are left out."""
+    parts = urlsplit(url)
+    extra = urlencode({k: v for k, v in params.items() if v is not None})
+    query = f"{parts.query}&{extra}" if parts.query and extra else parts.query or extra
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))

@@ -1,0 +1,183 @@
+"""The only module that touches authlib: the token endpoint's authorization_code grant.
+
+authlib does what it is good at here: client authentication (client_secret_basic with the
+RFC 6749 §2.3.1 decoding, client_secret_post, none), the grant's checks (code bound to the
+client and redirect_uri, §4.1.3), PKCE verification (RFC 7636 §4.6, via `CodeChallenge`), and
+RFC-shaped error bodies. Everything stateful is delegated to one unit of work, and the tokens
+are built by `broker.oidc.tokens`, so no hook hides a decision.
+
+authlib is synchronous and not thread-safe per request object, so a server is built per
+request: it is a handful of attribute assignments.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from authlib.oauth2.rfc6749 import AuthorizationServer, ClientMixin, OAuth2Request
+from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from authlib.oauth2.rfc7636 import CodeChallenge
+
+from broker.domain.model import AuthorizationCode, DownstreamClient
+from broker.domain.opaque import hash_secret, secret_matches
+from broker.http import HttpRequest, HttpResponse
+from broker.store import CodeReplayed, NotFound, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class _Headers(dict[str, str]):
+    """authlib reads `headers.get("Authorization")`; ours are lower-cased."""
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        return super().get(key.lower(), default)
+
+
+class _Client(ClientMixin):
+    def __init__(self, client: DownstreamClient) -> None:
+        self.client = client
+
+    def get_client_id(self) -> str:
+        return self.client.client_id
+
+    def get_default_redirect_uri(self) -> None:
+        return None
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        return redirect_uri in self.client.redirect_uris
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        return self.client.secret_hash is not None and secret_matches(
+            client_secret, self.client.secret_hash
+        )
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        if self.client.is_public:
+            return method == "none"
+        return method in ("client_secret_basic", "client_secret_post")
+
+    def check_response_type(self, response_type: str) -> bool:
+        return response_type == "code"
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type == "authorization_code"
+
+
+class _Code:
+    """authlib's view of a redeemed code (AuthorizationCodeMixin + CodeChallenge fields)."""
+
+    def __init__(self, code: AuthorizationCode) -> None:
+        self.code = code
+        self.code_challenge = code.code_challenge
+        self.code_challenge_method = code.code_challenge_method
+
+    def get_redirect_uri(self) -> str:
+        return self.code.redirect_uri
+
+    def get_scope(self) -> str:
+        return " ".join(self.code.scope)
+
+
+class _CodeGrant(AuthorizationCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+    server: _TokenServer
+
+    def query_authorization_code(self, code: str, client: _Client) -> _Code | None:
+        uow = self.server.uow
+        now = self.server.now
+        try:
+            found = uow.codes.consume(hash_secret(code), now=now)
+        except NotFound:
+            return None
+        if isinstance(found, CodeReplayed):
+            # RFC 6749 §4.1.2: deny, and revoke what the first redemption issued. The
+            # revocation is committed even though this request fails.
+            uow.codes.revoke(hash_secret(code), now=now)
+            log.warning("authorization code replayed client_id=%s", found.client_id)
+            return None
+        if found.client_id != client.get_client_id():
+            log.warning("authorization code presented by another client")
+            return None
+        return _Code(found)
+
+    def delete_authorization_code(self, authorization_code: _Code) -> None:
+        """Nothing to do: `consume` already made the code unusable, atomically."""
+
+    def authenticate_user(self, authorization_code: _Code) -> _Code:
+        # The "user" authlib passes to the token generator is the redeemed code: it carries
+        # the identity claims captured at login.
+        return authorization_code
+
+
+IssueTokens = Callable[[AuthorizationCode], dict[str, Any]]
+
+
+class _TokenServer(AuthorizationServer):
+    def __init__(self, uow: UnitOfWork, now: datetime, issue: IssueTokens) -> None:
+        super().__init__(scopes_supported=None)
+        self.uow = uow
+        self.now = now
+        self.register_grant(_CodeGrant, [CodeChallenge(required=True)])
+
+        def generate(user: _Code, **_: object) -> dict[str, Any]:
+            return issue(user.code)
+
+        self.register_token_generator("default", generate)
+
+    def query_client(self, client_id: str) -> _Client | None:
+        try:
+            return _Client(self.uow.clients.get(client_id))
+        except NotFound:
+            return None
+
+    def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
+        """The token generator stores what it issues; nothing left to save here."""
+
+    def send_signal(self, name: str, *args: object, **kwargs: object) -> None:
+        return None
+
+    def create_oauth2_request(self, request: HttpRequest) -> OAuth2Request:
+        return _Request(request)
+
+    def handle_response(
+        self, status: int, body: Mapping[str, Any] | str, headers: list[tuple[str, str]]
+    ) -> HttpResponse:
+        merged = {k: v for k, v in headers} | NO_STORE
+        payload = body if isinstance(body, str) else json.dumps(body)
+        merged["Content-Type"] = "application/json"
+        return HttpResponse(status=status, body=payload.encode(), headers=merged)
+
+
+class _Request(OAuth2Request):
+    """OAuth parameters come from the form body only (RFC 6749 §3.2, §2.3.1: client
+    credentials in a query string are not accepted)."""
+
+    def __init__(self, request: HttpRequest) -> None:
+        super().__init__(method=request.method, uri=request.url, headers=_Headers(request.headers))
+        self._form = {k: v[0] for k, v in request.form.items() if v}
+        self.payload = BasicOAuth2Payload(self._form)
+
+    @property
+    def args(self) -> dict[str, str]:
+        return {}
+
+    @property
+    def form(self) -> dict[str, str]:
+        return self._form
+
+
+def create_token_response(
+    uow: UnitOfWork, request: HttpRequest, *, now: datetime, issue: IssueTokens
+) -> HttpResponse:
+    """Run the authorization_code grant; `issue` builds and stores the tokens for the one
+    caller whose code redemption won."""
+    response: HttpResponse = _TokenServer(uow, now, issue).create_token_response(request)
+    return response

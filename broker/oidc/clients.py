@@ -1,0 +1,91 @@
+"""Registering downstream clients (the Auth0 tenant, the demo app).
+
+The secret is returned once and stored as a hash: Gatehouse only needs to recognize it.
+Redirect URIs are validated when registered so that `/authorize` can compare them byte for
+byte and nothing else.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from broker.domain.model import DownstreamClient
+from broker.domain.opaque import hash_secret, new_secret
+from broker.errors import ConfigError
+from broker.store import UnitOfWork
+
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9._~-]{3,128}$")
+MIN_SECRET_LENGTH = 32
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredClient:
+    client: DownstreamClient
+    client_secret: str | None  # shown once; None for a public client
+
+
+def validate_redirect_uri(uri: str) -> None:
+    """RFC 6749 §3.1.2: absolute, no fragment. https, or http on a loopback address
+    (RFC 8252 §7.3); anything else would send codes over the network in clear text."""
+    parts = urlsplit(uri)
+    if not parts.scheme or not parts.hostname:
+        raise ConfigError("redirect_uri", f"{uri!r} is not an absolute URL")
+    if parts.fragment or uri.endswith("#"):
+        raise ConfigError("redirect_uri", f"{uri!r} must not contain a fragment")
+    if "*" in uri:
+        raise ConfigError("redirect_uri", "wildcards are not allowed; register each URI")
+    if parts.scheme == "https":
+        return
+    if parts.scheme == "http" and _is_loopback(parts.hostname):
+        return
+    raise ConfigError("redirect_uri", f"{uri!r} must use https (http only on loopback)")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def register_client(
+    uow: UnitOfWork,
+    *,
+    name: str,
+    redirect_uris: Sequence[str],
+    now: datetime,
+    client_id: str | None = None,
+    client_secret: str | None = None,
+    public: bool = False,
+) -> RegisteredClient:
+    """Create a client. `client_id`/`client_secret` may be fixed by operators who keep
+    configuration as code; otherwise both are generated (256-bit secret)."""
+    if not name.strip():
+        raise ConfigError("name", "is required")
+    if not redirect_uris:
+        raise ConfigError("redirect_uri", "at least one is required")
+    for uri in redirect_uris:
+        validate_redirect_uri(uri)
+    if client_id is not None and not _CLIENT_ID.match(client_id):
+        raise ConfigError("client_id", "3-128 characters of A-Z a-z 0-9 . _ ~ -")
+    if public and client_secret is not None:
+        raise ConfigError("client_secret", "a public client has no secret")
+    if client_secret is not None and len(client_secret) < MIN_SECRET_LENGTH:
+        raise ConfigError("client_secret", f"must be at least {MIN_SECRET_LENGTH} characters")
+    secret = None if public else (client_secret or new_secret())
+    client = DownstreamClient(
+        client_id=client_id or f"gh_{new_secret()[:22]}",
+        name=name.strip(),
+        secret_hash=hash_secret(secret) if secret else None,
+        redirect_uris=tuple(dict.fromkeys(redirect_uris)),
+        created_at=now,
+    )
+    uow.clients.add(client)
+    return RegisteredClient(client=client, client_secret=secret)

@@ -1,0 +1,157 @@
+"""Settings, read from the environment exactly once (`Settings.from_env`).
+
+Components receive the section they need (`TokenSettings`, `DatabaseSettings`), never the
+whole tree, so a module's configuration surface is visible in its constructor.
+
+Development is allowed shortcuts (a generated secret key kept under the var directory,
+`http://` loopback issuers) and says so loudly, once. Production refuses to start without
+them being set properly: a silently generated master key would make every encrypted secret
+unreadable on the next machine.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from broker.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+DEVELOPMENT = "development"
+PRODUCTION = "production"
+_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+_MIN_SECRET_KEY_BYTES = 32
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TokenSettings:
+    """Lifetimes of what the OP hands out.
+
+    The code lifetime is 60 s (RFC 6749 §4.1.2 recommends at most 10 minutes; Auth0 redeems
+    within a second). Flows last 10 minutes: long enough for a person at an upstream login.
+    """
+
+    code_ttl: timedelta = timedelta(seconds=60)
+    flow_ttl: timedelta = timedelta(minutes=10)
+    id_token_ttl: timedelta = timedelta(minutes=10)
+    access_token_ttl: timedelta = timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DemoSettings:
+    """Fixed credentials for the demo client, so an external RP can be pointed at a demo."""
+
+    client_id: str | None = None
+    client_secret: str | None = None
+    redirect_uris: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DatabaseSettings:
+    url: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    issuer: str
+    env: str
+    database: DatabaseSettings
+    secret_key: bytes = field(repr=False)
+    var_dir: Path
+    tokens: TokenSettings = field(default_factory=TokenSettings)
+    demo: DemoSettings = field(default_factory=DemoSettings)
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == PRODUCTION
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env_vars = os.environ if environ is None else environ
+        env = env_vars.get("GATEHOUSE_ENV", DEVELOPMENT)
+        if env not in (DEVELOPMENT, PRODUCTION):
+            raise ConfigError("GATEHOUSE_ENV", f"must be {DEVELOPMENT!r} or {PRODUCTION!r}")
+        var_dir = Path(env_vars.get("GATEHOUSE_VAR_DIR", "var")).resolve()
+        issuer = parse_issuer(env_vars.get("GATEHOUSE_ISSUER", "http://127.0.0.1:8000"), env)
+        database_url = env_vars.get("GATEHOUSE_DATABASE_URL") or (
+            f"sqlite:///{var_dir / 'gatehouse.sqlite3'}"
+        )
+        raw_key = env_vars.get("GATEHOUSE_SECRET_KEY")
+        if raw_key:
+            secret_key = parse_secret_key(raw_key)
+        elif env == PRODUCTION:
+            raise ConfigError("GATEHOUSE_SECRET_KEY", "is required in production")
+        else:
+            secret_key = load_or_create_dev_secret_key(var_dir)
+        return cls(
+            issuer=issuer,
+            env=env,
+            database=DatabaseSettings(url=database_url),
+            secret_key=secret_key,
+            var_dir=var_dir,
+            demo=DemoSettings(
+                client_id=env_vars.get("GATEHOUSE_DEMO_CLIENT_ID") or None,
+                client_secret=env_vars.get("GATEHOUSE_DEMO_CLIENT_SECRET") or None,
+                redirect_uris=tuple(env_vars.get("GATEHOUSE_DEMO_REDIRECT_URIS", "").split()),
+            ),
+        )
+
+
+def parse_issuer(raw: str, env: str) -> str:
+    """The issuer is compared byte for byte by every RP (OIDC Discovery §3, §4.3), so it is
+    validated once here and never rebuilt: no trailing slash, no query, no fragment."""
+    parts = urlsplit(raw)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigError("GATEHOUSE_ISSUER", "must be an absolute https URL")
+    if parts.query or parts.fragment:
+        raise ConfigError("GATEHOUSE_ISSUER", "must not have a query or fragment")
+    if raw.endswith("/"):
+        raise ConfigError("GATEHOUSE_ISSUER", "must not end with a slash")
+    if parts.scheme == "http":
+        if env == PRODUCTION:
+            raise ConfigError("GATEHOUSE_ISSUER", "must be https in production")
+        if parts.hostname not in _LOOPBACK_HOSTS:
+            raise ConfigError("GATEHOUSE_ISSUER", "http is allowed for loopback hosts only")
+    return raw
+
+
+def parse_secret_key(raw: str) -> bytes:
+    """Accept the key as URL-safe base64 of at least 32 bytes (what `make run` generates)."""
+    try:
+        key = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+    except ValueError as exc:
+        raise ConfigError("GATEHOUSE_SECRET_KEY", "must be URL-safe base64") from exc
+    if len(key) < _MIN_SECRET_KEY_BYTES:
+        raise ConfigError("GATEHOUSE_SECRET_KEY", "must decode to at least 32 bytes")
+    return key
+
+
+def load_or_create_dev_secret_key(var_dir: Path) -> bytes:
+    """Development only: one generated key per var directory, so the server, the CLI and
+    every process of this deployment decrypt with the same key."""
+    path = var_dir / "secret.key"
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        encoded = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
+        # O_EXCL: two processes starting at once must not write two different keys.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(encoded + "\n")
+        log.warning(
+            "DEVELOPMENT MODE: generated GATEHOUSE_SECRET_KEY in %s. Never use this in "
+            "production; set GATEHOUSE_SECRET_KEY and GATEHOUSE_ENV=production.",
+            path,
+        )
+    return parse_secret_key(path.read_text().strip())

@@ -1,0 +1,206 @@
+"""The persistence seam: narrow repositories grouped by a unit of work.
+
+Each repository takes and returns domain values (never rows). The contracts that matter for
+security are stated here and proven by one conformance suite on every backend
+(tests/contract/test_store.py):
+
+- `FlowRepo.consume` and `CodeRepo.consume` are atomic: of any number of concurrent callers,
+  in threads or in separate processes, exactly one gets the value.
+- Expiry is decided against the `now` the caller passes (from the injected Clock), never the
+  database's own clock, so every process and test agrees on what "expired" means.
+- A unit of work commits when its block ends normally and rolls back on an exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from broker.domain.model import (
+    AccessToken,
+    AuthorizationCode,
+    Connection,
+    DownstreamClient,
+    Domain,
+    Identity,
+    Organization,
+    PendingAuthorization,
+    SigningKeyRecord,
+)
+
+
+class StoreError(Exception):
+    """Base of the store's outcomes."""
+
+
+class NotFound(StoreError):  # noqa: N818 - reads as an outcome
+    """Absent, expired or already consumed: callers need not (and must not) tell which."""
+
+
+class AlreadyExists(StoreError):  # noqa: N818
+    pass
+
+
+class Conflict(StoreError):  # noqa: N818
+    """A compare-and-swap lost: the row changed since it was read."""
+
+
+@dataclass(frozen=True, slots=True)
+class CodeReplayed:
+    """`CodeRepo.consume` found a code that was already redeemed (RFC 6749 §4.1.2)."""
+
+    client_id: str
+
+
+class ClientRepo(Protocol):
+    def add(self, client: DownstreamClient) -> None:
+        """AlreadyExists if the client_id is taken."""
+        ...
+
+    def get(self, client_id: str) -> DownstreamClient:
+        """NotFound if absent."""
+        ...
+
+    def list(self) -> Sequence[DownstreamClient]: ...
+
+    def delete(self, client_id: str) -> None:
+        """Remove the client if present (re-seeding the demo client); no error if absent."""
+        ...
+
+
+class FlowRepo(Protocol):
+    def create(self, flow: PendingAuthorization) -> None: ...
+
+    def get(self, flow_id: str, *, now: datetime) -> PendingAuthorization:
+        """NotFound if absent, consumed or expired at `now`."""
+        ...
+
+    def update(
+        self,
+        flow_id: str,
+        change: Callable[[PendingAuthorization], PendingAuthorization],
+        *,
+        now: datetime,
+    ) -> PendingAuthorization:
+        """Apply `change` to a live flow (e.g. record the connection and connector_state)."""
+        ...
+
+    def consume(self, flow_id: str, *, now: datetime) -> PendingAuthorization:
+        """Atomically take a live flow; a second call, or a concurrent one, gets NotFound."""
+        ...
+
+    def purge_expired(self, *, now: datetime) -> int: ...
+
+
+class CodeRepo(Protocol):
+    def add(self, code: AuthorizationCode) -> None: ...
+
+    def consume(self, code_hash: str, *, now: datetime) -> AuthorizationCode | CodeReplayed:
+        """Atomically redeem a live code.
+
+        Returns the code to exactly one caller; `CodeReplayed` if it had been redeemed
+        before (so the caller can revoke what was issued); NotFound if it never existed or
+        has expired unredeemed.
+        """
+        ...
+
+    def revoke(self, code_hash: str, *, now: datetime) -> None:
+        """Revoke the code and every access token issued from it."""
+        ...
+
+
+class AccessTokenRepo(Protocol):
+    def add(self, token: AccessToken) -> None: ...
+
+    def get(self, token_hash: str, *, now: datetime) -> AccessToken:
+        """NotFound if absent, expired, or revoked through its code."""
+        ...
+
+
+class OrganizationRepo(Protocol):
+    def add(self, organization: Organization) -> None: ...
+
+    def get(self, organization_id: str) -> Organization: ...
+
+    def list(self) -> Sequence[Organization]: ...
+
+
+class DomainRepo(Protocol):
+    def add(self, domain: Domain) -> None:
+        """AlreadyExists if any organization already holds the name."""
+        ...
+
+    def get(self, name: str) -> Domain:
+        """The domain by its normalized name, whichever organization holds it."""
+        ...
+
+    def save(self, domain: Domain) -> None: ...
+
+    def for_organization(self, organization_id: str) -> Sequence[Domain]: ...
+
+
+class ConnectionRepo(Protocol):
+    def add(self, connection: Connection) -> None: ...
+
+    def get(self, connection_id: str) -> Connection: ...
+
+    def for_organization(self, organization_id: str) -> Sequence[Connection]: ...
+
+    def save(self, connection: Connection, *, expected_version: int) -> Connection:
+        """Store `connection` with version expected_version + 1; Conflict if stale."""
+        ...
+
+
+class IdentityRepo(Protocol):
+    def record_login(
+        self,
+        *,
+        organization_id: str,
+        connection_id: str,
+        idp_subject: str,
+        email: str | None,
+        new_id: str,
+        now: datetime,
+    ) -> Identity:
+        """Find the identity for (connection, idp_subject) or create it with `new_id`;
+        update email and last login. Concurrent first logins yield one identity."""
+        ...
+
+
+class KeyRepo(Protocol):
+    def list(self) -> Sequence[SigningKeyRecord]: ...
+
+    def add(self, key: SigningKeyRecord) -> None: ...
+
+    def transition(self, kid: str, *, from_state: str, to: SigningKeyRecord) -> None:
+        """Replace key `kid` with `to` only if it is still in `from_state`; Conflict if not.
+        Rotation is a sequence of these inside one unit of work, so two rotating processes
+        cannot both win."""
+        ...
+
+    def delete(self, kid: str) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    clients: ClientRepo
+    flows: FlowRepo
+    codes: CodeRepo
+    access_tokens: AccessTokenRepo
+    organizations: OrganizationRepo
+    domains: DomainRepo
+    connections: ConnectionRepo
+    identities: IdentityRepo
+    keys: KeyRepo
+
+    def commit(self) -> None:
+        """Commit now and keep going (for a write that must survive a later error)."""
+        ...
+
+
+class Store(Protocol):
+    def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
+        """A transaction: committed when the block exits normally, rolled back on error."""
+        ...

@@ -1,0 +1,201 @@
+"""The schema: persistence only. Rows never leave `broker.store.sql`; the repositories map
+them to and from the domain's dataclasses.
+
+Constraint names come from the naming convention, so Alembic migrations (including SQLite
+batch mode, which recreates tables by name) and autogenerate comparisons are deterministic.
+
+Flows, codes and tokens carry no foreign key to clients or connections: they are short-lived
+records of a login in progress, and deleting a client or connection must not be blocked by,
+or cascade into, them. The one cascade that matters is access token -> code, so that
+purging a code takes its tokens with it.
+
+Strings are TEXT: SQLite ignores VARCHAR lengths, so a length would be a limit that only
+PostgreSQL enforces, and the two backends must behave alike.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """Aware UTC in, aware UTC out, on every backend.
+
+    Expiry checks compare stored instants with the caller's `now`; a naive datetime would
+    be compared as if it were UTC whatever it meant, so it is refused at the boundary.
+    SQLite has no time zone type: it stores naive UTC text of fixed width, which sorts (and
+    so compares in SQL) chronologically. PostgreSQL stores `timestamptz`.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime refused: {value!r}")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, _dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = metadata
+    type_annotation_map = {  # noqa: RUF012 - read by SQLAlchemy at class creation
+        str: sa.Text(),
+        datetime: UtcDateTime(),
+        dict[str, Any]: sa.JSON(),
+        list[str]: sa.JSON(),
+        bytes: sa.LargeBinary(),
+    }
+
+
+class ClientRow(Base):
+    __tablename__ = "clients"
+
+    client_id: Mapped[str] = mapped_column(primary_key=True)
+    name: Mapped[str]
+    secret_hash: Mapped[str | None]
+    redirect_uris: Mapped[list[str]]
+    created_at: Mapped[datetime]
+
+
+class OrganizationRow(Base):
+    __tablename__ = "organizations"
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    name: Mapped[str]
+    external_id: Mapped[str | None]
+    created_at: Mapped[datetime]
+
+
+class DomainRow(Base):
+    """The name is the primary key: a domain routes to at most one organization."""
+
+    __tablename__ = "domains"
+
+    name: Mapped[str] = mapped_column(primary_key=True)
+    organization_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    verified_at: Mapped[datetime | None]
+
+
+class ConnectionRow(Base):
+    __tablename__ = "connections"
+    # The target of identities' composite foreign key (see IdentityRow).
+    __table_args__ = (sa.UniqueConstraint("id", "organization_id"),)
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    organization_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str]
+    name: Mapped[str]
+    config: Mapped[dict[str, Any]]
+    domains: Mapped[list[str]]
+    active: Mapped[bool]
+    version: Mapped[int]
+    created_at: Mapped[datetime]
+
+
+class IdentityRow(Base):
+    """One per (connection, IdP subject). The composite foreign key makes the database, not
+    just the caller, guarantee that an identity belongs to its connection's organization."""
+
+    __tablename__ = "identities"
+    __table_args__ = (
+        sa.UniqueConstraint("connection_id", "idp_subject"),
+        sa.ForeignKeyConstraint(
+            ["connection_id", "organization_id"],
+            ["connections.id", "connections.organization_id"],
+            ondelete="CASCADE",
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    organization_id: Mapped[str] = mapped_column(index=True)
+    connection_id: Mapped[str]
+    idp_subject: Mapped[str]
+    email: Mapped[str | None]
+    created_at: Mapped[datetime]
+    last_login_at: Mapped[datetime]
+
+
+class FlowRow(Base):
+    __tablename__ = "flows"
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    request: Mapped[dict[str, Any]]
+    connection_id: Mapped[str | None]
+    connector_state: Mapped[bytes]
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    consumed_at: Mapped[datetime | None]
+
+
+class AuthorizationCodeRow(Base):
+    __tablename__ = "authorization_codes"
+
+    code_hash: Mapped[str] = mapped_column(primary_key=True)
+    client_id: Mapped[str]
+    redirect_uri: Mapped[str]
+    scope: Mapped[list[str]]
+    nonce: Mapped[str | None]
+    code_challenge: Mapped[str | None]
+    code_challenge_method: Mapped[str | None]
+    claims: Mapped[dict[str, Any]]
+    auth_time: Mapped[datetime]
+    issued_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    consumed_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class AccessTokenRow(Base):
+    __tablename__ = "access_tokens"
+
+    token_hash: Mapped[str] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(
+        sa.ForeignKey("authorization_codes.code_hash", ondelete="CASCADE"), index=True
+    )
+    client_id: Mapped[str]
+    scope: Mapped[list[str]]
+    claims: Mapped[dict[str, Any]]
+    issued_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class SigningKeyRow(Base):
+    __tablename__ = "signing_keys"
+
+    kid: Mapped[str] = mapped_column(primary_key=True)
+    alg: Mapped[str]
+    state: Mapped[str]
+    private_key_encrypted: Mapped[bytes]
+    public_jwk: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    activated_at: Mapped[datetime | None]
+    retired_at: Mapped[datetime | None]

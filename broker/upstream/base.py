@@ -1,0 +1,95 @@
+"""The connector contract every upstream protocol implements (dex `connector.go`, reshaped).
+
+SAML (issue 3) and OIDC (issue 4) connectors implement exactly this; tests register their own
+kind through `CONNECTOR_TYPES`, which the composition root injects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import ClassVar, Protocol, Self
+
+import httpx
+
+from broker.clock import Clock
+from broker.domain.model import UpstreamIdentity
+from broker.http import AutoPost, Redirect
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FlowContext:
+    """What a connector knows about the login it serves.
+
+    `flow_id` goes upstream as OIDC `state` / SAML `RelayState`; `callback_url` is the
+    published ACS URL or redirect URI for this connection; `connector_state` is what
+    `begin_login` returned (empty before it ran).
+    """
+
+    flow_id: str
+    connection_id: str
+    callback_url: str
+    login_hint: str | None = None
+    connector_state: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class LoginStart:
+    action: Redirect | AutoPost
+    connector_state: bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallbackInput:
+    """The upstream's answer as it arrived: query parameters (OIDC redirect) or form fields
+    (SAML POST binding), already size-capped by the web layer."""
+
+    query: Mapping[str, str] = field(default_factory=dict)
+    form: Mapping[str, str] = field(default_factory=dict)
+
+
+class UpstreamError(Exception):
+    """Base: the login cannot finish. Subclasses say whether the reason may be shown."""
+
+    def __init__(self, reason: str, *, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+class UpstreamRejected(UpstreamError):  # noqa: N818 - reads as an outcome
+    """The IdP said no (denied, user not assigned...). `reason` is safe to show a person."""
+
+
+class UpstreamInvalid(UpstreamError):  # noqa: N818
+    """The answer failed verification (signature, audience, replay...). `reason` is a stable
+    machine code for logs and audit; the person sees a generic page."""
+
+
+class UpstreamConnector(Protocol):
+    def begin_login(self, flow: FlowContext) -> LoginStart: ...
+
+    def complete_login(self, flow: FlowContext, callback: CallbackInput) -> UpstreamIdentity:
+        """Verify the upstream answer against `flow.connector_state`; raise UpstreamRejected
+        or UpstreamInvalid, never return a partly verified identity."""
+        ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConnectorDeps:
+    """What an opened connector may use: outbound HTTP (injected, so tests route it to an
+    in-process IdP) and time."""
+
+    http: httpx.Client
+    clock: Clock
+
+
+class ConnectorConfig(Protocol):
+    kind: ClassVar[str]
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, object]) -> Self:
+        """Untrusted stored or submitted config -> typed config; ConfigError(field, msg)."""
+        ...
+
+    def open(self, deps: ConnectorDeps) -> UpstreamConnector: ...

@@ -1,0 +1,46 @@
+"""Which connector code serves which connection kind, and the cache of opened connectors."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+
+from broker.domain.model import Connection
+from broker.errors import ConfigError
+from broker.upstream.base import ConnectorConfig, ConnectorDeps, UpstreamConnector
+
+ConnectorTypes = Mapping[str, type[ConnectorConfig]]
+
+
+class ConnectorCache:
+    """Opened connectors by (connection id, version), as dex's `connectors.Cache`.
+
+    Opening may be expensive (parsing certificates, fetching discovery). A connection edited
+    in the portal gets a new version, so the next login reopens it; stale entries for the
+    same id are dropped then.
+    """
+
+    def __init__(self, types: ConnectorTypes, deps: ConnectorDeps) -> None:
+        self._types = types
+        self._deps = deps
+        self._lock = threading.Lock()
+        self._opened: dict[str, tuple[int, UpstreamConnector]] = {}
+
+    def get(self, connection: Connection) -> UpstreamConnector:
+        with self._lock:
+            cached = self._opened.get(connection.id)
+            if cached is not None and cached[0] == connection.version:
+                return cached[1]
+        connector = open_connection(self._types, connection, self._deps)
+        with self._lock:
+            self._opened[connection.id] = (connection.version, connector)
+        return connector
+
+
+def open_connection(
+    types: ConnectorTypes, connection: Connection, deps: ConnectorDeps
+) -> UpstreamConnector:
+    config_type = types.get(connection.kind)
+    if config_type is None:
+        raise ConfigError("kind", f"no connector for kind {connection.kind!r}")
+    return config_type.parse(connection.config).open(deps)

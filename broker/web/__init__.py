@@ -1,0 +1,15 @@
+"""The Starlette adapter: the only package in `broker` that imports Starlette or Jinja2.
+
+Every endpoint has one shape: read the request into an `HttpRequest`, call the core once in
+the thread pool (the core is synchronous: authlib, xmlsec, SQLAlchemy sessions), and turn
+the neutral result into a response.
+
+    GET  /.well-known/openid-configuration   Provider.discovery
+    GET  /jwks.json                          Provider.jwks
+    GET|POST /authorize                      LoginService.authorize
+    POST /token                              Provider.token
+    GET|POST /userinfo                       Provider.userinfo
+    POST /login                              LoginService.submit_email
+    POST /login/choose                       LoginService.choose
+    GET|POST /callback/{kind}                LoginService.callback
+"""

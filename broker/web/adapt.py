@@ -1,0 +1,88 @@
+"""Starlette Request -> HttpRequest, and a neutral Result -> Starlette Response."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from broker.errors import UserFacingError
+from broker.http import AutoPost, HttpRequest, HttpResponse, Page, Redirect, Result
+
+# Large enough for any OAuth request and a SAML response with a big group list; small
+# enough that a flood of bodies cannot exhaust memory (SECURITY-CATALOGUE S-33).
+MAX_BODY_BYTES = 512 * 1024
+
+
+def make_templates(directory: Path) -> Jinja2Templates:
+    """Autoescape on for every template, whatever its file name (XSS in error pages)."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(directory), autoescape=True, undefined=jinja2.StrictUndefined
+    )
+    return Jinja2Templates(env=env)
+
+
+async def to_http_request(request: Request, *, issuer: str) -> HttpRequest:
+    """`url` is the configured issuer plus the path and query: never the Host header."""
+    path_and_query = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    form: dict[str, list[str]] = {}
+    if request.method == "POST":
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        body = await _read_capped(request)
+        if content_type == "application/x-www-form-urlencoded":
+            try:
+                form = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+            except UnicodeDecodeError as exc:
+                raise UserFacingError("Unreadable request", "Try again.", detail="body not utf-8") from exc
+    return HttpRequest(
+        method=request.method,
+        url=issuer + path_and_query,
+        headers={k.lower(): v for k, v in request.headers.items()},
+        query=parse_qs(request.url.query, keep_blank_values=True),
+        form=form,
+        cookies=dict(request.cookies),
+        client_ip=request.client.host if request.client else None,
+    )
+
+
+async def _read_capped(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise UserFacingError("Request too large", "Try again.", detail="body over cap", status=413)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise UserFacingError("Request too large", "Try again.", detail="body over cap", status=413)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def to_response(result: Result, request: Request, templates: Jinja2Templates) -> Response:
+    if isinstance(result, HttpResponse):
+        return Response(result.body, status_code=result.status, headers=dict(result.headers))
+    if isinstance(result, Redirect):
+        return RedirectResponse(result.location, status_code=result.status)
+    if isinstance(result, AutoPost):
+        return render(
+            request, templates, Page(template="autopost.html", context={"post": result})
+        )
+    return render(request, templates, result)
+
+
+def render(request: Request, templates: Jinja2Templates, page: Page) -> HTMLResponse:
+    context = {
+        **page.context,
+        "request_id": getattr(request.state, "request_id", ""),
+        "csp_nonce": getattr(request.state, "csp_nonce", ""),
+    }
+    response: HTMLResponse = templates.TemplateResponse(
+        request, page.template, context, status_code=page.status
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response

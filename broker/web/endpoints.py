@@ -1,0 +1,123 @@
+"""The broker's HTTP endpoints: each reads, calls the core once, and answers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.templating import Jinja2Templates
+
+from broker.errors import UserFacingError
+from broker.http import HttpRequest, Page, Result
+from broker.login.service import LoginService
+from broker.oidc.provider import Provider
+from broker.web.adapt import render, to_http_request, to_response
+
+log = logging.getLogger(__name__)
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class Endpoints:
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        provider: Provider,
+        login: LoginService,
+        templates: Jinja2Templates,
+    ) -> None:
+        self.issuer = issuer
+        self.provider = provider
+        self.login = login
+        self.templates = templates
+
+    def _call(self, core: Callable[[HttpRequest], Result]) -> Endpoint:
+        async def endpoint(request: Request) -> Response:
+            req = await to_http_request(request, issuer=self.issuer)
+            result = await run_in_threadpool(core, req)
+            return to_response(result, request, self.templates)
+
+        return endpoint
+
+    @property
+    def discovery(self) -> Endpoint:
+        return self._call(lambda _: self.provider.discovery())
+
+    @property
+    def jwks(self) -> Endpoint:
+        return self._call(lambda _: self.provider.jwks())
+
+    @property
+    def authorize(self) -> Endpoint:
+        return self._call(self.login.authorize)
+
+    @property
+    def token(self) -> Endpoint:
+        return self._call(self.provider.token)
+
+    @property
+    def userinfo(self) -> Endpoint:
+        return self._call(self.provider.userinfo)
+
+    @property
+    def submit_email(self) -> Endpoint:
+        return self._call(self.login.submit_email)
+
+    @property
+    def choose(self) -> Endpoint:
+        return self._call(self.login.choose)
+
+    async def callback(self, request: Request) -> Response:
+        kind = str(request.path_params["kind"])
+        req = await to_http_request(request, issuer=self.issuer)
+        result = await run_in_threadpool(self.login.callback, kind, req)
+        return to_response(result, request, self.templates)
+
+    async def home(self, request: Request) -> Response:
+        return render(request, self.templates, Page(template="home.html", context={"issuer": self.issuer}))
+
+    async def health(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    # -- error pages ------------------------------------------------------------------
+
+    async def user_facing_error(self, request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, UserFacingError)
+        log.warning("user-facing error status=%s detail=%s", exc.status, exc.detail or exc.title)
+        page = Page(
+            template="error.html",
+            context={"title": exc.title, "hint": exc.hint},
+            status=exc.status,
+        )
+        return render(request, self.templates, page)
+
+    async def http_error(self, request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        titles = {404: "Page not found", 405: "Method not allowed"}
+        page = Page(
+            template="error.html",
+            context={
+                "title": titles.get(exc.status_code, "Request failed"),
+                "hint": "Check the address, or go back to the application and start again.",
+            },
+            status=exc.status_code,
+        )
+        return render(request, self.templates, page)
+
+    async def server_error(self, request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error", exc_info=exc)
+        page = Page(
+            template="error.html",
+            context={
+                "title": "Something went wrong on our side",
+                "hint": "Try again in a moment. If it keeps happening, give the application's "
+                "support team the reference below.",
+            },
+            status=500,
+        )
+        return render(request, self.templates, page)

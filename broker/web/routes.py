@@ -1,0 +1,28 @@
+"""The route table (Starlette style: a list, no decorators)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from broker.web.endpoints import Endpoints
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def build_routes(endpoints: Endpoints) -> list[BaseRoute]:
+    return [
+        Route("/", endpoints.home, methods=["GET"]),
+        Route("/healthz", endpoints.health, methods=["GET"]),
+        Route("/.well-known/openid-configuration", endpoints.discovery, methods=["GET"]),
+        Route("/jwks.json", endpoints.jwks, methods=["GET"]),
+        Route("/authorize", endpoints.authorize, methods=["GET", "POST"]),
+        Route("/token", endpoints.token, methods=["GET", "POST"]),
+        Route("/userinfo", endpoints.userinfo, methods=["GET", "POST"]),
+        Route("/login", endpoints.submit_email, methods=["POST"]),
+        Route("/login/choose", endpoints.choose, methods=["POST"]),
+        Route("/callback/{kind:str}", endpoints.callback, methods=["GET", "POST"]),
+        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+    ]

@@ -1,0 +1,111 @@
+"""Flows: stored server-side, single use, ~10 minutes, finishable by any process."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from joserfc.jwk import KeySet
+from starlette.testclient import TestClient
+
+from broker.app import create_app
+from tests.support.fake_connector import FakeConnectorConfig, idp_answer
+from tests.support.harness import ISSUER, Harness, callback_params
+
+
+def test_a_flow_started_on_one_process_finishes_on_another(gatehouse: Harness) -> None:
+    login = gatehouse.new_login()
+    at_idp = gatehouse.authorize(login)
+    other_app = create_app(
+        gatehouse.settings,
+        store=gatehouse.store,
+        clock=gatehouse.clock,
+        connector_types={"test": FakeConnectorConfig},
+    )
+    with TestClient(other_app, base_url=ISSUER) as other:
+        answer = idp_answer(at_idp.headers["location"], sub="idp-ann", email="ann@acme.test")
+        back = other.get("/callback/test?" + urlencode(answer), follow_redirects=False)
+        code = callback_params(back)["code"]
+    assert gatehouse.redeem(code, verifier=login.verifier).status_code == 200
+
+
+def test_a_replayed_callback_issues_no_second_code(gatehouse: Harness) -> None:
+    at_idp = gatehouse.authorize(gatehouse.new_login())
+    first = gatehouse.idp_returns(at_idp, sub="idp-ann", email="ann@acme.test")
+    assert first.status_code == 302
+    again = gatehouse.idp_returns(at_idp, sub="idp-ann", email="ann@acme.test")
+    assert again.status_code == 400
+    assert "location" not in again.headers
+    assert "expired" in again.text
+
+
+def test_a_flow_expires_after_ten_minutes(gatehouse: Harness) -> None:
+    at_idp = gatehouse.authorize(gatehouse.new_login())
+    gatehouse.clock.advance(timedelta(minutes=10))
+    back = gatehouse.idp_returns(at_idp, sub="idp-ann", email="ann@acme.test")
+    assert back.status_code == 400
+    assert "This sign-in has expired" in back.text
+    assert back.headers["x-request-id"] in back.text
+
+
+def test_a_flow_is_alive_just_before_ten_minutes(gatehouse: Harness) -> None:
+    at_idp = gatehouse.authorize(gatehouse.new_login())
+    gatehouse.clock.advance(timedelta(minutes=10) - timedelta(seconds=1))
+    assert gatehouse.idp_returns(at_idp, sub="idp-ann", email="ann@acme.test").status_code == 302
+
+
+def test_an_unknown_flow_gets_a_page(gatehouse: Harness) -> None:
+    response = gatehouse.client.get("/callback/test?state=forged&proof=x&sub=a")
+    assert response.status_code == 400
+    assert "expired" in response.text
+
+
+def test_the_connector_check_is_enforced(gatehouse: Harness) -> None:
+    at_idp = gatehouse.authorize(gatehouse.new_login())
+    answer = idp_answer(at_idp.headers["location"], sub="idp-ann", email="ann@acme.test")
+    answer["proof"] = "forged"
+    back = gatehouse.client.get("/callback/test?" + urlencode(answer), follow_redirects=False)
+    assert back.status_code == 400
+    assert "could not verify your sign-in" in back.text
+    # The flow is still alive: a genuine answer can still finish it.
+    assert gatehouse.idp_returns(at_idp, sub="idp-ann", email="ann@acme.test").status_code == 302
+
+
+def test_an_upstream_refusal_is_explained_and_issues_no_code(gatehouse: Harness) -> None:
+    at_idp = gatehouse.authorize(gatehouse.new_login())
+    answer = idp_answer(at_idp.headers["location"], error="user_not_assigned")
+    back = gatehouse.client.get("/callback/test?" + urlencode(answer), follow_redirects=False)
+    assert back.status_code == 403
+    assert "user_not_assigned" in back.text
+    assert "location" not in back.headers
+
+
+def test_a_callback_for_another_connector_kind_is_refused(gatehouse: Harness) -> None:
+    at_idp = gatehouse.authorize(gatehouse.new_login())
+    answer = idp_answer(at_idp.headers["location"], sub="idp-ann", email="ann@acme.test")
+    back = gatehouse.client.get("/callback/oidc?" + urlencode(answer), follow_redirects=False)
+    assert back.status_code == 400
+    assert "wrong place" in back.text
+
+
+def test_key_rotation_does_not_break_a_login_in_flight(gatehouse: Harness) -> None:
+    # The RP cached the JWKS before the login started, as Auth0 does.
+    cached = KeySet.import_key_set(gatehouse.client.get("/jwks.json").json())
+    login = gatehouse.new_login()
+    at_idp = gatehouse.authorize(login)
+    broker = gatehouse.client.app.state.broker  # type: ignore[attr-defined]
+    broker.keys.rotate()
+    gatehouse.clock.advance(timedelta(seconds=10))  # past the manager's current-key cache
+    back = gatehouse.idp_returns(at_idp, sub="idp-ann", email="ann@acme.test")
+    code = callback_params(back)["code"]
+    id_token = gatehouse.redeem(code, verifier=login.verifier).json()["id_token"]
+    claims = gatehouse.verify_id_token(id_token, keys=cached)
+    assert claims["iss"] == ISSUER
+
+
+def test_tokens_signed_before_a_rotation_still_verify_after_it(gatehouse: Harness) -> None:
+    login, code = gatehouse.login_and_get_code()
+    id_token = gatehouse.redeem(code, verifier=login.verifier).json()["id_token"]
+    broker = gatehouse.client.app.state.broker  # type: ignore[attr-defined]
+    broker.keys.rotate()
+    assert gatehouse.verify_id_token(id_token)["sub"]

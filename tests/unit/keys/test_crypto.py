@@ -1,0 +1,151 @@
+"""SecretBox and certificate helpers, without a store."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+from broker.keys import KeyDecryptionError, SecretBox
+from broker.keys.crypto import (
+    certificate_to_pem,
+    generate_rsa_private_key,
+    generate_self_signed_certificate,
+    load_certificate_pem,
+    load_rsa_private_key_pem,
+    private_key_to_pem,
+    public_key_to_pem,
+)
+
+CONTEXT = "signing_key:abc"
+PLAINTEXT = b"-----BEGIN PRIVATE KEY-----\nnot really\n-----END PRIVATE KEY-----\n"
+
+
+@pytest.fixture(scope="module")
+def box() -> SecretBox:
+    return SecretBox(secrets.token_bytes(32))
+
+
+@pytest.fixture(scope="module")
+def private_key() -> rsa.RSAPrivateKey:
+    return generate_rsa_private_key()
+
+
+def test_round_trip(box: SecretBox) -> None:
+    assert box.decrypt(box.encrypt(PLAINTEXT, context=CONTEXT), context=CONTEXT) == PLAINTEXT
+
+
+def test_empty_plaintext_round_trips(box: SecretBox) -> None:
+    assert box.decrypt(box.encrypt(b"", context=CONTEXT), context=CONTEXT) == b""
+
+
+def test_layout_is_version_nonce_ciphertext_and_tag(box: SecretBox) -> None:
+    blob = box.encrypt(PLAINTEXT, context=CONTEXT)
+    assert blob[0] == 1
+    assert len(blob) == 1 + 12 + len(PLAINTEXT) + 16
+    assert PLAINTEXT not in blob
+
+
+def test_every_tampered_byte_is_rejected(box: SecretBox) -> None:
+    blob = box.encrypt(PLAINTEXT, context=CONTEXT)
+    for index in range(len(blob)):
+        tampered = bytearray(blob)
+        tampered[index] ^= 0x01
+        with pytest.raises(KeyDecryptionError):
+            box.decrypt(bytes(tampered), context=CONTEXT)
+
+
+@pytest.mark.parametrize("blob", [b"", b"\x01", b"\x01" + bytes(12), b"\x01" + bytes(27)])
+def test_truncated_blob_is_rejected(box: SecretBox, blob: bytes) -> None:
+    with pytest.raises(KeyDecryptionError):
+        box.decrypt(blob, context=CONTEXT)
+
+
+def test_ciphertext_moved_to_another_context_is_rejected(box: SecretBox) -> None:
+    blob = box.encrypt(PLAINTEXT, context="signing_key:one")
+    with pytest.raises(KeyDecryptionError, match="signing_key:two"):
+        box.decrypt(blob, context="signing_key:two")
+
+
+def test_wrong_master_key_names_the_setting_to_check(box: SecretBox) -> None:
+    blob = box.encrypt(PLAINTEXT, context=CONTEXT)
+    other = SecretBox(secrets.token_bytes(32))
+    with pytest.raises(KeyDecryptionError, match="was GATEHOUSE_SECRET_KEY changed"):
+        other.decrypt(blob, context=CONTEXT)
+
+
+def test_error_message_carries_no_plaintext(box: SecretBox) -> None:
+    blob = box.encrypt(PLAINTEXT, context=CONTEXT)
+    with pytest.raises(KeyDecryptionError) as caught:
+        SecretBox(secrets.token_bytes(32)).decrypt(blob, context=CONTEXT)
+    assert "PRIVATE KEY" not in str(caught.value)
+
+
+def test_same_plaintext_encrypts_differently(box: SecretBox) -> None:
+    assert box.encrypt(PLAINTEXT, context=CONTEXT) != box.encrypt(PLAINTEXT, context=CONTEXT)
+
+
+def test_short_master_key_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least 32 bytes"):
+        SecretBox(b"x" * 31)
+
+
+def test_repr_hides_the_key() -> None:
+    master = b"k" * 32
+    assert "k" * 8 not in repr(SecretBox(master))
+
+
+def test_private_key_pem_round_trip(private_key: rsa.RSAPrivateKey) -> None:
+    pem = private_key_to_pem(private_key)
+    assert pem.startswith(b"-----BEGIN PRIVATE KEY-----")
+    loaded = load_rsa_private_key_pem(pem)
+    assert loaded.private_numbers() == private_key.private_numbers()
+    assert public_key_to_pem(loaded.public_key()).startswith(b"-----BEGIN PUBLIC KEY-----")
+
+
+def test_generated_key_size(private_key: rsa.RSAPrivateKey) -> None:
+    assert private_key.key_size == 2048
+    assert private_key.public_key().public_numbers().e == 65537
+
+
+def test_self_signed_certificate(private_key: rsa.RSAPrivateKey) -> None:
+    now = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    cert = generate_self_signed_certificate(
+        private_key, "sp.gatehouse.example", valid_days=365, now=now
+    )
+    cn = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    assert [attribute.value for attribute in cn] == ["sp.gatehouse.example"]
+    assert cert.issuer == cert.subject
+    assert isinstance(cert.signature_hash_algorithm, hashes.SHA256)
+    assert cert.not_valid_before_utc == now
+    assert cert.not_valid_after_utc == now + timedelta(days=365)
+    assert cert.public_key() == private_key.public_key()
+    cert.verify_directly_issued_by(cert)
+    constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints)
+    assert constraints.critical
+    assert not constraints.value.ca
+    assert load_certificate_pem(certificate_to_pem(cert)) == cert
+
+
+def test_certificate_serials_are_random(private_key: rsa.RSAPrivateKey) -> None:
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    serials = {
+        generate_self_signed_certificate(private_key, "sp", valid_days=1, now=now).serial_number
+        for _ in range(3)
+    }
+    assert len(serials) == 3
+
+
+def test_certificate_refuses_naive_now(private_key: rsa.RSAPrivateKey) -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        generate_self_signed_certificate(
+            private_key,
+            "sp",
+            valid_days=1,
+            now=datetime(2026, 3, 1),  # noqa: DTZ001
+        )
