@@ -128,7 +128,6 @@ def create_app(
     return app
 
 
-
 def create_app_from_env() -> Starlette:
     """Factory for ASGI servers (`uvicorn --factory broker.app:create_app_from_env`), so
     several workers each build their own app from the same environment."""

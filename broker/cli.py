@@ -176,8 +176,7 @@ def clients_list(as_json: bool) -> None:
     _emit(
         as_json,
         {"clients": rows},
-        [f"{r['client_id']}  {r['name']}  {' '.join(r['redirect_uris'])}" for r in rows]
-        or ["no clients"],
+        [f"{c.client_id}  {c.name}  {' '.join(c.redirect_uris)}" for c in found] or ["no clients"],
     )
 
 

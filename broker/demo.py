@@ -15,7 +15,6 @@ import sys
 import time
 from dataclasses import dataclass
 
-
 import click
 
 from broker.app import build_broker
@@ -54,8 +53,7 @@ def seed_demo(settings: Settings, *, demo_port: int) -> DemoClient:
     client = DemoClient(
         client_id=settings.demo.client_id or DEMO_CLIENT_ID,
         client_secret=demo_client_secret(settings),
-        redirect_uris=settings.demo.redirect_uris
-        or (f"http://127.0.0.1:{demo_port}/callback",),
+        redirect_uris=settings.demo.redirect_uris or (f"http://127.0.0.1:{demo_port}/callback",),
     )
     with broker.store.unit_of_work() as uow:
         uow.clients.delete(client.client_id)

@@ -37,7 +37,11 @@ class HttpRequest:
 
     @classmethod
     def post(
-        cls, url: str, form: Mapping[str, str | list[str]], *, headers: Mapping[str, str] | None = None
+        cls,
+        url: str,
+        form: Mapping[str, str | list[str]],
+        *,
+        headers: Mapping[str, str] | None = None,
     ) -> HttpRequest:
         normalized = {k: v if isinstance(v, list) else [v] for k, v in form.items()}
         hdrs = {"content-type": "application/x-www-form-urlencoded", **(headers or {})}

@@ -280,4 +280,3 @@ def _with_connection(
 def _one(params: Mapping[str, list[str]], name: str) -> str | None:
     values = params.get(name)
     return values[0] if values else None
-

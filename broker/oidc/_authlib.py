@@ -16,7 +16,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from authlib.oauth2.rfc6749 import AuthorizationServer, ClientMixin, OAuth2Request
 from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant
@@ -36,7 +36,7 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 class _Headers(dict[str, str]):
     """authlib reads `headers.get("Authorization")`; ours are lower-cased."""
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         return super().get(key.lower(), default)
 
 
@@ -86,7 +86,11 @@ class _Code:
 
 
 class _CodeGrant(AuthorizationCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = [
+        "client_secret_basic",
+        "client_secret_post",
+        "none",
+    ]
 
     server: _TokenServer
 
@@ -150,7 +154,7 @@ class _TokenServer(AuthorizationServer):
     def handle_response(
         self, status: int, body: Mapping[str, Any] | str, headers: list[tuple[str, str]]
     ) -> HttpResponse:
-        merged = {k: v for k, v in headers} | NO_STORE
+        merged = dict(headers) | NO_STORE
         payload = body if isinstance(body, str) else json.dumps(body)
         merged["Content-Type"] = "application/json"
         return HttpResponse(status=status, body=payload.encode(), headers=merged)

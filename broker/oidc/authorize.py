@@ -31,7 +31,7 @@ _SINGLE_VALUED = (
 Params = Mapping[str, list[str]]
 
 
-class InvalidClientRequest(Exception):  # noqa: N818 - reads as an outcome
+class InvalidClientRequest(Exception):
     """The client or redirect_uri cannot be trusted: show a page, never redirect."""
 
     def __init__(self, reason: str) -> None:
@@ -40,7 +40,7 @@ class InvalidClientRequest(Exception):  # noqa: N818 - reads as an outcome
 
 
 @dataclass(frozen=True, slots=True)
-class AuthorizeRejected(Exception):  # noqa: N818
+class AuthorizeRejected(Exception):
     """A valid client sent an invalid request: redirect `error` back to it."""
 
     error: str

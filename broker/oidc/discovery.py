@@ -12,7 +12,7 @@ from broker.domain.claims import EMAIL_CLAIMS, ORGANIZATION_CLAIMS, PROFILE_CLAI
 from broker.oidc.authorize import SUPPORTED_SCOPES
 
 TOKEN_ENDPOINT_AUTH_METHODS = ("client_secret_post", "client_secret_basic", "none")
-ID_TOKEN_ALG = "RS256"
+ID_TOKEN_ALG = "RS256"  # noqa: S105 - an algorithm name, not a secret
 
 
 def build_discovery_document(issuer: str) -> dict[str, Any]:
@@ -32,9 +32,18 @@ def build_discovery_document(issuer: str) -> dict[str, Any]:
         "token_endpoint_auth_methods_supported": list(TOKEN_ENDPOINT_AUTH_METHODS),
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": [
-            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
-            *EMAIL_CLAIMS, *PROFILE_CLAIMS, *ORGANIZATION_CLAIMS,
-        ],  # fmt: skip
+            "iss",
+            "sub",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "nonce",
+            "at_hash",
+            *EMAIL_CLAIMS,
+            *PROFILE_CLAIMS,
+            *ORGANIZATION_CLAIMS,
+        ],
         "claims_parameter_supported": False,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,

@@ -107,9 +107,7 @@ class Provider:
                 ) from exc
             except AuthorizeRejected as exc:
                 log.info("authorize rejected: %s (%s)", exc.error, exc.description)
-                return self._error_redirect(
-                    exc.redirect_uri, exc.error, exc.description, exc.state
-                )
+                return self._error_redirect(exc.redirect_uri, exc.error, exc.description, exc.state)
             flow = PendingAuthorization(
                 id=new_secret(),
                 request=authz,

@@ -23,8 +23,8 @@ from broker.domain.model import (
     AccessToken,
     AuthorizationCode,
     Connection,
-    DownstreamClient,
     Domain,
+    DownstreamClient,
     Identity,
     Organization,
     PendingAuthorization,
@@ -36,15 +36,15 @@ class StoreError(Exception):
     """Base of the store's outcomes."""
 
 
-class NotFound(StoreError):  # noqa: N818 - reads as an outcome
+class NotFound(StoreError):
     """Absent, expired or already consumed: callers need not (and must not) tell which."""
 
 
-class AlreadyExists(StoreError):  # noqa: N818
+class AlreadyExists(StoreError):
     pass
 
 
-class Conflict(StoreError):  # noqa: N818
+class Conflict(StoreError):
     """A compare-and-swap lost: the row changed since it was read."""
 
 
@@ -185,15 +185,35 @@ class KeyRepo(Protocol):
 
 
 class UnitOfWork(Protocol):
-    clients: ClientRepo
-    flows: FlowRepo
-    codes: CodeRepo
-    access_tokens: AccessTokenRepo
-    organizations: OrganizationRepo
-    domains: DomainRepo
-    connections: ConnectionRepo
-    identities: IdentityRepo
-    keys: KeyRepo
+    """The repositories of one transaction. Read-only members, so an implementation may
+    expose its concrete repository types."""
+
+    @property
+    def clients(self) -> ClientRepo: ...
+
+    @property
+    def flows(self) -> FlowRepo: ...
+
+    @property
+    def codes(self) -> CodeRepo: ...
+
+    @property
+    def access_tokens(self) -> AccessTokenRepo: ...
+
+    @property
+    def organizations(self) -> OrganizationRepo: ...
+
+    @property
+    def domains(self) -> DomainRepo: ...
+
+    @property
+    def connections(self) -> ConnectionRepo: ...
+
+    @property
+    def identities(self) -> IdentityRepo: ...
+
+    @property
+    def keys(self) -> KeyRepo: ...
 
     def commit(self) -> None:
         """Commit now and keep going (for a write that must survive a later error)."""

@@ -57,11 +57,11 @@ class UpstreamError(Exception):
         self.detail = detail
 
 
-class UpstreamRejected(UpstreamError):  # noqa: N818 - reads as an outcome
+class UpstreamRejected(UpstreamError):
     """The IdP said no (denied, user not assigned...). `reason` is safe to show a person."""
 
 
-class UpstreamInvalid(UpstreamError):  # noqa: N818
+class UpstreamInvalid(UpstreamError):
     """The answer failed verification (signature, audience, replay...). `reason` is a stable
     machine code for logs and audit; the person sees a generic page."""
 

@@ -37,7 +37,9 @@ async def to_http_request(request: Request, *, issuer: str) -> HttpRequest:
             try:
                 form = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
             except UnicodeDecodeError as exc:
-                raise UserFacingError("Unreadable request", "Try again.", detail="body not utf-8") from exc
+                raise UserFacingError(
+                    "Unreadable request", "Try again.", detail="body not utf-8"
+                ) from exc
     return HttpRequest(
         method=request.method,
         url=issuer + path_and_query,
@@ -58,7 +60,9 @@ async def _read_capped(request: Request) -> bytes:
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_BODY_BYTES:
-            raise UserFacingError("Request too large", "Try again.", detail="body over cap", status=413)
+            raise UserFacingError(
+                "Request too large", "Try again.", detail="body over cap", status=413
+            )
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -69,9 +73,7 @@ def to_response(result: Result, request: Request, templates: Jinja2Templates) ->
     if isinstance(result, Redirect):
         return RedirectResponse(result.location, status_code=result.status)
     if isinstance(result, AutoPost):
-        return render(
-            request, templates, Page(template="autopost.html", context={"post": result})
-        )
+        return render(request, templates, Page(template="autopost.html", context={"post": result}))
     return render(request, templates, result)
 
 

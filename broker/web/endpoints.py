@@ -79,7 +79,9 @@ class Endpoints:
         return to_response(result, request, self.templates)
 
     async def home(self, request: Request) -> Response:
-        return render(request, self.templates, Page(template="home.html", context={"issuer": self.issuer}))
+        return render(
+            request, self.templates, Page(template="home.html", context={"issuer": self.issuer})
+        )
 
     async def health(self, request: Request) -> Response:
         return JSONResponse({"status": "ok"})

@@ -7,7 +7,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 
-from tests.support.harness import ISSUER, RP_CALLBACK, Harness, callback_params
+from tests.support.config import ISSUER, RP_CALLBACK
+from tests.support.harness import Harness, callback_params
 
 
 def assert_error_page(response: httpx.Response) -> None:

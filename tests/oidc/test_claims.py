@@ -89,7 +89,9 @@ def test_email_outside_the_verified_domains_is_refused_without_a_code(gatehouse:
 def test_unverified_domain_does_not_make_email_verified(gatehouse: Harness) -> None:
     # The organization also claims an unverified domain: routing and claims ignore it.
     with gatehouse.store.unit_of_work() as uow:
-        uow.domains.add(Domain(organization_id=gatehouse.organization.id, name="acme-unverified.test"))
+        uow.domains.add(
+            Domain(organization_id=gatehouse.organization.id, name="acme-unverified.test")
+        )
     login = gatehouse.new_login(login_hint="ann@acme-unverified.test")
     response = gatehouse.authorize(login)
     assert response.status_code == 400
@@ -99,7 +101,9 @@ def test_unverified_domain_does_not_make_email_verified(gatehouse: Harness) -> N
 def test_profile_claims_follow_the_profile_scope(gatehouse: Harness) -> None:
     login = gatehouse.new_login(scope="openid email")
     _, code = gatehouse.login_and_get_code(login)
-    claims = gatehouse.verify_id_token(gatehouse.redeem(code, verifier=login.verifier).json()["id_token"])
+    claims = gatehouse.verify_id_token(
+        gatehouse.redeem(code, verifier=login.verifier).json()["id_token"]
+    )
     assert "name" not in claims
     assert claims["email"] == "ann@acme.test"
 
@@ -112,5 +116,7 @@ def test_auth_time_is_the_upstream_login_time(gatehouse: Harness) -> None:
     back = gatehouse.idp_returns(at_idp, sub="idp-ann", email="ann@acme.test")
     code = back.headers["location"].split("code=")[1].split("&")[0]
     gatehouse.clock.advance(timedelta(seconds=5))
-    claims = gatehouse.verify_id_token(gatehouse.redeem(code, verifier=login.verifier).json()["id_token"])
+    claims = gatehouse.verify_id_token(
+        gatehouse.redeem(code, verifier=login.verifier).json()["id_token"]
+    )
     assert claims["auth_time"] == login_time

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.support.harness import ISSUER, Harness
+from tests.support.config import ISSUER
+from tests.support.harness import Harness
 
 PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 

@@ -9,8 +9,9 @@ from joserfc.jwk import KeySet
 from starlette.testclient import TestClient
 
 from broker.app import create_app
+from tests.support.config import ISSUER
 from tests.support.fake_connector import FakeConnectorConfig, idp_answer
-from tests.support.harness import ISSUER, Harness, callback_params
+from tests.support.harness import Harness, callback_params
 
 
 def test_a_flow_started_on_one_process_finishes_on_another(gatehouse: Harness) -> None:

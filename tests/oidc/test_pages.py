@@ -29,6 +29,10 @@ def test_error_pages_escape_what_the_request_said(gatehouse: Harness) -> None:
 
 
 def test_oversized_body_is_refused_with_a_page(gatehouse: Harness) -> None:
-    response = gatehouse.client.post("/login", content=b"x" * (600 * 1024), headers={"content-type": "application/x-www-form-urlencoded"})
+    response = gatehouse.client.post(
+        "/login",
+        content=b"x" * (600 * 1024),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert response.status_code == 413
     assert "Traceback" not in response.text

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import base64
-from datetime import timedelta
 import hashlib
+from datetime import timedelta
 
 import httpx
 import pytest
 
-from tests.support.harness import ISSUER, Harness
+from tests.support.config import ISSUER
+from tests.support.harness import Harness
 
 
 def assert_token_error(response: httpx.Response, error: str) -> None:
@@ -149,7 +150,9 @@ def test_public_client_cannot_skip_the_verifier(gatehouse: Harness) -> None:
 
 def test_confidential_client_cannot_authenticate_as_public(gatehouse: Harness) -> None:
     login, code = gatehouse.login_and_get_code()
-    assert_token_error(gatehouse.redeem(code, verifier=login.verifier, auth="none"), "invalid_client")
+    assert_token_error(
+        gatehouse.redeem(code, verifier=login.verifier, auth="none"), "invalid_client"
+    )
 
 
 def test_repeated_parameters_are_refused(gatehouse: Harness) -> None:

@@ -20,26 +20,10 @@ from broker.app import create_app
 from broker.clock import FixedClock
 from broker.domain.model import Connection, Domain, Organization
 from broker.oidc.clients import register_client
-from broker.settings import DatabaseSettings, Settings
+from broker.settings import Settings
 from broker.store import Store
+from tests.support.config import ISSUER, PUBLIC_CALLBACK, RP_CALLBACK, make_settings
 from tests.support.fake_connector import FakeConnectorConfig, idp_answer
-
-ISSUER = "https://gatehouse.test"
-RP_CALLBACK = "https://rp.test/callback"
-PUBLIC_CALLBACK = "http://127.0.0.1:9999/cb"
-TEST_SECRET_KEY = b"test-only-master-key-not-secret!"
-
-
-def make_settings(tmp_path: Any, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "issuer": ISSUER,
-        "env": "development",
-        "database": DatabaseSettings(url="sqlite:///unused"),
-        "secret_key": TEST_SECRET_KEY,
-        "var_dir": tmp_path,
-    }
-    values.update(overrides)
-    return Settings(**values)
 
 
 def pkce_pair() -> tuple[str, str]:
@@ -99,7 +83,10 @@ class Harness:
         return Login(params=clean, verifier=verifier if pkce else None)
 
     def authorize(self, login: Login) -> httpx.Response:
-        return self.client.get("/authorize?" + urlencode(login.params), follow_redirects=False)
+        response: httpx.Response = self.client.get(
+            "/authorize?" + urlencode(login.params), follow_redirects=False
+        )
+        return response
 
     def redeem(
         self,
@@ -121,13 +108,14 @@ class Harness:
         if auth == "post":
             form |= {"client_id": cid, "client_secret": secret}
         elif auth == "basic":
-            headers["Authorization"] = "Basic " + base64.b64encode(
-                f"{cid}:{secret}".encode()
-            ).decode()
+            headers["Authorization"] = (
+                "Basic " + base64.b64encode(f"{cid}:{secret}".encode()).decode()
+            )
         elif auth == "none":
             form["client_id"] = cid
         form |= extra
-        return self.client.post("/token", data=form, headers=headers)
+        response: httpx.Response = self.client.post("/token", data=form, headers=headers)
+        return response
 
     # -- the IdP's moves ------------------------------------------------------------
 
@@ -135,9 +123,14 @@ class Harness:
         location = idp_redirect.headers["location"]
         assert location.startswith("https://idp.test/login?"), location
         answer = idp_answer(location, **identity)
-        return self.client.get("/callback/test?" + urlencode(answer), follow_redirects=False)
+        response: httpx.Response = self.client.get(
+            "/callback/test?" + urlencode(answer), follow_redirects=False
+        )
+        return response
 
-    def login_and_get_code(self, login: Login | None = None, **identity: str) -> tuple[Login, str]:
+    def login_and_get_code(
+        self, login: Login | None = None, /, **identity: str
+    ) -> tuple[Login, str]:
         login = login or self.new_login()
         at_idp = self.authorize(login)
         identity = {"sub": "idp-ann", "email": "ann@acme.test", "name": "Ann Example"} | identity
@@ -161,7 +154,7 @@ class Harness:
 
 def callback_params(response: httpx.Response) -> dict[str, str]:
     location = response.headers["location"]
-    assert location.startswith(RP_CALLBACK) or location.startswith(PUBLIC_CALLBACK), location
+    assert location.startswith((RP_CALLBACK, PUBLIC_CALLBACK)), location
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
@@ -192,7 +185,8 @@ def build_harness(store: Store, tmp_path: Any) -> Harness:
     app = create_app(
         settings, store=store, clock=clock, connector_types={"test": FakeConnectorConfig}
     )
-    assert confidential.client_secret and other.client_secret
+    assert confidential.client_secret
+    assert other.client_secret
     return Harness(
         store=store,
         clock=clock,

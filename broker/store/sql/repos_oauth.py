@@ -52,6 +52,9 @@ class SqlClientRepo:
         query = select(ClientRow).order_by(ClientRow.created_at, ClientRow.client_id)
         return [_client(row) for row in self._session.scalars(fresh(query))]
 
+    def delete(self, client_id: str) -> None:
+        self._session.execute(delete(ClientRow).where(ClientRow.client_id == client_id))
+
 
 class SqlFlowRepo:
     def __init__(self, session: Session) -> None:

@@ -1,0 +1,31 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both bootstrap .venv.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test check lint bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+## Run Gatehouse with its demo on SQLite under ./var (broker, demo app; URLs printed).
+run: $(STAMP)
+	$(BIN)/gatehouse demo
+
+## Run the whole test suite (SQLite always; PostgreSQL when reachable).
+test: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/test
+
+## Lint, format check, types, import layers, XML stack smoke test.
+check: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/check
+
+lint: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/lint
+
+clean:
+	rm -rf $(VENV) var .coverage .coverage.* .mypy_cache .ruff_cache .pytest_cache
