@@ -91,6 +91,8 @@ def run_demo(settings: Settings, *, broker_port: int, demo_port: int) -> None:
         subprocess.Popen(commands["demo app"], env=demo_env),  # noqa: S603
     ]
     _print_banner(settings, client, demo_port)
+    # SIGTERM (e.g. from a supervisor) must stop the children too, through `finally`.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         while all(p.poll() is None for p in processes):
             time.sleep(0.5)

@@ -109,7 +109,9 @@ class KeyManager:
         Safe for logins in flight: the new CURRENT was published as NEXT before it signs
         anything, so a relying party with a cached JWKS can verify its first token, and the
         old key stays published while RETIRED. Every state change is a `transition` (CAS), so
-        of two concurrent rotations one raises `Conflict` and changes nothing.
+        of two concurrent rotations one raises `Conflict` and changes nothing. Keys leave a
+        state before another enters it, so a uniqueness constraint on the CURRENT and NEXT
+        states never fires midway.
         """
         now = self._clock.now()
         fresh_next = self._new_record(KeyState.NEXT, now)
@@ -120,11 +122,11 @@ class KeyManager:
                 raise NoSigningKeyError(
                     "no NEXT signing key to promote; run `gatehouse migrate` to create one"
                 )
-            promoted = replace(nexts[0], state=KeyState.CURRENT, activated_at=now)
-            uow.keys.transition(promoted.kid, from_state=KeyState.NEXT, to=promoted)
             outgoing = [r for r in records if r.state == KeyState.CURRENT] + nexts[1:]
             for record in outgoing:
                 self._retire(uow, record, now)
+            promoted = replace(nexts[0], state=KeyState.CURRENT, activated_at=now)
+            uow.keys.transition(promoted.kid, from_state=KeyState.NEXT, to=promoted)
             uow.keys.add(fresh_next)
             for record in records:
                 if record.state == KeyState.RETIRED and not self._retained(record, now):

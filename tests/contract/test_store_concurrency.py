@@ -80,11 +80,13 @@ class Racers:
 
     def __init__(self, size: int) -> None:
         context = multiprocessing.get_context("spawn")
-        barrier = context.Barrier(size)
+        # Held for the pool's lifetime: Process.start() drops its args, and a collected
+        # barrier's semaphores vanish before a spawned child has unpickled them.
+        self._barrier = context.Barrier(size)
         self._results = context.Queue()
         self._tasks = [context.Queue() for _ in range(size)]
         self._workers = [
-            context.Process(target=racer, args=(tasks, barrier, self._results), daemon=True)
+            context.Process(target=racer, args=(tasks, self._barrier, self._results), daemon=True)
             for tasks in self._tasks
         ]
         for worker in self._workers:

@@ -1,0 +1,110 @@
+"""Settings: development shortcuts are loud, production refuses unsafe configuration."""
+
+from __future__ import annotations
+
+import base64
+import logging
+from pathlib import Path
+
+import pytest
+
+from broker.errors import ConfigError
+from broker.settings import Settings
+
+KEY = base64.urlsafe_b64encode(b"k" * 32).decode()
+
+
+def test_defaults_are_a_loopback_development_setup(tmp_path: Path) -> None:
+    settings = Settings.from_env({"GATEHOUSE_VAR_DIR": str(tmp_path)})
+    assert settings.issuer == "http://127.0.0.1:8000"
+    assert settings.env == "development"
+    assert settings.database.url == f"sqlite:///{tmp_path / 'gatehouse.sqlite3'}"
+
+
+def test_development_generates_one_secret_key_and_reuses_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    env = {"GATEHOUSE_VAR_DIR": str(tmp_path)}
+    with caplog.at_level(logging.WARNING):
+        first = Settings.from_env(env).secret_key
+    assert "DEVELOPMENT MODE" in caplog.text
+    assert len(first) == 32
+    assert (tmp_path / "secret.key").stat().st_mode & 0o777 == 0o600
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        assert Settings.from_env(env).secret_key == first
+    assert "generated" not in caplog.text  # said once, when it was generated
+
+
+def test_production_requires_a_secret_key(tmp_path: Path) -> None:
+    env = {
+        "GATEHOUSE_ENV": "production",
+        "GATEHOUSE_ISSUER": "https://sso.example.com",
+        "GATEHOUSE_VAR_DIR": str(tmp_path),
+    }
+    with pytest.raises(ConfigError, match="GATEHOUSE_SECRET_KEY"):
+        Settings.from_env(env)
+    assert not (tmp_path / "secret.key").exists()
+
+
+def test_production_requires_an_https_issuer(tmp_path: Path) -> None:
+    env = {
+        "GATEHOUSE_ENV": "production",
+        "GATEHOUSE_ISSUER": "http://127.0.0.1:8000",
+        "GATEHOUSE_SECRET_KEY": KEY,
+        "GATEHOUSE_VAR_DIR": str(tmp_path),
+    }
+    with pytest.raises(ConfigError, match="https"):
+        Settings.from_env(env)
+
+
+def test_production_with_proper_settings_starts(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {
+            "GATEHOUSE_ENV": "production",
+            "GATEHOUSE_ISSUER": "https://sso.example.com",
+            "GATEHOUSE_SECRET_KEY": KEY,
+            "GATEHOUSE_DATABASE_URL": "postgresql+psycopg://gatehouse@db/gatehouse",
+        }
+    )
+    assert settings.is_production
+    assert settings.secret_key == b"k" * 32
+
+
+@pytest.mark.parametrize(
+    ("issuer", "problem"),
+    [
+        ("https://sso.example.com/", "slash"),
+        ("https://sso.example.com?x=1", "query"),
+        ("ftp://sso.example.com", "https"),
+        ("http://sso.example.com", "loopback"),
+    ],
+)
+def test_bad_issuers_are_refused(tmp_path: Path, issuer: str, problem: str) -> None:
+    env = {"GATEHOUSE_ISSUER": issuer, "GATEHOUSE_VAR_DIR": str(tmp_path)}
+    with pytest.raises(ConfigError, match=problem):
+        Settings.from_env(env)
+
+
+def test_a_short_secret_key_is_refused(tmp_path: Path) -> None:
+    env = {"GATEHOUSE_SECRET_KEY": "c2hvcnQ", "GATEHOUSE_VAR_DIR": str(tmp_path)}
+    with pytest.raises(ConfigError, match="32 bytes"):
+        Settings.from_env(env)
+
+
+def test_unknown_environment_is_refused() -> None:
+    with pytest.raises(ConfigError, match="GATEHOUSE_ENV"):
+        Settings.from_env({"GATEHOUSE_ENV": "staging"})
+
+
+def test_demo_credentials_come_from_the_environment(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {
+            "GATEHOUSE_VAR_DIR": str(tmp_path),
+            "GATEHOUSE_DEMO_CLIENT_ID": "demo",
+            "GATEHOUSE_DEMO_CLIENT_SECRET": "x" * 40,
+            "GATEHOUSE_DEMO_REDIRECT_URIS": "https://a.test/cb https://b.test/cb",
+        }
+    )
+    assert settings.demo.client_id == "demo"
+    assert settings.demo.redirect_uris == ("https://a.test/cb", "https://b.test/cb")
