@@ -48,7 +48,7 @@ def sqlite_database(sqlite_template: Path, tmp_path: Path) -> Iterator[Database]
 
 @pytest.fixture
 def postgres_database(postgres_url: str, postgres_schema: str) -> Iterator[Database]:
-    with databases.truncated_after(postgres_url, postgres_schema) as database:
+    with databases.emptied_after(postgres_url, postgres_schema) as database:
         yield database
 
 

@@ -53,7 +53,7 @@ def test_clients_create_prints_the_secret_once_and_stores_a_hash(env: dict[str, 
             "--redirect-uri",
             "https://tenant.auth0.test/login/callback",
             "--json",
-        )  # fmt: skip
+        )
     )
     assert len(out["client_secret"]) >= 43
     with store_for(env).unit_of_work() as uow:
@@ -84,7 +84,7 @@ def test_clients_create_with_fixed_credentials(env: dict[str, str], tmp_path: Pa
             "--client-secret-file",
             str(secret_file),
             "--json",
-        )  # fmt: skip
+        )
     )
     assert out["client_id"] == "auth0-prod"
     assert out["client_secret"] is None  # never echoed back when the operator supplied it

@@ -150,6 +150,30 @@ def test_jwks_publishes_current_then_next_and_no_private_members(manager: KeyMan
         assert (key["kty"], key["alg"], key["use"]) == ("RSA", "RS256", "sig")
 
 
+def test_jwks_never_copies_private_members_out_of_a_stored_jwk(
+    store: Store, manager: KeyManager, clock: FixedClock
+) -> None:
+    private = RSAKey.generate_key(2048).as_dict(private=True)
+    kid = RSAKey.import_key(private).thumbprint()
+    with store.unit_of_work() as uow:
+        uow.keys.add(
+            SigningKeyRecord(
+                kid=kid,
+                alg="RS256",
+                state=KeyState.RETIRED,
+                private_key_encrypted=b"unused",
+                public_jwk={**private, "kid": kid, "alg": "RS256", "use": "sig"},
+                created_at=clock.now(),
+                retired_at=clock.now(),
+            )
+        )
+
+    (published,) = cast(list[dict[str, Any]], manager.public_jwks()["keys"])
+
+    assert published["kid"] == kid
+    assert not PRIVATE_MEMBERS & set(published)
+
+
 def test_token_from_signing_key_verifies_against_jwks(manager: KeyManager) -> None:
     manager.ensure_keys()
     key = manager.signing_key()
