@@ -24,6 +24,9 @@ def run_with(connection: Connection) -> None:
         target_metadata=metadata,
         # SQLite cannot ALTER most things; batch mode recreates the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
+        # True on SQLite too, because make_engine issues the BEGIN itself: a failed
+        # migration then leaves no half-built schema behind on either backend.
+        transactional_ddl=True,
         compare_type=True,
     )
     with context.begin_transaction():

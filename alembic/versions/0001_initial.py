@@ -1,9 +1,11 @@
-"""Initial schema: clients, tenancy (organizations, domains, connections, identities), login
-state (flows, authorization codes, access tokens) and signing keys.
+"""Initial schema
 
 Revision ID: 0001
 Revises:
 Create Date: 2026-01-01
+
+Clients, tenancy (organizations, domains, connections, identities), login state (flows,
+authorization codes, access tokens) and signing keys.
 
 Types are spelled out here rather than imported from broker.store.sql.tables, so this
 revision keeps meaning what it meant when later code changes: `sa.DateTime(timezone=True)`
@@ -11,6 +13,7 @@ is what `UtcDateTime` stores (timestamptz on PostgreSQL, UTC text on SQLite).
 """
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -22,7 +25,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _instant(name: str, *, nullable: bool = False) -> sa.Column[sa.DateTime]:
+def _instant(name: str, *, nullable: bool = False) -> sa.Column[datetime]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 

@@ -139,6 +139,20 @@ def test_client_round_trip_keeps_aware_datetimes(store: Store) -> None:
             uow.clients.get("nobody")
 
 
+def test_client_delete_is_idempotent(store: Store) -> None:
+    client = DownstreamClient(
+        client_id="rp", name="RP", secret_hash=None, redirect_uris=(), created_at=NOW
+    )
+    with store.unit_of_work() as uow:
+        uow.clients.add(client)
+    with store.unit_of_work() as uow:
+        uow.clients.delete("rp")
+        uow.clients.delete("rp")
+        uow.clients.add(replace(client, name="Re-seeded"))
+    with store.unit_of_work() as uow:
+        assert uow.clients.get("rp").name == "Re-seeded"
+
+
 def test_naive_datetimes_are_refused(store: Store) -> None:
     naive = replace(organization(), created_at=NOW.replace(tzinfo=None))
     with pytest.raises(StatementError, match="naive datetime"), store.unit_of_work() as uow:

@@ -14,12 +14,19 @@ import multiprocessing
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from broker.domain.model import AuthorizationCode, AuthorizationRequest, PendingAuthorization
+from broker.domain.model import (
+    AuthorizationCode,
+    AuthorizationRequest,
+    Connection,
+    Organization,
+    PendingAuthorization,
+)
 from broker.store import CodeReplayed, NotFound, Store
 from broker.store.sql import SqlStore, make_engine
 from tests.support.databases import Database
@@ -71,7 +78,8 @@ def race_once(url: str, schema: str | None, what: str, barrier: Any) -> str:
 def racer(tasks: Any, barrier: Any, results: Any) -> None:
     """A spawned worker's loop: module-level so that it is pickled by reference."""
     while (task := tasks.get()) is not None:
-        results.put(race_once(*task, barrier))
+        url, schema, what = task
+        results.put(race_once(url, schema, what, barrier))
 
 
 class Racers:
@@ -123,6 +131,17 @@ def racers() -> Iterator[Racers]:
 @pytest.fixture
 def seeded(store: Store) -> Store:
     with store.unit_of_work() as uow:
+        uow.organizations.add(Organization(id="org_a", name="A", created_at=NOW))
+        uow.connections.add(
+            Connection(
+                id="con_a",
+                organization_id="org_a",
+                kind="oidc",
+                name="A",
+                config={},
+                created_at=NOW,
+            )
+        )
         uow.codes.add(
             AuthorizationCode(
                 code_hash=CODE_HASH,
@@ -153,14 +172,7 @@ def seeded(store: Store) -> Store:
 
 @pytest.mark.parametrize("what", ["code", "flow"])
 def test_one_winner_among_threads(seeded: Store, what: str) -> None:
-    barrier = threading.Barrier(THREADS)
-
-    def contender() -> str:
-        barrier.wait(timeout=TIMEOUT_S)
-        return CONSUMERS[what](seeded)
-
-    with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        outcomes = [f.result() for f in [pool.submit(contender) for _ in range(THREADS)]]
+    outcomes = run_in_threads(lambda _: CONSUMERS[what](seeded))
     assert sorted(outcomes) == sorted([WON] + [LOSERS[what]] * (THREADS - 1))
 
 
@@ -170,3 +182,47 @@ def test_one_winner_among_processes(
 ) -> None:
     outcomes = racers.race(database, what)
     assert sorted(outcomes) == sorted([WON] + [LOSERS[what]] * (PROCESSES - 1))
+
+
+def run_in_threads(work: Callable[[int], Any]) -> list[Any]:
+    barrier = threading.Barrier(THREADS)
+
+    def contender(index: int) -> Any:
+        barrier.wait(timeout=TIMEOUT_S)
+        return work(index)
+
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        return list(pool.map(contender, range(THREADS)))
+
+
+def test_concurrent_first_logins_yield_one_identity(seeded: Store) -> None:
+    def first_login(index: int) -> str:
+        with seeded.unit_of_work() as uow:
+            identity = uow.identities.record_login(
+                organization_id="org_a",
+                connection_id="con_a",
+                idp_subject="alice",
+                email="alice@a.test",
+                new_id=f"usr_{index}",
+                now=NOW,
+            )
+        return identity.id
+
+    assert len(set(run_in_threads(first_login))) == 1
+
+
+def test_concurrent_read_then_write_does_not_fail(seeded: Store) -> None:
+    """A read followed by a write in each of many transactions: with SQLite's deferred
+    BEGIN, all but one would fail with "database is locked" (BEGIN IMMEDIATE queues them)."""
+
+    def record_state(index: int) -> bytes:
+        with seeded.unit_of_work() as uow:
+            uow.flows.get(FLOW_ID, now=NOW)
+            flow = uow.flows.update(
+                FLOW_ID, lambda f: replace(f, connector_state=bytes([index])), now=NOW
+            )
+        return flow.connector_state
+
+    written = run_in_threads(record_state)
+    with seeded.unit_of_work() as uow:
+        assert uow.flows.get(FLOW_ID, now=NOW).connector_state in written

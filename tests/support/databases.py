@@ -39,9 +39,6 @@ class Database:
     schema: str | None
     engine: Engine
 
-    def open(self) -> Engine:
-        return make_engine(self.url, schema=self.schema)
-
 
 def postgres_url() -> str:
     raw = os.environ.get("GATEHOUSE_TEST_DATABASE_URL") or DEFAULT_POSTGRES_URL
@@ -61,7 +58,7 @@ def postgres_problem(url: str) -> str | None:
             return None
     except sa.exc.OperationalError as exc:
         where = make_url(url).render_as_string(hide_password=True)
-        return f"PostgreSQL not reachable at {where}: {str(exc.orig).strip()}"
+        return f"PostgreSQL not reachable at {where}: {' '.join(str(exc.orig).split())}"
     finally:
         engine.dispose()
 

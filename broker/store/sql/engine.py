@@ -4,8 +4,9 @@ SQLite: every transaction starts with `BEGIN IMMEDIATE`, so it takes the write l
 front. With pysqlite's default deferred BEGIN, two processes that both read and then write
 each hold a read lock and wait for the other to drop it; SQLite breaks that deadlock by
 failing one of them with "database is locked", whatever the busy timeout. Taking the lock
-first turns the race into a queue that `busy_timeout` waits on. WAL lets readers of other
-connections proceed meanwhile, and `foreign_keys` must be switched on per connection (the
+first turns the race into a queue that `busy_timeout` waits on. The price is that SQLite
+runs one transaction at a time, readers included: right for development and tests, which
+is what SQLite is for here. `foreign_keys` must be switched on per connection (the
 access-token cascade depends on it).
 
 PostgreSQL: READ COMMITTED (the default) is enough, because every atomic operation of the

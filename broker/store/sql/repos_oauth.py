@@ -53,7 +53,7 @@ class SqlClientRepo:
         return [_client(row) for row in self._session.scalars(fresh(query))]
 
     def delete(self, client_id: str) -> None:
-        self._session.execute(delete(ClientRow).where(ClientRow.client_id == client_id))
+        affected(self._session, delete(ClientRow).filter_by(client_id=client_id))
 
 
 class SqlFlowRepo:

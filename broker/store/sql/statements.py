@@ -47,10 +47,10 @@ def insert_or_raise(session: Session, statement: Insert, what: str) -> None:
         with session.begin_nested():
             session.execute(statement)
     except IntegrityError as exc:
-        raise translate_integrity_error(exc, what) from exc
+        raise _translate(exc, what) from exc
 
 
-def translate_integrity_error(exc: IntegrityError, what: str) -> StoreError | IntegrityError:
+def _translate(exc: IntegrityError, what: str) -> StoreError | IntegrityError:
     """AlreadyExists for a primary key or unique violation, NotFound for a reference to a
     missing row; anything else (NOT NULL, CHECK) is a bug and stays an IntegrityError."""
     sqlstate = getattr(exc.orig, "sqlstate", None)
