@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from logging.config import fileConfig
 
+from alembic import context
 from sqlalchemy.engine import Connection
 
-from alembic import context
 from broker.store.sql.tables import metadata
 
 config = context.config

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
-
 from alembic import op
 
 revision: str = "0001"
@@ -167,9 +166,19 @@ def upgrade() -> None:
         _instant("retired_at", nullable=True),
         sa.PrimaryKeyConstraint("kid", name=op.f("pk_signing_keys")),
     )
+    live_state = sa.text("state IN ('current', 'next')")
+    op.create_index(
+        "uq_signing_keys_live_state",
+        "signing_keys",
+        ["state"],
+        unique=True,
+        sqlite_where=live_state,
+        postgresql_where=live_state,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("uq_signing_keys_live_state", table_name="signing_keys")
     op.drop_table("signing_keys")
     op.drop_index(op.f("ix_access_tokens_code_hash"), table_name="access_tokens")
     op.drop_table("access_tokens")

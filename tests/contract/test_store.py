@@ -473,8 +473,9 @@ def test_key_round_trip_and_transitions(store: Store) -> None:
     retired = replace(key("k1", KeyState.RETIRED), retired_at=NOW)
     with store.unit_of_work() as uow:
         assert uow.keys.list() == [key("k1", KeyState.CURRENT), key("k2")]
-        uow.keys.transition("k2", from_state=KeyState.NEXT, to=current)
+        # Retire first: at no moment may two keys be CURRENT (or NEXT).
         uow.keys.transition("k1", from_state=KeyState.CURRENT, to=retired)
+        uow.keys.transition("k2", from_state=KeyState.NEXT, to=current)
     with store.unit_of_work() as uow:
         assert uow.keys.list() == [retired, current]
         with pytest.raises(Conflict):
@@ -488,6 +489,20 @@ def test_key_round_trip_and_transitions(store: Store) -> None:
             uow.keys.delete("k1")
     with store.unit_of_work() as uow:
         assert [k.kid for k in uow.keys.list()] == ["k2"]
+
+
+def test_a_second_current_or_next_key_is_refused(store: Store) -> None:
+    with store.unit_of_work() as uow:
+        uow.keys.add(key("k1", KeyState.CURRENT))
+        uow.keys.add(key("k2"))
+    for state in (KeyState.CURRENT, KeyState.NEXT):
+        with store.unit_of_work() as uow, pytest.raises(AlreadyExists):
+            uow.keys.add(key("k3", state))
+    with store.unit_of_work() as uow:
+        with pytest.raises(Conflict):
+            uow.keys.transition("k2", from_state=KeyState.NEXT, to=key("k2", KeyState.CURRENT))
+        uow.keys.add(key("k4", KeyState.RETIRED))  # any number of retired keys
+        assert len(uow.keys.list()) == 3
 
 
 # --- units of work -------------------------------------------------------------------------

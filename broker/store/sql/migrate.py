@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection, Engine
-
-from alembic import command
 
 _REPO_ROOT = Path(__file__).resolve().parents[3]
 

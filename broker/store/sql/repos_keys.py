@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from broker.domain.model import SigningKeyRecord
@@ -40,8 +41,7 @@ class SqlKeyRepo:
         """Conflict also when `kid` is absent: either way the caller's view is stale."""
         if to.kid != kid:
             raise ValueError("a key transition cannot change the kid")
-        changed_rows = affected(
-            self._session,
+        statement = (
             update(SigningKeyRow)
             .filter_by(kid=kid, state=from_state)
             .values(
@@ -51,8 +51,15 @@ class SqlKeyRepo:
                 public_jwk=dict(to.public_jwk),
                 activated_at=to.activated_at,
                 retired_at=to.retired_at,
-            ),
+            )
         )
+        try:
+            # A savepoint, so that a second live key refused by the unique index leaves the
+            # caller's transaction usable (PostgreSQL aborts it otherwise).
+            with self._session.begin_nested():
+                changed_rows = affected(self._session, statement)
+        except IntegrityError as exc:
+            raise Conflict(f"another key is already {to.state!r}") from exc
         if changed_rows != 1:
             raise Conflict(f"signing key {kid!r} is not {from_state!r}")
 

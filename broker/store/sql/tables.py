@@ -190,6 +190,17 @@ class AccessTokenRow(Base):
 
 class SigningKeyRow(Base):
     __tablename__ = "signing_keys"
+    # At most one CURRENT and one NEXT key, enforced by the database: two processes running
+    # `ensure_keys` at once cannot both insert one (the loser gets AlreadyExists and rereads).
+    __table_args__ = (
+        sa.Index(
+            "uq_signing_keys_live_state",
+            "state",
+            unique=True,
+            sqlite_where=sa.text("state IN ('current', 'next')"),
+            postgresql_where=sa.text("state IN ('current', 'next')"),
+        ),
+    )
 
     kid: Mapped[str] = mapped_column(primary_key=True)
     alg: Mapped[str]
