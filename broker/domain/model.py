@@ -110,9 +110,14 @@ class PendingAuthorization:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UpstreamIdentity:
-    """What an upstream IdP asserted, normalized. Nothing downstream sees raw XML or tokens."""
+    """What an upstream IdP asserted, normalized. Nothing downstream sees raw XML or tokens.
+
+    `auth_time` is when the person actually authenticated at the IdP (SAML AuthnInstant, OIDC
+    `auth_time`), when the IdP says; it becomes our `auth_time` claim.
+    """
 
     subject: str
+    auth_time: datetime | None = None
     email: str | None = None
     given_name: str | None = None
     family_name: str | None = None

@@ -224,7 +224,10 @@ class LoginService:
                 verified_domains=verified,
                 scope=consumed.request.scope,
             )
-            redirect = self._provider.finish(uow, consumed, claims, auth_time=now)
+            # The IdP's own authentication instant when it tells us (it may have had a session),
+            # never later than now.
+            auth_time = min(upstream.auth_time or now, now)
+            redirect = self._provider.finish(uow, consumed, claims, auth_time=auth_time)
         log.info("login complete connection=%s sub=%s", connection.id, identity.id)
         return redirect
 
@@ -258,6 +261,8 @@ class LoginService:
             connection_id=connection.id,
             callback_url=f"{self._issuer}/callback/{connection.kind}",
             login_hint=flow.request.login_hint,
+            force_reauthentication="login" in flow.request.prompt,
+            max_age=flow.request.max_age,
             connector_state=flow.connector_state,
         )
 

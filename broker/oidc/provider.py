@@ -18,7 +18,12 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from broker.clock import Clock
-from broker.domain.model import AccessToken, AuthorizationCode, PendingAuthorization
+from broker.domain.model import (
+    AccessToken,
+    AuthorizationCode,
+    DownstreamClient,
+    PendingAuthorization,
+)
 from broker.domain.opaque import hash_secret, new_secret
 from broker.errors import UserFacingError
 from broker.http import HttpRequest, HttpResponse, Redirect, with_query
@@ -233,7 +238,7 @@ class Provider:
         return HttpResponse(body=body, headers={**_JSON, "Cache-Control": "no-store"})
 
 
-def _find_client(uow: UnitOfWork, client_id: str) -> Any:
+def _find_client(uow: UnitOfWork, client_id: str) -> DownstreamClient | None:
     try:
         return uow.clients.get(client_id)
     except NotFound:

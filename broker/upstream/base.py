@@ -24,12 +24,19 @@ class FlowContext:
     `flow_id` goes upstream as OIDC `state` / SAML `RelayState`; `callback_url` is the
     published ACS URL or redirect URI for this connection; `connector_state` is what
     `begin_login` returned (empty before it ran).
+
+    `force_reauthentication` and `max_age` carry the relying party's freshness demands
+    (OIDC `prompt=login`, `max_age`) upstream: Gatehouse keeps no session of its own, but the
+    IdP may, and the `auth_time` we assert must be true. SAML maps them to
+    `ForceAuthn="true"`, OIDC forwards them.
     """
 
     flow_id: str
     connection_id: str
     callback_url: str
     login_hint: str | None = None
+    force_reauthentication: bool = False
+    max_age: int | None = None
     connector_state: bytes = b""
 
 

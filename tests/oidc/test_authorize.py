@@ -200,3 +200,10 @@ def test_authorize_accepts_post(gatehouse: Harness) -> None:
     login = gatehouse.new_login()
     response = gatehouse.client.post("/authorize", data=login.params, follow_redirects=False)
     assert response.headers["location"].startswith("https://idp.test/")
+
+
+def test_freshness_demands_are_carried_upstream(gatehouse: Harness) -> None:
+    login = gatehouse.new_login(prompt="login", max_age="0")
+    idp_query = parse_qs(urlsplit(gatehouse.authorize(login).headers["location"]).query)
+    assert idp_query["force"] == ["1"]
+    assert idp_query["max_age"] == ["0"]

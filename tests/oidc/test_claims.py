@@ -120,3 +120,15 @@ def test_auth_time_is_the_upstream_login_time(gatehouse: Harness) -> None:
         gatehouse.redeem(code, verifier=login.verifier).json()["id_token"]
     )
     assert claims["auth_time"] == login_time
+
+
+def test_auth_time_is_the_idps_authentication_instant_when_it_says(gatehouse: Harness) -> None:
+    earlier = int(gatehouse.clock.now().timestamp()) - 300  # the IdP had a session
+    claims = id_claims(gatehouse, auth_time=str(earlier))
+    assert claims["auth_time"] == earlier
+
+
+def test_auth_time_is_never_in_the_future(gatehouse: Harness) -> None:
+    later = int(gatehouse.clock.now().timestamp()) + 3600
+    claims = id_claims(gatehouse, auth_time=str(later))
+    assert claims["auth_time"] == int(gatehouse.clock.now().timestamp())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import ClassVar, Self
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -49,10 +50,14 @@ class FakeConnector:
 
     def begin_login(self, flow: FlowContext) -> LoginStart:
         proof = secrets.token_urlsafe(16)
-        query = urlencode(
-            {"state": flow.flow_id, "proof": proof, "return_to": flow.callback_url}
-            | ({"login_hint": flow.login_hint} if flow.login_hint else {})
-        )
+        params = {"state": flow.flow_id, "proof": proof, "return_to": flow.callback_url}
+        if flow.login_hint:
+            params["login_hint"] = flow.login_hint
+        if flow.force_reauthentication:
+            params["force"] = "1"
+        if flow.max_age is not None:
+            params["max_age"] = str(flow.max_age)
+        query = urlencode(params)
         return LoginStart(
             action=Redirect(f"{self.config.idp_url}/login?{query}"),
             connector_state=proof.encode(),
@@ -73,6 +78,11 @@ class FakeConnector:
             family_name=answer.get("family_name"),
             name=answer.get("name"),
             groups=tuple(answer.get("groups", "").split(",")) if answer.get("groups") else (),
+            auth_time=(
+                datetime.fromtimestamp(int(answer["auth_time"]), UTC)
+                if "auth_time" in answer
+                else None
+            ),
             raw_attributes={"department": answer.get("department", "")},
         )
 
