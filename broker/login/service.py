@@ -84,8 +84,10 @@ class LoginService:
     def choose(self, request: HttpRequest) -> Result:
         flow = self._live_flow(_one(request.form, "flow"))
         connection_id = _one(request.form, "connection") or ""
+        email = _one(request.form, "email") or flow.request.login_hint
         with self._store.unit_of_work() as uow:
-            decision = self._decide(uow, flow, email=None)
+            # Decided again rather than trusted from the form: only a listed option is allowed.
+            decision = self._decide(uow, flow, email=email)
             allowed = decision.connections if isinstance(decision, Choose) else ()
             match = next((c for c in allowed if c.id == connection_id), None)
         if match is None:
@@ -132,7 +134,11 @@ class LoginService:
         if isinstance(decision, Choose):
             return Page(
                 template="choose_connection.html",
-                context={"flow_id": flow.id, "connections": decision.connections},
+                context={
+                    "flow_id": flow.id,
+                    "email": email or "",
+                    "connections": decision.connections,
+                },
             )
         log.info("no route flow reason=%s", decision.reason)
         if from_hint and decision.reason == "invalid_email":

@@ -207,3 +207,24 @@ def test_freshness_demands_are_carried_upstream(gatehouse: Harness) -> None:
     idp_query = parse_qs(urlsplit(gatehouse.authorize(login).headers["location"]).query)
     assert idp_query["force"] == ["1"]
     assert idp_query["max_age"] == ["0"]
+
+
+def test_an_organization_with_two_connections_lets_the_person_choose(gatehouse: Harness) -> None:
+    from dataclasses import replace
+
+    second = replace(gatehouse.connection, id="con_acme_2", name="Acme contractors")
+    with gatehouse.store.unit_of_work() as uow:
+        uow.connections.add(second)
+    response = gatehouse.authorize(gatehouse.new_login())
+    assert response.status_code == 200
+    assert "Acme contractors" in response.text
+    flow = response.text.split('name="flow" value="')[1].split('"')[0]
+    chosen = gatehouse.client.post(
+        "/login/choose", data={"flow": flow, "connection": "con_acme_2"}, follow_redirects=False
+    )
+    assert chosen.headers["location"].startswith("https://idp.test/login?")
+    forged = gatehouse.client.post(
+        "/login/choose", data={"flow": flow, "connection": "con_elsewhere"}
+    )
+    assert forged.status_code == 400
+    assert "Choose one of the listed" in forged.text

@@ -1,0 +1,89 @@
+"""Home-realm discovery as plain functions: table-driven, no I/O."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from broker.domain.claims import email_domain, is_email_verified
+from broker.domain.model import Connection, Domain
+from broker.domain.routing import (
+    Choose,
+    NoRoute,
+    Route,
+    resolve_for_domain,
+    resolve_for_organization,
+)
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def connection(cid: str, *, domains: tuple[str, ...] = (), active: bool = True) -> Connection:
+    return Connection(
+        id=cid, organization_id="org", kind="saml", name=cid, config={}, domains=domains,
+        active=active, created_at=NOW,
+    )  # fmt: skip
+
+
+VERIFIED = Domain(organization_id="org", name="acme.test", verified_at=NOW)
+UNVERIFIED = Domain(organization_id="org", name="acme.test")
+
+
+def test_unknown_domain_does_not_route() -> None:
+    assert resolve_for_domain(None, [connection("a")], "acme.test") == NoRoute("unknown_domain")
+
+
+def test_unverified_domain_does_not_route() -> None:
+    decision = resolve_for_domain(UNVERIFIED, [connection("a")], "acme.test")
+    assert decision == NoRoute("unverified_domain")
+
+
+def test_verified_domain_with_one_connection_routes() -> None:
+    a = connection("a")
+    assert resolve_for_domain(VERIFIED, [a], "acme.test") == Route(a)
+
+
+def test_inactive_connections_do_not_route() -> None:
+    decision = resolve_for_organization([connection("a", active=False)], "acme.test")
+    assert decision == NoRoute("no_active_connection")
+
+
+def test_several_connections_route_by_their_domain_list() -> None:
+    eu, us = connection("eu", domains=("acme.eu",)), connection("us", domains=("acme.test",))
+    assert resolve_for_organization([eu, us], "acme.test") == Route(us)
+
+
+def test_several_matching_connections_offer_a_choice_among_them() -> None:
+    a, b = connection("a", domains=("acme.test",)), connection("b", domains=("acme.test",))
+    c = connection("c", domains=("other.test",))
+    assert resolve_for_organization([a, b, c], "acme.test") == Choose((a, b))
+
+
+def test_several_connections_and_no_match_offer_every_active_one() -> None:
+    a, b = connection("a"), connection("b")
+    off = connection("off", active=False)
+    assert resolve_for_organization([a, b, off], "acme.test") == Choose((a, b))
+    assert resolve_for_organization([a, b], None) == Choose((a, b))
+
+
+@pytest.mark.parametrize(
+    ("email", "domain"),
+    [
+        ("ann@Acme.TEST", "acme.test"),
+        ("ann@acme.test.", "acme.test"),
+        ('"a@b"@acme.test', "acme.test"),
+        ("no-at-sign", None),
+        ("@acme.test", None),
+        ("ann@", None),
+    ],
+)
+def test_email_domain(email: str, domain: str | None) -> None:
+    assert email_domain(email) == domain
+
+
+def test_email_is_verified_only_in_a_verified_domain() -> None:
+    assert is_email_verified("ann@acme.test", ["acme.test"])
+    assert not is_email_verified("ann@evil.test", ["acme.test"])
+    assert not is_email_verified("ann@sub.acme.test", ["acme.test"])
+    assert not is_email_verified(None, ["acme.test"])
