@@ -21,11 +21,11 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from broker.app import create_app
-from broker.domain.model import Connection, Domain, Organization
 from broker.oidc.clients import register_client
 from broker.store import Store
 from demo_rp.oidc_client import RelyingParty
 from tests.support.config import make_settings
+from tests.support.factories import add_organization
 from tests.support.fake_connector import FakeConnectorConfig, idp_answer
 from tests.support.live_server import free_port, serve
 
@@ -60,18 +60,10 @@ def live(store: Store, tmp_path: Path) -> Iterator[LiveGatehouse]:
     settings = make_settings(tmp_path, issuer=issuer)
     with store.unit_of_work() as uow:
         now = datetime.now(UTC)
-        uow.organizations.add(Organization(id="org_acme", name="Acme Corp", created_at=now))
-        uow.domains.add(Domain(organization_id="org_acme", name="acme.test", verified_at=now))
-        uow.connections.add(
-            Connection(
-                id="con_acme",
-                organization_id="org_acme",
-                kind="test",
-                name="Acme",
-                config={"idp_url": "https://idp.test"},
-                created_at=now,
-            )
-        )
+        add_organization(
+            uow, org_id="org_acme", name="Acme Corp", domain="acme.test", now=now,
+            connection_id="con_acme",
+        )  # fmt: skip
         registered = register_client(uow, name="Auth0", redirect_uris=[RP_CALLBACK], now=now)
     assert registered.client_secret is not None
     app = create_app(settings, store=store, connector_types={"test": FakeConnectorConfig})

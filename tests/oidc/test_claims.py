@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from broker.domain.model import Connection, Domain, Organization
+from broker.domain.model import Domain
+from tests.support.factories import add_organization
 from tests.support.harness import Harness
 
 RESERVED_BY_AUTH0 = {"org_id", "groups", "roles", "amr", "sid", "permissions"}
@@ -37,18 +38,10 @@ def test_sub_differs_for_another_idp_subject(gatehouse: Harness) -> None:
 def test_same_idp_subject_in_another_organization_is_another_user(gatehouse: Harness) -> None:
     now = gatehouse.clock.now()
     with gatehouse.store.unit_of_work() as uow:
-        uow.organizations.add(Organization(id="org_globex", name="Globex", created_at=now))
-        uow.domains.add(Domain(organization_id="org_globex", name="globex.test", verified_at=now))
-        uow.connections.add(
-            Connection(
-                id="con_globex",
-                organization_id="org_globex",
-                kind="test",
-                name="Globex IdP",
-                config={"idp_url": "https://idp.test"},
-                created_at=now,
-            )
-        )
+        add_organization(
+            uow, org_id="org_globex", name="Globex", domain="globex.test", now=now,
+            connection_id="con_globex",
+        )  # fmt: skip
     acme = id_claims(gatehouse)
     globex_login = gatehouse.new_login(login_hint="ann@globex.test")
     _, code = gatehouse.login_and_get_code(globex_login, email="ann@globex.test")

@@ -18,11 +18,12 @@ from starlette.testclient import TestClient
 
 from broker.app import create_app
 from broker.clock import FixedClock
-from broker.domain.model import Connection, Domain, Organization
+from broker.domain.model import Connection, Organization
 from broker.oidc.clients import register_client
 from broker.settings import Settings
 from broker.store import Store
 from tests.support.config import ISSUER, PUBLIC_CALLBACK, RP_CALLBACK, make_settings
+from tests.support.factories import add_organization
 from tests.support.fake_connector import FakeConnectorConfig, idp_answer
 
 
@@ -162,19 +163,11 @@ def build_harness(store: Store, tmp_path: Any) -> Harness:
     clock = FixedClock()
     settings = make_settings(tmp_path)
     now = clock.now()
-    organization = Organization(id="org_acme", name="Acme Corp", created_at=now)
-    connection = Connection(
-        id="con_acme",
-        organization_id=organization.id,
-        kind="test",
-        name="Acme test IdP",
-        config={"idp_url": "https://idp.test"},
-        created_at=now,
-    )
     with store.unit_of_work() as uow:
-        uow.organizations.add(organization)
-        uow.domains.add(Domain(organization_id=organization.id, name="acme.test", verified_at=now))
-        uow.connections.add(connection)
+        organization, connection = add_organization(
+            uow, org_id="org_acme", name="Acme Corp", domain="acme.test", now=now,
+            connection_id="con_acme",
+        )  # fmt: skip
         confidential = register_client(
             uow, name="Auth0", redirect_uris=[RP_CALLBACK], now=now, client_id="auth0-tenant"
         )
