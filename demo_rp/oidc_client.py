@@ -11,22 +11,29 @@ and the demo page shows; `detail` carries free text for humans and is never asse
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import hmac
-import math
 import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeGuard
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 from joserfc import jws, jwt
 from joserfc.errors import BadSignatureError, JoseError
 from joserfc.jwk import RSAKey
+
+from demo_rp.errors import AuthorizationError, DiscoveryFailed, IdTokenInvalid, LoginFailed
+from demo_rp.id_token import (
+    ALLOWED_ID_TOKEN_ALGS,
+    b64url,
+    check_id_token_claims,
+    constant_time_equal,
+    left_half_hash,
+    non_empty_str,
+    rs256_verification_key,
+)
 
 __all__ = [
     "ALLOWED_ID_TOKEN_ALGS",
@@ -41,48 +48,9 @@ __all__ = [
     "left_half_hash",
 ]
 
-ALLOWED_ID_TOKEN_ALGS: frozenset[str] = frozenset({"RS256"})
-"""The only ID token algorithms accepted, whatever the token header claims.
-
-RS256 is the OIDC default (`id_token_signed_response_alg`, Registration §2) and all Auth0 asks
-for. Taking the algorithm from an allow-list rather than the header is what defeats `alg: none`
-and the HS256-with-the-public-key confusion (RFC 8725 §2.1, §3.1).
-"""
-
 SCOPE = "openid profile email"
-_MIN_RSA_BITS = 2048
 _VERIFIER_BYTES = 64
 _RANDOM_BYTES = 32
-
-
-class LoginFailed(Exception):
-    """The login cannot be trusted; `reason` is a short stable identifier of the failed check."""
-
-    def __init__(self, reason: str, detail: str | None = None) -> None:
-        super().__init__(reason if detail is None else f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
-
-
-class DiscoveryFailed(LoginFailed):
-    """The provider's metadata is unreachable or unfit for this RP (OIDC Discovery §3, §4)."""
-
-
-class AuthorizationError(LoginFailed):
-    """The provider answered the authorization request with an error (RFC 6749 §4.1.2.1).
-
-    `error` and `error_description` come from the provider and are untrusted display text.
-    """
-
-    def __init__(self, error: str, error_description: str | None) -> None:
-        detail = error if not error_description else f"{error}: {error_description}"
-        super().__init__("authorization_error", detail)
-        self.error = error
-        self.error_description = error_description
-
-
-class IdTokenInvalid(LoginFailed):
-    """The ID token failed validation (OIDC Core §3.1.3.7)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,7 +195,7 @@ class RelyingParty:
                 "discovery_issuer_mismatch", f"{doc.get('issuer')!r} != {self.issuer!r}"
             )
         for name in ("authorization_endpoint", "token_endpoint", "jwks_uri", "userinfo_endpoint"):
-            if not _non_empty_str(doc.get(name)):
+            if not non_empty_str(doc.get(name)):
                 raise DiscoveryFailed("discovery_incomplete", name)
         if "code" not in _str_list(doc, "response_types_supported", []):
             raise DiscoveryFailed("code_flow_unsupported")
@@ -246,7 +214,7 @@ class RelyingParty:
         self, params: Mapping[str, str], saved: LoginState, metadata: Mapping[str, Any]
     ) -> None:
         state = params.get("state")
-        if state is None or not _constant_time_equal(state, saved.state):
+        if state is None or not constant_time_equal(state, saved.state):
             raise LoginFailed("state_mismatch")
         iss = params.get("iss")
         if iss is None:
@@ -286,13 +254,13 @@ class RelyingParty:
             raise LoginFailed("token_response_cacheable")
         body = _json_object(response, LoginFailed, "token_response_invalid")
         access_token = body.get("access_token")
-        if not _non_empty_str(access_token):
+        if not non_empty_str(access_token):
             raise LoginFailed("token_response_invalid", "access_token")
         token_type = body.get("token_type")
         if not isinstance(token_type, str) or token_type.lower() != "bearer":
             raise LoginFailed("token_type_unsupported", repr(token_type))
         id_token = body.get("id_token")
-        if not _non_empty_str(id_token):
+        if not non_empty_str(id_token):
             raise LoginFailed("id_token_missing")
         return _Tokens(access_token=access_token, id_token=id_token)
 
@@ -308,7 +276,7 @@ class RelyingParty:
         if not isinstance(alg, str) or alg not in ALLOWED_ID_TOKEN_ALGS:
             raise IdTokenInvalid("id_token_alg_not_allowed", repr(alg))
         kid = header.get("kid")
-        if not _non_empty_str(kid):
+        if not non_empty_str(kid):
             raise IdTokenInvalid("id_token_kid_missing")
         key = self._signing_key(kid, metadata)
         try:
@@ -317,46 +285,17 @@ class RelyingParty:
             raise IdTokenInvalid("id_token_bad_signature") from exc
         except (JoseError, ValueError) as exc:
             raise IdTokenInvalid("id_token_malformed", type(exc).__name__) from exc
-        self._check_claims(token.claims, tokens.access_token, nonce)
+        check_id_token_claims(
+            token.claims,
+            issuer=self.issuer,
+            client_id=self.client_id,
+            nonce=nonce,
+            access_token=tokens.access_token,
+            now=self._clock(),
+            leeway=self._leeway,
+            require_at_hash=self._require_at_hash,
+        )
         return token.claims
-
-    def _check_claims(self, claims: dict[str, Any], access_token: str, nonce: str) -> None:
-        if claims.get("iss") != self.issuer:
-            raise IdTokenInvalid("id_token_iss_mismatch", repr(claims.get("iss")))
-        audiences = _audiences(claims.get("aud"))
-        if audiences is None or self.client_id not in audiences:
-            raise IdTokenInvalid("id_token_aud_mismatch", repr(claims.get("aud")))
-        azp = claims.get("azp")
-        if (len(audiences) > 1 or azp is not None) and azp != self.client_id:
-            raise IdTokenInvalid("id_token_azp_mismatch", repr(azp))
-        if not _non_empty_str(claims.get("sub")):
-            raise IdTokenInvalid("id_token_sub_missing")
-        now = self._clock()
-        exp = claims.get("exp")
-        if not _numeric_date(exp):
-            raise IdTokenInvalid("id_token_exp_invalid")
-        if exp + self._leeway <= now:
-            raise IdTokenInvalid("id_token_expired")
-        iat = claims.get("iat")
-        if not _numeric_date(iat):
-            raise IdTokenInvalid("id_token_iat_invalid")
-        if iat - self._leeway > now:
-            raise IdTokenInvalid("id_token_iat_in_future")
-        if "nbf" in claims:
-            nbf = claims["nbf"]
-            if not _numeric_date(nbf) or nbf - self._leeway > now:
-                raise IdTokenInvalid("id_token_not_yet_valid")
-        claimed_nonce = claims.get("nonce")
-        if not isinstance(claimed_nonce, str) or not _constant_time_equal(claimed_nonce, nonce):
-            raise IdTokenInvalid("id_token_nonce_mismatch")
-        at_hash = claims.get("at_hash")
-        if at_hash is None:
-            if self._require_at_hash:
-                raise IdTokenInvalid("id_token_at_hash_missing")
-        elif not isinstance(at_hash, str) or not _constant_time_equal(
-            at_hash, left_half_hash(access_token)
-        ):
-            raise IdTokenInvalid("id_token_at_hash_mismatch")
 
     def _signing_key(self, kid: str, metadata: Mapping[str, Any]) -> RSAKey:
         """The key for `kid`, refetching the JWKS once if it is new (OIDC Core §10.1.1 rotation)."""
@@ -376,7 +315,7 @@ class RelyingParty:
             raise LoginFailed("jwks_invalid", "keys")
         keys: dict[str, RSAKey] = {}
         for entry in entries:
-            usable = _rs256_verification_key(entry)
+            usable = rs256_verification_key(entry)
             if usable is None:
                 continue
             kid, key = usable
@@ -419,23 +358,9 @@ class RelyingParty:
             raise error(reason, type(exc).__name__) from exc
 
 
-def left_half_hash(value: str) -> str:
-    """`at_hash`/`c_hash` for RS256: base64url of the left half of SHA-256 (OIDC Core §3.1.3.6)."""
-    digest = hashlib.sha256(value.encode("ascii")).digest()
-    return _b64url(digest[: len(digest) // 2])
-
-
 def _s256(verifier: str) -> str:
     """PKCE `code_challenge` for method S256 (RFC 7636 §4.2)."""
-    return _b64url(hashlib.sha256(verifier.encode("ascii")).digest())
-
-
-def _b64url(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
-def _constant_time_equal(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
+    return b64url(hashlib.sha256(verifier.encode("ascii")).digest())
 
 
 def _add_query(url: str, params: Mapping[str, str]) -> str:
@@ -470,55 +395,3 @@ def _str_list(doc: Mapping[str, Any], name: str, default: list[str]) -> list[str
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise DiscoveryFailed("discovery_invalid", name)
     return value
-
-
-def _audiences(aud: object) -> list[str] | None:
-    if isinstance(aud, str):
-        return [aud]
-    if isinstance(aud, list) and aud and all(isinstance(a, str) for a in aud):
-        return aud
-    return None
-
-
-def _non_empty_str(value: object) -> TypeGuard[str]:
-    return isinstance(value, str) and value != ""
-
-
-def _numeric_date(value: object) -> TypeGuard[int | float]:
-    """A JSON number that is not a boolean, NaN or infinite (RFC 7519 §2 NumericDate)."""
-    if isinstance(value, bool):
-        return False
-    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
-
-
-def _rs256_verification_key(entry: object) -> tuple[str, RSAKey] | None:
-    """The RSA verification key an entry of a JWK Set holds, or None when it is not one.
-
-    Only public members are imported, so a JWKS that leaks private parameters cannot make us
-    hold a private key. Keys for encryption, for another algorithm or too short are skipped
-    (RFC 7517 §4.2-§4.4, §5) rather than failing the whole set.
-    """
-    if not isinstance(entry, dict) or entry.get("kty") != "RSA":
-        return None
-    use, alg, key_ops = entry.get("use", "sig"), entry.get("alg", "RS256"), entry.get("key_ops")
-    if use != "sig" or not isinstance(alg, str) or alg not in ALLOWED_ID_TOKEN_ALGS:
-        return None
-    if key_ops is not None and (not isinstance(key_ops, list) or "verify" not in key_ops):
-        return None
-    kid, n, e = entry.get("kid"), entry.get("n"), entry.get("e")
-    if not (_non_empty_str(kid) and _non_empty_str(n) and _non_empty_str(e)):
-        return None
-    if _modulus_bits(n) < _MIN_RSA_BITS:
-        return None
-    try:
-        return kid, RSAKey.import_key({"kty": "RSA", "n": n, "e": e})
-    except (JoseError, ValueError) as exc:
-        raise LoginFailed("jwks_invalid", kid) from exc
-
-
-def _modulus_bits(n: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(n + "=" * (-len(n) % 4))
-    except (binascii.Error, ValueError):
-        return 0
-    return int.from_bytes(raw, "big").bit_length()
