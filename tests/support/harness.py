@@ -6,8 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -62,7 +61,6 @@ class Harness:
     connection: Connection
     other_client_id: str = ""
     other_client_secret: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     # -- the relying party's moves --------------------------------------------------
 
@@ -193,6 +191,3 @@ def build_harness(store: Store, tmp_path: Any) -> Harness:
         other_client_id=other.client.client_id,
         other_client_secret=other.client_secret,
     )
-
-
-ONE_MINUTE = timedelta(minutes=1)
