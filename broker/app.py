@@ -19,6 +19,7 @@ from starlette.middleware import Middleware
 from broker.clock import Clock, SystemClock
 from broker.errors import UserFacingError
 from broker.keys import KeyManager, SecretBox
+from broker.login.replays import StoreReplayGuard
 from broker.login.service import LoginService
 from broker.oidc.provider import Provider
 from broker.settings import Settings
@@ -26,6 +27,7 @@ from broker.store import Store
 from broker.store.sql import SqlStore, make_engine
 from broker.upstream.base import ConnectorDeps
 from broker.upstream.registry import ConnectorCache, ConnectorTypes
+from broker.upstream.saml import SamlConnectionConfig
 from broker.web.adapt import make_templates
 from broker.web.endpoints import Endpoints
 from broker.web.middleware import SecurityHeadersMiddleware
@@ -38,8 +40,8 @@ TEMPLATES_DIR = Path(__file__).parent / "web" / "templates"
 _UPSTREAM_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 _CLOCK_SKEW = timedelta(minutes=2)
 
-#: Connector kinds shipped with Gatehouse. SAML (issue 3) and OIDC (issue 4) register here.
-DEFAULT_CONNECTOR_TYPES: ConnectorTypes = {}
+#: Connector kinds shipped with Gatehouse. OIDC (issue 4) registers here too.
+DEFAULT_CONNECTOR_TYPES: ConnectorTypes = {SamlConnectionConfig.kind: SamlConnectionConfig}
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +51,11 @@ class Broker:
     settings: Settings
     store: Store
     keys: KeyManager
+    secrets: SecretBox
     provider: Provider
     login: LoginService
+    http: httpx.Client
+    clock: Clock
 
 
 def build_broker(
@@ -64,9 +69,10 @@ def build_broker(
     clock = clock or SystemClock()
     store = store or SqlStore(make_engine(settings.database.url))
     tokens = settings.tokens
+    secrets = SecretBox(settings.secret_key)
     keys = KeyManager(
         store,
-        SecretBox(settings.secret_key),
+        secrets,
         clock,
         # A retired key stays published while anything it signed can still be valid.
         retire_after=max(tokens.id_token_ttl, tokens.access_token_ttl) + _CLOCK_SKEW,
@@ -77,9 +83,14 @@ def build_broker(
     deps = ConnectorDeps(
         http=http or httpx.Client(timeout=_UPSTREAM_TIMEOUT, follow_redirects=False),
         clock=clock,
+        secrets=secrets,
+        replays=StoreReplayGuard(store, clock),
+        allow_insecure_http=not settings.is_production,
     )
     connectors = ConnectorCache(
-        DEFAULT_CONNECTOR_TYPES if connector_types is None else connector_types, deps
+        DEFAULT_CONNECTOR_TYPES if connector_types is None else connector_types,
+        deps,
+        issuer=settings.issuer,
     )
     login = LoginService(
         issuer=settings.issuer,
@@ -87,8 +98,18 @@ def build_broker(
         store=store,
         connectors=connectors,
         clock=clock,
+        flow_ttl_seconds=int(tokens.flow_ttl.total_seconds()),
     )
-    return Broker(settings=settings, store=store, keys=keys, provider=provider, login=login)
+    return Broker(
+        settings=settings,
+        store=store,
+        keys=keys,
+        secrets=secrets,
+        provider=provider,
+        login=login,
+        http=deps.http,
+        clock=clock,
+    )
 
 
 def create_app(

@@ -28,6 +28,9 @@ class HttpRequest:
     form: Mapping[str, list[str]] = field(default_factory=dict)
     cookies: Mapping[str, str] = field(default_factory=dict)
     client_ip: str | None = None
+    #: The correlation id the web layer gave this request (shown on error pages, logged,
+    #: and written into audit events so the three can be joined).
+    request_id: str | None = None
 
     @classmethod
     def get(cls, url: str, *, headers: Mapping[str, str] | None = None) -> HttpRequest:
@@ -65,10 +68,24 @@ class HttpResponse:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetCookie:
+    """A cookie the web layer sets on the response. HttpOnly always: no script of ours
+    needs a cookie, so none may read one."""
+
+    name: str
+    value: str
+    max_age: int
+    secure: bool
+    same_site: str  # "lax" | "strict" | "none"
+    path: str = "/"
+
+
 @dataclass(frozen=True, slots=True)
 class Redirect:
     location: str
     status: int = 302
+    cookies: tuple[SetCookie, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +94,7 @@ class AutoPost:
 
     action: str
     fields: Mapping[str, str]
+    cookies: tuple[SetCookie, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -90,6 +108,7 @@ class Page:
     template: str
     context: Mapping[str, object] = field(default_factory=dict)
     status: int = 200
+    cookies: tuple[SetCookie, ...] = ()
 
 
 Result = HttpResponse | Redirect | AutoPost | Page

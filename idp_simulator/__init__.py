@@ -1,1 +1,9 @@
-"""A built-in IdP simulator: an independent SAML IdP and OIDC OP for demos and tests (issue 3)."""
+"""A built-in SAML 2.0 IdP simulator: an independent party for demos and tests (issue 3).
+
+It shares no code with the broker on purpose: a simulator that reused the broker's SAML
+helpers would share its bugs, and end-to-end tests would pass against them.
+
+Entry points: `idp_simulator.app.create_app` (ASGI), `idp_simulator.idp.SimulatedIdp` (the
+framework-free core), `idp_simulator.signing` and `idp_simulator.response` (to make golden
+SAML files), `python -m idp_simulator` (a server).
+"""

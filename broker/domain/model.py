@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from broker.domain.opaque import new_id
+
 JsonObject = Mapping[str, Any]
 
 
@@ -98,6 +100,11 @@ class PendingAuthorization:
     The id is the only correlation handle; it travels upstream as OIDC `state` or SAML
     `RelayState`. `connector_state` is what the connector must check on return (AuthnRequest
     ID, nonce, PKCE verifier), opaque to everyone else (dex's ConnectorData).
+
+    `browser_binding` is the SHA-256 hex of a random value set as a cookie in the browser
+    that started the flow; the IdP's callback must arrive with that cookie. Without it the
+    flow id alone would let an attacker finish their own login in a victim's browser (login
+    CSRF, RFC 9700 §4.7). Only the hash is stored, like every other bearer secret.
     """
 
     id: str
@@ -106,6 +113,7 @@ class PendingAuthorization:
     expires_at: datetime
     connection_id: str | None = None
     connector_state: bytes = b""
+    browser_binding: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -174,6 +182,33 @@ class AccessToken:
     claims: JsonObject
     issued_at: datetime
     expires_at: datetime
+
+
+def _new_event_id() -> str:
+    return new_id("evt")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditEvent:
+    """Something an operator may need to explain later: a login that succeeded or failed,
+    a domain an operator verified.
+
+    `kind` names what happened (`login.succeeded`, `login.failed`, `domain.verified`);
+    `reason` is a stable machine code for a failure (`email_outside_verified_domains`), so
+    events can be counted and alerted on without parsing prose. `request_id` is the
+    correlation id shown on the page the person saw. `detail` is for the operator: never a
+    secret, token or raw assertion.
+    """
+
+    id: str = field(default_factory=_new_event_id)
+    at: datetime
+    kind: str
+    reason: str | None = None
+    organization_id: str | None = None
+    connection_id: str | None = None
+    flow_id: str | None = None
+    request_id: str | None = None
+    detail: JsonObject = field(default_factory=dict)
 
 
 class KeyState:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from broker.clock import Clock
 from broker.domain.claims import build_claims, email_domain
-from broker.domain.model import Connection, PendingAuthorization, UpstreamIdentity
+from broker.domain.model import AuditEvent, Connection, PendingAuthorization, UpstreamIdentity
 from broker.domain.opaque import new_id
 from broker.domain.routing import (
     Choose,
@@ -18,17 +19,20 @@ from broker.domain.routing import (
     resolve_for_domain,
     resolve_for_organization,
 )
-from broker.errors import UserFacingError
-from broker.http import HttpRequest, Page, Redirect, Result
+from broker.http import HttpRequest, HttpResponse, Page, Redirect, Result
+from broker.login.binding import BrowserBinding
+from broker.login.refusals import LoginRefused, refusal_page
 from broker.oidc.provider import Provider
 from broker.store import NotFound, Store, UnitOfWork
 from broker.upstream.base import (
     CallbackInput,
     FlowContext,
+    UpstreamIncomplete,
     UpstreamInvalid,
     UpstreamRejected,
 )
 from broker.upstream.registry import ConnectorCache
+from broker.upstream.urls import endpoints_for
 
 log = logging.getLogger(__name__)
 
@@ -40,15 +44,6 @@ _NO_ROUTE_MESSAGES = {
 }
 
 
-def _expired_flow() -> UserFacingError:
-    return UserFacingError(
-        "This sign-in has expired",
-        "Sign-in links last a few minutes and work once. Go back to the application and "
-        "start again.",
-        detail="flow absent, expired or already used",
-    )
-
-
 class LoginService:
     def __init__(
         self,
@@ -58,12 +53,16 @@ class LoginService:
         store: Store,
         connectors: ConnectorCache,
         clock: Clock,
+        flow_ttl_seconds: int = 600,
     ) -> None:
         self._issuer = issuer
         self._provider = provider
         self._store = store
         self._connectors = connectors
         self._clock = clock
+        self._binding = BrowserBinding(
+            secure=issuer.startswith("https://"), max_age_seconds=flow_ttl_seconds
+        )
 
     # -- entry points (one per route) -------------------------------------------------
 
@@ -73,13 +72,13 @@ class LoginService:
             return started
         authz = started.request
         if authz.connection_hint or authz.organization_hint or authz.login_hint:
-            return self._route(started, email=authz.login_hint, from_hint=True)
+            return self._route(started, request, email=authz.login_hint, from_hint=True)
         return self._email_page(started)
 
     def submit_email(self, request: HttpRequest) -> Result:
         flow = self._live_flow(_one(request.form, "flow"))
         email = (_one(request.form, "email") or "").strip()
-        return self._route(flow, email=email, from_hint=False)
+        return self._route(flow, request, email=email, from_hint=False)
 
     def choose(self, request: HttpRequest) -> Result:
         flow = self._live_flow(_one(request.form, "flow"))
@@ -92,45 +91,65 @@ class LoginService:
             match = next((c for c in allowed if c.id == connection_id), None)
         if match is None:
             return self._email_page(flow, error="Choose one of the listed sign-in options.")
-        return self._hand_off(flow, match)
+        return self._hand_off(flow, match, request)
 
-    def callback(self, kind: str, request: HttpRequest) -> Result:
-        """The upstream IdP's answer: OIDC `state` or SAML `RelayState` is the flow id."""
+    def callback(self, connection_id: str, request: HttpRequest) -> Result:
+        """The IdP's answer at this connection's ACS URL or redirect URI. OIDC `state` or
+        SAML `RelayState` is the flow id; the connection comes from the path, never from the
+        message (S-18, S-40)."""
         fields = {k: v[0] for k, v in request.form.items() if v}
         query = {k: v[0] for k, v in request.query.items() if v}
         flow_id = fields.get("RelayState") or query.get("state") or fields.get("state")
-        flow = self._live_flow(flow_id)
-        connection = self._flow_connection(flow, kind)
-        connector = self._connectors.get(connection)
-        context = self._context(flow, connection)
+        trail = _Trail(connection_id=connection_id, flow_id=flow_id, request=request)
         try:
-            upstream = connector.complete_login(context, CallbackInput(query=query, form=fields))
+            flow, connection = self._callback_flow(connection_id, flow_id, request)
+            trail = trail.with_organization(connection.organization_id)
+            connector = self._connectors.get(connection)
+            upstream = connector.complete_login(
+                self._context(flow, connection), CallbackInput(query=query, form=fields)
+            )
+            return self._finish(flow, connection, upstream, trail)
         except UpstreamRejected as exc:
-            log.warning("upstream rejected flow connection=%s reason=%s", connection.id, exc)
-            raise UserFacingError(
-                "Your identity provider did not sign you in",
-                f"It said: {exc.reason}. Try again, or ask your IT team for access.",
-                detail=str(exc),
-                status=403,
+            self._refused(trail, f"idp_refused:{exc.reason}", exc.detail)
+            raise refusal_page("idp_refused", detail=str(exc), idp_said=exc.reason) from exc
+        except UpstreamIncomplete as exc:
+            self._refused(trail, "missing_attributes", exc.detail)
+            raise refusal_page(
+                "missing_attributes", detail=str(exc), missing=exc.missing, hint=exc.looked_for
             ) from exc
         except UpstreamInvalid as exc:
-            log.warning("upstream answer invalid connection=%s reason=%s", connection.id, exc)
-            raise UserFacingError(
-                "We could not verify your sign-in",
-                "Your identity provider's answer failed a security check. Try again; if it "
-                "keeps failing, give your IT team the reference below.",
-                detail=str(exc),
-                status=400,
-            ) from exc
-        return self._finish(flow, connection, upstream)
+            self._refused(trail, exc.reason, exc.detail)
+            raise refusal_page("invalid_answer", detail=str(exc)) from exc
+        except LoginRefused as exc:
+            self._refused(trail, exc.reason, exc.detail)
+            raise exc.page from exc
+
+    def metadata(self, connection_id: str) -> Result:
+        """A document the connection publishes (SAML SP metadata for the IdP admin)."""
+        with self._store.unit_of_work() as uow:
+            try:
+                connection = uow.connections.get(connection_id)
+            except NotFound:
+                connection = None
+        document = self._connectors.get(connection).describe() if connection else None
+        if document is None:
+            return HttpResponse(status=404, body=b"no such connection\n")
+        return document
 
     # -- steps ------------------------------------------------------------------------
 
-    def _route(self, flow: PendingAuthorization, *, email: str | None, from_hint: bool) -> Result:
+    def _route(
+        self,
+        flow: PendingAuthorization,
+        request: HttpRequest,
+        *,
+        email: str | None,
+        from_hint: bool,
+    ) -> Result:
         with self._store.unit_of_work() as uow:
             decision = self._decide(uow, flow, email=email)
         if isinstance(decision, Route):
-            return self._hand_off(flow, decision.connection)
+            return self._hand_off(flow, decision.connection, request)
         if isinstance(decision, Choose):
             return Page(
                 template="choose_connection.html",
@@ -174,21 +193,35 @@ class LoginService:
         connections = uow.connections.for_organization(domain.organization_id)
         return resolve_for_domain(domain, connections, domain_name)
 
-    def _hand_off(self, flow: PendingAuthorization, connection: Connection) -> Result:
+    def _hand_off(
+        self, flow: PendingAuthorization, connection: Connection, request: HttpRequest
+    ) -> Result:
         connector = self._connectors.get(connection)
         start = connector.begin_login(self._context(flow, connection))
+        binding_hash, cookie = self._binding.bind(request.cookies)
         with self._store.unit_of_work() as uow:
             uow.flows.update(
                 flow.id,
-                lambda f: _with_connection(f, connection.id, start.connector_state),
+                lambda f: replace(
+                    f,
+                    connection_id=connection.id,
+                    connector_state=start.connector_state,
+                    browser_binding=binding_hash,
+                ),
                 now=self._clock.now(),
             )
         log.info("flow handed off connection=%s kind=%s", connection.id, connection.kind)
-        return start.action
+        return replace(start.action, cookies=(*start.action.cookies, cookie))
 
     def _finish(
-        self, flow: PendingAuthorization, connection: Connection, upstream: UpstreamIdentity
+        self,
+        flow: PendingAuthorization,
+        connection: Connection,
+        upstream: UpstreamIdentity,
+        trail: _Trail,
     ) -> Redirect:
+        """Policy, then one transaction: consume the flow, record the identity and the audit
+        event, issue the code. A refusal rolls all of it back (no half-written state)."""
         now = self._clock.now()
         with self._store.unit_of_work() as uow:
             organization = uow.organizations.get(connection.organization_id)
@@ -197,23 +230,14 @@ class LoginService:
             ]
             domain = email_domain(upstream.email or "")
             if domain is None or domain not in verified:
-                log.warning(
-                    "login refused: email domain not verified org=%s connection=%s",
-                    organization.id,
-                    connection.id,
-                )
-                raise UserFacingError(
-                    "Your email address cannot be used here",
-                    "Your identity provider signed you in with an address outside the "
-                    "domains your organization has verified. Ask your IT team to check the "
-                    "email attribute sent to this application.",
-                    detail=f"email domain {domain!r} not verified for {organization.id}",
-                    status=403,
+                raise LoginRefused(
+                    "email_domain_not_verified",
+                    f"email domain {domain!r} not verified for {organization.id}",
                 )
             try:
                 consumed = uow.flows.consume(flow.id, now=now)
             except NotFound as exc:
-                raise _expired_flow() from exc
+                raise LoginRefused("flow_expired", "consumed by a concurrent answer") from exc
             identity = uow.identities.record_login(
                 organization_id=organization.id,
                 connection_id=connection.id,
@@ -234,38 +258,59 @@ class LoginService:
             # never later than now.
             auth_time = min(upstream.auth_time or now, now)
             redirect = self._provider.finish(uow, consumed, claims, auth_time=auth_time)
+            uow.audit.record(
+                trail.event("login.succeeded", None, now=now, detail={"user_id": identity.id})
+            )
         log.info("login complete connection=%s sub=%s", connection.id, identity.id)
         return redirect
+
+    def _callback_flow(
+        self, connection_id: str, flow_id: str | None, request: HttpRequest
+    ) -> tuple[PendingAuthorization, Connection]:
+        now = self._clock.now()
+        with self._store.unit_of_work() as uow:
+            try:
+                connection = uow.connections.get(connection_id)
+            except NotFound as exc:
+                raise LoginRefused("unknown_connection", connection_id) from exc
+            try:
+                flow = uow.flows.get(flow_id or "", now=now)
+            except NotFound as exc:
+                raise LoginRefused("flow_expired", "flow absent, expired or used") from exc
+        if flow.connection_id != connection.id:
+            raise LoginRefused("wrong_connection", f"flow is for {flow.connection_id}")
+        if not self._binding.matches(request.cookies, flow.browser_binding):
+            raise LoginRefused("browser_mismatch", "the binding cookie is missing or differs")
+        return flow, connection
+
+    def _refused(self, trail: _Trail, reason: str, detail: str) -> None:
+        log.warning(
+            "login refused connection=%s reason=%s detail=%s",
+            trail.connection_id,
+            reason,
+            detail,
+        )
+        with self._store.unit_of_work() as uow:
+            uow.audit.record(
+                trail.event(
+                    "login.failed", reason, now=self._clock.now(), detail={"detail": detail}
+                )
+            )
 
     # -- helpers ----------------------------------------------------------------------
 
     def _live_flow(self, flow_id: str | None) -> PendingAuthorization:
-        if not flow_id:
-            raise _expired_flow()
         with self._store.unit_of_work() as uow:
             try:
-                return uow.flows.get(flow_id, now=self._clock.now())
+                return uow.flows.get(flow_id or "", now=self._clock.now())
             except NotFound as exc:
-                raise _expired_flow() from exc
-
-    def _flow_connection(self, flow: PendingAuthorization, kind: str) -> Connection:
-        if flow.connection_id is None:
-            raise _expired_flow()
-        with self._store.unit_of_work() as uow:
-            connection = uow.connections.get(flow.connection_id)
-        if connection.kind != kind:
-            raise UserFacingError(
-                "This sign-in answer arrived at the wrong place",
-                "Go back to the application and start again.",
-                detail=f"callback kind {kind!r} for a {connection.kind!r} connection",
-            )
-        return connection
+                raise refusal_page("flow_expired", detail="flow absent, expired or used") from exc
 
     def _context(self, flow: PendingAuthorization, connection: Connection) -> FlowContext:
         return FlowContext(
             flow_id=flow.id,
             connection_id=connection.id,
-            callback_url=f"{self._issuer}/callback/{connection.kind}",
+            callback_url=endpoints_for(self._issuer, connection.id, connection.kind).callback_url,
             login_hint=flow.request.login_hint,
             force_reauthentication="login" in flow.request.prompt,
             max_age=flow.request.max_age,
@@ -282,12 +327,34 @@ class LoginService:
         )
 
 
-def _with_connection(
-    flow: PendingAuthorization, connection_id: str, connector_state: bytes
-) -> PendingAuthorization:
-    return replace(flow, connection_id=connection_id, connector_state=connector_state)
-
-
 def _one(params: Mapping[str, list[str]], name: str) -> str | None:
     values = params.get(name)
     return values[0] if values else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Trail:
+    """What an audit event about this callback says, gathered as it becomes known."""
+
+    connection_id: str
+    flow_id: str | None
+    request: HttpRequest
+    organization_id: str | None = None
+
+    def with_organization(self, organization_id: str) -> _Trail:
+        return replace(self, organization_id=organization_id)
+
+    def event(
+        self, kind: str, reason: str | None, *, now: datetime, detail: dict[str, object]
+    ) -> AuditEvent:
+        return AuditEvent(
+            id=new_id("evt"),
+            at=now,
+            kind=kind,
+            reason=reason,
+            organization_id=self.organization_id,
+            connection_id=self.connection_id,
+            flow_id=self.flow_id,
+            request_id=self.request.request_id,
+            detail={k: v for k, v in detail.items() if v},
+        )

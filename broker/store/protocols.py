@@ -21,6 +21,7 @@ from typing import Protocol
 
 from broker.domain.model import (
     AccessToken,
+    AuditEvent,
     AuthorizationCode,
     Connection,
     Domain,
@@ -85,7 +86,9 @@ class FlowRepo(Protocol):
         *,
         now: datetime,
     ) -> PendingAuthorization:
-        """Apply `change` to a live flow (e.g. record the connection and connector_state)."""
+        """Apply `change` to a live flow (e.g. record the connection and connector_state).
+        ValueError if `change` alters the id or the times, or replaces a browser_binding
+        already set (it may go from None to a value once)."""
         ...
 
     def consume(self, flow_id: str, *, now: datetime) -> PendingAuthorization:
@@ -121,9 +124,15 @@ class AccessTokenRepo(Protocol):
 
 
 class OrganizationRepo(Protocol):
-    def add(self, organization: Organization) -> None: ...
+    def add(self, organization: Organization) -> None:
+        """AlreadyExists if the id, or a non-null external_id, is taken."""
+        ...
 
     def get(self, organization_id: str) -> Organization: ...
+
+    def get_by_external_id(self, external_id: str) -> Organization:
+        """The organization the app team knows as `external_id`; NotFound if none."""
+        ...
 
     def list(self) -> Sequence[Organization]: ...
 
@@ -140,6 +149,10 @@ class DomainRepo(Protocol):
     def save(self, domain: Domain) -> None: ...
 
     def for_organization(self, organization_id: str) -> Sequence[Domain]: ...
+
+    def list(self, *, organization_id: str | None = None) -> Sequence[Domain]:
+        """Every claimed domain, or one organization's, by name."""
+        ...
 
 
 class ConnectionRepo(Protocol):
@@ -184,6 +197,33 @@ class KeyRepo(Protocol):
     def delete(self, kid: str) -> None: ...
 
 
+class AuditRepo(Protocol):
+    def record(self, event: AuditEvent) -> None:
+        """Append an event. Events are never updated or deleted through the store."""
+        ...
+
+    def list(
+        self, *, limit: int = 100, organization_id: str | None = None, kind: str | None = None
+    ) -> Sequence[AuditEvent]:
+        """The latest `limit` events, newest first, optionally of one organization or kind."""
+        ...
+
+
+class ReplayRepo(Protocol):
+    """Message ids already accepted (SAML assertion IDs), shared by every broker process
+    on the database: a replayed assertion is refused whichever process receives it."""
+
+    def remember(self, scope: str, message_id: str, *, expires_at: datetime, now: datetime) -> bool:
+        """True the first time (scope, message_id) is seen; False while an earlier entry is
+        live (expires_at > now). An expired entry is replaced. Of concurrent callers,
+        exactly one gets True; a False leaves the unit of work usable. `expires_at` should
+        be when the message stops being valid (SAML NotOnOrAfter plus allowed skew): the
+        caller's validity check refuses it after that, so the cache need not remember it."""
+        ...
+
+    def purge_expired(self, *, now: datetime) -> int: ...
+
+
 class UnitOfWork(Protocol):
     """The repositories of one transaction. Read-only members, so an implementation may
     expose its concrete repository types."""
@@ -214,6 +254,12 @@ class UnitOfWork(Protocol):
 
     @property
     def keys(self) -> KeyRepo: ...
+
+    @property
+    def audit(self) -> AuditRepo: ...
+
+    @property
+    def replays(self) -> ReplayRepo: ...
 
     def commit(self) -> None:
         """Commit now and keep going (for a write that must survive a later error)."""

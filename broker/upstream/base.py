@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import ClassVar, Protocol, Self
 
 import httpx
 
 from broker.clock import Clock
 from broker.domain.model import UpstreamIdentity
-from broker.http import AutoPost, Redirect
+from broker.http import AutoPost, Redirect, Result
+from broker.keys.crypto import SecretBox
+from broker.upstream.urls import ConnectionEndpoints
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,8 +76,22 @@ class UpstreamInvalid(UpstreamError):
     machine code for logs and audit; the person sees a generic page."""
 
 
+class UpstreamIncomplete(UpstreamError):
+    """The IdP signed the person in but left out what the connection requires (an email
+    attribute, say). `missing` names it, for a page the person can forward to their IT team."""
+
+    def __init__(self, missing: tuple[str, ...], *, looked_for: str = "") -> None:
+        super().__init__("missing_attributes", detail=f"{', '.join(missing)} ({looked_for})")
+        self.missing = missing
+        self.looked_for = looked_for
+
+
 class UpstreamConnector(Protocol):
     def begin_login(self, flow: FlowContext) -> LoginStart: ...
+
+    def describe(self) -> Result | None:
+        """A document the connection publishes (SAML SP metadata), or None."""
+        ...
 
     def complete_login(self, flow: FlowContext, callback: CallbackInput) -> UpstreamIdentity:
         """Verify the upstream answer against `flow.connector_state`; raise UpstreamRejected
@@ -82,13 +99,28 @@ class UpstreamConnector(Protocol):
         ...
 
 
+class ReplayGuard(Protocol):
+    """Remembers protocol message ids (SAML assertion IDs) until they expire, in the
+    database, so a replay is refused whichever broker process receives it."""
+
+    def first_use(self, scope: str, message_id: str, *, expires_at: datetime) -> bool:
+        """True the first time `message_id` is presented within `scope`; False after."""
+        ...
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ConnectorDeps:
     """What an opened connector may use: outbound HTTP (injected, so tests route it to an
-    in-process IdP) and time."""
+    in-process IdP), time, the box that decrypts the connection's own secrets (SAML SP keys),
+    and the replay guard."""
 
     http: httpx.Client
     clock: Clock
+    secrets: SecretBox
+    replays: ReplayGuard
+    #: Development allows http:// IdP endpoints on loopback (the simulator); production
+    #: demands https everywhere.
+    allow_insecure_http: bool = False
 
 
 class ConnectorConfig(Protocol):
@@ -99,4 +131,4 @@ class ConnectorConfig(Protocol):
         """Untrusted stored or submitted config -> typed config; ConfigError(field, msg)."""
         ...
 
-    def open(self, deps: ConnectorDeps) -> UpstreamConnector: ...
+    def open(self, deps: ConnectorDeps, endpoints: ConnectionEndpoints) -> UpstreamConnector: ...

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from broker.domain.model import Connection
 from broker.errors import ConfigError
 from broker.upstream.base import ConnectorConfig, ConnectorDeps, UpstreamConnector
+from broker.upstream.urls import endpoints_for
 
 ConnectorTypes = Mapping[str, type[ConnectorConfig]]
 
@@ -20,9 +21,10 @@ class ConnectorCache:
     same id are dropped then.
     """
 
-    def __init__(self, types: ConnectorTypes, deps: ConnectorDeps) -> None:
+    def __init__(self, types: ConnectorTypes, deps: ConnectorDeps, *, issuer: str) -> None:
         self._types = types
         self._deps = deps
+        self._issuer = issuer
         self._lock = threading.Lock()
         self._opened: dict[str, tuple[int, UpstreamConnector]] = {}
 
@@ -31,16 +33,17 @@ class ConnectorCache:
             cached = self._opened.get(connection.id)
             if cached is not None and cached[0] == connection.version:
                 return cached[1]
-        connector = open_connection(self._types, connection, self._deps)
+        connector = open_connection(self._types, connection, self._deps, issuer=self._issuer)
         with self._lock:
             self._opened[connection.id] = (connection.version, connector)
         return connector
 
 
 def open_connection(
-    types: ConnectorTypes, connection: Connection, deps: ConnectorDeps
+    types: ConnectorTypes, connection: Connection, deps: ConnectorDeps, *, issuer: str
 ) -> UpstreamConnector:
     config_type = types.get(connection.kind)
     if config_type is None:
         raise ConfigError("kind", f"no connector for kind {connection.kind!r}")
-    return config_type.parse(connection.config).open(deps)
+    endpoints = endpoints_for(issuer, connection.id, connection.kind)
+    return config_type.parse(connection.config).open(deps, endpoints)

@@ -11,5 +11,7 @@ the neutral result into a response.
     GET|POST /userinfo                       Provider.userinfo
     POST /login                              LoginService.submit_email
     POST /login/choose                       LoginService.choose
-    GET|POST /callback/{kind}                LoginService.callback
+    POST /saml/{connection_id}/acs           LoginService.callback (SAML ACS)
+    GET  /saml/{connection_id}/metadata      LoginService.metadata (SP metadata)
+    GET|POST /callback/{connection_id}       LoginService.callback (other kinds)
 """

@@ -48,6 +48,7 @@ async def to_http_request(request: Request, *, issuer: str) -> HttpRequest:
         form=form,
         cookies=dict(request.cookies),
         client_ip=request.client.host if request.client else None,
+        request_id=getattr(request.state, "request_id", None),
     )
 
 
@@ -70,11 +71,25 @@ async def _read_capped(request: Request) -> bytes:
 def to_response(result: Result, request: Request, templates: Jinja2Templates) -> Response:
     if isinstance(result, HttpResponse):
         return Response(result.body, status_code=result.status, headers=dict(result.headers))
+    response: Response
     if isinstance(result, Redirect):
-        return RedirectResponse(result.location, status_code=result.status)
-    if isinstance(result, AutoPost):
-        return render(request, templates, Page(template="autopost.html", context={"post": result}))
-    return render(request, templates, result)
+        response = RedirectResponse(result.location, status_code=result.status)
+    elif isinstance(result, AutoPost):
+        page = Page(template="autopost.html", context={"post": result})
+        response = render(request, templates, page)
+    else:
+        response = render(request, templates, result)
+    for cookie in result.cookies:
+        response.set_cookie(
+            cookie.name,
+            cookie.value,
+            max_age=cookie.max_age,
+            path=cookie.path,
+            secure=cookie.secure,
+            httponly=True,
+            samesite=cookie.same_site,  # type: ignore[arg-type]
+        )
+    return response
 
 
 def render(request: Request, templates: Jinja2Templates, page: Page) -> HTMLResponse:

@@ -73,9 +73,15 @@ class Endpoints:
         return self._call(self.login.choose)
 
     async def callback(self, request: Request) -> Response:
-        kind = str(request.path_params["kind"])
+        """The IdP's answer: SAML ACS POST or OIDC redirect, for the connection in the path."""
+        connection_id = str(request.path_params["connection_id"])
         req = await to_http_request(request, issuer=self.issuer)
-        result = await run_in_threadpool(self.login.callback, kind, req)
+        result = await run_in_threadpool(self.login.callback, connection_id, req)
+        return to_response(result, request, self.templates)
+
+    async def connection_metadata(self, request: Request) -> Response:
+        connection_id = str(request.path_params["connection_id"])
+        result = await run_in_threadpool(self.login.metadata, connection_id)
         return to_response(result, request, self.templates)
 
     async def home(self, request: Request) -> Response:

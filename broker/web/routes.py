@@ -23,6 +23,8 @@ def build_routes(endpoints: Endpoints) -> list[BaseRoute]:
         Route("/userinfo", endpoints.userinfo, methods=["GET", "POST"]),
         Route("/login", endpoints.submit_email, methods=["POST"]),
         Route("/login/choose", endpoints.choose, methods=["POST"]),
-        Route("/callback/{kind:str}", endpoints.callback, methods=["GET", "POST"]),
+        Route("/saml/{connection_id:str}/acs", endpoints.callback, methods=["POST"]),
+        Route("/saml/{connection_id:str}/metadata", endpoints.connection_metadata),
+        Route("/callback/{connection_id:str}", endpoints.callback, methods=["GET", "POST"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]

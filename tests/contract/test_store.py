@@ -6,6 +6,7 @@ consume, a stale CAS, revocation racing token issue) are the point of the suite.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -32,7 +33,9 @@ TICK = timedelta(microseconds=1)
 
 
 def organization(org_id: str = "org_a") -> Organization:
-    return Organization(id=org_id, name=f"Org {org_id}", external_id="ext-1", created_at=NOW)
+    return Organization(
+        id=org_id, name=f"Org {org_id}", external_id=f"ext-{org_id}", created_at=NOW
+    )
 
 
 def connection(con_id: str = "con_a", org_id: str = "org_a") -> Connection:
@@ -170,6 +173,29 @@ def test_organizations_round_trip(store: Store) -> None:
             uow.organizations.get("org_x")
 
 
+def test_organization_by_external_id(store: Store) -> None:
+    with store.unit_of_work() as uow:
+        uow.organizations.add(organization("org_a"))
+        uow.organizations.add(replace(organization("org_b"), external_id=None))
+        uow.organizations.add(replace(organization("org_c"), external_id=None))
+    with store.unit_of_work() as uow:
+        assert uow.organizations.get_by_external_id("ext-org_a") == organization("org_a")
+        with pytest.raises(NotFound):
+            uow.organizations.get_by_external_id("ext-org_b")
+        with pytest.raises(NotFound):
+            uow.organizations.get_by_external_id("EXT-ORG_A")
+
+
+def test_external_id_names_at_most_one_organization(store: Store) -> None:
+    with store.unit_of_work() as uow:
+        uow.organizations.add(organization("org_a"))
+        with pytest.raises(AlreadyExists, match="ext-org_a"):
+            uow.organizations.add(replace(organization("org_b"), external_id="ext-org_a"))
+        uow.organizations.add(organization("org_b"))
+    with store.unit_of_work() as uow:
+        assert [o.external_id for o in uow.organizations.list()] == ["ext-org_a", "ext-org_b"]
+
+
 @pytest.mark.parametrize(
     "add",
     [
@@ -217,6 +243,26 @@ def test_domains_round_trip_and_verification(store: Store) -> None:
         assert uow.domains.for_organization("org_x") == []
         with pytest.raises(NotFound):
             uow.domains.get("c.test")
+
+
+def test_domains_list_all_or_one_organization(store: Store) -> None:
+    seed_tenant(store)
+    with store.unit_of_work() as uow:
+        uow.organizations.add(organization("org_b"))
+        uow.domains.add(Domain(organization_id="org_b", name="b.test", verified_at=NOW))
+        uow.domains.add(Domain(organization_id="org_a", name="c.test"))
+        uow.domains.add(Domain(organization_id="org_a", name="a.test"))
+    with store.unit_of_work() as uow:
+        assert [(d.name, d.organization_id) for d in uow.domains.list()] == [
+            ("a.test", "org_a"),
+            ("b.test", "org_b"),
+            ("c.test", "org_a"),
+        ]
+        assert [d.name for d in uow.domains.list(organization_id="org_a")] == ["a.test", "c.test"]
+        assert uow.domains.list(organization_id="org_b") == [
+            Domain(organization_id="org_b", name="b.test", verified_at=NOW)
+        ]
+        assert uow.domains.list(organization_id="org_x") == []
 
 
 def test_domain_claimed_by_another_organization_is_already_exists(store: Store) -> None:
@@ -321,6 +367,37 @@ def test_flow_round_trip(store: Store) -> None:
         uow.flows.create(flow())
     with store.unit_of_work() as uow:
         assert uow.flows.get("flow-1", now=NOW) == flow()
+
+
+def test_flow_browser_binding_round_trip(store: Store) -> None:
+    bound = replace(flow(), browser_binding="b" * 64)
+    with store.unit_of_work() as uow:
+        uow.flows.create(bound)
+        uow.flows.create(flow("flow-2"))
+    with store.unit_of_work() as uow:
+        assert uow.flows.get("flow-1", now=NOW) == bound
+        assert uow.flows.get("flow-2", now=NOW).browser_binding is None
+        assert uow.flows.consume("flow-1", now=NOW).browser_binding == "b" * 64
+
+
+def rebind(binding: str | None) -> Callable[[PendingAuthorization], PendingAuthorization]:
+    return lambda f: replace(f, browser_binding=binding)
+
+
+def test_flow_browser_binding_is_set_once_never_replaced(store: Store) -> None:
+    with store.unit_of_work() as uow:
+        uow.flows.create(flow())
+    with store.unit_of_work() as uow:
+        uow.flows.update("flow-1", lambda f: replace(f, browser_binding="b" * 64), now=NOW)
+        # Other changes keep it.
+        uow.flows.update("flow-1", lambda f: replace(f, connection_id="con_a"), now=NOW)
+    with store.unit_of_work() as uow:
+        assert uow.flows.get("flow-1", now=NOW).browser_binding == "b" * 64
+    for other in ("e" * 64, None):
+        with store.unit_of_work() as uow, pytest.raises(ValueError, match="browser binding"):
+            uow.flows.update("flow-1", rebind(other), now=NOW)
+    with store.unit_of_work() as uow:
+        assert uow.flows.get("flow-1", now=NOW).browser_binding == "b" * 64
 
 
 def test_flow_expires_exactly_at_its_ttl(store: Store) -> None:

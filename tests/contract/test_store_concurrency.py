@@ -1,11 +1,12 @@
-"""Single use under real concurrency: of N simultaneous consumers of one code or flow,
-exactly one wins, whether they are threads of one process or separate processes (the
-broker runs several workers against one database).
+"""Single use under real concurrency: of N simultaneous consumers of one code or flow, or
+of N processes checking one SAML assertion ID against the replay cache, exactly one wins,
+whether they are threads of one process or separate processes (the broker runs several
+workers against one database).
 
 The processes are spawned, not forked, so each opens its own engine and connections as a
 real worker would; they connect first, then meet at a barrier so that the consumes race.
 Losers of a code race see CodeReplayed (the code exists, redeemed); of a flow race,
-NotFound.
+NotFound; of a replay race, False (already seen).
 """
 
 from __future__ import annotations
@@ -38,7 +39,11 @@ THREADS = 8
 PROCESSES = 4
 TIMEOUT_S = 60
 
-WON, REPLAYED, NOT_FOUND = "won", "replayed", "not-found"
+REPLAY_SCOPE = "saml:con_a"
+MESSAGE_ID = "_assertion-1"
+REPLAY_TTL = timedelta(minutes=5)
+
+WON, REPLAYED, NOT_FOUND, SEEN = "won", "replayed", "not-found", "seen"
 
 
 def consume_code(store: Store) -> str:
@@ -59,8 +64,18 @@ def consume_flow(store: Store) -> str:
     return WON
 
 
-CONSUMERS: dict[str, Callable[[Store], str]] = {"code": consume_code, "flow": consume_flow}
-LOSERS = {"code": REPLAYED, "flow": NOT_FOUND}
+def remember_message(store: Store) -> str:
+    with store.unit_of_work() as uow:
+        first = uow.replays.remember(REPLAY_SCOPE, MESSAGE_ID, expires_at=NOW + REPLAY_TTL, now=NOW)
+    return WON if first else SEEN
+
+
+CONSUMERS: dict[str, Callable[[Store], str]] = {
+    "code": consume_code,
+    "flow": consume_flow,
+    "replay": remember_message,
+}
+LOSERS = {"code": REPLAYED, "flow": NOT_FOUND, "replay": SEEN}
 
 
 def race_once(url: str, schema: str | None, what: str, barrier: Any) -> str:
@@ -170,13 +185,13 @@ def seeded(store: Store) -> Store:
     return store
 
 
-@pytest.mark.parametrize("what", ["code", "flow"])
+@pytest.mark.parametrize("what", ["code", "flow", "replay"])
 def test_one_winner_among_threads(seeded: Store, what: str) -> None:
     outcomes = run_in_threads(lambda _: CONSUMERS[what](seeded))
     assert sorted(outcomes) == sorted([WON] + [LOSERS[what]] * (THREADS - 1))
 
 
-@pytest.mark.parametrize("what", ["code", "flow"])
+@pytest.mark.parametrize("what", ["code", "flow", "replay"])
 def test_one_winner_among_processes(
     seeded: Store, database: Database, racers: Racers, what: str
 ) -> None:
@@ -193,6 +208,15 @@ def run_in_threads(work: Callable[[int], Any]) -> list[Any]:
 
     with ThreadPoolExecutor(max_workers=THREADS) as pool:
         return list(pool.map(contender, range(THREADS)))
+
+
+def test_one_winner_replaces_an_expired_replay_entry(seeded: Store) -> None:
+    """The expired entry is deleted and re-inserted: racing deleters must not both insert."""
+    with seeded.unit_of_work() as uow:
+        before = NOW - 2 * REPLAY_TTL
+        assert uow.replays.remember(REPLAY_SCOPE, MESSAGE_ID, expires_at=NOW, now=before)
+    outcomes = run_in_threads(lambda _: remember_message(seeded))
+    assert sorted(outcomes) == sorted([WON] + [SEEN] * (THREADS - 1))
 
 
 def test_concurrent_first_logins_yield_one_identity(seeded: Store) -> None:

@@ -26,7 +26,7 @@ from broker.store import Store
 from demo_rp.oidc_client import RelyingParty
 from tests.support.config import make_settings
 from tests.support.factories import add_organization
-from tests.support.fake_connector import FakeConnectorConfig, idp_answer
+from tests.support.fake_connector import FakeConnectorConfig, idp_answer, return_path
 from tests.support.live_server import free_port, serve
 
 pytestmark = pytest.mark.e2e
@@ -46,7 +46,7 @@ class LiveGatehouse:
         at_idp = self.http.get(authorize_url)
         assert at_idp.status_code == 302, at_idp.text
         answer = idp_answer(at_idp.headers["location"], **identity)
-        back = self.http.get(f"{self.issuer}/callback/test?" + urlencode(answer))
+        back = self.http.get(self.issuer + return_path(at_idp.headers["location"], answer))
         assert back.status_code == 302, back.text
         location = back.headers["location"]
         assert location.startswith(RP_CALLBACK)

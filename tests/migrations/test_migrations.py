@@ -6,21 +6,24 @@ or a fresh PostgreSQL schema), not the session's shared one.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Engine
 
 from broker.store.sql import make_engine
-from broker.store.sql.migrate import downgrade_to_base, upgrade_to_head
+from broker.store.sql.migrate import alembic_config, downgrade_to_base, upgrade_to_head
 from broker.store.sql.tables import metadata
 from tests.conftest import BACKENDS
 from tests.support import databases
 
 VERSION_TABLE = "alembic_version"
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -81,3 +84,66 @@ def test_migrations_run_from_any_working_directory(
         assert VERSION_TABLE in table_names(engine)
     finally:
         engine.dispose()
+
+
+def migrate_to(engine: Engine, revision: str, *, down: bool = False) -> None:
+    with engine.begin() as connection:
+        step = command.downgrade if down else command.upgrade
+        step(alembic_config(connection), revision)
+
+
+def seed_0001_rows(engine: Engine) -> None:
+    """Rows as a 0001 database holds them (only 0001's columns are named)."""
+    tables = metadata.tables
+    with engine.begin() as connection:
+        connection.execute(
+            tables["organizations"].insert(),
+            [
+                {"id": "org_a", "name": "A", "external_id": "ext-a", "created_at": NOW},
+                {"id": "org_b", "name": "B", "external_id": None, "created_at": NOW},
+                {"id": "org_c", "name": "C", "external_id": None, "created_at": NOW},
+            ],
+        )
+        connection.execute(
+            tables["domains"].insert().values(name="a.test", organization_id="org_a")
+        )
+        connection.execute(
+            tables["flows"]
+            .insert()
+            .values(id="flow-1", request={}, connector_state=b"s", created_at=NOW, expires_at=NOW)
+        )
+
+
+def row_counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        return {
+            name: connection.execute(
+                sa.select(sa.func.count()).select_from(sa.table(name))
+            ).scalar_one()
+            for name in ("organizations", "domains", "flows")
+        }
+
+
+def test_0002_keeps_existing_rows_both_ways(empty_engine: Engine) -> None:
+    """0002 must not recreate `organizations` on SQLite: with foreign keys on, dropping the
+    old table would cascade into domains and connections."""
+    migrate_to(empty_engine, "0001")
+    seed_0001_rows(empty_engine)
+    expected = {"organizations": 3, "domains": 1, "flows": 1}
+    migrate_to(empty_engine, "0002")
+    assert row_counts(empty_engine) == expected
+    with empty_engine.connect() as connection:
+        binding = connection.execute(sa.text("SELECT browser_binding FROM flows")).scalar_one()
+    assert binding is None
+    migrate_to(empty_engine, "0001", down=True)
+    assert row_counts(empty_engine) == expected
+
+
+def test_0002_fails_whole_on_duplicate_external_ids(empty_engine: Engine) -> None:
+    migrate_to(empty_engine, "0001")
+    seed_0001_rows(empty_engine)
+    with empty_engine.begin() as connection:
+        connection.execute(sa.text("UPDATE organizations SET external_id = 'ext-a'"))
+    with pytest.raises(sa.exc.IntegrityError):
+        migrate_to(empty_engine, "0002")
+    assert "replay_cache" not in table_names(empty_engine)  # transactional: nothing half-done

@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 from broker.app import create_app
 from tests.support.config import ISSUER
-from tests.support.fake_connector import FakeConnectorConfig, idp_answer
+from tests.support.fake_connector import FakeConnectorConfig, idp_answer, return_path
 from tests.support.harness import Harness, callback_params
 
 
@@ -23,9 +23,9 @@ def test_a_flow_started_on_one_process_finishes_on_another(gatehouse: Harness) -
         clock=gatehouse.clock,
         connector_types={"test": FakeConnectorConfig},
     )
-    with TestClient(other_app, base_url=ISSUER) as other:
+    with TestClient(other_app, base_url=ISSUER, cookies=gatehouse.client.cookies) as other:
         answer = idp_answer(at_idp.headers["location"], sub="idp-ann", email="ann@acme.test")
-        back = other.get("/callback/test?" + urlencode(answer), follow_redirects=False)
+        back = other.get(return_path(at_idp.headers["location"], answer), follow_redirects=False)
         code = callback_params(back)["code"]
     assert gatehouse.redeem(code, verifier=login.verifier).status_code == 200
 
@@ -56,7 +56,9 @@ def test_a_flow_is_alive_just_before_ten_minutes(gatehouse: Harness) -> None:
 
 
 def test_an_unknown_flow_gets_a_page(gatehouse: Harness) -> None:
-    response = gatehouse.client.get("/callback/test?state=forged&proof=x&sub=a")
+    at_idp = gatehouse.authorize(gatehouse.new_login())
+    forged = {"state": "forged", "proof": "x", "sub": "a"}
+    response = gatehouse.client.get(return_path(at_idp.headers["location"], forged))
     assert response.status_code == 400
     assert "expired" in response.text
 
@@ -65,7 +67,9 @@ def test_the_connector_check_is_enforced(gatehouse: Harness) -> None:
     at_idp = gatehouse.authorize(gatehouse.new_login())
     answer = idp_answer(at_idp.headers["location"], sub="idp-ann", email="ann@acme.test")
     answer["proof"] = "forged"
-    back = gatehouse.client.get("/callback/test?" + urlencode(answer), follow_redirects=False)
+    back = gatehouse.client.get(
+        return_path(at_idp.headers["location"], answer), follow_redirects=False
+    )
     assert back.status_code == 400
     assert "could not verify your sign-in" in back.text
     # The flow is still alive: a genuine answer can still finish it.
@@ -75,18 +79,33 @@ def test_the_connector_check_is_enforced(gatehouse: Harness) -> None:
 def test_an_upstream_refusal_is_explained_and_issues_no_code(gatehouse: Harness) -> None:
     at_idp = gatehouse.authorize(gatehouse.new_login())
     answer = idp_answer(at_idp.headers["location"], error="user_not_assigned")
-    back = gatehouse.client.get("/callback/test?" + urlencode(answer), follow_redirects=False)
+    back = gatehouse.client.get(
+        return_path(at_idp.headers["location"], answer), follow_redirects=False
+    )
     assert back.status_code == 403
     assert "user_not_assigned" in back.text
     assert "location" not in back.headers
 
 
-def test_a_callback_for_another_connector_kind_is_refused(gatehouse: Harness) -> None:
+def test_a_callback_for_an_unknown_connection_is_refused(gatehouse: Harness) -> None:
     at_idp = gatehouse.authorize(gatehouse.new_login())
     answer = idp_answer(at_idp.headers["location"], sub="idp-ann", email="ann@acme.test")
-    back = gatehouse.client.get("/callback/oidc?" + urlencode(answer), follow_redirects=False)
-    assert back.status_code == 400
+    back = gatehouse.client.get("/callback/con_unknown?" + urlencode(answer))
+    assert back.status_code == 404
     assert "wrong place" in back.text
+
+
+def test_a_callback_from_another_browser_is_refused(gatehouse: Harness) -> None:
+    """Login CSRF (RFC 9700 §4.7): the answer must come back to the browser that started."""
+    at_idp = gatehouse.authorize(gatehouse.new_login())
+    answer = idp_answer(at_idp.headers["location"], sub="idp-ann", email="ann@acme.test")
+    path = return_path(at_idp.headers["location"], answer)
+    with TestClient(gatehouse.client.app, base_url=ISSUER) as stranger:
+        back = stranger.get(path, follow_redirects=False)
+    assert back.status_code == 400
+    assert "started in another browser" in back.text
+    assert "location" not in back.headers
+    assert gatehouse.idp_returns(at_idp, sub="idp-ann", email="ann@acme.test").status_code == 302
 
 
 def test_key_rotation_does_not_break_a_login_in_flight(gatehouse: Harness) -> None:

@@ -3,7 +3,7 @@
 It implements the real `UpstreamConnector` contract the SAML and OIDC connectors implement:
 `begin_login` redirects to a pretend IdP with the flow id as `state` and a per-flow proof it
 keeps in `connector_state`; `complete_login` accepts the answer only if both come back. The
-test plays the IdP by following the redirect and calling `/callback/test` itself.
+test plays the IdP by following the redirect and calling its `return_to` URL itself.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from broker.upstream.base import (
     UpstreamInvalid,
     UpstreamRejected,
 )
+from broker.upstream.urls import ConnectionEndpoints
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,13 +41,16 @@ class FakeConnectorConfig:
             raise ConfigError("idp_url", "must be an https URL")
         return cls(idp_url=idp_url)
 
-    def open(self, deps: ConnectorDeps) -> FakeConnector:
+    def open(self, deps: ConnectorDeps, endpoints: ConnectionEndpoints) -> FakeConnector:
         return FakeConnector(self)
 
 
 class FakeConnector:
     def __init__(self, config: FakeConnectorConfig) -> None:
         self.config = config
+
+    def describe(self) -> None:
+        return None
 
     def begin_login(self, flow: FlowContext) -> LoginStart:
         proof = secrets.token_urlsafe(16)
@@ -92,3 +96,10 @@ def idp_answer(idp_redirect: str, **identity: str) -> dict[str, str]:
     plus the identity the test chose."""
     query = {k: v[0] for k, v in parse_qs(urlsplit(idp_redirect).query).items()}
     return {"state": query["state"], "proof": query["proof"], **identity}
+
+
+def return_path(idp_redirect: str, answer: dict[str, str]) -> str:
+    """The callback path (with the answer as query) the pretend IdP sends the browser to."""
+    query = {k: v[0] for k, v in parse_qs(urlsplit(idp_redirect).query).items()}
+    path = urlsplit(query["return_to"]).path
+    return f"{path}?{urlencode(answer)}"

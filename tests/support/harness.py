@@ -15,7 +15,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from starlette.testclient import TestClient
 
-from broker.app import create_app
+from broker.app import DEFAULT_CONNECTOR_TYPES, create_app
 from broker.clock import FixedClock
 from broker.domain.model import Connection, Organization
 from broker.oidc.clients import register_client
@@ -23,7 +23,7 @@ from broker.settings import Settings
 from broker.store import Store
 from tests.support.config import ISSUER, PUBLIC_CALLBACK, RP_CALLBACK, make_settings
 from tests.support.factories import add_organization
-from tests.support.fake_connector import FakeConnectorConfig, idp_answer
+from tests.support.fake_connector import FakeConnectorConfig, idp_answer, return_path
 
 
 def pkce_pair() -> tuple[str, str]:
@@ -123,7 +123,7 @@ class Harness:
         assert location.startswith("https://idp.test/login?"), location
         answer = idp_answer(location, **identity)
         response: httpx.Response = self.client.get(
-            "/callback/test?" + urlencode(answer), follow_redirects=False
+            return_path(location, answer), follow_redirects=False
         )
         return response
 
@@ -174,7 +174,10 @@ def build_harness(store: Store, tmp_path: Any) -> Harness:
             uow, name="Native", redirect_uris=[PUBLIC_CALLBACK], now=now, public=True
         )
     app = create_app(
-        settings, store=store, clock=clock, connector_types={"test": FakeConnectorConfig}
+        settings,
+        store=store,
+        clock=clock,
+        connector_types={**DEFAULT_CONNECTOR_TYPES, "test": FakeConnectorConfig},
     )
     assert confidential.client_secret
     assert other.client_secret

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from broker.store.sql.repos_audit import SqlAuditRepo, SqlReplayRepo
 from broker.store.sql.repos_keys import SqlKeyRepo
 from broker.store.sql.repos_oauth import (
     SqlAccessTokenRepo,
@@ -40,6 +41,8 @@ class SqlUnitOfWork:
         self.connections = SqlConnectionRepo(session)
         self.identities = SqlIdentityRepo(session)
         self.keys = SqlKeyRepo(session)
+        self.audit = SqlAuditRepo(session)
+        self.replays = SqlReplayRepo(session)
 
     def commit(self) -> None:
         self._session.commit()

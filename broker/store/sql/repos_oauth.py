@@ -66,6 +66,7 @@ class SqlFlowRepo:
             request=_request_json(flow.request),
             connection_id=flow.connection_id,
             connector_state=flow.connector_state,
+            browser_binding=flow.browser_binding,
             created_at=flow.created_at,
             expires_at=flow.expires_at,
         )
@@ -87,7 +88,8 @@ class SqlFlowRepo:
     ) -> PendingAuthorization:
         """Only the request, connection and connector state may change: the id is the
         correlation handle and the expiry was fixed at creation, so updates cannot keep a
-        flow alive past its TTL."""
+        flow alive past its TTL. The browser binding may be set once, never replaced: a
+        flow bound to one browser cannot be re-bound to another."""
         query = select(FlowRow).where(FlowRow.id == flow_id, *_live_flow(now)).with_for_update()
         row = self._session.scalar(fresh(query))
         if row is None:
@@ -100,6 +102,8 @@ class SqlFlowRepo:
             current.expires_at,
         ):
             raise ValueError("a flow's id, created_at and expires_at cannot change")
+        if current.browser_binding not in (None, changed.browser_binding):
+            raise ValueError("a flow's browser binding cannot change once set")
         changed_rows = affected(
             self._session,
             update(FlowRow)
@@ -108,6 +112,7 @@ class SqlFlowRepo:
                 request=_request_json(changed.request),
                 connection_id=changed.connection_id,
                 connector_state=changed.connector_state,
+                browser_binding=changed.browser_binding,
             ),
         )
         if changed_rows != 1:
@@ -270,6 +275,7 @@ def _flow(row: FlowRow) -> PendingAuthorization:
         expires_at=row.expires_at,
         connection_id=row.connection_id,
         connector_state=row.connector_state,
+        browser_binding=row.browser_binding,
     )
 
 

@@ -26,19 +26,31 @@ class SqlOrganizationRepo:
         self._session = session
 
     def add(self, organization: Organization) -> None:
+        """AlreadyExists for a taken id or external_id (a unique index), even when two
+        adds race."""
         statement = insert(OrganizationRow).values(
             id=organization.id,
             name=organization.name,
             external_id=organization.external_id,
             created_at=organization.created_at,
         )
-        insert_or_raise(self._session, statement, f"organization {organization.id!r}")
+        what = f"organization {organization.id!r}"
+        if organization.external_id is not None:
+            what += f" (external_id {organization.external_id!r})"
+        insert_or_raise(self._session, statement, what)
 
     def get(self, organization_id: str) -> Organization:
         query = select(OrganizationRow).filter_by(id=organization_id)
         row = self._session.scalar(fresh(query))
         if row is None:
             raise NotFound(f"organization {organization_id!r}")
+        return _organization(row)
+
+    def get_by_external_id(self, external_id: str) -> Organization:
+        query = select(OrganizationRow).filter_by(external_id=external_id)
+        row = self._session.scalar(fresh(query))
+        if row is None:
+            raise NotFound(f"organization with external_id {external_id!r}")
         return _organization(row)
 
     def list(self) -> Sequence[Organization]:
@@ -80,6 +92,12 @@ class SqlDomainRepo:
         query = (
             select(DomainRow).filter_by(organization_id=organization_id).order_by(DomainRow.name)
         )
+        return [_domain(row) for row in self._session.scalars(fresh(query))]
+
+    def list(self, *, organization_id: str | None = None) -> Sequence[Domain]:
+        query = select(DomainRow).order_by(DomainRow.name)
+        if organization_id is not None:
+            query = query.filter_by(organization_id=organization_id)
         return [_domain(row) for row in self._session.scalars(fresh(query))]
 
 

@@ -83,7 +83,13 @@ class ClientRow(Base):
 
 
 class OrganizationRow(Base):
+    """`external_id` is the app team's own key for the customer, so it names at most one
+    organization (NULLs are distinct on both backends). A unique index rather than a
+    constraint: adding a constraint on SQLite means recreating the table, and dropping
+    `organizations` with foreign keys on cascades into every domain and connection."""
+
     __tablename__ = "organizations"
+    __table_args__ = (sa.Index("uq_organizations_external_id", "external_id", unique=True),)
 
     id: Mapped[str] = mapped_column(primary_key=True)
     name: Mapped[str]
@@ -151,6 +157,7 @@ class FlowRow(Base):
     request: Mapped[dict[str, Any]]
     connection_id: Mapped[str | None]
     connector_state: Mapped[bytes]
+    browser_binding: Mapped[str | None]
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
     consumed_at: Mapped[datetime | None]
@@ -210,3 +217,31 @@ class SigningKeyRow(Base):
     created_at: Mapped[datetime]
     activated_at: Mapped[datetime | None]
     retired_at: Mapped[datetime | None]
+
+
+class AuditEventRow(Base):
+    """No foreign keys: the record of what happened must outlive the organization or
+    connection it mentions, and recording it must never fail because one was deleted."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    kind: Mapped[str]
+    reason: Mapped[str | None]
+    organization_id: Mapped[str | None] = mapped_column(index=True)
+    connection_id: Mapped[str | None]
+    flow_id: Mapped[str | None]
+    request_id: Mapped[str | None]
+    detail: Mapped[dict[str, Any]]
+
+
+class ReplayRow(Base):
+    """A message id already accepted. The primary key is the replay check: of two inserts
+    of one (scope, message_id), the database lets exactly one through."""
+
+    __tablename__ = "replay_cache"
+
+    scope: Mapped[str] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -1,0 +1,270 @@
+"""A SAML connection's settings: untrusted stored JSON in, a typed, checked value out.
+
+The stored form is what the CLI, the management API and the portal write. Everything is
+checked here, once, so the connector can rely on it: a connection that parses is one that
+can be opened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import ClassVar, Self
+from urllib.parse import urlsplit
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from broker.errors import ConfigError
+from broker.upstream.base import ConnectorDeps, UpstreamConnector
+from broker.upstream.saml.attributes import PROFILES, STANDARD_CLAIMS
+from broker.upstream.urls import ConnectionEndpoints
+
+BINDING_REDIRECT = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
+BINDING_POST = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
+BINDINGS = {"redirect": BINDING_REDIRECT, "post": BINDING_POST}
+
+NAMEID_EMAIL = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+NAMEID_UNSPECIFIED = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
+NAMEID_PERSISTENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
+NAMEID_TRANSIENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"
+NAMEID_FORMATS = (NAMEID_EMAIL, NAMEID_UNSPECIFIED, NAMEID_PERSISTENT, NAMEID_TRANSIENT)
+
+#: python3-saml hard-codes 300 s; we let a connection choose less, never more.
+MAX_CLOCK_SKEW_SECONDS = 300
+DEFAULT_CLOCK_SKEW_SECONDS = 120
+#: Enough for a rollover (old + new) and a spare; more is a misconfiguration.
+MAX_IDP_CERTIFICATES = 4
+MIN_RSA_BITS = 2048
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpKeyPair:
+    """One of the SP's own key pairs. The private key stays encrypted (SecretBox, bound to the
+    connection) until the connector is opened."""
+
+    private_key_encrypted: str  # base64 of the SecretBox blob
+    certificate_pem: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SamlConnectionConfig:
+    kind: ClassVar[str] = "saml"
+
+    idp_entity_id: str
+    sso_url: str
+    sso_binding: str = "redirect"  # "redirect" | "post"
+    idp_certificates: tuple[str, ...]  # PEM; several at once so a rollover breaks nothing
+    name_id_format: str = NAMEID_EMAIL
+    attribute_profile: str = "generic"
+    #: Per-claim overrides: claim -> the IdP attribute names that carry it, in order.
+    attribute_mapping: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    required_claims: tuple[str, ...] = ("email",)
+    #: An immutable IdP attribute (Entra objectidentifier) to key the user on instead of the
+    #: NameID; needed when the IdP sends transient NameIDs.
+    subject_attribute: str | None = None
+    clock_skew_seconds: int = DEFAULT_CLOCK_SKEW_SECONDS
+    allow_sha1: bool = False
+    require_assertion_signature: bool = True
+    require_encrypted_assertion: bool = False
+    sp_signing: SpKeyPair
+    sp_encryption: SpKeyPair
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, object]) -> Self:
+        reader = _Reader(raw)
+        binding = reader.string("sso_binding", default="redirect")
+        if binding not in BINDINGS:
+            raise ConfigError("sso_binding", f"must be one of {sorted(BINDINGS)}")
+        name_id_format = reader.string("name_id_format", default=NAMEID_EMAIL)
+        if name_id_format not in NAMEID_FORMATS:
+            raise ConfigError("name_id_format", f"must be one of {list(NAMEID_FORMATS)}")
+        skew = reader.integer("clock_skew_seconds", default=DEFAULT_CLOCK_SKEW_SECONDS)
+        if not 0 <= skew <= MAX_CLOCK_SKEW_SECONDS:
+            raise ConfigError("clock_skew_seconds", f"must be 0..{MAX_CLOCK_SKEW_SECONDS}")
+        certificates = reader.string_list("idp_certificates")
+        if not 1 <= len(certificates) <= MAX_IDP_CERTIFICATES:
+            raise ConfigError(
+                "idp_certificates", f"give 1 to {MAX_IDP_CERTIFICATES} signing certificates"
+            )
+        for pem in certificates:
+            check_certificate_pem(pem, "idp_certificates")
+        mapping_raw = raw.get("attribute_mapping") or {}
+        if not isinstance(mapping_raw, Mapping):
+            raise ConfigError("attribute_mapping", "must map claim names to attribute names")
+        check_claim_names(list(mapping_raw), "attribute_mapping")
+        mapping = {
+            str(claim): _names(names, f"attribute_mapping.{claim}")
+            for claim, names in mapping_raw.items()
+        }
+        return cls(
+            idp_entity_id=reader.string("idp_entity_id"),
+            sso_url=check_url(reader.string("sso_url"), "sso_url"),
+            sso_binding=binding,
+            idp_certificates=tuple(certificates),
+            name_id_format=name_id_format,
+            attribute_profile=check_profile(raw.get("attribute_profile", "generic")),
+            attribute_mapping=mapping,
+            required_claims=check_claim_names(
+                raw.get("required_claims", ["email"]), "required_claims"
+            ),
+            subject_attribute=reader.optional_string("subject_attribute"),
+            clock_skew_seconds=skew,
+            allow_sha1=reader.boolean("allow_sha1", default=False),
+            require_assertion_signature=reader.boolean("require_assertion_signature", default=True),
+            require_encrypted_assertion=reader.boolean(
+                "require_encrypted_assertion", default=False
+            ),
+            sp_signing=_pair(raw.get("sp_signing"), "sp_signing"),
+            sp_encryption=_pair(raw.get("sp_encryption"), "sp_encryption"),
+        )
+
+    def open(self, deps: ConnectorDeps, endpoints: ConnectionEndpoints) -> UpstreamConnector:
+        # Imported here: the connector module imports this one for the config type.
+        from broker.upstream.saml.connector import SamlConnector
+
+        return SamlConnector.open(self, deps, endpoints)
+
+    def to_json(self) -> dict[str, object]:
+        """The stored form; `parse(to_json())` gives back an equal config."""
+        return {
+            "idp_entity_id": self.idp_entity_id,
+            "sso_url": self.sso_url,
+            "sso_binding": self.sso_binding,
+            "idp_certificates": list(self.idp_certificates),
+            "name_id_format": self.name_id_format,
+            "attribute_profile": self.attribute_profile,
+            "attribute_mapping": {k: list(v) for k, v in self.attribute_mapping.items()},
+            "required_claims": list(self.required_claims),
+            "subject_attribute": self.subject_attribute,
+            "clock_skew_seconds": self.clock_skew_seconds,
+            "allow_sha1": self.allow_sha1,
+            "require_assertion_signature": self.require_assertion_signature,
+            "require_encrypted_assertion": self.require_encrypted_assertion,
+            "sp_signing": _pair_json(self.sp_signing),
+            "sp_encryption": _pair_json(self.sp_encryption),
+        }
+
+    def warnings(self) -> tuple[str, ...]:
+        """Settings that work but weaken the connection; shown to whoever configures it."""
+        found = []
+        if self.allow_sha1:
+            found.append(
+                "SHA-1 signatures are accepted for this connection. SHA-1 is broken; ask the "
+                "IdP admin to switch the signing algorithm to RSA-SHA256 and turn this off."
+            )
+        if not self.require_assertion_signature:
+            found.append(
+                "Assertions may arrive unsigned inside a signed response. Most IdPs can sign "
+                "the assertion itself; prefer that."
+            )
+        return tuple(found)
+
+
+def _pair_json(pair: SpKeyPair) -> dict[str, str]:
+    return {
+        "private_key_encrypted": pair.private_key_encrypted,
+        "certificate_pem": pair.certificate_pem,
+    }
+
+
+def check_claim_names(names: object, field_name: str) -> tuple[str, ...]:
+    if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
+        raise ConfigError(field_name, "must be a list of names")
+    unknown = [n for n in names if n not in STANDARD_CLAIMS]
+    if unknown:
+        raise ConfigError(field_name, f"unknown claims {unknown}; known: {list(STANDARD_CLAIMS)}")
+    return tuple(names)
+
+
+def check_profile(profile: object) -> str:
+    if not isinstance(profile, str) or profile not in PROFILES:
+        raise ConfigError("attribute_profile", f"must be one of {sorted(PROFILES)}")
+    return profile
+
+
+def check_url(url: str, field_name: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigError(field_name, "must be an absolute https URL")
+    return url
+
+
+def check_certificate_pem(pem: str, field_name: str) -> x509.Certificate:
+    """A certificate, not a private key pasted by mistake, with a key strong enough."""
+    if "PRIVATE KEY" in pem:
+        raise ConfigError(
+            field_name,
+            "this is a private key: paste the IdP's signing certificate instead, and treat "
+            "the key you pasted as compromised",
+        )
+    try:
+        certificate = x509.load_pem_x509_certificate(pem.encode())
+    except ValueError as exc:
+        raise ConfigError(field_name, "not a PEM X.509 certificate") from exc
+    key = certificate.public_key()
+    if isinstance(key, rsa.RSAPublicKey):
+        if key.key_size < MIN_RSA_BITS:
+            raise ConfigError(field_name, f"RSA key of {key.key_size} bits; at least 2048")
+    elif not isinstance(key, ec.EllipticCurvePublicKey):
+        raise ConfigError(field_name, "only RSA and EC signing keys are supported")
+    return certificate
+
+
+def _names(value: object, field_name: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list | tuple) or not value:
+        raise ConfigError(field_name, "must be a non-empty list of attribute names")
+    if not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(field_name, "attribute names must be non-empty strings")
+    return tuple(value)
+
+
+def _pair(value: object, field_name: str) -> SpKeyPair:
+    if not isinstance(value, Mapping):
+        raise ConfigError(field_name, "missing the SP key pair")
+    key = value.get("private_key_encrypted")
+    cert = value.get("certificate_pem")
+    if not isinstance(key, str) or not isinstance(cert, str):
+        raise ConfigError(field_name, "missing the SP key pair")
+    return SpKeyPair(private_key_encrypted=key, certificate_pem=cert)
+
+
+class _Reader:
+    """Typed reads of an untrusted mapping; each failure names its field."""
+
+    def __init__(self, raw: Mapping[str, object]) -> None:
+        self._raw = raw
+
+    def string(self, name: str, *, default: str | None = None) -> str:
+        value = self._raw.get(name, default)
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(name, "is required")
+        return value.strip()
+
+    def optional_string(self, name: str) -> str | None:
+        value = self._raw.get(name)
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            raise ConfigError(name, "must be a string")
+        return value.strip()
+
+    def string_list(self, name: str) -> list[str]:
+        value = self._raw.get(name)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(name, "must be a list of strings")
+        return list(value)
+
+    def integer(self, name: str, *, default: int) -> int:
+        value = self._raw.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(name, "must be a whole number")
+        return value
+
+    def boolean(self, name: str, *, default: bool) -> bool:
+        value = self._raw.get(name, default)
+        if not isinstance(value, bool):
+            raise ConfigError(name, "must be true or false")
+        return value

@@ -1,0 +1,430 @@
+"""Is this SAMLResponse a valid answer to our AuthnRequest? Every check, in a fixed order.
+
+We use python3-saml's parser, decryption, structural checks and accessors on one parsed tree,
+and replace the checks it leaves to the caller or does weakly (SECURITY-CATALOGUE §0.2):
+wall-clock time with a hard-coded 300 s skew becomes the injected clock and the connection's
+skew; a prefix match on Destination and a substring match on Recipient become exact matches;
+a missing AudienceRestriction, InResponseTo or SubjectConfirmationData/NotOnOrAfter becomes a
+refusal; signatures are verified with only the pinned certificates and allow-listed
+transforms, and every signature present must verify.
+
+The work is split in two so the connector can consult the replay cache between them:
+`authenticate` proves who signed what (no time or addressing checks yet), `check_assertion`
+proves it was meant for this login, now.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import xmlsec
+from lxml import etree
+from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
+from onelogin.saml2.response import OneLogin_Saml2_Response
+from onelogin.saml2.settings import OneLogin_Saml2_Settings
+from onelogin.saml2.utils import OneLogin_Saml2_Utils
+from onelogin.saml2.xml_utils import OneLogin_Saml2_XML
+
+from broker.upstream.saml.config import NAMEID_TRANSIENT
+from broker.upstream.saml.xmlsig import (
+    XmlSecurityError,
+    check_encryption_shapes,
+    check_ids,
+    check_signature_shapes,
+    protocol_schema,
+    register_ids,
+    verify_signature,
+)
+
+#: SAMLResponse field cap, checked before base64 decoding (S-39; ruby-saml uses 250 000).
+MAX_SAML_RESPONSE_CHARS = 256 * 1024
+#: An assertion issued longer ago than this (plus skew) is stale even if its own
+#: NotOnOrAfter is years away (S-32).
+MAX_ASSERTION_AGE = timedelta(minutes=10)
+
+_RESPONSE = f"{{{C.NS_SAMLP}}}Response"
+_ASSERTION = f"{{{C.NS_SAML}}}Assertion"
+_SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
+
+
+class SamlInvalid(Exception):
+    """The response fails a check. `reason` is a stable code (audit log, tests)."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+class SamlStatusError(Exception):
+    """The IdP answered with a non-success status: it refused to sign the person in."""
+
+    def __init__(self, codes: Sequence[str], message: str | None) -> None:
+        super().__init__(" / ".join(codes))
+        self.codes = tuple(codes)
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Expectations:
+    idp_entity_id: str
+    sp_entity_id: str
+    acs_url: str
+    request_id: str
+    now: datetime
+    skew: timedelta
+    allow_sha1: bool
+    require_assertion_signature: bool
+    require_encrypted_assertion: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Authenticated:
+    """A response whose signatures verified under the pinned keys. Not yet checked for
+    audience, addressing, time or request binding."""
+
+    response: _Response
+    assertion: etree._Element
+    response_signed: bool
+    assertion_id: str
+    #: When the replay cache may forget this assertion.
+    valid_until: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedAssertion:
+    assertion_id: str
+    name_id: str
+    name_id_format: str | None
+    attributes: Mapping[str, list[str]]
+    authn_instant: datetime | None
+    session_index: str | None
+
+
+class _Response(OneLogin_Saml2_Response):
+    """python3-saml's response with our S-22 checks run before it decrypts (which it does in
+    its constructor, before any signature check)."""
+
+    def _decrypt_assertion(self, xml: etree._Element) -> etree._Element:
+        check_encryption_shapes(xml)
+        result: etree._Element = super()._decrypt_assertion(xml)
+        return result
+
+
+def decode(saml_response: str | None) -> bytes:
+    """S-39: cap, then strict base64 (python3-saml's decoder is lenient)."""
+    if not saml_response:
+        raise SamlInvalid("missing_response", "no SAMLResponse in the POST")
+    if len(saml_response) > MAX_SAML_RESPONSE_CHARS:
+        raise SamlInvalid("response_too_large", f"{len(saml_response)} characters")
+    compact = "".join(saml_response.split())
+    try:
+        return base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise SamlInvalid("malformed", "SAMLResponse is not base64") from exc
+
+
+def authenticate(
+    saml_response: str | None,
+    *,
+    settings: OneLogin_Saml2_Settings,
+    keys: Sequence[xmlsec.Key],
+    expect: Expectations,
+) -> Authenticated:
+    raw = decode(saml_response)
+    try:
+        response = _Response(settings, base64.b64encode(raw))
+    except XmlSecurityError as exc:
+        raise SamlInvalid(exc.reason, exc.detail) from exc
+    except Exception as exc:
+        # DTDs, entities, malformed XML, failed decryption: one reason, so that decryption
+        # failures are not an oracle (X-03).
+        raise SamlInvalid("malformed", type(exc).__name__) from exc
+    document: etree._Element = response.document
+    if document.tag != _RESPONSE or document.get("Version") != "2.0" or not document.get("ID"):
+        raise SamlInvalid("malformed", "not a SAML 2.0 Response")
+    _check_status(response)
+    effective: etree._Element = response.get_xml_document()
+    try:
+        for tree in {id(document): document, id(effective): effective}.values():
+            check_ids(tree)
+            check_signature_shapes(tree, allow_sha1=expect.allow_sha1)
+        check_encryption_shapes(document)
+    except XmlSecurityError as exc:
+        raise SamlInvalid(exc.reason, exc.detail) from exc
+    if not response.validate_num_assertions():
+        raise SamlInvalid("wrong_number_of_assertions", "exactly one assertion is allowed")
+    if expect.require_encrypted_assertion and not response.encrypted:
+        raise SamlInvalid("encryption_required", "the assertion arrived in clear")
+    try:
+        signed = response.process_signed_elements()
+    except Exception as exc:
+        raise SamlInvalid("bad_signature_structure", str(exc)) from exc
+    schema = protocol_schema()
+    if not schema.validate(document) or (
+        response.encrypted and not schema.validate(response.decrypted_document)
+    ):
+        raise SamlInvalid("schema_invalid", "not valid against the SAML protocol schema")
+    response_signed = _RESPONSE in signed
+    assertion_signed = _ASSERTION in signed
+    if not response_signed and not assertion_signed:
+        raise SamlInvalid("unsigned", "neither the response nor the assertion is signed")
+    if expect.require_assertion_signature and not assertion_signed:
+        raise SamlInvalid("assertion_unsigned", "the assertion itself must be signed")
+    # Every signature present must verify: the envelope carries Destination, Status and
+    # InResponseTo, so a broken Response signature fails the whole response even when the
+    # assertion's own signature is good (the real Okta file in the shared test data).
+    if response_signed:
+        register_ids(document)
+        _verify_at(document, OneLogin_Saml2_Utils.RESPONSE_SIGNATURE_XPATH, keys, expect)
+    if assertion_signed:
+        register_ids(effective)
+        _verify_at(effective, OneLogin_Saml2_Utils.ASSERTION_SIGNATURE_XPATH, keys, expect)
+    assertions = response._query_assertion("")
+    if len(assertions) != 1:
+        raise SamlInvalid("wrong_number_of_assertions", "the signed assertion was not found")
+    assertion = assertions[0]
+    _check_issuers(response, document, expect, response_signed=response_signed)
+    return Authenticated(
+        response=response,
+        assertion=assertion,
+        response_signed=response_signed,
+        assertion_id=assertion.get("ID") or "",
+        # Long enough: after it, the age check refuses the assertion anyway (S-32, S-35).
+        valid_until=expect.now + MAX_ASSERTION_AGE + 2 * expect.skew,
+    )
+
+
+def check_assertion(auth: Authenticated, expect: Expectations) -> VerifiedAssertion:
+    response = auth.response
+    document: etree._Element = response.document
+    _check_destination(document, expect, response_signed=auth.response_signed)
+    _check_in_response_to(response, expect, response_signed=auth.response_signed)
+    _check_audience(response, expect)
+    _check_conditions(response, expect)
+    _check_issue_instant(auth.assertion, expect)
+    _check_subject_confirmation(response, expect)
+    authn_instant, session_index = _check_authn_statement(response, expect)
+    try:
+        name_id_data = response.get_nameid_data()
+        attributes: dict[str, list[Any]] = response.get_attributes()
+    except Exception as exc:
+        raise SamlInvalid("bad_subject", str(exc)) from exc
+    name_id = name_id_data.get("Value")
+    if not name_id:
+        raise SamlInvalid("missing_nameid", "the assertion names no subject")
+    return VerifiedAssertion(
+        assertion_id=auth.assertion_id,
+        name_id=name_id,
+        name_id_format=name_id_data.get("Format"),
+        attributes={k: [v for v in vs if isinstance(v, str)] for k, vs in attributes.items()},
+        authn_instant=authn_instant,
+        session_index=session_index,
+    )
+
+
+def is_transient(assertion: VerifiedAssertion) -> bool:
+    return assertion.name_id_format == NAMEID_TRANSIENT
+
+
+# -- the individual checks --------------------------------------------------------------
+
+
+def _check_status(response: _Response) -> None:
+    codes = [
+        node.get("Value", "")
+        for node in OneLogin_Saml2_XML.query(
+            response.document, "/samlp:Response/samlp:Status//samlp:StatusCode"
+        )
+    ]
+    if not codes:
+        raise SamlInvalid("malformed", "the response has no status")
+    if codes[0] != _SUCCESS:
+        messages = OneLogin_Saml2_XML.query(
+            response.document, "/samlp:Response/samlp:Status/samlp:StatusMessage"
+        )
+        message = OneLogin_Saml2_XML.element_text(messages[0]) if messages else None
+        raise SamlStatusError(codes, message)
+
+
+def _verify_at(
+    tree: etree._Element, xpath: str, keys: Sequence[xmlsec.Key], expect: Expectations
+) -> None:
+    nodes = OneLogin_Saml2_XML.query(tree, xpath)
+    if len(nodes) != 1:
+        raise SamlInvalid("bad_signature_structure", "signature not where it must be")
+    if not verify_signature(nodes[0], keys, allow_sha1=expect.allow_sha1):
+        raise SamlInvalid("signature_invalid", "no configured certificate verifies it")
+
+
+def _check_issuers(
+    response: _Response, document: etree._Element, expect: Expectations, *, response_signed: bool
+) -> None:
+    """S-30. The assertion's Issuer is required; the Response's, when present, must agree."""
+    assertion_issuers = response._query_assertion("/saml:Issuer")
+    if len(assertion_issuers) != 1:
+        raise SamlInvalid("wrong_issuer", "the assertion must have one Issuer")
+    found = [OneLogin_Saml2_XML.element_text(assertion_issuers[0])]
+    envelope = OneLogin_Saml2_XML.query(document, "/samlp:Response/saml:Issuer")
+    if len(envelope) > 1:
+        raise SamlInvalid("wrong_issuer", "several Issuers on the response")
+    found += [OneLogin_Saml2_XML.element_text(node) for node in envelope]
+    for issuer in found:
+        if issuer != expect.idp_entity_id:
+            raise SamlInvalid("wrong_issuer", f"issuer {issuer!r}")
+    if response_signed and not envelope:
+        raise SamlInvalid("wrong_issuer", "a signed response must name its Issuer")
+
+
+def _same_url(a: str, b: str) -> bool:
+    """Exact match, allowing only what URL syntax makes equivalent: scheme and host case and
+    an explicit default port (S-27)."""
+
+    def norm(url: str) -> tuple[str, ...]:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        host = (parts.hostname or "").lower()
+        port = parts.port
+        if port is None or (scheme, port) in {("https", 443), ("http", 80)}:
+            netloc = host
+        else:
+            netloc = f"{host}:{port}"
+        return (urlunsplit((scheme, netloc, parts.path, parts.query, parts.fragment)),)
+
+    try:
+        return norm(a) == norm(b)
+    except ValueError:
+        return False
+
+
+def _check_destination(
+    document: etree._Element, expect: Expectations, *, response_signed: bool
+) -> None:
+    destination = document.get("Destination")
+    if destination is None:
+        if response_signed:
+            # SAML Bindings §3.5.5.2: a signed POST message MUST carry Destination.
+            raise SamlInvalid("wrong_destination", "a signed response must name its Destination")
+        return
+    if not _same_url(destination, expect.acs_url):
+        raise SamlInvalid("wrong_destination", f"Destination {destination!r}")
+
+
+def _check_in_response_to(
+    response: _Response, expect: Expectations, *, response_signed: bool
+) -> None:
+    """S-33, S-34. The envelope's InResponseTo counts only when the envelope is signed; the
+    assertion's own SubjectConfirmationData carries it under the assertion's signature, and
+    SAML Profiles §4.1.4.2 requires it there for a solicited response (S-17)."""
+    envelope = response.document.get("InResponseTo")
+    if envelope is None and response_signed:
+        raise SamlInvalid("unsolicited", "no InResponseTo: IdP-initiated login is not enabled")
+    if envelope is not None and envelope != expect.request_id:
+        raise SamlInvalid("in_response_to_mismatch", "the response answers another request")
+    confirmations = response._query_assertion(
+        "/saml:Subject/saml:SubjectConfirmation/saml:SubjectConfirmationData"
+    )
+    values = {node.get("InResponseTo") for node in confirmations}
+    if values - {expect.request_id, None}:
+        raise SamlInvalid("in_response_to_mismatch", "the assertion answers another request")
+    if not response_signed and expect.request_id not in values:
+        if envelope is None and None in values:
+            raise SamlInvalid("unsolicited", "no InResponseTo: IdP-initiated login is off")
+        raise SamlInvalid(
+            "in_response_to_mismatch", "the signed assertion does not name our request"
+        )
+
+
+def _check_audience(response: _Response, expect: Expectations) -> None:
+    """S-29: at least one AudienceRestriction, and every one of them names us (they are a
+    conjunction, SAML Core §2.5.1.4)."""
+    restrictions = response._query_assertion("/saml:Conditions/saml:AudienceRestriction")
+    if not restrictions:
+        raise SamlInvalid("missing_audience", "no AudienceRestriction")
+    for restriction in restrictions:
+        audiences = [
+            OneLogin_Saml2_XML.element_text(a)
+            for a in restriction.findall(f"{{{C.NS_SAML}}}Audience")
+        ]
+        if expect.sp_entity_id not in audiences:
+            raise SamlInvalid("wrong_audience", f"audiences {audiences}")
+
+
+def _check_conditions(response: _Response, expect: Expectations) -> None:
+    if not response.check_one_condition():
+        raise SamlInvalid("malformed", "exactly one Conditions element is required")
+    conditions = response._query_assertion("/saml:Conditions")[0]
+    not_before = _instant(conditions.get("NotBefore"))
+    not_on_or_after = _instant(conditions.get("NotOnOrAfter"))
+    if not_before is not None and expect.now + expect.skew < not_before:
+        raise SamlInvalid("not_yet_valid", f"NotBefore {not_before.isoformat()}")
+    if not_on_or_after is not None and expect.now - expect.skew >= not_on_or_after:
+        raise SamlInvalid("expired", f"NotOnOrAfter {not_on_or_after.isoformat()}")
+
+
+def _check_issue_instant(assertion: etree._Element, expect: Expectations) -> None:
+    issued = _instant(assertion.get("IssueInstant"))
+    if issued is None:
+        raise SamlInvalid("malformed", "assertion without IssueInstant")
+    if issued > expect.now + expect.skew:
+        raise SamlInvalid("not_yet_valid", f"issued in the future {issued.isoformat()}")
+    if expect.now - issued > MAX_ASSERTION_AGE + expect.skew:
+        raise SamlInvalid("expired", f"issued too long ago {issued.isoformat()}")
+
+
+def _check_subject_confirmation(response: _Response, expect: Expectations) -> None:
+    """S-28, SAML Profiles §4.1.4.2: one bearer confirmation whose data has our ACS URL as
+    Recipient (exactly), a NotOnOrAfter still in the future, and no NotBefore."""
+    problems = []
+    for confirmation in response._query_assertion("/saml:Subject/saml:SubjectConfirmation"):
+        if confirmation.get("Method") != C.CM_BEARER:
+            continue
+        data = confirmation.find(f"{{{C.NS_SAML}}}SubjectConfirmationData")
+        if data is None:
+            problems.append("no SubjectConfirmationData")
+            continue
+        recipient = data.get("Recipient")
+        not_on_or_after = _instant(data.get("NotOnOrAfter"))
+        if recipient is None or not _same_url(recipient, expect.acs_url):
+            problems.append(f"Recipient {recipient!r}")
+        elif not_on_or_after is None:
+            problems.append("no NotOnOrAfter")
+        elif data.get("NotBefore") is not None:
+            problems.append("NotBefore present")
+        elif expect.now - expect.skew >= not_on_or_after:
+            raise SamlInvalid("expired", f"confirmation ended {not_on_or_after.isoformat()}")
+        else:
+            return
+    reason = (
+        "wrong_destination"
+        if any(p.startswith("Recipient") for p in problems)
+        else ("subject_confirmation_invalid")
+    )
+    raise SamlInvalid(reason, "; ".join(problems) or "no bearer SubjectConfirmation")
+
+
+def _check_authn_statement(
+    response: _Response, expect: Expectations
+) -> tuple[datetime | None, str | None]:
+    if not response.check_one_authnstatement():
+        raise SamlInvalid("malformed", "exactly one AuthnStatement is required")
+    statement = response._query_assertion("/saml:AuthnStatement")[0]
+    session_end = _instant(statement.get("SessionNotOnOrAfter"))
+    if session_end is not None and expect.now - expect.skew >= session_end:
+        raise SamlInvalid("expired", "the IdP session has ended")
+    return _instant(statement.get("AuthnInstant")), statement.get("SessionIndex")
+
+
+def _instant(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromtimestamp(OneLogin_Saml2_Utils.parse_SAML_to_time(value), UTC)
+    except ValueError as exc:
+        raise SamlInvalid("malformed", f"bad instant {value!r}") from exc

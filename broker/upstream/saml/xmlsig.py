@@ -1,0 +1,241 @@
+"""XML signature and encryption hygiene around python3-saml and libxmlsec1.
+
+python3-saml checks which elements are signed and that the first Reference points at them;
+libxmlsec1 then dereferences *every* Reference and runs every transform before it looks at
+the SignatureValue (SECURITY-CATALOGUE §0.3, S-21). So before any signature work we check
+the shape of every `ds:Signature` ourselves (one Reference to the parent's own ID, allow-listed
+algorithms and transforms only, nothing that points outside the document), and we verify with
+our own xmlsec context that has only those transforms enabled and only the pinned
+certificates as keys: `KeyInfo` in the message is never a trust anchor (S-18).
+
+All checks read the one tree python3-saml parsed; nothing here parses XML (S-40).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import onelogin.saml2
+import xmlsec
+from lxml import etree
+from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
+
+NS_DS = C.NS_DS
+NS_XENC = C.NS_XENC
+NS_XENC11 = "http://www.w3.org/2009/xmlenc11#"
+_DSIG_MORE = "http://www.w3.org/2001/04/xmldsig-more#"
+
+STRONG_SIGNATURE_METHODS = frozenset(
+    {
+        C.RSA_SHA256,
+        C.RSA_SHA384,
+        C.RSA_SHA512,
+        f"{_DSIG_MORE}ecdsa-sha256",
+        f"{_DSIG_MORE}ecdsa-sha384",
+        f"{_DSIG_MORE}ecdsa-sha512",
+    }
+)
+STRONG_DIGEST_METHODS = frozenset(
+    {C.SHA256, "http://www.w3.org/2001/04/xmldsig-more#sha384", C.SHA512}
+)
+SHA1_SIGNATURE_METHODS = frozenset({C.RSA_SHA1})
+SHA1_DIGEST_METHODS = frozenset({C.SHA1})
+
+EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
+C14N_METHODS = frozenset(
+    {
+        EXC_C14N,
+        "http://www.w3.org/TR/2001/REC-xml-c14n-20010315",
+        "http://www.w3.org/2006/12/xml-c14n11",
+    }
+)
+ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
+REFERENCE_TRANSFORMS = C14N_METHODS | {ENVELOPED}
+
+BLOCK_CIPHERS = frozenset(
+    {
+        f"{NS_XENC11}aes128-gcm",
+        f"{NS_XENC11}aes256-gcm",
+        C.AES128_CBC,
+        C.AES256_CBC,
+    }
+)
+KEY_TRANSPORTS = frozenset({C.RSA_OAEP_MGF1P, f"{NS_XENC11}rsa-oaep"})
+
+_SIGNATURE_TRANSFORMS = {
+    C.RSA_SHA256: xmlsec.constants.TransformRsaSha256,
+    C.RSA_SHA384: xmlsec.constants.TransformRsaSha384,
+    C.RSA_SHA512: xmlsec.constants.TransformRsaSha512,
+    f"{_DSIG_MORE}ecdsa-sha256": xmlsec.constants.TransformEcdsaSha256,
+    f"{_DSIG_MORE}ecdsa-sha384": xmlsec.constants.TransformEcdsaSha384,
+    f"{_DSIG_MORE}ecdsa-sha512": xmlsec.constants.TransformEcdsaSha512,
+}
+_C14N_TRANSFORMS = (
+    xmlsec.constants.TransformExclC14N,
+    xmlsec.constants.TransformInclC14N,
+    xmlsec.constants.TransformInclC14N11,
+)
+_DIGEST_TRANSFORMS = (
+    xmlsec.constants.TransformSha256,
+    xmlsec.constants.TransformSha384,
+    xmlsec.constants.TransformSha512,
+)
+
+
+class XmlSecurityError(Exception):
+    """A structural refusal; `reason` is a stable code for the audit log."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+def _q(ns: str, name: str) -> str:
+    return f"{{{ns}}}{name}"
+
+
+def check_ids(root: etree._Element) -> None:
+    """Every `ID` attribute is un-namespaced and unique in the document.
+
+    libxmlsec1 registers IDs by local name whatever their namespace, first in document order
+    wins and duplicates are silently ignored, so a duplicate or a `foo:ID` placed before the
+    real element can redirect a Reference (S-09, "The Fragile Lock").
+    """
+    seen: set[str] = set()
+    for element in root.iter(etree.Element):
+        for name, value in element.attrib.items():
+            local = etree.QName(name).localname
+            if local != "ID":
+                continue
+            if "}" in name:
+                raise XmlSecurityError("duplicate_id", f"namespaced ID attribute {name}")
+            if value in seen:
+                raise XmlSecurityError("duplicate_id", f"ID {value!r} appears twice")
+            seen.add(value)
+
+
+def check_signature_shapes(root: etree._Element, *, allow_sha1: bool) -> None:
+    """S-20, S-21: refuse before xmlsec sees the signature."""
+    signature_methods = STRONG_SIGNATURE_METHODS | (SHA1_SIGNATURE_METHODS if allow_sha1 else set())
+    digest_methods = STRONG_DIGEST_METHODS | (SHA1_DIGEST_METHODS if allow_sha1 else set())
+    for signature in root.iter(_q(NS_DS, "Signature")):
+        parent = signature.getparent()
+        parent_id = parent.get("ID") if parent is not None else None
+        if not parent_id:
+            raise XmlSecurityError("bad_signature_structure", "signed element has no ID")
+        signed_info = _only(signature, "SignedInfo")
+        c14n = _only(signed_info, "CanonicalizationMethod").get("Algorithm")
+        if c14n not in C14N_METHODS:
+            raise XmlSecurityError("weak_algorithm", f"canonicalization {c14n}")
+        method = _only(signed_info, "SignatureMethod").get("Algorithm")
+        if method not in signature_methods:
+            raise XmlSecurityError("weak_algorithm", f"signature method {method}")
+        references = signed_info.findall(_q(NS_DS, "Reference"))
+        if len(references) != 1:
+            raise XmlSecurityError(
+                "bad_signature_structure", f"{len(references)} References; exactly one allowed"
+            )
+        reference = references[0]
+        if reference.get("URI") != f"#{parent_id}":
+            raise XmlSecurityError(
+                "bad_signature_structure", "the Reference does not point at the signed element"
+            )
+        transforms = reference.find(_q(NS_DS, "Transforms"))
+        if transforms is not None:
+            algorithms = [t.get("Algorithm") for t in transforms]
+            if len(algorithms) > 2 or any(a not in REFERENCE_TRANSFORMS for a in algorithms):
+                raise XmlSecurityError("bad_signature_structure", f"transforms {algorithms}")
+        digest = _only(reference, "DigestMethod").get("Algorithm")
+        if digest not in digest_methods:
+            raise XmlSecurityError("weak_algorithm", f"digest method {digest}")
+        for forbidden in ("Object", "Manifest", "RetrievalMethod", "KeyInfoReference"):
+            if next(signature.iter(_q(NS_DS, forbidden)), None) is not None:
+                raise XmlSecurityError("bad_signature_structure", f"ds:{forbidden} present")
+
+
+def check_encryption_shapes(root: etree._Element) -> None:
+    """S-22: inline ciphertext only, RSA-OAEP key transport, AES block ciphers, and
+    RetrievalMethod only to a same-document EncryptedKey. Runs before python3-saml decrypts,
+    which it does before any signature check."""
+    if next(root.iter(_q(NS_XENC, "CipherReference")), None) is not None:
+        raise XmlSecurityError("bad_encryption_structure", "CipherReference present")
+    for data in root.iter(_q(NS_XENC, "EncryptedData")):
+        method = data.find(_q(NS_XENC, "EncryptionMethod"))
+        algorithm = method.get("Algorithm") if method is not None else None
+        if algorithm not in BLOCK_CIPHERS:
+            raise XmlSecurityError("weak_algorithm", f"content encryption {algorithm}")
+    for key in root.iter(_q(NS_XENC, "EncryptedKey")):
+        method = key.find(_q(NS_XENC, "EncryptionMethod"))
+        algorithm = method.get("Algorithm") if method is not None else None
+        if algorithm not in KEY_TRANSPORTS:
+            raise XmlSecurityError("weak_algorithm", f"key transport {algorithm}")
+    for retrieval in root.iter(_q(NS_DS, "RetrievalMethod")):
+        if not (retrieval.get("URI") or "").startswith("#"):
+            raise XmlSecurityError("bad_encryption_structure", "RetrievalMethod outside")
+
+
+def load_verification_keys(certificates_pem: Sequence[str]) -> tuple[xmlsec.Key, ...]:
+    """The pinned IdP certificates as xmlsec keys, loaded once per opened connector."""
+    return tuple(
+        xmlsec.Key.from_memory(pem.encode(), xmlsec.constants.KeyDataFormatCertPem, None)
+        for pem in certificates_pem
+    )
+
+
+def verify_signature(
+    signature: etree._Element, keys: Sequence[xmlsec.Key], *, allow_sha1: bool
+) -> bool:
+    """True if `signature` verifies under one of the pinned keys, with only the allow-listed
+    transforms enabled (python-xmlsec: the first enable_* call switches to explicit lists)."""
+    for key in keys:
+        context = xmlsec.SignatureContext()
+        context.key = key
+        for transform in (*_C14N_TRANSFORMS, *_SIGNATURE_TRANSFORMS.values()):
+            context.enable_signature_transform(transform)
+        for transform in (*_C14N_TRANSFORMS, xmlsec.constants.TransformEnveloped):
+            context.enable_reference_transform(transform)
+        for transform in _DIGEST_TRANSFORMS:
+            context.enable_reference_transform(transform)
+        if allow_sha1:
+            context.enable_signature_transform(xmlsec.constants.TransformRsaSha1)
+            context.enable_reference_transform(xmlsec.constants.TransformSha1)
+        try:
+            context.verify(signature)
+        except xmlsec.Error:
+            continue
+        return True
+    return False
+
+
+def register_ids(root: etree._Element) -> None:
+    """Tell libxmlsec1 that `ID` is an ID attribute (SAML's schema says so; without a DTD it
+    cannot know). Safe only after `check_ids`."""
+    xmlsec.tree.add_ids(root, ["ID"])
+
+
+_SCHEMA_PATH = Path(onelogin.saml2.__file__).parent / "schemas" / "saml-schema-protocol-2.0.xsd"
+_schemas = threading.local()
+
+
+def protocol_schema() -> etree.XMLSchema:
+    """The SAML 2.0 protocol XSD, compiled once per thread.
+
+    python3-saml recompiles it on every validation (about 1 ms of its 2.3 ms per response).
+    One per thread rather than per process because lxml documents validators as not safe to
+    share between threads; the request thread pool is small and long-lived.
+    """
+    schema: etree.XMLSchema | None = getattr(_schemas, "protocol", None)
+    if schema is None:
+        schema = etree.XMLSchema(etree.parse(str(_SCHEMA_PATH)))
+        _schemas.protocol = schema
+    return schema
+
+
+def _only(parent: etree._Element, name: str) -> etree._Element:
+    found = parent.findall(_q(NS_DS, name))
+    if len(found) != 1:
+        raise XmlSecurityError("bad_signature_structure", f"expected one ds:{name}")
+    return found[0]

@@ -1,0 +1,149 @@
+"""The simulated IdP as plain Python: metadata, reading requests, answering them.
+
+No web framework here: the Starlette app and the tests both drive this class. It is the
+composition of the other modules and the one place that turns a person into a `ResponseSpec`.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+from idp_simulator.authn_request import AuthnRequestInfo, Binding, parse_authn_request
+from idp_simulator.config import SimulatorConfig
+from idp_simulator.keys import IdpKeys, generate
+from idp_simulator.metadata import metadata_xml
+from idp_simulator.response import NAMEID_EMAIL, ResponseSpec
+from idp_simulator.scenarios import EMAIL_ATTRIBUTE, Scenario, scenario_response_xml
+
+__all__ = [
+    "CLOCK_SKEW",
+    "RESPONSE_LIFETIME",
+    "PostBack",
+    "SignMode",
+    "SimulatedIdp",
+    "SimulatedUser",
+]
+
+SignMode = Literal["assertion", "response", "both"]
+CLOCK_SKEW = timedelta(seconds=60)
+"""NotBefore is this far in the past, as real IdPs do to absorb SP clocks running behind."""
+RESPONSE_LIFETIME = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatedUser:
+    """The person who "logs in" at the simulator."""
+
+    email: str
+    given_name: str
+    family_name: str
+    groups: tuple[str, ...] = ()
+    extra_attributes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def attributes(self) -> dict[str, tuple[str, ...]]:
+        """`email`, `firstName`, `lastName`, `groups` (multi-valued), then the extras, which
+        replace a standard attribute of the same name. Empty ones are left out."""
+        attributes: dict[str, tuple[str, ...]] = {
+            EMAIL_ATTRIBUTE: (self.email,),
+            "firstName": (self.given_name,),
+            "lastName": (self.family_name,),
+            "groups": self.groups,
+        }
+        attributes.update(self.extra_attributes)
+        return {name: values for name, values in attributes.items() if any(values)}
+
+
+@dataclass(frozen=True, slots=True)
+class PostBack:
+    """What the browser posts to the SP: the HTTP-POST binding's form (bindings §3.5.4)."""
+
+    acs_url: str
+    saml_response_b64: str
+    relay_state: str | None
+
+
+class SimulatedIdp:
+    """A SAML IdP with its own keys and a throwaway second key for the wrong-key scenario.
+
+    It remembers the last `PostBack` it produced (thread-safe) so the web layer can post it a
+    second time: the replay scenario.
+    """
+
+    def __init__(
+        self,
+        config: SimulatorConfig,
+        keys: IdpKeys,
+        clock: Callable[[], datetime],
+        *,
+        wrong_keys: IdpKeys | None = None,
+    ) -> None:
+        self.config = config
+        self.keys = keys
+        self.wrong_keys = wrong_keys if wrong_keys is not None else generate("Not the IdP")
+        self._clock = clock
+        self._last: PostBack | None = None
+        self._lock = threading.Lock()
+
+    def metadata_xml(self) -> bytes:
+        return metadata_xml(self.config.entity_id, self.config.sso_url, self.keys)
+
+    def parse_request(self, binding: Binding, params: Mapping[str, str]) -> AuthnRequestInfo:
+        """Raises `AuthnRequestError` for a request the simulator will not answer."""
+        return parse_authn_request(
+            binding, params, allowed_acs_prefixes=self.config.allowed_acs_prefixes
+        )
+
+    def base_spec(self, request: AuthnRequestInfo, user: SimulatedUser) -> ResponseSpec:
+        """The good response to `request` for `user`, valid from (now - skew) to now + 5 minutes."""
+        now = self._clock()
+        return ResponseSpec(
+            issuer=self.config.entity_id,
+            destination=request.acs_url,
+            audience=request.issuer,
+            recipient=request.acs_url,
+            in_response_to=request.request_id,
+            name_id=user.email,
+            name_id_format=NAMEID_EMAIL,
+            attributes=user.attributes(),
+            issue_instant=now,
+            not_before=now - CLOCK_SKEW,
+            not_on_or_after=now + RESPONSE_LIFETIME,
+            subject_confirmation_not_on_or_after=now + RESPONSE_LIFETIME,
+            authn_instant=now,
+        )
+
+    def respond(
+        self,
+        request: AuthnRequestInfo,
+        user: SimulatedUser,
+        scenario: Scenario = Scenario.SUCCESS,
+        *,
+        sign: SignMode = "both",
+    ) -> PostBack:
+        """The auto-post for `request`, shaped by `scenario`; also remembered for replay."""
+        xml = scenario_response_xml(
+            scenario,
+            self.base_spec(request, user),
+            keys=self.keys,
+            wrong_keys=self.wrong_keys,
+            sign_assertion=sign in ("assertion", "both"),
+            sign_response=sign in ("response", "both"),
+        )
+        postback = PostBack(
+            acs_url=request.acs_url,
+            saml_response_b64=base64.b64encode(xml).decode("ascii"),
+            relay_state=request.relay_state,
+        )
+        with self._lock:
+            self._last = postback
+        return postback
+
+    def last_postback(self) -> PostBack | None:
+        """The most recent `respond` result, for `GET /replay`."""
+        with self._lock:
+            return self._last
