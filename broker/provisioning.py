@@ -48,9 +48,7 @@ def create_saml_connection(
     connection_id = new_id("con")
     endpoints = endpoints_for(broker.settings.issuer, connection_id, SamlConnectionConfig.kind)
     now = broker.clock.now()
-    config = new_saml_config(
-        idp, box=broker.secrets, endpoints=endpoints, now=now, options=options
-    )
+    config = new_saml_config(idp, box=broker.secrets, endpoints=endpoints, now=now, options=options)
     connection = Connection(
         id=connection_id,
         organization_id=organization_id,

@@ -121,11 +121,12 @@ class SimulatedIdp:
         self,
         request: AuthnRequestInfo,
         user: SimulatedUser,
-        scenario: Scenario = Scenario.SUCCESS,
+        scenario: Scenario | str = Scenario.SUCCESS,
         *,
         sign: SignMode = "both",
     ) -> PostBack:
-        """The auto-post for `request`, shaped by `scenario`; also remembered for replay."""
+        """The auto-post for `request`, shaped by `scenario` (a `Scenario` or its name); also
+        remembered for replay."""
         xml = scenario_response_xml(
             scenario,
             self.base_spec(request, user),

@@ -102,8 +102,13 @@ def scenario_for_email(email: str) -> Scenario | None:
     return None
 
 
-def adjust_spec(scenario: Scenario, spec: ResponseSpec) -> ResponseSpec:
-    """The data part of `scenario`; times move relative to `spec.issue_instant` ("now")."""
+def adjust_spec(scenario: Scenario | str, spec: ResponseSpec) -> ResponseSpec:
+    """The data part of `scenario`; times move relative to `spec.issue_instant` ("now").
+
+    A plain string is accepted and checked (`ValueError` for an unknown name): comparing a
+    string to the members by identity would silently fall through to success.
+    """
+    scenario = Scenario(scenario)
     now = spec.issue_instant
     replace = dataclasses.replace
     if scenario is Scenario.EXPIRED:
@@ -161,7 +166,7 @@ def adjust_spec(scenario: Scenario, spec: ResponseSpec) -> ResponseSpec:
 
 
 def scenario_response_xml(
-    scenario: Scenario,
+    scenario: Scenario | str,
     spec: ResponseSpec,
     *,
     keys: IdpKeys,
@@ -173,6 +178,7 @@ def scenario_response_xml(
 
     `wrong_keys` signs the wrong-key scenario; `unsigned` ignores the signing choices.
     """
+    scenario = Scenario(scenario)
     response = build_response(adjust_spec(scenario, spec))
     if scenario is not Scenario.UNSIGNED:
         algorithm: SignatureAlgorithm = (

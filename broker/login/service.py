@@ -10,7 +10,7 @@ from datetime import datetime
 from broker.clock import Clock
 from broker.domain.claims import build_claims, email_domain
 from broker.domain.model import AuditEvent, Connection, PendingAuthorization, UpstreamIdentity
-from broker.domain.opaque import new_id
+from broker.domain.opaque import hash_secret, new_id
 from broker.domain.routing import (
     Choose,
     NoRoute,
@@ -102,8 +102,9 @@ class LoginService:
         flow_id = fields.get("RelayState") or query.get("state") or fields.get("state")
         trail = _Trail(connection_id=connection_id, flow_id=flow_id, request=request)
         try:
-            flow, connection = self._callback_flow(connection_id, flow_id, request)
+            connection = self._callback_connection(connection_id)
             trail = trail.with_organization(connection.organization_id)
+            flow = self._callback_flow(connection, flow_id, request)
             connector = self._connectors.get(connection)
             upstream = connector.complete_login(
                 self._context(flow, connection), CallbackInput(query=query, form=fields)
@@ -264,24 +265,26 @@ class LoginService:
         log.info("login complete connection=%s sub=%s", connection.id, identity.id)
         return redirect
 
-    def _callback_flow(
-        self, connection_id: str, flow_id: str | None, request: HttpRequest
-    ) -> tuple[PendingAuthorization, Connection]:
-        now = self._clock.now()
+    def _callback_connection(self, connection_id: str) -> Connection:
         with self._store.unit_of_work() as uow:
             try:
-                connection = uow.connections.get(connection_id)
+                return uow.connections.get(connection_id)
             except NotFound as exc:
                 raise LoginRefused("unknown_connection", connection_id) from exc
+
+    def _callback_flow(
+        self, connection: Connection, flow_id: str | None, request: HttpRequest
+    ) -> PendingAuthorization:
+        with self._store.unit_of_work() as uow:
             try:
-                flow = uow.flows.get(flow_id or "", now=now)
+                flow = uow.flows.get(flow_id or "", now=self._clock.now())
             except NotFound as exc:
                 raise LoginRefused("flow_expired", "flow absent, expired or used") from exc
         if flow.connection_id != connection.id:
             raise LoginRefused("wrong_connection", f"flow is for {flow.connection_id}")
         if not self._binding.matches(request.cookies, flow.browser_binding):
             raise LoginRefused("browser_mismatch", "the binding cookie is missing or differs")
-        return flow, connection
+        return flow
 
     def _refused(self, trail: _Trail, reason: str, detail: str) -> None:
         log.warning(
@@ -354,7 +357,8 @@ class _Trail:
             reason=reason,
             organization_id=self.organization_id,
             connection_id=self.connection_id,
-            flow_id=self.flow_id,
+            # A reference, not the id: a live flow id is a bearer secret for that login.
+            flow_id=hash_secret(self.flow_id)[:16] if self.flow_id else None,
             request_id=self.request.request_id,
             detail={k: v for k, v in detail.items() if v},
         )

@@ -36,7 +36,10 @@ PROTOCOL_XSD = "saml-schema-protocol-2.0.xsd"
 
 
 def respond(
-    idp: SimulatedIdp, scenario: Scenario, sign: SignMode = "both", user: SimulatedUser = ALICE
+    idp: SimulatedIdp,
+    scenario: Scenario | str,
+    sign: SignMode = "both",
+    user: SimulatedUser = ALICE,
 ) -> Any:
     request = idp.parse_request("post", post_params(authn_request_xml()))
     postback = idp.respond(request, user, scenario, sign=sign)
@@ -263,6 +266,13 @@ def test_sha1_signature(idp: SimulatedIdp, keys: IdpKeys):
     digests = {d.get("Algorithm") for d in root.iterfind(".//ds:DigestMethod", NS)}
     assert methods == {"http://www.w3.org/2000/09/xmldsig#rsa-sha1"}
     assert digests == {"http://www.w3.org/2000/09/xmldsig#sha1"}
+
+
+def test_scenario_names_are_accepted_as_strings_and_checked(idp: SimulatedIdp):
+    expired = respond(idp, "expired")
+    assert expired.get("IssueInstant") == "2026-01-15T10:00:00Z"
+    with pytest.raises(ValueError, match="not-a-scenario"):
+        respond(idp, "not-a-scenario")
 
 
 def test_the_last_postback_is_remembered_for_replay(idp: SimulatedIdp):

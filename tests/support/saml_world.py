@@ -54,11 +54,9 @@ class SamlWorld:
     def store(self) -> Store:
         return self.gatehouse.store
 
-    def start(self, email: str = "alice@example.com", **overrides: str | None) -> tuple[
-        Login, httpx.Response
-    ]:
+    def start(self, email: str = "alice@example.com") -> tuple[Login, httpx.Response]:
         """The RP sends the person to /authorize; Gatehouse answers with the AuthnRequest."""
-        login = self.gatehouse.new_login(login_hint=email, **overrides)
+        login = self.gatehouse.new_login(login_hint=email)
         response = self.gatehouse.authorize(login)
         assert response.status_code == 302, response.text
         assert response.headers["location"].startswith(f"{IDP_BASE}/sso?"), response.headers
