@@ -76,7 +76,9 @@ class Expectations:
     idp_entity_id: str
     sp_entity_id: str
     acs_url: str
-    request_id: str
+    #: The ID of our AuthnRequest. None only on the IdP-initiated path (not enabled for any
+    #: connection yet; the shared real-IdP samples are unsolicited and are checked on it).
+    request_id: str | None
     now: datetime
     skew: timedelta
     allow_sha1: bool
@@ -323,14 +325,19 @@ def _check_in_response_to(
     assertion's own SubjectConfirmationData carries it under the assertion's signature, and
     SAML Profiles §4.1.4.2 requires it there for a solicited response (S-17)."""
     envelope = response.document.get("InResponseTo")
-    if envelope is None and response_signed:
-        raise SamlInvalid("unsolicited", "no InResponseTo: IdP-initiated login is not enabled")
-    if envelope is not None and envelope != expect.request_id:
-        raise SamlInvalid("in_response_to_mismatch", "the response answers another request")
     confirmations = response._query_assertion(
         "/saml:Subject/saml:SubjectConfirmation/saml:SubjectConfirmationData"
     )
     values = {node.get("InResponseTo") for node in confirmations}
+    if expect.request_id is None:
+        # Unsolicited: it must not claim to answer a request (someone else's, then).
+        if envelope is not None or values - {None}:
+            raise SamlInvalid("in_response_to_mismatch", "answers a request we did not make")
+        return
+    if envelope is None and response_signed:
+        raise SamlInvalid("unsolicited", "no InResponseTo: IdP-initiated login is not enabled")
+    if envelope is not None and envelope != expect.request_id:
+        raise SamlInvalid("in_response_to_mismatch", "the response answers another request")
     if values - {expect.request_id, None}:
         raise SamlInvalid("in_response_to_mismatch", "the assertion answers another request")
     if not response_signed and expect.request_id not in values:
