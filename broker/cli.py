@@ -90,14 +90,16 @@ def serve(host: str, port: int, workers: int) -> None:
 @cli.command()
 @click.option("--broker-port", default=8000, show_default=True, type=int)
 @click.option("--demo-port", default=8100, show_default=True, type=int)
-def demo(broker_port: int, demo_port: int) -> None:
-    """Migrate, seed the demo, and run the broker and the demo app on 127.0.0.1."""
+@click.option("--simulator-port", default=8200, show_default=True, type=int)
+def demo(broker_port: int, demo_port: int, simulator_port: int) -> None:
+    """Migrate, seed the demo, and run the broker, the IdP simulator and the demo app on
+    127.0.0.1."""
     from broker.demo import run_demo
 
     settings = _settings()
     _prepare_sqlite_dir(settings)
     upgrade_to_head(make_engine(settings.database.url))
-    run_demo(settings, broker_port=broker_port, demo_port=demo_port)
+    run_demo(settings, broker_port=broker_port, demo_port=demo_port, simulator_port=simulator_port)
 
 
 @cli.group()

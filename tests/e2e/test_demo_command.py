@@ -3,7 +3,9 @@ starts the broker and the demo app on loopback, prints the URLs, and stops clean
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -33,7 +35,7 @@ def wait_for(url: str, process: subprocess.Popen[str], timeout: float = 60) -> h
 
 
 def test_demo_runs_every_party_and_prints_the_urls(tmp_path: Path) -> None:
-    broker_port, demo_port = free_port(), free_port()
+    broker_port, demo_port, simulator_port = free_port(), free_port(), free_port()
     issuer = f"http://127.0.0.1:{broker_port}"
     env = {
         **os.environ,
@@ -44,7 +46,8 @@ def test_demo_runs_every_party_and_prints_the_urls(tmp_path: Path) -> None:
     env.pop("GATEHOUSE_DATABASE_URL", None)
     process = subprocess.Popen(
         [sys.executable, "-c", "from broker.cli import main; main()", "demo",
-         "--broker-port", str(broker_port), "--demo-port", str(demo_port)],
+         "--broker-port", str(broker_port), "--demo-port", str(demo_port),
+         "--simulator-port", str(simulator_port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -56,12 +59,39 @@ def test_demo_runs_every_party_and_prints_the_urls(tmp_path: Path) -> None:
         home = wait_for(f"http://127.0.0.1:{demo_port}/", process)
         assert home.status_code == 200
         assert "Log in with SSO" in home.text
-        # The demo app starts a real code flow at the broker, which asks for the work email.
-        with httpx.Client(timeout=5, follow_redirects=True) as browser:
+        # The demo app starts a real code flow at the broker, which asks for the work email;
+        # alice@example.com goes to the simulator over SAML and comes back signed in.
+        with httpx.Client(timeout=10, follow_redirects=True) as browser:
             page = browser.get(f"http://127.0.0.1:{demo_port}/login")
-        assert str(page.url).startswith(f"{issuer}/authorize?")
-        assert page.status_code == 200
-        assert 'name="email"' in page.text
+            assert str(page.url).startswith(f"{issuer}/authorize?")
+            assert page.status_code == 200
+            assert 'name="email"' in page.text
+            flow = re.search(r'name="flow" value="([^"]+)"', page.text)
+            assert flow, page.text
+            at_idp = browser.post(
+                f"{issuer}/login", data={"flow": flow.group(1), "email": "alice@example.com"}
+            )
+            assert str(at_idp.url).startswith(f"http://127.0.0.1:{simulator_port}/sso")
+            pending = re.search(r'name="pending" value="([^"]+)"', at_idp.text)
+            assert pending, at_idp.text
+            autopost = browser.post(
+                f"http://127.0.0.1:{simulator_port}/sso/login",
+                data={"pending": pending.group(1), "email": "alice@example.com",
+                      "given_name": "Alice", "family_name": "Example", "groups": "eng",
+                      "scenario": "success", "sign": "both"},
+            )  # fmt: skip
+            fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', autopost.text))
+            action = re.search(r'action="([^"]+)"', autopost.text)
+            assert action
+            assert action.group(1).startswith(f"{issuer}/saml/")
+            landed = browser.post(
+                html.unescape(action.group(1)),
+                data={k: html.unescape(v) for k, v in fields.items()},
+            )
+        assert str(landed.url).startswith(f"http://127.0.0.1:{demo_port}/"), landed.url
+        assert landed.status_code == 200, landed.text
+        assert "alice@example.com" in landed.text
+        assert "Example Corp" in landed.text
         assert (tmp_path / "var" / "gatehouse.sqlite3").exists()
     finally:
         process.send_signal(signal.SIGTERM)
@@ -70,5 +100,7 @@ def test_demo_runs_every_party_and_prints_the_urls(tmp_path: Path) -> None:
     assert f"Broker / OIDC issuer:     {issuer}" in output
     assert "Demo client_id:           gatehouse-demo" in output
     assert "fixed-demo-secret-for-this-test-only-0123456789" in output
-    with pytest.raises(httpx.TransportError):  # both children stopped with it
-        httpx.get(f"{issuer}/healthz", timeout=2)
+    assert f"IdP simulator (SAML):     http://127.0.0.1:{simulator_port}/" in output
+    for url in (f"{issuer}/healthz", f"http://127.0.0.1:{simulator_port}/healthz"):
+        with pytest.raises(httpx.TransportError):  # every child stopped with it
+            httpx.get(url, timeout=2)
