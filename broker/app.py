@@ -57,6 +57,10 @@ class Broker:
     http: httpx.Client
     clock: Clock
 
+    def close(self) -> None:
+        """Release the outbound HTTP pool (CLI commands and seeds build a broker briefly)."""
+        self.http.close()
+
 
 def build_broker(
     settings: Settings,

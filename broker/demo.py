@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 import click
 import httpx
 
-from broker.app import build_broker
+from broker.app import Broker, build_broker
 from broker.clock import SystemClock
 from broker.domain.model import Connection, Domain, Organization
 from broker.domain.opaque import new_id
@@ -75,6 +75,7 @@ def seed_demo(settings: Settings, *, demo_port: int) -> DemoClient:
             client_id=client.client_id,
             client_secret=client.client_secret,
         )
+    broker.close()
     return client
 
 
@@ -84,6 +85,13 @@ def seed_example_corp(settings: Settings, *, simulator_url: str) -> Connection:
     a rerun keeps the organization and the SP keys and takes the simulator's current
     certificate."""
     broker = build_broker(settings)
+    try:
+        return _seed_example_corp(broker, simulator_url)
+    finally:
+        broker.close()
+
+
+def _seed_example_corp(broker: Broker, simulator_url: str) -> Connection:
     now = broker.clock.now()
     idp = read_idp_metadata(broker, url=f"{simulator_url}/metadata")
     with broker.store.unit_of_work() as uow:
