@@ -40,6 +40,13 @@ _PAGES: dict[str, tuple[str, str, int]] = {
         "Your identity provider's answer failed a security check. Try again. " + _ASK_IT,
         400,
     ),
+    "unsolicited": (
+        "Start signing in from the application",
+        "Your identity provider sent a sign-in that this application did not ask for (an "
+        "IdP-initiated login, for example from a dashboard tile). That is not enabled here, "
+        "for your protection. Open the application and choose single sign-on there.",
+        400,
+    ),
     "email_domain_not_verified": (
         "Your email address cannot be used here",
         "Your identity provider signed you in with an address outside the domains your "

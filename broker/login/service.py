@@ -104,6 +104,8 @@ class LoginService:
         try:
             connection = self._callback_connection(connection_id)
             trail = trail.with_organization(connection.organization_id)
+            if not flow_id and "SAMLResponse" in fields:
+                raise LoginRefused("unsolicited", "a SAMLResponse without RelayState")
             flow = self._callback_flow(connection, flow_id, request)
             connector = self._connectors.get(connection)
             upstream = connector.complete_login(
@@ -120,7 +122,8 @@ class LoginService:
             ) from exc
         except UpstreamInvalid as exc:
             self._refused(trail, exc.reason, exc.detail)
-            raise refusal_page("invalid_answer", detail=str(exc)) from exc
+            page = "unsolicited" if exc.reason == "unsolicited" else "invalid_answer"
+            raise refusal_page(page, detail=str(exc)) from exc
         except LoginRefused as exc:
             self._refused(trail, exc.reason, exc.detail)
             raise exc.page from exc

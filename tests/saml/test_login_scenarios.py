@@ -4,11 +4,16 @@ nothing for the user, and leave an audit event with the reason."""
 
 from __future__ import annotations
 
+import html
+import re
+from dataclasses import replace
+
 import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from broker.store.sql import SqlStore
+from tests.support.config import ISSUER
 from tests.support.saml_world import ORG_ID, PostBack, SamlWorld
 
 VERIFY = "We could not verify your sign-in"
@@ -149,3 +154,59 @@ def _live_flow(world: SamlWorld) -> str:
         ).first()
     assert row is not None
     return str(row[0])
+
+
+def test_an_idp_initiated_response_is_refused_with_a_page_that_explains_it(
+    world: SamlWorld,
+) -> None:
+    """S-34: an IdP dashboard tile posts with no RelayState and no InResponseTo."""
+    _, to_idp = world.start("alice@example.com")
+    postback = world.at_idp(to_idp)
+    back = world.post(PostBack(postback.acs_url, {"SAMLResponse": postback.fields["SAMLResponse"]}))
+    assert back.status_code == 400
+    assert "Start signing in from the application" in back.text
+    assert "location" not in back.headers
+    assert [r for r, _ in failures(world)] == ["unsolicited"]
+
+
+def test_the_authn_request_can_go_by_the_post_binding(world: SamlWorld) -> None:
+    with world.store.unit_of_work() as uow:
+        uow.connections.save(
+            replace(world.connection, config={**world.connection.config, "sso_binding": "post"}),
+            expected_version=world.connection.version,
+        )
+    login = world.gatehouse.new_login(login_hint="alice@example.com")
+    page = world.gatehouse.authorize(login)
+    assert page.status_code == 200
+    form = dict(re.findall(r'name="(\w+)" value="([^"]*)"', page.text))
+    assert form["RelayState"]
+    assert "/sso" in page.text
+    at_idp = world.idp.post("/sso", data={k: html.unescape(v) for k, v in form.items()})
+    assert at_idp.status_code == 200, at_idp.text
+    pending = re.search(r'name="pending" value="([^"]+)"', at_idp.text)
+    assert pending
+    posted = world.idp.post(
+        "/sso/login",
+        data={"pending": pending.group(1), "email": "alice@example.com", "scenario": "success",
+              "sign": "both", "given_name": "A", "family_name": "E", "groups": ""},
+    )  # fmt: skip
+    action = re.search(r'action="([^"]+)"', posted.text)
+    assert action
+    fields = {
+        k: html.unescape(v) for k, v in re.findall(r'name="(\w+)" value="([^"]*)"', posted.text)
+    }
+    back = world.post(PostBack(html.unescape(action.group(1)), fields))
+    assert world.code_from(back)
+
+
+def test_sp_metadata_is_published_per_connection(world: SamlWorld) -> None:
+    response = world.gatehouse.client.get(f"/saml/{world.connection.id}/metadata")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/samlmetadata+xml")
+    body = response.text
+    assert f'entityID="{ISSUER}/saml/{world.connection.id}/metadata"' in body
+    assert f'Location="{ISSUER}/saml/{world.connection.id}/acs"' in body
+    assert 'use="signing"' in body
+    assert 'use="encryption"' in body
+    assert "PRIVATE" not in body
+    assert world.gatehouse.client.get("/saml/con_nope/metadata").status_code == 404

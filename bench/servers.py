@@ -1,0 +1,254 @@
+"""The processes a benchmark runs against: the IdP simulator and the broker, each its own
+process on a free loopback port, over a fresh database, seeded like `make run` seeds the demo.
+
+Every process started here is stopped by its PID when the `Servers` block ends, also on
+Ctrl-C (KeyboardInterrupt unwinds through the `with`) and on SIGTERM (turned into SystemExit
+by `main`).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from broker.demo import seed_demo, seed_example_corp
+from broker.settings import Settings
+from broker.store.sql import make_engine
+from broker.store.sql.migrate import upgrade_to_head
+
+_START_TIMEOUT_S = 30.0
+_STOP_TIMEOUT_S = 10.0
+# Where the relying party "lives": nothing listens there, the benchmark reads the code from
+# the redirect's Location instead of following it.
+_RP_CALLBACK_PATH = "/callback"
+
+
+class BenchSetupError(RuntimeError):
+    """A process did not come up, or the database could not be prepared."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Process:
+    """A child process, its log file, and its PID for CPU accounting."""
+
+    name: str
+    popen: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self) -> None:
+        """SIGTERM to this PID, then SIGKILL if it has not exited in time."""
+        if self.popen.poll() is not None:
+            return
+        self.popen.send_signal(signal.SIGTERM)
+        try:
+            self.popen.wait(timeout=_STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait(timeout=_STOP_TIMEOUT_S)
+
+
+@dataclass(frozen=True)
+class Servers:
+    """What a virtual user needs to log in, and the processes to measure."""
+
+    issuer: str
+    simulator_url: str
+    client_id: str
+    client_secret: str
+    redirect_uri: str
+    database: str
+    broker: Process
+    simulator: Process
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of process `pid` (every thread of it), from /proc/<pid>/stat."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    # The command name (field 2) is in parentheses and may contain spaces: split after it.
+    fields = stat.rsplit(")", 1)[1].split()
+    utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
+    return (utime + stime) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def running_servers(
+    var_dir: Path, *, database_url: str | None = None, profile_path: Path | None = None
+) -> Iterator[Servers]:
+    """Start the simulator and the broker over a fresh database under `var_dir`.
+
+    `database_url` (PostgreSQL) gets a new schema, migrated, and dropped at the end; without
+    it the database is a SQLite file in `var_dir`. With `profile_path` the broker runs under
+    cProfile (`bench.profiled_broker`) and writes its statistics there when it stops.
+    """
+    with ExitStack() as stack:
+        broker_port, simulator_port = free_port(), free_port()
+        issuer = f"http://127.0.0.1:{broker_port}"
+        simulator_url = f"http://127.0.0.1:{simulator_port}"
+        redirect_uri = f"http://127.0.0.1:{free_port()}{_RP_CALLBACK_PATH}"
+        url, label = stack.enter_context(_fresh_database(var_dir, database_url))
+        env = {
+            **os.environ,
+            "GATEHOUSE_ENV": "development",
+            "GATEHOUSE_ISSUER": issuer,
+            "GATEHOUSE_VAR_DIR": str(var_dir),
+            "GATEHOUSE_DATABASE_URL": url,
+            "GATEHOUSE_SECRET_KEY": secrets.token_urlsafe(32),
+            "GATEHOUSE_DEMO_REDIRECT_URIS": redirect_uri,
+        }
+        simulator = stack.enter_context(
+            _started(
+                "simulator",
+                [sys.executable, "-m", "idp_simulator"],
+                {
+                    **env,
+                    "IDP_SIM_BASE_URL": simulator_url,
+                    "IDP_SIM_PORT": str(simulator_port),
+                    "IDP_SIM_KEY_DIR": str(var_dir / "idp-simulator"),
+                    "IDP_SIM_ALLOWED_ACS": issuer,
+                },
+                var_dir,
+                health_url=f"{simulator_url}/healthz",
+            )
+        )
+        settings = Settings.from_env(env)
+        client = seed_demo(settings, demo_port=0)
+        seed_example_corp(settings, simulator_url=simulator_url)
+        if profile_path is None:
+            command = [
+                sys.executable, "-m", "uvicorn", "--factory", "broker.app:create_app_from_env",
+                "--host", "127.0.0.1", "--port", str(broker_port), "--log-level", "warning",
+            ]  # fmt: skip
+            broker_env = env
+        else:
+            command = [sys.executable, "-m", "bench.profiled_broker", "--port", str(broker_port)]
+            broker_env = {**env, "BENCH_PROFILE": str(profile_path)}
+        broker = stack.enter_context(
+            _started("broker", command, broker_env, var_dir, health_url=f"{issuer}/healthz")
+        )
+        yield Servers(
+            issuer=issuer,
+            simulator_url=simulator_url,
+            client_id=client.client_id,
+            client_secret=client.client_secret,
+            redirect_uri=redirect_uri,
+            database=label,
+            broker=broker,
+            simulator=simulator,
+        )
+
+
+@contextmanager
+def _started(
+    name: str, command: list[str], env: Mapping[str, str], var_dir: Path, *, health_url: str
+) -> Iterator[Process]:
+    log_path = var_dir / f"{name}.log"
+    with log_path.open("wb") as log:
+        popen = subprocess.Popen(  # noqa: S603 - our own interpreter and modules
+            command, env=dict(env), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+    process = Process(name=name, popen=popen, log_path=log_path)
+    try:
+        _wait_until_up(process, health_url)
+        yield process
+    finally:
+        process.stop()
+
+
+def _wait_until_up(process: Process, url: str) -> None:
+    deadline = time.monotonic() + _START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.popen.poll() is not None:
+            raise BenchSetupError(
+                f"{process.name} exited (status {process.popen.returncode}) before it was "
+                f"ready:\n{process.log_tail()}"
+            )
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise BenchSetupError(f"{process.name} did not answer {url}:\n{process.log_tail()}")
+
+
+@contextmanager
+def _fresh_database(var_dir: Path, database_url: str | None) -> Iterator[tuple[str, str]]:
+    """(URL every process opens, label for the report), migrated to head."""
+    if database_url is None:
+        url = f"sqlite:///{var_dir / 'gatehouse.sqlite3'}"
+        engine = make_engine(url)
+        try:
+            upgrade_to_head(engine)
+        finally:
+            engine.dispose()
+        yield url, "SQLite (file, WAL)"
+        return
+    with _throwaway_schema(database_url) as schema:
+        yield with_search_path(database_url, schema), f"PostgreSQL (schema {schema})"
+
+
+def with_search_path(url: str, schema: str) -> str:
+    """`url` with libpq `options` making `schema` the search path of every connection, so a
+    process configured only by GATEHOUSE_DATABASE_URL uses the benchmark's schema."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        raise BenchSetupError("--database-url must be a postgresql+psycopg:// URL")
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}options={quote(f'-csearch_path={schema}')}"
+
+
+@contextmanager
+def _throwaway_schema(url: str) -> Iterator[str]:
+    """A new schema `gh_bench_<hex>`, migrated; dropped with everything in it on exit."""
+    schema = f"gh_bench_{secrets.token_hex(6)}"
+    admin = make_engine(url)
+    try:
+        try:
+            with admin.begin() as connection:
+                connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        except sa.exc.OperationalError as exc:
+            raise BenchSetupError(f"PostgreSQL not usable: {exc.orig}") from exc
+        try:
+            engine = make_engine(url, schema=schema)
+            try:
+                upgrade_to_head(engine)
+            finally:
+                engine.dispose()
+            yield schema
+        finally:
+            with admin.begin() as connection:
+                connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+    finally:
+        admin.dispose()
