@@ -1,0 +1,178 @@
+"""Connection settings and IdP metadata are untrusted input: every refusal names its field."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from broker.errors import ConfigError
+from broker.keys import SecretBox
+from broker.upstream.saml.config import SamlConnectionConfig
+from broker.upstream.saml.idp_metadata import fetch_idp_metadata, parse_idp_metadata
+from broker.upstream.saml.setup import new_saml_config
+from broker.upstream.urls import endpoints_for
+from idp_simulator.keys import IdpKeys, generate
+from idp_simulator.metadata import metadata_xml
+from tests.support.config import ISSUER, TEST_SECRET_KEY
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def keys() -> IdpKeys:
+    return generate()
+
+
+@pytest.fixture(scope="module")
+def config(keys: IdpKeys) -> dict[str, Any]:
+    idp = parse_idp_metadata(
+        metadata_xml("https://idp.test/metadata", "https://idp.test/sso", keys)
+    )
+    return new_saml_config(
+        idp,
+        box=SecretBox(TEST_SECRET_KEY),
+        endpoints=endpoints_for(ISSUER, "con_1", "saml"),
+        now=NOW,
+    )
+
+
+def test_a_new_config_round_trips(config: dict[str, Any]) -> None:
+    parsed = SamlConnectionConfig.parse(config)
+    assert parsed.to_json() == config
+    assert parsed.allow_sha1 is False
+    assert parsed.require_assertion_signature is True
+    assert parsed.clock_skew_seconds == 120
+    assert "PRIVATE KEY" not in str(config)  # SP keys are stored encrypted
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"clock_skew_seconds": 301}, "clock_skew_seconds"),
+        ({"clock_skew_seconds": True}, "clock_skew_seconds"),
+        ({"sso_binding": "artifact"}, "sso_binding"),
+        ({"sso_url": "ftp://idp.test/sso"}, "sso_url"),
+        ({"idp_certificates": []}, "idp_certificates"),
+        ({"idp_certificates": ["not a certificate"]}, "idp_certificates"),
+        ({"attribute_profile": "myspace"}, "attribute_profile"),
+        ({"required_claims": ["shoe_size"]}, "required_claims"),
+        ({"attribute_mapping": {"email": []}}, "attribute_mapping.email"),
+        ({"allow_sha1": "yes"}, "allow_sha1"),
+        ({"sp_signing": None}, "sp_signing"),
+        ({"name_id_format": "urn:x"}, "name_id_format"),
+    ],
+)
+def test_bad_settings_are_refused_naming_the_field(
+    config: dict[str, Any], change: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        SamlConnectionConfig.parse({**config, **change})
+    assert raised.value.field == field
+
+
+def test_a_private_key_pasted_as_a_certificate_is_refused(
+    config: dict[str, Any], keys: IdpKeys
+) -> None:
+    with pytest.raises(ConfigError, match="private key"):
+        SamlConnectionConfig.parse({**config, "idp_certificates": [keys.private_key_pem.decode()]})
+
+
+def test_sha1_is_a_warning_when_allowed(config: dict[str, Any]) -> None:
+    parsed = SamlConnectionConfig.parse({**config, "allow_sha1": True})
+    assert any("SHA-1" in w for w in parsed.warnings())
+
+
+def test_metadata_gives_entity_id_sso_and_every_signing_certificate(keys: IdpKeys) -> None:
+    other = generate()
+    document = metadata_xml("https://idp.test/metadata", "https://idp.test/sso", keys)
+    # A rollover: the IdP lists its next certificate too.
+    second = document.replace(
+        b"</md:KeyDescriptor>",
+        b"</md:KeyDescriptor>" + _key_descriptor(other),
+        1,
+    )
+    idp = parse_idp_metadata(second)
+    assert idp.entity_id == "https://idp.test/metadata"
+    assert idp.sso_url == "https://idp.test/sso"
+    assert idp.sso_binding == "redirect"
+    assert len(idp.certificates) == 2
+
+
+def test_metadata_with_several_idps_asks_which(keys: IdpKeys) -> None:
+    one = metadata_xml("https://a.test/metadata", "https://a.test/sso", keys)
+    two = metadata_xml("https://b.test/metadata", "https://b.test/sso", keys)
+    body = b"".join(d.split(b"?>", 1)[-1] for d in (one, two))
+    both = b'<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata">' + body
+    both += b"</md:EntitiesDescriptor>"
+    with pytest.raises(ConfigError, match="several IdPs"):
+        parse_idp_metadata(both)
+    assert parse_idp_metadata(both, entity_id="https://b.test/metadata").sso_url == (
+        "https://b.test/sso"
+    )
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        b"not xml",
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>',
+        b'<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="x"/>',
+        b"<x>" + b" " * (1024 * 1024 + 1) + b"</x>",
+    ],
+)
+def test_bad_metadata_is_refused(document: bytes) -> None:
+    with pytest.raises(ConfigError):
+        parse_idp_metadata(document)
+
+
+def _transport(routes: dict[str, httpx.Response]) -> httpx.Client:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return routes[str(request.url)]
+
+    client = httpx.Client(transport=httpx.MockTransport(handler))
+    client.seen = seen  # type: ignore[attr-defined]
+    return client
+
+
+def test_a_metadata_redirect_to_another_scheme_is_not_followed() -> None:
+    client = _transport(
+        {"http://127.0.0.1/m": httpx.Response(302, headers={"location": "file:///etc/passwd"})}
+    )
+    with pytest.raises(ConfigError, match="https"):
+        fetch_idp_metadata("http://127.0.0.1/m", client, allow_insecure=True)
+
+
+def test_metadata_larger_than_the_cap_is_refused() -> None:
+    client = _transport(
+        {"http://127.0.0.1/m": httpx.Response(200, content=b"x" * (1024 * 1024 + 1))}
+    )
+    with pytest.raises(ConfigError, match="larger"):
+        fetch_idp_metadata("http://127.0.0.1/m", client, allow_insecure=True)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://idp.test/metadata", "https://127.0.0.1/metadata", "https://169.254.169.254/latest"],
+)
+def test_production_fetches_only_https_public_addresses(url: str) -> None:
+    client = _transport({})
+    with pytest.raises(ConfigError):
+        fetch_idp_metadata(url, client, allow_insecure=False)
+    assert client.seen == []  # type: ignore[attr-defined]
+
+
+def _key_descriptor(keys: IdpKeys) -> bytes:
+    body = b"".join(
+        line for line in keys.certificate_pem.splitlines() if not line.startswith(b"-----")
+    )
+    return (
+        b'<md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#">'
+        b"<ds:X509Data><ds:X509Certificate>" + body + b"</ds:X509Certificate></ds:X509Data>"
+        b"</ds:KeyInfo></md:KeyDescriptor>"
+    )
