@@ -61,7 +61,7 @@ def main() -> None:
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     finally:
         main_profile.disable()
-        threading.setprofile(None)  # type: ignore[arg-type]
+        threading.setprofile(None)
         with _lock:
             profiles = list(_profiles)
         stats = pstats.Stats(profiles[0])
