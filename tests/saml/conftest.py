@@ -7,12 +7,37 @@ import pytest
 
 from broker.store import Store
 from idp_simulator.keys import IdpKeys, generate
+from tests.support.saml_golden import GoldenConnection, make_connection
 from tests.support.saml_world import SamlWorld, build_saml_world
 
 
 @pytest.fixture(scope="session")
 def idp_keys() -> IdpKeys:
     return generate()
+
+
+@pytest.fixture(scope="session")
+def attacker_keys() -> IdpKeys:
+    """A key no connection trusts; its certificate travels in KeyInfo (S-18)."""
+    return generate("Attacker")
+
+
+@pytest.fixture(scope="session")
+def rollover_keys() -> IdpKeys:
+    """The golden IdP's next signing key (S-43)."""
+    return generate("Golden IdP next key")
+
+
+@pytest.fixture(scope="session")
+def golden_a(idp_keys: IdpKeys) -> GoldenConnection:
+    """Connection A trusting the golden IdP; SP keys made once per session."""
+    return make_connection(idp_keys, "con_golden_a")
+
+
+@pytest.fixture(scope="session")
+def golden_b(idp_keys: IdpKeys) -> GoldenConnection:
+    """Connection B, another tenant behind the same IdP key (S-19)."""
+    return make_connection(idp_keys, "con_golden_b")
 
 
 @pytest.fixture

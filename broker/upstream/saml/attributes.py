@@ -91,6 +91,9 @@ class MappedAttributes:
     family_name: str | None
     name: str | None
     groups: tuple[str, ...]
+    #: Every value of the attribute the email came from: more than one distinct value makes
+    #: the email ambiguous, and an ambiguous email must not pick an identity.
+    email_values: tuple[str, ...]
     #: Everything the IdP sent, lists kept as lists, for the relying party's own mapping.
     raw: Mapping[str, list[str]]
 
@@ -103,12 +106,16 @@ def map_attributes(
 ) -> MappedAttributes:
     names = {**PROFILES[profile], **overrides}
 
-    def first(claim: str) -> str | None:
+    def values_of(claim: str) -> Sequence[str]:
         for attribute in names.get(claim, ()):
             values = attributes.get(attribute)
             if values:
-                return values[0]
-        return None
+                return values
+        return ()
+
+    def first(claim: str) -> str | None:
+        values = values_of(claim)
+        return values[0] if values else None
 
     groups: list[str] = []
     for attribute in names.get("groups", ()):
@@ -121,6 +128,7 @@ def map_attributes(
         family_name=first("family_name"),
         name=first("name"),
         groups=tuple(groups),
+        email_values=tuple(values_of("email")),
         raw={k: list(v) for k, v in attributes.items()},
     )
 

@@ -158,6 +158,10 @@ class SamlConnector:
             profile=config.attribute_profile,
             overrides=config.attribute_mapping,
         )
+        if len(set(mapped.email_values)) > 1:
+            raise UpstreamInvalid(
+                "ambiguous_email", detail="the email attribute has several values"
+            )
         email = mapped.email
         if email is None and verified.name_id_format == NAMEID_EMAIL:
             email = verified.name_id

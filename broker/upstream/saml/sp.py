@@ -109,7 +109,10 @@ def python3_saml_settings(
                 "digestAlgorithm": C.SHA256,
                 "rejectDeprecatedAlgorithm": not config.allow_sha1,
                 "wantAttributeStatement": False,
-                "allowRepeatAttributeName": False,
+                # Keycloak and others send one <Attribute> per value of a multi-valued
+                # attribute (roles); python3-saml then merges the values into one list. The
+                # connector refuses an ambiguous email instead (several distinct values).
+                "allowRepeatAttributeName": True,
             },
         },
         sp_validation_only=False,

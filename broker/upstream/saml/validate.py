@@ -213,6 +213,10 @@ def check_assertion(auth: Authenticated, expect: Expectations) -> VerifiedAssert
     _check_issue_instant(auth.assertion, expect)
     _check_subject_confirmation(response, expect)
     authn_instant, session_index = _check_authn_statement(response, expect)
+    # S-23: python3-saml's is_valid refuses EncryptedAttribute, but get_attributes (which we
+    # call instead) silently skips it: refuse rather than lose attributes unnoticed.
+    if response._query_assertion("/saml:AttributeStatement/saml:EncryptedAttribute"):
+        raise SamlInvalid("bad_subject", "EncryptedAttribute is not supported")
     try:
         name_id_data = response.get_nameid_data()
         attributes: dict[str, list[Any]] = response.get_attributes()
@@ -420,7 +424,9 @@ def _check_authn_statement(
     response: _Response, expect: Expectations
 ) -> tuple[datetime | None, str | None]:
     if not response.check_one_authnstatement():
-        raise SamlInvalid("malformed", "exactly one AuthnStatement is required")
+        # SAML Profiles §4.1.4.2: a bearer assertion MUST carry the AuthnStatement; without
+        # it we could not say truthfully when the person authenticated (auth_time, max_age).
+        raise SamlInvalid("missing_authn_statement", "exactly one AuthnStatement is required")
     statement = response._query_assertion("/saml:AuthnStatement")[0]
     session_end = _instant(statement.get("SessionNotOnOrAfter"))
     if session_end is not None and expect.now - expect.skew >= session_end:

@@ -59,3 +59,15 @@ def test_entra_email_never_falls_back_to_the_upn() -> None:
     """The UPN is not a mailbox the user proved; nOAuth-style confusion starts there."""
     mapped = map_attributes({f"{XMLSOAP}/name": ["ann@acme.test"]}, profile="entra", overrides={})
     assert mapped.email is None
+
+
+def test_repeated_attributes_are_merged_and_an_ambiguous_email_is_visible() -> None:
+    """Keycloak sends one <Attribute Name="Role"> per role; python3-saml merges them. Two
+    distinct emails are a different matter: the connector refuses them (S-37)."""
+    mapped = map_attributes(
+        {"Role": ["a", "b"], "email": ["ann@acme.test", "eve@evil.test"]},
+        profile="generic",
+        overrides={"groups": ("Role",)},
+    )
+    assert mapped.groups == ("a", "b")
+    assert mapped.email_values == ("ann@acme.test", "eve@evil.test")
