@@ -102,11 +102,13 @@ class LoginService:
         flow_id = fields.get("RelayState") or query.get("state") or fields.get("state")
         trail = _Trail(connection_id=connection_id, flow_id=flow_id, request=request)
         try:
-            connection = self._callback_connection(connection_id)
+            connection, stored_flow = self._callback_state(connection_id, flow_id)
+            if connection is None:
+                raise LoginRefused("unknown_connection", connection_id)
             trail = trail.with_organization(connection.organization_id)
             if not flow_id and "SAMLResponse" in fields:
                 raise LoginRefused("unsolicited", "a SAMLResponse without RelayState")
-            flow = self._callback_flow(connection, flow_id, request)
+            flow = self._callback_flow(connection, stored_flow, request)
             connector = self._connectors.get(connection)
             upstream = connector.complete_login(
                 self._context(flow, connection), CallbackInput(query=query, form=fields)
@@ -268,21 +270,28 @@ class LoginService:
         log.info("login complete connection=%s sub=%s", connection.id, identity.id)
         return redirect
 
-    def _callback_connection(self, connection_id: str) -> Connection:
+    def _callback_state(
+        self, connection_id: str, flow_id: str | None
+    ) -> tuple[Connection | None, PendingAuthorization | None]:
+        """The connection and the live flow, or None for either, read in one unit of work;
+        the caller refuses in the order the checks are documented (connection first)."""
         with self._store.unit_of_work() as uow:
             try:
-                return uow.connections.get(connection_id)
-            except NotFound as exc:
-                raise LoginRefused("unknown_connection", connection_id) from exc
+                connection = uow.connections.get(connection_id)
+            except NotFound:
+                return None, None
+            if not flow_id:
+                return connection, None
+            try:
+                return connection, uow.flows.get(flow_id, now=self._clock.now())
+            except NotFound:
+                return connection, None
 
     def _callback_flow(
-        self, connection: Connection, flow_id: str | None, request: HttpRequest
+        self, connection: Connection, flow: PendingAuthorization | None, request: HttpRequest
     ) -> PendingAuthorization:
-        with self._store.unit_of_work() as uow:
-            try:
-                flow = uow.flows.get(flow_id or "", now=self._clock.now())
-            except NotFound as exc:
-                raise LoginRefused("flow_expired", "flow absent, expired or used") from exc
+        if flow is None:
+            raise LoginRefused("flow_expired", "flow absent, expired or used")
         if flow.connection_id != connection.id:
             raise LoginRefused("wrong_connection", f"flow is for {flow.connection_id}")
         if not self._binding.matches(request.cookies, flow.browser_binding):

@@ -1,17 +1,18 @@
 """`SqlStore`: the `Store` protocol over one SQLAlchemy engine.
 
-A unit of work is one `Session`, hence one database transaction; every repository of the
+A unit of work is one `Connection` in one database transaction; every repository of the
 unit of work shares it, so a rotation, or a code redemption and its token issue, commit or
-roll back together.
+roll back together. No ORM `Session`: the repositories run Core statements (see
+`statements`), so there is no identity map or flush to keep consistent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cached_property
 
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection, Engine
 
 from broker.store.sql.repos_audit import SqlAuditRepo, SqlReplayRepo
 from broker.store.sql.repos_keys import SqlKeyRepo
@@ -30,22 +31,58 @@ from broker.store.sql.repos_tenancy import (
 
 
 class SqlUnitOfWork:
-    def __init__(self, session: Session) -> None:
-        self._session = session
-        self.clients = SqlClientRepo(session)
-        self.flows = SqlFlowRepo(session)
-        self.codes = SqlCodeRepo(session)
-        self.access_tokens = SqlAccessTokenRepo(session)
-        self.organizations = SqlOrganizationRepo(session)
-        self.domains = SqlDomainRepo(session)
-        self.connections = SqlConnectionRepo(session)
-        self.identities = SqlIdentityRepo(session)
-        self.keys = SqlKeyRepo(session)
-        self.audit = SqlAuditRepo(session)
-        self.replays = SqlReplayRepo(session)
+    """Repositories are built on first use: most units of work touch one or two."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    @cached_property
+    def clients(self) -> SqlClientRepo:
+        return SqlClientRepo(self._connection)
+
+    @cached_property
+    def flows(self) -> SqlFlowRepo:
+        return SqlFlowRepo(self._connection)
+
+    @cached_property
+    def codes(self) -> SqlCodeRepo:
+        return SqlCodeRepo(self._connection)
+
+    @cached_property
+    def access_tokens(self) -> SqlAccessTokenRepo:
+        return SqlAccessTokenRepo(self._connection)
+
+    @cached_property
+    def organizations(self) -> SqlOrganizationRepo:
+        return SqlOrganizationRepo(self._connection)
+
+    @cached_property
+    def domains(self) -> SqlDomainRepo:
+        return SqlDomainRepo(self._connection)
+
+    @cached_property
+    def connections(self) -> SqlConnectionRepo:
+        return SqlConnectionRepo(self._connection)
+
+    @cached_property
+    def identities(self) -> SqlIdentityRepo:
+        return SqlIdentityRepo(self._connection)
+
+    @cached_property
+    def keys(self) -> SqlKeyRepo:
+        return SqlKeyRepo(self._connection)
+
+    @cached_property
+    def audit(self) -> SqlAuditRepo:
+        return SqlAuditRepo(self._connection)
+
+    @cached_property
+    def replays(self) -> SqlReplayRepo:
+        return SqlReplayRepo(self._connection)
 
     def commit(self) -> None:
-        self._session.commit()
+        """Commit; the next statement begins a new transaction."""
+        self._connection.commit()
 
 
 class SqlStore:
@@ -58,10 +95,10 @@ class SqlStore:
 
     @contextmanager
     def unit_of_work(self) -> Iterator[SqlUnitOfWork]:
-        with Session(self._engine, autoflush=False, expire_on_commit=False) as session:
+        with self._engine.connect() as connection:
             try:
-                yield SqlUnitOfWork(session)
+                yield SqlUnitOfWork(connection)
             except BaseException:
-                session.rollback()
+                connection.rollback()
                 raise
-            session.commit()
+            connection.commit()

@@ -5,33 +5,65 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Executable, Integer, bindparam, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Row
 
 from broker.domain.model import AuditEvent
-from broker.store.protocols import AlreadyExists
-from broker.store.sql.statements import affected, fresh, insert_or_raise
-from broker.store.sql.tables import AuditEventRow, ReplayRow
+from broker.store.sql.statements import (
+    PerDialect,
+    affected,
+    all_rows,
+    counted,
+    insert_ignoring_duplicates,
+    insert_unless_duplicate,
+)
+from broker.store.sql.tables import audit_events, replay_cache
+
+_INSERT_EVENT = insert_ignoring_duplicates(audit_events)
+_LIMIT = bindparam("p_limit", type_=Integer())
+_ORGANIZATION_ID = bindparam("p_organization_id", type_=audit_events.c.organization_id.type)
+_KIND = bindparam("p_kind", type_=audit_events.c.kind.type)
+
+
+def _events(*, by_organization: bool, by_kind: bool) -> Executable:
+    query = select(audit_events)
+    if by_organization:
+        query = query.where(audit_events.c.organization_id == _ORGANIZATION_ID)
+    if by_kind:
+        query = query.where(audit_events.c.kind == _KIND)
+    return query.order_by(audit_events.c.at.desc(), audit_events.c.id.desc()).limit(_LIMIT)
+
+
+_LIST_EVENTS = {
+    (by_organization, by_kind): _events(by_organization=by_organization, by_kind=by_kind)
+    for by_organization in (False, True)
+    for by_kind in (False, True)
+}
 
 
 class SqlAuditRepo:
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
 
     def record(self, event: AuditEvent) -> None:
-        statement = insert(AuditEventRow).values(
-            id=event.id,
-            at=event.at,
-            kind=event.kind,
-            reason=event.reason,
-            organization_id=event.organization_id,
-            connection_id=event.connection_id,
-            flow_id=event.flow_id,
-            request_id=event.request_id,
-            detail=dict(event.detail),
-        )
-        insert_or_raise(self._session, statement, f"audit event {event.id!r}")
+        """ON CONFLICT DO NOTHING: a duplicate id is AlreadyExists without a savepoint, and
+        leaves the unit of work usable."""
+        params = {
+            "id": event.id,
+            "at": event.at,
+            "kind": event.kind,
+            "reason": event.reason,
+            "organization_id": event.organization_id,
+            "connection_id": event.connection_id,
+            "flow_id": event.flow_id,
+            "request_id": event.request_id,
+            "detail": dict(event.detail),
+        }
+        statement = _INSERT_EVENT.on(self._connection)
+        insert_unless_duplicate(self._connection, statement, params, f"audit event {event.id!r}")
 
     def list(
         self, *, limit: int = 100, organization_id: str | None = None, kind: str | None = None
@@ -39,49 +71,55 @@ class SqlAuditRepo:
         """Newest first; events of one instant in a fixed (id) order, so pages are stable."""
         if limit < 1:
             raise ValueError("limit must be at least 1")
-        query = select(AuditEventRow)
-        if organization_id is not None:
-            query = query.filter_by(organization_id=organization_id)
-        if kind is not None:
-            query = query.filter_by(kind=kind)
-        query = query.order_by(AuditEventRow.at.desc(), AuditEventRow.id.desc()).limit(limit)
-        return [_event(row) for row in self._session.scalars(fresh(query))]
+        query = _LIST_EVENTS[(organization_id is not None, kind is not None)]
+        params = {"p_limit": limit, "p_organization_id": organization_id, "p_kind": kind}
+        return [_event(row) for row in all_rows(self._connection, query, params)]
+
+
+def _remember(statement: sqlite.Insert | postgresql.Insert) -> Executable:
+    """INSERT, or replace an entry that has expired; nothing while it is live."""
+    return counted(
+        statement.on_conflict_do_update(
+            index_elements=[replay_cache.c.scope, replay_cache.c.message_id],
+            set_={replay_cache.c.expires_at: statement.excluded.expires_at},
+            where=replay_cache.c.expires_at
+            <= bindparam("now", type_=replay_cache.c.expires_at.type),
+        )
+    )
+
+
+_REMEMBER = PerDialect(
+    sqlite=_remember(sqlite.insert(replay_cache)),
+    postgresql=_remember(postgresql.insert(replay_cache)),
+)
+_PURGE_REPLAYS = delete(replay_cache).where(replay_cache.c.expires_at <= bindparam("now"))
 
 
 class SqlReplayRepo:
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
 
     def remember(self, scope: str, message_id: str, *, expires_at: datetime, now: datetime) -> bool:
-        """DELETE the key's expired entry, then INSERT and let the primary key decide.
-
-        Not read-then-insert: two processes could both read "absent". The INSERT runs in a
-        SAVEPOINT (`insert_or_raise`), so on PostgreSQL a duplicate fails that statement
-        only and the caller's unit of work goes on. Concurrent callers: on PostgreSQL the
-        second INSERT of a key waits for the first transaction and then fails (or, if that
-        rolled back, succeeds), and a second DELETE of an expired entry waits on its row
-        lock and then finds it gone; SQLite runs one writer at a time (BEGIN IMMEDIATE).
+        """One INSERT .. ON CONFLICT DO UPDATE .. WHERE the stored entry has expired: the
+        row count says whether this caller inserted (or replaced an expired entry) or met a
+        live one. Not read-then-insert: two processes could both read "absent". A live
+        duplicate is not an error, so the caller's unit of work goes on without a
+        savepoint. Concurrent callers: on PostgreSQL the second waits for the first
+        transaction, then takes the conflict branch and re-checks the WHERE clause against
+        the committed row (so of two replacing one expired entry, one wins); if the first
+        rolled back, the second inserts. SQLite runs one writer at a time (BEGIN IMMEDIATE).
 
         An entry that expires at or before `now` is born expired and stops nothing: such a
         message must be refused by the caller's own validity check, not by this cache.
         """
-        key = {"scope": scope, "message_id": message_id}
-        affected(
-            self._session,
-            delete(ReplayRow).filter_by(**key).where(ReplayRow.expires_at <= now),
-        )
-        statement = insert(ReplayRow).values(**key, expires_at=expires_at)
-        try:
-            insert_or_raise(self._session, statement, f"message {message_id!r} in {scope!r}")
-        except AlreadyExists:
-            return False
-        return True
+        params = {"scope": scope, "message_id": message_id, "expires_at": expires_at, "now": now}
+        return affected(self._connection, _REMEMBER.on(self._connection), params) == 1
 
     def purge_expired(self, *, now: datetime) -> int:
-        return affected(self._session, delete(ReplayRow).where(ReplayRow.expires_at <= now))
+        return affected(self._connection, _PURGE_REPLAYS, {"now": now})
 
 
-def _event(row: AuditEventRow) -> AuditEvent:
+def _event(row: Row[Any]) -> AuditEvent:
     return AuditEvent(
         id=row.id,
         at=row.at,

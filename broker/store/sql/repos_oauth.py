@@ -1,9 +1,9 @@
 """Repositories of the OAuth side: downstream clients, flows, codes and access tokens.
 
 Single use is enforced by the database, not by read-then-write in Python: `consume` is one
-conditional UPDATE whose WHERE clause states "still live", and exactly one concurrent caller
-can see a row count of 1 (PostgreSQL re-checks the clause against the committed row after
-waiting on the row lock; SQLite serializes writers with BEGIN IMMEDIATE).
+conditional UPDATE .. RETURNING whose WHERE clause states "still live", and exactly one
+concurrent caller gets the row back (PostgreSQL re-checks the clause against the committed
+row after waiting on the row lock; SQLite serializes writers with BEGIN IMMEDIATE).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, delete, exists, insert, select, update
+from sqlalchemy.engine import Connection, Row
 
 from broker.domain.model import (
     AccessToken,
@@ -24,57 +24,108 @@ from broker.domain.model import (
     PendingAuthorization,
 )
 from broker.store.protocols import CodeReplayed, NotFound
-from broker.store.sql.statements import affected, fresh, insert_or_raise
-from broker.store.sql.tables import AccessTokenRow, AuthorizationCodeRow, ClientRow, FlowRow
+from broker.store.sql.statements import (
+    affected,
+    all_rows,
+    first,
+    insert_ignoring_duplicates,
+    insert_or_raise,
+    insert_unless_duplicate,
+)
+from broker.store.sql.tables import access_tokens, authorization_codes, clients, flows
+
+# Parameters are named apart from the columns: an INSERT or UPDATE reserves column names for
+# its own VALUES/SET parameters.
+_NOW = bindparam("now", type_=flows.c.expires_at.type)
+
+_INSERT_CLIENT = insert_ignoring_duplicates(clients)
+_GET_CLIENT = select(clients).where(clients.c.client_id == bindparam("p_client_id"))
+_LIST_CLIENTS = select(clients).order_by(clients.c.created_at, clients.c.client_id)
+_DELETE_CLIENT = delete(clients).where(clients.c.client_id == bindparam("p_client_id"))
 
 
 class SqlClientRepo:
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
 
     def add(self, client: DownstreamClient) -> None:
-        statement = insert(ClientRow).values(
-            client_id=client.client_id,
-            name=client.name,
-            secret_hash=client.secret_hash,
-            redirect_uris=list(client.redirect_uris),
-            created_at=client.created_at,
+        params = {
+            "client_id": client.client_id,
+            "name": client.name,
+            "secret_hash": client.secret_hash,
+            "redirect_uris": list(client.redirect_uris),
+            "created_at": client.created_at,
+        }
+        insert_unless_duplicate(
+            self._connection,
+            _INSERT_CLIENT.on(self._connection),
+            params,
+            f"client {client.client_id!r}",
         )
-        insert_or_raise(self._session, statement, f"client {client.client_id!r}")
 
     def get(self, client_id: str) -> DownstreamClient:
-        row = self._session.scalar(fresh(select(ClientRow).filter_by(client_id=client_id)))
+        row = first(self._connection, _GET_CLIENT, {"p_client_id": client_id})
         if row is None:
             raise NotFound(f"client {client_id!r}")
         return _client(row)
 
     def list(self) -> Sequence[DownstreamClient]:
-        query = select(ClientRow).order_by(ClientRow.created_at, ClientRow.client_id)
-        return [_client(row) for row in self._session.scalars(fresh(query))]
+        return [_client(row) for row in all_rows(self._connection, _LIST_CLIENTS, {})]
 
     def delete(self, client_id: str) -> None:
-        affected(self._session, delete(ClientRow).filter_by(client_id=client_id))
+        affected(self._connection, _DELETE_CLIENT, {"p_client_id": client_id})
+
+
+def _live_flow() -> tuple[Any, ...]:
+    return (
+        flows.c.id == bindparam("p_flow_id"),
+        flows.c.consumed_at.is_(None),
+        flows.c.expires_at > _NOW,
+    )
+
+
+_INSERT_FLOW = insert(flows)
+_GET_FLOW = select(flows).where(*_live_flow())
+_LOCK_FLOW = _GET_FLOW.with_for_update()
+_UPDATE_FLOW = (
+    update(flows)
+    .where(*_live_flow())
+    .values(
+        request=bindparam("p_request", type_=flows.c.request.type),
+        connection_id=bindparam("p_connection_id", type_=flows.c.connection_id.type),
+        connector_state=bindparam("p_connector_state", type_=flows.c.connector_state.type),
+        browser_binding=bindparam("p_browser_binding", type_=flows.c.browser_binding.type),
+    )
+)
+_CONSUME_FLOW = update(flows).where(*_live_flow()).values(consumed_at=_NOW).returning(*flows.c)
+_PURGE_FLOWS = delete(flows).where(flows.c.expires_at <= _NOW)
+_PURGE_CODES = delete(authorization_codes).where(
+    authorization_codes.c.expires_at <= _NOW,
+    ~exists().where(
+        access_tokens.c.code_hash == authorization_codes.c.code_hash,
+        access_tokens.c.expires_at > _NOW,
+    ),
+)
 
 
 class SqlFlowRepo:
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
 
     def create(self, flow: PendingAuthorization) -> None:
-        statement = insert(FlowRow).values(
-            id=flow.id,
-            request=_request_json(flow.request),
-            connection_id=flow.connection_id,
-            connector_state=flow.connector_state,
-            browser_binding=flow.browser_binding,
-            created_at=flow.created_at,
-            expires_at=flow.expires_at,
-        )
-        insert_or_raise(self._session, statement, "flow")
+        params = {
+            "id": flow.id,
+            "request": _request_json(flow.request),
+            "connection_id": flow.connection_id,
+            "connector_state": flow.connector_state,
+            "browser_binding": flow.browser_binding,
+            "created_at": flow.created_at,
+            "expires_at": flow.expires_at,
+        }
+        insert_or_raise(self._connection, _INSERT_FLOW, params, "flow")
 
     def get(self, flow_id: str, *, now: datetime) -> PendingAuthorization:
-        query = select(FlowRow).where(FlowRow.id == flow_id, *_live_flow(now))
-        row = self._session.scalar(fresh(query))
+        row = first(self._connection, _GET_FLOW, {"p_flow_id": flow_id, "now": now})
         if row is None:
             raise NotFound("flow")
         return _flow(row)
@@ -90,8 +141,8 @@ class SqlFlowRepo:
         correlation handle and the expiry was fixed at creation, so updates cannot keep a
         flow alive past its TTL. The browser binding may be set once, never replaced: a
         flow bound to one browser cannot be re-bound to another."""
-        query = select(FlowRow).where(FlowRow.id == flow_id, *_live_flow(now)).with_for_update()
-        row = self._session.scalar(fresh(query))
+        key = {"p_flow_id": flow_id, "now": now}
+        row = first(self._connection, _LOCK_FLOW, key)
         if row is None:
             raise NotFound("flow")
         current = _flow(row)
@@ -104,29 +155,21 @@ class SqlFlowRepo:
             raise ValueError("a flow's id, created_at and expires_at cannot change")
         if current.browser_binding not in (None, changed.browser_binding):
             raise ValueError("a flow's browser binding cannot change once set")
-        changed_rows = affected(
-            self._session,
-            update(FlowRow)
-            .where(FlowRow.id == flow_id, *_live_flow(now))
-            .values(
-                request=_request_json(changed.request),
-                connection_id=changed.connection_id,
-                connector_state=changed.connector_state,
-                browser_binding=changed.browser_binding,
-            ),
-        )
-        if changed_rows != 1:
+        params = {
+            **key,
+            "p_request": _request_json(changed.request),
+            "p_connection_id": changed.connection_id,
+            "p_connector_state": changed.connector_state,
+            "p_browser_binding": changed.browser_binding,
+        }
+        if affected(self._connection, _UPDATE_FLOW, params) != 1:
             raise NotFound("flow")
         return changed
 
     def consume(self, flow_id: str, *, now: datetime) -> PendingAuthorization:
-        changed_rows = affected(
-            self._session,
-            update(FlowRow).where(FlowRow.id == flow_id, *_live_flow(now)).values(consumed_at=now),
-        )
-        if changed_rows != 1:
+        row = first(self._connection, _CONSUME_FLOW, {"p_flow_id": flow_id, "now": now})
+        if row is None:
             raise NotFound("flow")
-        row = self._session.scalars(fresh(select(FlowRow).filter_by(id=flow_id))).one()
         return _flow(row)
 
     def purge_expired(self, *, now: datetime) -> int:
@@ -134,111 +177,111 @@ class SqlFlowRepo:
         live: a code outlives its own TTL for as long as a token issued from it does, so a
         replay of it is still recognized (and its tokens revoked), RFC 6749 §4.1.2. Access
         tokens go with their code (ON DELETE CASCADE)."""
-        flows = affected(self._session, delete(FlowRow).where(FlowRow.expires_at <= now))
-        live_token = exists().where(
-            AccessTokenRow.code_hash == AuthorizationCodeRow.code_hash,
-            AccessTokenRow.expires_at > now,
-        )
-        codes = affected(
-            self._session,
-            delete(AuthorizationCodeRow).where(AuthorizationCodeRow.expires_at <= now, ~live_token),
-        )
-        return flows + codes
+        flows_purged = affected(self._connection, _PURGE_FLOWS, {"now": now})
+        codes_purged = affected(self._connection, _PURGE_CODES, {"now": now})
+        return flows_purged + codes_purged
+
+
+_CODE_HASH = bindparam("p_code_hash", type_=authorization_codes.c.code_hash.type)
+_INSERT_CODE = insert(authorization_codes)
+_CONSUME_CODE = (
+    update(authorization_codes)
+    .where(
+        authorization_codes.c.code_hash == _CODE_HASH,
+        authorization_codes.c.consumed_at.is_(None),
+        authorization_codes.c.revoked_at.is_(None),
+        authorization_codes.c.expires_at > _NOW,
+    )
+    .values(consumed_at=_NOW)
+    .returning(*authorization_codes.c)
+)
+_CODE_REDEEMED_BY = select(
+    authorization_codes.c.client_id, authorization_codes.c.consumed_at
+).where(authorization_codes.c.code_hash == _CODE_HASH)
+_REVOKE_CODE = (
+    update(authorization_codes)
+    .where(
+        authorization_codes.c.code_hash == _CODE_HASH, authorization_codes.c.revoked_at.is_(None)
+    )
+    .values(revoked_at=_NOW)
+)
 
 
 class SqlCodeRepo:
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
 
     def add(self, code: AuthorizationCode) -> None:
-        statement = insert(AuthorizationCodeRow).values(
-            code_hash=code.code_hash,
-            client_id=code.client_id,
-            redirect_uri=code.redirect_uri,
-            scope=list(code.scope),
-            nonce=code.nonce,
-            code_challenge=code.code_challenge,
-            code_challenge_method=code.code_challenge_method,
-            claims=dict(code.claims),
-            auth_time=code.auth_time,
-            issued_at=code.issued_at,
-            expires_at=code.expires_at,
-        )
-        insert_or_raise(self._session, statement, "authorization code")
+        params = {
+            "code_hash": code.code_hash,
+            "client_id": code.client_id,
+            "redirect_uri": code.redirect_uri,
+            "scope": list(code.scope),
+            "nonce": code.nonce,
+            "code_challenge": code.code_challenge,
+            "code_challenge_method": code.code_challenge_method,
+            "claims": dict(code.claims),
+            "auth_time": code.auth_time,
+            "issued_at": code.issued_at,
+            "expires_at": code.expires_at,
+        }
+        insert_or_raise(self._connection, _INSERT_CODE, params, "authorization code")
 
     def consume(self, code_hash: str, *, now: datetime) -> AuthorizationCode | CodeReplayed:
-        codes = AuthorizationCodeRow
-        changed_rows = affected(
-            self._session,
-            update(codes)
-            .where(
-                codes.code_hash == code_hash,
-                codes.consumed_at.is_(None),
-                codes.revoked_at.is_(None),
-                codes.expires_at > now,
-            )
-            .values(consumed_at=now),
-        )
-        row = self._session.scalar(fresh(select(codes).filter_by(code_hash=code_hash)))
-        if changed_rows == 1 and row is not None:
+        key = {"p_code_hash": code_hash, "now": now}
+        row = first(self._connection, _CONSUME_CODE, key)
+        if row is not None:
             return _code(row)
-        if row is not None and row.consumed_at is not None:
-            return CodeReplayed(client_id=row.client_id)
+        # Not redeemed now: tell a replay (redeemed before) from an unknown or dead code.
+        found = first(self._connection, _CODE_REDEEMED_BY, key)
+        if found is not None and found.consumed_at is not None:
+            return CodeReplayed(client_id=found.client_id)
         raise NotFound("authorization code")
 
     def revoke(self, code_hash: str, *, now: datetime) -> None:
         """Idempotent, and silent for an unknown code: revocation must never fail the
         caller's replay handling, and an absent code has nothing left to revoke."""
-        affected(
-            self._session,
-            update(AuthorizationCodeRow)
-            .where(
-                AuthorizationCodeRow.code_hash == code_hash,
-                AuthorizationCodeRow.revoked_at.is_(None),
-            )
-            .values(revoked_at=now),
-        )
+        affected(self._connection, _REVOKE_CODE, {"p_code_hash": code_hash, "now": now})
+
+
+_INSERT_TOKEN = insert(access_tokens)
+# Revocation is read through the join at every use, so a token inserted after (or
+# concurrently with) its code's revocation is dead too.
+_GET_TOKEN = (
+    select(access_tokens)
+    .join(authorization_codes, access_tokens.c.code_hash == authorization_codes.c.code_hash)
+    .where(
+        access_tokens.c.token_hash == bindparam("p_token_hash"),
+        access_tokens.c.expires_at > _NOW,
+        authorization_codes.c.revoked_at.is_(None),
+    )
+)
 
 
 class SqlAccessTokenRepo:
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
 
     def add(self, token: AccessToken) -> None:
-        statement = insert(AccessTokenRow).values(
-            token_hash=token.token_hash,
-            code_hash=token.code_hash,
-            client_id=token.client_id,
-            scope=list(token.scope),
-            claims=dict(token.claims),
-            issued_at=token.issued_at,
-            expires_at=token.expires_at,
-        )
-        insert_or_raise(self._session, statement, "access token")
+        params = {
+            "token_hash": token.token_hash,
+            "code_hash": token.code_hash,
+            "client_id": token.client_id,
+            "scope": list(token.scope),
+            "claims": dict(token.claims),
+            "issued_at": token.issued_at,
+            "expires_at": token.expires_at,
+        }
+        insert_or_raise(self._connection, _INSERT_TOKEN, params, "access token")
 
     def get(self, token_hash: str, *, now: datetime) -> AccessToken:
-        """Revocation is read through the join at every use, so a token inserted after (or
-        concurrently with) its code's revocation is dead too."""
-        query = (
-            select(AccessTokenRow)
-            .join(AuthorizationCodeRow)
-            .where(
-                AccessTokenRow.token_hash == token_hash,
-                AccessTokenRow.expires_at > now,
-                AuthorizationCodeRow.revoked_at.is_(None),
-            )
-        )
-        row = self._session.scalar(fresh(query))
+        row = first(self._connection, _GET_TOKEN, {"p_token_hash": token_hash, "now": now})
         if row is None:
             raise NotFound("access token")
         return _token(row)
 
 
-def _live_flow(now: datetime) -> tuple[Any, ...]:
-    return (FlowRow.consumed_at.is_(None), FlowRow.expires_at > now)
-
-
-def _client(row: ClientRow) -> DownstreamClient:
+def _client(row: Row[Any]) -> DownstreamClient:
     return DownstreamClient(
         client_id=row.client_id,
         name=row.name,
@@ -267,7 +310,7 @@ def _request(data: dict[str, Any]) -> AuthorizationRequest:
     return AuthorizationRequest(**values)
 
 
-def _flow(row: FlowRow) -> PendingAuthorization:
+def _flow(row: Row[Any]) -> PendingAuthorization:
     return PendingAuthorization(
         id=row.id,
         request=_request(row.request),
@@ -279,7 +322,7 @@ def _flow(row: FlowRow) -> PendingAuthorization:
     )
 
 
-def _code(row: AuthorizationCodeRow) -> AuthorizationCode:
+def _code(row: Row[Any]) -> AuthorizationCode:
     return AuthorizationCode(
         code_hash=row.code_hash,
         client_id=row.client_id,
@@ -295,7 +338,7 @@ def _code(row: AuthorizationCodeRow) -> AuthorizationCode:
     )
 
 
-def _token(row: AccessTokenRow) -> AccessToken:
+def _token(row: Row[Any]) -> AccessToken:
     return AccessToken(
         token_hash=row.token_hash,
         code_hash=row.code_hash,

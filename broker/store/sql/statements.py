@@ -1,23 +1,32 @@
 """Statement helpers shared by the repositories.
 
-Writes are plain INSERT/UPDATE/DELETE statements, never ORM object changes: the row count
-of a conditional UPDATE is the verdict of a compare-and-swap or single-use check. Reads
-therefore use `populate_existing`, so a row loaded earlier in the same unit of work is not
-served stale from the session's identity map.
+The repositories speak SQLAlchemy Core on one `Connection` (the unit of work's transaction):
+statements are built once, at import, with `bindparam` placeholders, and executed with a
+dict of parameters, so each call costs a compiled-cache lookup rather than building and
+compiling SQL. Rows are mapped to the domain's dataclasses by hand; there is no ORM session,
+hence no identity map to serve a stale row.
+
+Writes are plain INSERT/UPDATE/DELETE statements: the row count (or the RETURNING row) of a
+conditional UPDATE is the verdict of a compare-and-swap or single-use check.
 """
 
 from __future__ import annotations
 
-from typing import TypeVarTuple
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Delete, Insert, Select, Update
-from sqlalchemy.engine import CursorResult
+import sqlalchemy as sa
+from sqlalchemy import Executable, Insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, CursorResult, Row
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from broker.store.protocols import AlreadyExists, NotFound, StoreError
 
-_Ts = TypeVarTuple("_Ts")
+_S = TypeVar("_S", bound=Executable)
+
+Params = Mapping[str, Any]
 
 _PG_UNIQUE_VIOLATION = "23505"
 _PG_FOREIGN_KEY_VIOLATION = "23503"
@@ -25,29 +34,104 @@ _SQLITE_UNIQUE_VIOLATIONS = frozenset({"SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_C
 _SQLITE_FOREIGN_KEY_VIOLATION = "SQLITE_CONSTRAINT_FOREIGNKEY"
 
 
-def fresh(statement: Select[*_Ts]) -> Select[*_Ts]:
-    return statement.execution_options(populate_existing=True)
+@dataclass(frozen=True, slots=True)
+class PerDialect(Generic[_S]):
+    """One statement in the two dialects' spellings (INSERT .. ON CONFLICT is built by
+    dialect-specific constructs)."""
+
+    sqlite: _S
+    postgresql: _S
+
+    def on(self, connection: Connection) -> _S:
+        return self.postgresql if connection.dialect.name == "postgresql" else self.sqlite
 
 
-def affected(session: Session, statement: Update | Delete) -> int:
-    """Run an UPDATE or DELETE and return its row count, the verdict of every
+def insert_ignoring_duplicates(table: sa.Table) -> PerDialect[Insert]:
+    """INSERT .. ON CONFLICT DO NOTHING, for `insert_unless_duplicate`: with no conflict
+    target it covers every unique constraint and index of the table."""
+    return PerDialect(
+        sqlite=counted(sqlite.insert(table).on_conflict_do_nothing()),
+        postgresql=counted(postgresql.insert(table).on_conflict_do_nothing()),
+    )
+
+
+def counted(statement: _S) -> _S:
+    """`statement` with its row count kept: SQLAlchemy keeps it only for UPDATE and DELETE
+    unless told (for an INSERT the count says whether ON CONFLICT skipped it)."""
+    return statement.execution_options(preserve_rowcount=True)
+
+
+def first(connection: Connection, statement: Executable, params: Params) -> Row[Any] | None:
+    """The first row of a query (or of an UPDATE .. RETURNING), or None."""
+    return connection.execute(statement, params).first()
+
+
+def all_rows(connection: Connection, statement: Executable, params: Params) -> list[Row[Any]]:
+    return list(connection.execute(statement, params))
+
+
+def affected(connection: Connection, statement: Executable, params: Params) -> int:
+    """Run an INSERT, UPDATE or DELETE and return its row count, the verdict of every
     compare-and-swap and single-use check."""
-    result = session.execute(statement.execution_options(synchronize_session=False))
+    result = connection.execute(statement, params)
     assert isinstance(result, CursorResult)
     return result.rowcount
 
 
-def insert_or_raise(session: Session, statement: Insert, what: str) -> None:
-    """Run an INSERT inside a SAVEPOINT and translate constraint violations.
+def insert_or_raise(
+    connection: Connection, statement: Executable, params: Params, what: str
+) -> None:
+    """Run an INSERT and translate constraint violations, without a savepoint.
 
-    The savepoint is what keeps the caller's unit of work usable after AlreadyExists: on
-    PostgreSQL a failed statement otherwise aborts the whole transaction.
+    For callers that let AlreadyExists or NotFound end the unit of work: on PostgreSQL the
+    failed statement aborts the whole transaction. Callers that recover and go on in the same
+    unit of work use `insert_in_savepoint`, or an INSERT .. ON CONFLICT DO NOTHING that
+    cannot fail on a duplicate (`insert_unless_duplicate`).
     """
     try:
-        with session.begin_nested():
-            session.execute(statement)
+        connection.execute(statement, params)
     except IntegrityError as exc:
         raise _translate(exc, what) from exc
+
+
+def returning_or_raise(
+    connection: Connection, statement: Executable, params: Params, what: str
+) -> Row[Any] | None:
+    """`insert_or_raise` for an INSERT .. RETURNING (an upsert): the row it returns."""
+    try:
+        return connection.execute(statement, params).first()
+    except IntegrityError as exc:
+        raise _translate(exc, what) from exc
+
+
+def insert_in_savepoint(
+    connection: Connection, statement: Executable, params: Params, what: str
+) -> None:
+    """`insert_or_raise` inside a SAVEPOINT, which keeps the caller's unit of work usable
+    after AlreadyExists or NotFound (PostgreSQL otherwise aborts the whole transaction)."""
+    try:
+        with connection.begin_nested():
+            connection.execute(statement, params)
+    except IntegrityError as exc:
+        raise _translate(exc, what) from exc
+
+
+def insert_unless_duplicate(
+    connection: Connection, statement: Executable, params: Params, what: str
+) -> None:
+    """Run an INSERT .. ON CONFLICT DO NOTHING; AlreadyExists if it inserted nothing.
+
+    A duplicate is then not an error in the database, so the unit of work stays usable
+    without a savepoint. Concurrent inserts of one key behave as with a plain INSERT: on
+    PostgreSQL the second waits for the first transaction and inserts nothing if it
+    committed. Other violations (a missing referenced row) still abort the transaction.
+    """
+    try:
+        inserted = affected(connection, statement, params)
+    except IntegrityError as exc:
+        raise _translate(exc, what) from exc
+    if inserted != 1:
+        raise AlreadyExists(what)
 
 
 def _translate(exc: IntegrityError, what: str) -> StoreError | IntegrityError:

@@ -245,3 +245,26 @@ class ReplayRow(Base):
     scope: Mapped[str] = mapped_column(primary_key=True)
     message_id: Mapped[str] = mapped_column(primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+# The tables, for the repositories' Core statements: the same columns (hence the same types,
+# UtcDateTime included) as the mapped classes above, without the ORM.
+
+
+def _table(row: type[Base]) -> sa.Table:
+    table = row.__table__
+    assert isinstance(table, sa.Table)
+    return table
+
+
+clients = _table(ClientRow)
+organizations = _table(OrganizationRow)
+domains = _table(DomainRow)
+connections = _table(ConnectionRow)
+identities = _table(IdentityRow)
+flows = _table(FlowRow)
+authorization_codes = _table(AuthorizationCodeRow)
+access_tokens = _table(AccessTokenRow)
+signing_keys = _table(SigningKeyRow)
+audit_events = _table(AuditEventRow)
+replay_cache = _table(ReplayRow)
