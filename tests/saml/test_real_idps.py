@@ -6,8 +6,9 @@ entity ID from params.json and the response's Destination as ACS URL, and valida
 captured `now` through an injected clock. Only Keycloak's response answers a request; the
 others are unsolicited and go through the IdP-initiated path (`request_id=None`).
 
-Two README expectations cannot hold without weakening a check; see the xfail and the
-`no-certificate` notes below.
+Two README expectations are not met on purpose, each pinned by a test that says why: keycloak
+(no AuthnStatement, a MUST in SAML Profiles §4.1.4.2) and no-certificate (its only remaining
+signature is Okta's broken envelope signature).
 """
 
 from __future__ import annotations
@@ -217,28 +218,6 @@ def test_keycloak_signature_verifies_but_the_web_sso_profile_checks_refuse_it() 
     with pytest.raises(SamlInvalid) as caught:
         validate_case(case)
     assert caught.value.reason == "missing_authn_statement"
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=SamlInvalid,
-    reason=(
-        "README expects keycloak accepted; Gatehouse refuses it because it has no "
-        "AuthnStatement (SAML Profiles §4.1.4.2: MUST), so no truthful auth_time. Its six "
-        'repeated <Attribute Name="Role"> elements are accepted and merged.'
-    ),
-)
-def test_keycloak_is_accepted_as_the_readme_expects() -> None:
-    verified = validate_case(load("assertions/keycloak"))
-    assert verified.name_id == "ulysse.carion@ssoready.com"
-    assert verified.attributes["Role"] == [
-        "view-profile",
-        "manage-account-links",
-        "default-roles-master",
-        "manage-account",
-        "uma_authorization",
-        "offline_access",
-    ]
 
 
 # -- refused --------------------------------------------------------------------------------
