@@ -86,12 +86,13 @@ def seed_example_corp(settings: Settings, *, simulator_url: str) -> Connection:
     certificate."""
     broker = build_broker(settings)
     try:
-        return _seed_example_corp(broker, simulator_url)
+        return seed_example_corp_with(broker, simulator_url=simulator_url)
     finally:
         broker.close()
 
 
-def _seed_example_corp(broker: Broker, simulator_url: str) -> Connection:
+def seed_example_corp_with(broker: Broker, *, simulator_url: str) -> Connection:
+    """`seed_example_corp` with a broker the caller already built (tests, the benchmark)."""
     now = broker.clock.now()
     idp = read_idp_metadata(broker, url=f"{simulator_url}/metadata")
     with broker.store.unit_of_work() as uow:

@@ -3,7 +3,6 @@ starts the broker and the demo app on loopback, prints the URLs, and stops clean
 
 from __future__ import annotations
 
-import html
 import os
 import re
 import signal
@@ -16,6 +15,7 @@ import httpx
 import pytest
 
 from tests.support.live_server import free_port
+from tests.support.saml_pages import autopost, login_form, pending_key
 
 pytestmark = pytest.mark.e2e
 
@@ -72,22 +72,11 @@ def test_demo_runs_every_party_and_prints_the_urls(tmp_path: Path) -> None:
                 f"{issuer}/login", data={"flow": flow.group(1), "email": "alice@example.com"}
             )
             assert str(at_idp.url).startswith(f"http://127.0.0.1:{simulator_port}/sso")
-            pending = re.search(r'name="pending" value="([^"]+)"', at_idp.text)
-            assert pending, at_idp.text
-            autopost = browser.post(
-                f"http://127.0.0.1:{simulator_port}/sso/login",
-                data={"pending": pending.group(1), "email": "alice@example.com",
-                      "given_name": "Alice", "family_name": "Example", "groups": "eng",
-                      "scenario": "success", "sign": "both"},
-            )  # fmt: skip
-            fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', autopost.text))
-            action = re.search(r'action="([^"]+)"', autopost.text)
-            assert action
-            assert action.group(1).startswith(f"{issuer}/saml/")
-            landed = browser.post(
-                html.unescape(action.group(1)),
-                data={k: html.unescape(v) for k, v in fields.items()},
-            )
+            form = login_form(pending_key(at_idp.text), email="alice@example.com")
+            posted = browser.post(f"http://127.0.0.1:{simulator_port}/sso/login", data=form)
+            postback = autopost(posted.text)
+            assert postback.acs_url.startswith(f"{issuer}/saml/")
+            landed = browser.post(postback.acs_url, data=postback.fields)
         assert str(landed.url).startswith(f"http://127.0.0.1:{demo_port}/"), landed.url
         assert landed.status_code == 200, landed.text
         assert "alice@example.com" in landed.text

@@ -34,12 +34,12 @@ from tests.support.processes import BrokerProcess, broker_process, with_search_p
 from tests.support.saml_http import (
     EMAIL,
     ORG_NAME,
-    PostBack,
     SamlBrowser,
     query_params,
     reference_on_page,
     seed_saml_tenant,
 )
+from tests.support.saml_pages import PostBack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 

@@ -4,8 +4,6 @@ nothing for the user, and leave an audit event with the reason."""
 
 from __future__ import annotations
 
-import html
-import re
 from dataclasses import replace
 
 import pytest
@@ -14,6 +12,7 @@ from starlette.testclient import TestClient
 
 from broker.store.sql import SqlStore
 from tests.support.config import ISSUER
+from tests.support.saml_pages import autopost, hidden_fields, login_form, pending_key
 from tests.support.saml_world import ORG_ID, PostBack, SamlWorld
 
 VERIFY = "We could not verify your sign-in"
@@ -178,24 +177,14 @@ def test_the_authn_request_can_go_by_the_post_binding(world: SamlWorld) -> None:
     login = world.gatehouse.new_login(login_hint="alice@example.com")
     page = world.gatehouse.authorize(login)
     assert page.status_code == 200
-    form = dict(re.findall(r'name="(\w+)" value="([^"]*)"', page.text))
+    form = hidden_fields(page.text)
     assert form["RelayState"]
     assert "/sso" in page.text
-    at_idp = world.idp.post("/sso", data={k: html.unescape(v) for k, v in form.items()})
+    at_idp = world.idp.post("/sso", data=form)
     assert at_idp.status_code == 200, at_idp.text
-    pending = re.search(r'name="pending" value="([^"]+)"', at_idp.text)
-    assert pending
-    posted = world.idp.post(
-        "/sso/login",
-        data={"pending": pending.group(1), "email": "alice@example.com", "scenario": "success",
-              "sign": "both", "given_name": "A", "family_name": "E", "groups": ""},
-    )  # fmt: skip
-    action = re.search(r'action="([^"]+)"', posted.text)
-    assert action
-    fields = {
-        k: html.unescape(v) for k, v in re.findall(r'name="(\w+)" value="([^"]*)"', posted.text)
-    }
-    back = world.post(PostBack(html.unescape(action.group(1)), fields))
+    form = login_form(pending_key(at_idp.text), email="alice@example.com")
+    posted = world.idp.post("/sso/login", data=form)
+    back = world.post(autopost(posted.text))
     assert world.code_from(back)
 
 

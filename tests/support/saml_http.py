@@ -5,52 +5,25 @@ metadata URL) those logins need."""
 
 from __future__ import annotations
 
-import html
-import re
-from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
 from broker.app import Broker
-from broker.domain.model import Connection, Domain, Organization
-from broker.domain.opaque import new_id
-from broker.provisioning import create_saml_connection, read_idp_metadata
+from broker.demo import DEMO_ORG_NAME, seed_example_corp_with
+from broker.domain.model import Connection, Organization
+from tests.support.saml_pages import PostBack, autopost, login_form, pending_key
 
 EMAIL = "alice@example.com"
-ORG_NAME = "Example Corp"
-DOMAIN = "example.com"
-
-_HIDDEN = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)"')
-_FORM_ACTION = re.compile(r'<form[^>]*action="([^"]+)"')
-
-
-@dataclass(frozen=True)
-class PostBack:
-    """The simulator's auto-post form: where it posts, and what."""
-
-    acs_url: str
-    fields: dict[str, str]
-
-    def to(self, base_url: str) -> str:
-        """The same ACS path on another origin (a second broker process)."""
-        parts = urlsplit(self.acs_url)
-        return base_url + parts.path
+ORG_NAME = DEMO_ORG_NAME
 
 
 def seed_saml_tenant(broker: Broker, *, simulator_url: str) -> tuple[Organization, Connection]:
     """Example Corp with the verified domain example.com and a SAML connection read from the
     running simulator's metadata URL, as an IT admin would configure it."""
-    now = broker.clock.now()
-    organization = Organization(id=new_id("org"), name=ORG_NAME, created_at=now)
+    connection = seed_example_corp_with(broker, simulator_url=simulator_url)
     with broker.store.unit_of_work() as uow:
-        uow.organizations.add(organization)
-        uow.domains.add(Domain(organization_id=organization.id, name=DOMAIN, verified_at=now))
-    idp = read_idp_metadata(broker, url=f"{simulator_url}/metadata")
-    created = create_saml_connection(
-        broker, organization_id=organization.id, idp=idp, name="IdP simulator"
-    )
-    return organization, created.connection
+        return uow.organizations.get(connection.organization_id), connection
 
 
 class SamlBrowser:
@@ -81,20 +54,10 @@ class SamlBrowser:
         email: str = EMAIL,
     ) -> PostBack:
         """Fill the simulator's form; returns its auto-post of the SAMLResponse."""
-        pending = dict(_HIDDEN.findall(login_page.text))["pending"]
-        posted = self.http.post(
-            f"{simulator_url}/sso/login",
-            data={
-                "pending": pending,
-                "email": email,
-                "given_name": "Alice",
-                "family_name": "Example",
-                "groups": "engineering",
-                "attributes": "",
-                "scenario": scenario,
-                "sign": "both",
-            },
+        form = login_form(
+            pending_key(login_page.text), email=email, scenario=scenario, groups="engineering"
         )
+        posted = self.http.post(f"{simulator_url}/sso/login", data=form)
         assert posted.status_code == 200, posted.text
         return autopost(posted.text)
 
@@ -106,14 +69,6 @@ class SamlBrowser:
     def post(self, postback: PostBack, url: str | None = None) -> httpx.Response:
         """The auto-post arriving at the ACS (at `url`, else where the form says)."""
         return self.http.post(url or postback.acs_url, data=postback.fields)
-
-
-def autopost(page: str) -> PostBack:
-    action = _FORM_ACTION.search(page)
-    assert action, page
-    fields = {name: html.unescape(value) for name, value in _HIDDEN.findall(page)}
-    assert "SAMLResponse" in fields, page
-    return PostBack(acs_url=html.unescape(action.group(1)), fields=fields)
 
 
 def query_params(location: str) -> dict[str, str]:

@@ -4,8 +4,6 @@ our ACS, and back to the relying party."""
 
 from __future__ import annotations
 
-import html
-import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,22 +23,12 @@ from idp_simulator.keys import IdpKeys
 from tests.support.config import ISSUER, TEST_SECRET_KEY
 from tests.support.harness import Harness, Login, build_harness, callback_params
 
+# PostBack is part of the world's API (tests build their own from one it returned).
+from tests.support.saml_pages import PostBack as PostBack, autopost, login_form, pending_key
+
 IDP_BASE = "https://idp.example.test"
 ORG_ID = "org_example"
 CONNECTION_ID = "con_example_saml"
-
-_HIDDEN = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)"')
-_FORM_ACTION = re.compile(r'<form[^>]*action="([^"]+)"')
-
-
-@dataclass(frozen=True)
-class PostBack:
-    acs_url: str
-    fields: dict[str, str]
-
-    @property
-    def acs_path(self) -> str:
-        return urlsplit(self.acs_url).path
 
 
 @dataclass
@@ -76,22 +64,17 @@ class SamlWorld:
         location = urlsplit(to_idp.headers["location"])
         page = self.idp.get(f"{location.path}?{location.query}")
         assert page.status_code == 200, page.text
-        pending = dict(_HIDDEN.findall(page.text))["pending"]
-        posted = self.idp.post(
-            "/sso/login",
-            data={
-                "pending": pending,
-                "email": email,
-                "given_name": "Alice",
-                "family_name": "Example",
-                "groups": groups,
-                "attributes": attributes,
-                "scenario": scenario,
-                "sign": sign,
-            },
+        form = login_form(
+            pending_key(page.text),
+            email=email,
+            scenario=scenario,
+            sign=sign,
+            groups=groups,
+            attributes=attributes,
         )
+        posted = self.idp.post("/sso/login", data=form)
         assert posted.status_code == 200, posted.text
-        return _postback(posted.text)
+        return autopost(posted.text)
 
     def post(self, postback: PostBack, *, client: TestClient | None = None) -> httpx.Response:
         """The auto-post arrives at our ACS (cross-site POST from the IdP's page)."""
@@ -103,7 +86,7 @@ class SamlWorld:
     def replay(self) -> PostBack:
         page = self.idp.get("/replay")
         assert page.status_code == 200, page.text
-        return _postback(page.text)
+        return autopost(page.text)
 
     def login(
         self, email: str = "alice@example.com", scenario: str = "success", **kw: str
@@ -114,13 +97,6 @@ class SamlWorld:
     def code_from(self, back: httpx.Response) -> str:
         assert back.status_code == 302, back.text
         return callback_params(back)["code"]
-
-
-def _postback(page: str) -> PostBack:
-    action = _FORM_ACTION.search(page)
-    assert action, page
-    fields = {name: html.unescape(value) for name, value in _HIDDEN.findall(page)}
-    return PostBack(acs_url=html.unescape(action.group(1)), fields=fields)
 
 
 def simulator_config() -> SimulatorConfig:
