@@ -1,0 +1,30 @@
+"""`gatehouse`: the operator's command line. Every command that creates something can print
+JSON (`--json`) for configuration-as-code pipelines.
+
+    root.py         the group and shared helpers
+    operate.py      migrate, serve, demo, clients, keys
+    tenants.py      orgs, domains
+    connections.py  connections
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import click
+
+# Importing the command modules registers their commands on the group.
+from broker.cli import connections, operate, tenants
+from broker.cli.root import cli
+from broker.errors import BrokerError
+
+__all__ = ["cli", "connections", "main", "operate", "tenants"]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="gatehouse")
+    except BrokerError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)

@@ -1,0 +1,149 @@
+"""Identity provider connections."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from broker.app import build_broker
+from broker.cli.root import (
+    cli,
+    emit,
+    find_organization,
+    load_settings,
+    unit_of_work,
+)
+from broker.errors import ConfigError
+from broker.provisioning import create_saml_connection, read_idp_metadata
+from broker.upstream.saml.idp_metadata import IdpMetadata
+from broker.upstream.urls import endpoints_for
+
+
+@cli.group()
+def connections() -> None:
+    """Identity provider connections: how an organization's people log in."""
+
+
+@connections.command("create-saml")
+@click.option("--org", "org_ref", required=True, help="Organization id or external id.")
+@click.option("--metadata-url", default=None, help="The IdP's SAML metadata URL (https).")
+@click.option(
+    "--metadata-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None
+)
+@click.option("--entity-id", default=None, help="IdP entity ID (without metadata).")
+@click.option("--sso-url", default=None, help="IdP SSO URL, HTTP-Redirect binding.")
+@click.option(
+    "--cert",
+    "cert_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="IdP signing certificate (PEM); repeat during a rollover.",
+)
+@click.option("--name", default=None)
+@click.option(
+    "--attribute-profile",
+    type=click.Choice(["generic", "okta", "entra", "google", "adfs"]),
+    default="generic",
+    show_default=True,
+)
+@click.option("--allow-sha1", is_flag=True, help="Accept SHA-1 signatures (weak; avoid).")
+@click.option("--json", "as_json", is_flag=True)
+def connections_create_saml(
+    org_ref: str,
+    metadata_url: str | None,
+    metadata_file: Path | None,
+    entity_id: str | None,
+    sso_url: str | None,
+    cert_files: tuple[Path, ...],
+    name: str | None,
+    attribute_profile: str,
+    allow_sha1: bool,
+    as_json: bool,
+) -> None:
+    """Create a SAML connection and print what the IdP admin needs: ACS URL, SP entity ID
+    and SP metadata URL."""
+    sources = [metadata_url is not None, metadata_file is not None, entity_id is not None]
+    if sum(sources) != 1:
+        raise click.UsageError(
+            "give exactly one of --metadata-url, --metadata-file, or --entity-id with "
+            "--sso-url and --cert"
+        )
+    settings = load_settings()
+    broker = build_broker(settings)
+    with unit_of_work() as uow:
+        organization = find_organization(uow, org_ref)
+    try:
+        if entity_id is not None:
+            if not sso_url or not cert_files:
+                raise click.UsageError("--entity-id needs --sso-url and at least one --cert")
+            idp = IdpMetadata(
+                entity_id=entity_id,
+                sso_url=sso_url,
+                sso_binding="redirect",
+                certificates=tuple(path.read_text() for path in cert_files),
+            )
+        else:
+            idp = read_idp_metadata(
+                broker,
+                url=metadata_url,
+                document=metadata_file.read_bytes() if metadata_file else None,
+            )
+        created = create_saml_connection(
+            broker,
+            organization_id=organization.id,
+            idp=idp,
+            name=name,
+            options={"attribute_profile": attribute_profile, "allow_sha1": allow_sha1},
+        )
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        broker.close()
+    endpoints = created.endpoints
+    data = {
+        "id": created.connection.id,
+        "organization_id": organization.id,
+        "idp_entity_id": idp.entity_id,
+        "acs_url": endpoints.callback_url,
+        "sp_entity_id": endpoints.entity_id,
+        "sp_metadata_url": endpoints.metadata_url,
+        "warnings": list(created.warnings),
+    }
+    lines = [
+        created.connection.id,
+        "",
+        "Give your IdP admin these values:",
+        f"  ACS URL (Reply URL):      {endpoints.callback_url}",
+        f"  SP entity ID (Audience):  {endpoints.entity_id}",
+        f"  SP metadata URL:          {endpoints.metadata_url}",
+        *(f"warning: {w}" for w in created.warnings),
+    ]
+    emit(as_json, data, lines)
+
+
+@connections.command("list")
+@click.option("--org", "org_ref", default=None, help="Organization id or external id.")
+@click.option("--json", "as_json", is_flag=True)
+def connections_list(org_ref: str | None, as_json: bool) -> None:
+    with unit_of_work() as uow:
+        organizations = [find_organization(uow, org_ref)] if org_ref else uow.organizations.list()
+        found = [c for o in organizations for c in uow.connections.for_organization(o.id)]
+    issuer = load_settings().issuer
+    rows = [
+        {
+            "id": c.id,
+            "organization_id": c.organization_id,
+            "kind": c.kind,
+            "name": c.name,
+            "active": c.active,
+            "callback_url": endpoints_for(issuer, c.id, c.kind).callback_url,
+        }
+        for c in found
+    ]
+    emit(
+        as_json,
+        {"connections": rows},
+        [f"{r['id']}  {r['kind']}  {r['organization_id']}  {r['name']}" for r in rows]
+        or ["no connections"],
+    )

@@ -1,0 +1,184 @@
+"""Running Gatehouse and what it needs: migrate, serve, the demo, relying-party clients and
+signing keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from broker.app import build_broker
+from broker.cli.root import (
+    cli,
+    emit,
+    load_settings,
+    prepare_sqlite_dir,
+)
+from broker.clock import SystemClock
+from broker.errors import ConfigError
+from broker.oidc.clients import register_client
+from broker.store import AlreadyExists
+from broker.store.sql import make_engine
+from broker.store.sql.migrate import upgrade_to_head
+
+
+@cli.command()
+def migrate() -> None:
+    """Bring the database schema to the latest version and make sure signing keys exist."""
+    settings = load_settings()
+    prepare_sqlite_dir(settings)
+    upgrade_to_head(make_engine(settings.database.url))
+    build_broker(settings).keys.ensure_keys()
+    click.echo("database is at the latest schema; signing keys are in place")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int)
+def serve(host: str, port: int, workers: int) -> None:
+    """Run the broker (the OpenID provider and the login pages)."""
+    import uvicorn
+
+    load_settings()  # fail fast, before the server starts, on bad configuration
+    uvicorn.run(
+        "broker.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=False,
+    )
+
+
+@cli.command()
+@click.option("--broker-port", default=8000, show_default=True, type=int)
+@click.option("--demo-port", default=8100, show_default=True, type=int)
+@click.option("--simulator-port", default=8200, show_default=True, type=int)
+def demo(broker_port: int, demo_port: int, simulator_port: int) -> None:
+    """Migrate, seed the demo, and run the broker, the IdP simulator and the demo app on
+    127.0.0.1."""
+    from broker.demo import run_demo
+
+    settings = load_settings()
+    prepare_sqlite_dir(settings)
+    upgrade_to_head(make_engine(settings.database.url))
+    run_demo(settings, broker_port=broker_port, demo_port=demo_port, simulator_port=simulator_port)
+
+
+@cli.group()
+def clients() -> None:
+    """Relying parties allowed to use Gatehouse (your Auth0 tenant)."""
+
+
+@clients.command("create")
+@click.option("--name", required=True)
+@click.option("--redirect-uri", "redirect_uris", multiple=True, required=True)
+@click.option("--client-id", default=None, help="Fix the client_id (configuration as code).")
+@click.option(
+    "--client-secret-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Read the client secret from this file instead of generating one.",
+)
+@click.option("--public", is_flag=True, help="A client without a secret; PKCE is then required.")
+@click.option("--json", "as_json", is_flag=True)
+def clients_create(
+    name: str,
+    redirect_uris: tuple[str, ...],
+    client_id: str | None,
+    client_secret_file: Path | None,
+    public: bool,
+    as_json: bool,
+) -> None:
+    """Register a client; its secret is printed once and stored hashed."""
+    broker = build_broker(load_settings())
+    secret = client_secret_file.read_text().strip() if client_secret_file else None
+    clock_now = SystemClock().now()
+    try:
+        with broker.store.unit_of_work() as uow:
+            registered = register_client(
+                uow,
+                name=name,
+                redirect_uris=redirect_uris,
+                now=clock_now,
+                client_id=client_id,
+                client_secret=secret,
+                public=public,
+            )
+    except AlreadyExists as exc:
+        raise click.ClickException(f"client_id {client_id!r} is already registered") from exc
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    client = registered.client
+    data = {
+        "client_id": client.client_id,
+        "client_secret": registered.client_secret,
+        "name": client.name,
+        "redirect_uris": list(client.redirect_uris),
+        "issuer": broker.settings.issuer,
+    }
+    lines = [f"client_id:     {client.client_id}"]
+    if registered.client_secret and not client_secret_file:
+        lines.append(f"client_secret: {registered.client_secret}   (shown once; store it now)")
+    lines.append(f"issuer:        {broker.settings.issuer}")
+    if client_secret_file:
+        data["client_secret"] = None
+    emit(as_json, data, lines)
+
+
+@clients.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def clients_list(as_json: bool) -> None:
+    broker = build_broker(load_settings())
+    with broker.store.unit_of_work() as uow:
+        found = uow.clients.list()
+    rows = [
+        {
+            "client_id": c.client_id,
+            "name": c.name,
+            "public": c.is_public,
+            "redirect_uris": list(c.redirect_uris),
+            "created_at": c.created_at.isoformat(),
+        }
+        for c in found
+    ]
+    emit(
+        as_json,
+        {"clients": rows},
+        [f"{c.client_id}  {c.name}  {' '.join(c.redirect_uris)}" for c in found] or ["no clients"],
+    )
+
+
+@cli.group()
+def keys() -> None:
+    """The keys Gatehouse signs ID tokens with."""
+
+
+@keys.command("rotate")
+@click.option("--json", "as_json", is_flag=True)
+def keys_rotate(as_json: bool) -> None:
+    """Promote the published NEXT key to signing, retire the old one, publish a new NEXT.
+    Logins in flight are unaffected: both keys stay in the JWKS."""
+    broker = build_broker(load_settings())
+    broker.keys.ensure_keys()
+    current = broker.keys.rotate()
+    emit(as_json, {"current_kid": current.kid}, [f"now signing with {current.kid}"])
+
+
+@keys.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def keys_list(as_json: bool) -> None:
+    broker = build_broker(load_settings())
+    infos = broker.keys.list_keys()
+    rows = [
+        {
+            "kid": k.kid,
+            "state": k.state,
+            "created_at": k.created_at.isoformat(),
+            "activated_at": k.activated_at.isoformat() if k.activated_at else None,
+            "retired_at": k.retired_at.isoformat() if k.retired_at else None,
+        }
+        for k in infos
+    ]
+    emit(as_json, {"keys": rows}, [f"{r['kid']}  {r['state']}" for r in rows] or ["no keys"])

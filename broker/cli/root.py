@@ -1,0 +1,86 @@
+"""The `gatehouse` command group and what its commands share: settings, output (text or
+`--json` for configuration-as-code pipelines), and database access."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from broker.domain.model import Organization
+from broker.errors import ConfigError
+from broker.settings import Settings
+from broker.store import NotFound, UnitOfWork
+from broker.store.sql import SqlStore, make_engine
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration: {exc}") from exc
+
+
+def prepare_sqlite_dir(settings: Settings) -> None:
+    if settings.database.url.startswith("sqlite:///"):
+        Path(settings.database.url.removeprefix("sqlite:///")).parent.mkdir(
+            parents=True, exist_ok=True
+        )
+
+
+def emit(as_json: bool, data: dict[str, Any], lines: Sequence[str]) -> None:
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+    else:
+        for line in lines:
+            click.echo(line)
+
+
+@contextmanager
+def unit_of_work() -> Iterator[UnitOfWork]:
+    """Organizations and domains need only the database, not keys or the login machinery."""
+    engine = make_engine(load_settings().database.url)
+    try:
+        with SqlStore(engine).unit_of_work() as uow:
+            yield uow
+    finally:
+        engine.dispose()
+
+
+def find_organization(uow: UnitOfWork, ref: str) -> Organization:
+    """`ref` is an organization id or an external id; refused if it names two different
+    organizations (an external id that happens to be another organization's id)."""
+    found: dict[str, Organization] = {}
+    try:
+        by_id = uow.organizations.get(ref)
+        found[by_id.id] = by_id
+    except NotFound:
+        pass
+    try:
+        by_external_id = uow.organizations.get_by_external_id(ref)
+        found[by_external_id.id] = by_external_id
+    except NotFound:
+        pass
+    if not found:
+        raise click.ClickException(f"no organization has the id or external id {ref!r}")
+    if len(found) > 1:
+        raise click.ClickException(
+            f"{ref!r} is the id of one organization and the external id of another; "
+            "use the id: " + ", ".join(sorted(found))
+        )
+    return next(iter(found.values()))
+
+
+@click.group()
+@click.option("--verbose", "-v", is_flag=True, help="Log at INFO level.")
+def cli(verbose: bool) -> None:
+    """Gatehouse: an enterprise SSO broker."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
