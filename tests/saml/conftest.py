@@ -10,6 +10,10 @@ from idp_simulator.keys import IdpKeys, generate
 from tests.support.saml_golden import GoldenConnection, make_connection
 from tests.support.saml_world import SamlWorld, build_saml_world
 
+# The shared accepted/refused helpers assert; keep pytest's detailed failure messages for them,
+# as they had when they lived in the test module. None of the imports above loads them.
+pytest.register_assert_rewrite("tests.support.saml_golden_cases")
+
 
 @pytest.fixture(scope="session")
 def idp_keys() -> IdpKeys:

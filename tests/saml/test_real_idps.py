@@ -245,7 +245,7 @@ REFUSED = [
     # (the Assertion signature was removed as well as the KeyInfo; xmlsec1 --verify agrees:
     # "SignedInfo References (ok/all): 0/1"). Accepting it would mean accepting a bad
     # signature; the intent (pinned certificate, no KeyInfo) is proven with golden responses:
-    # test_golden_attacks.py::test_s18_signature_without_keyinfo_verifies_with_the_pinned_...
+    # test_golden_signatures.py::test_s18_signature_without_keyinfo_verifies_with_the_pinned_...
     ("bad-assertions/no-certificate", {}, "assertion_unsigned"),
     ("bad-assertions/no-certificate", {"require_assertion_signature": False}, "signature_invalid"),
 ]
