@@ -25,6 +25,7 @@ from lxml import etree
 
 from broker.clock import FixedClock
 from broker.keys import SecretBox
+from broker.upstream.saml.assertion_checks import check_assertion
 from broker.upstream.saml.attributes import map_attributes
 from broker.upstream.saml.config import SamlConnectionConfig
 from broker.upstream.saml.idp_metadata import parse_idp_metadata
@@ -35,7 +36,6 @@ from broker.upstream.saml.validate import (
     SamlInvalid,
     VerifiedAssertion,
     authenticate,
-    check_assertion,
 )
 from broker.upstream.saml.xmlsig import load_verification_keys
 from broker.upstream.urls import ConnectionEndpoints

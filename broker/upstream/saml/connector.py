@@ -23,6 +23,7 @@ from broker.upstream.base import (
     UpstreamInvalid,
     UpstreamRejected,
 )
+from broker.upstream.saml.assertion_checks import check_assertion, is_transient
 from broker.upstream.saml.attributes import expected_names, map_attributes
 from broker.upstream.saml.config import NAMEID_EMAIL, SamlConnectionConfig
 from broker.upstream.saml.sp import (
@@ -38,8 +39,6 @@ from broker.upstream.saml.validate import (
     SamlStatusError,
     VerifiedAssertion,
     authenticate,
-    check_assertion,
-    is_transient,
 )
 from broker.upstream.saml.xmlsig import load_verification_keys
 from broker.upstream.urls import ConnectionEndpoints

@@ -1,0 +1,221 @@
+"""Was this authenticated response meant for this login, now? (The second phase; see
+`validate.py` for the first and for why we do these checks rather than python3-saml.)
+
+Addressing is compared exactly, time on the injected clock with the connection's skew, and
+the request binding on signed data only (SECURITY-CATALOGUE S-17, S-27..S-33).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from lxml import etree
+from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
+from onelogin.saml2.response import OneLogin_Saml2_Response
+from onelogin.saml2.utils import OneLogin_Saml2_Utils
+from onelogin.saml2.xml_utils import OneLogin_Saml2_XML
+
+from broker.upstream.saml.config import NAMEID_TRANSIENT
+from broker.upstream.saml.validate import (
+    MAX_ASSERTION_AGE,
+    Authenticated,
+    Expectations,
+    SamlInvalid,
+    VerifiedAssertion,
+)
+
+
+def check_assertion(auth: Authenticated, expect: Expectations) -> VerifiedAssertion:
+    response = auth.response
+    document: etree._Element = response.document
+    _check_destination(document, expect, response_signed=auth.response_signed)
+    _check_in_response_to(response, expect, response_signed=auth.response_signed)
+    _check_audience(response, expect)
+    _check_conditions(response, expect)
+    _check_issue_instant(auth.assertion, expect)
+    _check_subject_confirmation(response, expect)
+    authn_instant, session_index = _check_authn_statement(response, expect)
+    # S-23: python3-saml's is_valid refuses EncryptedAttribute, but get_attributes (which we
+    # call instead) silently skips it: refuse rather than lose attributes unnoticed.
+    if response._query_assertion("/saml:AttributeStatement/saml:EncryptedAttribute"):
+        raise SamlInvalid("bad_subject", "EncryptedAttribute is not supported")
+    try:
+        name_id_data = response.get_nameid_data()
+        attributes: dict[str, list[Any]] = response.get_attributes()
+    except Exception as exc:
+        raise SamlInvalid("bad_subject", str(exc)) from exc
+    name_id = name_id_data.get("Value")
+    if not name_id:
+        raise SamlInvalid("missing_nameid", "the assertion names no subject")
+    return VerifiedAssertion(
+        assertion_id=auth.assertion_id,
+        name_id=name_id,
+        name_id_format=name_id_data.get("Format"),
+        attributes={k: [v for v in vs if isinstance(v, str)] for k, vs in attributes.items()},
+        authn_instant=authn_instant,
+        session_index=session_index,
+    )
+
+
+def is_transient(assertion: VerifiedAssertion) -> bool:
+    return assertion.name_id_format == NAMEID_TRANSIENT
+
+
+# -- the individual checks --------------------------------------------------------------
+
+
+def _same_url(a: str, b: str) -> bool:
+    """Exact match, allowing only what URL syntax makes equivalent: scheme and host case and
+    an explicit default port (S-27)."""
+
+    def norm(url: str) -> tuple[str, ...]:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        host = (parts.hostname or "").lower()
+        port = parts.port
+        if port is None or (scheme, port) in {("https", 443), ("http", 80)}:
+            netloc = host
+        else:
+            netloc = f"{host}:{port}"
+        return (urlunsplit((scheme, netloc, parts.path, parts.query, parts.fragment)),)
+
+    try:
+        return norm(a) == norm(b)
+    except ValueError:
+        return False
+
+
+def _check_destination(
+    document: etree._Element, expect: Expectations, *, response_signed: bool
+) -> None:
+    destination = document.get("Destination")
+    if destination is None:
+        if response_signed:
+            # SAML Bindings §3.5.5.2: a signed POST message MUST carry Destination.
+            raise SamlInvalid("wrong_destination", "a signed response must name its Destination")
+        return
+    if not _same_url(destination, expect.acs_url):
+        raise SamlInvalid("wrong_destination", f"Destination {destination!r}")
+
+
+def _check_in_response_to(
+    response: OneLogin_Saml2_Response, expect: Expectations, *, response_signed: bool
+) -> None:
+    """S-33, S-34. The envelope's InResponseTo counts only when the envelope is signed; the
+    assertion's own SubjectConfirmationData carries it under the assertion's signature, and
+    SAML Profiles §4.1.4.2 requires it there for a solicited response (S-17)."""
+    envelope = response.document.get("InResponseTo")
+    confirmations = response._query_assertion(
+        "/saml:Subject/saml:SubjectConfirmation/saml:SubjectConfirmationData"
+    )
+    values = {node.get("InResponseTo") for node in confirmations}
+    if expect.request_id is None:
+        # Unsolicited: it must not claim to answer a request (someone else's, then).
+        if envelope is not None or values - {None}:
+            raise SamlInvalid("in_response_to_mismatch", "answers a request we did not make")
+        return
+    if envelope is None and response_signed:
+        raise SamlInvalid("unsolicited", "no InResponseTo: IdP-initiated login is not enabled")
+    if envelope is not None and envelope != expect.request_id:
+        raise SamlInvalid("in_response_to_mismatch", "the response answers another request")
+    if values - {expect.request_id, None}:
+        raise SamlInvalid("in_response_to_mismatch", "the assertion answers another request")
+    if not response_signed and expect.request_id not in values:
+        if envelope is None and None in values:
+            raise SamlInvalid("unsolicited", "no InResponseTo: IdP-initiated login is off")
+        raise SamlInvalid(
+            "in_response_to_mismatch", "the signed assertion does not name our request"
+        )
+
+
+def _check_audience(response: OneLogin_Saml2_Response, expect: Expectations) -> None:
+    """S-29: at least one AudienceRestriction, and every one of them names us (they are a
+    conjunction, SAML Core §2.5.1.4)."""
+    restrictions = response._query_assertion("/saml:Conditions/saml:AudienceRestriction")
+    if not restrictions:
+        raise SamlInvalid("missing_audience", "no AudienceRestriction")
+    for restriction in restrictions:
+        audiences = [
+            OneLogin_Saml2_XML.element_text(a)
+            for a in restriction.findall(f"{{{C.NS_SAML}}}Audience")
+        ]
+        if expect.sp_entity_id not in audiences:
+            raise SamlInvalid("wrong_audience", f"audiences {audiences}")
+
+
+def _check_conditions(response: OneLogin_Saml2_Response, expect: Expectations) -> None:
+    if not response.check_one_condition():
+        raise SamlInvalid("malformed", "exactly one Conditions element is required")
+    conditions = response._query_assertion("/saml:Conditions")[0]
+    not_before = _instant(conditions.get("NotBefore"))
+    not_on_or_after = _instant(conditions.get("NotOnOrAfter"))
+    if not_before is not None and expect.now + expect.skew < not_before:
+        raise SamlInvalid("not_yet_valid", f"NotBefore {not_before.isoformat()}")
+    if not_on_or_after is not None and expect.now - expect.skew >= not_on_or_after:
+        raise SamlInvalid("expired", f"NotOnOrAfter {not_on_or_after.isoformat()}")
+
+
+def _check_issue_instant(assertion: etree._Element, expect: Expectations) -> None:
+    issued = _instant(assertion.get("IssueInstant"))
+    if issued is None:
+        raise SamlInvalid("malformed", "assertion without IssueInstant")
+    if issued > expect.now + expect.skew:
+        raise SamlInvalid("not_yet_valid", f"issued in the future {issued.isoformat()}")
+    if expect.now - issued > MAX_ASSERTION_AGE + expect.skew:
+        raise SamlInvalid("expired", f"issued too long ago {issued.isoformat()}")
+
+
+def _check_subject_confirmation(response: OneLogin_Saml2_Response, expect: Expectations) -> None:
+    """S-28, SAML Profiles §4.1.4.2: one bearer confirmation whose data has our ACS URL as
+    Recipient (exactly), a NotOnOrAfter still in the future, and no NotBefore."""
+    problems = []
+    for confirmation in response._query_assertion("/saml:Subject/saml:SubjectConfirmation"):
+        if confirmation.get("Method") != C.CM_BEARER:
+            continue
+        data = confirmation.find(f"{{{C.NS_SAML}}}SubjectConfirmationData")
+        if data is None:
+            problems.append("no SubjectConfirmationData")
+            continue
+        recipient = data.get("Recipient")
+        not_on_or_after = _instant(data.get("NotOnOrAfter"))
+        if recipient is None or not _same_url(recipient, expect.acs_url):
+            problems.append(f"Recipient {recipient!r}")
+        elif not_on_or_after is None:
+            problems.append("no NotOnOrAfter")
+        elif data.get("NotBefore") is not None:
+            problems.append("NotBefore present")
+        elif expect.now - expect.skew >= not_on_or_after:
+            raise SamlInvalid("expired", f"confirmation ended {not_on_or_after.isoformat()}")
+        else:
+            return
+    reason = (
+        "wrong_destination"
+        if any(p.startswith("Recipient") for p in problems)
+        else ("subject_confirmation_invalid")
+    )
+    raise SamlInvalid(reason, "; ".join(problems) or "no bearer SubjectConfirmation")
+
+
+def _check_authn_statement(
+    response: OneLogin_Saml2_Response, expect: Expectations
+) -> tuple[datetime | None, str | None]:
+    if not response.check_one_authnstatement():
+        # SAML Profiles §4.1.4.2: a bearer assertion MUST carry the AuthnStatement; without
+        # it we could not say truthfully when the person authenticated (auth_time, max_age).
+        raise SamlInvalid("missing_authn_statement", "exactly one AuthnStatement is required")
+    statement = response._query_assertion("/saml:AuthnStatement")[0]
+    session_end = _instant(statement.get("SessionNotOnOrAfter"))
+    if session_end is not None and expect.now - expect.skew >= session_end:
+        raise SamlInvalid("expired", "the IdP session has ended")
+    return _instant(statement.get("AuthnInstant")), statement.get("SessionIndex")
+
+
+def _instant(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromtimestamp(OneLogin_Saml2_Utils.parse_SAML_to_time(value), UTC)
+    except ValueError as exc:
+        raise SamlInvalid("malformed", f"bad instant {value!r}") from exc
