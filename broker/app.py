@@ -26,6 +26,7 @@ from broker.settings import Settings
 from broker.store import Store
 from broker.store.sql import SqlStore, make_engine
 from broker.upstream.base import ConnectorDeps
+from broker.upstream.outbound import OutboundPolicy, make_client
 from broker.upstream.registry import ConnectorCache, ConnectorTypes
 from broker.upstream.saml import SamlConnectionConfig
 from broker.web.adapt import make_templates
@@ -36,8 +37,6 @@ from broker.web.routes import build_routes
 log = logging.getLogger(__name__)
 
 TEMPLATES_DIR = Path(__file__).parent / "web" / "templates"
-# Outbound calls to IdPs (discovery, JWKS, token) must never hang a login.
-_UPSTREAM_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 _CLOCK_SKEW = timedelta(minutes=2)
 
 #: Connector kinds shipped with Gatehouse. OIDC (issue 4) registers here too.
@@ -55,6 +54,8 @@ class Broker:
     provider: Provider
     login: LoginService
     http: httpx.Client
+    #: What `http` may reach (IdP metadata, discovery, JWKS, token endpoints).
+    outbound: OutboundPolicy
     clock: Clock
 
     def close(self) -> None:
@@ -84,12 +85,15 @@ def build_broker(
     provider = Provider(
         issuer=settings.issuer, store=store, signer=keys, clock=clock, tokens=tokens
     )
+    policy = OutboundPolicy.for_environment(
+        production=settings.is_production, extra_networks=settings.upstream_allowed_networks
+    )
     deps = ConnectorDeps(
-        http=http or httpx.Client(timeout=_UPSTREAM_TIMEOUT, follow_redirects=False),
+        http=http or make_client(policy),
         clock=clock,
         secrets=secrets,
         replays=StoreReplayGuard(store, clock),
-        allow_insecure_http=not settings.is_production,
+        outbound=policy,
     )
     connectors = ConnectorCache(
         DEFAULT_CONNECTOR_TYPES if connector_types is None else connector_types,
@@ -112,6 +116,7 @@ def build_broker(
         provider=provider,
         login=login,
         http=deps.http,
+        outbound=policy,
         clock=clock,
     )
 

@@ -27,9 +27,7 @@ def read_idp_metadata(
     broker: Broker, *, url: str | None = None, document: bytes | None = None
 ) -> IdpMetadata:
     if url is not None:
-        document = fetch_idp_metadata(
-            url, broker.http, allow_insecure=not broker.settings.is_production
-        )
+        document = fetch_idp_metadata(url, broker.http, policy=broker.outbound)
     if document is None:
         raise ConfigError("metadata", "give a metadata URL or file")
     return parse_idp_metadata(document)

@@ -12,6 +12,7 @@ unreadable on the next machine.
 from __future__ import annotations
 
 import base64
+import ipaddress
 import logging
 import os
 import secrets
@@ -29,6 +30,8 @@ DEVELOPMENT = "development"
 PRODUCTION = "production"
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 _MIN_SECRET_KEY_BYTES = 32
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,6 +71,10 @@ class Settings:
     var_dir: Path
     tokens: TokenSettings = field(default_factory=TokenSettings)
     demo: DemoSettings = field(default_factory=DemoSettings)
+    #: Non-public networks IdP requests may reach anyway (an on-premises IdP); everything
+    #: else must be a public address (SSRF, SECURITY-CATALOGUE R-10). Development adds
+    #: loopback on its own.
+    upstream_allowed_networks: tuple[IpNetwork, ...] = ()
 
     @property
     def is_production(self) -> bool:
@@ -91,9 +98,14 @@ class Settings:
             raise ConfigError("GATEHOUSE_SECRET_KEY", "is required in production")
         else:
             secret_key = load_or_create_dev_secret_key(var_dir)
+        try:
+            networks = parse_networks(env_vars.get("GATEHOUSE_UPSTREAM_ALLOW_NETWORKS", ""))
+        except ValueError as exc:
+            raise ConfigError("GATEHOUSE_UPSTREAM_ALLOW_NETWORKS", str(exc)) from exc
         return cls(
             issuer=issuer,
             env=env,
+            upstream_allowed_networks=networks,
             database=DatabaseSettings(url=database_url),
             secret_key=secret_key,
             var_dir=var_dir,
@@ -121,6 +133,18 @@ def parse_issuer(raw: str, env: str) -> str:
         if parts.hostname not in _LOOPBACK_HOSTS:
             raise ConfigError("GATEHOUSE_ISSUER", "http is allowed for loopback hosts only")
     return raw
+
+
+def parse_networks(text: str) -> tuple[IpNetwork, ...]:
+    """`10.0.0.0/8, 192.168.1.7` -> networks; ValueError names the bad entry."""
+    networks = []
+    for item in (part.strip() for part in text.split(",")):
+        if item:
+            try:
+                networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError as exc:
+                raise ValueError(f"not an IP network: {item!r}") from exc
+    return tuple(networks)
 
 
 def parse_secret_key(raw: str) -> bytes:

@@ -17,6 +17,7 @@ from broker.clock import Clock
 from broker.domain.model import UpstreamIdentity
 from broker.http import AutoPost, Redirect, Result
 from broker.keys.crypto import SecretBox
+from broker.upstream.outbound import OutboundPolicy
 from broker.upstream.urls import ConnectionEndpoints
 
 
@@ -118,9 +119,9 @@ class ConnectorDeps:
     clock: Clock
     secrets: SecretBox
     replays: ReplayGuard
-    #: Development allows http:// IdP endpoints on loopback (the simulator); production
-    #: demands https everywhere.
-    allow_insecure_http: bool = False
+    #: Where `http` may go: https and public addresses in production; development also
+    #: allows http and loopback (the simulator). Checked per URL before every request.
+    outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
 
 
 class ConnectorConfig(Protocol):

@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-STANDARD_CLAIMS = ("email", "given_name", "family_name", "name", "groups")
-
 _XMLSOAP = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims"
 _MS_IDENTITY = "http://schemas.microsoft.com/identity/claims"
 _MS_2008 = "http://schemas.microsoft.com/ws/2008/06/identity/claims"

@@ -10,14 +10,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar, Self
-from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from broker.errors import ConfigError
 from broker.upstream.base import ConnectorDeps, UpstreamConnector
-from broker.upstream.saml.attributes import PROFILES, STANDARD_CLAIMS
+from broker.upstream.config_fields import (
+    DEFAULT_CLOCK_SKEW_SECONDS,
+    ConfigReader,
+    check_url,
+)
+from broker.upstream.saml.attributes import PROFILES
 from broker.upstream.urls import ConnectionEndpoints
 
 BINDING_REDIRECT = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
@@ -30,9 +34,6 @@ NAMEID_PERSISTENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
 NAMEID_TRANSIENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"
 NAMEID_FORMATS = (NAMEID_EMAIL, NAMEID_UNSPECIFIED, NAMEID_PERSISTENT, NAMEID_TRANSIENT)
 
-#: python3-saml hard-codes 300 s; we let a connection choose less, never more.
-MAX_CLOCK_SKEW_SECONDS = 300
-DEFAULT_CLOCK_SKEW_SECONDS = 120
 #: Enough for a rollover (old + new) and a spare; more is a misconfiguration.
 MAX_IDP_CERTIFICATES = 4
 MIN_RSA_BITS = 2048
@@ -72,16 +73,13 @@ class SamlConnectionConfig:
 
     @classmethod
     def parse(cls, raw: Mapping[str, object]) -> Self:
-        reader = _Reader(raw)
+        reader = ConfigReader(raw)
         binding = reader.string("sso_binding", default="redirect")
         if binding not in BINDINGS:
             raise ConfigError("sso_binding", f"must be one of {sorted(BINDINGS)}")
         name_id_format = reader.string("name_id_format", default=NAMEID_EMAIL)
         if name_id_format not in NAMEID_FORMATS:
             raise ConfigError("name_id_format", f"must be one of {list(NAMEID_FORMATS)}")
-        skew = reader.integer("clock_skew_seconds", default=DEFAULT_CLOCK_SKEW_SECONDS)
-        if not 0 <= skew <= MAX_CLOCK_SKEW_SECONDS:
-            raise ConfigError("clock_skew_seconds", f"must be 0..{MAX_CLOCK_SKEW_SECONDS}")
         certificates = reader.string_list("idp_certificates")
         if not 1 <= len(certificates) <= MAX_IDP_CERTIFICATES:
             raise ConfigError(
@@ -89,14 +87,6 @@ class SamlConnectionConfig:
             )
         for pem in certificates:
             check_certificate_pem(pem, "idp_certificates")
-        mapping_raw = raw.get("attribute_mapping") or {}
-        if not isinstance(mapping_raw, Mapping):
-            raise ConfigError("attribute_mapping", "must map claim names to attribute names")
-        check_claim_names(list(mapping_raw), "attribute_mapping")
-        mapping = {
-            str(claim): _names(names, f"attribute_mapping.{claim}")
-            for claim, names in mapping_raw.items()
-        }
         return cls(
             idp_entity_id=reader.string("idp_entity_id"),
             sso_url=check_url(reader.string("sso_url"), "sso_url"),
@@ -104,12 +94,10 @@ class SamlConnectionConfig:
             idp_certificates=tuple(certificates),
             name_id_format=name_id_format,
             attribute_profile=check_profile(raw.get("attribute_profile", "generic")),
-            attribute_mapping=mapping,
-            required_claims=check_claim_names(
-                raw.get("required_claims", ["email"]), "required_claims"
-            ),
+            attribute_mapping=reader.claim_mapping(),
+            required_claims=reader.required_claims(),
             subject_attribute=reader.optional_string("subject_attribute"),
-            clock_skew_seconds=skew,
+            clock_skew_seconds=reader.clock_skew(),
             allow_sha1=reader.boolean("allow_sha1", default=False),
             require_assertion_signature=reader.boolean("require_assertion_signature", default=True),
             require_encrypted_assertion=reader.boolean(
@@ -168,26 +156,10 @@ def _pair_json(pair: SpKeyPair) -> dict[str, str]:
     }
 
 
-def check_claim_names(names: object, field_name: str) -> tuple[str, ...]:
-    if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
-        raise ConfigError(field_name, "must be a list of names")
-    unknown = [n for n in names if n not in STANDARD_CLAIMS]
-    if unknown:
-        raise ConfigError(field_name, f"unknown claims {unknown}; known: {list(STANDARD_CLAIMS)}")
-    return tuple(names)
-
-
 def check_profile(profile: object) -> str:
     if not isinstance(profile, str) or profile not in PROFILES:
         raise ConfigError("attribute_profile", f"must be one of {sorted(PROFILES)}")
     return profile
-
-
-def check_url(url: str, field_name: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ConfigError(field_name, "must be an absolute https URL")
-    return url
 
 
 def check_certificate_pem(pem: str, field_name: str) -> x509.Certificate:
@@ -211,16 +183,6 @@ def check_certificate_pem(pem: str, field_name: str) -> x509.Certificate:
     return certificate
 
 
-def _names(value: object, field_name: str) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list | tuple) or not value:
-        raise ConfigError(field_name, "must be a non-empty list of attribute names")
-    if not all(isinstance(v, str) and v for v in value):
-        raise ConfigError(field_name, "attribute names must be non-empty strings")
-    return tuple(value)
-
-
 def _pair(value: object, field_name: str) -> SpKeyPair:
     if not isinstance(value, Mapping):
         raise ConfigError(field_name, "missing the SP key pair")
@@ -229,42 +191,3 @@ def _pair(value: object, field_name: str) -> SpKeyPair:
     if not isinstance(key, str) or not isinstance(cert, str):
         raise ConfigError(field_name, "missing the SP key pair")
     return SpKeyPair(private_key_encrypted=key, certificate_pem=cert)
-
-
-class _Reader:
-    """Typed reads of an untrusted mapping; each failure names its field."""
-
-    def __init__(self, raw: Mapping[str, object]) -> None:
-        self._raw = raw
-
-    def string(self, name: str, *, default: str | None = None) -> str:
-        value = self._raw.get(name, default)
-        if not isinstance(value, str) or not value.strip():
-            raise ConfigError(name, "is required")
-        return value.strip()
-
-    def optional_string(self, name: str) -> str | None:
-        value = self._raw.get(name)
-        if value is None or value == "":
-            return None
-        if not isinstance(value, str):
-            raise ConfigError(name, "must be a string")
-        return value.strip()
-
-    def string_list(self, name: str) -> list[str]:
-        value = self._raw.get(name)
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(name, "must be a list of strings")
-        return list(value)
-
-    def integer(self, name: str, *, default: int) -> int:
-        value = self._raw.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(name, "must be a whole number")
-        return value
-
-    def boolean(self, name: str, *, default: bool) -> bool:
-        value = self._raw.get(name, default)
-        if not isinstance(value, bool):
-            raise ConfigError(name, "must be true or false")
-        return value

@@ -4,15 +4,13 @@ IdP admins hand over metadata, so this is the usual way a connection is configur
 document is untrusted: it is parsed with python3-saml's hardened parser (no DTD, no entities,
 no network), capped in size, and every certificate is checked like a pasted one (S-42).
 python3-saml's own `parse_remote` is not used: it fetches with `urllib.request.urlopen`,
-which follows redirects to any scheme (`file:` included) and has no timeout or size cap.
+which follows redirects to any scheme (`file:` included) and has no timeout or size cap; we
+fetch through the outbound guard every IdP request shares.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
 
 import httpx
 from lxml import etree
@@ -20,11 +18,11 @@ from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
 from onelogin.saml2.xml_utils import OneLogin_Saml2_XML
 
 from broker.errors import ConfigError
+from broker.upstream import outbound
+from broker.upstream.outbound import OutboundPolicy
 from broker.upstream.saml.config import BINDINGS, check_certificate_pem
 
 MAX_METADATA_BYTES = 1024 * 1024
-_MAX_REDIRECTS = 3
-_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 _MD = f"{{{C.NS_MD}}}"
 _DS = f"{{{C.NS_DS}}}"
 
@@ -109,39 +107,10 @@ def _signing_certificates(idp: etree._Element) -> tuple[tuple[str, ...], tuple[s
     return tuple(certificates), tuple(warnings)
 
 
-def fetch_idp_metadata(url: str, http: httpx.Client, *, allow_insecure: bool) -> bytes:
-    """GET `url` with a timeout, a size cap and our own redirect handling: https only (http
-    too in development), at most three hops, and in production never to an address that is
-    not globally routable (SSRF: cloud metadata endpoints, the broker's own network)."""
-    for _ in range(_MAX_REDIRECTS + 1):
-        _check_fetch_target(url, allow_insecure=allow_insecure)
-        with http.stream("GET", url, timeout=_TIMEOUT, follow_redirects=False) as response:
-            if response.is_redirect:
-                url = urljoin(url, response.headers.get("location", ""))
-                continue
-            if response.status_code != 200:
-                raise ConfigError("metadata_url", f"the server answered {response.status_code}")
-            body = bytearray()
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > MAX_METADATA_BYTES:
-                    raise ConfigError("metadata_url", "the document is larger than 1 MiB")
-            return bytes(body)
-    raise ConfigError("metadata_url", "too many redirects")
-
-
-def _check_fetch_target(url: str, *, allow_insecure: bool) -> None:
-    parts = urlsplit(url)
-    allowed = ("https", "http") if allow_insecure else ("https",)
-    if parts.scheme not in allowed or not parts.hostname:
-        raise ConfigError("metadata_url", "must be an https URL")
-    if allow_insecure:
-        return
+def fetch_idp_metadata(url: str, http: httpx.Client, *, policy: OutboundPolicy) -> bytes:
+    """GET `url` through the outbound guard (`broker.upstream.outbound`: https, public
+    addresses, same-origin redirects, a timeout and a 1 MiB cap)."""
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
-    except OSError as exc:
-        raise ConfigError("metadata_url", f"cannot resolve {parts.hostname}") from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise ConfigError("metadata_url", f"{parts.hostname} is not a public address")
+        return outbound.get(http, url, policy=policy, max_bytes=MAX_METADATA_BYTES)
+    except outbound.OutboundError as exc:
+        raise ConfigError("metadata_url", exc.detail) from exc

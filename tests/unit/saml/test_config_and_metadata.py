@@ -11,6 +11,7 @@ import pytest
 from broker.errors import ConfigError
 from broker.keys import SecretBox
 from broker.upstream.saml.config import SamlConnectionConfig
+from broker.upstream.outbound import OutboundPolicy
 from broker.upstream.saml.idp_metadata import fetch_idp_metadata, parse_idp_metadata
 from broker.upstream.saml.setup import new_saml_config
 from broker.upstream.urls import endpoints_for
@@ -19,6 +20,8 @@ from idp_simulator.metadata import metadata_xml
 from tests.support.config import ISSUER, TEST_SECRET_KEY
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
+DEVELOPMENT = OutboundPolicy.for_environment(production=False)
+PRODUCTION = OutboundPolicy.for_environment(production=True)
 
 
 @pytest.fixture(scope="module")
@@ -144,8 +147,8 @@ def test_a_metadata_redirect_to_another_scheme_is_not_followed() -> None:
     client = _transport(
         {"http://127.0.0.1/m": httpx.Response(302, headers={"location": "file:///etc/passwd"})}
     )
-    with pytest.raises(ConfigError, match="https"):
-        fetch_idp_metadata("http://127.0.0.1/m", client, allow_insecure=True)
+    with pytest.raises(ConfigError, match="another site"):
+        fetch_idp_metadata("http://127.0.0.1/m", client, policy=DEVELOPMENT)
 
 
 def test_metadata_larger_than_the_cap_is_refused() -> None:
@@ -153,7 +156,7 @@ def test_metadata_larger_than_the_cap_is_refused() -> None:
         {"http://127.0.0.1/m": httpx.Response(200, content=b"x" * (1024 * 1024 + 1))}
     )
     with pytest.raises(ConfigError, match="larger"):
-        fetch_idp_metadata("http://127.0.0.1/m", client, allow_insecure=True)
+        fetch_idp_metadata("http://127.0.0.1/m", client, policy=DEVELOPMENT)
 
 
 @pytest.mark.parametrize(
@@ -163,7 +166,7 @@ def test_metadata_larger_than_the_cap_is_refused() -> None:
 def test_production_fetches_only_https_public_addresses(url: str) -> None:
     client = _transport({})
     with pytest.raises(ConfigError):
-        fetch_idp_metadata(url, client, allow_insecure=False)
+        fetch_idp_metadata(url, client, policy=PRODUCTION)
     assert client.seen == []  # type: ignore[attr-defined]
 
 

@@ -1,0 +1,253 @@
+"""Every request Gatehouse makes to an IdP goes through here (SECURITY-CATALOGUE R-10, S-42).
+
+The URLs are chosen by customers' IT admins (metadata URLs, OIDC issuers) or by the IdP's own
+discovery document, so each one is a server-side request forgery waiting to happen: a cloud
+metadata endpoint, the database, Gatehouse's own admin port. Two layers stop it:
+
+- **Per URL** (`check_url`): https only (http too in development), no credentials in the URL,
+  and a host written as an IP address must be allowed by the policy.
+- **Per connection** (`GuardedTransport`): the host name is resolved *once, at connect time*,
+  every address it resolves to must be allowed, and the socket is opened to that checked
+  address (TLS still verifies the host name). A DNS answer that changes between a check and
+  the connect (rebinding) therefore cannot reach a private address.
+
+Allowed means globally routable, or inside a network the operator listed
+(`GATEHOUSE_UPSTREAM_ALLOW_NETWORKS`; development adds loopback for the simulator).
+
+Responses are read with a size cap, a timeout, and redirects followed only to the same
+scheme, host and port, at most three times (`get`); token requests never follow one (`post`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import httpcore
+import httpx
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Resolver = Callable[[str, int], list[str]]
+
+LOOPBACK_NETWORKS: tuple[IpNetwork, ...] = (
+    ipaddress.ip_network("127.0.0.0/8"),
+    ipaddress.ip_network("::1/128"),
+)
+TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+MAX_REDIRECTS = 3
+
+
+class OutboundError(Exception):
+    """A request to an IdP that was refused by policy (`refused`) or failed (`unavailable`).
+    `detail` is safe to show an IT admin; it never contains a response body."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(detail)
+        self.kind = kind  # "refused" | "unavailable"
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutboundPolicy:
+    """Where Gatehouse may send requests. Production: https, public addresses, plus the
+    operator's listed networks (an IdP on a private network). Development also allows http
+    and loopback, where the simulator runs."""
+
+    allow_http: bool = False
+    allowed_networks: tuple[IpNetwork, ...] = ()
+
+    @classmethod
+    def for_environment(
+        cls, *, production: bool, extra_networks: Iterable[IpNetwork] = ()
+    ) -> OutboundPolicy:
+        extra = tuple(extra_networks)
+        if production:
+            return cls(allow_http=False, allowed_networks=extra)
+        return cls(allow_http=True, allowed_networks=LOOPBACK_NETWORKS + extra)
+
+    def address_allowed(self, address: IpAddress) -> bool:
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
+        if any(address in network for network in self.allowed_networks):
+            return True
+        return address.is_global and not address.is_multicast
+
+
+def check_url(url: str, policy: OutboundPolicy) -> None:
+    """Refuse a URL before any request is made (OutboundError `refused`)."""
+    parts = urlsplit(url)
+    schemes = ("https", "http") if policy.allow_http else ("https",)
+    if parts.scheme not in schemes or not parts.hostname:
+        raise OutboundError("refused", f"{_shown(url)} is not an https URL")
+    if parts.username is not None or parts.password is not None:
+        raise OutboundError("refused", "credentials in a URL are not allowed")
+    try:
+        literal = ipaddress.ip_address(parts.hostname)
+    except ValueError:
+        return  # a name: checked when it is resolved, in GuardedTransport
+    if not policy.address_allowed(literal):
+        raise OutboundError("refused", f"{parts.hostname} is not a public address")
+
+
+def get(
+    http: httpx.Client,
+    url: str,
+    *,
+    policy: OutboundPolicy,
+    max_bytes: int,
+    headers: Mapping[str, str] | None = None,
+) -> bytes:
+    """GET `url` and return its body: 200 only, at most `max_bytes`, redirects only within
+    the same origin."""
+    origin = _origin(url)
+    for _ in range(MAX_REDIRECTS + 1):
+        check_url(url, policy)
+        with _open(http, "GET", url, headers=headers) as response:
+            if response.is_redirect:
+                url = urljoin(url, response.headers.get("location", ""))
+                if _origin(url) != origin:
+                    raise OutboundError("refused", f"redirected to another site: {_shown(url)}")
+                continue
+            if response.status_code != 200:
+                raise OutboundError("unavailable", f"the server answered {response.status_code}")
+            return _read_capped(response, max_bytes)
+    raise OutboundError("refused", "too many redirects")
+
+
+def post(
+    http: httpx.Client,
+    url: str,
+    *,
+    policy: OutboundPolicy,
+    max_bytes: int,
+    data: Mapping[str, str],
+    headers: Mapping[str, str] | None = None,
+) -> tuple[int, bytes]:
+    """POST a form; returns status and body (an OAuth error is a 400 with a body the caller
+    reads). A redirect is an error: a token endpoint that redirects is misconfigured."""
+    check_url(url, policy)
+    with _open(http, "POST", url, headers=headers, data=data) as response:
+        if response.is_redirect:
+            raise OutboundError("refused", "the endpoint answered with a redirect")
+        return response.status_code, _read_capped(response, max_bytes)
+
+
+@contextmanager
+def _open(http: httpx.Client, method: str, url: str, **kwargs: Any) -> Iterator[httpx.Response]:
+    try:
+        with http.stream(
+            method, url, timeout=TIMEOUT, follow_redirects=False, **kwargs
+        ) as response:
+            yield response
+    except httpx.TimeoutException as exc:
+        raise OutboundError("unavailable", f"{_shown(url)} did not answer in time") from exc
+    except httpx.HTTPError as exc:
+        if isinstance(exc.__cause__, BlockedAddress):
+            raise OutboundError("refused", str(exc.__cause__)) from exc
+        raise OutboundError("unavailable", f"cannot reach {_shown(url)}") from exc
+
+
+def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise OutboundError("refused", f"the response is larger than {max_bytes} bytes")
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) > max_bytes:
+            raise OutboundError("refused", f"the response is larger than {max_bytes} bytes")
+    return bytes(body)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or ""), parts.port
+
+
+def _shown(url: str) -> str:
+    """A URL for a message: without its query, which may carry a token."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"[:200]
+
+
+# -- the connect-time guard --------------------------------------------------------------
+
+
+class BlockedAddress(httpcore.ConnectError):
+    """The host resolved to an address the policy does not allow."""
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+class GuardedBackend(httpcore.SyncBackend):
+    """httpcore's socket backend, resolving each host itself and connecting only to checked
+    addresses. Every address of the answer must pass: a name that resolves to one public and
+    one private address is refused rather than raced."""
+
+    def __init__(self, policy: OutboundPolicy, resolver: Resolver = system_resolver) -> None:
+        self._policy = policy
+        self._resolver = resolver
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        try:
+            addresses = [ipaddress.ip_address(a.split("%")[0]) for a in self._resolver(host, port)]
+        except (OSError, ValueError) as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}") from exc
+        if not addresses:
+            raise httpcore.ConnectError(f"cannot resolve {host}")
+        blocked = [a for a in addresses if not self._policy.address_allowed(a)]
+        if blocked:
+            raise BlockedAddress(f"{host} is not a public address ({blocked[0]})")
+        last: Exception | None = None
+        for address in addresses:
+            try:
+                return super().connect_tcp(
+                    str(address), port, timeout, local_address, socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last = exc
+        assert last is not None
+        raise last
+
+
+class GuardedTransport(httpx.HTTPTransport):
+    """httpx's transport on the guarded backend; TLS verification is unchanged (it checks
+    the certificate against the host name, not the address we connected to)."""
+
+    def __init__(self, policy: OutboundPolicy, resolver: Resolver = system_resolver) -> None:
+        super().__init__(trust_env=False)
+        # httpx builds its pool without a way to pass a network backend; this is the one
+        # place we reach past its public surface (pinned httpx; tests/unit/upstream prove it).
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=100,
+            max_keepalive_connections=20,
+            keepalive_expiry=5.0,
+            network_backend=GuardedBackend(policy, resolver),
+        )
+
+
+def make_client(policy: OutboundPolicy, resolver: Resolver = system_resolver) -> httpx.Client:
+    """The broker's one outbound client to IdPs (the composition root builds it)."""
+    return httpx.Client(
+        transport=GuardedTransport(policy, resolver),
+        timeout=TIMEOUT,
+        follow_redirects=False,
+        trust_env=False,
+    )
