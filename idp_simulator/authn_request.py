@@ -14,8 +14,8 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
+from idp_simulator.urls import url_allowed
 from idp_simulator.xmltools import DS, SAML, SAMLP, XmlRefused, parse_xml, qname
 
 __all__ = [
@@ -40,6 +40,9 @@ MAX_RELAY_STATE_CHARS = 8_192
 MAX_ID_CHARS = 256
 
 _BINDING_POST = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
+
+acs_url_allowed = url_allowed
+"""`urls.url_allowed` under its SAML name: ACS URLs and OIDC redirect URIs share one rule."""
 
 
 class AuthnRequestError(ValueError):
@@ -103,30 +106,6 @@ def parse_authn_request(
     )
 
 
-def acs_url_allowed(url: str, prefixes: tuple[str, ...]) -> bool:
-    """True when `url` is a plain http(s) URL that starts with one of `prefixes` at a boundary.
-
-    A bare `startswith` would let `http://localhost.evil.test/` or `http://localhost@evil.test/`
-    through a `http://localhost` prefix; the character after the prefix must end the host
-    (`:`, `/`, `?`, `#`) unless the prefix itself ends with `/`, and userinfo is refused.
-    """
-    if any(ch.isspace() or ord(ch) < 0x20 or ch == "\\" for ch in url):
-        return False
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
-        return False
-    for prefix in prefixes:
-        if not url.startswith(prefix):
-            continue
-        rest = url[len(prefix) :]
-        if prefix.endswith("/") or not rest or rest[0] in ":/?#":
-            return True
-    return False
-
-
 def _b64decode(encoded: str) -> bytes:
     # Some SPs wrap base64 at 76 columns; whitespace is dropped before strict decoding.
     compact = "".join(encoded.split())
@@ -176,7 +155,7 @@ def _acs_url(root: Any, allowed_prefixes: tuple[str, ...]) -> str:
             "the AuthnRequest has no AssertionConsumerServiceURL; the simulator keeps no SP "
             "registry, so it needs the URL in the request"
         )
-    if not acs_url_allowed(acs_url, allowed_prefixes):
+    if not url_allowed(acs_url, allowed_prefixes):
         raise AuthnRequestError(
             f"the simulator will not post to {acs_url}: allowed ACS URL prefixes are "
             f"{', '.join(allowed_prefixes)} (set IDP_SIM_ALLOWED_ACS)"

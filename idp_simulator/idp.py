@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -18,7 +18,8 @@ from idp_simulator.config import SimulatorConfig
 from idp_simulator.keys import IdpKeys, generate
 from idp_simulator.metadata import metadata_xml
 from idp_simulator.response import NAMEID_EMAIL, ResponseSpec
-from idp_simulator.scenarios import EMAIL_ATTRIBUTE, Scenario, scenario_response_xml
+from idp_simulator.scenarios import Scenario, scenario_response_xml
+from idp_simulator.user import SimulatedUser
 
 __all__ = [
     "CLOCK_SKEW",
@@ -33,29 +34,6 @@ SignMode = Literal["assertion", "response", "both"]
 CLOCK_SKEW = timedelta(seconds=60)
 """NotBefore is this far in the past, as real IdPs do to absorb SP clocks running behind."""
 RESPONSE_LIFETIME = timedelta(minutes=5)
-
-
-@dataclass(frozen=True, slots=True)
-class SimulatedUser:
-    """The person who "logs in" at the simulator."""
-
-    email: str
-    given_name: str
-    family_name: str
-    groups: tuple[str, ...] = ()
-    extra_attributes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-
-    def attributes(self) -> dict[str, tuple[str, ...]]:
-        """`email`, `firstName`, `lastName`, `groups` (multi-valued), then the extras, which
-        replace a standard attribute of the same name. Empty ones are left out."""
-        attributes: dict[str, tuple[str, ...]] = {
-            EMAIL_ATTRIBUTE: (self.email,),
-            "firstName": (self.given_name,),
-            "lastName": (self.family_name,),
-            "groups": self.groups,
-        }
-        attributes.update(self.extra_attributes)
-        return {name: values for name, values in attributes.items() if any(values)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from idp_simulator.response import (
     build_response,
 )
 from idp_simulator.signing import SignatureAlgorithm, sign_response_tree
+from idp_simulator.user import EMAIL_ATTRIBUTE, local_part_names
 from idp_simulator.xmltools import DS, SAML, etree, new_id, qname, to_bytes
 
 __all__ = [
@@ -38,7 +39,6 @@ __all__ = [
     "scenario_response_xml",
 ]
 
-EMAIL_ATTRIBUTE = "email"
 EVIL_EMAIL = "evil@example.com"
 NAMEID_COMMENT_SUFFIX = ".evil.test"
 OTHER_SUFFIX = "-other"
@@ -95,8 +95,7 @@ DESCRIPTIONS: Mapping[Scenario, str] = {
 
 def scenario_for_email(email: str) -> Scenario | None:
     """The scenario an email names: `expired@example.com` or `alice+expired@example.com`."""
-    local = email.rsplit("@", 1)[0].strip().lower()
-    for candidate in (local, local.rsplit("+", 1)[-1] if "+" in local else ""):
+    for candidate in local_part_names(email):
         if candidate in _NAMES:
             return Scenario(candidate)
     return None
