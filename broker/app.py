@@ -26,6 +26,7 @@ from broker.settings import Settings
 from broker.store import Store
 from broker.store.sql import SqlStore, make_engine
 from broker.upstream.base import ConnectorDeps
+from broker.upstream.oidc import OidcConnectionConfig
 from broker.upstream.outbound import OutboundPolicy, make_client
 from broker.upstream.registry import ConnectorCache, ConnectorTypes
 from broker.upstream.saml import SamlConnectionConfig
@@ -39,8 +40,11 @@ log = logging.getLogger(__name__)
 TEMPLATES_DIR = Path(__file__).parent / "web" / "templates"
 _CLOCK_SKEW = timedelta(minutes=2)
 
-#: Connector kinds shipped with Gatehouse. OIDC (issue 4) registers here too.
-DEFAULT_CONNECTOR_TYPES: ConnectorTypes = {SamlConnectionConfig.kind: SamlConnectionConfig}
+#: Connector kinds shipped with Gatehouse.
+DEFAULT_CONNECTOR_TYPES: ConnectorTypes = {
+    SamlConnectionConfig.kind: SamlConnectionConfig,
+    OidcConnectionConfig.kind: OidcConnectionConfig,
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -131,6 +131,9 @@ class UpstreamIdentity:
     family_name: str | None = None
     name: str | None = None
     groups: tuple[str, ...] = ()
+    #: The domain the IdP says the account belongs to (Google Workspace `hd`), when it says;
+    #: the login service then requires it to be one the organization verified.
+    hosted_domain: str | None = None
     raw_attributes: JsonObject = field(default_factory=dict)
 
 

@@ -10,6 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from broker.errors import UserFacingError
+from broker.upstream.base import (
+    UpstreamError,
+    UpstreamIncomplete,
+    UpstreamInvalid,
+    UpstreamPolicyRefusal,
+    UpstreamRejected,
+    UpstreamUnavailable,
+)
 
 _START_AGAIN = "Go back to the application and start again."
 _ASK_IT = "If it keeps happening, give your IT team the reference below."
@@ -46,6 +54,42 @@ _PAGES: dict[str, tuple[str, str, int]] = {
         "IdP-initiated login, for example from a dashboard tile). That is not enabled here, "
         "for your protection. Open the application and choose single sign-on there.",
         400,
+    ),
+    "answer_already_used": (
+        "This sign-in was already answered",
+        "Your identity provider's answer for this sign-in arrived before (a reload, or the back "
+        "button). " + _START_AGAIN,
+        400,
+    ),
+    "idp_unreachable": (
+        "Your identity provider cannot be reached",
+        "We could not contact your organization's identity provider just now. Try again in a "
+        "few minutes. " + _ASK_IT,
+        502,
+    ),
+    "idp_misconfigured": (
+        "Single sign-on is not set up correctly",
+        "Your organization's identity provider connection has a configuration problem that "
+        "your IT team needs to fix. " + _ASK_IT,
+        502,
+    ),
+    "email_not_verified": (
+        "Your email address is not verified",
+        "Your identity provider says it has not verified the email address on your account. "
+        "Ask your IT team to verify it, then try again.",
+        403,
+    ),
+    "consumer_account": (
+        "Use your work account",
+        "You signed in with a personal account. Sign out of it at your identity provider, "
+        "then sign in with the account your organization gave you.",
+        403,
+    ),
+    "hosted_domain_not_verified": (
+        "Your account belongs to another organization",
+        "Your identity provider says your account belongs to a domain this organization has "
+        "not verified. " + _ASK_IT,
+        403,
     ),
     "email_domain_not_verified": (
         "Your email address cannot be used here",
@@ -94,3 +138,39 @@ def refusal_page(
         )
     title, text, status = _PAGES.get(reason, _PAGES["invalid_answer"])
     return UserFacingError(title, text, detail=detail, status=status)
+
+
+#: Verification failures that are the IdP's configuration, not an attack or the person: the
+#: discovery document cannot be used, our own fetch policy refuses its URLs.
+_MISCONFIGURED = frozenset(
+    ("discovery_issuer_mismatch", "discovery_invalid", "discovery_refused", "jwks_refused",
+     "jwks_invalid", "no_common_algorithm", "token_endpoint_refused", "userinfo_refused")
+)  # fmt: skip
+
+
+def upstream_reason(exc: UpstreamError) -> str:
+    """The audit reason for a connector's refusal."""
+    if isinstance(exc, UpstreamRejected):
+        return f"idp_refused:{exc.reason}"
+    if isinstance(exc, UpstreamIncomplete):
+        return "missing_attributes"
+    return exc.reason
+
+
+def upstream_refusal(exc: UpstreamError) -> UserFacingError:
+    """The page for a connector's refusal."""
+    if isinstance(exc, UpstreamRejected):
+        return refusal_page("idp_refused", detail=str(exc), idp_said=exc.reason)
+    if isinstance(exc, UpstreamIncomplete):
+        return refusal_page(
+            "missing_attributes", detail=str(exc), missing=exc.missing, hint=exc.looked_for
+        )
+    if isinstance(exc, UpstreamUnavailable):
+        return refusal_page("idp_unreachable", detail=str(exc))
+    if isinstance(exc, UpstreamPolicyRefusal):
+        return refusal_page(exc.reason, detail=str(exc))
+    assert isinstance(exc, UpstreamInvalid)
+    if exc.reason in _MISCONFIGURED:
+        return refusal_page("idp_misconfigured", detail=str(exc))
+    page = "unsolicited" if exc.reason == "unsolicited" else "invalid_answer"
+    return refusal_page(page, detail=str(exc))

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import replace
 
 from broker.clock import Clock
 from broker.domain.claims import build_claims, email_domain
-from broker.domain.model import AuditEvent, Connection, PendingAuthorization, UpstreamIdentity
-from broker.domain.opaque import hash_secret, new_id
+from broker.domain.model import Connection, PendingAuthorization, UpstreamIdentity
+from broker.domain.opaque import new_id
 from broker.domain.routing import (
     Choose,
     NoRoute,
@@ -21,16 +20,16 @@ from broker.domain.routing import (
 )
 from broker.http import HttpRequest, HttpResponse, Page, Redirect, Result
 from broker.login.binding import BrowserBinding
-from broker.login.refusals import LoginRefused, refusal_page
+from broker.login.refusals import (
+    LoginRefused,
+    refusal_page,
+    upstream_reason,
+    upstream_refusal,
+)
+from broker.login.trail import LoginTrail
 from broker.oidc.provider import Provider
 from broker.store import NotFound, Store, UnitOfWork
-from broker.upstream.base import (
-    CallbackInput,
-    FlowContext,
-    UpstreamIncomplete,
-    UpstreamInvalid,
-    UpstreamRejected,
-)
+from broker.upstream.base import CallbackInput, FlowContext, UpstreamError
 from broker.upstream.registry import ConnectorCache
 from broker.upstream.urls import endpoints_for
 
@@ -100,7 +99,7 @@ class LoginService:
         fields = {k: v[0] for k, v in request.form.items() if v}
         query = {k: v[0] for k, v in request.query.items() if v}
         flow_id = fields.get("RelayState") or query.get("state") or fields.get("state")
-        trail = _Trail(connection_id=connection_id, flow_id=flow_id, request=request)
+        trail = LoginTrail(connection_id=connection_id, flow_id=flow_id, request=request)
         try:
             connection, stored_flow = self._callback_state(connection_id, flow_id)
             if connection is None:
@@ -114,18 +113,9 @@ class LoginService:
                 self._context(flow, connection), CallbackInput(query=query, form=fields)
             )
             return self._finish(flow, connection, upstream, trail)
-        except UpstreamRejected as exc:
-            self._refused(trail, f"idp_refused:{exc.reason}", exc.detail)
-            raise refusal_page("idp_refused", detail=str(exc), idp_said=exc.reason) from exc
-        except UpstreamIncomplete as exc:
-            self._refused(trail, "missing_attributes", exc.detail)
-            raise refusal_page(
-                "missing_attributes", detail=str(exc), missing=exc.missing, hint=exc.looked_for
-            ) from exc
-        except UpstreamInvalid as exc:
-            self._refused(trail, exc.reason, exc.detail)
-            page = "unsolicited" if exc.reason == "unsolicited" else "invalid_answer"
-            raise refusal_page(page, detail=str(exc)) from exc
+        except UpstreamError as exc:
+            self._refused(trail, upstream_reason(exc), exc.detail)
+            raise upstream_refusal(exc) from exc
         except LoginRefused as exc:
             self._refused(trail, exc.reason, exc.detail)
             raise exc.page from exc
@@ -202,8 +192,27 @@ class LoginService:
     def _hand_off(
         self, flow: PendingAuthorization, connection: Connection, request: HttpRequest
     ) -> Result:
-        connector = self._connectors.get(connection)
-        start = connector.begin_login(self._context(flow, connection))
+        trail = LoginTrail(
+            connection_id=connection.id,
+            flow_id=flow.id,
+            request=request,
+            organization_id=connection.organization_id,
+        )
+        try:
+            connector = self._connectors.get(connection)
+            start = connector.begin_login(self._context(flow, connection))
+        except UpstreamError as exc:
+            # Discovery unreachable or refused: nothing was sent upstream, the flow stays as
+            # it was, and the person learns it is not their fault.
+            self._refused(trail, upstream_reason(exc), exc.detail)
+            raise upstream_refusal(exc) from exc
+        if flow.browser_binding and not self._binding.matches(
+            request.cookies, flow.browser_binding
+        ):
+            # A flow belongs to the browser it was first handed off in; a leaked flow id
+            # cannot be re-routed from another one.
+            self._refused(trail, "browser_mismatch", "hand-off from another browser")
+            raise refusal_page("browser_mismatch", detail="hand-off from another browser")
         binding_hash, cookie = self._binding.bind(request.cookies)
         with self._store.unit_of_work() as uow:
             uow.flows.update(
@@ -224,7 +233,7 @@ class LoginService:
         flow: PendingAuthorization,
         connection: Connection,
         upstream: UpstreamIdentity,
-        trail: _Trail,
+        trail: LoginTrail,
     ) -> Redirect:
         """Policy, then one transaction: consume the flow, record the identity and the audit
         event, issue the code. A refusal rolls all of it back (no half-written state)."""
@@ -239,6 +248,13 @@ class LoginService:
                 raise LoginRefused(
                     "email_domain_not_verified",
                     f"email domain {domain!r} not verified for {organization.id}",
+                )
+            if upstream.hosted_domain is not None and upstream.hosted_domain not in verified:
+                # Google's `hd`: the Workspace the account lives in must be the organization's
+                # own, whatever the email says (R-16).
+                raise LoginRefused(
+                    "hosted_domain_not_verified",
+                    f"hd {upstream.hosted_domain!r} not verified for {organization.id}",
                 )
             try:
                 consumed = uow.flows.consume(flow.id, now=now)
@@ -290,15 +306,31 @@ class LoginService:
     def _callback_flow(
         self, connection: Connection, flow: PendingAuthorization | None, request: HttpRequest
     ) -> PendingAuthorization:
+        """The flow the answer is for, with its connector state taken: one answer per
+        hand-off, whatever its outcome (an OIDC `state` is single use, RFC 9700 §4.7; a
+        SAML AuthnRequest is answered once). Concurrent answers: one takes it."""
         if flow is None:
             raise LoginRefused("flow_expired", "flow absent, expired or used")
         if flow.connection_id != connection.id:
             raise LoginRefused("wrong_connection", f"flow is for {flow.connection_id}")
         if not self._binding.matches(request.cookies, flow.browser_binding):
             raise LoginRefused("browser_mismatch", "the binding cookie is missing or differs")
-        return flow
+        taken: list[bytes] = []
 
-    def _refused(self, trail: _Trail, reason: str, detail: str) -> None:
+        def take(current: PendingAuthorization) -> PendingAuthorization:
+            if not current.connector_state:
+                raise LoginRefused("answer_already_used", "this hand-off was answered before")
+            taken.append(current.connector_state)
+            return replace(current, connector_state=b"")
+
+        with self._store.unit_of_work() as uow:
+            try:
+                uow.flows.update(flow.id, take, now=self._clock.now())
+            except NotFound as exc:
+                raise LoginRefused("flow_expired", "flow consumed meanwhile") from exc
+        return replace(flow, connector_state=taken[0])
+
+    def _refused(self, trail: LoginTrail, reason: str, detail: str) -> None:
         log.warning(
             "login refused connection=%s reason=%s detail=%s",
             trail.connection_id,
@@ -345,32 +377,3 @@ class LoginService:
 def _one(params: Mapping[str, list[str]], name: str) -> str | None:
     values = params.get(name)
     return values[0] if values else None
-
-
-@dataclass(frozen=True, slots=True)
-class _Trail:
-    """What an audit event about this callback says, gathered as it becomes known."""
-
-    connection_id: str
-    flow_id: str | None
-    request: HttpRequest
-    organization_id: str | None = None
-
-    def with_organization(self, organization_id: str) -> _Trail:
-        return replace(self, organization_id=organization_id)
-
-    def event(
-        self, kind: str, reason: str | None, *, now: datetime, detail: dict[str, object]
-    ) -> AuditEvent:
-        return AuditEvent(
-            id=new_id("evt"),
-            at=now,
-            kind=kind,
-            reason=reason,
-            organization_id=self.organization_id,
-            connection_id=self.connection_id,
-            # A reference, not the id: a live flow id is a bearer secret for that login.
-            flow_id=hash_secret(self.flow_id)[:16] if self.flow_id else None,
-            request_id=self.request.request_id,
-            detail={k: v for k, v in detail.items() if v},
-        )

@@ -77,6 +77,17 @@ class UpstreamInvalid(UpstreamError):
     machine code for logs and audit; the person sees a generic page."""
 
 
+class UpstreamUnavailable(UpstreamError):
+    """The IdP could not be reached or answered with a server error (discovery, JWKS, token
+    endpoint). Nothing about the person is known; trying again later may work."""
+
+
+class UpstreamPolicyRefusal(UpstreamError):
+    """The answer is authentic, but the account fails a rule (the IdP says the email is not
+    verified; a consumer account where a Workspace one is required). `reason` picks a page
+    that tells the person what to do."""
+
+
 class UpstreamIncomplete(UpstreamError):
     """The IdP signed the person in but left out what the connection requires (an email
     attribute, say). `missing` names it, for a page the person can forward to their IT team."""

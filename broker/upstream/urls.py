@@ -17,8 +17,10 @@ class ConnectionEndpoints:
     #: Where the IdP sends the person back: the SAML ACS URL or the OIDC redirect URI.
     callback_url: str
     #: The SAML SP entity ID. It is also the SP metadata URL, so an IdP admin who pastes it
-    #: into a "metadata URL" box gets the right document.
+    #: into a "metadata URL" box gets the right document. Empty for OIDC.
     entity_id: str
+    #: What the connection publishes: SAML SP metadata; for OIDC the JWKS of the key
+    #: Gatehouse authenticates with (`private_key_jwt`).
     metadata_url: str
 
 
@@ -30,6 +32,16 @@ def endpoints_for(issuer: str, connection_id: str, kind: str) -> ConnectionEndpo
             callback_url=f"{base}/acs",
             entity_id=f"{base}/metadata",
             metadata_url=f"{base}/metadata",
+        )
+    if kind == "oidc":
+        # RFC 9700 §4.4.2.2 (mix-up): one redirect URI per connection, so an answer from one
+        # IdP cannot be delivered as another's.
+        base = f"{issuer}/oidc/{connection_id}"
+        return ConnectionEndpoints(
+            connection_id=connection_id,
+            callback_url=f"{base}/callback",
+            entity_id="",
+            metadata_url=f"{base}/jwks.json",
         )
     return ConnectionEndpoints(
         connection_id=connection_id,

@@ -13,5 +13,7 @@ the neutral result into a response.
     POST /login/choose                       LoginService.choose
     POST /saml/{connection_id}/acs           LoginService.callback (SAML ACS)
     GET  /saml/{connection_id}/metadata      LoginService.metadata (SP metadata)
+    GET  /oidc/{connection_id}/callback      LoginService.callback (OIDC redirect URI)
+    GET  /oidc/{connection_id}/jwks.json     LoginService.metadata (private_key_jwt key)
     GET|POST /callback/{connection_id}       LoginService.callback (other kinds)
 """

@@ -25,6 +25,8 @@ def build_routes(endpoints: Endpoints) -> list[BaseRoute]:
         Route("/login/choose", endpoints.choose, methods=["POST"]),
         Route("/saml/{connection_id:str}/acs", endpoints.callback, methods=["POST"]),
         Route("/saml/{connection_id:str}/metadata", endpoints.connection_metadata),
+        Route("/oidc/{connection_id:str}/callback", endpoints.callback, methods=["GET"]),
+        Route("/oidc/{connection_id:str}/jwks.json", endpoints.connection_metadata),
         Route("/callback/{connection_id:str}", endpoints.callback, methods=["GET", "POST"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]

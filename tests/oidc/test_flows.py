@@ -72,8 +72,10 @@ def test_the_connector_check_is_enforced(gatehouse: Harness) -> None:
     )
     assert back.status_code == 400
     assert "could not verify your sign-in" in back.text
-    # The flow is still alive: a genuine answer can still finish it.
-    assert gatehouse.idp_returns(at_idp, sub="idp-ann", email="ann@acme.test").status_code == 302
+    # One answer per hand-off (the state is single use): even a genuine one now is refused.
+    again = gatehouse.idp_returns(at_idp, sub="idp-ann", email="ann@acme.test")
+    assert again.status_code == 400
+    assert "already answered" in again.text
 
 
 def test_an_upstream_refusal_is_explained_and_issues_no_code(gatehouse: Harness) -> None:

@@ -1,0 +1,162 @@
+"""Verifying an ID token from the customer's IdP (OpenID Connect Core §3.1.3.7), all of it.
+
+authlib's RP helpers leave `aud` unchecked unless asked, take the algorithm list from the IdP,
+and let a `nonce_supported: false` claim switch the nonce check off (SECURITY-CATALOGUE §0.4),
+so verification is ours, step by step, each failure with its own reason. joserfc does the
+signature arithmetic with one key we chose; it never sees a key set it could pick from by
+header.
+
+Order: size and shape, the header (algorithm allow-listed *before* anything is hashed: R-13),
+the key (from our JWKS only), the signature, then the claims.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeGuard
+
+from joserfc import jws
+from joserfc.errors import JoseError
+
+from broker.upstream.base import UpstreamInvalid
+from broker.upstream.oidc.signing_keys import SigningKeys
+
+MAX_TOKEN_BYTES = 16 * 1024
+MAX_SUBJECT_CHARS = 255
+_HASHES = {"256": hashlib.sha256, "384": hashlib.sha384, "512": hashlib.sha512}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IdTokenExpectations:
+    issuer: str
+    client_id: str
+    nonce: str
+    algorithms: tuple[str, ...]
+    jwks_uri: str
+    now: datetime
+    skew: timedelta
+    #: The relying party's max_age, carried upstream: auth_time must then be present and
+    #: recent enough (Core §3.1.2.1).
+    max_age: int | None = None
+    access_token: str | None = None
+
+
+def verify_id_token(token: str, keys: SigningKeys, expect: IdTokenExpectations) -> dict[str, Any]:
+    """The verified claims, or UpstreamInvalid naming the first check that failed."""
+    header, claims = _verified_parts(token, keys, expect)
+    _check_issuer_and_audience(claims, expect)
+    _check_times(claims, expect)
+    _check_subject_and_nonce(claims, expect)
+    if "at_hash" in claims and expect.access_token is not None:
+        expected = token_hash(expect.access_token, header["alg"])
+        if not isinstance(claims["at_hash"], str) or not hmac.compare_digest(
+            claims["at_hash"], expected
+        ):
+            raise UpstreamInvalid("at_hash_mismatch", detail="at_hash does not match")
+    return claims
+
+
+def token_hash(value: str, alg: str) -> str:
+    """`at_hash`: the left half of the hash the JWS algorithm uses (Core §3.1.3.6)."""
+    digest = _HASHES[alg[-3:]](value.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode()
+
+
+def _verified_parts(
+    token: str, keys: SigningKeys, expect: IdTokenExpectations
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    if len(token) > MAX_TOKEN_BYTES:
+        raise UpstreamInvalid("id_token_too_large", detail=f"{len(token)} bytes")
+    parts = token.split(".")
+    if len(parts) != 3:
+        # Five parts would be an encrypted ID token, which we never ask for.
+        raise UpstreamInvalid("id_token_malformed", detail=f"{len(parts)} parts")
+    header = _json_object(parts[0], "header")
+    alg = header.get("alg")
+    if alg not in expect.algorithms:
+        raise UpstreamInvalid("algorithm_not_allowed", detail=f"alg {str(alg)[:20]!r}")
+    if "crit" in header:
+        # RFC 7515 §4.1.11: a critical extension we do not implement must fail.
+        raise UpstreamInvalid("id_token_malformed", detail="crit header")
+    kid = header.get("kid")
+    if kid is not None and not isinstance(kid, str):
+        raise UpstreamInvalid("id_token_malformed", detail="kid is not a string")
+    candidates = keys.candidates(expect.jwks_uri, kid=kid, alg=alg)
+    if not candidates:
+        raise UpstreamInvalid("unknown_key", detail=f"no key {str(kid)[:64]!r} for {alg}")
+    for candidate in candidates:
+        try:
+            jws.deserialize_compact(token, candidate.key, algorithms=[alg])
+        except (JoseError, ValueError):
+            continue
+        return header, _json_object(parts[1], "payload")
+    raise UpstreamInvalid("signature_invalid", detail=f"kid {str(kid)[:64]!r}")
+
+
+def _check_issuer_and_audience(claims: dict[str, Any], expect: IdTokenExpectations) -> None:
+    if claims.get("iss") != expect.issuer:
+        raise UpstreamInvalid("wrong_issuer", detail=f"iss {str(claims.get('iss'))[:200]!r}")
+    audience = claims.get("aud")
+    audiences: Sequence[object] = [audience] if isinstance(audience, str) else audience or []
+    if not isinstance(audiences, list | tuple) or expect.client_id not in audiences:
+        raise UpstreamInvalid("wrong_audience", detail=f"aud {str(audience)[:200]!r}")
+    azp = claims.get("azp")
+    # Core §3.1.3.7 steps 4-5: with several audiences the token must say it was issued to
+    # us; R-11: an extra audience is another party the token also speaks to.
+    if (len(audiences) > 1 or azp is not None) and azp != expect.client_id:
+        raise UpstreamInvalid("wrong_audience", detail=f"azp {str(azp)[:200]!r}")
+
+
+def _check_times(claims: dict[str, Any], expect: IdTokenExpectations) -> None:
+    now, skew = expect.now.timestamp(), expect.skew.total_seconds()
+    exp, iat = claims.get("exp"), claims.get("iat")
+    if not _is_time(exp) or not _is_time(iat):
+        raise UpstreamInvalid("id_token_malformed", detail="exp and iat are required numbers")
+    if now >= exp + skew:
+        raise UpstreamInvalid("expired", detail=f"exp {exp}")
+    if iat > now + skew:
+        raise UpstreamInvalid("issued_in_future", detail=f"iat {iat}")
+    nbf = claims.get("nbf")
+    if nbf is not None and (not _is_time(nbf) or nbf > now + skew):
+        raise UpstreamInvalid("not_yet_valid", detail=f"nbf {nbf}")
+    auth_time = claims.get("auth_time")
+    if auth_time is not None and not _is_time(auth_time):
+        raise UpstreamInvalid("id_token_malformed", detail="auth_time is not a number")
+    if expect.max_age is not None:
+        if auth_time is None:
+            raise UpstreamInvalid("auth_time_missing", detail="max_age was requested")
+        if now - auth_time > expect.max_age + skew:
+            raise UpstreamInvalid("stale_authentication", detail=f"auth_time {auth_time}")
+
+
+def _check_subject_and_nonce(claims: dict[str, Any], expect: IdTokenExpectations) -> None:
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub or len(sub) > MAX_SUBJECT_CHARS:
+        raise UpstreamInvalid("missing_subject", detail="sub absent, empty or too long")
+    if "nonce_supported" in claims:
+        # authlib issue #259: this claim once switched the nonce check off. Nothing honest
+        # sends it.
+        raise UpstreamInvalid("nonce_mismatch", detail="nonce_supported claim")
+    nonce = claims.get("nonce")
+    if not isinstance(nonce, str) or not hmac.compare_digest(nonce, expect.nonce):
+        raise UpstreamInvalid("nonce_mismatch", detail="nonce absent or different")
+
+
+def _json_object(segment: str, what: str) -> dict[str, Any]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (ValueError, TypeError) as exc:
+        raise UpstreamInvalid("id_token_malformed", detail=f"{what} is not JSON") from exc
+    if not isinstance(data, dict):
+        raise UpstreamInvalid("id_token_malformed", detail=f"{what} is not an object")
+    return data
+
+
+def _is_time(value: object) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
