@@ -1,4 +1,5 @@
-"""`python -m idp_simulator` serves on the configured port and stops cleanly on SIGTERM."""
+"""`python -m idp_simulator` serves on the configured port, says where (SAML metadata, OIDC
+issuer and client), and stops cleanly on SIGTERM."""
 
 from __future__ import annotations
 
@@ -42,7 +43,8 @@ def test_module_serves_metadata_and_stops_on_sigterm(tmp_path: Path):
         "IDP_SIM_KEY_DIR": str(tmp_path / "keys"),
         "PYTHONUNBUFFERED": "1",
     }
-    env.pop("IDP_SIM_BASE_URL", None)
+    for name in ("IDP_SIM_BASE_URL", "IDP_SIM_OIDC_CLIENT_ID", "IDP_SIM_OIDC_CLIENT_SECRET"):
+        env.pop(name, None)
     process = subprocess.Popen(
         [sys.executable, "-m", "idp_simulator"],
         cwd=ROOT,
@@ -56,9 +58,15 @@ def test_module_serves_metadata_and_stops_on_sigterm(tmp_path: Path):
         assert response.status_code == 200
         assert f'entityID="http://127.0.0.1:{port}/metadata"' in response.text
         assert (tmp_path / "keys" / "idp-simulator-key.pem").is_file()
+        issuer = f"http://127.0.0.1:{port}/oidc"
+        discovery = httpx.get(f"{issuer}/.well-known/openid-configuration", timeout=5.0)
+        assert discovery.json()["issuer"] == issuer
     finally:
         os.kill(process.pid, signal.SIGTERM)
         stdout, stderr = process.communicate(timeout=20)
     assert process.returncode == 0, stderr
     assert f"http://127.0.0.1:{port}/metadata" in stdout
+    assert f"http://127.0.0.1:{port}/oidc" in stdout
+    assert "client id:              gatehouse" in stdout
+    assert "client secret:" in stdout  # generated, so printed
     assert "stopped (SIGTERM)" in stdout
