@@ -61,7 +61,13 @@ VENDORS: Mapping[str, Vendor] = {
         issuer_pattern=ENTRA_ISSUER,
         issuer_hint="https://login.microsoftonline.com/<tenant id>/v2.0",
     ),
-    "google": Vendor("google", _STANDARD, domain_hint_parameter="hd", issuer_pattern=GOOGLE_ISSUER),
+    "google": Vendor(
+        "google",
+        _STANDARD,
+        domain_hint_parameter="hd",
+        issuer_pattern=GOOGLE_ISSUER,
+        issuer_hint="https://accounts.google.com",
+    ),
 }
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from broker.errors import ConfigError
 from broker.keys import SecretBox
-from broker.upstream.saml.config import SamlConnectionConfig
 from broker.upstream.outbound import OutboundPolicy
+from broker.upstream.saml.config import SamlConnectionConfig
 from broker.upstream.saml.idp_metadata import fetch_idp_metadata, parse_idp_metadata
 from broker.upstream.saml.setup import new_saml_config
 from broker.upstream.urls import endpoints_for
