@@ -25,7 +25,7 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from broker.demo import seed_demo, seed_example_corp
+from broker.demo import seed_demo, seed_simulator_organizations, simulator_environment
 from broker.settings import Settings
 from broker.store.sql import make_engine
 from broker.store.sql.migrate import upgrade_to_head
@@ -127,24 +127,18 @@ def running_servers(
             "GATEHOUSE_SECRET_KEY": secrets.token_urlsafe(32),
             "GATEHOUSE_DEMO_REDIRECT_URIS": redirect_uri,
         }
+        settings = Settings.from_env(env)
         simulator = stack.enter_context(
             _started(
                 "simulator",
                 [sys.executable, "-m", "idp_simulator"],
-                {
-                    **env,
-                    "IDP_SIM_BASE_URL": simulator_url,
-                    "IDP_SIM_PORT": str(simulator_port),
-                    "IDP_SIM_KEY_DIR": str(var_dir / "idp-simulator"),
-                    "IDP_SIM_ALLOWED_ACS": issuer,
-                },
+                {**env, **simulator_environment(settings, simulator_url=simulator_url)},
                 var_dir,
                 health_url=f"{simulator_url}/healthz",
             )
         )
-        settings = Settings.from_env(env)
         client = seed_demo(settings, demo_port=0)
-        seed_example_corp(settings, simulator_url=simulator_url)
+        seed_simulator_organizations(settings, simulator_url=simulator_url)
         if profile_path is None:
             command = [
                 sys.executable, "-m", "uvicorn", "--factory", "broker.app:create_app_from_env",

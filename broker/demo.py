@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
 
 import click
 import httpx
@@ -23,7 +24,13 @@ from broker.clock import SystemClock
 from broker.domain.model import Connection, Domain, Organization
 from broker.domain.opaque import new_id
 from broker.oidc.clients import register_client
-from broker.provisioning import create_saml_connection, read_idp_metadata, update_saml_idp
+from broker.provisioning import (
+    create_oidc_connection,
+    create_saml_connection,
+    read_idp_metadata,
+    update_oidc_connection,
+    update_saml_idp,
+)
 from broker.settings import Settings
 from broker.store import NotFound
 from broker.upstream.urls import endpoints_for
@@ -33,6 +40,12 @@ DEMO_ORG_EXTERNAL_ID = "example-corp"
 DEMO_ORG_NAME = "Example Corp"
 DEMO_DOMAIN = "example.com"
 DEMO_CONNECTION_NAME = "IdP simulator (SAML)"
+#: The second demo organization logs in through the simulator's OpenID Provider.
+DEMO_OIDC_ORG_EXTERNAL_ID = "example-labs"
+DEMO_OIDC_ORG_NAME = "Example Labs"
+DEMO_OIDC_DOMAIN = "example.org"
+DEMO_OIDC_CONNECTION_NAME = "IdP simulator (OIDC)"
+DEMO_OIDC_CLIENT_ID = "gatehouse-demo"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +60,17 @@ def demo_client_secret(settings: Settings) -> str:
     stored copy is only a hash, and the demo app needs the secret itself)."""
     if settings.demo.client_secret:
         return settings.demo.client_secret
-    path = settings.var_dir / "demo-client-secret"
+    return _kept_secret(settings, "demo-client-secret")
+
+
+def demo_oidc_client_secret(settings: Settings) -> str:
+    """The secret Gatehouse and the simulator's OpenID Provider share for the demo's OIDC
+    connection: generated once under var/, handed to the simulator by environment."""
+    return _kept_secret(settings, "demo-oidc-client-secret")
+
+
+def _kept_secret(settings: Settings, name: str) -> str:
+    path = settings.var_dir / name
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -79,50 +102,110 @@ def seed_demo(settings: Settings, *, demo_port: int) -> DemoClient:
     return client
 
 
-def seed_example_corp(settings: Settings, *, simulator_url: str) -> Connection:
-    """Example Corp, its verified domain example.com, and a SAML connection to the running
-    simulator, configured from the simulator's metadata URL as an IT admin would. Idempotent:
-    a rerun keeps the organization and the SP keys and takes the simulator's current
-    certificate."""
+@dataclass(frozen=True, slots=True)
+class DemoConnections:
+    saml: Connection
+    oidc: Connection
+
+
+def simulator_environment(settings: Settings, *, simulator_url: str) -> dict[str, str]:
+    """What the simulator process needs to serve the demo: where it lives, where it keeps its
+    key, whom it answers, and the OIDC client it shares with Gatehouse."""
+    port = urlsplit(simulator_url).port
+    return {
+        "IDP_SIM_BASE_URL": simulator_url,
+        "IDP_SIM_PORT": str(port),
+        "IDP_SIM_KEY_DIR": str(settings.var_dir / "idp-simulator"),
+        "IDP_SIM_ALLOWED_ACS": settings.issuer,
+        "IDP_SIM_OIDC_CLIENT_ID": DEMO_OIDC_CLIENT_ID,
+        "IDP_SIM_OIDC_CLIENT_SECRET": demo_oidc_client_secret(settings),
+    }
+
+
+def seed_simulator_organizations(settings: Settings, *, simulator_url: str) -> DemoConnections:
+    """Example Corp (SAML, example.com) and Example Labs (OIDC, example.org), both through
+    the running simulator, configured from its metadata URL and issuer as an IT admin would.
+    Idempotent: a rerun keeps the organizations, the SAML SP keys and the identities."""
     broker = build_broker(settings)
     try:
-        return seed_example_corp_with(broker, simulator_url=simulator_url)
+        return DemoConnections(
+            saml=seed_example_corp_with(broker, simulator_url=simulator_url),
+            oidc=seed_example_labs_with(
+                broker,
+                simulator_url=simulator_url,
+                client_secret=demo_oidc_client_secret(settings),
+            ),
+        )
     finally:
         broker.close()
 
 
 def seed_example_corp_with(broker: Broker, *, simulator_url: str) -> Connection:
     """`seed_example_corp` with a broker the caller already built (tests, the benchmark)."""
-    now = broker.clock.now()
     idp = read_idp_metadata(broker, url=f"{simulator_url}/metadata")
-    with broker.store.unit_of_work() as uow:
-        try:
-            organization = uow.organizations.get_by_external_id(DEMO_ORG_EXTERNAL_ID)
-        except NotFound:
-            organization = Organization(
-                id=new_id("org"),
-                name=DEMO_ORG_NAME,
-                external_id=DEMO_ORG_EXTERNAL_ID,
-                created_at=now,
-            )
-            uow.organizations.add(organization)
-        try:
-            domain = uow.domains.get(DEMO_DOMAIN)
-        except NotFound:
-            domain = Domain(organization_id=organization.id, name=DEMO_DOMAIN)
-            uow.domains.add(domain)
-        if domain.verified_at is None:
-            uow.domains.save(replace(domain, verified_at=now))
-        existing = [
-            c for c in uow.connections.for_organization(organization.id)
-            if c.name == DEMO_CONNECTION_NAME
-        ]  # fmt: skip
+    organization = _demo_organization(broker, DEMO_ORG_EXTERNAL_ID, DEMO_ORG_NAME, DEMO_DOMAIN)
+    existing = _named_connection(broker, organization.id, DEMO_CONNECTION_NAME)
     if existing:
-        return update_saml_idp(broker, existing[0], idp)
+        return update_saml_idp(broker, existing, idp)
     created = create_saml_connection(
         broker, organization_id=organization.id, idp=idp, name=DEMO_CONNECTION_NAME
     )
     return created.connection
+
+
+def seed_example_labs_with(broker: Broker, *, simulator_url: str, client_secret: str) -> Connection:
+    """Example Labs, its verified domain example.org, and an OIDC connection to the
+    simulator's OpenID Provider, configured from its issuer as an IT admin would. A rerun
+    replaces the connection's settings (the simulator may have moved ports)."""
+    organization = _demo_organization(
+        broker, DEMO_OIDC_ORG_EXTERNAL_ID, DEMO_OIDC_ORG_NAME, DEMO_OIDC_DOMAIN
+    )
+    options: dict[str, object] = {
+        "issuer": f"{simulator_url}/oidc",
+        "client_id": DEMO_OIDC_CLIENT_ID,
+    }
+    existing = _named_connection(broker, organization.id, DEMO_OIDC_CONNECTION_NAME)
+    if existing:
+        return update_oidc_connection(
+            broker, existing, options=options, client_secret=client_secret
+        )
+    created = create_oidc_connection(
+        broker,
+        organization_id=organization.id,
+        options=options,
+        client_secret=client_secret,
+        name=DEMO_OIDC_CONNECTION_NAME,
+    )
+    return created.connection
+
+
+def _demo_organization(
+    broker: Broker, external_id: str, name: str, domain_name: str
+) -> Organization:
+    """The organization and its verified domain, created on the first run."""
+    now = broker.clock.now()
+    with broker.store.unit_of_work() as uow:
+        try:
+            organization = uow.organizations.get_by_external_id(external_id)
+        except NotFound:
+            organization = Organization(
+                id=new_id("org"), name=name, external_id=external_id, created_at=now
+            )
+            uow.organizations.add(organization)
+        try:
+            domain = uow.domains.get(domain_name)
+        except NotFound:
+            domain = Domain(organization_id=organization.id, name=domain_name)
+            uow.domains.add(domain)
+        if domain.verified_at is None:
+            uow.domains.save(replace(domain, verified_at=now))
+    return organization
+
+
+def _named_connection(broker: Broker, organization_id: str, name: str) -> Connection | None:
+    with broker.store.unit_of_work() as uow:
+        found = [c for c in uow.connections.for_organization(organization_id) if c.name == name]
+    return found[0] if found else None
 
 
 def _wait_until_up(url: str, process: subprocess.Popen[bytes], *, timeout: float = 20) -> None:
@@ -143,17 +226,11 @@ def run_demo(settings: Settings, *, broker_port: int, demo_port: int, simulator_
     client = seed_demo(settings, demo_port=demo_port)
     simulator_url = f"http://127.0.0.1:{simulator_port}"
     env = {**os.environ, "GATEHOUSE_ISSUER": settings.issuer}
-    simulator_env = {
-        **env,
-        "IDP_SIM_BASE_URL": simulator_url,
-        "IDP_SIM_PORT": str(simulator_port),
-        "IDP_SIM_KEY_DIR": str(settings.var_dir / "idp-simulator"),
-        "IDP_SIM_ALLOWED_ACS": settings.issuer,
-    }
+    simulator_env = {**env, **simulator_environment(settings, simulator_url=simulator_url)}
     simulator = subprocess.Popen([sys.executable, "-m", "idp_simulator"], env=simulator_env)
     try:
         _wait_until_up(f"{simulator_url}/healthz", simulator)
-        connection = seed_example_corp(settings, simulator_url=simulator_url)
+        connections = seed_simulator_organizations(settings, simulator_url=simulator_url)
     except BaseException:
         simulator.send_signal(signal.SIGTERM)
         simulator.wait(timeout=10)
@@ -178,7 +255,7 @@ def run_demo(settings: Settings, *, broker_port: int, demo_port: int, simulator_
         subprocess.Popen(commands["broker"], env=env),  # noqa: S603 - our own interpreter
         subprocess.Popen(commands["demo app"], env=demo_env),  # noqa: S603
     ]
-    _print_banner(settings, client, demo_port, simulator_url, connection)
+    _print_banner(settings, client, demo_port, simulator_url, connections)
     # SIGTERM (e.g. from a supervisor) must stop the children too, through `finally`.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
@@ -199,21 +276,25 @@ def _print_banner(
     client: DemoClient,
     demo_port: int,
     simulator_url: str,
-    connection: Connection,
+    connections: DemoConnections,
 ) -> None:
     issuer = settings.issuer
-    endpoints = endpoints_for(issuer, connection.id, connection.kind)
+    saml = endpoints_for(issuer, connections.saml.id, connections.saml.kind)
+    oidc = endpoints_for(issuer, connections.oidc.id, connections.oidc.kind)
     click.echo(
         f"""
 Gatehouse demo is running (Ctrl-C stops it).
 
   Demo app (plays Auth0):   http://127.0.0.1:{demo_port}/
-                            log in as alice@example.com (or expired@example.com,
-                            wrong-audience@example.com, ...: the simulator's scenarios)
-  IdP simulator (SAML):     {simulator_url}/
-  Example Corp connection:  {connection.id}
-    ACS URL:                {endpoints.callback_url}
-    SP entity ID / metadata: {endpoints.entity_id}
+                            log in as alice@example.com (SAML) or alice@example.org (OIDC);
+                            expired@..., wrong-audience@..., ...: the simulator's scenarios
+  IdP simulator:            {simulator_url}/  (SAML metadata {simulator_url}/metadata,
+                            OIDC issuer {simulator_url}/oidc)
+  Example Corp (SAML):      {connections.saml.id}
+    ACS URL:                {saml.callback_url}
+    SP entity ID / metadata: {saml.entity_id}
+  Example Labs (OIDC):      {connections.oidc.id}
+    Redirect URI:           {oidc.callback_url}
   Broker / OIDC issuer:     {issuer}
   Discovery:                {issuer}/.well-known/openid-configuration
   JWKS:                     {issuer}/jwks.json

@@ -1,5 +1,6 @@
-"""Creating SAML connections: the one path the CLI, the demo and (later) the management API
-and the portal share, so keys are generated and settings checked the same way everywhere."""
+"""Creating connections: the one path the CLI, the demo and (later) the management API and
+the portal share, so keys are generated, secrets encrypted and settings checked the same way
+everywhere."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from broker.domain.model import Connection
 from broker.domain.opaque import new_id
 from broker.errors import ConfigError
 from broker.store import NotFound
+from broker.upstream.oidc.config import OidcConnectionConfig
+from broker.upstream.oidc.setup import check_provider, new_oidc_config
 from broker.upstream.saml.config import SamlConnectionConfig
 from broker.upstream.saml.idp_metadata import IdpMetadata, fetch_idp_metadata, parse_idp_metadata
 from broker.upstream.saml.setup import new_saml_config
@@ -55,14 +58,70 @@ def create_saml_connection(
         config=config,
         created_at=now,
     )
-    with broker.store.unit_of_work() as uow:
-        try:
-            uow.organizations.get(organization_id)
-        except NotFound as exc:
-            raise ConfigError("org", f"no organization {organization_id}") from exc
-        uow.connections.add(connection)
+    _add(broker, connection)
     warnings = SamlConnectionConfig.parse(config).warnings() + idp.warnings
     return CreatedConnection(connection=connection, endpoints=endpoints, warnings=warnings)
+
+
+def create_oidc_connection(
+    broker: Broker,
+    *,
+    organization_id: str,
+    options: dict[str, object],
+    client_secret: str | None,
+    name: str | None = None,
+) -> CreatedConnection:
+    """`options`: issuer, client_id and any other OIDC setting. The IdP's discovery document
+    is fetched and checked before anything is stored (unless endpoints are given by hand)."""
+    connection_id = new_id("con")
+    endpoints = endpoints_for(broker.settings.issuer, connection_id, OidcConnectionConfig.kind)
+    config = new_oidc_config(
+        options, box=broker.secrets, connection_id=connection_id, client_secret=client_secret
+    )
+    parsed = OidcConnectionConfig.parse(config)
+    checked = check_provider(parsed, broker.http, policy=broker.outbound)
+    connection = Connection(
+        id=connection_id,
+        organization_id=organization_id,
+        kind=OidcConnectionConfig.kind,
+        name=name or f"OIDC: {parsed.issuer}",
+        config=config,
+        created_at=broker.clock.now(),
+    )
+    _add(broker, connection)
+    return CreatedConnection(
+        connection=connection,
+        endpoints=endpoints,
+        warnings=parsed.warnings() + checked.warnings,
+    )
+
+
+def update_oidc_connection(
+    broker: Broker,
+    connection: Connection,
+    *,
+    options: dict[str, object],
+    client_secret: str | None,
+) -> Connection:
+    """Replace an OIDC connection's settings (checked against the IdP as on creation), with
+    compare-and-swap on its version; the next login reopens the connector."""
+    config = new_oidc_config(
+        options, box=broker.secrets, connection_id=connection.id, client_secret=client_secret
+    )
+    check_provider(OidcConnectionConfig.parse(config), broker.http, policy=broker.outbound)
+    with broker.store.unit_of_work() as uow:
+        return uow.connections.save(
+            replace(connection, config=config), expected_version=connection.version
+        )
+
+
+def _add(broker: Broker, connection: Connection) -> None:
+    with broker.store.unit_of_work() as uow:
+        try:
+            uow.organizations.get(connection.organization_id)
+        except NotFound as exc:
+            raise ConfigError("org", f"no organization {connection.organization_id}") from exc
+        uow.connections.add(connection)
 
 
 def update_saml_idp(broker: Broker, connection: Connection, idp: IdpMetadata) -> Connection:

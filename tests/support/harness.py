@@ -157,7 +157,9 @@ def callback_params(response: httpx.Response) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
-def build_harness(store: Store, tmp_path: Any) -> Harness:
+def build_harness(store: Store, tmp_path: Any, *, http: httpx.Client | None = None) -> Harness:
+    """`http` is the broker's outbound client (the in-process world routes it to the
+    simulator)."""
     clock = FixedClock()
     settings = make_settings(tmp_path)
     now = clock.now()
@@ -176,6 +178,7 @@ def build_harness(store: Store, tmp_path: Any) -> Harness:
     app = create_app(
         settings,
         store=store,
+        http=http,
         clock=clock,
         connector_types={**DEFAULT_CONNECTOR_TYPES, "test": FakeConnectorConfig},
     )
