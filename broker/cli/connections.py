@@ -15,7 +15,11 @@ from broker.cli.root import (
     unit_of_work,
 )
 from broker.errors import ConfigError
-from broker.provisioning import create_saml_connection, read_idp_metadata
+from broker.provisioning import (
+    create_oidc_connection,
+    create_saml_connection,
+    read_idp_metadata,
+)
 from broker.upstream.saml.idp_metadata import IdpMetadata
 from broker.upstream.urls import endpoints_for
 
@@ -119,6 +123,101 @@ def connections_create_saml(
         f"  SP metadata URL:          {endpoints.metadata_url}",
         *(f"warning: {w}" for w in created.warnings),
     ]
+    emit(as_json, data, lines)
+
+
+@connections.command("create-oidc")
+@click.option("--org", "org_ref", required=True, help="Organization id or external id.")
+@click.option("--issuer", required=True, help="The IdP's issuer (its discovery is read).")
+@click.option("--client-id", required=True, help="The client id the IdP gave Gatehouse.")
+@click.option(
+    "--client-secret-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A file holding the client secret (never on the command line).",
+)
+@click.option(
+    "--private-key-jwt",
+    is_flag=True,
+    help="Authenticate with a key Gatehouse generates instead of a secret.",
+)
+@click.option(
+    "--auth-method",
+    type=click.Choice(["client_secret_basic", "client_secret_post"]),
+    default="client_secret_basic",
+    show_default=True,
+)
+@click.option(
+    "--vendor",
+    type=click.Choice(["generic", "okta", "entra", "google"]),
+    default="generic",
+    show_default=True,
+    help="entra pins the tenant and keys users by oid; google requires a Workspace account.",
+)
+@click.option("--scope", "scopes", multiple=True, help="Repeat; default openid profile email.")
+@click.option("--name", default=None)
+@click.option("--json", "as_json", is_flag=True)
+def connections_create_oidc(
+    org_ref: str,
+    issuer: str,
+    client_id: str,
+    client_secret_file: Path | None,
+    private_key_jwt: bool,
+    auth_method: str,
+    vendor: str,
+    scopes: tuple[str, ...],
+    name: str | None,
+    as_json: bool,
+) -> None:
+    """Create an OIDC connection (the IdP's discovery document is fetched and checked first)
+    and print the redirect URI the IdP admin must register."""
+    if private_key_jwt == (client_secret_file is not None):
+        raise click.UsageError("give exactly one of --client-secret-file or --private-key-jwt")
+    options: dict[str, object] = {
+        "issuer": issuer,
+        "client_id": client_id,
+        "vendor": vendor,
+        "token_endpoint_auth_method": "private_key_jwt" if private_key_jwt else auth_method,
+    }
+    if scopes:
+        options["scopes"] = list(scopes)
+    secret = client_secret_file.read_text().strip() if client_secret_file else None
+    if client_secret_file is not None and not secret:
+        raise click.UsageError("the client secret file is empty")
+    settings = load_settings()
+    broker = build_broker(settings)
+    with unit_of_work() as uow:
+        organization = find_organization(uow, org_ref)
+    try:
+        created = create_oidc_connection(
+            broker,
+            organization_id=organization.id,
+            options=options,
+            client_secret=secret,
+            name=name,
+        )
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        broker.close()
+    endpoints = created.endpoints
+    data: dict[str, object] = {
+        "id": created.connection.id,
+        "organization_id": organization.id,
+        "issuer": issuer,
+        "redirect_uri": endpoints.callback_url,
+        "warnings": list(created.warnings),
+    }
+    lines = [
+        created.connection.id,
+        "",
+        "Give your IdP admin these values:",
+        f"  Redirect URI (sign-in redirect / reply URL): {endpoints.callback_url}",
+    ]
+    if private_key_jwt:
+        data["jwks_uri"] = endpoints.metadata_url
+        lines.append(f"  Client public keys (JWKS URL):               {endpoints.metadata_url}")
+    lines += [f"warning: {w}" for w in created.warnings]
     emit(as_json, data, lines)
 
 

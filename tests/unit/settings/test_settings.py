@@ -108,3 +108,13 @@ def test_demo_credentials_come_from_the_environment(tmp_path: Path) -> None:
     )
     assert settings.demo.client_id == "demo"
     assert settings.demo.redirect_uris == ("https://a.test/cb", "https://b.test/cb")
+
+
+def test_upstream_networks_are_parsed_and_bad_ones_refused(tmp_path: Path) -> None:
+    env = {"GATEHOUSE_VAR_DIR": str(tmp_path)}
+    settings = Settings.from_env({**env, "GATEHOUSE_UPSTREAM_ALLOW_NETWORKS": "10.0.0.0/8, ::1"})
+    assert [str(n) for n in settings.upstream_allowed_networks] == ["10.0.0.0/8", "::1/128"]
+    assert Settings.from_env(env).upstream_allowed_networks == ()
+    with pytest.raises(ConfigError) as refused:
+        Settings.from_env({**env, "GATEHOUSE_UPSTREAM_ALLOW_NETWORKS": "intranet"})
+    assert refused.value.field == "GATEHOUSE_UPSTREAM_ALLOW_NETWORKS"
