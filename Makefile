@@ -27,10 +27,11 @@ check: $(STAMP)
 lint: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/lint
 
-## Complete SAML logins over real HTTP (own processes, SQLite in a temp dir): rates, latency
-## percentiles, broker CPU per login. Options: make bench BENCH_ARGS="--logins 500".
+## Complete logins over real HTTP, SAML and OIDC upstreams (own processes, SQLite in a temp
+## dir): rates, latency percentiles, broker CPU per login, per protocol.
+## Options: make bench BENCH_ARGS="--protocol oidc --logins 500".
 bench: $(STAMP)
-	$(BIN)/python -m bench.saml_login $(BENCH_ARGS)
+	$(BIN)/python -m bench.logins $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .coverage .coverage.* .mypy_cache .ruff_cache .pytest_cache

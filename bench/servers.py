@@ -1,5 +1,6 @@
 """The processes a benchmark runs against: the IdP simulator and the broker, each its own
-process on a free loopback port, over a fresh database, seeded like `make run` seeds the demo.
+process on a free loopback port, over a fresh database, seeded like `make run` seeds the demo
+(Example Corp on the simulator's SAML IdP, Example Labs on its OpenID Provider).
 
 Every process started here is stopped by its PID when the `Servers` block ends, also on
 Ctrl-C (KeyboardInterrupt unwinds through the `with`) and on SIGTERM (turned into SystemExit
@@ -91,6 +92,8 @@ class Servers:
     database: str
     broker: Process
     simulator: Process
+    #: The seeded connections by kind: "saml" (Example Corp), "oidc" (Example Labs).
+    connection_ids: Mapping[str, str]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -138,7 +141,7 @@ def running_servers(
             )
         )
         client = seed_demo(settings, demo_port=0)
-        seed_simulator_organizations(settings, simulator_url=simulator_url)
+        connections = seed_simulator_organizations(settings, simulator_url=simulator_url)
         if profile_path is None:
             command = [
                 sys.executable, "-m", "uvicorn", "--factory", "broker.app:create_app_from_env",
@@ -160,6 +163,7 @@ def running_servers(
             database=label,
             broker=broker,
             simulator=simulator,
+            connection_ids={"saml": connections.saml.id, "oidc": connections.oidc.id},
         )
 
 

@@ -1,0 +1,256 @@
+"""Complete logins over real HTTP, timed, per upstream protocol: `make bench` /
+`python -m bench.logins`.
+
+One login is everything a relying party and a browser do (`bench.relying_party`), with the
+IdP leg of the chosen protocol in the middle (`bench.idp_legs`): SAML through Example Corp's
+connection (alice@example.com), OIDC through Example Labs' (alice@example.org), both to the
+IdP simulator. Each virtual user is a thread with its own `httpx.Client`, so its own cookies,
+as separate browsers have.
+
+The figures, per protocol: logins/s and whole-login latency percentiles at each concurrency,
+and the CPU the broker process (utime + stime from /proc, every thread of it) spent per
+login. The simulator's CPU is shown separately for context (for OIDC it includes the token
+endpoint Gatehouse calls); the client's own work is in neither. Nothing here asserts a time:
+it reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import math
+import os
+import platform
+import pstats
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from joserfc.jwk import KeySet
+
+from bench.idp_legs import LEGS
+from bench.relying_party import IdpLeg, LoginError, VirtualUser, fetch_keys
+from bench.servers import BenchSetupError, Servers, cpu_seconds, running_servers
+
+DEFAULT_LOGINS = 200
+DEFAULT_WARMUP = 20
+DEFAULT_CONCURRENCY = (1, 8)
+PROTOCOL_CHOICES = (*LEGS, "both")
+
+
+def _say(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+# -- runs -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunResult:
+    protocol: str
+    concurrency: int
+    logins: int
+    wall_s: float
+    latencies_ms: tuple[float, ...]
+    broker_cpu_s: float
+    simulator_cpu_s: float
+
+    @property
+    def per_second(self) -> float:
+        return self.logins / self.wall_s
+
+    def percentile(self, p: float) -> float:
+        """Nearest-rank percentile of the login latencies, in ms."""
+        ordered = sorted(self.latencies_ms)
+        rank = max(1, math.ceil(p / 100 * len(ordered)))
+        return ordered[rank - 1]
+
+
+def run(servers: Servers, keys: KeySet, leg: IdpLeg, *, concurrency: int, logins: int) -> RunResult:
+    """`logins` logins over `leg` shared among `concurrency` threads, each a virtual user."""
+    users = [VirtualUser(servers, keys, leg) for _ in range(concurrency)]
+    tickets = itertools.count()
+    tickets_lock = threading.Lock()
+    latencies: list[float] = []
+    failures: list[BaseException] = []
+    results_lock = threading.Lock()
+    start = threading.Barrier(concurrency + 1)
+
+    def work(user: VirtualUser) -> None:
+        start.wait()
+        while True:
+            with tickets_lock:
+                if next(tickets) >= logins or failures:
+                    return
+            began = time.perf_counter()
+            try:
+                user.login()
+            except Exception as exc:
+                with results_lock:
+                    failures.append(exc)
+                return
+            elapsed_ms = (time.perf_counter() - began) * 1000
+            with results_lock:
+                latencies.append(elapsed_ms)
+
+    threads = [threading.Thread(target=work, args=(user,), daemon=True) for user in users]
+    try:
+        for thread in threads:
+            thread.start()
+        broker_before = cpu_seconds(servers.broker.pid)
+        simulator_before = cpu_seconds(servers.simulator.pid)
+        began = time.perf_counter()
+        start.wait()
+        for thread in threads:
+            thread.join()
+        wall = time.perf_counter() - began
+        broker_cpu = cpu_seconds(servers.broker.pid) - broker_before
+        simulator_cpu = cpu_seconds(servers.simulator.pid) - simulator_before
+    finally:
+        for user in users:
+            user.close()
+    if failures:
+        raise LoginError(f"{leg.protocol}: {len(failures)} login(s) failed; first: {failures[0]!r}")
+    return RunResult(
+        protocol=leg.protocol,
+        concurrency=concurrency,
+        logins=len(latencies),
+        wall_s=wall,
+        latencies_ms=tuple(latencies),
+        broker_cpu_s=broker_cpu,
+        simulator_cpu_s=simulator_cpu,
+    )
+
+
+def report(results: Sequence[RunResult]) -> str:
+    """One table per protocol, in the order measured, with the same columns."""
+    header = (
+        f"{'concurrency':>11}  {'logins':>6}  {'logins/s':>8}  {'p50 ms':>7}  {'p95 ms':>7}  "
+        f"{'p99 ms':>7}  {'Gatehouse CPU ms/login':>22}  {'simulator CPU ms/login':>22}"
+    )
+    blocks = []
+    for protocol in dict.fromkeys(r.protocol for r in results):
+        leg = LEGS[protocol]
+        lines = [f"{protocol.upper()} upstream ({leg.organization}, {leg.email})", header]
+        lines.append("-" * len(header))
+        for r in (r for r in results if r.protocol == protocol):
+            lines.append(
+                f"{r.concurrency:>11}  {r.logins:>6}  {r.per_second:>8.1f}  "
+                f"{r.percentile(50):>7.1f}  {r.percentile(95):>7.1f}  "
+                f"{r.percentile(99):>7.1f}  {r.broker_cpu_s * 1000 / r.logins:>22.2f}  "
+                f"{r.simulator_cpu_s * 1000 / r.logins:>22.2f}"
+            )
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+# -- command line -----------------------------------------------------------------------
+
+
+def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.logins",
+        description="Complete logins over real HTTP against Gatehouse and the IdP simulator "
+        "(each started here as its own process), through a SAML and/or an OIDC upstream.",
+    )
+    parser.add_argument(
+        "--protocol",
+        choices=PROTOCOL_CHOICES,
+        default="both",
+        help="upstream to log in through: saml (Example Corp), oidc (Example Labs), or both "
+        "one after the other in the same run (default)",
+    )
+    parser.add_argument(
+        "--logins", type=int, default=DEFAULT_LOGINS, help="per protocol and concurrency"
+    )
+    parser.add_argument("--warmup", type=int, default=DEFAULT_WARMUP, help="per protocol")
+    parser.add_argument(
+        "--concurrency", type=int, nargs="+", default=list(DEFAULT_CONCURRENCY), metavar="N"
+    )
+    parser.add_argument(
+        "--database-url",
+        help="PostgreSQL to bench on, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test "
+        "(a fresh schema, dropped afterwards); default: a SQLite file in a temporary dir",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="FILE",
+        help="run the broker under cProfile (bench.profiled_broker), write pstats to FILE "
+        "and print the top entries; CPU figures are then inflated by the profiler",
+    )
+    parser.add_argument("--top", type=int, default=30, help="profile entries to print")
+    args = parser.parse_args(argv)
+    if args.logins < 1 or args.warmup < 0 or min(args.concurrency) < 1:
+        parser.error("--logins and --concurrency must be positive, --warmup not negative")
+    return args
+
+
+def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(143)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _arguments(argv)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    profile = args.profile.resolve() if args.profile else None
+    legs = list(LEGS.values()) if args.protocol == "both" else [LEGS[args.protocol]]
+    results: list[RunResult] = []
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix="gatehouse-bench-") as tmp,
+            running_servers(
+                Path(tmp), database_url=args.database_url, profile_path=profile
+            ) as servers,
+        ):
+            _say(
+                f"Gatehouse {servers.issuer} (pid {servers.broker.pid}), simulator "
+                f"{servers.simulator_url} (pid {servers.simulator.pid})"
+            )
+            _say(
+                f"database: {servers.database}; {os.cpu_count()} CPUs; "
+                f"Python {platform.python_version()}"
+                + ("; broker under cProfile" if profile else "")
+            )
+            keys = fetch_keys(servers)
+            for leg in legs:
+                if args.warmup:
+                    _say(f"{leg.protocol}: warm-up: {args.warmup} logins ...")
+                    run(servers, keys, leg, concurrency=1, logins=args.warmup)
+                for concurrency in args.concurrency:
+                    _say(
+                        f"{leg.protocol}: measuring: {args.logins} logins at concurrency "
+                        f"{concurrency} ..."
+                    )
+                    results.append(
+                        run(servers, keys, leg, concurrency=concurrency, logins=args.logins)
+                    )
+    except (BenchSetupError, LoginError) as exc:
+        _say(f"bench failed: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        _say("interrupted; every process stopped.")
+        return 130
+    _say()
+    _say(report(results))
+    if profile is not None:
+        _say(f"\nbroker profile written to {profile} (all threads, including warm-up)")
+        _print_profile(profile, args.top)
+    return 0
+
+
+def _print_profile(path: Path, top: int) -> None:
+    for order in ("tottime", "cumulative"):
+        stats = pstats.Stats(str(path), stream=sys.stdout)
+        stats.strip_dirs().sort_stats(order).print_stats(top)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
