@@ -131,3 +131,17 @@ def test_tokens_signed_before_a_rotation_still_verify_after_it(gatehouse: Harnes
     broker = gatehouse.client.app.state.broker  # type: ignore[attr-defined]
     broker.keys.rotate()
     assert gatehouse.verify_id_token(id_token)["sub"]
+
+
+def test_an_account_of_another_workspace_domain_is_refused(gatehouse: Harness) -> None:
+    """Google's `hd` (R-16): the IdP says the account belongs to a Workspace domain; it must
+    be one the organization verified, whatever the email says."""
+    at_idp = gatehouse.authorize(gatehouse.new_login())
+    back = gatehouse.idp_returns(at_idp, sub="g-1", email="ann@acme.test", hd="other.test")
+    assert back.status_code == 403
+    assert "belongs to another organization" in back.text
+    at_idp = gatehouse.authorize(gatehouse.new_login())
+    assert (
+        gatehouse.idp_returns(at_idp, sub="g-1", email="ann@acme.test", hd="acme.test").status_code
+        == 302
+    )

@@ -87,6 +87,7 @@ class FakeConnector:
                 if "auth_time" in answer
                 else None
             ),
+            hosted_domain=answer.get("hd"),
             raw_attributes={"department": answer.get("department", "")},
         )
 

@@ -142,7 +142,7 @@ def _check_subject_and_nonce(claims: dict[str, Any], expect: IdTokenExpectations
     if "nonce_supported" in claims:
         # authlib issue #259: this claim once switched the nonce check off. Nothing honest
         # sends it.
-        raise UpstreamInvalid("nonce_mismatch", detail="nonce_supported claim")
+        raise UpstreamInvalid("nonce_supported_claim", detail="nonce_supported claim")
     nonce = claims.get("nonce")
     if not isinstance(nonce, str) or not hmac.compare_digest(nonce, expect.nonce):
         raise UpstreamInvalid("nonce_mismatch", detail="nonce absent or different")

@@ -33,9 +33,16 @@ def test_r02_a_wrong_or_missing_nonce_is_refused(rp: Rp, op: MockOp, nonce: obje
     assert rp.reason() == "nonce_mismatch"
 
 
-def test_r02_a_nonce_supported_claim_cannot_switch_the_check_off(rp: Rp, op: MockOp) -> None:
-    op.claims_changes = {"nonce_supported": False, "nonce": "wrong"}
-    assert rp.reason() == "nonce_mismatch"
+@pytest.mark.parametrize("nonce", ["wrong", None])
+def test_r02_a_nonce_supported_claim_is_refused_outright(
+    rp: Rp, op: MockOp, nonce: str | None
+) -> None:
+    """authlib issue #259: the claim once switched the nonce check off. Nothing honest sends
+    it, so its presence alone refuses, with the right nonce (None: unchanged) or without."""
+    op.claims_changes = {"nonce_supported": False}
+    if nonce is not None:
+        op.claims_changes["nonce"] = nonce
+    assert rp.reason() == "nonce_supported_claim"
 
 
 def test_r02_a_replayed_id_token_from_another_flow_fails_its_nonce(rp: Rp, op: MockOp) -> None:

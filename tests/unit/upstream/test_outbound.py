@@ -102,9 +102,19 @@ def test_an_operator_listed_network_is_reachable_in_production(canary: Canary) -
 
 @pytest.mark.parametrize(
     "url",
-    ["http://idp.test/x", "file:///etc/passwd", "gopher://idp.test/", "https://u:p@idp.test/x"],
+    [
+        "http://idp.test/x",
+        "file:///etc/passwd",
+        "gopher://idp.test/",
+        "https://u:p@idp.test/x",
+        "https://127.0.0.1/x",
+        "https://[::1]/x",
+        "https://169.254.169.254/latest/meta-data",
+    ],
 )
-def test_production_urls_must_be_https_without_credentials(url: str) -> None:
+def test_production_refuses_a_url_before_any_transport_sees_it(url: str) -> None:
+    """Checked per URL too, so even a client without the connect-time guard (an injected
+    one) never sends these."""
     client = httpx.Client(transport=httpx.MockTransport(lambda r: pytest.fail("sent")))
     with pytest.raises(OutboundError):
         outbound.get(client, url, policy=PRODUCTION, max_bytes=10)
