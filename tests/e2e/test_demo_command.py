@@ -1,5 +1,7 @@
-"""`make run` on a fresh var directory: the demo command migrates, seeds the demo client,
-starts the broker and the demo app on loopback, prints the URLs, and stops cleanly."""
+"""`make run` on a fresh var directory: the demo command migrates, seeds the demo client and
+both demo organizations, starts the simulator, the broker and the demo app on loopback,
+prints the URLs, and stops cleanly. A person then logs in through each seeded connection:
+alice@example.com over SAML (Example Corp), alice@example.org over OIDC (Example Labs)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -32,6 +35,56 @@ def wait_for(url: str, process: subprocess.Popen[str], timeout: float = 60) -> h
         except httpx.TransportError:
             time.sleep(0.2)
     raise AssertionError(f"{url} did not answer")
+
+
+@dataclass
+class Demo:
+    """A person at the running demo: the demo app, Gatehouse's email page, the simulator."""
+
+    issuer: str
+    app_url: str
+    simulator_url: str
+
+    def at_idp(self, browser: httpx.Client, email: str) -> httpx.Response:
+        """The demo app starts a real code flow at the broker, which asks for the work
+        email and sends the person on to the IdP of that email's organization."""
+        page = browser.get(f"{self.app_url}/login")
+        assert str(page.url).startswith(f"{self.issuer}/authorize?")
+        assert page.status_code == 200
+        assert 'name="email"' in page.text
+        flow = re.search(r'name="flow" value="([^"]+)"', page.text)
+        assert flow, page.text
+        return browser.post(f"{self.issuer}/login", data={"flow": flow.group(1), "email": email})
+
+    def log_in_over_saml(self, email: str) -> httpx.Response:
+        with httpx.Client(timeout=10, follow_redirects=True) as browser:
+            at_idp = self.at_idp(browser, email)
+            assert str(at_idp.url).startswith(f"{self.simulator_url}/sso")
+            form = login_form(pending_key(at_idp.text), email=email)
+            posted = browser.post(f"{self.simulator_url}/sso/login", data=form)
+            postback = autopost(posted.text)
+            assert postback.acs_url.startswith(f"{self.issuer}/saml/")
+            landed = browser.post(postback.acs_url, data=postback.fields)
+        return self.signed_in(landed, email)
+
+    def log_in_over_oidc(self, email: str) -> tuple[httpx.Response, str]:
+        """Also returns Gatehouse's redirect URI the simulator's OP sent the person to."""
+        with httpx.Client(timeout=10, follow_redirects=True) as browser:
+            at_idp = self.at_idp(browser, email)
+            assert str(at_idp.url).startswith(f"{self.simulator_url}/oidc/authorize?")
+            form = login_form(pending_key(at_idp.text), email=email)
+            form.pop("sign")  # SAML only
+            landed = browser.post(f"{self.simulator_url}/oidc/login", data=form)
+        callbacks = [str(r.url) for r in landed.history if str(r.url).startswith(self.issuer)]
+        assert len(callbacks) == 1, callbacks
+        return self.signed_in(landed, email), callbacks[0].split("?")[0]
+
+    def signed_in(self, landed: httpx.Response, email: str) -> httpx.Response:
+        assert str(landed.url).startswith(f"{self.app_url}/"), landed.url
+        assert landed.status_code == 200, landed.text
+        assert "Signed in" in landed.text
+        assert email in landed.text
+        return landed
 
 
 def test_demo_runs_every_party_and_prints_the_urls(tmp_path: Path) -> None:
@@ -59,28 +112,11 @@ def test_demo_runs_every_party_and_prints_the_urls(tmp_path: Path) -> None:
         home = wait_for(f"http://127.0.0.1:{demo_port}/", process)
         assert home.status_code == 200
         assert "Log in with SSO" in home.text
-        # The demo app starts a real code flow at the broker, which asks for the work email;
-        # alice@example.com goes to the simulator over SAML and comes back signed in.
-        with httpx.Client(timeout=10, follow_redirects=True) as browser:
-            page = browser.get(f"http://127.0.0.1:{demo_port}/login")
-            assert str(page.url).startswith(f"{issuer}/authorize?")
-            assert page.status_code == 200
-            assert 'name="email"' in page.text
-            flow = re.search(r'name="flow" value="([^"]+)"', page.text)
-            assert flow, page.text
-            at_idp = browser.post(
-                f"{issuer}/login", data={"flow": flow.group(1), "email": "alice@example.com"}
-            )
-            assert str(at_idp.url).startswith(f"http://127.0.0.1:{simulator_port}/sso")
-            form = login_form(pending_key(at_idp.text), email="alice@example.com")
-            posted = browser.post(f"http://127.0.0.1:{simulator_port}/sso/login", data=form)
-            postback = autopost(posted.text)
-            assert postback.acs_url.startswith(f"{issuer}/saml/")
-            landed = browser.post(postback.acs_url, data=postback.fields)
-        assert str(landed.url).startswith(f"http://127.0.0.1:{demo_port}/"), landed.url
-        assert landed.status_code == 200, landed.text
-        assert "alice@example.com" in landed.text
-        assert "Example Corp" in landed.text
+        demo = Demo(issuer, f"http://127.0.0.1:{demo_port}", f"http://127.0.0.1:{simulator_port}")
+        saml = demo.log_in_over_saml("alice@example.com")
+        assert "Example Corp" in saml.text
+        oidc, oidc_callback = demo.log_in_over_oidc("alice@example.org")
+        assert "Example Labs" in oidc.text
         assert (tmp_path / "var" / "gatehouse.sqlite3").exists()
     finally:
         process.send_signal(signal.SIGTERM)
@@ -89,7 +125,12 @@ def test_demo_runs_every_party_and_prints_the_urls(tmp_path: Path) -> None:
     assert f"Broker / OIDC issuer:     {issuer}" in output
     assert "Demo client_id:           gatehouse-demo" in output
     assert "fixed-demo-secret-for-this-test-only-0123456789" in output
-    assert f"IdP simulator (SAML):     http://127.0.0.1:{simulator_port}/" in output
+    assert f"IdP simulator:            http://127.0.0.1:{simulator_port}/ " in output
+    assert f"OIDC issuer http://127.0.0.1:{simulator_port}/oidc)" in output
+    # The redirect URI an IT admin registers at Example Labs' IdP: the one the login used.
+    labs = re.search(r"Example Labs \(OIDC\): +(con_\S+)\n +Redirect URI: +(\S+)\n", output)
+    assert labs, output
+    assert labs.group(2) == f"{issuer}/oidc/{labs.group(1)}/callback" == oidc_callback
     for url in (f"{issuer}/healthz", f"http://127.0.0.1:{simulator_port}/healthz"):
         with pytest.raises(httpx.TransportError):  # every child stopped with it
             httpx.get(url, timeout=2)
