@@ -12,41 +12,27 @@ event, correlated by that reference, recording the reason.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
-from contextlib import ExitStack
-from dataclasses import dataclass
 
-import httpx
 import pytest
 
-from broker.app import create_app
-from broker.demo import DEMO_OIDC_CLIENT_ID, demo_oidc_client_secret, simulator_environment
-from broker.domain.model import AuditEvent
-from broker.oidc.clients import register_client
-from broker.store.sql import SqlStore, make_engine
-from demo_rp.app import create_app as create_relying_party
-from demo_rp.oidc_client import RelyingParty
-from idp_simulator.app import create_app as create_simulator
-from idp_simulator.config import SimulatorConfig
+from broker.app import Broker
+from broker.demo import demo_oidc_client_secret, seed_example_labs_with
+from broker.domain.model import Connection
+from broker.settings import Settings
 from idp_simulator.oidc_scenarios import OidcScenario
-from tests.support import databases
-from tests.support.config import make_settings
-from tests.support.live_server import free_port, serve
-from tests.support.oidc_http import (
-    EMAIL,
-    ORG_NAME,
-    OidcBrowser,
-    RequestLog,
-    audit_for,
-    seed_oidc_tenant,
+from tests.support.loopback_world import (
+    BACKENDS,
+    LoopbackWorld,
+    browser_client,
+    loopback_world,
     verified_claims,
 )
+from tests.support.oidc_http import EMAIL, ORG_NAME, OidcBrowser
 from tests.support.saml_http import reference_on_page
 
 pytestmark = pytest.mark.e2e
 
-BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 VERIFY = "We could not verify your sign-in"
 
 # scenario -> (audit reason, text on the error page, HTTP status); the reasons are those of
@@ -64,112 +50,41 @@ FAILURES: dict[str, tuple[str, str, int]] = {
 }
 
 
-@dataclass
-class LiveOidc:
-    issuer: str
-    simulator_url: str
-    rp_url: str
-    rp_log: RequestLog
-    store: SqlStore
-    organization_id: str
-    connection_id: str
-
-    @property
-    def redirect_uri(self) -> str:
-        return f"{self.issuer}/oidc/{self.connection_id}/callback"
-
-    def start(self, browser: OidcBrowser) -> httpx.Response:
-        """The person clicks "log in" at the RP and lands on the simulator's login page."""
-        to_gatehouse = browser.http.get(f"{self.rp_url}/login", params={"login_hint": EMAIL})
-        authorize_url = to_gatehouse.headers["location"]
-        assert authorize_url.startswith(f"{self.issuer}/authorize?"), authorize_url
-        return browser.at_simulator(authorize_url, simulator_url=self.simulator_url)
-
-    def log_in(self, browser: OidcBrowser, scenario: str) -> str:
-        callback = browser.log_in(
-            self.start(browser), simulator_url=self.simulator_url, scenario=scenario
-        )
-        assert callback.startswith(f"{self.redirect_uri}?"), callback
-        return callback
-
-    def audit_for(self, request_id: str) -> list[AuditEvent]:
-        return audit_for(self.store, self.organization_id, request_id)
+def seed(broker: Broker, simulator_url: str, settings: Settings) -> Connection:
+    """Example Labs through the demo's own seed: `create_oidc_connection` fetches and checks
+    the running simulator's discovery document before anything is stored."""
+    return seed_example_labs_with(
+        broker, simulator_url=simulator_url, client_secret=demo_oidc_client_secret(settings)
+    )
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def live(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LiveOidc]:
-    """One world per backend for the whole module (keys and servers are the slow part);
-    each test uses its own browser and finds its own audit events by reference id."""
-    tmp = tmp_path_factory.mktemp("oidc-http")
-    with ExitStack() as stack:
-        if request.param == "sqlite":
-            template = request.getfixturevalue("sqlite_template")
-            engine = stack.enter_context(databases.sqlite_copy(template, tmp)).engine
-        else:
-            url = request.getfixturevalue("postgres_url")
-            schema = stack.enter_context(databases.throwaway_schema(url, migrated=True))
-            engine = make_engine(url, schema=schema)
-            stack.callback(engine.dispose)
-        store = SqlStore(engine)
-        broker_port, simulator_port, rp_port = free_port(), free_port(), free_port()
-        issuer = f"http://127.0.0.1:{broker_port}"
-        simulator_url = f"http://127.0.0.1:{simulator_port}"
-        rp_url = f"http://127.0.0.1:{rp_port}"
-        settings = make_settings(tmp, issuer=issuer)
+) -> Iterator[LoopbackWorld]:
+    with loopback_world(request, tmp_path_factory.mktemp("oidc-http"), seed) as world:
+        yield world
 
-        # The simulator configured exactly as `gatehouse demo` starts it, so its client id
-        # and secret are the ones the demo seed gives Gatehouse.
-        environment = simulator_environment(settings, simulator_url=simulator_url)
-        simulator_config = SimulatorConfig.from_env(environment)
-        assert simulator_config.oidc_client_id == DEMO_OIDC_CLIENT_ID
-        stack.enter_context(serve(create_simulator(simulator_config), simulator_port))
-        # No `http=`: Gatehouse's own outbound client and its development policy (loopback
-        # http allowed) carry discovery, JWKS and token requests.
-        gatehouse = create_app(settings, store=store)
-        stack.callback(gatehouse.state.broker.close)
-        stack.enter_context(serve(gatehouse, broker_port))
-        organization, connection = seed_oidc_tenant(
-            gatehouse.state.broker,
-            simulator_url=simulator_url,
-            client_secret=demo_oidc_client_secret(settings),
-        )
-        with store.unit_of_work() as uow:
-            registered = register_client(
-                uow,
-                name="Demo RP",
-                redirect_uris=[f"{rp_url}/callback"],
-                now=gatehouse.state.broker.clock.now(),
-            )
-        assert registered.client_secret is not None
 
-        rp_http = stack.enter_context(httpx.Client(timeout=10, follow_redirects=False))
-        relying_party = RelyingParty(
-            issuer,
-            registered.client.client_id,
-            registered.client_secret,
-            f"{rp_url}/callback",
-            rp_http,
-        )
-        rp_log = RequestLog(
-            create_relying_party(relying_party, session_secret=secrets.token_urlsafe(32))
-        )
-        stack.enter_context(serve(rp_log, rp_port))
-        yield LiveOidc(
-            issuer=issuer,
-            simulator_url=simulator_url,
-            rp_url=rp_url,
-            rp_log=rp_log,
-            store=store,
-            organization_id=organization.id,
-            connection_id=connection.id,
-        )
+def redirect_uri(live: LoopbackWorld) -> str:
+    return f"{live.issuer}/oidc/{live.connection_id}/callback"
+
+
+def log_in(live: LoopbackWorld, browser: OidcBrowser, scenario: str) -> str:
+    """The person clicks "log in" at the RP, lands at the simulator's login page and logs in
+    there; returns where the simulator sends the browser back (not followed)."""
+    to_gatehouse = browser.http.get(f"{live.rp_url}/login", params={"login_hint": EMAIL})
+    authorize_url = to_gatehouse.headers["location"]
+    assert authorize_url.startswith(f"{live.issuer}/authorize?"), authorize_url
+    page = browser.at_simulator(authorize_url, simulator_url=live.simulator_url)
+    callback = browser.log_in(page, simulator_url=live.simulator_url, scenario=scenario)
+    assert callback.startswith(f"{redirect_uri(live)}?"), callback
+    return callback
 
 
 @pytest.fixture
 def browser() -> Iterator[OidcBrowser]:
-    with httpx.Client(timeout=10, follow_redirects=False) as http:
+    with browser_client() as http:
         yield OidcBrowser(http)
 
 
@@ -178,9 +93,9 @@ def test_every_oidc_scenario_of_the_simulator_is_played() -> None:
 
 
 def test_alice_logs_in_and_the_relying_party_verifies_her_id_token(
-    live: LiveOidc, browser: OidcBrowser
+    live: LoopbackWorld, browser: OidcBrowser
 ) -> None:
-    back = browser.http.get(live.log_in(browser, "success"))
+    back = browser.http.get(log_in(live, browser, "success"))
     result = browser.hop(back, f"{live.rp_url}/callback?")
     assert result.status_code == 200, result.text
     assert "Signed in" in result.text  # signature, iss, aud, exp, nonce, at_hash checked
@@ -199,10 +114,10 @@ def test_alice_logs_in_and_the_relying_party_verifies_her_id_token(
 
 @pytest.mark.parametrize("scenario", sorted(FAILURES))
 def test_a_failing_scenario_ends_on_an_error_page_and_nothing_reaches_the_rp(
-    live: LiveOidc, browser: OidcBrowser, scenario: str
+    live: LoopbackWorld, browser: OidcBrowser, scenario: str
 ) -> None:
     reason, text, status = FAILURES[scenario]
-    callback = live.log_in(browser, scenario)
+    callback = log_in(live, browser, scenario)
     callbacks_before = live.rp_log.callbacks()
     back = browser.http.get(callback)
     assert back.status_code == status, back.text
@@ -218,9 +133,9 @@ def test_a_failing_scenario_ends_on_an_error_page_and_nothing_reaches_the_rp(
 
 
 def test_a_replayed_callback_is_refused_and_only_the_first_reaches_the_rp(
-    live: LiveOidc, browser: OidcBrowser
+    live: LoopbackWorld, browser: OidcBrowser
 ) -> None:
-    first = browser.http.get(live.log_in(browser, "replay"))
+    first = browser.http.get(log_in(live, browser, "replay"))
     assert first.status_code == 302, first.text
     assert "code=" in first.headers["location"]
     callbacks_before = live.rp_log.callbacks()

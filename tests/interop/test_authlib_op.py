@@ -35,7 +35,8 @@ from tests.support import authlib_op
 from tests.support.authlib_op import PERSON, AuthlibOp, RegisteredClient, new_signing_key
 from tests.support.config import make_settings
 from tests.support.live_server import free_port, serve
-from tests.support.oidc_http import OidcBrowser, audit_for, redirect_target
+from tests.support.loopback_world import audit_for
+from tests.support.oidc_http import OidcBrowser, redirect_target
 from tests.support.saml_http import query_params, reference_on_page
 
 pytestmark = pytest.mark.e2e
