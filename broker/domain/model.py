@@ -44,11 +44,17 @@ class Organization:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Domain:
     """An email domain claimed by an organization; only a verified one routes logins or
-    makes `email_verified` true."""
+    makes `email_verified` true. Several organizations may claim a name; at most one may
+    have it verified (SECURITY-CATALOGUE D-01: an unverified claim is inert, so claiming a
+    domain cannot squat it)."""
 
     organization_id: str
     name: str
     verified_at: datetime | None = None
+    #: The random value the organization publishes in DNS to prove it controls the domain
+    #: (`_gatehouse-challenge.<name>` TXT); None for a claim an operator verified by hand.
+    verification_token: str | None = None
+    created_at: datetime | None = None
 
     @property
     def is_verified(self) -> bool:
@@ -206,6 +212,8 @@ class AuditEvent:
     id: str = field(default_factory=_new_event_id)
     at: datetime
     kind: str
+    #: Who did it: `management_client:<id>`, `cli`, `portal_link:<id>`; None for a login.
+    actor: str | None = None
     reason: str | None = None
     organization_id: str | None = None
     connection_id: str | None = None

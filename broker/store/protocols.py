@@ -31,6 +31,13 @@ from broker.domain.model import (
     PendingAuthorization,
     SigningKeyRecord,
 )
+from broker.store.protocols_management import (
+    IdempotencyRepo,
+    ManagementClientRepo,
+    PortalLinkRepo,
+    ProfileRepo,
+    RateLimitRepo,
+)
 
 
 class StoreError(Exception):
@@ -123,6 +130,10 @@ class AccessTokenRepo(Protocol):
         ...
 
 
+#: Where a page of a time-ordered list starts: after this (created_at, id).
+PageKey = tuple[datetime, str]
+
+
 class OrganizationRepo(Protocol):
     def add(self, organization: Organization) -> None:
         """AlreadyExists if the id, or a non-null external_id, is taken."""
@@ -136,22 +147,54 @@ class OrganizationRepo(Protocol):
 
     def list(self) -> Sequence[Organization]: ...
 
+    def page(self, *, after: PageKey | None, limit: int) -> Sequence[Organization]:
+        """Oldest first, by (created_at, id): a page after a key never changes when
+        organizations are added meanwhile (they sort after every existing one)."""
+        ...
+
+    def save(self, organization: Organization) -> None:
+        """Update name and external_id; NotFound if absent, AlreadyExists if the external
+        id is another organization's."""
+        ...
+
+    def delete(self, organization_id: str) -> None:
+        """Remove it with its domains, connections, identities and portal links (the
+        database cascades); NotFound if absent."""
+        ...
+
 
 class DomainRepo(Protocol):
     def add(self, domain: Domain) -> None:
-        """AlreadyExists if any organization already holds the name."""
+        """AlreadyExists if this organization already claims the name (or, for a domain
+        added verified, if another organization has it verified)."""
         ...
 
-    def get(self, name: str) -> Domain:
-        """The domain by its normalized name, whichever organization holds it."""
+    def get(self, organization_id: str, name: str) -> Domain:
+        """This organization's claim on `name`; NotFound if it has none."""
         ...
 
-    def save(self, domain: Domain) -> None: ...
+    def find_verified(self, name: str) -> Domain:
+        """The claim on `name` that is verified, whichever organization holds it; NotFound
+        if none is. Routing and login policy look domains up only this way."""
+        ...
+
+    def save(self, domain: Domain) -> None:
+        """Update verification state and token of (organization, name); NotFound if
+        absent, AlreadyExists if another organization has the name verified."""
+        ...
+
+    def delete(self, organization_id: str, name: str) -> None:
+        """NotFound if the organization has no such claim."""
+        ...
 
     def for_organization(self, organization_id: str) -> Sequence[Domain]: ...
 
     def list(self, *, organization_id: str | None = None) -> Sequence[Domain]:
-        """Every claimed domain, or one organization's, by name."""
+        """Every claim, or one organization's, by name."""
+        ...
+
+    def page(self, organization_id: str, *, after: str | None, limit: int) -> Sequence[Domain]:
+        """One organization's claims by name, after `after`."""
         ...
 
 
@@ -162,8 +205,16 @@ class ConnectionRepo(Protocol):
 
     def for_organization(self, organization_id: str) -> Sequence[Connection]: ...
 
+    def page(
+        self, organization_id: str, *, after: PageKey | None, limit: int
+    ) -> Sequence[Connection]: ...
+
     def save(self, connection: Connection, *, expected_version: int) -> Connection:
         """Store `connection` with version expected_version + 1; Conflict if stale."""
+        ...
+
+    def delete(self, organization_id: str, connection_id: str) -> None:
+        """Remove it and its identities; NotFound if it is not the organization's."""
         ...
 
 
@@ -180,6 +231,18 @@ class IdentityRepo(Protocol):
     ) -> Identity:
         """Find the identity for (connection, idp_subject) or create it with `new_id`;
         update email and last login. Concurrent first logins yield one identity."""
+        ...
+
+    def get(self, organization_id: str, identity_id: str) -> Identity:
+        """NotFound if absent or another organization's."""
+        ...
+
+    def page(
+        self, organization_id: str, *, after: PageKey | None, limit: int
+    ) -> Sequence[Identity]: ...
+
+    def delete(self, organization_id: str, identity_id: str) -> None:
+        """NotFound if absent or another organization's."""
         ...
 
 
@@ -207,6 +270,24 @@ class AuditRepo(Protocol):
     ) -> Sequence[AuditEvent]:
         """The latest `limit` events, newest first, optionally of one organization or kind."""
         ...
+
+    def page(self, query: EventQuery) -> Sequence[AuditEvent]:
+        """Newest first, by (at, id) descending, starting after `query.before`: a page
+        never changes when events are added meanwhile (they sort before every existing
+        one)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventQuery:
+    limit: int
+    organization_id: str | None = None
+    kind: str | None = None
+    #: A kind prefix (`login.`) instead of one kind.
+    kind_prefix: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    before: PageKey | None = None
 
 
 class ReplayRepo(Protocol):
@@ -260,6 +341,21 @@ class UnitOfWork(Protocol):
 
     @property
     def replays(self) -> ReplayRepo: ...
+
+    @property
+    def management_clients(self) -> ManagementClientRepo: ...
+
+    @property
+    def profiles(self) -> ProfileRepo: ...
+
+    @property
+    def portal_links(self) -> PortalLinkRepo: ...
+
+    @property
+    def idempotency(self) -> IdempotencyRepo: ...
+
+    @property
+    def rate_limits(self) -> RateLimitRepo: ...
 
     def commit(self) -> None:
         """Commit now and keep going (for a write that must survive a later error)."""

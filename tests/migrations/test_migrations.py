@@ -147,3 +147,28 @@ def test_0002_fails_whole_on_duplicate_external_ids(empty_engine: Engine) -> Non
     with pytest.raises(sa.exc.IntegrityError):
         migrate_to(empty_engine, "0002")
     assert "replay_cache" not in table_names(empty_engine)  # transactional: nothing half-done
+
+
+def test_0003_lets_several_organizations_claim_a_name_but_one_verify_it(
+    empty_engine: Engine,
+) -> None:
+    migrate_to(empty_engine, "0002")
+    seed_0001_rows(empty_engine)
+    with empty_engine.begin() as connection:
+        connection.execute(sa.text("UPDATE domains SET verified_at = :at"), {"at": NOW})
+    migrate_to(empty_engine, "0003")
+    domains = metadata.tables["domains"]
+    with empty_engine.begin() as connection:
+        [kept] = connection.execute(sa.select(domains)).mappings()
+        assert (kept["organization_id"], kept["name"]) == ("org_a", "a.test")
+        assert kept["created_at"] == kept["verified_at"]
+        assert kept["verification_token"] is None
+        connection.execute(domains.insert().values(organization_id="org_b", name="a.test"))
+    with pytest.raises(sa.exc.IntegrityError), empty_engine.begin() as connection:
+        connection.execute(
+            domains.update().where(domains.c.organization_id == "org_b").values(verified_at=NOW)
+        )
+    migrate_to(empty_engine, "0002", down=True)
+    with empty_engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT organization_id, name FROM domains")).all()
+    assert [tuple(row) for row in rows] == [("org_a", "a.test")]  # the unverified twin goes

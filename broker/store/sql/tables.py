@@ -98,15 +98,28 @@ class OrganizationRow(Base):
 
 
 class DomainRow(Base):
-    """The name is the primary key: a domain routes to at most one organization."""
+    """One organization's claim on a name. Any number may claim it; the partial unique
+    index lets at most one hold it verified, so a domain routes to one organization and a
+    claim cannot squat a name another organization owns (SECURITY-CATALOGUE D-01)."""
 
     __tablename__ = "domains"
-
-    name: Mapped[str] = mapped_column(primary_key=True)
-    organization_id: Mapped[str] = mapped_column(
-        sa.ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    __table_args__ = (
+        sa.Index(
+            "uq_domains_verified_name",
+            "name",
+            unique=True,
+            sqlite_where=sa.text("verified_at IS NOT NULL"),
+            postgresql_where=sa.text("verified_at IS NOT NULL"),
+        ),
     )
+
+    organization_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(primary_key=True)
     verified_at: Mapped[datetime | None]
+    verification_token: Mapped[str | None]
+    created_at: Mapped[datetime | None]
 
 
 class ConnectionRow(Base):
@@ -234,6 +247,7 @@ class AuditEventRow(Base):
     flow_id: Mapped[str | None]
     request_id: Mapped[str | None]
     detail: Mapped[dict[str, Any]]
+    actor: Mapped[str | None]
 
 
 class ReplayRow(Base):
@@ -245,6 +259,86 @@ class ReplayRow(Base):
     scope: Mapped[str] = mapped_column(primary_key=True)
     message_id: Mapped[str] = mapped_column(primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ManagementClientRow(Base):
+    __tablename__ = "management_clients"
+
+    client_id: Mapped[str] = mapped_column(primary_key=True)
+    name: Mapped[str]
+    secret_hash: Mapped[str]
+    scopes: Mapped[list[str]]
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class ProfileRow(Base):
+    __tablename__ = "self_service_profiles"
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    name: Mapped[str]
+    description: Mapped[str]
+    allowed_strategies: Mapped[list[str]]
+    user_attributes: Mapped[list[Any]] = mapped_column(sa.JSON())
+    branding: Mapped[dict[str, Any]]
+    introduction: Mapped[str]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class PortalLinkRow(Base):
+    """Deleted with its organization; a link for a connection goes with the connection (an
+    edit link must never turn into a new-connection link)."""
+
+    __tablename__ = "portal_links"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(
+            ["connection_id", "organization_id"],
+            ["connections.id", "connections.organization_id"],
+            ondelete="CASCADE",
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    organization_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(unique=True)
+    profile_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("self_service_profiles.id", ondelete="SET NULL")
+    )
+    connection_id: Mapped[str | None]
+    enabled_features: Mapped[list[str]]
+    max_uses: Mapped[int]
+    uses: Mapped[int]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    created_by: Mapped[str]
+
+
+class IdempotencyRow(Base):
+    """A POST's response kept under (client, Idempotency-Key) until `expires_at`."""
+
+    __tablename__ = "idempotency_keys"
+
+    client_id: Mapped[str] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(primary_key=True)
+    request_hash: Mapped[str]
+    status: Mapped[int | None]
+    response: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON())
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class RateLimitRow(Base):
+    """Requests counted per (bucket, fixed window), shared by every broker process."""
+
+    __tablename__ = "rate_limits"
+
+    bucket: Mapped[str] = mapped_column(primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(primary_key=True)
+    count: Mapped[int]
 
 
 # The tables, for the repositories' Core statements: the same columns (hence the same types,
@@ -268,3 +362,8 @@ access_tokens = _table(AccessTokenRow)
 signing_keys = _table(SigningKeyRow)
 audit_events = _table(AuditEventRow)
 replay_cache = _table(ReplayRow)
+management_clients = _table(ManagementClientRow)
+profiles = _table(ProfileRow)
+portal_links = _table(PortalLinkRow)
+idempotency_keys = _table(IdempotencyRow)
+rate_limits = _table(RateLimitRow)

@@ -1,0 +1,104 @@
+"""The management side's values: who automates Gatehouse, and what they configure for the
+customer's IT admin (self-service profiles, portal links).
+
+Secrets here are stored only as SHA-256 hashes (`secret_hash`, `token_hash`): a management
+client secret and a portal link are bearer secrets Gatehouse only needs to recognize.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+#: Scopes of the management API, one read and one write per resource (Auth0's shape).
+SCOPES = (
+    "organizations:read", "organizations:write", "connections:read", "connections:write",
+    "domains:read", "domains:write", "portal_links:write", "profiles:read", "profiles:write",
+    "events:read", "users:read", "users:write",
+)  # fmt: skip
+
+#: What a portal link may let the customer's IT admin do.
+PORTAL_FEATURES = ("sso", "domain_verification")
+
+#: The identity providers a self-service profile may offer, as the portal's tiles.
+STRATEGIES = (
+    "okta", "entra", "google", "adfs", "onelogin", "jumpcloud", "ping", "keycloak",
+    "generic-saml", "generic-oidc",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ManagementClient:
+    """A backend of the app team calling the management API (client credentials). Separate
+    from login clients: a leaked Auth0 client secret must not administer tenants."""
+
+    client_id: str
+    name: str
+    secret_hash: str
+    scopes: tuple[str, ...]
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserAttribute:
+    """A claim the customer's IdP must (or may) send, named as our claims are."""
+
+    name: str
+    description: str = ""
+    required: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Branding:
+    logo_url: str | None = None
+    primary_color: str | None = None  # "#rrggbb"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SelfServiceProfile:
+    """What the portal offers one kind of customer: which IdPs, which attributes, how it
+    looks, what it says first."""
+
+    id: str
+    name: str
+    description: str = ""
+    allowed_strategies: tuple[str, ...] = STRATEGIES
+    user_attributes: tuple[UserAttribute, ...] = (UserAttribute(name="email"),)
+    branding: Branding = field(default_factory=Branding)
+    introduction: str = ""
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PortalLink:
+    """A magic link to the admin portal for one organization: a new connection, or an edit
+    of `connection_id`. The URL's token is shown once; only its hash is kept."""
+
+    id: str
+    organization_id: str
+    token_hash: str
+    profile_id: str | None
+    connection_id: str | None
+    enabled_features: tuple[str, ...]
+    max_uses: int
+    uses: int = 0
+    expires_at: datetime
+    revoked_at: datetime | None = None
+    created_at: datetime
+    created_by: str
+
+    def usable(self, now: datetime) -> bool:
+        return self.revoked_at is None and self.uses < self.max_uses and now < self.expires_at
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredResponse:
+    """A POST's answer kept under its Idempotency-Key, replayed for a retry."""
+
+    request_hash: str
+    status: int
+    body: Mapping[str, object]
+    location: str | None = None

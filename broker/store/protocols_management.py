@@ -1,0 +1,95 @@
+"""The management side's repositories: API clients, self-service profiles, portal links, and
+the request bookkeeping (idempotency, rate limits) every broker process must share."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from broker.domain.management import (
+    ManagementClient,
+    PortalLink,
+    SelfServiceProfile,
+    StoredResponse,
+)
+
+PageKey = tuple[datetime, str]
+
+
+class ManagementClientRepo(Protocol):
+    def add(self, client: ManagementClient) -> None:
+        """AlreadyExists if the client_id is taken."""
+        ...
+
+    def get(self, client_id: str) -> ManagementClient:
+        """NotFound if absent (a revoked client is returned; the caller refuses it)."""
+        ...
+
+    def list(self) -> Sequence[ManagementClient]: ...
+
+    def revoke(self, client_id: str, *, now: datetime) -> None: ...
+
+
+class ProfileRepo(Protocol):
+    def add(self, profile: SelfServiceProfile) -> None: ...
+
+    def get(self, profile_id: str) -> SelfServiceProfile: ...
+
+    def page(self, *, after: PageKey | None, limit: int) -> Sequence[SelfServiceProfile]: ...
+
+    def save(self, profile: SelfServiceProfile) -> None:
+        """NotFound if absent."""
+        ...
+
+    def delete(self, profile_id: str) -> None:
+        """Links that used it keep working without a profile (the portal's defaults)."""
+        ...
+
+
+class PortalLinkRepo(Protocol):
+    def add(self, link: PortalLink) -> None: ...
+
+    def get(self, organization_id: str, link_id: str) -> PortalLink:
+        """NotFound if absent or another organization's."""
+        ...
+
+    def page(
+        self, organization_id: str, *, after: PageKey | None, limit: int
+    ) -> Sequence[PortalLink]: ...
+
+    def revoke(self, organization_id: str, link_id: str, *, now: datetime) -> PortalLink:
+        """Idempotent; NotFound if absent or another organization's."""
+        ...
+
+    def use(self, token_hash: str, *, now: datetime) -> PortalLink:
+        """Atomically count one use of a live link (unrevoked, unexpired, uses left) and
+        return it; NotFound otherwise. Of concurrent callers on a link's last use, exactly
+        one gets it."""
+        ...
+
+
+class IdempotencyRepo(Protocol):
+    def begin(
+        self, client_id: str, key: str, *, request_hash: str, now: datetime, expires_at: datetime
+    ) -> StoredResponse | None:
+        """None when this (client, key) is new (it is now reserved); otherwise what was
+        stored: a finished response (status set) or one still in progress (status 0)."""
+        ...
+
+    def finish(self, client_id: str, key: str, response: StoredResponse) -> None: ...
+
+    def release(self, client_id: str, key: str) -> None:
+        """Forget a reservation whose request failed before answering (a retry may run)."""
+        ...
+
+    def purge_expired(self, *, now: datetime) -> int: ...
+
+
+class RateLimitRepo(Protocol):
+    def hit(self, bucket: str, *, window_start: datetime) -> int:
+        """Count one request in (bucket, window) and return the window's count so far;
+        concurrent hits are all counted."""
+        ...
+
+    def purge_before(self, window_start: datetime) -> int: ...
