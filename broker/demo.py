@@ -32,7 +32,7 @@ from broker.provisioning import (
     update_saml_idp,
 )
 from broker.settings import Settings
-from broker.store import NotFound
+from broker.store import AlreadyExists, NotFound
 from broker.upstream.urls import endpoints_for
 
 DEMO_CLIENT_ID = "gatehouse-demo"
@@ -193,12 +193,18 @@ def _demo_organization(
             )
             uow.organizations.add(organization)
         try:
-            domain = uow.domains.get(domain_name)
+            domain = uow.domains.get(organization.id, domain_name)
         except NotFound:
-            domain = Domain(organization_id=organization.id, name=domain_name)
+            domain = Domain(organization_id=organization.id, name=domain_name, created_at=now)
             uow.domains.add(domain)
         if domain.verified_at is None:
-            uow.domains.save(replace(domain, verified_at=now))
+            try:
+                uow.domains.save(replace(domain, verified_at=now))
+            except AlreadyExists as exc:
+                # Another organization on this database has verified the demo's domain.
+                raise click.ClickException(
+                    f"{domain_name} is verified by another organization; the demo needs it"
+                ) from exc
     return organization
 
 

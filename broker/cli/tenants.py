@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import click
@@ -16,7 +17,7 @@ from broker.clock import SystemClock
 from broker.domain.model import AuditEvent, Domain, Organization
 from broker.domain.names import InvalidDomain, normalize_domain
 from broker.domain.opaque import new_id
-from broker.store import AlreadyExists, NotFound
+from broker.store import AlreadyExists, NotFound, UnitOfWork
 
 
 def _organization_json(organization: Organization) -> dict[str, Any]:
@@ -91,26 +92,35 @@ def domains() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def domains_add(org_ref: str, domain: str, as_json: bool) -> None:
     """Claim DOMAIN for an organization (unverified: it routes nothing until verified).
-    A domain belongs to at most one organization."""
+    Several organizations may claim a name; only one can have it verified."""
     name = _domain_name(domain)
+    now = SystemClock().now()
     with unit_of_work() as uow:
         organization = find_organization(uow, org_ref)
-        claimed = Domain(organization_id=organization.id, name=name)
+        claimed = Domain(organization_id=organization.id, name=name, created_at=now)
         try:
             uow.domains.add(claimed)
         except AlreadyExists as exc:
-            holder = uow.domains.get(name).organization_id
-            whose = "this organization" if holder == organization.id else holder
             raise click.ClickException(
-                f"{name} is already claimed by {whose}: a domain belongs to at most one "
-                "organization"
+                f"{name} is already claimed by this organization ({organization.id})"
             ) from exc
+        holder = _verified_holder(uow, name)
     shown = name if name == domain.strip().lower() else f"{name} (typed as {domain.strip()!r})"
-    emit(
-        as_json,
-        _domain_json(claimed),
-        [f"claimed {shown} for {organization.id}; not verified, so it routes no logins yet"],
-    )
+    lines = [f"claimed {shown} for {organization.id}; not verified, so it routes no logins yet"]
+    if holder is not None:
+        lines.append(
+            f"note: {name} is verified by another organization ({holder}); this claim "
+            "cannot be verified while that one stands"
+        )
+    emit(as_json, _domain_json(claimed), lines)
+
+
+def _verified_holder(uow: UnitOfWork, name: str) -> str | None:
+    """The organization that has `name` verified, if any."""
+    try:
+        return uow.domains.find_verified(name).organization_id
+    except NotFound:
+        return None
 
 
 @domains.command("verify")
@@ -129,24 +139,28 @@ def domains_verify(org_ref: str, domain: str, as_json: bool) -> None:
     with unit_of_work() as uow:
         organization = find_organization(uow, org_ref)
         try:
-            current = uow.domains.get(name)
+            current = uow.domains.get(organization.id, name)
         except NotFound as exc:
             raise click.ClickException(
-                f"{name} is not claimed; run `gatehouse domains add --org {org_ref} {name}` first"
+                f"{name} is not claimed by {organization.id}; run "
+                f"`gatehouse domains add --org {org_ref} {name}` first"
             ) from exc
-        if current.organization_id != organization.id:
-            raise click.ClickException(
-                f"{name} belongs to another organization ({current.organization_id}): a "
-                "domain belongs to at most one organization"
-            )
         already = current.is_verified
         if not already:
-            current = Domain(organization_id=organization.id, name=name, verified_at=now)
-            uow.domains.save(current)
+            current = replace(current, verified_at=now)
+            try:
+                uow.domains.save(current)
+            except AlreadyExists as exc:
+                holder = _verified_holder(uow, name) or "another organization"
+                raise click.ClickException(
+                    f"{name} is already verified by another organization ({holder}): a "
+                    "domain routes to at most one organization"
+                ) from exc
             uow.audit.record(
                 AuditEvent(
                     at=now,
                     kind="domain.verified",
+                    actor="cli",
                     reason="operator_assertion",
                     organization_id=organization.id,
                     detail={"domain": name, "method": "cli"},

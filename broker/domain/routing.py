@@ -45,12 +45,15 @@ def normalize_email_domain(email: str) -> str | None:
 def resolve_for_domain(
     domain: Domain | None, connections: Sequence[Connection], email_domain_name: str
 ) -> RoutingDecision:
-    """`domain` is the stored record for the email's domain (None if nobody claims it);
-    `connections` are its organization's."""
-    if domain is None:
+    """`domain` is the verified claim on the email's domain (None if no organization has
+    verified it); `connections` are its organization's.
+
+    An unverified claim routes nowhere and gets the same reason as no claim at all,
+    "unknown_domain": any organization may claim any name, so an unverified claim says
+    nothing about who owns it, and the login page must not tell a stranger that someone
+    has claimed (or is onboarding) a domain."""
+    if domain is None or not domain.is_verified:
         return NoRoute("unknown_domain")
-    if not domain.is_verified:
-        return NoRoute("unverified_domain")
     return resolve_for_organization(connections, email_domain_name)
 
 

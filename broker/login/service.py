@@ -37,7 +37,6 @@ log = logging.getLogger(__name__)
 
 _NO_ROUTE_MESSAGES = {
     "unknown_domain": "There is no single sign-on set up for {domain}.",
-    "unverified_domain": "There is no single sign-on set up for {domain} yet.",
     "no_active_connection": "Your organization's single sign-on is not active yet.",
     "invalid_email": "That does not look like an email address.",
 }
@@ -183,7 +182,9 @@ class LoginService:
         if domain_name is None:
             return NoRoute("invalid_email")
         try:
-            domain = uow.domains.get(domain_name)
+            # Only a verified claim routes; unverified claims (any organization may make
+            # one) are never looked at here.
+            domain = uow.domains.find_verified(domain_name)
         except NotFound:
             return resolve_for_domain(None, (), domain_name)
         connections = uow.connections.for_organization(domain.organization_id)

@@ -135,15 +135,24 @@ def test_domains_add_refuses_an_invalid_domain(env: dict[str, str], typed: str, 
     assert domains(env) == []
 
 
-def test_a_domain_belongs_to_at_most_one_organization(env: dict[str, str]) -> None:
+def test_several_organizations_may_claim_a_domain_once_each(env: dict[str, str]) -> None:
     acme, mallory = create_org(env, "Acme"), create_org(env, "Mallory")
     run(env, "domains", "add", "--org", acme, "acme.test")
-    out = refused(env, "domains", "add", "--org", mallory, "ACME.test.")
-    assert "at most one organization" in out
-    assert acme in out
+    out = run(env, "domains", "add", "--org", mallory, "ACME.test.")
+    assert "not verified" in out
     out = refused(env, "domains", "add", "--org", acme, "acme.test")
     assert "already claimed by this organization" in out
-    assert [(d["name"], d["organization_id"]) for d in domains(env)] == [("acme.test", acme)]
+    assert [(d["name"], d["organization_id"]) for d in domains(env)] == sorted(
+        [("acme.test", acme), ("acme.test", mallory)]
+    )
+
+
+def test_domains_add_notes_a_name_another_organization_verified(env: dict[str, str]) -> None:
+    acme, mallory = create_org(env, "Acme"), create_org(env, "Mallory")
+    run(env, "domains", "add", "--org", acme, "acme.test")
+    run(env, "domains", "verify", "--org", acme, "acme.test")
+    out = run(env, "domains", "add", "--org", mallory, "acme.test")
+    assert f"verified by another organization ({acme})" in out
 
 
 def test_domains_refuse_an_unknown_organization(env: dict[str, str]) -> None:
@@ -188,12 +197,20 @@ def test_domains_verify_is_an_operator_assertion(env: dict[str, str]) -> None:
     ]
 
 
-def test_domains_verify_refuses_another_organizations_domain(env: dict[str, str]) -> None:
+def test_domains_verify_refuses_a_domain_another_organization_verified(
+    env: dict[str, str],
+) -> None:
     acme, mallory = create_org(env, "Acme"), create_org(env, "Mallory")
     run(env, "domains", "add", "--org", acme, "acme.test")
+    assert "domains add" in refused(env, "domains", "verify", "--org", mallory, "acme.test")
+    run(env, "domains", "add", "--org", mallory, "acme.test")
+    run(env, "domains", "verify", "--org", acme, "acme.test")
     out = refused(env, "domains", "verify", "--org", mallory, "acme.test")
-    assert "belongs to another organization" in out
-    assert domains(env)[0]["verified"] is False
+    assert f"already verified by another organization ({acme})" in out
+    assert {d["organization_id"]: d["verified"] for d in domains(env)} == {
+        acme: True,
+        mallory: False,
+    }
 
 
 def test_domains_verify_refuses_an_unclaimed_or_invalid_domain(env: dict[str, str]) -> None:

@@ -236,13 +236,13 @@ def test_domains_round_trip_and_verification(store: Store) -> None:
         uow.domains.add(Domain(organization_id="org_a", name="a.test"))
         uow.domains.save(Domain(organization_id="org_a", name="a.test", verified_at=NOW))
     with store.unit_of_work() as uow:
-        assert uow.domains.get("a.test").is_verified
-        assert uow.domains.get("a.test").verified_at == NOW
-        assert not uow.domains.get("b.test").is_verified
+        assert uow.domains.get("org_a", "a.test").is_verified
+        assert uow.domains.get("org_a", "a.test").verified_at == NOW
+        assert not uow.domains.get("org_a", "b.test").is_verified
         assert [d.name for d in uow.domains.for_organization("org_a")] == ["a.test", "b.test"]
         assert uow.domains.for_organization("org_x") == []
         with pytest.raises(NotFound):
-            uow.domains.get("c.test")
+            uow.domains.get("org_a", "c.test")
 
 
 def test_domains_list_all_or_one_organization(store: Store) -> None:
@@ -265,15 +265,20 @@ def test_domains_list_all_or_one_organization(store: Store) -> None:
         assert uow.domains.list(organization_id="org_x") == []
 
 
-def test_domain_claimed_by_another_organization_is_already_exists(store: Store) -> None:
+def test_domain_claimed_twice_by_one_organization_is_already_exists(store: Store) -> None:
+    """Another organization's claim on the name is allowed (see test_store_tenancy.py):
+    only the same (organization, name) twice is a duplicate."""
     seed_tenant(store)
     with store.unit_of_work() as uow:
         uow.organizations.add(organization("org_b"))
         uow.domains.add(Domain(organization_id="org_a", name="a.test"))
     with store.unit_of_work() as uow, pytest.raises(AlreadyExists):
+        uow.domains.add(Domain(organization_id="org_a", name="a.test", verified_at=NOW))
+    with store.unit_of_work() as uow:
         uow.domains.add(Domain(organization_id="org_b", name="a.test"))
     with store.unit_of_work() as uow:
-        assert uow.domains.get("a.test").organization_id == "org_a"
+        assert [d.organization_id for d in uow.domains.list()] == ["org_a", "org_b"]
+        assert not uow.domains.get("org_a", "a.test").is_verified
 
 
 def test_domain_save_never_moves_it_to_another_organization(store: Store) -> None:

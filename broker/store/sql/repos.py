@@ -15,19 +15,21 @@ from functools import cached_property
 from sqlalchemy.engine import Connection, Engine
 
 from broker.store.sql.repos_audit import SqlAuditRepo, SqlReplayRepo
+from broker.store.sql.repos_connections import SqlConnectionRepo, SqlIdentityRepo
 from broker.store.sql.repos_keys import SqlKeyRepo
+from broker.store.sql.repos_management import (
+    SqlManagementClientRepo,
+    SqlPortalLinkRepo,
+    SqlProfileRepo,
+)
 from broker.store.sql.repos_oauth import (
     SqlAccessTokenRepo,
     SqlClientRepo,
     SqlCodeRepo,
     SqlFlowRepo,
 )
-from broker.store.sql.repos_tenancy import (
-    SqlConnectionRepo,
-    SqlDomainRepo,
-    SqlIdentityRepo,
-    SqlOrganizationRepo,
-)
+from broker.store.sql.repos_requests import SqlIdempotencyRepo, SqlRateLimitRepo
+from broker.store.sql.repos_tenancy import SqlDomainRepo, SqlOrganizationRepo
 
 
 class SqlUnitOfWork:
@@ -79,6 +81,26 @@ class SqlUnitOfWork:
     @cached_property
     def replays(self) -> SqlReplayRepo:
         return SqlReplayRepo(self._connection)
+
+    @cached_property
+    def management_clients(self) -> SqlManagementClientRepo:
+        return SqlManagementClientRepo(self._connection)
+
+    @cached_property
+    def profiles(self) -> SqlProfileRepo:
+        return SqlProfileRepo(self._connection)
+
+    @cached_property
+    def portal_links(self) -> SqlPortalLinkRepo:
+        return SqlPortalLinkRepo(self._connection)
+
+    @cached_property
+    def idempotency(self) -> SqlIdempotencyRepo:
+        return SqlIdempotencyRepo(self._connection)
+
+    @cached_property
+    def rate_limits(self) -> SqlRateLimitRepo:
+        return SqlRateLimitRepo(self._connection)
 
     def commit(self) -> None:
         """Commit; the next statement begins a new transaction."""

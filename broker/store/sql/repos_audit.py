@@ -5,20 +5,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Executable, Integer, bindparam, delete, select
+from sqlalchemy import Executable, Integer, bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 
 from broker.domain.model import AuditEvent
+from broker.store.protocols import EventQuery
 from broker.store.sql.statements import (
+    Keyset,
     PerDialect,
     affected,
     all_rows,
     counted,
     insert_ignoring_duplicates,
     insert_unless_duplicate,
+    keyset,
 )
 from broker.store.sql.tables import audit_events, replay_cache
 
@@ -42,6 +46,31 @@ _LIST_EVENTS = {
     for by_organization in (False, True)
     for by_kind in (False, True)
 }
+_AT = audit_events.c.at.type
+
+
+@cache
+def _event_pages(
+    *, by_organization: bool, by_kind: bool, by_prefix: bool, since: bool, until: bool
+) -> Keyset:
+    """The pages of one combination of filters, built on its first use and kept (at most
+    32 statements). The prefix is compared with `substr`, not LIKE: SQLite's LIKE ignores
+    ASCII case, PostgreSQL's does not, and `_` or `%` in a prefix would need escaping;
+    `substr(kind, 1, n) = prefix` is exact and case-sensitive on both."""
+    query = select(audit_events)
+    if by_organization:
+        query = query.where(audit_events.c.organization_id == _ORGANIZATION_ID)
+    if by_kind:
+        query = query.where(audit_events.c.kind == _KIND)
+    if by_prefix:
+        prefix_length = bindparam("p_kind_prefix_length", type_=Integer())
+        prefix = bindparam("p_kind_prefix", type_=audit_events.c.kind.type)
+        query = query.where(func.substr(audit_events.c.kind, 1, prefix_length) == prefix)
+    if since:
+        query = query.where(audit_events.c.at >= bindparam("p_since", type_=_AT))
+    if until:
+        query = query.where(audit_events.c.at < bindparam("p_until", type_=_AT))
+    return keyset(query, audit_events.c.at, audit_events.c.id, descending=True)
 
 
 class SqlAuditRepo:
@@ -61,6 +90,7 @@ class SqlAuditRepo:
             "flow_id": event.flow_id,
             "request_id": event.request_id,
             "detail": dict(event.detail),
+            "actor": event.actor,
         }
         statement = _INSERT_EVENT.on(self._connection)
         insert_unless_duplicate(self._connection, statement, params, f"audit event {event.id!r}")
@@ -74,6 +104,28 @@ class SqlAuditRepo:
         query = _LIST_EVENTS[(organization_id is not None, kind is not None)]
         params = {"p_limit": limit, "p_organization_id": organization_id, "p_kind": kind}
         return [_event(row) for row in all_rows(self._connection, query, params)]
+
+    def page(self, query: EventQuery) -> Sequence[AuditEvent]:
+        """Newest first by (at, id): events of one instant come in a fixed order, so a page
+        boundary can fall between them without losing or repeating one. `since` is
+        inclusive and `until` exclusive, so consecutive windows never overlap."""
+        pages = _event_pages(
+            by_organization=query.organization_id is not None,
+            by_kind=query.kind is not None,
+            by_prefix=query.kind_prefix is not None,
+            since=query.since is not None,
+            until=query.until is not None,
+        )
+        params = {
+            "p_organization_id": query.organization_id,
+            "p_kind": query.kind,
+            "p_kind_prefix": query.kind_prefix,
+            "p_kind_prefix_length": len(query.kind_prefix or ""),
+            "p_since": query.since,
+            "p_until": query.until,
+        }
+        rows = pages.page(self._connection, params, after=query.before, limit=query.limit)
+        return [_event(row) for row in rows]
 
 
 def _remember(statement: sqlite.Insert | postgresql.Insert) -> Executable:
@@ -130,4 +182,5 @@ def _event(row: Row[Any]) -> AuditEvent:
         flow_id=row.flow_id,
         request_id=row.request_id,
         detail=row.detail,
+        actor=row.actor,
     )

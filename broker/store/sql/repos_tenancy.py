@@ -1,34 +1,32 @@
-"""Repositories of the tenancy side: organizations, their domains and connections, and the
-identities that log in through those connections.
+"""Repositories of the tenancy side: organizations and the email domains they claim
+(connections and identities are in `repos_connections`).
 
 A write never moves a row to another organization: updates match on the organization as
-well as the key, so a caller holding a stale or forged value gets NotFound or Conflict
-instead of re-parenting a domain, connection or identity.
+well as the key, so a caller holding a stale or forged value gets NotFound instead of
+re-parenting a domain.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Executable, bindparam, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
-from broker.domain.model import Connection as ConnectionModel, Domain, Identity, Organization
-from broker.store.protocols import Conflict, NotFound
+from broker.domain.model import Domain, Organization
+from broker.store.protocols import NotFound, PageKey
 from broker.store.sql.statements import (
-    PerDialect,
     affected,
+    affected_in_savepoint,
     all_rows,
     first,
     insert_ignoring_duplicates,
     insert_in_savepoint,
     insert_unless_duplicate,
-    returning_or_raise,
+    keyset,
 )
-from broker.store.sql.tables import connections, domains, identities, organizations
+from broker.store.sql.tables import domains, organizations
 
 # Parameters are named apart from the columns: an INSERT or UPDATE reserves column names for
 # its own VALUES/SET parameters.
@@ -40,6 +38,16 @@ _GET_ORGANIZATION_BY_EXTERNAL_ID = select(organizations).where(
     organizations.c.external_id == bindparam("p_external_id")
 )
 _LIST_ORGANIZATIONS = select(organizations).order_by(organizations.c.created_at, organizations.c.id)
+_ORGANIZATION_PAGES = keyset(select(organizations), organizations.c.created_at, organizations.c.id)
+_SAVE_ORGANIZATION = (
+    update(organizations)
+    .where(organizations.c.id == _ORGANIZATION_ID)
+    .values(
+        name=bindparam("p_name", type_=organizations.c.name.type),
+        external_id=bindparam("p_external_id", type_=organizations.c.external_id.type),
+    )
+)
+_DELETE_ORGANIZATION = delete(organizations).where(organizations.c.id == _ORGANIZATION_ID)
 
 
 class SqlOrganizationRepo:
@@ -77,192 +85,131 @@ class SqlOrganizationRepo:
     def list(self) -> Sequence[Organization]:
         return [_organization(row) for row in all_rows(self._connection, _LIST_ORGANIZATIONS, {})]
 
+    def page(self, *, after: PageKey | None, limit: int) -> Sequence[Organization]:
+        rows = _ORGANIZATION_PAGES.page(self._connection, {}, after=after, limit=limit)
+        return [_organization(row) for row in rows]
 
+    def save(self, organization: Organization) -> None:
+        """In a savepoint: a taken external id (the unique index) is AlreadyExists and
+        leaves the unit of work usable, like `add`. The id and creation time never
+        change."""
+        params = {
+            "p_organization_id": organization.id,
+            "p_name": organization.name,
+            "p_external_id": organization.external_id,
+        }
+        what = f"organization {organization.id!r} (external_id {organization.external_id!r})"
+        if affected_in_savepoint(self._connection, _SAVE_ORGANIZATION, params, what) != 1:
+            raise NotFound(f"organization {organization.id!r}")
+
+    def delete(self, organization_id: str) -> None:
+        """One DELETE; the foreign keys (ON DELETE CASCADE) take its domains, connections,
+        their identities, and its portal links in the same statement, so no half-deleted
+        organization is ever visible. Audit events have no foreign key and stay: the
+        record of what happened outlives what it mentions."""
+        params = {"p_organization_id": organization_id}
+        if affected(self._connection, _DELETE_ORGANIZATION, params) != 1:
+            raise NotFound(f"organization {organization_id!r}")
+
+
+_NAME = bindparam("p_name", type_=domains.c.name.type)
+_CLAIM = (domains.c.organization_id == _ORGANIZATION_ID, domains.c.name == _NAME)
 _INSERT_DOMAIN = insert(domains)
-_GET_DOMAIN = select(domains).where(domains.c.name == bindparam("p_name"))
+_GET_DOMAIN = select(domains).where(*_CLAIM)
+_FIND_VERIFIED = select(domains).where(domains.c.name == _NAME, domains.c.verified_at.is_not(None))
 _SAVE_DOMAIN = (
     update(domains)
-    .where(domains.c.name == bindparam("p_name"), domains.c.organization_id == _ORGANIZATION_ID)
-    .values(verified_at=bindparam("p_verified_at", type_=domains.c.verified_at.type))
+    .where(*_CLAIM)
+    .values(
+        verified_at=bindparam("p_verified_at", type_=domains.c.verified_at.type),
+        verification_token=bindparam(
+            "p_verification_token", type_=domains.c.verification_token.type
+        ),
+    )
 )
-_LIST_DOMAINS = select(domains).order_by(domains.c.name)
-_DOMAINS_OF = _LIST_DOMAINS.where(domains.c.organization_id == _ORGANIZATION_ID)
+_DELETE_DOMAIN = delete(domains).where(*_CLAIM)
+_LIST_DOMAINS = select(domains).order_by(domains.c.name, domains.c.organization_id)
+_DOMAINS_OF = select(domains).where(domains.c.organization_id == _ORGANIZATION_ID)
+_LIST_DOMAINS_OF = _DOMAINS_OF.order_by(domains.c.name)
+_DOMAIN_PAGES = keyset(_DOMAINS_OF, domains.c.name)
 
 
 class SqlDomainRepo:
+    """Claims keyed by (organization, name). The partial unique index
+    `uq_domains_verified_name` is the one guarantee that a name routes to at most one
+    organization: two organizations verifying at once cannot both win, whatever the
+    caller checked before."""
+
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
 
     def add(self, domain: Domain) -> None:
-        """The name is the primary key, so a claim by a second organization is a key
-        violation (AlreadyExists) even when both claims race. In a savepoint: a caller may
-        go on to read who holds the name, and a missing organization (NotFound) may be
-        recovered from too."""
+        """AlreadyExists if this organization claims the name already (the primary key)
+        or if the claim is added verified while another organization holds the name
+        verified (the unique index), even when two adds race. In a savepoint: a caller may
+        go on to look the name up, and a missing organization (NotFound) may be recovered
+        from too."""
         params = {
-            "name": domain.name,
             "organization_id": domain.organization_id,
+            "name": domain.name,
             "verified_at": domain.verified_at,
+            "verification_token": domain.verification_token,
+            "created_at": domain.created_at,
         }
-        insert_in_savepoint(self._connection, _INSERT_DOMAIN, params, f"domain {domain.name!r}")
+        what = f"domain {domain.name!r}"
+        insert_in_savepoint(self._connection, _INSERT_DOMAIN, params, what)
 
-    def get(self, name: str) -> Domain:
-        row = first(self._connection, _GET_DOMAIN, {"p_name": name})
+    def get(self, organization_id: str, name: str) -> Domain:
+        row = first(self._connection, _GET_DOMAIN, _claim(organization_id, name))
         if row is None:
-            raise NotFound(f"domain {name!r}")
+            raise NotFound(f"domain {name!r} of organization {organization_id!r}")
+        return _domain(row)
+
+    def find_verified(self, name: str) -> Domain:
+        """At most one row matches: the unique index allows one verified claim per name."""
+        row = first(self._connection, _FIND_VERIFIED, {"p_name": name})
+        if row is None:
+            raise NotFound(f"verified domain {name!r}")
         return _domain(row)
 
     def save(self, domain: Domain) -> None:
+        """Only the verification state and token change. A verification refused by the
+        unique index (another organization verified the name first, or concurrently) is
+        AlreadyExists; the UPDATE runs in a savepoint, so the caller's unit of work stays
+        usable (to record the refusal, say)."""
         params = {
-            "p_name": domain.name,
-            "p_organization_id": domain.organization_id,
+            **_claim(domain.organization_id, domain.name),
             "p_verified_at": domain.verified_at,
+            "p_verification_token": domain.verification_token,
         }
-        if affected(self._connection, _SAVE_DOMAIN, params) != 1:
+        what = f"domain {domain.name!r}: verified by another organization"
+        if affected_in_savepoint(self._connection, _SAVE_DOMAIN, params, what) != 1:
             raise NotFound(f"domain {domain.name!r} of organization {domain.organization_id!r}")
+
+    def delete(self, organization_id: str, name: str) -> None:
+        params = _claim(organization_id, name)
+        if affected(self._connection, _DELETE_DOMAIN, params) != 1:
+            raise NotFound(f"domain {name!r} of organization {organization_id!r}")
 
     def for_organization(self, organization_id: str) -> Sequence[Domain]:
         params = {"p_organization_id": organization_id}
-        return [_domain(row) for row in all_rows(self._connection, _DOMAINS_OF, params)]
+        return [_domain(row) for row in all_rows(self._connection, _LIST_DOMAINS_OF, params)]
 
     def list(self, *, organization_id: str | None = None) -> Sequence[Domain]:
+        """By name, then organization (several may claim one name)."""
         if organization_id is not None:
             return self.for_organization(organization_id)
         return [_domain(row) for row in all_rows(self._connection, _LIST_DOMAINS, {})]
 
-
-_CONNECTION_ID = bindparam("p_connection_id", type_=connections.c.id.type)
-_INSERT_CONNECTION = insert(connections)
-_GET_CONNECTION = select(connections).where(connections.c.id == _CONNECTION_ID)
-_CONNECTIONS_OF = (
-    select(connections)
-    .where(connections.c.organization_id == _ORGANIZATION_ID)
-    .order_by(connections.c.created_at, connections.c.id)
-)
-_OWNED_CONNECTION = (
-    connections.c.id == _CONNECTION_ID,
-    connections.c.organization_id == _ORGANIZATION_ID,
-)
-_SAVE_CONNECTION = (
-    update(connections)
-    .where(*_OWNED_CONNECTION, connections.c.version == bindparam("p_expected_version"))
-    .values(
-        {
-            column: bindparam(f"p_{column}", type_=connections.c[column].type)
-            for column in ("kind", "name", "config", "domains", "active", "version")
-        }
-    )
-    .returning(*connections.c)
-)
-_GET_OWNED_CONNECTION = select(connections.c.id).where(*_OWNED_CONNECTION)
-
-
-class SqlConnectionRepo:
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
-
-    def add(self, connection: ConnectionModel) -> None:
-        """In a savepoint, so that NotFound (no such organization) leaves the unit of work
-        usable."""
-        params = {
-            "id": connection.id,
-            "organization_id": connection.organization_id,
-            "kind": connection.kind,
-            "name": connection.name,
-            "config": dict(connection.config),
-            "domains": list(connection.domains),
-            "active": connection.active,
-            "version": connection.version,
-            "created_at": connection.created_at,
-        }
-        what = f"connection {connection.id!r}"
-        insert_in_savepoint(self._connection, _INSERT_CONNECTION, params, what)
-
-    def get(self, connection_id: str) -> ConnectionModel:
-        row = first(self._connection, _GET_CONNECTION, {"p_connection_id": connection_id})
-        if row is None:
-            raise NotFound(f"connection {connection_id!r}")
-        return _connection(row)
-
-    def for_organization(self, organization_id: str) -> Sequence[ConnectionModel]:
+    def page(self, organization_id: str, *, after: str | None, limit: int) -> Sequence[Domain]:
         params = {"p_organization_id": organization_id}
-        return [_connection(row) for row in all_rows(self._connection, _CONNECTIONS_OF, params)]
-
-    def save(self, connection: ConnectionModel, *, expected_version: int) -> ConnectionModel:
-        """Compare-and-swap on `version` (dex's UpdateConnector): of two admins editing from
-        the same version, the second gets Conflict instead of silently overwriting. A
-        connection never changes organization."""
-        owned = {"p_connection_id": connection.id, "p_organization_id": connection.organization_id}
-        params = {
-            **owned,
-            "p_expected_version": expected_version,
-            "p_kind": connection.kind,
-            "p_name": connection.name,
-            "p_config": dict(connection.config),
-            "p_domains": list(connection.domains),
-            "p_active": connection.active,
-            "p_version": expected_version + 1,
-        }
-        row = first(self._connection, _SAVE_CONNECTION, params)
-        if row is not None:
-            return _connection(row)
-        if first(self._connection, _GET_OWNED_CONNECTION, owned) is None:
-            raise NotFound(f"connection {connection.id!r}")
-        raise Conflict(f"connection {connection.id!r} is not at version {expected_version}")
+        key = None if after is None else (after,)
+        rows = _DOMAIN_PAGES.page(self._connection, params, after=key, limit=limit)
+        return [_domain(row) for row in rows]
 
 
-def _record_login(statement: sqlite.Insert | postgresql.Insert) -> Executable:
-    """INSERT .. ON CONFLICT (connection_id, idp_subject) DO UPDATE .. RETURNING: one
-    statement that creates the identity or refreshes it, and returns the stored row."""
-    return statement.on_conflict_do_update(
-        index_elements=[identities.c.connection_id, identities.c.idp_subject],
-        set_={
-            identities.c.email: statement.excluded.email,
-            identities.c.last_login_at: statement.excluded.last_login_at,
-        },
-        # Never an identity of another organization: no row comes back, hence NotFound.
-        where=identities.c.organization_id == statement.excluded.organization_id,
-    ).returning(*identities.c)
-
-
-_RECORD_LOGIN = PerDialect(
-    sqlite=_record_login(sqlite.insert(identities)),
-    postgresql=_record_login(postgresql.insert(identities)),
-)
-
-
-class SqlIdentityRepo:
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
-
-    def record_login(
-        self,
-        *,
-        organization_id: str,
-        connection_id: str,
-        idp_subject: str,
-        email: str | None,
-        new_id: str,
-        now: datetime,
-    ) -> Identity:
-        """One INSERT .. ON CONFLICT DO UPDATE .. RETURNING: two first logins racing both
-        insert, the database keeps one row (on PostgreSQL the second waits for the first
-        and then takes the update branch), and both callers return that row's id (the `sub`
-        must be stable). NotFound if the connection is not the organization's: the
-        composite foreign key refuses a new row, the WHERE clause an existing one."""
-        params = {
-            "id": new_id,
-            "organization_id": organization_id,
-            "connection_id": connection_id,
-            "idp_subject": idp_subject,
-            "email": email,
-            "created_at": now,
-            "last_login_at": now,
-        }
-        statement = _RECORD_LOGIN.on(self._connection)
-        row = returning_or_raise(self._connection, statement, params, f"identity {new_id!r}")
-        if row is None:
-            raise NotFound(f"connection {connection_id!r} of organization {organization_id!r}")
-        return _identity(row)
+def _claim(organization_id: str, name: str) -> dict[str, Any]:
+    return {"p_organization_id": organization_id, "p_name": name}
 
 
 def _organization(row: Row[Any]) -> Organization:
@@ -272,30 +219,10 @@ def _organization(row: Row[Any]) -> Organization:
 
 
 def _domain(row: Row[Any]) -> Domain:
-    return Domain(organization_id=row.organization_id, name=row.name, verified_at=row.verified_at)
-
-
-def _connection(row: Row[Any]) -> ConnectionModel:
-    return ConnectionModel(
-        id=row.id,
+    return Domain(
         organization_id=row.organization_id,
-        kind=row.kind,
         name=row.name,
-        config=row.config,
-        domains=tuple(row.domains),
-        active=row.active,
-        version=row.version,
+        verified_at=row.verified_at,
+        verification_token=row.verification_token,
         created_at=row.created_at,
-    )
-
-
-def _identity(row: Row[Any]) -> Identity:
-    return Identity(
-        id=row.id,
-        organization_id=row.organization_id,
-        connection_id=row.connection_id,
-        idp_subject=row.idp_subject,
-        email=row.email,
-        created_at=row.created_at,
-        last_login_at=row.last_login_at,
     )

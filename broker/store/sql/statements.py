@@ -12,12 +12,12 @@ conditional UPDATE is the verdict of a compare-and-swap or single-use check.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy import Executable, Insert
+from sqlalchemy import ColumnElement, Executable, Insert, Integer, Select, bindparam, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, CursorResult, Row
 from sqlalchemy.exc import IntegrityError
@@ -116,6 +116,19 @@ def insert_in_savepoint(
         raise _translate(exc, what) from exc
 
 
+def affected_in_savepoint(
+    connection: Connection, statement: Executable, params: Params, what: str
+) -> int:
+    """`affected` inside a SAVEPOINT, with constraint violations translated: for an UPDATE
+    that a unique index may refuse (a second verified claim on a domain, a taken external
+    id), after which the caller's unit of work must stay usable."""
+    try:
+        with connection.begin_nested():
+            return affected(connection, statement, params)
+    except IntegrityError as exc:
+        raise _translate(exc, what) from exc
+
+
 def insert_unless_duplicate(
     connection: Connection, statement: Executable, params: Params, what: str
 ) -> None:
@@ -132,6 +145,53 @@ def insert_unless_duplicate(
         raise _translate(exc, what) from exc
     if inserted != 1:
         raise AlreadyExists(what)
+
+
+@dataclass(frozen=True, slots=True)
+class Keyset:
+    """One list read in pages by a unique sort key (keyset pagination): `first` is the
+    first page, `next` the page strictly after a key (before it, for a descending list).
+
+    Not OFFSET: a page after a key holds the same rows however many rows were added or
+    removed before it meanwhile, and the database seeks to the key instead of counting
+    rows. The key is compared as a row value, `(created_at, id) > (:at, :id)`, which both
+    backends support and PostgreSQL can answer from a composite index.
+    """
+
+    first: Select[Any]
+    next: Select[Any]
+
+    def page(
+        self,
+        connection: Connection,
+        params: Params,
+        *,
+        after: Sequence[Any] | None,
+        limit: int,
+    ) -> list[Row[Any]]:
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        if after is None:
+            return all_rows(connection, self.first, {**params, "p_limit": limit})
+        keyed = {f"p_after_{index}": value for index, value in enumerate(after)}
+        return all_rows(connection, self.next, {**params, **keyed, "p_limit": limit})
+
+
+def keyset(query: Select[Any], *columns: ColumnElement[Any], descending: bool = False) -> Keyset:
+    """Pages of `query` ordered by `columns` (which must identify a row: the last one is
+    a unique id), ascending or descending; the key's parameters are `p_after_<i>`."""
+    ordering = [column.desc() for column in columns] if descending else list(columns)
+    ordered = query.order_by(*ordering).limit(bindparam("p_limit", type_=Integer()))
+    keys = [
+        bindparam(f"p_after_{index}", type_=column.type) for index, column in enumerate(columns)
+    ]
+    if len(columns) == 1:
+        [column], [key] = columns, keys
+        beyond = column < key if descending else column > key
+    else:
+        row, at = tuple_(*columns), tuple_(*keys)
+        beyond = row < at if descending else row > at
+    return Keyset(first=ordered, next=ordered.where(beyond))
 
 
 def _translate(exc: IntegrityError, what: str) -> StoreError | IntegrityError:

@@ -34,9 +34,11 @@ def test_unknown_domain_does_not_route() -> None:
     assert resolve_for_domain(None, [connection("a")], "acme.test") == NoRoute("unknown_domain")
 
 
-def test_unverified_domain_does_not_route() -> None:
+def test_unverified_domain_does_not_route_and_looks_unknown() -> None:
+    """Any organization may claim any name: an unverified claim must not tell a stranger
+    on the login page that someone has claimed the domain."""
     decision = resolve_for_domain(UNVERIFIED, [connection("a")], "acme.test")
-    assert decision == NoRoute("unverified_domain")
+    assert decision == NoRoute("unknown_domain")
 
 
 def test_verified_domain_with_one_connection_routes() -> None:
