@@ -21,6 +21,11 @@ from broker.errors import UserFacingError
 from broker.keys import KeyManager, SecretBox
 from broker.login.replays import StoreReplayGuard
 from broker.login.service import LoginService
+from broker.management import Management, ManagementDeps
+from broker.management.access import AccessTokens
+from broker.management.api import build_operations
+from broker.management.api.dispatch import ManagementApi
+from broker.management.dns_txt import DnsTxtLookup, TxtLookup
 from broker.oidc.provider import Provider
 from broker.settings import Settings
 from broker.store import Store
@@ -32,6 +37,7 @@ from broker.upstream.registry import ConnectorCache, ConnectorTypes
 from broker.upstream.saml import SamlConnectionConfig
 from broker.web.adapt import make_templates
 from broker.web.endpoints import Endpoints
+from broker.web.management import ApiEndpoints
 from broker.web.middleware import SecurityHeadersMiddleware
 from broker.web.routes import build_routes
 
@@ -61,6 +67,8 @@ class Broker:
     #: What `http` may reach (IdP metadata, discovery, JWKS, token endpoints).
     outbound: OutboundPolicy
     clock: Clock
+    management: Management
+    access_tokens: AccessTokens
 
     def close(self) -> None:
         """Release the outbound HTTP pool (CLI commands and seeds build a broker briefly)."""
@@ -74,6 +82,7 @@ def build_broker(
     http: httpx.Client | None = None,
     clock: Clock | None = None,
     connector_types: ConnectorTypes | None = None,
+    dns: TxtLookup | None = None,
 ) -> Broker:
     clock = clock or SystemClock()
     store = store or SqlStore(make_engine(settings.database.url))
@@ -112,8 +121,23 @@ def build_broker(
         clock=clock,
         flow_ttl_seconds=int(tokens.flow_ttl.total_seconds()),
     )
+    management = Management(
+        ManagementDeps(
+            issuer=settings.issuer,
+            store=store,
+            clock=clock,
+            secrets=secrets,
+            http=deps.http,
+            outbound=policy,
+            dns=dns or DnsTxtLookup(settings.management.dns_resolver),
+            production=settings.is_production,
+            portal_url=settings.management.portal_url or f"{settings.issuer}/portal",
+        )
+    )
     return Broker(
         settings=settings,
+        management=management,
+        access_tokens=AccessTokens(issuer=settings.issuer, keys=keys, store=store, clock=clock),
         store=store,
         keys=keys,
         secrets=secrets,
@@ -132,9 +156,10 @@ def create_app(
     http: httpx.Client | None = None,
     clock: Clock | None = None,
     connector_types: ConnectorTypes | None = None,
+    dns: TxtLookup | None = None,
 ) -> Starlette:
     broker = build_broker(
-        settings, store=store, http=http, clock=clock, connector_types=connector_types
+        settings, store=store, http=http, clock=clock, connector_types=connector_types, dns=dns
     )
     broker.keys.ensure_keys()
     if not settings.is_production:
@@ -143,14 +168,27 @@ def create_app(
             "allowed and the secret key may be a generated one.",
             settings.issuer,
         )
+    templates = make_templates(TEMPLATES_DIR)
     endpoints = Endpoints(
         issuer=settings.issuer,
         provider=broker.provider,
+        access_tokens=broker.access_tokens,
         login=broker.login,
-        templates=make_templates(TEMPLATES_DIR),
+        templates=templates,
+    )
+    api = ApiEndpoints(
+        issuer=settings.issuer,
+        api=ManagementApi(
+            tokens=broker.access_tokens,
+            store=broker.store,
+            clock=broker.clock,
+            requests_per_minute=settings.management.requests_per_minute,
+        ),
+        operations=build_operations(broker.management),
+        templates=templates,
     )
     app = Starlette(
-        routes=build_routes(endpoints),
+        routes=build_routes(endpoints, api),
         middleware=[Middleware(SecurityHeadersMiddleware, hsts=settings.is_production)],
         exception_handlers={
             UserFacingError: endpoints.user_facing_error,

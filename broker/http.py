@@ -27,6 +27,8 @@ class HttpRequest:
     query: Mapping[str, list[str]] = field(default_factory=dict)
     form: Mapping[str, list[str]] = field(default_factory=dict)
     cookies: Mapping[str, str] = field(default_factory=dict)
+    #: The raw body, size-capped (JSON for the management API; forms are also in `form`).
+    body: bytes = b""
     client_ip: str | None = None
     #: The correlation id the web layer gave this request (shown on error pages, logged,
     #: and written into audit events so the three can be joined).

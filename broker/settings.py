@@ -58,6 +58,17 @@ class DemoSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ManagementSettings:
+    """The management API and what it reaches: the DNS resolver domain verification asks
+    (`host[:port]`; None is the system's), the portal's public URL (portal links point
+    there; None is `<issuer>/portal`), and each client's request budget per minute."""
+
+    dns_resolver: str | None = None
+    portal_url: str | None = None
+    requests_per_minute: int = 600
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DatabaseSettings:
     url: str
 
@@ -75,6 +86,7 @@ class Settings:
     #: else must be a public address (SSRF, SECURITY-CATALOGUE R-10). Development adds
     #: loopback on its own.
     upstream_allowed_networks: tuple[IpNetwork, ...] = ()
+    management: ManagementSettings = field(default_factory=ManagementSettings)
 
     @property
     def is_production(self) -> bool:
@@ -106,6 +118,7 @@ class Settings:
             issuer=issuer,
             env=env,
             upstream_allowed_networks=networks,
+            management=_management_settings(env_vars),
             database=DatabaseSettings(url=database_url),
             secret_key=secret_key,
             var_dir=var_dir,
@@ -115,6 +128,20 @@ class Settings:
                 redirect_uris=tuple(env_vars.get("GATEHOUSE_DEMO_REDIRECT_URIS", "").split()),
             ),
         )
+
+
+def _management_settings(env_vars: Mapping[str, str]) -> ManagementSettings:
+    rate = env_vars.get("GATEHOUSE_API_RATE_LIMIT", "600").strip()
+    if not rate.isdigit() or int(rate) < 1:
+        raise ConfigError("GATEHOUSE_API_RATE_LIMIT", "must be a positive whole number")
+    portal_url = env_vars.get("GATEHOUSE_PORTAL_URL", "").strip().rstrip("/") or None
+    if portal_url is not None and not portal_url.startswith(("https://", "http://")):
+        raise ConfigError("GATEHOUSE_PORTAL_URL", "must be an absolute URL")
+    return ManagementSettings(
+        dns_resolver=env_vars.get("GATEHOUSE_DNS_RESOLVER", "").strip() or None,
+        portal_url=portal_url,
+        requests_per_minute=int(rate),
+    )
 
 
 def parse_issuer(raw: str, env: str) -> str:

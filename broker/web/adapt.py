@@ -30,7 +30,8 @@ async def to_http_request(request: Request, *, issuer: str) -> HttpRequest:
     """`url` is the configured issuer plus the path and query: never the Host header."""
     path_and_query = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     form: dict[str, list[str]] = {}
-    if request.method == "POST":
+    body = b""
+    if request.method in ("POST", "PUT", "PATCH", "DELETE"):
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         body = await _read_capped(request)
         if content_type == "application/x-www-form-urlencoded":
@@ -47,6 +48,7 @@ async def to_http_request(request: Request, *, issuer: str) -> HttpRequest:
         query=parse_qs(request.url.query, keep_blank_values=True),
         form=form,
         cookies=dict(request.cookies),
+        body=body,
         client_ip=request.client.host if request.client else None,
         request_id=getattr(request.state, "request_id", None),
     )

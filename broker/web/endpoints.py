@@ -14,6 +14,7 @@ from starlette.templating import Jinja2Templates
 from broker.errors import UserFacingError
 from broker.http import HttpRequest, Page, Result
 from broker.login.service import LoginService
+from broker.management.access import AccessTokens
 from broker.oidc.provider import Provider
 from broker.web.adapt import render, to_http_request, to_response
 
@@ -28,11 +29,13 @@ class Endpoints:
         *,
         issuer: str,
         provider: Provider,
+        access_tokens: AccessTokens,
         login: LoginService,
         templates: Jinja2Templates,
     ) -> None:
         self.issuer = issuer
         self.provider = provider
+        self.access_tokens = access_tokens
         self.login = login
         self.templates = templates
 
@@ -58,7 +61,15 @@ class Endpoints:
 
     @property
     def token(self) -> Endpoint:
-        return self._call(self.provider.token)
+        """One token endpoint, two grants: codes for relying parties (the OP), client
+        credentials for management clients (their own registry and tokens)."""
+
+        def token(request: HttpRequest) -> Result:
+            if request.form.get("grant_type") == ["client_credentials"]:
+                return self.access_tokens.issue(request)
+            return self.provider.token(request)
+
+        return self._call(token)
 
     @property
     def userinfo(self) -> Endpoint:

@@ -8,12 +8,14 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from broker.web.endpoints import Endpoints
+from broker.web.management import ApiEndpoints
 
 STATIC_DIR = Path(__file__).parent / "static"
 
 
-def build_routes(endpoints: Endpoints) -> list[BaseRoute]:
+def build_routes(endpoints: Endpoints, api: ApiEndpoints) -> list[BaseRoute]:
     return [
+        Mount("/api/v1", routes=api.routes()),
         Route("/", endpoints.home, methods=["GET"]),
         Route("/healthz", endpoints.health, methods=["GET"]),
         Route("/.well-known/openid-configuration", endpoints.discovery, methods=["GET"]),

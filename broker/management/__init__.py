@@ -1,0 +1,31 @@
+"""The management use-case layer, and the REST API on top of it (`api/`).
+
+Every change an app team or an IT admin makes goes through these use cases, whatever the
+door: the management API, the CLI, the admin portal. A rule (a domain is verified by one
+organization only; a connection config is parsed by its connector before it is stored)
+holds everywhere at once because it lives in one place.
+
+    organizations.py   Organizations  create, list, read, update, delete (cascades)
+    domains.py         Domains        claim, verify by DNS TXT, list, release
+    scoped.py          reads scoped to one organization (another's is "not found")
+    access.py          management clients, client-credentials tokens, scopes
+    api/               the REST adapter: operation table, dispatch, problems, OpenAPI
+"""
+
+from __future__ import annotations
+
+from broker.management.deps import ManagementDeps
+from broker.management.domains import Domains
+from broker.management.organizations import Organizations
+
+
+class Management:
+    """The use cases, built once per broker from its dependencies."""
+
+    def __init__(self, deps: ManagementDeps) -> None:
+        self.deps = deps
+        self.organizations = Organizations(deps)
+        self.domains = Domains(deps)
+
+
+__all__ = ["Management", "ManagementDeps"]

@@ -1,0 +1,19 @@
+"""The management REST API (`/api/v1`): the operation table, built from the use cases.
+
+GET  /api/v1/openapi.json      the OpenAPI 3.1 document (generated from this table)
+GET  /api/v1/docs              a browsable page of the same
+*    /api/v1/...               each Operation: see build_operations
+"""
+
+from __future__ import annotations
+
+from broker.management import Management
+from broker.management.api import domains, organizations
+from broker.management.api.operations import Operation
+
+
+def build_operations(management: Management) -> list[Operation]:
+    return [*organizations.operations(management), *domains.operations(management)]
+
+
+__all__ = ["Operation", "build_operations"]

@@ -1,0 +1,57 @@
+"""One table describes the management API: each `Operation` names its method and path, the
+scope it needs, the models it reads and answers with, and the use case it calls. The web
+layer mounts it, the dispatcher enforces it, and the OpenAPI document is generated from it,
+so the documented API and the served one cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+
+from broker.http import HttpRequest
+from broker.management.access import Principal
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One request, authenticated and parsed."""
+
+    principal: Principal
+    path: Mapping[str, str]
+    query: BaseModel | None
+    body: BaseModel | None
+    request: HttpRequest
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int = 200
+    body: BaseModel | None = None
+    #: For 201: where the new resource lives (relative to the issuer).
+    location: str | None = None
+
+
+Handler = Callable[[Call], Reply]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Operation:
+    method: str
+    path: str  # relative to /api/v1, Starlette and OpenAPI syntax: /organizations/{organization_id}
+    operation_id: str
+    summary: str
+    tag: str
+    scope: str
+    handler: Handler
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    #: Problem statuses this operation may answer besides 401, 403, 429.
+    errors: tuple[int, ...] = (404,)
+    description: str = ""
+    #: POSTs that create take an Idempotency-Key.
+    idempotent_post: bool = field(default=False)

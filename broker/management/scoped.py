@@ -1,0 +1,36 @@
+"""Reads scoped to one organization: the one place a use case turns an id from a request
+into a row, so a resource of another organization is "not found", exactly as an absent one
+is (SECURITY-CATALOGUE M-01, M-10)."""
+
+from __future__ import annotations
+
+from broker.domain.model import Connection, Domain, Organization
+from broker.domain.names import InvalidDomain, normalize_domain
+from broker.management.errors import ResourceNotFound
+from broker.store import NotFound, UnitOfWork
+
+
+def organization(uow: UnitOfWork, organization_id: str) -> Organization:
+    try:
+        return uow.organizations.get(organization_id)
+    except NotFound as exc:
+        raise ResourceNotFound(f"organization {organization_id}") from exc
+
+
+def domain(uow: UnitOfWork, organization_id: str, name: str) -> Domain:
+    organization(uow, organization_id)
+    try:
+        return uow.domains.get(organization_id, normalize_domain(name))
+    except (NotFound, InvalidDomain) as exc:
+        raise ResourceNotFound(f"domain {name}") from exc
+
+
+def connection(uow: UnitOfWork, organization_id: str, connection_id: str) -> Connection:
+    organization(uow, organization_id)
+    try:
+        found = uow.connections.get(connection_id)
+    except NotFound as exc:
+        raise ResourceNotFound(f"connection {connection_id}") from exc
+    if found.organization_id != organization_id:
+        raise ResourceNotFound(f"connection {connection_id}")
+    return found
