@@ -117,6 +117,8 @@ class Endpoints:
 
     async def http_error(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
+        if request.url.path.startswith("/api/"):
+            return api_problem(request, exc.status_code)
         titles = {404: "Page not found", 405: "Method not allowed"}
         page = Page(
             template="error.html",
@@ -130,6 +132,8 @@ class Endpoints:
 
     async def server_error(self, request: Request, exc: Exception) -> Response:
         log.exception("unhandled error", exc_info=exc)
+        if request.url.path.startswith("/api/"):
+            return api_problem(request, 500)
         page = Page(
             template="error.html",
             context={
@@ -140,3 +144,17 @@ class Endpoints:
             status=500,
         )
         return render(request, self.templates, page)
+
+
+def api_problem(request: Request, status: int) -> Response:
+    """The API answers problems even for what no operation handles (an unknown path, a
+    method not allowed, a crash): a client parses one error shape."""
+    titles = {404: "Not found", 405: "Method not allowed", 500: "Internal error"}
+    body = {
+        "type": "about:blank",
+        "title": titles.get(status, "Request failed"),
+        "status": status,
+        "detail": "no such operation" if status in (404, 405) else "try again later",
+        "instance": f"urn:gatehouse:request:{getattr(request.state, 'request_id', '')}",
+    }
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")

@@ -1,0 +1,193 @@
+"""`/api/v1/organizations/{id}/domains`: claims, DNS verification against a real DNS server
+on loopback, and the rules of SECURITY-CATALOGUE §4 (D-01, D-04, D-05, D-07)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from broker.management.dns_txt import DnsTxtLookup
+from broker.store import NotFound, Store
+from tests.support.dns_server import Zone, dns_server, silent_nameserver
+from tests.support.management_api import ApiWorld, build_api_world
+
+
+@pytest.fixture
+def zone_world(store: Store, tmp_path: Path) -> Iterator[tuple[ApiWorld, Zone]]:
+    with dns_server() as (zone, nameserver):
+        api_world = build_api_world(store, tmp_path, dns=DnsTxtLookup(nameserver))
+        with api_world.http:
+            yield api_world, zone
+
+
+def organization(world: ApiWorld, name: str = "Acme") -> str:
+    world.clock.advance(timedelta(seconds=1))
+    response = world.admin().post("/organizations", json={"name": name})
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def claim(world: ApiWorld, org: str, name: str) -> dict[str, object]:
+    response = world.admin().post(f"/organizations/{org}/domains", json={"name": name})
+    assert response.status_code == 201, response.text
+    claimed: dict[str, object] = response.json()
+    return claimed
+
+
+def events(world: ApiWorld, org: str) -> list[tuple[str, str | None]]:
+    with world.store.unit_of_work() as uow:
+        return [(e.kind, e.reason) for e in uow.audit.list(organization_id=org)]
+
+
+def test_a_claim_answers_the_txt_record_to_publish(world: ApiWorld) -> None:
+    org = organization(world)
+    claimed = claim(world, org, "  Bücher.Example. ")
+    assert claimed["name"] == "xn--bcher-kva.example"  # D-05, D-07: one A-label
+    assert claimed["verified"] is False
+    record = claimed["verification"]
+    assert isinstance(record, dict)
+    assert record["type"] == "TXT"
+    assert record["name"] == "_gatehouse-challenge.xn--bcher-kva.example"
+    assert record["value"].startswith("gatehouse-domain-verification=")
+    assert len(record["value"]) > 60  # 256 random bits
+    listed = world.admin().get(f"/organizations/{org}/domains").json()["items"]
+    assert listed == [claimed]
+    with world.store.unit_of_work() as uow, pytest.raises(NotFound):
+        uow.domains.find_verified("xn--bcher-kva.example")  # D-01: a claim routes nothing
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("com", "single label"),
+        ("co.uk", "public suffix"),
+        ("github.io", "public suffix"),
+        ("gmail.com", "free email provider"),
+        ("Outlook.COM", "free email provider"),
+        ("not a domain", ""),
+        ("a..b", ""),
+    ],
+)
+def test_shared_and_malformed_names_cannot_be_claimed(
+    world: ApiWorld, name: str, message: str
+) -> None:
+    org = organization(world)
+    response = world.admin().post(f"/organizations/{org}/domains", json={"name": name})
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert error["pointer"] == "/name"
+    assert message in error["detail"]
+
+
+def test_the_published_record_verifies_the_claim(zone_world: tuple[ApiWorld, Zone]) -> None:
+    world, zone = zone_world
+    org = organization(world)
+    record = claim(world, org, "acme.test")["verification"]
+    assert isinstance(record, dict)
+    zone.publish(record["name"], "v=spf1 -all", record["value"])
+    response = world.admin().post(f"/organizations/{org}/domains/acme.test/verify")
+    assert response.status_code == 200, response.text
+    outcome = response.json()
+    assert outcome["status"] == "verified"
+    assert outcome["domain"]["verified"] is True
+    assert outcome["domain"]["verification"] is None
+    assert zone.queries == ["_gatehouse-challenge.acme.test"]
+    with world.store.unit_of_work() as uow:
+        assert uow.domains.find_verified("acme.test").organization_id == org
+    assert ("domain.verified", "dns") in events(world, org)
+
+
+@pytest.mark.parametrize(
+    ("published", "reason"),
+    [(None, "record_not_found"), ("gatehouse-domain-verification=someone-else", "value_mismatch")],
+)
+def test_a_missing_or_wrong_record_fails_with_its_reason(
+    zone_world: tuple[ApiWorld, Zone], published: str | None, reason: str
+) -> None:
+    world, zone = zone_world
+    org = organization(world)
+    claim(world, org, "acme.test")
+    if published is not None:
+        zone.publish("_gatehouse-challenge.acme.test", published)
+    outcome = world.admin().post(f"/organizations/{org}/domains/acme.test/verify").json()
+    assert outcome["status"] == "failed"
+    assert outcome["reason"] == reason
+    assert outcome["domain"]["verified"] is False
+    assert ("domain.verification_failed", reason) in events(world, org)
+
+
+def test_a_resolver_that_does_not_answer_is_a_timeout(store: Store, tmp_path: Path) -> None:
+    with silent_nameserver() as nameserver:
+        world = build_api_world(store, tmp_path, dns=DnsTxtLookup(nameserver, lifetime=0.5))
+        with world.http:
+            org = organization(world)
+            claim(world, org, "acme.test")
+            outcome = world.admin().post(f"/organizations/{org}/domains/acme.test/verify")
+    assert outcome.json()["reason"] == "timeout"
+
+
+def test_a_name_is_verified_by_one_organization_only(zone_world: tuple[ApiWorld, Zone]) -> None:
+    """D-01: both may claim (a claim squats nothing), one verifies; the other then cannot,
+    even with its own record published, and cannot claim it anew."""
+    world, zone = zone_world
+    first, second = organization(world, "First"), organization(world, "Second")
+    for org in (first, second):
+        record = claim(world, org, "shared.test")["verification"]
+        assert isinstance(record, dict)
+        zone.records.setdefault(record["name"], []).append(record["value"])
+    won = world.admin().post(f"/organizations/{first}/domains/shared.test/verify").json()
+    assert won["status"] == "verified"
+    lost = world.admin().post(f"/organizations/{second}/domains/shared.test/verify").json()
+    assert lost["status"] == "failed"
+    assert lost["reason"] == "verified_by_another_organization"
+    third = organization(world, "Third")
+    refused = world.admin().post(f"/organizations/{third}/domains", json={"name": "shared.test"})
+    assert refused.status_code == 409
+
+
+def test_one_organizations_record_does_not_verify_anothers_claim(
+    zone_world: tuple[ApiWorld, Zone],
+) -> None:
+    world, zone = zone_world
+    mallory, victim = organization(world, "Mallory"), organization(world, "Victim")
+    victims = claim(world, victim, "victim.test")["verification"]
+    claim(world, mallory, "victim.test")
+    assert isinstance(victims, dict)
+    zone.publish(victims["name"], victims["value"])
+    outcome = world.admin().post(f"/organizations/{mallory}/domains/victim.test/verify").json()
+    assert outcome["reason"] == "value_mismatch"
+
+
+def test_releasing_a_domain_stops_routing(zone_world: tuple[ApiWorld, Zone]) -> None:
+    world, zone = zone_world
+    org = organization(world)
+    record = claim(world, org, "acme.test")["verification"]
+    assert isinstance(record, dict)
+    zone.publish(record["name"], record["value"])
+    world.admin().post(f"/organizations/{org}/domains/acme.test/verify")
+    assert world.admin().delete(f"/organizations/{org}/domains/acme.test").status_code == 204
+    with world.store.unit_of_work() as uow, pytest.raises(NotFound):
+        uow.domains.find_verified("acme.test")
+    assert world.admin().get(f"/organizations/{org}/domains/acme.test").status_code == 404
+
+
+def test_another_organizations_domain_is_not_found_like_an_absent_one(world: ApiWorld) -> None:
+    """M-01: under organization B's path, A's domain is exactly as absent as a made-up one."""
+    a, b = organization(world, "A"), organization(world, "B")
+    claim(world, a, "a.test")
+    admin = world.admin()
+    for method, suffix in [("GET", ""), ("DELETE", ""), ("POST", "/verify")]:
+        foreign = admin.request(method, f"/organizations/{b}/domains/a.test{suffix}")
+        absent = admin.request(method, f"/organizations/{b}/domains/none.test{suffix}")
+        assert foreign.status_code == absent.status_code == 404
+        assert _without_instance(foreign.json()) == _without_instance(absent.json()) | {
+            "detail": foreign.json()["detail"]
+        }
+    assert admin.get(f"/organizations/{a}/domains/a.test").status_code == 200
+
+
+def _without_instance(problem: dict[str, object]) -> dict[str, object]:
+    return {k: v for k, v in problem.items() if k != "instance"}
