@@ -5,6 +5,7 @@ JSON (`--json`) for configuration-as-code pipelines.
     operate.py      migrate, serve, demo, clients, keys
     tenants.py      orgs, domains
     connections.py  connections
+    management_clients.py  management-clients (the management API's callers)
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from collections.abc import Sequence
 import click
 
 # Importing the command modules registers their commands on the group.
-from broker.cli import connections, operate, tenants
+from broker.cli import connections, management_clients, operate, tenants
 from broker.cli.root import cli
 from broker.errors import BrokerError
 
-__all__ = ["cli", "connections", "main", "operate", "tenants"]
+__all__ = ["cli", "connections", "main", "management_clients", "operate", "tenants"]
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -14,6 +14,8 @@ import click
 
 from broker.domain.model import Organization
 from broker.errors import ConfigError
+from broker.management import Management
+from broker.management.errors import InvalidInput, ManagementError
 from broker.settings import Settings
 from broker.store import NotFound, UnitOfWork
 from broker.store.sql import SqlStore, make_engine
@@ -50,6 +52,27 @@ def unit_of_work() -> Iterator[UnitOfWork]:
             yield uow
     finally:
         engine.dispose()
+
+
+@contextmanager
+def management() -> Iterator[Management]:
+    """The management use cases (the same ones the API calls), with refusals turned into
+    messages: a rule enforced for the API is enforced here too."""
+    from broker.app import build_broker
+
+    broker = build_broker(load_settings())
+    try:
+        yield broker.management
+    except InvalidInput as exc:
+        raise click.ClickException("; ".join(e.detail for e in exc.errors)) from exc
+    except ManagementError as exc:
+        raise click.ClickException(exc.detail) from exc
+    finally:
+        broker.close()
+
+
+#: Who the audit log names for a change made at this command line.
+CLI_ACTOR = "cli"
 
 
 def find_organization(uow: UnitOfWork, ref: str) -> Organization:

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import click
 
 from broker.cli.root import (
+    CLI_ACTOR,
     cli,
     emit,
     find_organization,
+    management,
     unit_of_work,
 )
-from broker.clock import SystemClock
-from broker.domain.model import AuditEvent, Domain, Organization
-from broker.domain.names import InvalidDomain, normalize_domain
-from broker.domain.opaque import new_id
-from broker.store import AlreadyExists, NotFound, UnitOfWork
+from broker.domain.model import Domain, Organization
+from broker.management.domains import dns_record
+from broker.management.errors import ResourceNotFound
 
 
 def _organization_json(organization: Organization) -> dict[str, Any]:
@@ -38,13 +37,6 @@ def _domain_json(domain: Domain) -> dict[str, Any]:
     }
 
 
-def _domain_name(raw: str) -> str:
-    try:
-        return normalize_domain(raw)
-    except InvalidDomain as exc:
-        raise click.ClickException(f"invalid domain {raw!r}: {exc}") from exc
-
-
 @cli.group()
 def orgs() -> None:
     """Organizations: your customers, each with its domains and identity providers."""
@@ -56,16 +48,8 @@ def orgs() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def orgs_create(name: str, external_id: str | None, as_json: bool) -> None:
     """Create an organization and print its id."""
-    organization = Organization(
-        id=new_id("org"), name=name, external_id=external_id, created_at=SystemClock().now()
-    )
-    try:
-        with unit_of_work() as uow:
-            uow.organizations.add(organization)
-    except AlreadyExists as exc:
-        raise click.ClickException(
-            f"external id {external_id!r} is already used by another organization"
-        ) from exc
+    with management() as use_cases:
+        organization = use_cases.organizations.create(CLI_ACTOR, name=name, external_id=external_id)
     emit(as_json, _organization_json(organization), [organization.id])
 
 
@@ -91,89 +75,73 @@ def domains() -> None:
 @click.argument("domain")
 @click.option("--json", "as_json", is_flag=True)
 def domains_add(org_ref: str, domain: str, as_json: bool) -> None:
-    """Claim DOMAIN for an organization (unverified: it routes nothing until verified).
-    Several organizations may claim a name; only one can have it verified."""
-    name = _domain_name(domain)
-    now = SystemClock().now()
+    """Claim DOMAIN for an organization and print the DNS TXT record that proves it.
+
+    A claim routes nothing until verified. Several organizations may claim a name; once
+    one has verified it, no other may claim it."""
     with unit_of_work() as uow:
         organization = find_organization(uow, org_ref)
-        claimed = Domain(organization_id=organization.id, name=name, created_at=now)
-        try:
-            uow.domains.add(claimed)
-        except AlreadyExists as exc:
-            raise click.ClickException(
-                f"{name} is already claimed by this organization ({organization.id})"
-            ) from exc
-        holder = _verified_holder(uow, name)
-    shown = name if name == domain.strip().lower() else f"{name} (typed as {domain.strip()!r})"
-    lines = [f"claimed {shown} for {organization.id}; not verified, so it routes no logins yet"]
-    if holder is not None:
-        lines.append(
-            f"note: {name} is verified by another organization ({holder}); this claim "
-            "cannot be verified while that one stands"
-        )
-    emit(as_json, _domain_json(claimed), lines)
-
-
-def _verified_holder(uow: UnitOfWork, name: str) -> str | None:
-    """The organization that has `name` verified, if any."""
-    try:
-        return uow.domains.find_verified(name).organization_id
-    except NotFound:
-        return None
+    with management() as use_cases:
+        claimed = use_cases.domains.add(CLI_ACTOR, organization.id, domain)
+    record = dns_record(claimed)
+    assert record is not None
+    emit(
+        as_json,
+        {
+            **_domain_json(claimed),
+            "verification": {"type": "TXT", "name": record.name, "value": record.value},
+        },
+        [
+            f"claimed {claimed.name} for {organization.id}; not verified, so it routes no "
+            "logins yet",
+            "Publish this DNS record, then run `gatehouse domains verify`:",
+            f"  {record.name}  TXT  {record.value}",
+        ],
+    )
 
 
 @domains.command("verify")
 @click.option("--org", "org_ref", required=True, help="Organization id or external id.")
 @click.argument("domain")
+@click.option(
+    "--operator",
+    is_flag=True,
+    help="Skip the DNS check: you assert, as operator, that the organization owns DOMAIN.",
+)
 @click.option("--json", "as_json", is_flag=True)
-def domains_verify(org_ref: str, domain: str, as_json: bool) -> None:
-    """Mark DOMAIN verified for the organization, on your word as operator.
+def domains_verify(org_ref: str, domain: str, operator: bool, as_json: bool) -> None:
+    """Verify DOMAIN for the organization by resolving its DNS TXT record.
 
-    Verification by DNS TXT record comes later. Until then this is an assertion that the
-    organization owns the domain: a verified domain routes every login for it to this
-    organization's IdP, and its addresses are sent to your app as `email_verified`.
-    """
-    name = _domain_name(domain)
-    now = SystemClock().now()
+    A verified domain routes every login for it to this organization's IdP, and its
+    addresses are sent to your app as `email_verified`. `--operator` marks it verified
+    without DNS, on your word (recorded as such in the audit log)."""
     with unit_of_work() as uow:
         organization = find_organization(uow, org_ref)
+    with management() as use_cases:
         try:
-            current = uow.domains.get(organization.id, name)
-        except NotFound as exc:
+            before = use_cases.domains.get(organization.id, domain)
+        except ResourceNotFound as exc:
             raise click.ClickException(
-                f"{name} is not claimed by {organization.id}; run "
-                f"`gatehouse domains add --org {org_ref} {name}` first"
+                f"{domain} is not claimed by {organization.id}; run "
+                f"`gatehouse domains add --org {org_ref} {domain}` first"
             ) from exc
-        already = current.is_verified
-        if not already:
-            current = replace(current, verified_at=now)
-            try:
-                uow.domains.save(current)
-            except AlreadyExists as exc:
-                holder = _verified_holder(uow, name) or "another organization"
+        if operator:
+            verified = use_cases.domains.mark_verified(CLI_ACTOR, organization.id, domain)
+        else:
+            outcome = use_cases.domains.verify(CLI_ACTOR, organization.id, domain)
+            if outcome.failure is not None:
+                record = dns_record(outcome.domain)
+                publish = f"; publish {record.name} TXT {record.value}" if record else ""
                 raise click.ClickException(
-                    f"{name} is already verified by another organization ({holder}): a "
-                    "domain routes to at most one organization"
-                ) from exc
-            uow.audit.record(
-                AuditEvent(
-                    at=now,
-                    kind="domain.verified",
-                    actor="cli",
-                    reason="operator_assertion",
-                    organization_id=organization.id,
-                    detail={"domain": name, "method": "cli"},
+                    f"{before.name} is not verified ({outcome.failure}: {outcome.detail})" + publish
                 )
-            )
-    if already:
-        lines = [f"{name} was already verified for {organization.id}"]
+            verified = outcome.domain
+    if before.is_verified:
+        lines = [f"{verified.name} was already verified for {organization.id}"]
     else:
-        lines = [
-            f"{name} is now verified for {organization.id}",
-            "note: this is your assertion as operator; DNS TXT verification comes later",
-        ]
-    emit(as_json, _domain_json(current), lines)
+        how = "on your word as operator" if operator else "by its DNS TXT record"
+        lines = [f"{verified.name} is now verified for {organization.id} ({how})"]
+    emit(as_json, _domain_json(verified), lines)
 
 
 @domains.command("list")

@@ -58,7 +58,7 @@ def parse_domain_name(raw: str, pointer: str = "/name") -> str:
     try:
         name = normalize_domain(raw)
     except InvalidDomain as exc:
-        raise InvalidInput.at(pointer, str(exc)) from exc
+        raise InvalidInput.at(pointer, f"invalid domain {raw.strip()!r}: {exc}") from exc
     refusal = claim_refusal(name)
     if refusal is not None:
         raise InvalidInput.at(pointer, refusal)
@@ -88,7 +88,7 @@ class Domains:
             try:
                 uow.domains.add(domain)
             except AlreadyExists as exc:
-                raise ResourceConflict(f"this organization already claims {name}") from exc
+                raise ResourceConflict(f"{name} is already claimed by this organization") from exc
             record(uow, self._deps, "domain.added", actor=actor,
                    organization_id=organization_id, domain=name)  # fmt: skip
         return domain

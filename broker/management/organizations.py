@@ -32,7 +32,8 @@ class Organizations:
                 uow.organizations.add(organization)
             except AlreadyExists as exc:
                 raise ResourceConflict(
-                    f"external_id {organization.external_id!r} names another organization"
+                    f"external id {organization.external_id!r} is already used by another "
+                    "organization"
                 ) from exc
             record(uow, self._deps, "organization.created", actor=actor,
                    organization_id=organization.id, name=organization.name)  # fmt: skip
@@ -79,7 +80,7 @@ class Organizations:
                 uow.organizations.save(changed)
             except AlreadyExists as exc:
                 raise ResourceConflict(
-                    f"external_id {changed.external_id!r} names another organization"
+                    f"external id {changed.external_id!r} is already used by another organization"
                 ) from exc
             record(uow, self._deps, "organization.updated", actor=actor,
                    organization_id=organization_id,

@@ -4,7 +4,7 @@ is (SECURITY-CATALOGUE M-01, M-10)."""
 
 from __future__ import annotations
 
-from broker.domain.model import Connection, Domain, Organization
+from broker.domain.model import Connection, Domain, Identity, Organization
 from broker.domain.names import InvalidDomain, normalize_domain
 from broker.management.errors import ResourceNotFound
 from broker.store import NotFound, UnitOfWork
@@ -34,3 +34,11 @@ def connection(uow: UnitOfWork, organization_id: str, connection_id: str) -> Con
     if found.organization_id != organization_id:
         raise ResourceNotFound(f"connection {connection_id}")
     return found
+
+
+def user(uow: UnitOfWork, organization_id: str, user_id: str) -> Identity:
+    organization(uow, organization_id)
+    try:
+        return uow.identities.get(organization_id, user_id)
+    except NotFound as exc:
+        raise ResourceNotFound(f"user {user_id}") from exc

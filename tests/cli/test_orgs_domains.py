@@ -100,12 +100,15 @@ def test_domains_add_stores_the_normalised_name(
 ) -> None:
     org = create_org(env, "Acme")
     added = json.loads(run(env, "domains", "add", "--org", org, typed, "--json"))
+    record = added.pop("verification")
     assert added == {
         "name": stored,
         "organization_id": org,
         "verified": False,
         "verified_at": None,
     }
+    assert record["name"] == f"_gatehouse-challenge.{stored}"
+    assert record["value"].startswith("gatehouse-domain-verification=")
     assert domains(env) == [added]
 
 
@@ -147,12 +150,13 @@ def test_several_organizations_may_claim_a_domain_once_each(env: dict[str, str])
     )
 
 
-def test_domains_add_notes_a_name_another_organization_verified(env: dict[str, str]) -> None:
+def test_domains_add_refuses_a_name_another_organization_verified(env: dict[str, str]) -> None:
+    """SECURITY-CATALOGUE D-01: once verified, a name can be claimed by nobody else."""
     acme, mallory = create_org(env, "Acme"), create_org(env, "Mallory")
     run(env, "domains", "add", "--org", acme, "acme.test")
-    run(env, "domains", "verify", "--org", acme, "acme.test")
-    out = run(env, "domains", "add", "--org", mallory, "acme.test")
-    assert f"verified by another organization ({acme})" in out
+    run(env, "domains", "verify", "--org", acme, "acme.test", "--operator")
+    out = refused(env, "domains", "add", "--org", mallory, "acme.test")
+    assert "verified by another organization" in out
 
 
 def test_domains_refuse_an_unknown_organization(env: dict[str, str]) -> None:
@@ -176,16 +180,18 @@ def test_an_external_id_that_is_another_organizations_id_is_ambiguous(
 def test_domains_verify_is_an_operator_assertion(env: dict[str, str]) -> None:
     org = create_org(env, "Acme", "cus_1")
     run(env, "domains", "add", "--org", org, "acme.test")
-    out = run(env, "domains", "verify", "--org", "cus_1", "Acme.Test")
+    out = run(env, "domains", "verify", "--org", "cus_1", "Acme.Test", "--operator")
     assert "now verified" in out
-    assert "DNS" in out
+    assert "operator" in out
     [listed] = domains(env)
     assert listed["verified"] is True
     assert listed["verified_at"] is not None
     # Idempotent: the first verification time stays.
     again = json.loads(run(env, "domains", "verify", "--org", org, "acme.test", "--json"))
     assert again == listed
-    assert "already verified" in run(env, "domains", "verify", "--org", org, "acme.test")
+    assert "already verified" in run(
+        env, "domains", "verify", "--org", org, "acme.test", "--operator"
+    )
     store = SqlStore(make_engine(Settings.from_env(env).database.url))
     try:
         with store.unit_of_work() as uow:
@@ -204,9 +210,9 @@ def test_domains_verify_refuses_a_domain_another_organization_verified(
     run(env, "domains", "add", "--org", acme, "acme.test")
     assert "domains add" in refused(env, "domains", "verify", "--org", mallory, "acme.test")
     run(env, "domains", "add", "--org", mallory, "acme.test")
-    run(env, "domains", "verify", "--org", acme, "acme.test")
-    out = refused(env, "domains", "verify", "--org", mallory, "acme.test")
-    assert f"already verified by another organization ({acme})" in out
+    run(env, "domains", "verify", "--org", acme, "acme.test", "--operator")
+    out = refused(env, "domains", "verify", "--org", mallory, "acme.test", "--operator")
+    assert "verified by another organization" in out
     assert {d["organization_id"]: d["verified"] for d in domains(env)} == {
         acme: True,
         mallory: False,
@@ -216,7 +222,7 @@ def test_domains_verify_refuses_a_domain_another_organization_verified(
 def test_domains_verify_refuses_an_unclaimed_or_invalid_domain(env: dict[str, str]) -> None:
     org = create_org(env, "Acme")
     assert "domains add" in refused(env, "domains", "verify", "--org", org, "acme.test")
-    assert "invalid domain" in refused(env, "domains", "verify", "--org", org, "acme")
+    assert "not claimed" in refused(env, "domains", "verify", "--org", org, "acme")
 
 
 def test_domains_list_all_or_one_organization(env: dict[str, str]) -> None:
@@ -224,7 +230,7 @@ def test_domains_list_all_or_one_organization(env: dict[str, str]) -> None:
     run(env, "domains", "add", "--org", acme, "acme.test")
     run(env, "domains", "add", "--org", globex, "globex.test")
     run(env, "domains", "add", "--org", acme, "acme.example")
-    run(env, "domains", "verify", "--org", acme, "acme.test")
+    run(env, "domains", "verify", "--org", acme, "acme.test", "--operator")
     assert [(d["name"], d["organization_id"], d["verified"]) for d in domains(env)] == [
         ("acme.example", acme, False),
         ("acme.test", acme, True),

@@ -113,8 +113,9 @@ class ManagementApi:
             if stored.location:
                 headers["Location"] = stored.location
             headers["Idempotent-Replayed"] = "true"
+            body = operation.replay(stored.body) if operation.replay else stored.body
             return HttpResponse(
-                status=stored.status, body=json.dumps(stored.body).encode(), headers=headers
+                status=stored.status, body=json.dumps(body).encode(), headers=headers
             )
         try:
             reply = operation.handler(call)
@@ -123,7 +124,10 @@ class ManagementApi:
                 uow.idempotency.release(client, key)
             raise
         response = _respond(reply)
-        body = json.loads(response.body) if response.body else {}
+        if reply.kept is not None:
+            body = dict(reply.kept)
+        else:
+            body = json.loads(response.body) if response.body else {}
         with self._store.unit_of_work() as uow:
             uow.idempotency.finish(
                 client,

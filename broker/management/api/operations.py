@@ -32,6 +32,10 @@ class Reply:
     body: BaseModel | None = None
     #: For 201: where the new resource lives (relative to the issuer).
     location: str | None = None
+    #: What an Idempotency-Key keeps for a retry instead of `body`, when the body carries
+    #: a secret shown once that must not rest in the database in clear (a portal link's
+    #: URL); the operation's `replay` turns it back into the body.
+    kept: Mapping[str, object] | None = None
 
 
 Handler = Callable[[Call], Reply]
@@ -55,3 +59,5 @@ class Operation:
     description: str = ""
     #: POSTs that create take an Idempotency-Key.
     idempotent_post: bool = field(default=False)
+    #: For a handler that answers `Reply.kept`: the body a retry gets back from it.
+    replay: Callable[[Mapping[str, object]], Mapping[str, object]] | None = None
