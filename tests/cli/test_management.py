@@ -31,7 +31,7 @@ def token_status(env: dict[str, str], client_id: str, secret: str) -> int:
                 "audience": api_audience(settings.issuer),
             },
         )
-    return response.status_code
+    return int(response.status_code)
 
 
 def test_a_management_client_is_created_scoped_and_revoked(env: dict[str, str]) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from starlette.testclient import TestClient
 
-from broker.app import create_app
+from broker.app import Broker, create_app
 from broker.clock import FixedClock
 from broker.domain.management import SCOPES
 from broker.management.access import api_audience, register_management_client
@@ -73,6 +73,7 @@ class ApiWorld:
     store: Store
     clock: FixedClock
     http: TestClient
+    broker: Broker
     callers: dict[str, Caller] = field(default_factory=dict)
 
     def caller(self, *scopes: str, name: str = "backend") -> Caller:
@@ -98,11 +99,8 @@ def build_api_world(
 ) -> ApiWorld:
     clock = FixedClock()
     app = create_app(make_settings(tmp_path, **settings), store=store, clock=clock, dns=dns)
-    return ApiWorld(
-        store=store,
-        clock=clock,
-        http=TestClient(app, base_url=ISSUER, raise_server_exceptions=False),
-    )
+    http = TestClient(app, base_url=ISSUER, raise_server_exceptions=False)
+    return ApiWorld(store=store, clock=clock, http=http, broker=app.state.broker)
 
 
 def basic(client_id: str, secret: str) -> dict[str, str]:
