@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from broker.domain.model import Organization
 from broker.domain.opaque import new_id
-from broker.management import scoped
+from broker.management import scoped, text_rules
 from broker.management.deps import ManagementDeps, record
 from broker.management.errors import InvalidInput, ResourceConflict, ResourceNotFound
 from broker.store import AlreadyExists, NotFound
@@ -99,17 +99,19 @@ class Organizations:
 
 
 def _name(name: str) -> str:
-    cleaned = " ".join(name.split())
-    if not cleaned:
-        raise InvalidInput.at("/name", "a name is required")
-    if len(cleaned) > MAX_NAME or any(not ch.isprintable() for ch in cleaned):
-        raise InvalidInput.at("/name", f"at most {MAX_NAME} printable characters")
-    return cleaned
+    if not text_rules.is_name(name) or len(name) > MAX_NAME:
+        raise InvalidInput.at(
+            "/name", f"1 to {MAX_NAME} characters, not blank, no control characters"
+        )
+    return text_rules.tidy_name(name)
 
 
 def _external_id(external_id: str | None) -> str | None:
     if external_id is None:
         return None
-    if not external_id or len(external_id) > MAX_NAME or not external_id.isprintable():
-        raise InvalidInput.at("/external_id", f"1 to {MAX_NAME} printable characters")
+    if not text_rules.is_key(external_id) or len(external_id) > MAX_NAME:
+        raise InvalidInput.at(
+            "/external_id",
+            f"1 to {MAX_NAME} characters, no control characters or surrounding spaces",
+        )
     return external_id

@@ -95,10 +95,18 @@ class ApiWorld:
 
 
 def build_api_world(
-    store: Store, tmp_path: Any, *, dns: TxtLookup | None = None, **settings: Any
+    store: Store,
+    tmp_path: Any,
+    *,
+    dns: TxtLookup | None = None,
+    http: httpx.Client | None = None,
+    **settings: Any,
 ) -> ApiWorld:
+    """`http` is the broker's outbound client (IdP metadata and discovery)."""
     clock = FixedClock()
-    app = create_app(make_settings(tmp_path, **settings), store=store, clock=clock, dns=dns)
+    app = create_app(
+        make_settings(tmp_path, **settings), store=store, clock=clock, dns=dns, http=http
+    )
     http = TestClient(app, base_url=ISSUER, raise_server_exceptions=False)
     return ApiWorld(store=store, clock=clock, http=http, broker=app.state.broker)
 

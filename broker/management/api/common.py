@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
-from broker.management import pagination
+from broker.management import pagination, text_rules
 from broker.management.api.operations import Call
+
+#: A name a person reads: no control characters, and not blank (the use cases collapse runs
+#: of white space). The same rule as `broker.management.text`, stated for the schema.
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=text_rules.NAME_PATTERN)]
+#: An identifier the app team chose: no control characters, no surrounding white space.
+Key = Annotated[str, Field(min_length=1, max_length=200, pattern=text_rules.KEY_PATTERN)]
 
 
 class Input(BaseModel):
     """A request body or query: unknown fields are refused, never ignored (M-04: `id`,
     `verified`, `created_at` cannot be slipped in)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
 
 class ListQuery(Input):

@@ -8,24 +8,20 @@ from pydantic import BaseModel, Field
 
 from broker.domain.model import Organization
 from broker.management import Management, pagination
-from broker.management.api.common import Input, ListQuery, list_query
+from broker.management.api.common import Input, Key, ListQuery, Name, list_query
 from broker.management.api.operations import Call, Operation, Reply
 
 TAG = "Organizations"
 
 
 class OrganizationCreate(Input):
-    name: str = Field(min_length=1, max_length=200)
-    external_id: str | None = Field(
-        default=None, min_length=1, max_length=200, description="Your own key for the customer"
-    )
+    name: Name
+    external_id: Key | None = Field(default=None, description="Your own key for the customer")
 
 
 class OrganizationUpdate(Input):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    external_id: str | None = Field(
-        default=None, min_length=1, max_length=200, description="null removes it"
-    )
+    name: Name | None = None
+    external_id: Key | None = Field(default=None, description="null removes it")
 
 
 class OrganizationOut(BaseModel):
