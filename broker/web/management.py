@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -36,6 +37,7 @@ class ApiEndpoints:
         self._templates = templates
         self._document = build_openapi(self._operations, issuer=issuer, version=__version__)
         self._document_bytes = json.dumps(self._document).encode()
+        self._schemas = _schema_tables(self._document["components"]["schemas"])
 
     def routes(self) -> list[BaseRoute]:
         by_path: dict[str, list[Operation]] = {}
@@ -71,11 +73,44 @@ class ApiEndpoints:
         )
 
     async def docs(self, request: Request) -> Response:
-        schemas = self._document["components"]["schemas"]
         context = {
             "document": self._document,
             "operations": self._operations,
-            "schemas": schemas,
+            "schemas": self._schemas,
             "issuer": self._issuer,
         }
         return render(request, self._templates, Page(template="api_docs.html", context=context))
+
+
+def _schema_tables(schemas: dict[str, Any]) -> list[dict[str, Any]]:
+    """The component schemas as rows a template can print without knowing JSON Schema."""
+    tables = []
+    for name, schema in sorted(schemas.items()):
+        required = set(schema.get("required", []))
+        fields = [
+            {
+                "name": field,
+                "type": _type_label(prop),
+                "required": field in required,
+                "description": prop.get("description", ""),
+            }
+            for field, prop in schema.get("properties", {}).items()
+        ]
+        tables.append(
+            {"name": name, "description": schema.get("description", ""), "fields": fields}
+        )
+    return tables
+
+
+def _type_label(prop: dict[str, Any]) -> str:
+    if "$ref" in prop:
+        return str(prop["$ref"]).rsplit("/", 1)[-1]
+    if "anyOf" in prop:
+        return " | ".join(_type_label(p) for p in prop["anyOf"])
+    if prop.get("type") == "array":
+        return f"array of {_type_label(prop.get('items', {}))}"
+    if "const" in prop:
+        return repr(prop["const"])
+    if "enum" in prop:
+        return " | ".join(repr(v) for v in prop["enum"])
+    return str(prop.get("type", "any"))
