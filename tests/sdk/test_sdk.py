@@ -1,0 +1,85 @@
+"""The Python SDK against the real API (in process): tokens, resources, pages, errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from broker.sdk import Conflict, Forbidden, Gatehouse, InvalidRequest, NotFound
+from broker.store import Store
+from tests.support.config import ISSUER
+from tests.support.management_api import ApiWorld, build_api_world
+
+
+@pytest.fixture
+def world(store: Store, tmp_path: Path) -> Iterator[ApiWorld]:
+    api_world = build_api_world(store, tmp_path)
+    with api_world.http:
+        yield api_world
+
+
+def sdk(world: ApiWorld, *scopes: str) -> Gatehouse:
+    caller = world.caller(*scopes)
+    return Gatehouse(ISSUER, caller.client_id, caller.client_secret, http=world.http)
+
+
+def test_organizations_and_domains_round_trip(world: ApiWorld) -> None:
+    gatehouse = sdk(world)
+    acme = gatehouse.organizations.create("Acme Corp", external_id="acme")
+    assert gatehouse.organizations.get(acme.id) == acme
+    assert gatehouse.organizations.get_by_external_id("acme") == acme
+    renamed = gatehouse.organizations.update(acme.id, name="Acme Inc", external_id=None)
+    assert (renamed.name, renamed.external_id) == ("Acme Inc", None)
+    claim = gatehouse.domains.add(acme.id, "Acme.Test")
+    assert claim.name == "acme.test"
+    assert claim.verification is not None
+    assert claim.verification.name == "_gatehouse-challenge.acme.test"
+    assert [d.name for d in gatehouse.domains.list(acme.id)] == ["acme.test"]
+    gatehouse.domains.delete(acme.id, "acme.test")
+    gatehouse.organizations.delete(acme.id)
+    with pytest.raises(NotFound):
+        gatehouse.organizations.get(acme.id)
+
+
+def test_lists_iterate_every_page(world: ApiWorld) -> None:
+    gatehouse = sdk(world)
+    for number in range(7):
+        world.clock.advance(timedelta(seconds=1))
+        gatehouse.organizations.create(f"Org {number}")
+    names = [o.name for o in gatehouse.organizations.list(page_size=3)]
+    assert names == [f"Org {n}" for n in range(7)]
+
+
+def test_errors_carry_the_problem(world: ApiWorld) -> None:
+    gatehouse = sdk(world)
+    gatehouse.organizations.create("Acme", external_id="acme")
+    with pytest.raises(Conflict) as conflict:
+        gatehouse.organizations.create("Copy", external_id="acme")
+    assert "already used" in conflict.value.detail
+    with pytest.raises(InvalidRequest) as invalid:
+        gatehouse.organizations.create("")
+    assert [e.pointer for e in invalid.value.errors] == ["/name"]
+    reader = sdk(world, "organizations:read")
+    with pytest.raises(Forbidden) as forbidden:
+        reader.organizations.create("Nope")
+    assert forbidden.value.scope == "organizations:write"
+
+
+def test_an_expired_token_is_replaced_without_the_caller_noticing(world: ApiWorld) -> None:
+    gatehouse = sdk(world)
+    gatehouse.organizations.create("Acme")
+    world.clock.advance(timedelta(minutes=10))  # the server's clock: the token is expired
+    assert [o.name for o in gatehouse.organizations.list()] == ["Acme"]
+
+
+def test_a_retried_create_is_not_created_twice(world: ApiWorld) -> None:
+    gatehouse = sdk(world)
+    transport = gatehouse._transport
+    body = {"name": "Acme"}
+    first = transport.request("POST", "/organizations", json=body, idempotency_key="signup-1")
+    again = transport.request("POST", "/organizations", json=body, idempotency_key="signup-1")
+    assert first == again
+    assert len(list(gatehouse.organizations.list())) == 1
