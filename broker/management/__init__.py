@@ -7,6 +7,10 @@ holds everywhere at once because it lives in one place.
 
     organizations.py   Organizations  create, list, read, update, delete (cascades)
     domains.py         Domains        claim, verify by DNS TXT, list, release
+    profiles.py        Profiles       self-service profiles: IdPs, attributes, branding
+    portal_links.py    PortalLinks    create (URL once), list, revoke, redeem (the portal)
+    users.py           Users          identities that logged in, per organization
+    events.py          Events         the audit log, newest first, filtered
     scoped.py          reads scoped to one organization (another's is "not found")
     access.py          management clients, client-credentials tokens, scopes
     api/               the REST adapter: operation table, dispatch, problems, OpenAPI
@@ -16,7 +20,11 @@ from __future__ import annotations
 
 from broker.management.deps import ManagementDeps
 from broker.management.domains import Domains
+from broker.management.events import Events
 from broker.management.organizations import Organizations
+from broker.management.portal_links import PortalLinks
+from broker.management.profiles import Profiles
+from broker.management.users import Users
 
 
 class Management:
@@ -26,6 +34,10 @@ class Management:
         self.deps = deps
         self.organizations = Organizations(deps)
         self.domains = Domains(deps)
+        self.profiles = Profiles(deps)
+        self.portal_links = PortalLinks(deps)
+        self.users = Users(deps)
+        self.events = Events(deps)
 
 
 __all__ = ["Management", "ManagementDeps"]

@@ -8,12 +8,26 @@ GET  /api/v1/docs              a browsable page of the same
 from __future__ import annotations
 
 from broker.management import Management
-from broker.management.api import domains, organizations
+from broker.management.api import (
+    domains,
+    events,
+    organizations,
+    portal_links,
+    profiles,
+    users,
+)
 from broker.management.api.operations import Operation
 
 
 def build_operations(management: Management) -> list[Operation]:
-    return [*organizations.operations(management), *domains.operations(management)]
+    return [
+        *organizations.operations(management),
+        *domains.operations(management),
+        *profiles.operations(management),
+        *portal_links.operations(management),
+        *users.operations(management),
+        *events.operations(management),
+    ]
 
 
 __all__ = ["Operation", "build_operations"]

@@ -106,7 +106,9 @@ def operations(management: Management) -> list[Operation]:
             max_uses=body.max_uses,
             enabled_features=body.enabled_features,
         )
-        created = PortalLinkCreated.model_validate(_out(issued.link, clock.now()) | {"url": issued.url})
+        created = PortalLinkCreated.model_validate(
+            _out(issued.link, clock.now()) | {"url": issued.url}
+        )
         kept = created.model_dump(mode="json") | {
             "url": None,
             "sealed_url": links.seal_url(issued.link.id, issued.url),

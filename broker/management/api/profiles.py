@@ -129,22 +129,29 @@ def profile_out(profile: SelfServiceProfile) -> ProfileOut:
 
 
 def _fields(body: ProfileCreate | ProfileUpdate) -> ProfileFields:
-    attributes = body.user_attributes
-    branding = body.branding
     return ProfileFields(
         name=body.name,
         description=body.description,
-        user_attributes=None
-        if attributes is None
-        else [UserAttribute(name=a.name, description=a.description, required=a.required)
-              for a in attributes],  # fmt: skip
-        branding=None
-        if branding is None
-        else Branding(logo_url=branding.logo_url,
-                      primary_color=branding.colors.primary if branding.colors else None),  # fmt: skip
+        user_attributes=_attributes(body.user_attributes),
+        branding=_branding(body.branding),
         allowed_strategies=body.allowed_strategies,
         introduction=body.introduction,
     )
+
+
+def _attributes(given: list[ProfileUserAttribute] | None) -> list[UserAttribute] | None:
+    if given is None:
+        return None
+    return [UserAttribute(name=a.name, description=a.description, required=a.required)
+            for a in given]  # fmt: skip
+
+
+def _branding(given: ProfileBranding | None) -> Branding | None:
+    """Auth0's `colors.primary` is the domain's `primary_color`."""
+    if given is None:
+        return None
+    primary = given.colors.primary if given.colors else None
+    return Branding(logo_url=given.logo_url, primary_color=primary)
 
 
 def operations(management: Management) -> list[Operation]:

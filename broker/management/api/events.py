@@ -1,0 +1,87 @@
+"""`/events`: the audit log, newest first, filtered by organization, type and time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from broker.domain.model import AuditEvent
+from broker.management import Management, pagination
+from broker.management.api.common import ListQuery
+from broker.management.api.operations import Call, Operation, Reply
+from broker.management.events import MAX_TYPE, TYPE_PATTERN, EventFilter
+
+TAG = "Events"
+
+
+class EventListQuery(ListQuery):
+    organization_id: str | None = Field(default=None, description="Events of one organization")
+    type: str | None = Field(
+        default=None, max_length=MAX_TYPE, pattern=TYPE_PATTERN,
+        description="An event type (login.failed) or a prefix ending in .* (login.*)",
+    )  # fmt: skip
+    since: AwareDatetime | None = Field(default=None, description="Inclusive")
+    until: AwareDatetime | None = Field(default=None, description="Exclusive")
+
+
+class EventOut(BaseModel):
+    id: str
+    at: datetime
+    type: str = Field(description="What happened: login.failed, domain.verified, ...")
+    reason: str | None = Field(description="A stable machine code for a failure")
+    actor: str | None = Field(
+        description="management_client:<id>, cli, portal_link:<id>; null for a login"
+    )
+    organization_id: str | None
+    connection_id: str | None
+    request_id: str | None = Field(description="The correlation id a person was shown")
+    detail: dict[str, Any]
+
+
+class EventList(BaseModel):
+    items: list[EventOut]
+    next_cursor: str | None
+
+
+def event_out(event: AuditEvent) -> EventOut:
+    """Every field but `flow_id`: a login's internal handle is no business of the API's."""
+    return EventOut(
+        id=event.id,
+        at=event.at,
+        type=event.kind,
+        reason=event.reason,
+        actor=event.actor,
+        organization_id=event.organization_id,
+        connection_id=event.connection_id,
+        request_id=event.request_id,
+        detail=dict(event.detail),
+    )
+
+
+def operations(management: Management) -> list[Operation]:
+    events = management.events
+
+    def list_all(call: Call) -> Reply:
+        query = call.query
+        assert isinstance(query, EventListQuery)
+        size = pagination.limit(query.limit)
+        where = EventFilter(
+            organization_id=query.organization_id,
+            type=query.type,
+            since=query.since,
+            until=query.until,
+        )
+        found = events.page(where, before=pagination.decode_key(query.cursor), limit=size + 1)
+        page = pagination.page(found, size, lambda e: pagination.encode(e.at, e.id))
+        items = [event_out(e) for e in page.items]
+        return Reply(body=EventList(items=items, next_cursor=page.next_cursor))
+
+    return [
+        Operation(method="GET", path="/events", operation_id="listEvents",
+                  summary="The audit log, newest first", tag=TAG, scope="events:read",
+                  handler=list_all, query=EventListQuery, response=EventList, errors=(),
+                  description="Pages stay stable while events are recorded: a new event "
+                  "sorts before every page already read."),
+    ]  # fmt: skip
