@@ -154,6 +154,7 @@ def test_a_profile_must_exist(world: ApiWorld) -> None:
          {"/connection_id"}),
         ({"uses": 0, "token_hash": "x", "expires_at": "2030-01-01T00:00:00Z"},
          {"/uses", "/token_hash", "/expires_at"}),
+        ({"profile_id": "ssp\x00", "connection_id": ""}, {"/profile_id", "/connection_id"}),
         ({"organization_id": "org_other", "url": "https://evil.test"},
          {"/organization_id", "/url"}),
     ],

@@ -30,6 +30,11 @@ class ListQuery(Input):
     )
 
 
+#: An id in a body or query: printable ASCII, as every id Gatehouse makes (PostgreSQL
+#: refuses a NUL in a text parameter; a 422 says so instead of a 500).
+ID_PATTERN = r"^[!-~]+$"
+
+
 def list_query(call: Call) -> ListQuery:
     assert isinstance(call.query, ListQuery)
     return call.query

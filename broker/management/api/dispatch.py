@@ -28,6 +28,7 @@ from broker.management.errors import (
     ManagementError,
     RateLimited,
     ResourceConflict,
+    ResourceNotFound,
     UnsupportedMediaType,
 )
 from broker.store import Store
@@ -61,6 +62,7 @@ class ManagementApi:
             principal = self._tokens.authenticate(request)
             principal.require(operation.scope)
             self._count(principal)
+            _check_path(path)
             call = Call(
                 principal=principal,
                 path=dict(path),
@@ -150,6 +152,14 @@ def _respond(reply: Reply) -> HttpResponse:
         return HttpResponse(status=reply.status, headers={"Cache-Control": "no-store"})
     body = reply.body.model_dump_json(by_alias=True).encode()
     return HttpResponse(status=reply.status, body=body, headers=headers)
+
+
+def _check_path(path: Mapping[str, str]) -> None:
+    """No id or domain Gatehouse stores holds a control character, and PostgreSQL refuses
+    a NUL in a text parameter outright (a 500 where an unknown id gets a 404): a path value
+    with one names nothing."""
+    if not all(value.isprintable() for value in path.values()):
+        raise ResourceNotFound("nothing at this path")
 
 
 def _parse_query(operation: Operation, request: HttpRequest) -> BaseModel | None:

@@ -9,7 +9,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from broker.domain.model import AuditEvent
 from broker.management import Management, pagination
-from broker.management.api.common import ListQuery
+from broker.management.api.common import ID_PATTERN, ListQuery
 from broker.management.api.operations import Call, Operation, Reply
 from broker.management.events import MAX_TYPE, TYPE_PATTERN, EventFilter
 
@@ -17,7 +17,9 @@ TAG = "Events"
 
 
 class EventListQuery(ListQuery):
-    organization_id: str | None = Field(default=None, description="Events of one organization")
+    organization_id: str | None = Field(
+        default=None, max_length=200, pattern=ID_PATTERN, description="Events of one organization"
+    )
     type: str | None = Field(
         default=None, max_length=MAX_TYPE, pattern=TYPE_PATTERN,
         description="An event type (login.failed) or a prefix ending in .* (login.*)",

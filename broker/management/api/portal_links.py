@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, WithJsonSchema
 
 from broker.domain.management import PORTAL_FEATURES, PortalLink
 from broker.management import Management, pagination
-from broker.management.api.common import Input, ListQuery, list_query
+from broker.management.api.common import ID_PATTERN, Input, ListQuery, list_query
 from broker.management.api.operations import Call, Operation, Reply
 from broker.management.portal_links import (
     DEFAULT_FEATURES,
@@ -33,10 +33,13 @@ Feature = Annotated[str, WithJsonSchema({"type": "string", "enum": list(PORTAL_F
 
 
 class PortalLinkCreate(Input):
-    profile_id: str | None = Field(default=None, description="The self-service profile")
-    connection_id: str | None = Field(
-        default=None, description="Edit this connection of the organization; omit for a new one"
+    profile_id: str | None = Field(
+        default=None, max_length=200, pattern=ID_PATTERN, description="The self-service profile"
     )
+    connection_id: str | None = Field(
+        default=None, max_length=200, pattern=ID_PATTERN,
+        description="Edit this connection of the organization; omit for a new one",
+    )  # fmt: skip
     ttl_sec: int = Field(
         default=DEFAULT_TTL_SEC, ge=MIN_TTL_SEC, le=MAX_TTL_SEC, strict=True,
         description="Seconds the link stays valid; at most 24 hours",
@@ -143,7 +146,8 @@ def operations(management: Management) -> list[Operation]:
         Operation(method="POST", path=collection, operation_id="createPortalLink",
                   summary="Create a portal link; its URL is answered only this once",
                   tag=TAG, scope=scope, handler=create, body=PortalLinkCreate,
-                  response=PortalLinkCreated, status=201, idempotent_post=True,
+                  response=PortalLinkCreated, status=201, errors=(404, 409),
+                  idempotent_post=True,
                   replay=replay,
                   description="A retry with the same Idempotency-Key answers the same "
                   "link and URL (kept encrypted, never in clear)."),
