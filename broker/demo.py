@@ -23,14 +23,8 @@ from broker.app import Broker, build_broker
 from broker.clock import SystemClock
 from broker.domain.model import Connection, Domain, Organization
 from broker.domain.opaque import new_id
+from broker.management.errors import InvalidInput, ManagementError
 from broker.oidc.clients import register_client
-from broker.provisioning import (
-    create_oidc_connection,
-    create_saml_connection,
-    read_idp_metadata,
-    update_oidc_connection,
-    update_saml_idp,
-)
 from broker.settings import Settings
 from broker.store import AlreadyExists, NotFound
 from broker.upstream.urls import endpoints_for
@@ -46,6 +40,8 @@ DEMO_OIDC_ORG_NAME = "Example Labs"
 DEMO_OIDC_DOMAIN = "example.org"
 DEMO_OIDC_CONNECTION_NAME = "IdP simulator (OIDC)"
 DEMO_OIDC_CLIENT_ID = "gatehouse-demo"
+#: The seed is an operator's command, like the CLI's; the audit log names it so.
+DEMO_ACTOR = "cli"
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,21 +132,29 @@ def seed_simulator_organizations(settings: Settings, *, simulator_url: str) -> D
                 client_secret=demo_oidc_client_secret(settings),
             ),
         )
+    except InvalidInput as exc:
+        raise click.ClickException(f"the simulator's IdP was refused: {exc}") from exc
+    except ManagementError as exc:
+        raise click.ClickException(exc.detail) from exc
     finally:
         broker.close()
 
 
 def seed_example_corp_with(broker: Broker, *, simulator_url: str) -> Connection:
-    """`seed_example_corp` with a broker the caller already built (tests, the benchmark)."""
-    idp = read_idp_metadata(broker, url=f"{simulator_url}/metadata")
+    """`seed_example_corp` with a broker the caller already built (tests, the benchmark).
+    A rerun takes the simulator's current metadata into the existing connection (its SP
+    keys are kept), and writes nothing if it did not change."""
     organization = _demo_organization(broker, DEMO_ORG_EXTERNAL_ID, DEMO_ORG_NAME, DEMO_DOMAIN)
+    connections = broker.management.connections
+    settings = {"metadata_url": f"{simulator_url}/metadata"}
     existing = _named_connection(broker, organization.id, DEMO_CONNECTION_NAME)
     if existing:
-        return update_saml_idp(broker, existing, idp)
-    created = create_saml_connection(
-        broker, organization_id=organization.id, idp=idp, name=DEMO_CONNECTION_NAME
-    )
-    return created.connection
+        return connections.update(
+            DEMO_ACTOR, organization.id, existing.id, settings=settings
+        ).connection
+    return connections.create_saml(
+        DEMO_ACTOR, organization.id, settings, name=DEMO_CONNECTION_NAME
+    ).connection
 
 
 def seed_example_labs_with(broker: Broker, *, simulator_url: str, client_secret: str) -> Connection:
@@ -160,23 +164,21 @@ def seed_example_labs_with(broker: Broker, *, simulator_url: str, client_secret:
     organization = _demo_organization(
         broker, DEMO_OIDC_ORG_EXTERNAL_ID, DEMO_OIDC_ORG_NAME, DEMO_OIDC_DOMAIN
     )
-    options: dict[str, object] = {
+    connections = broker.management.connections
+    settings: dict[str, object] = {
         "issuer": f"{simulator_url}/oidc",
         "client_id": DEMO_OIDC_CLIENT_ID,
     }
     existing = _named_connection(broker, organization.id, DEMO_OIDC_CONNECTION_NAME)
     if existing:
-        return update_oidc_connection(
-            broker, existing, options=options, client_secret=client_secret
-        )
-    created = create_oidc_connection(
-        broker,
-        organization_id=organization.id,
-        options=options,
-        client_secret=client_secret,
+        return connections.update(
+            DEMO_ACTOR, organization.id, existing.id, settings=settings,
+            client_secret=client_secret,
+        ).connection  # fmt: skip
+    return connections.create_oidc(
+        DEMO_ACTOR, organization.id, settings, client_secret=client_secret,
         name=DEMO_OIDC_CONNECTION_NAME,
-    )
-    return created.connection
+    ).connection  # fmt: skip
 
 
 def _demo_organization(
@@ -209,8 +211,8 @@ def _demo_organization(
 
 
 def _named_connection(broker: Broker, organization_id: str, name: str) -> Connection | None:
-    with broker.store.unit_of_work() as uow:
-        found = [c for c in uow.connections.for_organization(organization_id) if c.name == name]
+    page = broker.management.connections.page(organization_id, after=None, limit=100)
+    found = [c for c in page if c.name == name]
     return found[0] if found else None
 
 

@@ -6,22 +6,21 @@ from pathlib import Path
 
 import click
 
-from broker.app import build_broker
 from broker.cli.root import (
+    CLI_ACTOR,
     cli,
     emit,
     find_organization,
     load_settings,
+    management,
     unit_of_work,
 )
-from broker.errors import ConfigError
-from broker.provisioning import (
-    create_oidc_connection,
-    create_saml_connection,
-    read_idp_metadata,
-)
-from broker.upstream.saml.idp_metadata import IdpMetadata
+from broker.domain.model import Connection
+from broker.management.connection_view import OidcView, SamlView
+from broker.management.connections import Connections
 from broker.upstream.urls import endpoints_for
+
+_PAGE = 100
 
 
 @cli.group()
@@ -73,55 +72,48 @@ def connections_create_saml(
             "give exactly one of --metadata-url, --metadata-file, or --entity-id with "
             "--sso-url and --cert"
         )
-    settings = load_settings()
-    broker = build_broker(settings)
+    settings: dict[str, object]
+    if entity_id is not None:
+        if not sso_url or not cert_files:
+            raise click.UsageError("--entity-id needs --sso-url and at least one --cert")
+        settings = {
+            "idp_entity_id": entity_id,
+            "sso_url": sso_url,
+            "certificates": [path.read_text() for path in cert_files],
+        }
+    elif metadata_file is not None:
+        settings = {"metadata_xml": metadata_file.read_bytes()}
+    else:
+        settings = {"metadata_url": metadata_url}
     with unit_of_work() as uow:
         organization = find_organization(uow, org_ref)
-    try:
-        if entity_id is not None:
-            if not sso_url or not cert_files:
-                raise click.UsageError("--entity-id needs --sso-url and at least one --cert")
-            idp = IdpMetadata(
-                entity_id=entity_id,
-                sso_url=sso_url,
-                sso_binding="redirect",
-                certificates=tuple(path.read_text() for path in cert_files),
-            )
-        else:
-            idp = read_idp_metadata(
-                broker,
-                url=metadata_url,
-                document=metadata_file.read_bytes() if metadata_file else None,
-            )
-        created = create_saml_connection(
-            broker,
-            organization_id=organization.id,
-            idp=idp,
+    with management() as use_cases:
+        saved = use_cases.connections.create_saml(
+            CLI_ACTOR,
+            organization.id,
+            {**settings, "attribute_profile": attribute_profile, "allow_sha1": allow_sha1},
             name=name,
-            options={"attribute_profile": attribute_profile, "allow_sha1": allow_sha1},
         )
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
-    finally:
-        broker.close()
-    endpoints = created.endpoints
+        view = use_cases.connections.describe(saved.connection, saved.warnings)
+    assert isinstance(view.settings, SamlView)
+    saml = view.settings
     data = {
-        "id": created.connection.id,
+        "id": view.id,
         "organization_id": organization.id,
-        "idp_entity_id": idp.entity_id,
-        "acs_url": endpoints.callback_url,
-        "sp_entity_id": endpoints.entity_id,
-        "sp_metadata_url": endpoints.metadata_url,
-        "warnings": list(created.warnings),
+        "idp_entity_id": saml.idp_entity_id,
+        "acs_url": saml.acs_url,
+        "sp_entity_id": saml.sp_entity_id,
+        "sp_metadata_url": saml.sp_metadata_url,
+        "warnings": list(view.warnings),
     }
     lines = [
-        created.connection.id,
+        view.id,
         "",
         "Give your IdP admin these values:",
-        f"  ACS URL (Reply URL):      {endpoints.callback_url}",
-        f"  SP entity ID (Audience):  {endpoints.entity_id}",
-        f"  SP metadata URL:          {endpoints.metadata_url}",
-        *(f"warning: {w}" for w in created.warnings),
+        f"  ACS URL (Reply URL):      {saml.acs_url}",
+        f"  SP entity ID (Audience):  {saml.sp_entity_id}",
+        f"  SP metadata URL:          {saml.sp_metadata_url}",
+        *(f"warning: {w}" for w in view.warnings),
     ]
     emit(as_json, data, lines)
 
@@ -173,51 +165,43 @@ def connections_create_oidc(
     and print the redirect URI the IdP admin must register."""
     if private_key_jwt == (client_secret_file is not None):
         raise click.UsageError("give exactly one of --client-secret-file or --private-key-jwt")
-    options: dict[str, object] = {
+    settings: dict[str, object] = {
         "issuer": issuer,
         "client_id": client_id,
         "vendor": vendor,
         "token_endpoint_auth_method": "private_key_jwt" if private_key_jwt else auth_method,
     }
     if scopes:
-        options["scopes"] = list(scopes)
+        settings["scopes"] = list(scopes)
     secret = client_secret_file.read_text().strip() if client_secret_file else None
     if client_secret_file is not None and not secret:
         raise click.UsageError("the client secret file is empty")
-    settings = load_settings()
-    broker = build_broker(settings)
     with unit_of_work() as uow:
         organization = find_organization(uow, org_ref)
-    try:
-        created = create_oidc_connection(
-            broker,
-            organization_id=organization.id,
-            options=options,
-            client_secret=secret,
-            name=name,
+    with management() as use_cases:
+        saved = use_cases.connections.create_oidc(
+            CLI_ACTOR, organization.id, settings, client_secret=secret, name=name
         )
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
-    finally:
-        broker.close()
-    endpoints = created.endpoints
+        view = use_cases.connections.describe(saved.connection, saved.warnings)
+    assert isinstance(view.settings, OidcView)
+    oidc = view.settings
     data: dict[str, object] = {
-        "id": created.connection.id,
+        "id": view.id,
         "organization_id": organization.id,
         "issuer": issuer,
-        "redirect_uri": endpoints.callback_url,
-        "warnings": list(created.warnings),
+        "redirect_uri": oidc.redirect_uri,
+        "warnings": list(view.warnings),
     }
     lines = [
-        created.connection.id,
+        view.id,
         "",
         "Give your IdP admin these values:",
-        f"  Redirect URI (sign-in redirect / reply URL): {endpoints.callback_url}",
+        f"  Redirect URI (sign-in redirect / reply URL): {oidc.redirect_uri}",
     ]
-    if private_key_jwt:
-        data["jwks_uri"] = endpoints.metadata_url
-        lines.append(f"  Client public keys (JWKS URL):               {endpoints.metadata_url}")
-    lines += [f"warning: {w}" for w in created.warnings]
+    if oidc.jwks_uri is not None:
+        data["jwks_uri"] = oidc.jwks_uri
+        lines.append(f"  Client public keys (JWKS URL):               {oidc.jwks_uri}")
+    lines += [f"warning: {w}" for w in view.warnings]
     emit(as_json, data, lines)
 
 
@@ -227,7 +211,10 @@ def connections_create_oidc(
 def connections_list(org_ref: str | None, as_json: bool) -> None:
     with unit_of_work() as uow:
         organizations = [find_organization(uow, org_ref)] if org_ref else uow.organizations.list()
-        found = [c for o in organizations for c in uow.connections.for_organization(o.id)]
+    found: list[Connection] = []
+    with management() as use_cases:
+        for organization in organizations:
+            found += _all_pages(use_cases.connections, organization.id)
     issuer = load_settings().issuer
     rows = [
         {
@@ -246,3 +233,13 @@ def connections_list(org_ref: str | None, as_json: bool) -> None:
         [f"{r['id']}  {r['kind']}  {r['organization_id']}  {r['name']}" for r in rows]
         or ["no connections"],
     )
+
+
+def _all_pages(connections: Connections, organization_id: str) -> list[Connection]:
+    found: list[Connection] = []
+    while True:
+        after = (found[-1].created_at, found[-1].id) if found else None
+        page = connections.page(organization_id, after=after, limit=_PAGE)
+        found += page
+        if len(page) < _PAGE:
+            return found

@@ -7,6 +7,7 @@ holds everywhere at once because it lives in one place.
 
     organizations.py   Organizations  create, list, read, update, delete (cascades)
     domains.py         Domains        claim, verify by DNS TXT, list, release
+    connections.py     Connections    SAML and OIDC: create, read, update, (de)activate, delete
     profiles.py        Profiles       self-service profiles: IdPs, attributes, branding
     portal_links.py    PortalLinks    create (URL once), list, revoke, redeem (the portal)
     users.py           Users          identities that logged in, per organization
@@ -18,6 +19,7 @@ holds everywhere at once because it lives in one place.
 
 from __future__ import annotations
 
+from broker.management.connections import Connections
 from broker.management.deps import ManagementDeps
 from broker.management.domains import Domains
 from broker.management.events import Events
@@ -34,6 +36,7 @@ class Management:
         self.deps = deps
         self.organizations = Organizations(deps)
         self.domains = Domains(deps)
+        self.connections = Connections(deps)
         self.profiles = Profiles(deps)
         self.portal_links = PortalLinks(deps)
         self.users = Users(deps)

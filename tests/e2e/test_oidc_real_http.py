@@ -51,7 +51,7 @@ FAILURES: dict[str, tuple[str, str, int]] = {
 
 
 def seed(broker: Broker, simulator_url: str, settings: Settings) -> Connection:
-    """Example Labs through the demo's own seed: `create_oidc_connection` fetches and checks
+    """Example Labs through the demo's own seed: `Connections.create_oidc` fetches and checks
     the running simulator's discovery document before anything is stored."""
     return seed_example_labs_with(
         broker, simulator_url=simulator_url, client_secret=demo_oidc_client_secret(settings)

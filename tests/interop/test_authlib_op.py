@@ -2,11 +2,11 @@
 `AuthorizationServer` (tests/support/authlib_op.py), every party a real server on loopback.
 
 The connector and the simulator's OP were written from the same reading of the specs; this
-OP is another implementation's. Gatehouse is configured through `create_oidc_connection`
-(which fetches and checks the OP's discovery document for real), redeems codes with each
-client authentication method, and a relying party (authlib's OAuth 2.0 client, as Auth0
-would be) verifies the ID token Gatehouse then issues. Refusals must end on Gatehouse's error
-page, with the audit event an operator would look for.
+OP is another implementation's. Gatehouse is configured through the management use case
+`Connections.create_oidc` (which fetches and checks the OP's discovery document for real),
+redeems codes with each client authentication method, and a relying party (authlib's OAuth
+2.0 client, as Auth0 would be) verifies the ID token Gatehouse then issues. Refusals must end
+on Gatehouse's error page, with the audit event an operator would look for.
 """
 
 from __future__ import annotations
@@ -28,9 +28,8 @@ from broker.app import Broker, create_app
 from broker.domain.model import Domain, Organization
 from broker.domain.opaque import new_id
 from broker.oidc.clients import register_client
-from broker.provisioning import create_oidc_connection
 from broker.store import Store
-from broker.upstream.urls import ConnectionEndpoints
+from broker.upstream.urls import ConnectionEndpoints, endpoints_for
 from tests.support import authlib_op
 from tests.support.authlib_op import PERSON, AuthlibOp, RegisteredClient, new_signing_key
 from tests.support.config import make_settings
@@ -115,33 +114,30 @@ def connect(
     """An IT admin's steps: create the connection from the OP's issuer, then register
     Gatehouse at the OP (its redirect URI; for private_key_jwt its published JWKS)."""
     pkjwt = method == "private_key_jwt"
-    created = create_oidc_connection(
-        gatehouse.broker,
-        organization_id=gatehouse.organization_id,
-        options={
-            "issuer": op.issuer,
-            "client_id": CLIENT_ID,
-            "token_endpoint_auth_method": method,
-            **options,
-        },
+    created = gatehouse.broker.management.connections.create_oidc(
+        "test",
+        gatehouse.organization_id,
+        {"issuer": op.issuer, "client_id": CLIENT_ID, "token_endpoint_auth_method": method,
+         **options},
         client_secret=None if pkjwt else CLIENT_SECRET,
         name="authlib OP",
-    )
+    )  # fmt: skip
     assert created.warnings == ()  # the OP lists the method, PKCE S256 and RS256
+    endpoints = endpoints_for(gatehouse.issuer, created.connection.id, created.connection.kind)
     jwks = None
     if pkjwt:
-        jwks = httpx.get(created.endpoints.metadata_url, timeout=10).json()
+        jwks = httpx.get(endpoints.metadata_url, timeout=10).json()
         assert [set(key) & {"d", "p", "q", "dp", "dq", "qi"} for key in jwks["keys"]] == [set()]
     op.register(
         RegisteredClient(
             client_id=CLIENT_ID,
-            redirect_uri=created.endpoints.callback_url,
+            redirect_uri=endpoints.callback_url,
             auth_method=method,
             secret=None if pkjwt else CLIENT_SECRET,
             jwks=jwks,
         )
     )
-    return created.endpoints
+    return endpoints
 
 
 class AuthlibRelyingParty:

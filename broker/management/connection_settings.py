@@ -1,0 +1,247 @@
+"""A connection's settings as a caller gives them, turned into the stored config.
+
+The settings arrive as a mapping shaped like the API's `settings` object (the CLI and the
+portal build the same mapping), and the typed boundary is the connector's own
+`Config.parse`: the very parse `open_connection` runs at login, so a config stored here is
+one the broker opens. What this module adds around the parse is what only a caller-facing
+layer can do: fetch IdP metadata through the outbound guard (M-08), accept a certificate as
+PEM or base64 DER, generate keys and encrypt secrets, and turn every `ConfigError(field)`
+into a field error pointing into the request (`/settings/<field>`).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+import httpx
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from broker.errors import ConfigError
+from broker.keys.crypto import SecretBox
+from broker.management.errors import InvalidInput
+from broker.upstream import outbound
+from broker.upstream.oidc.config import (
+    ENDPOINT_FIELDS,
+    TOKEN_AUTH_METHODS,
+    OidcConnectionConfig,
+    encrypt_client_secret,
+)
+from broker.upstream.oidc.setup import new_client_key
+from broker.upstream.outbound import OutboundPolicy
+from broker.upstream.saml.config import SamlConnectionConfig, check_certificate_pem
+from broker.upstream.saml.idp_metadata import IdpMetadata, fetch_idp_metadata, parse_idp_metadata
+
+#: Where a SAML connection's IdP values come from: metadata, or the values themselves.
+SAML_SOURCES = ("metadata_url", "metadata_xml")
+SAML_IDP_VALUES = ("idp_entity_id", "sso_url", "sso_binding", "certificates")
+SAML_OPTIONS = (
+    "name_id_format", "attribute_profile", "attribute_mapping", "required_claims",
+    "subject_attribute", "clock_skew_seconds", "allow_sha1", "require_assertion_signature",
+    "require_encrypted_assertion",
+)  # fmt: skip
+OIDC_SETTINGS = (
+    "issuer", "vendor", "client_id", "token_endpoint_auth_method", "scopes", "endpoints",
+    "id_token_algorithms", "attribute_mapping", "required_claims", "clock_skew_seconds",
+    "always_fetch_userinfo",
+)  # fmt: skip
+MAX_NAME = 200
+
+#: Stored config field -> the settings field a caller gave it as.
+_SETTINGS_NAME = {"idp_certificates": "certificates"}
+
+
+def pointer(field: str) -> str:
+    """`endpoints.token_endpoint` -> `/settings/endpoints/token_endpoint` (RFC 6901)."""
+    parts = field.split(".")
+    parts[0] = _SETTINGS_NAME.get(parts[0], parts[0])
+    return "/settings/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+@contextmanager
+def field_errors(renamed: Mapping[str, str] | None = None) -> Iterator[None]:
+    """A `ConfigError` inside becomes InvalidInput at the field the caller gave: `renamed`
+    points the IdP values read from metadata at the metadata field they came from."""
+    try:
+        yield
+    except ConfigError as exc:
+        field = (renamed or {}).get(exc.field.split(".")[0], exc.field)
+        raise InvalidInput.at(pointer(field), exc.message) from exc
+
+
+def check_name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned or len(cleaned) > MAX_NAME or any(not ch.isprintable() for ch in cleaned):
+        raise InvalidInput.at("/name", f"1 to {MAX_NAME} printable characters")
+    return cleaned
+
+
+def refuse_unknown(settings: Mapping[str, object], known: tuple[str, ...]) -> None:
+    """Callers other than the API (whose models forbid extra fields) get the same answer:
+    nothing outside the known settings reaches the stored config (M-04)."""
+    for name in settings:
+        if name not in known:
+            raise InvalidInput.at(pointer(name), "this field is not accepted here")
+
+
+# -- SAML ---------------------------------------------------------------------------------
+
+
+def read_saml_idp(
+    settings: Mapping[str, object], http: httpx.Client, policy: OutboundPolicy
+) -> tuple[dict[str, object], tuple[str, ...], dict[str, str]]:
+    """The IdP values `settings` gives, as stored config fields, with the metadata's
+    warnings and the error renames for `field_errors`. Metadata replaces all IdP values;
+    given one by one, only those given are returned (an update keeps the others)."""
+    given = [name for name in (*SAML_SOURCES, "idp_values") if _gives(settings, name)]
+    if len(given) > 1:
+        raise InvalidInput.at(
+            pointer(given[1] if given[1] != "idp_values" else _first_value(settings)),
+            "give metadata_url, metadata_xml, or the IdP values, not several",
+        )
+    if "metadata_url" in given:
+        url = settings["metadata_url"]
+        if not isinstance(url, str):
+            raise InvalidInput.at(pointer("metadata_url"), "must be a URL")
+        with field_errors({"metadata": "metadata_url"}):
+            idp = parse_idp_metadata(fetch_idp_metadata(url, http, policy=policy))
+        return _idp_fields(idp), idp.warnings, dict.fromkeys(_IDP_CONFIG, "metadata_url")
+    if "metadata_xml" in given:
+        document = settings["metadata_xml"]
+        if not isinstance(document, str | bytes):
+            raise InvalidInput.at(pointer("metadata_xml"), "must be the XML document")
+        with field_errors({"metadata": "metadata_xml"}):
+            idp = parse_idp_metadata(document.encode() if isinstance(document, str) else document)
+        return _idp_fields(idp), idp.warnings, dict.fromkeys(_IDP_CONFIG, "metadata_xml")
+    fields = {n: settings[n] for n in SAML_IDP_VALUES[:3] if settings.get(n) is not None}
+    certificates = settings.get("certificates")
+    if certificates is not None:
+        if not isinstance(certificates, list | tuple):
+            raise InvalidInput.at(pointer("certificates"), "must be a list of certificates")
+        fields["idp_certificates"] = [parse_certificate(c, i) for i, c in enumerate(certificates)]
+    return fields, (), {}
+
+
+def require_saml_idp(fields: Mapping[str, object]) -> None:
+    """A new connection needs every IdP value, from metadata or typed in."""
+    if not fields:
+        raise InvalidInput.at(
+            "/settings", "give metadata_url, metadata_xml, or idp_entity_id, sso_url and "
+            "certificates"
+        )  # fmt: skip
+    for name in ("idp_entity_id", "sso_url", "idp_certificates"):
+        if not fields.get(name):
+            raise InvalidInput.at(pointer(name), "is required without metadata")
+
+
+def parse_certificate(value: object, index: int) -> str:
+    """An IdP signing certificate as PEM, or as the base64 DER an IdP's admin page (or a
+    metadata document's `X509Certificate`) shows; stored as canonical PEM."""
+    where = f"/settings/certificates/{index}"
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput.at(where, "must be a certificate, PEM or base64 DER")
+    text = value.strip()
+    if "-----BEGIN" not in text:
+        try:
+            der = base64.b64decode("".join(text.split()), validate=True)
+            text = x509.load_der_x509_certificate(der).public_bytes(Encoding.PEM).decode()
+        except ValueError as exc:
+            raise InvalidInput.at(where, "not a certificate: give it as PEM or base64 DER") from exc
+    try:
+        certificate = check_certificate_pem(text, "certificates")
+    except ConfigError as exc:
+        raise InvalidInput.at(where, exc.message) from exc
+    return certificate.public_bytes(Encoding.PEM).decode()
+
+
+def saml_config(raw: Mapping[str, object], renamed: Mapping[str, str]) -> dict[str, object]:
+    """The stored form, through the connector's own parse."""
+    with field_errors(renamed):
+        return SamlConnectionConfig.parse(raw).to_json()
+
+
+def check_sso_url(
+    fields: Mapping[str, object], renamed: Mapping[str, str], *, production: bool
+) -> None:
+    """The browser is sent to the SSO URL with the AuthnRequest: https in production."""
+    url = fields.get("sso_url")
+    if production and isinstance(url, str) and not url.startswith("https://"):
+        raise InvalidInput.at(pointer(renamed.get("sso_url", "sso_url")), "must be https")
+
+
+_IDP_CONFIG = ("idp_entity_id", "sso_url", "sso_binding", "idp_certificates")
+
+
+def _idp_fields(idp: IdpMetadata) -> dict[str, object]:
+    return {
+        "idp_entity_id": idp.entity_id,
+        "sso_url": idp.sso_url,
+        "sso_binding": idp.sso_binding,
+        "idp_certificates": list(idp.certificates),
+    }
+
+
+def _gives(settings: Mapping[str, object], name: str) -> bool:
+    if name == "idp_values":
+        return any(settings.get(value) is not None for value in SAML_IDP_VALUES)
+    return settings.get(name) is not None
+
+
+def _first_value(settings: Mapping[str, object]) -> str:
+    return next(name for name in SAML_IDP_VALUES if settings.get(name) is not None)
+
+
+# -- OIDC ---------------------------------------------------------------------------------
+
+
+def oidc_config(
+    current: Mapping[str, object],
+    changes: Mapping[str, object],
+    *,
+    client_secret: str | None,
+    box: SecretBox,
+    connection_id: str,
+) -> dict[str, object]:
+    """`changes` over `current` (empty for a new connection); a null change goes back to
+    the default. The secret is encrypted bound to the connection; `private_key_jwt` gets a
+    key Gatehouse generates (kept across updates), and takes no secret."""
+    raw = {**current, **changes}
+    for name, value in changes.items():
+        if value is None:
+            del raw[name]
+    method = raw.get("token_endpoint_auth_method", TOKEN_AUTH_METHODS[0])
+    if method == "private_key_jwt":
+        if client_secret is not None:
+            raise InvalidInput.at(
+                pointer("client_secret"), "private_key_jwt authenticates with Gatehouse's key"
+            )
+        raw.pop("client_secret_encrypted", None)
+        if "client_key" not in raw:
+            raw["client_key"] = new_client_key(box, connection_id)
+    else:
+        raw.pop("client_key", None)
+        if client_secret is not None:
+            raw["client_secret_encrypted"] = encrypt_client_secret(
+                box, connection_id, client_secret
+            )
+    with field_errors():
+        return OidcConnectionConfig.parse(raw).to_json()
+
+
+def check_oidc_urls(config: OidcConnectionConfig, policy: OutboundPolicy) -> None:
+    """The issuer and any endpoint given by hand, checked by the outbound guard when they are
+    written (M-08), not only when a login first uses them: a hand-given endpoint is never
+    fetched here, so without this a private address would be stored silently."""
+    urls = {"issuer": config.issuer}
+    if config.endpoints is not None:
+        for name in ENDPOINT_FIELDS:
+            value = getattr(config.endpoints, name)
+            if value:
+                urls[f"endpoints.{name}"] = value
+    for field, url in urls.items():
+        try:
+            outbound.check_url(url, policy)
+        except outbound.OutboundError as exc:
+            raise InvalidInput.at(pointer(field), exc.detail) from exc

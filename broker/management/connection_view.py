@@ -1,0 +1,198 @@
+"""What anyone may be shown of a connection: its settings without a secret or a private key
+(SECURITY-CATALOGUE M-05), the certificates it trusts with their expiry, and the values the
+IdP admin types into their IdP (ACS URL, SP entity ID, redirect URI...).
+
+Built field by field from the parsed config, never by dumping the stored form minus a
+deny-list: a field added to a config later stays out of every answer until it is named here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from broker.domain.model import Connection
+from broker.errors import ConfigError
+from broker.upstream.oidc.config import ENDPOINT_FIELDS, OidcConnectionConfig
+from broker.upstream.saml.config import SamlConnectionConfig
+from broker.upstream.urls import endpoints_for
+
+#: A certificate this close to expiry gets a warning: time for the IdP admin to roll it.
+EXPIRY_NOTICE = timedelta(days=30)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CertificateView:
+    subject: str
+    issuer: str
+    not_before: datetime
+    not_after: datetime
+    sha256_fingerprint: str  # AB:CD:..., as IdP admin pages show it
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SamlView:
+    idp_entity_id: str
+    sso_url: str
+    sso_binding: str
+    certificates: tuple[CertificateView, ...]
+    name_id_format: str
+    attribute_profile: str
+    attribute_mapping: Mapping[str, tuple[str, ...]]
+    required_claims: tuple[str, ...]
+    subject_attribute: str | None
+    clock_skew_seconds: int
+    allow_sha1: bool
+    require_assertion_signature: bool
+    require_encrypted_assertion: bool
+    #: For the IdP admin.
+    acs_url: str
+    sp_entity_id: str
+    sp_metadata_url: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OidcView:
+    issuer: str
+    vendor: str
+    client_id: str
+    token_endpoint_auth_method: str
+    #: Whether a client secret is stored; its value is never shown again.
+    client_secret_set: bool
+    scopes: tuple[str, ...]
+    endpoints: Mapping[str, str] | None
+    id_token_algorithms: tuple[str, ...]
+    attribute_mapping: Mapping[str, tuple[str, ...]]
+    required_claims: tuple[str, ...]
+    clock_skew_seconds: int
+    always_fetch_userinfo: bool
+    #: For the IdP admin: where the IdP sends people back, and (private_key_jwt) where
+    #: Gatehouse publishes the public key it authenticates with.
+    redirect_uri: str
+    jwks_uri: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConnectionView:
+    id: str
+    organization_id: str
+    type: str
+    name: str
+    active: bool
+    version: int
+    created_at: datetime
+    #: None only if the stored settings no longer pass the connector's checks (a rule
+    #: tightened since they were saved); `warnings` then says what to fix.
+    settings: SamlView | OidcView | None
+    warnings: tuple[str, ...]
+
+
+def describe(
+    connection: Connection, *, issuer: str, now: datetime, warnings: tuple[str, ...] = ()
+) -> ConnectionView:
+    """`warnings`: what the change that produced `connection` noticed (metadata, discovery)
+    besides what the stored settings say by themselves."""
+    settings: SamlView | OidcView | None
+    try:
+        if connection.kind == SamlConnectionConfig.kind:
+            saml = SamlConnectionConfig.parse(connection.config)
+            settings = _saml(saml, issuer, connection.id)
+            found = saml.warnings() + _expiry_warnings(settings.certificates, now)
+        elif connection.kind == OidcConnectionConfig.kind:
+            oidc = OidcConnectionConfig.parse(connection.config)
+            settings, found = _oidc(oidc, issuer, connection.id), oidc.warnings()
+        else:
+            raise ConfigError("kind", f"no connector for kind {connection.kind!r}")
+    except ConfigError as exc:
+        settings = None
+        found = (f"The stored settings no longer pass Gatehouse's checks ({exc}); update them.",)
+    return ConnectionView(
+        id=connection.id,
+        organization_id=connection.organization_id,
+        type=connection.kind,
+        name=connection.name,
+        active=connection.active,
+        version=connection.version,
+        created_at=connection.created_at,
+        settings=settings,
+        warnings=tuple(dict.fromkeys(warnings + found)),
+    )
+
+
+def certificate_view(pem: str) -> CertificateView:
+    certificate = x509.load_pem_x509_certificate(pem.encode())
+    digest = hashlib.sha256(certificate.public_bytes(Encoding.DER)).hexdigest().upper()
+    return CertificateView(
+        subject=certificate.subject.rfc4514_string(),
+        issuer=certificate.issuer.rfc4514_string(),
+        not_before=certificate.not_valid_before_utc,
+        not_after=certificate.not_valid_after_utc,
+        sha256_fingerprint=":".join(digest[i : i + 2] for i in range(0, len(digest), 2)),
+    )
+
+
+def _saml(config: SamlConnectionConfig, issuer: str, connection_id: str) -> SamlView:
+    endpoints = endpoints_for(issuer, connection_id, config.kind)
+    return SamlView(
+        idp_entity_id=config.idp_entity_id,
+        sso_url=config.sso_url,
+        sso_binding=config.sso_binding,
+        certificates=tuple(certificate_view(pem) for pem in config.idp_certificates),
+        name_id_format=config.name_id_format,
+        attribute_profile=config.attribute_profile,
+        attribute_mapping=dict(config.attribute_mapping),
+        required_claims=config.required_claims,
+        subject_attribute=config.subject_attribute,
+        clock_skew_seconds=config.clock_skew_seconds,
+        allow_sha1=config.allow_sha1,
+        require_assertion_signature=config.require_assertion_signature,
+        require_encrypted_assertion=config.require_encrypted_assertion,
+        acs_url=endpoints.callback_url,
+        sp_entity_id=endpoints.entity_id,
+        sp_metadata_url=endpoints.metadata_url,
+    )
+
+
+def _oidc(config: OidcConnectionConfig, issuer: str, connection_id: str) -> OidcView:
+    endpoints = endpoints_for(issuer, connection_id, config.kind)
+    manual = config.endpoints
+    return OidcView(
+        issuer=config.issuer,
+        vendor=config.vendor,
+        client_id=config.client_id,
+        token_endpoint_auth_method=config.token_endpoint_auth_method,
+        client_secret_set=config.client_secret_encrypted is not None,
+        scopes=config.scopes,
+        endpoints=None
+        if manual is None
+        else {n: getattr(manual, n) for n in ENDPOINT_FIELDS if getattr(manual, n)},
+        id_token_algorithms=config.id_token_algorithms,
+        attribute_mapping=dict(config.attribute_mapping),
+        required_claims=config.required_claims,
+        clock_skew_seconds=config.clock_skew_seconds,
+        always_fetch_userinfo=config.always_fetch_userinfo,
+        redirect_uri=endpoints.callback_url,
+        jwks_uri=endpoints.metadata_url if config.client_key is not None else None,
+    )
+
+
+def _expiry_warnings(certificates: tuple[CertificateView, ...], now: datetime) -> tuple[str, ...]:
+    found = []
+    for certificate in certificates:
+        day = f"{certificate.not_after:%Y-%m-%d}"
+        if certificate.not_after <= now:
+            found.append(
+                f"The IdP signing certificate {certificate.subject} expired on {day}: ask the "
+                "IdP admin for the new one and add it to this connection."
+            )
+        elif certificate.not_after - now <= EXPIRY_NOTICE:
+            found.append(
+                f"The IdP signing certificate {certificate.subject} expires on {day}: add "
+                "the IdP's next certificate before then (both may be listed meanwhile)."
+            )
+    return tuple(found)

@@ -1,0 +1,311 @@
+"""Connections: an organization's upstream IdP configurations, created and changed only
+here. The management API, the CLI, the demo seed and (next) the portal all call these use
+cases, so keys are generated, secrets encrypted, metadata and discovery fetched through the
+outbound guard, and settings parsed by the connector the same way whatever the door.
+
+`settings` is a mapping shaped like the API's `settings` object (connection_settings.py
+says which names each kind takes); secrets travel apart from it and are never returned.
+
+Network reads (IdP metadata, the discovery document) happen outside any transaction; the
+write that follows is a compare-and-swap on the version that was read, so an edit made
+meanwhile is refused (409), never overwritten. Every change records its audit event in its
+own unit of work (M-09).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from broker.domain.model import Connection
+from broker.domain.opaque import new_id
+from broker.errors import ConfigError
+from broker.management import scoped
+from broker.management.connection_settings import (
+    MAX_NAME,
+    OIDC_SETTINGS,
+    SAML_IDP_VALUES,
+    SAML_OPTIONS,
+    SAML_SOURCES,
+    check_name,
+    check_oidc_urls,
+    check_sso_url,
+    field_errors,
+    oidc_config,
+    read_saml_idp,
+    refuse_unknown,
+    require_saml_idp,
+    saml_config,
+)
+from broker.management.connection_view import ConnectionView, describe
+from broker.management.deps import ManagementDeps, record
+from broker.management.errors import InvalidInput, ResourceConflict, ResourceNotFound
+from broker.store import Conflict, NotFound
+from broker.store.protocols import PageKey
+from broker.upstream.oidc.config import OidcConnectionConfig
+from broker.upstream.oidc.setup import check_provider
+from broker.upstream.saml.config import SamlConnectionConfig
+from broker.upstream.saml.setup import new_sp_key_pair
+
+SAML_SETTINGS = SAML_SOURCES + SAML_IDP_VALUES + SAML_OPTIONS
+#: Stored config names -> the settings names an audit event lists as changed.
+_CHANGED_NAME = {"idp_certificates": "certificates", "client_secret_encrypted": "client_secret"}
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    """A connection as a change left it, with what the change noticed (an IdP certificate's
+    expiry in its metadata, an auth method its discovery document does not list)."""
+
+    connection: Connection
+    warnings: tuple[str, ...] = ()
+
+
+class Connections:
+    def __init__(self, deps: ManagementDeps) -> None:
+        self._deps = deps
+
+    def create_saml(
+        self,
+        actor: str,
+        organization_id: str,
+        settings: Mapping[str, object],
+        *,
+        name: str | None = None,
+        active: bool = True,
+    ) -> Saved:
+        """From `metadata_url` (fetched through the outbound guard), `metadata_xml`, or
+        `idp_entity_id` + `sso_url` + `certificates`; the SP key pairs are generated here."""
+        refuse_unknown(settings, SAML_SETTINGS)
+        chosen = check_name(name) if name is not None else None
+        self._organization(organization_id)
+        fields, notes, renamed = read_saml_idp(settings, self._deps.http, self._deps.outbound)
+        require_saml_idp(fields)
+        check_sso_url(fields, renamed, production=self._deps.production)
+        connection_id = new_id("con")
+        now = self._deps.clock.now()
+        raw = {
+            **{k: v for k, v in settings.items() if k in SAML_OPTIONS and v is not None},
+            **fields,
+            "sp_signing": self._sp_key_pair(connection_id, "signing"),
+            "sp_encryption": self._sp_key_pair(connection_id, "encryption"),
+        }
+        config = saml_config(raw, renamed)
+        default_name = f"SAML: {config['idp_entity_id']}"[:MAX_NAME]
+        connection = Connection(
+            id=connection_id,
+            organization_id=organization_id,
+            kind=SamlConnectionConfig.kind,
+            name=chosen or check_name(default_name),
+            config=config,
+            active=active,
+            created_at=now,
+        )
+        self._add(actor, connection)
+        return Saved(connection, notes)
+
+    def create_oidc(
+        self,
+        actor: str,
+        organization_id: str,
+        settings: Mapping[str, object],
+        *,
+        client_secret: str | None = None,
+        name: str | None = None,
+        active: bool = True,
+    ) -> Saved:
+        """The IdP's discovery document is fetched and checked before anything is stored
+        (R-05), unless endpoints are given by hand; `private_key_jwt` gets a generated key."""
+        refuse_unknown(settings, OIDC_SETTINGS)
+        chosen = check_name(name) if name is not None else None
+        self._organization(organization_id)
+        connection_id = new_id("con")
+        given = {k: v for k, v in settings.items() if v is not None}
+        config = oidc_config(
+            {}, given, client_secret=client_secret, box=self._deps.secrets,
+            connection_id=connection_id,
+        )  # fmt: skip
+        notes = self._check_provider(config)
+        connection = Connection(
+            id=connection_id,
+            organization_id=organization_id,
+            kind=OidcConnectionConfig.kind,
+            name=chosen or check_name(f"OIDC: {config['issuer']}"[:MAX_NAME]),
+            config=config,
+            active=active,
+            created_at=self._deps.clock.now(),
+        )
+        self._add(actor, connection)
+        return Saved(connection, notes)
+
+    def get(self, organization_id: str, connection_id: str) -> Connection:
+        with self._deps.store.unit_of_work() as uow:
+            return scoped.connection(uow, organization_id, connection_id)
+
+    def page(self, organization_id: str, *, after: PageKey | None, limit: int) -> list[Connection]:
+        """Oldest first, by (created_at, id)."""
+        with self._deps.store.unit_of_work() as uow:
+            scoped.organization(uow, organization_id)
+            return list(uow.connections.page(organization_id, after=after, limit=limit))
+
+    def describe(self, connection: Connection, warnings: tuple[str, ...] = ()) -> ConnectionView:
+        """The public view (no secret, no private key: M-05)."""
+        return describe(
+            connection, issuer=self._deps.issuer, now=self._deps.clock.now(), warnings=warnings
+        )
+
+    def update(
+        self,
+        actor: str,
+        organization_id: str,
+        connection_id: str,
+        *,
+        name: str | None = None,
+        settings: Mapping[str, object] | None = None,
+        client_secret: str | None = None,
+    ) -> Saved:
+        """Rename, and change the settings given (SAML: new metadata, IdP values or
+        options; OIDC: any setting, a new client secret), always through the connector's
+        parse. A null setting goes back to its default. Unchanged, nothing is written."""
+        chosen = check_name(name) if name is not None else None
+        current = self.get(organization_id, connection_id)
+        config: dict[str, object] = dict(current.config)
+        notes: tuple[str, ...] = ()
+        if settings or client_secret is not None:
+            if current.kind == SamlConnectionConfig.kind:
+                config, notes = self._saml_settings(current, settings or {}, client_secret)
+            else:
+                config, notes = self._oidc_settings(current, settings or {}, client_secret)
+        updated = replace(current, name=chosen or current.name, config=config)
+        if updated == current:
+            return Saved(current, notes)
+        changed = ["name"] if updated.name != current.name else []
+        changed += sorted(
+            _CHANGED_NAME.get(k, k)
+            for k in {*config, *current.config}
+            if config.get(k) != current.config.get(k)
+        )
+        saved = self._save(actor, current, updated, "connection.updated", changed=changed)
+        return Saved(saved, notes)
+
+    def activate(self, actor: str, organization_id: str, connection_id: str) -> Connection:
+        """Logins route to it from now on; refused if its stored settings no longer pass the
+        connector's checks, since the first login would fail on them."""
+        current = self.get(organization_id, connection_id)
+        if current.active:
+            return current
+        try:
+            _parse(current)
+        except ConfigError as exc:
+            raise ResourceConflict(f"update its settings before activating it ({exc})") from exc
+        return self._save(actor, current, replace(current, active=True), "connection.activated")
+
+    def deactivate(self, actor: str, organization_id: str, connection_id: str) -> Connection:
+        """No login routes to it from now on; its settings and identities are kept."""
+        current = self.get(organization_id, connection_id)
+        if not current.active:
+            return current
+        return self._save(actor, current, replace(current, active=False), "connection.deactivated")
+
+    def delete(self, actor: str, organization_id: str, connection_id: str) -> None:
+        """Its identities go with it: a person who logs in again through a new connection
+        gets a new identity."""
+        with self._deps.store.unit_of_work() as uow:
+            found = scoped.connection(uow, organization_id, connection_id)
+            try:
+                uow.connections.delete(organization_id, connection_id)
+            except NotFound as exc:
+                raise ResourceNotFound(f"connection {connection_id}") from exc
+            record(uow, self._deps, "connection.deleted", actor=actor,
+                   organization_id=organization_id, connection_id=connection_id,
+                   type=found.kind, name=found.name)  # fmt: skip
+
+    # -- the steps ----------------------------------------------------------------------
+
+    def _saml_settings(
+        self, current: Connection, settings: Mapping[str, object], client_secret: str | None
+    ) -> tuple[dict[str, object], tuple[str, ...]]:
+        refuse_unknown(settings, SAML_SETTINGS)
+        if client_secret is not None:
+            raise InvalidInput.at("/settings/client_secret", "a SAML connection has no secret")
+        fields, notes, renamed = read_saml_idp(settings, self._deps.http, self._deps.outbound)
+        check_sso_url(fields, renamed, production=self._deps.production)
+        raw = {**current.config, **fields}
+        for option in SAML_OPTIONS:
+            if option in settings:
+                raw[option] = settings[option]
+                if settings[option] is None:
+                    del raw[option]
+        return saml_config(raw, renamed), notes
+
+    def _oidc_settings(
+        self, current: Connection, settings: Mapping[str, object], client_secret: str | None
+    ) -> tuple[dict[str, object], tuple[str, ...]]:
+        refuse_unknown(settings, OIDC_SETTINGS)
+        config = oidc_config(
+            current.config, settings, client_secret=client_secret, box=self._deps.secrets,
+            connection_id=current.id,
+        )  # fmt: skip
+        return config, self._check_provider(config)
+
+    def _check_provider(self, config: Mapping[str, object]) -> tuple[str, ...]:
+        parsed = OidcConnectionConfig.parse(config)
+        check_oidc_urls(parsed, self._deps.outbound)
+        with field_errors():
+            checked = check_provider(parsed, self._deps.http, policy=self._deps.outbound)
+        return parsed.warnings() + checked.warnings
+
+    def _sp_key_pair(self, connection_id: str, purpose: str) -> dict[str, str]:
+        return new_sp_key_pair(
+            self._deps.secrets,
+            connection_id,
+            purpose,
+            common_name=f"Gatehouse SP {connection_id} {purpose}",
+            now=self._deps.clock.now(),
+        )
+
+    def _organization(self, organization_id: str) -> None:
+        """Checked before any metadata or discovery is fetched on the organization's
+        behalf, so an unknown (or another's) organization costs no outbound request."""
+        with self._deps.store.unit_of_work() as uow:
+            scoped.organization(uow, organization_id)
+
+    def _add(self, actor: str, connection: Connection) -> None:
+        with self._deps.store.unit_of_work() as uow:
+            scoped.organization(uow, connection.organization_id)
+            try:
+                uow.connections.add(connection)
+            except NotFound as exc:  # the organization was deleted meanwhile
+                raise ResourceNotFound(f"organization {connection.organization_id}") from exc
+            record(uow, self._deps, "connection.created", actor=actor,
+                   organization_id=connection.organization_id, connection_id=connection.id,
+                   type=connection.kind, name=connection.name)  # fmt: skip
+
+    def _save(
+        self,
+        actor: str,
+        current: Connection,
+        updated: Connection,
+        kind: str,
+        *,
+        changed: list[str] | None = None,
+    ) -> Connection:
+        with self._deps.store.unit_of_work() as uow:
+            try:
+                saved = uow.connections.save(updated, expected_version=current.version)
+            except Conflict as exc:
+                raise ResourceConflict(
+                    "the connection changed since it was read; read it again and retry"
+                ) from exc
+            except NotFound as exc:
+                raise ResourceNotFound(f"connection {current.id}") from exc
+            record(uow, self._deps, kind, actor=actor, organization_id=current.organization_id,
+                   connection_id=current.id, version=saved.version, changed=changed)  # fmt: skip
+        return saved
+
+
+def _parse(connection: Connection) -> None:
+    if connection.kind == SamlConnectionConfig.kind:
+        SamlConnectionConfig.parse(connection.config)
+    else:
+        OidcConnectionConfig.parse(connection.config)
