@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from broker.management import Management
 from broker.management.api import (
+    connections,
     domains,
     events,
     organizations,
@@ -23,6 +24,7 @@ def build_operations(management: Management) -> list[Operation]:
     return [
         *organizations.operations(management),
         *domains.operations(management),
+        *connections.operations(management),
         *profiles.operations(management),
         *portal_links.operations(management),
         *users.operations(management),
