@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from broker.sdk.models import Domain, Organization, Verification
+from broker.sdk.resources import Connections, Events, PortalLinks, Profiles, Users
 from broker.sdk.transport import Transport
 
 _UNSET: Any = object()
@@ -94,6 +95,11 @@ class Gatehouse:
         self._transport = Transport(issuer, client_id, client_secret, scopes=scopes, http=http)
         self.organizations = Organizations(self._transport)
         self.domains = Domains(self._transport)
+        self.connections = Connections(self._transport)
+        self.profiles = Profiles(self._transport)
+        self.portal_links = PortalLinks(self._transport)
+        self.users = Users(self._transport)
+        self.events = Events(self._transport)
 
     def close(self) -> None:
         self._transport.close()

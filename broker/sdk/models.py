@@ -98,3 +98,25 @@ class Resource:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Resource:
         return cls(id=str(data.get("id", "")), raw=dict(data))
+
+
+@dataclass(frozen=True, slots=True)
+class PortalLink:
+    id: str
+    organization_id: str | None
+    enabled_features: tuple[str, ...]
+    expires_at: datetime | None
+    status: str
+    #: Only in the answer that created the link.
+    url: str | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PortalLink:
+        return cls(
+            id=data["id"],
+            organization_id=data.get("organization_id"),
+            enabled_features=tuple(data.get("enabled_features", ())),
+            expires_at=_instant(data.get("expires_at")),
+            status=str(data.get("status", "")),
+            url=data.get("url"),
+        )

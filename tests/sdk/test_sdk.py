@@ -10,6 +10,8 @@ import pytest
 
 from broker.sdk import Conflict, Forbidden, Gatehouse, InvalidRequest, NotFound
 from broker.store import Store
+from idp_simulator.keys import generate
+from idp_simulator.metadata import metadata_xml
 from tests.support.config import ISSUER
 from tests.support.management_api import ApiWorld, build_api_world
 
@@ -83,3 +85,39 @@ def test_a_retried_create_is_not_created_twice(world: ApiWorld) -> None:
     again = transport.request("POST", "/organizations", json=body, idempotency_key="signup-1")
     assert first == again
     assert len(list(gatehouse.organizations.list())) == 1
+
+
+def test_connections_profiles_links_users_and_events(world: ApiWorld) -> None:
+    gatehouse = sdk(world)
+    acme = gatehouse.organizations.create("Acme")
+    metadata = metadata_xml("https://idp.test/metadata", "https://idp.test/sso", generate())
+    connection = gatehouse.connections.create_saml(acme.id, metadata_xml=metadata.decode())
+    assert connection["type"] == "saml"
+    assert connection["settings"]["acs_url"].endswith(f"/saml/{connection.id}/acs")
+    inactive = gatehouse.connections.deactivate(acme.id, connection.id)
+    assert inactive["active"] is False
+    assert [c.id for c in gatehouse.connections.list(acme.id)] == [connection.id]
+    profile = gatehouse.profiles.create(
+        "Enterprise",
+        user_attributes=[{"name": "email", "required": True}],
+        branding={"colors": {"primary": "#0055aa"}},
+    )
+    assert gatehouse.profiles.update(profile.id, introduction="Hello")["introduction"] == "Hello"
+    link = gatehouse.portal_links.create(acme.id, features=["sso"], profile_id=profile.id)
+    assert link.url is not None
+    assert link.url.startswith(f"{ISSUER}/portal/link/")
+    [listed] = gatehouse.portal_links.list(acme.id)
+    assert listed.url is None  # shown once
+    gatehouse.portal_links.revoke(acme.id, link.id)
+    assert next(iter(gatehouse.portal_links.list(acme.id))).status == "revoked"
+    with world.store.unit_of_work() as uow:
+        uow.identities.record_login(organization_id=acme.id, connection_id=connection.id,
+                                    idp_subject="ann", email="ann@acme.test", new_id="usr_ann",
+                                    now=world.clock.now())  # fmt: skip
+    assert [u.id for u in gatehouse.users.list(acme.id)] == ["usr_ann"]
+    gatehouse.users.delete(acme.id, "usr_ann")
+    types = {e["type"] for e in gatehouse.events.list(organization_id=acme.id)}
+    assert {"organization.created", "connection.created", "portal_link.revoked",
+            "user.deleted"} <= types  # fmt: skip
+    only_links = list(gatehouse.events.list(organization_id=acme.id, type="portal_link.*"))
+    assert {e["type"] for e in only_links} == {"portal_link.created", "portal_link.revoked"}
