@@ -21,8 +21,10 @@ import httpx
 
 from broker.app import Broker, build_broker
 from broker.clock import SystemClock
+from broker.domain.management import SCOPES
 from broker.domain.model import Connection, Domain, Organization
 from broker.domain.opaque import new_id
+from broker.management.access import register_management_client
 from broker.management.errors import InvalidInput, ManagementError
 from broker.oidc.clients import register_client
 from broker.settings import Settings
@@ -40,6 +42,8 @@ DEMO_OIDC_ORG_NAME = "Example Labs"
 DEMO_OIDC_DOMAIN = "example.org"
 DEMO_OIDC_CONNECTION_NAME = "IdP simulator (OIDC)"
 DEMO_OIDC_CLIENT_ID = "gatehouse-demo"
+#: A management client with every scope, so the README's onboarding snippet runs as written.
+DEMO_MANAGEMENT_CLIENT_ID = "gatehouse-demo-backend"
 #: The seed is an operator's command, like the CLI's; the audit log names it so.
 DEMO_ACTOR = "cli"
 
@@ -49,6 +53,8 @@ class DemoClient:
     client_id: str
     client_secret: str
     redirect_uris: tuple[str, ...]
+    management_client_id: str = DEMO_MANAGEMENT_CLIENT_ID
+    management_client_secret: str = ""
 
 
 def demo_client_secret(settings: Settings) -> str:
@@ -83,7 +89,20 @@ def seed_demo(settings: Settings, *, demo_port: int) -> DemoClient:
         client_id=settings.demo.client_id or DEMO_CLIENT_ID,
         client_secret=demo_client_secret(settings),
         redirect_uris=settings.demo.redirect_uris or (f"http://127.0.0.1:{demo_port}/callback",),
+        management_client_secret=_kept_secret(settings, "demo-management-client-secret"),
     )
+    with broker.store.unit_of_work() as uow:
+        try:
+            uow.management_clients.get(client.management_client_id)
+        except NotFound:
+            register_management_client(
+                uow,
+                name="Gatehouse demo backend",
+                scopes=SCOPES,
+                now=SystemClock().now(),
+                client_id=client.management_client_id,
+                client_secret=client.management_client_secret,
+            )
     with broker.store.unit_of_work() as uow:
         uow.clients.delete(client.client_id)
         register_client(
@@ -309,6 +328,9 @@ Gatehouse demo is running (Ctrl-C stops it).
 
   Demo client_id:           {client.client_id}
   Demo client_secret:       {client.client_secret}
+  Management API:           {issuer}/api/v1  (docs: {issuer}/api/v1/docs)
+    client_id:              {client.management_client_id}   (every scope)
+    client_secret:          {client.management_client_secret}
   Demo redirect URIs:       {" ".join(client.redirect_uris)}
   Database:                 {settings.database.url}
 """

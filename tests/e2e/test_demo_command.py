@@ -5,36 +5,17 @@ alice@example.com over SAML (Example Corp), alice@example.org over OIDC (Example
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support.live_server import free_port
+from tests.support.demo_process import running_demo
 from tests.support.saml_pages import autopost, login_form, pending_key
 
 pytestmark = pytest.mark.e2e
-
-
-def wait_for(url: str, process: subprocess.Popen[str], timeout: float = 60) -> httpx.Response:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(
-                f"demo exited early: {process.stdout.read() if process.stdout else ''}"
-            )
-        try:
-            return httpx.get(url, timeout=2)
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer")
 
 
 @dataclass
@@ -88,49 +69,32 @@ class Demo:
 
 
 def test_demo_runs_every_party_and_prints_the_urls(tmp_path: Path) -> None:
-    broker_port, demo_port, simulator_port = free_port(), free_port(), free_port()
-    issuer = f"http://127.0.0.1:{broker_port}"
-    env = {
-        **os.environ,
-        "GATEHOUSE_VAR_DIR": str(tmp_path / "var"),
-        "GATEHOUSE_ISSUER": issuer,
-        "GATEHOUSE_DEMO_CLIENT_SECRET": "fixed-demo-secret-for-this-test-only-0123456789",
-    }
-    env.pop("GATEHOUSE_DATABASE_URL", None)
-    process = subprocess.Popen(
-        [sys.executable, "-c", "from broker.cli import main; main()", "demo",
-         "--broker-port", str(broker_port), "--demo-port", str(demo_port),
-         "--simulator-port", str(simulator_port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )  # fmt: skip
-    try:
-        discovery = wait_for(f"{issuer}/.well-known/openid-configuration", process).json()
+    secret = "fixed-demo-secret-for-this-test-only-0123456789"
+    with running_demo(tmp_path, GATEHOUSE_DEMO_CLIENT_SECRET=secret) as run:
+        issuer = run.issuer
+        discovery = run.wait_for(f"{issuer}/.well-known/openid-configuration").json()
         assert discovery["issuer"] == issuer
-        home = wait_for(f"http://127.0.0.1:{demo_port}/", process)
+        home = run.wait_for(f"{run.app_url}/")
         assert home.status_code == 200
         assert "Log in with SSO" in home.text
-        demo = Demo(issuer, f"http://127.0.0.1:{demo_port}", f"http://127.0.0.1:{simulator_port}")
+        demo = Demo(issuer, run.app_url, run.simulator_url)
         saml = demo.log_in_over_saml("alice@example.com")
         assert "Example Corp" in saml.text
         oidc, oidc_callback = demo.log_in_over_oidc("alice@example.org")
         assert "Example Labs" in oidc.text
-        assert (tmp_path / "var" / "gatehouse.sqlite3").exists()
-    finally:
-        process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=30)
-    assert process.returncode == 0
+        assert (run.var_dir / "gatehouse.sqlite3").exists()
+    [output] = run.output
+    assert run.process.returncode == 0
     assert f"Broker / OIDC issuer:     {issuer}" in output
     assert "Demo client_id:           gatehouse-demo" in output
-    assert "fixed-demo-secret-for-this-test-only-0123456789" in output
-    assert f"IdP simulator:            http://127.0.0.1:{simulator_port}/ " in output
-    assert f"OIDC issuer http://127.0.0.1:{simulator_port}/oidc)" in output
+    assert secret in output
+    assert f"IdP simulator:            {run.simulator_url}/ " in output
+    assert f"OIDC issuer {run.simulator_url}/oidc)" in output
+    assert f"Management API:           {issuer}/api/v1" in output
     # The redirect URI an IT admin registers at Example Labs' IdP: the one the login used.
     labs = re.search(r"Example Labs \(OIDC\): +(con_\S+)\n +Redirect URI: +(\S+)\n", output)
     assert labs, output
     assert labs.group(2) == f"{issuer}/oidc/{labs.group(1)}/callback" == oidc_callback
-    for url in (f"{issuer}/healthz", f"http://127.0.0.1:{simulator_port}/healthz"):
+    for url in (f"{issuer}/healthz", f"{run.simulator_url}/healthz"):
         with pytest.raises(httpx.TransportError):  # every child stopped with it
             httpx.get(url, timeout=2)
