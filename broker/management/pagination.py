@@ -73,6 +73,19 @@ def page(items: Sequence[T], size: int, cursor_of: Callable[[T], str]) -> Page[T
     return Page(items=items[:size], next_cursor=cursor_of(items[size - 1]))
 
 
+def read_page(
+    cursor: str | None,
+    requested: int | None,
+    read: Callable[[tuple[datetime, str] | None, int], Sequence[T]],
+    key: Callable[[T], tuple[datetime, str]],
+) -> Page[T]:
+    """One page of a time-ordered list: `read(after, limit)` asks the store for one item
+    more than the page holds; `key` is the item's (timestamp, id) the next cursor carries."""
+    size = limit(requested)
+    found = read(decode_key(cursor), size + 1)
+    return page(found, size, lambda item: encode(*key(item)))
+
+
 def _decode(cursor: str | None) -> list[object] | None:
     if not cursor:
         return None

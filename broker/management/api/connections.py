@@ -75,14 +75,13 @@ def operations(management: Management) -> list[Operation]:
         return Reply(201, out(saved.connection, saved.warnings), location=location)
 
     def list_all(call: Call) -> Reply:
-        query = list_query(call)
-        size = pagination.limit(query.limit)
-        found = connections.page(
-            call.path["organization_id"],
-            after=pagination.decode_key(query.cursor),
-            limit=size + 1,
+        query, org = list_query(call), call.path["organization_id"]
+        page = pagination.read_page(
+            query.cursor,
+            query.limit,
+            lambda after, limit: connections.page(org, after=after, limit=limit),
+            lambda c: (c.created_at, c.id),
         )
-        page = pagination.page(found, size, lambda c: pagination.encode(c.created_at, c.id))
         items = [out(c) for c in page.items]
         return Reply(body=ConnectionList(items=items, next_cursor=page.next_cursor))
 

@@ -68,15 +68,18 @@ def operations(management: Management) -> list[Operation]:
     def list_all(call: Call) -> Reply:
         query = call.query
         assert isinstance(query, EventListQuery)
-        size = pagination.limit(query.limit)
         where = EventFilter(
             organization_id=query.organization_id,
             type=query.type,
             since=query.since,
             until=query.until,
         )
-        found = events.page(where, before=pagination.decode_key(query.cursor), limit=size + 1)
-        page = pagination.page(found, size, lambda e: pagination.encode(e.at, e.id))
+        page = pagination.read_page(
+            query.cursor,
+            query.limit,
+            lambda before, limit: events.page(where, before=before, limit=limit),
+            lambda e: (e.at, e.id),
+        )
         items = [event_out(e) for e in page.items]
         return Reply(body=EventList(items=items, next_cursor=page.next_cursor))
 

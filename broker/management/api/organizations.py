@@ -57,9 +57,12 @@ def operations(management: Management) -> list[Operation]:
 
     def list_all(call: Call) -> Reply:
         query = list_query(call)
-        size = pagination.limit(query.limit)
-        found = organizations.page(after=pagination.decode_key(query.cursor), limit=size + 1)
-        page = pagination.page(found, size, lambda o: pagination.encode(o.created_at, o.id))
+        page = pagination.read_page(
+            query.cursor,
+            query.limit,
+            lambda after, limit: organizations.page(after=after, limit=limit),
+            lambda o: (o.created_at, o.id),
+        )
         return Reply(body=OrganizationList(items=[organization_out(o) for o in page.items],
                                            next_cursor=page.next_cursor))  # fmt: skip
 

@@ -124,14 +124,13 @@ def operations(management: Management) -> list[Operation]:
         return body
 
     def list_all(call: Call) -> Reply:
-        query = list_query(call)
-        size = pagination.limit(query.limit)
-        found = links.page(
-            call.path["organization_id"],
-            after=pagination.decode_key(query.cursor),
-            limit=size + 1,
+        query, org = list_query(call), call.path["organization_id"]
+        page = pagination.read_page(
+            query.cursor,
+            query.limit,
+            lambda after, limit: links.page(org, after=after, limit=limit),
+            lambda k: (k.created_at, k.id),
         )
-        page = pagination.page(found, size, lambda k: pagination.encode(k.created_at, k.id))
         now = clock.now()
         items = [PortalLinkOut.model_validate(_out(k, now)) for k in page.items]
         return Reply(body=PortalLinkList(items=items, next_cursor=page.next_cursor))

@@ -164,9 +164,12 @@ def operations(management: Management) -> list[Operation]:
 
     def list_all(call: Call) -> Reply:
         query = list_query(call)
-        size = pagination.limit(query.limit)
-        found = profiles.page(after=pagination.decode_key(query.cursor), limit=size + 1)
-        page = pagination.page(found, size, lambda p: pagination.encode(p.created_at, p.id))
+        page = pagination.read_page(
+            query.cursor,
+            query.limit,
+            lambda after, limit: profiles.page(after=after, limit=limit),
+            lambda p: (p.created_at, p.id),
+        )
         items = [profile_out(p) for p in page.items]
         return Reply(body=ProfileList(items=items, next_cursor=page.next_cursor))
 

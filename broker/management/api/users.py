@@ -43,14 +43,13 @@ def operations(management: Management) -> list[Operation]:
     users = management.users
 
     def list_all(call: Call) -> Reply:
-        query = list_query(call)
-        size = pagination.limit(query.limit)
-        found = users.page(
-            call.path["organization_id"],
-            after=pagination.decode_key(query.cursor),
-            limit=size + 1,
+        query, org = list_query(call), call.path["organization_id"]
+        page = pagination.read_page(
+            query.cursor,
+            query.limit,
+            lambda after, limit: users.page(org, after=after, limit=limit),
+            lambda u: (u.created_at, u.id),
         )
-        page = pagination.page(found, size, lambda u: pagination.encode(u.created_at, u.id))
         items = [user_out(u) for u in page.items]
         return Reply(body=UserList(items=items, next_cursor=page.next_cursor))
 
