@@ -162,16 +162,9 @@ class AccessTokens:
             raise Unauthenticated("the access token is not valid") from exc
         claims = dict(decoded.claims)
         now = self._clock.now().timestamp()
-        problems = [
-            decoded.header.get("typ") != JWT_TYP and "not an access token",
-            claims.get("iss") != self._issuer and "wrong issuer",
-            claims.get("aud") != self._audience and "wrong audience",
-            not isinstance(claims.get("exp"), int) or (claims["exp"] <= now and "expired"),
-            not isinstance(claims.get("iat"), int) or (claims["iat"] > now + 60 and "issued later"),
-        ]
-        found = [p for p in problems if p]
-        if found:
-            raise Unauthenticated(f"the access token is not valid ({found[0]})")
+        problem = _claims_problem(decoded.header, claims, self._issuer, self._audience, now=now)
+        if problem:
+            raise Unauthenticated(f"the access token is not valid ({problem})")
         return claims
 
     def _authenticate_client(

@@ -216,3 +216,22 @@ def test_too_many_requests_get_429_with_retry_after(store: Store, tmp_path: Path
         assert caller.fetch_token().status_code == 200
         caller.token = ""
         assert caller.get("/organizations").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("claims_change", "problem"),
+    [({"iat": 10**10}, "issued in the future"), ({"exp": "soon"}, "expired")],
+)
+def test_a_token_with_impossible_times_is_refused(
+    world: ApiWorld, claims_change: dict[str, object], problem: str
+) -> None:
+    key = world.broker.keys.signing_key()
+    now = int(world.clock.now().timestamp())
+    claims = {"iss": ISSUER, "aud": api_audience(ISSUER), "client_id": world.admin().client_id,
+              "scope": "organizations:read", "iat": now, "exp": now + 300, **claims_change}  # fmt: skip
+    forged = jwt.encode({"alg": "RS256", "kid": key.kid, "typ": "at+jwt"}, claims, key.key)
+    response = world.http.get(
+        "/api/v1/organizations", headers={"Authorization": f"Bearer {forged}"}
+    )
+    assert response.status_code == 401
+    assert problem in response.json()["detail"]
