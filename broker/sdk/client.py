@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -100,6 +101,17 @@ class Gatehouse:
         self.portal_links = PortalLinks(self._transport)
         self.users = Users(self._transport)
         self.events = Events(self._transport)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Gatehouse:
+        """From `GATEHOUSE_URL` (default the local demo's), `GATEHOUSE_CLIENT_ID` and
+        `GATEHOUSE_CLIENT_SECRET`, as a twelve-factor backend keeps its credentials."""
+        env = os.environ if environ is None else environ
+        return cls(
+            env.get("GATEHOUSE_URL", "http://127.0.0.1:8000"),
+            env["GATEHOUSE_CLIENT_ID"],
+            env["GATEHOUSE_CLIENT_SECRET"],
+        )
 
     def close(self) -> None:
         self._transport.close()
