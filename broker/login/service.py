@@ -100,13 +100,13 @@ class LoginService:
         flow_id = fields.get("RelayState") or query.get("state") or fields.get("state")
         trail = LoginTrail(connection_id=connection_id, flow_id=flow_id, request=request)
         try:
-            connection, stored_flow = self._callback_state(connection_id, flow_id)
+            unsolicited = not flow_id and "SAMLResponse" in fields
+            connection, flow = self._callback_state(connection_id, flow_id, request, unsolicited)
             if connection is None:
                 raise LoginRefused("unknown_connection", connection_id)
             trail = trail.with_organization(connection.organization_id)
-            if not flow_id and "SAMLResponse" in fields:
-                raise LoginRefused("unsolicited", "a SAMLResponse without RelayState")
-            flow = self._callback_flow(connection, stored_flow, request)
+            if isinstance(flow, LoginRefused):
+                raise flow
             connector = self._connectors.get(connection)
             upstream = connector.complete_login(
                 self._context(flow, connection), CallbackInput(query=query, form=fields)
@@ -288,47 +288,51 @@ class LoginService:
         return redirect
 
     def _callback_state(
-        self, connection_id: str, flow_id: str | None
-    ) -> tuple[Connection | None, PendingAuthorization | None]:
-        """The connection and the live flow, or None for either, read in one unit of work;
-        the caller refuses in the order the checks are documented (connection first)."""
+        self, connection_id: str, flow_id: str | None, request: HttpRequest, unsolicited: bool
+    ) -> tuple[Connection | None, PendingAuthorization | LoginRefused]:
+        """The connection, and the flow with its connector state taken (or why not), in one
+        unit of work. The caller refuses in the documented order: connection first, so an
+        answer at an unknown connection is reported as such whatever its state."""
         with self._store.unit_of_work() as uow:
             try:
                 connection = uow.connections.get(connection_id)
             except NotFound:
-                return None, None
-            if not flow_id:
-                return connection, None
+                return None, LoginRefused("unknown_connection", connection_id)
             try:
-                return connection, uow.flows.get(flow_id, now=self._clock.now())
-            except NotFound:
-                return connection, None
+                return connection, self._take_answer(uow, connection, flow_id, request, unsolicited)
+            except LoginRefused as refusal:
+                return connection, refusal
 
-    def _callback_flow(
-        self, connection: Connection, flow: PendingAuthorization | None, request: HttpRequest
+    def _take_answer(
+        self,
+        uow: UnitOfWork,
+        connection: Connection,
+        flow_id: str | None,
+        request: HttpRequest,
+        unsolicited: bool,
     ) -> PendingAuthorization:
         """The flow the answer is for, with its connector state taken: one answer per
         hand-off, whatever its outcome (an OIDC `state` is single use, RFC 9700 §4.7; a
-        SAML AuthnRequest is answered once). Concurrent answers: one takes it."""
-        if flow is None:
-            raise LoginRefused("flow_expired", "flow absent, expired or used")
-        if flow.connection_id != connection.id:
-            raise LoginRefused("wrong_connection", f"flow is for {flow.connection_id}")
-        if not self._binding.matches(request.cookies, flow.browser_binding):
-            raise LoginRefused("browser_mismatch", "the binding cookie is missing or differs")
+        SAML AuthnRequest is answered once). The flow row is locked while it is checked and
+        taken, so of concurrent answers exactly one gets it."""
+        if unsolicited:
+            raise LoginRefused("unsolicited", "a SAMLResponse without RelayState")
         taken: list[bytes] = []
 
         def take(current: PendingAuthorization) -> PendingAuthorization:
+            if current.connection_id != connection.id:
+                raise LoginRefused("wrong_connection", f"flow is for {current.connection_id}")
+            if not self._binding.matches(request.cookies, current.browser_binding):
+                raise LoginRefused("browser_mismatch", "the binding cookie is missing or differs")
             if not current.connector_state:
                 raise LoginRefused("answer_already_used", "this hand-off was answered before")
             taken.append(current.connector_state)
             return replace(current, connector_state=b"")
 
-        with self._store.unit_of_work() as uow:
-            try:
-                uow.flows.update(flow.id, take, now=self._clock.now())
-            except NotFound as exc:
-                raise LoginRefused("flow_expired", "flow consumed meanwhile") from exc
+        try:
+            flow = uow.flows.update(flow_id or "", take, now=self._clock.now())
+        except NotFound as exc:
+            raise LoginRefused("flow_expired", "flow absent, expired or used") from exc
         return replace(flow, connector_state=taken[0])
 
     def _refused(self, trail: LoginTrail, reason: str, detail: str) -> None:
