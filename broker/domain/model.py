@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from broker.domain.opaque import new_id
+
+if TYPE_CHECKING:
+    from broker.domain.portal import TestLogin
 
 JsonObject = Mapping[str, Any]
 
@@ -79,6 +82,10 @@ class Connection:
     active: bool = True
     version: int = 1
     created_at: datetime
+    #: Pending settings for an active connection (the portal's edit: a new certificate,
+    #: a new secret), tested before they replace `config` in one compare-and-swap; logins
+    #: keep using `config` until then.
+    draft: JsonObject | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -120,6 +127,8 @@ class PendingAuthorization:
     connection_id: str | None = None
     connector_state: bytes = b""
     browser_binding: str | None = None
+    #: Set when the flow is a portal test login: no code is ever issued for it.
+    test: TestLogin | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -38,6 +38,7 @@ from broker.store.protocols_management import (
     ProfileRepo,
     RateLimitRepo,
 )
+from broker.store.protocols_portal import ConnectionTestRepo, PortalSessionRepo
 
 
 class StoreError(Exception):
@@ -94,8 +95,9 @@ class FlowRepo(Protocol):
         now: datetime,
     ) -> PendingAuthorization:
         """Apply `change` to a live flow (e.g. record the connection and connector_state).
-        ValueError if `change` alters the id or the times, or replaces a browser_binding
-        already set (it may go from None to a value once)."""
+        ValueError if `change` alters the id or the times, replaces a browser_binding
+        already set (it may go from None to a value once), or alters `test` (set at
+        creation, never by an update)."""
         ...
 
     def consume(self, flow_id: str, *, now: datetime) -> PendingAuthorization:
@@ -356,6 +358,12 @@ class UnitOfWork(Protocol):
 
     @property
     def rate_limits(self) -> RateLimitRepo: ...
+
+    @property
+    def portal_sessions(self) -> PortalSessionRepo: ...
+
+    @property
+    def connection_tests(self) -> ConnectionTestRepo: ...
 
     def commit(self) -> None:
         """Commit now and keep going (for a write that must survive a later error)."""

@@ -28,6 +28,7 @@ from broker.store.sql.repos_oauth import (
     SqlCodeRepo,
     SqlFlowRepo,
 )
+from broker.store.sql.repos_portal import SqlConnectionTestRepo, SqlPortalSessionRepo
 from broker.store.sql.repos_requests import SqlIdempotencyRepo, SqlRateLimitRepo
 from broker.store.sql.repos_tenancy import SqlDomainRepo, SqlOrganizationRepo
 
@@ -101,6 +102,14 @@ class SqlUnitOfWork:
     @cached_property
     def rate_limits(self) -> SqlRateLimitRepo:
         return SqlRateLimitRepo(self._connection)
+
+    @cached_property
+    def portal_sessions(self) -> SqlPortalSessionRepo:
+        return SqlPortalSessionRepo(self._connection)
+
+    @cached_property
+    def connection_tests(self) -> SqlConnectionTestRepo:
+        return SqlConnectionTestRepo(self._connection)
 
     def commit(self) -> None:
         """Commit; the next statement begins a new transaction."""

@@ -50,7 +50,7 @@ _SAVE_CONNECTION = (
     .values(
         {
             column: bindparam(f"p_{column}", type_=connections.c[column].type)
-            for column in ("kind", "name", "config", "domains", "active", "version")
+            for column in ("kind", "name", "config", "domains", "active", "version", "draft")
         }
     )
     .returning(*connections.c)
@@ -76,6 +76,7 @@ class SqlConnectionRepo:
             "active": connection.active,
             "version": connection.version,
             "created_at": connection.created_at,
+            "draft": _draft(connection),
         }
         what = f"connection {connection.id!r}"
         insert_in_savepoint(self._connection, _INSERT_CONNECTION, params, what)
@@ -100,7 +101,8 @@ class SqlConnectionRepo:
     def save(self, connection: ConnectionModel, *, expected_version: int) -> ConnectionModel:
         """Compare-and-swap on `version` (dex's UpdateConnector): of two admins editing from
         the same version, the second gets Conflict instead of silently overwriting. A
-        connection never changes organization."""
+        connection never changes organization. The draft is stored as given: setting one,
+        replacing `config` by it and clearing it are each one save, hence one version."""
         owned = {"p_connection_id": connection.id, "p_organization_id": connection.organization_id}
         params = {
             **owned,
@@ -111,6 +113,7 @@ class SqlConnectionRepo:
             "p_domains": list(connection.domains),
             "p_active": connection.active,
             "p_version": expected_version + 1,
+            "p_draft": _draft(connection),
         }
         row = first(self._connection, _SAVE_CONNECTION, params)
         if row is not None:
@@ -230,7 +233,12 @@ def _connection(row: Row[Any]) -> ConnectionModel:
         active=row.active,
         version=row.version,
         created_at=row.created_at,
+        draft=row.draft,
     )
+
+
+def _draft(connection: ConnectionModel) -> dict[str, Any] | None:
+    return None if connection.draft is None else dict(connection.draft)
 
 
 def _identity(row: Row[Any]) -> Identity:

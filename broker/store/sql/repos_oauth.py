@@ -23,6 +23,7 @@ from broker.domain.model import (
     DownstreamClient,
     PendingAuthorization,
 )
+from broker.domain.portal import TestLogin
 from broker.store.protocols import CodeReplayed, NotFound
 from broker.store.sql.statements import (
     affected,
@@ -121,6 +122,7 @@ class SqlFlowRepo:
             "browser_binding": flow.browser_binding,
             "created_at": flow.created_at,
             "expires_at": flow.expires_at,
+            "test": _test_json(flow.test),
         }
         insert_or_raise(self._connection, _INSERT_FLOW, params, "flow")
 
@@ -140,7 +142,9 @@ class SqlFlowRepo:
         """Only the request, connection and connector state may change: the id is the
         correlation handle and the expiry was fixed at creation, so updates cannot keep a
         flow alive past its TTL. The browser binding may be set once, never replaced: a
-        flow bound to one browser cannot be re-bound to another."""
+        flow bound to one browser cannot be re-bound to another. Whether the flow is a
+        portal test login (`test`) is fixed at creation: an update can neither turn a login
+        for an app into a test (or back) nor retarget a test to other settings."""
         key = {"p_flow_id": flow_id, "now": now}
         row = first(self._connection, _LOCK_FLOW, key)
         if row is None:
@@ -155,6 +159,8 @@ class SqlFlowRepo:
             raise ValueError("a flow's id, created_at and expires_at cannot change")
         if current.browser_binding not in (None, changed.browser_binding):
             raise ValueError("a flow's browser binding cannot change once set")
+        if changed.test != current.test:
+            raise ValueError("a flow's test login is set at creation and cannot change")
         params = {
             **key,
             "p_request": _request_json(changed.request),
@@ -319,6 +325,27 @@ def _flow(row: Row[Any]) -> PendingAuthorization:
         connection_id=row.connection_id,
         connector_state=row.connector_state,
         browser_binding=row.browser_binding,
+        test=_test_login(row.test),
+    )
+
+
+def _test_json(test: TestLogin | None) -> dict[str, Any] | None:
+    if test is None:
+        return None
+    return {
+        "portal_session": test.portal_session,
+        "use_draft": test.use_draft,
+        "config_digest": test.config_digest,
+    }
+
+
+def _test_login(data: dict[str, Any] | None) -> TestLogin | None:
+    if data is None:
+        return None
+    return TestLogin(
+        portal_session=data["portal_session"],
+        use_draft=data["use_draft"],
+        config_digest=data["config_digest"],
     )
 
 

@@ -138,6 +138,8 @@ class ConnectionRow(Base):
     active: Mapped[bool]
     version: Mapped[int]
     created_at: Mapped[datetime]
+    # none_as_null: None is SQL NULL, not the JSON text `null` (SQLAlchemy's default).
+    draft: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON(none_as_null=True))
 
 
 class IdentityRow(Base):
@@ -174,6 +176,7 @@ class FlowRow(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
     consumed_at: Mapped[datetime | None]
+    test: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON(none_as_null=True))
 
 
 class AuthorizationCodeRow(Base):
@@ -341,6 +344,48 @@ class RateLimitRow(Base):
     count: Mapped[int]
 
 
+class PortalSessionRow(Base):
+    """Only the hash of the session's cookie value is stored. Sessions go with their link
+    (revoking a link ends them) and their organization."""
+
+    __tablename__ = "portal_sessions"
+
+    id_hash: Mapped[str] = mapped_column(primary_key=True)
+    organization_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("organizations.id", ondelete="CASCADE")
+    )
+    link_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("portal_links.id", ondelete="CASCADE"), index=True
+    )
+    features: Mapped[list[str]]
+    connection_id: Mapped[str | None]
+    profile_id: Mapped[str | None]
+    csrf_token: Mapped[str]
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class ConnectionTestRow(Base):
+    __tablename__ = "connection_tests"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(
+            ["connection_id", "organization_id"],
+            ["connections.id", "connections.organization_id"],
+            ondelete="CASCADE",
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    organization_id: Mapped[str]
+    connection_id: Mapped[str] = mapped_column(index=True)
+    config_digest: Mapped[str]
+    passed: Mapped[bool]
+    reason: Mapped[str | None]
+    report: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
 # The tables, for the repositories' Core statements: the same columns (hence the same types,
 # UtcDateTime included) as the mapped classes above, without the ORM.
 
@@ -367,3 +412,5 @@ profiles = _table(ProfileRow)
 portal_links = _table(PortalLinkRow)
 idempotency_keys = _table(IdempotencyRow)
 rate_limits = _table(RateLimitRow)
+portal_sessions = _table(PortalSessionRow)
+connection_tests = _table(ConnectionTestRow)

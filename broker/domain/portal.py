@@ -1,0 +1,60 @@
+"""The admin portal's values: a customer IT admin's session, a test login, its result.
+
+A portal session is what a portal link is exchanged for (SECURITY-CATALOGUE T-03): the link's
+token is spent once, the session cookie carries a new secret, and only its hash is stored.
+The session is bound to one organization, the link's features and (for an edit link) one
+connection; every portal query is scoped by it, never by an id from the request (T-04).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from broker.domain.model import JsonObject
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PortalSession:
+    id_hash: str
+    organization_id: str
+    link_id: str
+    features: tuple[str, ...]
+    #: An edit link's connection; None for a new-connection link.
+    connection_id: str | None
+    profile_id: str | None
+    #: The synchronizer token every portal form carries (T-08).
+    csrf_token: str
+    created_at: datetime
+    last_seen_at: datetime
+    #: Absolute end: the session never outlives this, however active.
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TestLogin:
+    """Carried by a flow that is a portal test login rather than a login for an app: the
+    callback records a report instead of issuing a code to anyone."""
+
+    portal_session: str  # the session's id hash
+    #: Test the connection's pending draft (an edit of an active connection), not its
+    #: active settings.
+    use_draft: bool
+    #: Which settings were tested: activation requires a passed test of exactly these.
+    config_digest: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConnectionTest:
+    """The outcome of one test login, as the portal shows it."""
+
+    id: str
+    organization_id: str
+    connection_id: str
+    config_digest: str
+    passed: bool
+    #: The machine reason of a failure (`wrong_audience`...), None when passed.
+    reason: str | None
+    #: What the portal shows: what the IdP sent, the mapped profile, the diagnosis.
+    report: JsonObject
+    created_at: datetime
