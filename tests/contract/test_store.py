@@ -25,6 +25,7 @@ from broker.domain.model import (
     PendingAuthorization,
     SigningKeyRecord,
 )
+from broker.domain.portal import TestLogin as PortalTestLogin  # not Test*: pytest collects it
 from broker.store import AlreadyExists, CodeReplayed, Conflict, NotFound, Store
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
@@ -329,6 +330,51 @@ def test_connection_save_is_compare_and_swap_on_version(store: Store) -> None:
             uow.connections.save(replace(edited, organization_id="org_x"), expected_version=2)
 
 
+def test_connection_draft_round_trip(store: Store) -> None:
+    seed_tenant(store)
+    drafted = replace(
+        connection("con_b"), draft={"issuer": "https://idp.test", "certs": ["old", "new"]}
+    )
+    with store.unit_of_work() as uow:
+        uow.connections.add(drafted)
+    with store.unit_of_work() as uow:
+        assert uow.connections.get("con_b") == drafted
+        assert uow.connections.get("con_a").draft is None
+        listed = uow.connections.for_organization("org_a")
+        assert [c.draft for c in listed] == [None, drafted.draft]
+        assert uow.connections.page("org_a", after=None, limit=5) == listed
+
+
+def test_connection_draft_is_set_promoted_and_cleared_by_compare_and_swap(store: Store) -> None:
+    """Each step of an edit of an active connection is one save: the draft beside the
+    active config (logins keep using `config`), then config := draft with the draft gone."""
+    seed_tenant(store)
+    active = connection()
+    new_settings = {**active.config, "n": 2}
+    with store.unit_of_work() as uow:
+        drafted = uow.connections.save(replace(active, draft=new_settings), expected_version=1)
+    assert (drafted.version, drafted.config, drafted.draft) == (2, active.config, new_settings)
+    with store.unit_of_work() as uow:
+        assert uow.connections.get("con_a") == drafted
+        # An edit made from the version before the draft loses, and leaves the draft be.
+        with pytest.raises(Conflict):
+            uow.connections.save(replace(active, draft={"n": 3}), expected_version=1)
+        assert uow.connections.get("con_a").draft == new_settings
+    assert drafted.draft is not None
+    with store.unit_of_work() as uow:
+        promoted = uow.connections.save(
+            replace(drafted, config=drafted.draft, draft=None), expected_version=2
+        )
+    with store.unit_of_work() as uow:
+        assert uow.connections.get("con_a") == promoted
+    assert (promoted.version, promoted.config, promoted.draft) == (3, new_settings, None)
+    with store.unit_of_work() as uow:
+        # Discarding a draft is a save without one, too.
+        uow.connections.save(replace(promoted, draft={"n": 4}), expected_version=3)
+        cleared = uow.connections.save(replace(promoted, draft=None), expected_version=4)
+        assert uow.connections.get("con_a") == cleared == replace(promoted, version=5)
+
+
 # --- identities ----------------------------------------------------------------------------
 
 
@@ -403,6 +449,48 @@ def test_flow_browser_binding_is_set_once_never_replaced(store: Store) -> None:
             uow.flows.update("flow-1", rebind(other), now=NOW)
     with store.unit_of_work() as uow:
         assert uow.flows.get("flow-1", now=NOW).browser_binding == "b" * 64
+
+
+TEST_LOGIN = PortalTestLogin(portal_session="s" * 64, use_draft=True, config_digest="d" * 64)
+
+
+def test_flow_test_login_round_trip(store: Store) -> None:
+    tested = replace(flow(), test=TEST_LOGIN)
+    with store.unit_of_work() as uow:
+        uow.flows.create(tested)
+        uow.flows.create(flow("flow-2"))
+    with store.unit_of_work() as uow:
+        assert uow.flows.get("flow-1", now=NOW) == tested
+        assert uow.flows.get("flow-2", now=NOW).test is None
+        changed = uow.flows.update(
+            "flow-1", lambda f: replace(f, connection_id="con_a", browser_binding="b"), now=NOW
+        )
+        assert changed.test == TEST_LOGIN
+        assert uow.flows.get("flow-1", now=NOW) == changed
+        assert uow.flows.consume("flow-1", now=NOW) == changed
+        assert uow.flows.consume("flow-2", now=NOW).test is None
+
+
+@pytest.mark.parametrize(
+    ("created", "updated"),
+    [
+        (TEST_LOGIN, None),
+        (TEST_LOGIN, replace(TEST_LOGIN, config_digest="e" * 64)),
+        (TEST_LOGIN, replace(TEST_LOGIN, use_draft=False)),
+        (TEST_LOGIN, replace(TEST_LOGIN, portal_session="t" * 64)),
+        (None, TEST_LOGIN),
+    ],
+    ids=["cleared", "other-digest", "active-settings", "other-session", "set-later"],
+)
+def test_flow_test_login_is_fixed_at_creation(
+    store: Store, created: PortalTestLogin | None, updated: PortalTestLogin | None
+) -> None:
+    with store.unit_of_work() as uow:
+        uow.flows.create(replace(flow(), test=created))
+    with store.unit_of_work() as uow, pytest.raises(ValueError, match="test login"):
+        uow.flows.update("flow-1", lambda f: replace(f, test=updated), now=NOW)
+    with store.unit_of_work() as uow:
+        assert uow.flows.get("flow-1", now=NOW).test == created
 
 
 def test_flow_expires_exactly_at_its_ttl(store: Store) -> None:
