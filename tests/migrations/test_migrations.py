@@ -172,3 +172,153 @@ def test_0003_lets_several_organizations_claim_a_name_but_one_verify_it(
     with empty_engine.connect() as connection:
         rows = connection.execute(sa.text("SELECT organization_id, name FROM domains")).all()
     assert [tuple(row) for row in rows] == [("org_a", "a.test")]  # the unverified twin goes
+
+
+def seed_0003_rows(engine: Engine) -> None:
+    """Rows as a 0003 database holds them: connections with their identities and portal
+    links (only 0003's columns are named)."""
+    seed_0001_rows(engine)
+    tables = metadata.tables
+    connections = [
+        {
+            "id": f"con_{org}",
+            "organization_id": f"org_{org}",
+            "kind": "saml",
+            "name": f"IdP {org}",
+            "config": {"entity_id": f"https://idp.{org}.test"},
+            "domains": [],
+            "active": True,
+            "version": 1,
+            "created_at": NOW,
+        }
+        for org in ("a", "b")
+    ]
+    identities = [
+        {
+            "id": f"usr_{org}",
+            "organization_id": f"org_{org}",
+            "connection_id": f"con_{org}",
+            "idp_subject": "ann",
+            "email": None,
+            "created_at": NOW,
+            "last_login_at": NOW,
+        }
+        for org in ("a", "b")
+    ]
+    links = [
+        {
+            "id": f"pl_{kind}",
+            "organization_id": "org_a",
+            "token_hash": f"hash-{kind}",
+            "profile_id": None,
+            "connection_id": connection_id,
+            "enabled_features": ["sso"],
+            "max_uses": 1,
+            "uses": 0,
+            "expires_at": NOW,
+            "revoked_at": None,
+            "created_at": NOW,
+            "created_by": "cli",
+        }
+        for kind, connection_id in (("new", None), ("edit", "con_a"))
+    ]
+    with engine.begin() as connection:
+        connection.execute(tables["connections"].insert(), connections)
+        connection.execute(tables["identities"].insert(), identities)
+        connection.execute(tables["portal_links"].insert(), links)
+
+
+def counts(engine: Engine, *names: str) -> dict[str, int]:
+    with engine.connect() as connection:
+        return {
+            name: connection.execute(
+                sa.select(sa.func.count()).select_from(sa.table(name))
+            ).scalar_one()
+            for name in names
+        }
+
+
+def column_names(engine: Engine, table: str) -> set[str]:
+    with engine.connect() as connection:
+        return {column["name"] for column in sa.inspect(connection).get_columns(table)}
+
+
+def test_0004_keeps_connections_identities_and_portal_links_both_ways(
+    empty_engine: Engine,
+) -> None:
+    """The downgrade must not rebuild `connections` on SQLite: with foreign keys on (as
+    the engine sets them), dropping the old table would cascade into identities and portal
+    links."""
+    kept = ("organizations", "connections", "identities", "portal_links", "flows")
+    migrate_to(empty_engine, "0003")
+    seed_0003_rows(empty_engine)
+    expected = {
+        "organizations": 3,
+        "connections": 2,
+        "identities": 2,
+        "portal_links": 2,
+        "flows": 1,
+    }
+    assert counts(empty_engine, *kept) == expected
+    migrate_to(empty_engine, "0004")
+    assert counts(empty_engine, *kept) == expected
+    tables = metadata.tables
+    with empty_engine.begin() as connection:
+        if connection.dialect.name == "sqlite":
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+        nulls = "SELECT COUNT(*) FROM {} WHERE {} IS NULL"
+        assert connection.exec_driver_sql(nulls.format("connections", "draft")).scalar() == 2
+        assert connection.exec_driver_sql(nulls.format("flows", "test")).scalar() == 1
+        # What 0004 adds, so the downgrade has rows to drop.
+        connection.execute(
+            tables["connections"]
+            .update()
+            .where(tables["connections"].c.id == "con_a")
+            .values(draft={"entity_id": "https://new.a.test"})
+        )
+        connection.execute(
+            tables["flows"]
+            .update()
+            .values(test={"portal_session": "s", "use_draft": True, "config_digest": "d"})
+        )
+        connection.execute(
+            tables["portal_sessions"]
+            .insert()
+            .values(
+                id_hash="sh_1",
+                organization_id="org_a",
+                link_id="pl_edit",
+                features=["sso"],
+                connection_id="con_a",
+                csrf_token="c",
+                created_at=NOW,
+                last_seen_at=NOW,
+                expires_at=NOW,
+            )
+        )
+        connection.execute(
+            tables["connection_tests"]
+            .insert()
+            .values(
+                id="ct_1",
+                organization_id="org_a",
+                connection_id="con_a",
+                config_digest="d",
+                passed=True,
+                report={},
+                created_at=NOW,
+            )
+        )
+    migrate_to(empty_engine, "0003", down=True)
+    assert counts(empty_engine, *kept) == expected
+    assert "draft" not in column_names(empty_engine, "connections")
+    assert "test" not in column_names(empty_engine, "flows")
+    assert not {"portal_sessions", "connection_tests"} & table_names(empty_engine)
+    connections = tables["connections"]
+    with empty_engine.connect() as connection:
+        config = connection.execute(
+            sa.select(connections.c.config).where(connections.c.id == "con_a")
+        ).scalar_one()
+    assert config == {"entity_id": "https://idp.a.test"}
+    migrate_to(empty_engine, "0004")
+    assert counts(empty_engine, *kept) == expected
