@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 
+from admin_portal.app import create_portal
 from broker.clock import Clock, SystemClock
 from broker.errors import UserFacingError
 from broker.keys import KeyManager, SecretBox
@@ -120,6 +121,7 @@ def build_broker(
         connectors=connectors,
         clock=clock,
         flow_ttl_seconds=int(tokens.flow_ttl.total_seconds()),
+        portal_url=settings.management.portal_url or f"{settings.issuer}/portal",
     )
     management = Management(
         ManagementDeps(
@@ -187,8 +189,16 @@ def create_app(
         operations=build_operations(broker.management),
         templates=templates,
     )
+    portal = create_portal(
+        base_url=settings.management.portal_url or f"{settings.issuer}/portal",
+        management=broker.management,
+        store=broker.store,
+        clock=broker.clock,
+        secure=settings.issuer.startswith("https://"),
+        test_logins=broker.login.start_test,
+    )
     app = Starlette(
-        routes=build_routes(endpoints, api),
+        routes=build_routes(endpoints, api, portal),
         middleware=[Middleware(SecurityHeadersMiddleware, hsts=settings.is_production)],
         exception_handlers={
             UserFacingError: endpoints.user_facing_error,

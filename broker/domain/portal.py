@@ -36,6 +36,8 @@ class TestLogin:
     """Carried by a flow that is a portal test login rather than a login for an app: the
     callback records a report instead of issuing a code to anyone."""
 
+    __test__ = False  # a domain value, not a pytest class
+
     portal_session: str  # the session's id hash
     #: Test the connection's pending draft (an edit of an active connection), not its
     #: active settings.

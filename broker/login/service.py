@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import timedelta
 
 from broker.clock import Clock
 from broker.domain.claims import build_claims, email_domain
 from broker.domain.model import Connection, PendingAuthorization, UpstreamIdentity
 from broker.domain.opaque import new_id
+from broker.domain.portal import PortalSession
 from broker.domain.routing import (
     Choose,
     NoRoute,
@@ -18,7 +20,7 @@ from broker.domain.routing import (
     resolve_for_domain,
     resolve_for_organization,
 )
-from broker.http import HttpRequest, HttpResponse, Page, Redirect, Result
+from broker.http import AutoPost, HttpRequest, HttpResponse, Page, Redirect, Result
 from broker.login.binding import BrowserBinding
 from broker.login.refusals import (
     LoginRefused,
@@ -26,10 +28,11 @@ from broker.login.refusals import (
     upstream_reason,
     upstream_refusal,
 )
+from broker.login.test_logins import TestLogins, config_digest, tested_settings
 from broker.login.trail import LoginTrail
 from broker.oidc.provider import Provider
 from broker.store import NotFound, Store, UnitOfWork
-from broker.upstream.base import CallbackInput, FlowContext, UpstreamError
+from broker.upstream.base import CallbackInput, FlowContext, UpstreamError, UpstreamInvalid
 from broker.upstream.registry import ConnectorCache
 from broker.upstream.urls import endpoints_for
 
@@ -52,6 +55,7 @@ class LoginService:
         connectors: ConnectorCache,
         clock: Clock,
         flow_ttl_seconds: int = 600,
+        portal_url: str | None = None,
     ) -> None:
         self._issuer = issuer
         self._provider = provider
@@ -60,6 +64,28 @@ class LoginService:
         self._clock = clock
         self._binding = BrowserBinding(
             secure=issuer.startswith("https://"), max_age_seconds=flow_ttl_seconds
+        )
+        self._tests = TestLogins(
+            store=store,
+            connectors=connectors,
+            clock=clock,
+            binding=self._binding,
+            portal_url=portal_url or f"{issuer}/portal",
+            flow_ttl=timedelta(seconds=flow_ttl_seconds),
+        )
+
+    def start_test(
+        self,
+        session: PortalSession,
+        connection: Connection,
+        *,
+        use_draft: bool,
+        cookies: Mapping[str, str],
+    ) -> Redirect | AutoPost:
+        """A portal test login through `connection` (or its draft): see `test_logins`."""
+        callback_url = endpoints_for(self._issuer, connection.id, connection.kind).callback_url
+        return self._tests.start(
+            session, connection, use_draft=use_draft, cookies=cookies, callback_url=callback_url
         )
 
     # -- entry points (one per route) -------------------------------------------------
@@ -107,10 +133,11 @@ class LoginService:
             trail = trail.with_organization(connection.organization_id)
             if isinstance(flow, LoginRefused):
                 raise flow
+            answer = CallbackInput(query=query, form=fields)
+            if flow.test is not None:
+                return self._test_callback(flow, connection, answer)
             connector = self._connectors.get(connection)
-            upstream = connector.complete_login(
-                self._context(flow, connection), CallbackInput(query=query, form=fields)
-            )
+            upstream = connector.complete_login(self._context(flow, connection), answer)
             return self._finish(flow, connection, upstream, trail)
         except UpstreamError as exc:
             self._refused(trail, upstream_reason(exc), exc.detail)
@@ -118,6 +145,28 @@ class LoginService:
         except LoginRefused as exc:
             self._refused(trail, exc.reason, exc.detail)
             raise exc.page from exc
+
+    def _test_callback(
+        self, flow: PendingAuthorization, connection: Connection, answer: CallbackInput
+    ) -> Result:
+        """A portal test login's answer: verified exactly like a login's, then reported to
+        the IT admin (passed, or why not) instead of issuing a code."""
+        assert flow.test is not None
+        try:
+            tested = tested_settings(connection, use_draft=flow.test.use_draft)
+        except ValueError:
+            tested = None
+        if tested is None or config_digest(tested.config) != flow.test.config_digest:
+            changed = UpstreamInvalid(
+                "settings_changed", detail="the settings changed while the test was running"
+            )
+            return self._tests.failed(flow, connection, changed)
+        connector = self._connectors.get_settings(tested)
+        try:
+            upstream = connector.complete_login(self._context(flow, tested), answer)
+        except UpstreamError as exc:
+            return self._tests.failed(flow, connection, exc)
+        return self._tests.passed(flow, connection, upstream)
 
     def metadata(self, connection_id: str) -> Result:
         """A document the connection publishes (SAML SP metadata for the IdP admin)."""

@@ -60,12 +60,19 @@ class CallbackInput:
 
 
 class UpstreamError(Exception):
-    """Base: the login cannot finish. Subclasses say whether the reason may be shown."""
+    """Base: the login cannot finish. Subclasses say whether the reason may be shown.
 
-    def __init__(self, reason: str, *, detail: str = "") -> None:
+    `facts` are what a diagnosis needs, as strings (`expected_audience`, `actual_audience`,
+    `idp_clock_offset_seconds`...): shown to the IT admin on a portal test login, never to
+    a person logging in (X-03)."""
+
+    def __init__(
+        self, reason: str, *, detail: str = "", facts: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
         self.detail = detail
+        self.facts: Mapping[str, str] = dict(facts or {})
 
 
 class UpstreamRejected(UpstreamError):

@@ -28,6 +28,14 @@ class ConnectorCache:
         self._lock = threading.Lock()
         self._opened: dict[str, tuple[int, UpstreamConnector]] = {}
 
+    def get_settings(self, connection: Connection) -> UpstreamConnector:
+        """A connector for settings that are not (yet) the connection's version: a portal
+        test of a draft. Opened for each use, never cached: a test is rare, and a draft
+        changes between tests."""
+        if connection.draft is not None and connection.config is connection.draft:
+            return open_connection(self._types, connection, self._deps, issuer=self._issuer)
+        return self.get(connection)
+
     def get(self, connection: Connection) -> UpstreamConnector:
         with self._lock:
             cached = self._opened.get(connection.id)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from broker.web.endpoints import Endpoints
 from broker.web.management import ApiEndpoints
@@ -13,9 +14,12 @@ from broker.web.management import ApiEndpoints
 STATIC_DIR = Path(__file__).parent / "static"
 
 
-def build_routes(endpoints: Endpoints, api: ApiEndpoints) -> list[BaseRoute]:
+def build_routes(endpoints: Endpoints, api: ApiEndpoints, portal: ASGIApp) -> list[BaseRoute]:
     return [
         Mount("/api/v1", routes=api.routes()),
+        # The admin portal is its own app (own sessions, own pages), under the same origin so
+        # its test logins come back through Gatehouse's ACS and redirect URIs.
+        Mount("/portal", app=portal),
         Route("/", endpoints.home, methods=["GET"]),
         Route("/healthz", endpoints.health, methods=["GET"]),
         Route("/.well-known/openid-configuration", endpoints.discovery, methods=["GET"]),

@@ -1,0 +1,43 @@
+"""Cross-site request forgery on portal forms (SECURITY-CATALOGUE T-08: a forged certificate
+upload is a tenant takeover).
+
+Three independent checks, each enough on its own against a form on another site: the
+session cookie is `SameSite=Lax` (not sent on a cross-site POST), every form carries the
+session's synchronizer token (compared in constant time), and the browser's own `Origin` /
+`Sec-Fetch-Site` must say the request came from this site.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+
+class CsrfRefused(Exception):
+    pass
+
+
+def check(
+    *, form_token: str | None, session_token: str, headers: Mapping[str, str], origin: str
+) -> None:
+    """`origin` is this site's (scheme://host[:port]), from configuration."""
+    check_origin(headers, origin)
+    if not form_token or not hmac.compare_digest(form_token, session_token):
+        raise CsrfRefused("missing or wrong form token")
+
+
+def check_origin(headers: Mapping[str, str], origin: str) -> None:
+    """What the browser says about where a POST came from, when it says it (older clients
+    send neither header; the other checks still hold for them)."""
+    fetch_site = headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        raise CsrfRefused(f"Sec-Fetch-Site {fetch_site}")
+    sent_origin = headers.get("origin")
+    if sent_origin is not None and sent_origin != origin:
+        raise CsrfRefused(f"Origin {sent_origin}")
+
+
+def site_origin(base_url: str) -> str:
+    parts = urlsplit(base_url)
+    return f"{parts.scheme}://{parts.netloc}"

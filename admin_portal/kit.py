@@ -1,0 +1,179 @@
+"""What every portal page handler shares: the session from the cookie, the CSRF check on
+forms, rendering with the organization's branding, and the security headers.
+
+Handlers are thin: they read the request through `Portal`, call the management use cases
+scoped to `PortalSession.organization_id` (never an organization id from the request, T-04),
+and render. A request without a live session gets the "open your link again" page.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from admin_portal import csrf
+from admin_portal.sessions import NoSession, Sessions
+from broker.clock import Clock
+from broker.domain.management import SelfServiceProfile
+from broker.domain.model import Organization
+from broker.domain.portal import PortalSession
+from broker.management import Management
+from broker.management.errors import ResourceNotFound
+
+TEMPLATES = Path(__file__).parent / "templates"
+SECURE_COOKIE = "__Host-gatehouse-portal"
+DEV_COOKIE = "gatehouse-portal"
+MAX_FORM_BYTES = 2 * 1024 * 1024  # an IdP metadata document or a certificate upload
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """One request's session and what the pages show about its organization."""
+
+    session: PortalSession
+    organization: Organization
+    profile: SelfServiceProfile | None
+
+    def has(self, feature: str) -> bool:
+        return feature in self.session.features
+
+
+class Portal:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        management: Management,
+        sessions: Sessions,
+        clock: Clock,
+        secure: bool,
+    ) -> None:
+        self.base_url = base_url  # the portal's public URL, e.g. https://sso.example.com/portal
+        self.origin = csrf.site_origin(base_url)
+        self.management = management
+        self.sessions = sessions
+        self.clock = clock
+        self.secure = secure
+        self.cookie_name = SECURE_COOKIE if secure else DEV_COOKIE
+        self.templates = Jinja2Templates(
+            env=jinja2.Environment(
+                loader=jinja2.FileSystemLoader(TEMPLATES),
+                autoescape=True,
+                undefined=jinja2.StrictUndefined,
+            )
+        )
+
+    # -- sessions -------------------------------------------------------------------------
+
+    def visit(self, request: Request) -> Visit:
+        session = self.sessions.current(request.cookies.get(self.cookie_name))
+        organization = self.management.organizations.get(session.organization_id)
+        profile = None
+        if session.profile_id:
+            try:
+                profile = self.management.profiles.get(session.profile_id)
+            except ResourceNotFound:
+                profile = None
+        return Visit(session=session, organization=organization, profile=profile)
+
+    def set_session_cookie(self, response: Response, secret: str, max_age: int) -> None:
+        # Lax, not Strict: the test login comes back from the IdP as a cross-site
+        # navigation, and the result page must still know the session.
+        response.set_cookie(
+            self.cookie_name,
+            secret,
+            max_age=max_age,
+            path="/",
+            secure=self.secure,
+            httponly=True,
+            samesite="lax",
+        )
+
+    async def form(self, request: Request, visit: Visit) -> Mapping[str, Any]:
+        """The submitted form, after the CSRF checks (T-08)."""
+        form = await request.form(max_files=2, max_fields=200, max_part_size=MAX_FORM_BYTES)
+        token = form.get("csrf")
+        csrf.check(
+            form_token=token if isinstance(token, str) else None,
+            session_token=visit.session.csrf_token,
+            headers={k.lower(): v for k, v in request.headers.items()},
+            origin=self.origin,
+        )
+        return form
+
+    # -- answers --------------------------------------------------------------------------
+
+    def render(
+        self,
+        request: Request,
+        template: str,
+        context: Mapping[str, Any],
+        *,
+        visit: Visit | None = None,
+        status: int = 200,
+    ) -> HTMLResponse:
+        nonce = secrets.token_urlsafe(16)
+        full = {
+            "visit": visit,
+            "branding": _branding(visit),
+            "csrf_token": visit.session.csrf_token if visit else "",
+            "style_nonce": nonce,
+            "base": self.base_url_path,
+            "request_id": getattr(request.state, "request_id", ""),
+            **context,
+        }
+        response: HTMLResponse = self.templates.TemplateResponse(
+            request, template, full, status_code=status
+        )
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'none'; script-src 'self'; "
+            f"style-src 'self' 'nonce-{nonce}'; img-src 'self' https: data:; "
+            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        )
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        return response
+
+    def redirect(self, path: str) -> RedirectResponse:
+        """303 to a portal path (after a form: the browser GETs it)."""
+        return RedirectResponse(self.base_url_path + path, status_code=303)
+
+    @property
+    def base_url_path(self) -> str:
+        return urlsplit(self.base_url).path.rstrip("/")
+
+    def signed_out(self, request: Request) -> HTMLResponse:
+        return self.render(request, "no_session.html", {}, status=401)
+
+    def with_visit(self, handler: Callable[[Request, Visit], Awaitable[Response]]) -> Handler:
+        """A page that needs a live session; without one, the "open your link" page."""
+
+        async def page(request: Request) -> Response:
+            try:
+                visit = self.visit(request)
+            except (NoSession, ResourceNotFound):
+                return self.signed_out(request)
+            return await handler(request, visit)
+
+        return page
+
+
+def _branding(visit: Visit | None) -> Mapping[str, str | None]:
+    profile = visit.profile if visit else None
+    branding = profile.branding if profile else None
+    return {
+        "logo_url": branding.logo_url if branding else None,
+        "primary_color": branding.primary_color if branding else None,
+        "introduction": profile.introduction if profile else "",
+    }

@@ -1,0 +1,56 @@
+"""Opening a portal link: an interstitial on GET, the exchange on POST (T-03, T-05, T-12)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from admin_portal import csrf
+from admin_portal.kit import Portal
+from admin_portal.sessions import SESSION_TTL, LinkRefused, TooManyAttempts
+
+
+def routes(portal: Portal) -> list[BaseRoute]:
+    async def interstitial(request: Request) -> Response:
+        """Spends nothing: a mail scanner that fetches the link leaves it usable. The token
+        is in this page's URL, so the page loads nothing from anywhere else (T-05)."""
+        token = str(request.path_params["token"])
+        return portal.render(request, "link.html", {"token": token})
+
+    async def redeem(request: Request) -> Response:
+        form = await request.form(max_fields=4)
+        token = form.get("token")
+        try:
+            # No session yet, so no form token: the link's token itself is the secret a
+            # forger lacks; the browser's Origin must still be ours.
+            csrf.check_origin({k.lower(): v for k, v in request.headers.items()}, portal.origin)
+            if not isinstance(token, str) or not token:
+                raise LinkRefused
+            client = request.client.host if request.client else "unknown"
+            opened = portal.sessions.redeem(token, client=client)
+        except (LinkRefused, csrf.CsrfRefused):
+            return portal.render(request, "link_refused.html", {"busy": False}, status=410)
+        except TooManyAttempts:
+            return portal.render(request, "link_refused.html", {"busy": True}, status=429)
+        # A new session secret, never one the browser brought (T-12), and a URL without
+        # the token from here on.
+        response = portal.redirect("/")
+        portal.set_session_cookie(response, opened.secret, int(SESSION_TTL.total_seconds()))
+        return response
+
+    async def sign_out(request: Request) -> Response:
+        portal.sessions.end(request.cookies.get(portal.cookie_name))
+        response = portal.redirect("/signed-out")
+        response.delete_cookie(portal.cookie_name, path="/", secure=portal.secure, httponly=True)
+        return response
+
+    async def signed_out(request: Request) -> Response:
+        return portal.render(request, "signed_out.html", {})
+
+    return [
+        Route("/link/{token:str}", interstitial, methods=["GET"]),
+        Route("/link", redeem, methods=["POST"]),
+        Route("/sign-out", sign_out, methods=["POST"]),
+        Route("/signed-out", signed_out, methods=["GET"]),
+    ]

@@ -1,0 +1,189 @@
+"""Portal test logins: a real login through a connection (or its pending draft), whose
+answer is verified exactly as a real one, and whose outcome is a report for the IT admin
+instead of a code for an application.
+
+    start(session, connection, use_draft)  -> the hand-off to the IdP (flow.test set)
+    passed(flow, connection, identity)     -> report saved, redirect to the result page
+    failed(flow, connection, error)        -> the same, with the reason and its facts
+
+Nothing a test login does is visible to an application: no identity is recorded and no code
+is issued, so an admin can test settings before any user depends on them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+from broker.clock import Clock
+from broker.domain.claims import email_domain
+from broker.domain.model import (
+    AuditEvent,
+    AuthorizationRequest,
+    Connection,
+    PendingAuthorization,
+    UpstreamIdentity,
+)
+from broker.domain.opaque import new_id, new_secret
+from broker.domain.portal import ConnectionTest, PortalSession, TestLogin
+from broker.http import AutoPost, Redirect
+from broker.login.binding import BrowserBinding
+from broker.login.refusals import upstream_reason
+from broker.store import Store
+from broker.upstream.base import FlowContext, UpstreamError, UpstreamIncomplete
+from broker.upstream.registry import ConnectorCache
+
+log = logging.getLogger(__name__)
+
+#: The flow's stand-in request: never redeemed, since a test flow issues no code.
+_TEST_CLIENT = "gatehouse-portal-test"
+
+
+def config_digest(config: Mapping[str, Any]) -> str:
+    """Which settings a test tested: activation requires a passed test of exactly these."""
+    canonical = json.dumps(config, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def tested_settings(connection: Connection, *, use_draft: bool) -> Connection:
+    """The connection as the test sees it: its draft in place of its settings, if asked."""
+    if not use_draft:
+        return connection
+    if connection.draft is None:
+        raise ValueError("the connection has no draft to test")
+    return replace(connection, config=connection.draft)
+
+
+class TestLogins:
+    __test__ = False  # not a pytest class, whatever its name
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        connectors: ConnectorCache,
+        clock: Clock,
+        binding: BrowserBinding,
+        portal_url: str,
+        flow_ttl: timedelta,
+    ) -> None:
+        self._store = store
+        self._connectors = connectors
+        self._clock = clock
+        self._binding = binding
+        self._portal_url = portal_url
+        self._flow_ttl = flow_ttl
+
+    def start(
+        self,
+        session: PortalSession,
+        connection: Connection,
+        *,
+        use_draft: bool,
+        cookies: Mapping[str, str],
+        callback_url: str,
+    ) -> Redirect | AutoPost:
+        tested = tested_settings(connection, use_draft=use_draft)
+        now = self._clock.now()
+        flow = PendingAuthorization(
+            id=new_secret(),
+            request=AuthorizationRequest(
+                client_id=_TEST_CLIENT,
+                redirect_uri=f"{self._portal_url}/test",
+                scope=("openid", "profile", "email"),
+            ),
+            created_at=now,
+            expires_at=now + self._flow_ttl,
+            connection_id=connection.id,
+            test=TestLogin(
+                portal_session=session.id_hash,
+                use_draft=use_draft,
+                config_digest=config_digest(tested.config),
+            ),
+        )
+        connector = self._connectors.get_settings(tested)
+        start = connector.begin_login(
+            FlowContext(flow_id=flow.id, connection_id=connection.id, callback_url=callback_url)
+        )
+        binding_hash, cookie = self._binding.bind(cookies)
+        with self._store.unit_of_work() as uow:
+            uow.flows.create(
+                replace(flow, connector_state=start.connector_state, browser_binding=binding_hash)
+            )
+        log.info("test login started connection=%s draft=%s", connection.id, use_draft)
+        return replace(start.action, cookies=(*start.action.cookies, cookie))
+
+    def passed(
+        self, flow: PendingAuthorization, connection: Connection, identity: UpstreamIdentity
+    ) -> Redirect:
+        report = {
+            "identity": {
+                "subject": identity.subject,
+                "email": identity.email,
+                "given_name": identity.given_name,
+                "family_name": identity.family_name,
+                "name": identity.name,
+                "groups": list(identity.groups),
+            },
+            "attributes": dict(identity.raw_attributes),
+        }
+        return self._record(flow, connection, passed=True, reason=None, report=report)
+
+    def failed(
+        self, flow: PendingAuthorization, connection: Connection, error: UpstreamError
+    ) -> Redirect:
+        report: dict[str, Any] = {"detail": error.detail[:2000], "facts": dict(error.facts)}
+        if isinstance(error, UpstreamIncomplete):
+            report["missing"] = list(error.missing)
+            report["looked_for"] = error.looked_for
+        return self._record(
+            flow, connection, passed=False, reason=upstream_reason(error), report=report
+        )
+
+    def _record(
+        self,
+        flow: PendingAuthorization,
+        connection: Connection,
+        *,
+        passed: bool,
+        reason: str | None,
+        report: dict[str, Any],
+    ) -> Redirect:
+        assert flow.test is not None
+        now = self._clock.now()
+        test = ConnectionTest(
+            id=new_id("tst"),
+            organization_id=connection.organization_id,
+            connection_id=connection.id,
+            config_digest=flow.test.config_digest,
+            passed=passed,
+            reason=reason,
+            report={**report, "use_draft": flow.test.use_draft},
+            created_at=now,
+        )
+        with self._store.unit_of_work() as uow:
+            uow.flows.consume(flow.id, now=now)
+            uow.connection_tests.add(test)
+            uow.audit.record(
+                AuditEvent(
+                    at=now,
+                    kind="connection.test_passed" if passed else "connection.test_failed",
+                    reason=reason,
+                    actor="portal",
+                    organization_id=connection.organization_id,
+                    connection_id=connection.id,
+                    detail={"test_id": test.id, "draft": flow.test.use_draft},
+                )
+            )
+        log.info("test login %s connection=%s", "passed" if passed else reason, connection.id)
+        return Redirect(f"{self._portal_url}/tests/{test.id}", status=303)
+
+
+def email_in(identity: UpstreamIdentity, verified_domains: list[str]) -> bool:
+    domain = email_domain(identity.email or "")
+    return domain is not None and domain in verified_domains
