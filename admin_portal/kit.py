@@ -8,6 +8,7 @@ and render. A request without a live session gets the "open your link again" pag
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from broker.domain.model import Organization
 from broker.domain.portal import PortalSession
 from broker.management import Management
 from broker.management.errors import ResourceNotFound
+
+log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).parent / "templates"
 SECURE_COOKIE = "__Host-gatehouse-portal"
@@ -156,15 +159,42 @@ class Portal:
     def signed_out(self, request: Request) -> HTMLResponse:
         return self.render(request, "no_session.html", {}, status=401)
 
+    def error(
+        self, request: Request, visit: Visit | None, *, status: int, title: str, message: str
+    ) -> HTMLResponse:
+        """A page a person can act on, with the reference that finds the log line."""
+        return self.render(
+            request, "error.html", {"title": title, "message": message}, visit=visit,
+            status=status,
+        )  # fmt: skip
+
     def with_visit(self, handler: Callable[[Request, Visit], Awaitable[Response]]) -> Handler:
-        """A page that needs a live session; without one, the "open your link" page."""
+        """A page that needs a live session; without one, the "open your link" page.
+
+        Two refusals every page shares are answered here: a form that fails the CSRF
+        checks (T-08), and an id that is not this organization's (T-04: "not found",
+        exactly as an absent one, whichever it is)."""
 
         async def page(request: Request) -> Response:
             try:
                 visit = self.visit(request)
             except (NoSession, ResourceNotFound):
                 return self.signed_out(request)
-            return await handler(request, visit)
+            try:
+                return await handler(request, visit)
+            except csrf.CsrfRefused as exc:
+                log.warning("portal form refused org=%s: %s", visit.organization.id, exc)
+                return self.error(
+                    request, visit, status=403, title="This form has expired",
+                    message="The form was not sent from this page, or your session changed "
+                    "since it was opened. Go back, reload the page, and try again.",
+                )  # fmt: skip
+            except ResourceNotFound as exc:
+                log.info("portal not found org=%s: %s", visit.organization.id, exc)
+                return self.error(
+                    request, visit, status=404, title="Not found",
+                    message="There is nothing here for your organization.",
+                )  # fmt: skip
 
         return page
 

@@ -26,6 +26,10 @@ STRATEGIES = (
     "okta", "entra", "google", "adfs", "onelogin", "jumpcloud", "ping", "keycloak",
     "generic-saml", "generic-oidc",
 )  # fmt: skip
+#: Which protocols each offers: ADFS speaks only SAML (its OIDC is a different product),
+#: the generic tiles one each.
+SAML_STRATEGIES = tuple(s for s in STRATEGIES if s != "generic-oidc")
+OIDC_STRATEGIES = tuple(s for s in STRATEGIES if s not in ("adfs", "generic-saml"))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

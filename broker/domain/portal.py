@@ -8,10 +8,21 @@ connection; every portal query is scoped by it, never by an id from the request 
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from broker.domain.model import JsonObject
+
+
+def config_digest(config: Mapping[str, Any]) -> str:
+    """Which settings a test tested: activation (and a draft's switch-over) requires a
+    passed test of exactly these, so settings changed after their test are tested again."""
+    canonical = json.dumps(config, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

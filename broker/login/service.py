@@ -11,7 +11,7 @@ from broker.clock import Clock
 from broker.domain.claims import build_claims, email_domain
 from broker.domain.model import Connection, PendingAuthorization, UpstreamIdentity
 from broker.domain.opaque import new_id
-from broker.domain.portal import PortalSession
+from broker.domain.portal import PortalSession, config_digest
 from broker.domain.routing import (
     Choose,
     NoRoute,
@@ -28,7 +28,7 @@ from broker.login.refusals import (
     upstream_reason,
     upstream_refusal,
 )
-from broker.login.test_logins import TestLogins, config_digest, tested_settings
+from broker.login.test_logins import TestLogins, tested_settings
 from broker.login.trail import LoginTrail
 from broker.oidc.provider import Provider
 from broker.store import NotFound, Store, UnitOfWork
@@ -175,7 +175,7 @@ class LoginService:
                 connection = uow.connections.get(connection_id)
             except NotFound:
                 connection = None
-        document = self._connectors.get(connection).describe() if connection else None
+        document = self._connectors.describe(connection) if connection else None
         if document is None:
             return HttpResponse(status=404, body=b"no such connection\n")
         return document

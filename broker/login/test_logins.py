@@ -12,8 +12,6 @@ is issued, so an admin can test settings before any user depends on them.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import replace
@@ -30,7 +28,7 @@ from broker.domain.model import (
     UpstreamIdentity,
 )
 from broker.domain.opaque import new_id, new_secret
-from broker.domain.portal import ConnectionTest, PortalSession, TestLogin
+from broker.domain.portal import ConnectionTest, PortalSession, TestLogin, config_digest
 from broker.http import AutoPost, Redirect
 from broker.login.binding import BrowserBinding
 from broker.login.refusals import upstream_reason
@@ -42,12 +40,6 @@ log = logging.getLogger(__name__)
 
 #: The flow's stand-in request: never redeemed, since a test flow issues no code.
 _TEST_CLIENT = "gatehouse-portal-test"
-
-
-def config_digest(config: Mapping[str, Any]) -> str:
-    """Which settings a test tested: activation requires a passed test of exactly these."""
-    canonical = json.dumps(config, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def tested_settings(connection: Connection, *, use_draft: bool) -> Connection:

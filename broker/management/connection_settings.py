@@ -40,12 +40,12 @@ SAML_IDP_VALUES = ("idp_entity_id", "sso_url", "sso_binding", "certificates")
 SAML_OPTIONS = (
     "name_id_format", "attribute_profile", "attribute_mapping", "required_claims",
     "subject_attribute", "clock_skew_seconds", "allow_sha1", "require_assertion_signature",
-    "require_encrypted_assertion",
+    "require_encrypted_assertion", "strategy",
 )  # fmt: skip
 OIDC_SETTINGS = (
     "issuer", "vendor", "client_id", "token_endpoint_auth_method", "scopes", "endpoints",
     "id_token_algorithms", "attribute_mapping", "required_claims", "clock_skew_seconds",
-    "always_fetch_userinfo",
+    "always_fetch_userinfo", "strategy",
 )  # fmt: skip
 MAX_NAME = 200
 

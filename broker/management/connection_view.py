@@ -22,6 +22,12 @@ from broker.upstream.oidc.config import ENDPOINT_FIELDS, OidcConnectionConfig
 from broker.upstream.saml.config import SamlConnectionConfig
 from broker.upstream.urls import endpoints_for
 
+#: Stored fields that only the IdP's values fill in: none of them yet means the connection
+#: was begun in the portal and waits for them (connection_setup.py).
+IDP_FIELDS = {
+    SamlConnectionConfig.kind: ("idp_entity_id", "sso_url", "idp_certificates"),
+    OidcConnectionConfig.kind: ("issuer", "client_id"),
+}
 #: A certificate this close to expiry gets a warning: time for the IdP admin to roll it.
 EXPIRY_NOTICE = timedelta(days=30)
 
@@ -50,6 +56,7 @@ class SamlView:
     allow_sha1: bool
     require_assertion_signature: bool
     require_encrypted_assertion: bool
+    strategy: str | None
     #: For the IdP admin.
     acs_url: str
     sp_entity_id: str
@@ -71,6 +78,7 @@ class OidcView:
     required_claims: tuple[str, ...]
     clock_skew_seconds: int
     always_fetch_userinfo: bool
+    strategy: str | None
     #: For the IdP admin: where the IdP sends people back, and (private_key_jwt) where
     #: Gatehouse publishes the public key it authenticates with.
     redirect_uri: str
@@ -111,6 +119,8 @@ def describe(
     except ConfigError as exc:
         settings = None
         found = (f"The stored settings no longer pass Gatehouse's checks ({exc}); update them.",)
+        if awaiting_idp(connection):
+            found = ("Waiting for the identity provider's values (being set up in the portal).",)
     return ConnectionView(
         id=connection.id,
         organization_id=connection.organization_id,
@@ -122,6 +132,11 @@ def describe(
         settings=settings,
         warnings=tuple(dict.fromkeys(warnings + found)),
     )
+
+
+def awaiting_idp(connection: Connection) -> bool:
+    names = IDP_FIELDS.get(connection.kind, ())
+    return bool(names) and not any(connection.config.get(name) for name in names)
 
 
 def certificate_view(pem: str) -> CertificateView:
@@ -152,6 +167,7 @@ def _saml(config: SamlConnectionConfig, issuer: str, connection_id: str) -> Saml
         allow_sha1=config.allow_sha1,
         require_assertion_signature=config.require_assertion_signature,
         require_encrypted_assertion=config.require_encrypted_assertion,
+        strategy=config.strategy,
         acs_url=endpoints.callback_url,
         sp_entity_id=endpoints.entity_id,
         sp_metadata_url=endpoints.metadata_url,
@@ -176,6 +192,7 @@ def _oidc(config: OidcConnectionConfig, issuer: str, connection_id: str) -> Oidc
         required_claims=config.required_claims,
         clock_skew_seconds=config.clock_skew_seconds,
         always_fetch_userinfo=config.always_fetch_userinfo,
+        strategy=config.strategy,
         redirect_uri=endpoints.callback_url,
         jwks_uri=endpoints.metadata_url if config.client_key is not None else None,
     )

@@ -188,10 +188,20 @@ class Connections:
         saved = self._save(actor, current, updated, "connection.updated", changed=changed)
         return Saved(saved, notes)
 
-    def activate(self, actor: str, organization_id: str, connection_id: str) -> Connection:
+    def activate(
+        self,
+        actor: str,
+        organization_id: str,
+        connection_id: str,
+        *,
+        expected_version: int | None = None,
+    ) -> Connection:
         """Logins route to it from now on; refused if its stored settings no longer pass the
-        connector's checks, since the first login would fail on them."""
+        connector's checks, since the first login would fail on them. `expected_version`:
+        only the version a caller checked (the portal: the one a test passed on)."""
         current = self.get(organization_id, connection_id)
+        if expected_version is not None and current.version != expected_version:
+            raise ResourceConflict("the connection changed since it was checked; test it again")
         if current.active:
             return current
         try:

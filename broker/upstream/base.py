@@ -151,3 +151,12 @@ class ConnectorConfig(Protocol):
         ...
 
     def open(self, deps: ConnectorDeps, endpoints: ConnectionEndpoints) -> UpstreamConnector: ...
+
+    @classmethod
+    def describe_unfinished(
+        cls, raw: Mapping[str, object], endpoints: ConnectionEndpoints
+    ) -> Result | None:
+        """What a connection publishes while its settings do not parse yet (a portal setup
+        waiting for the IdP's values): SAML's SP metadata needs only the SP's own keys, and
+        the IdP admin imports it before they have anything to give back."""
+        ...

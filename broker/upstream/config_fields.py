@@ -84,6 +84,16 @@ class ConfigReader:
     def required_claims(self) -> tuple[str, ...]:
         return check_claim_names(self._raw.get("required_claims", ["email"]), "required_claims")
 
+    def strategy(self, offered: tuple[str, ...]) -> str | None:
+        """Which product the IdP is (`okta`, `adfs`...), as the portal's tile named it: picks
+        the setup guide and the vendor's fixes in a diagnosis; the login ignores it."""
+        value = self._raw.get("strategy")
+        if value is None:
+            return None
+        if value not in offered:
+            raise ConfigError("strategy", f"must be one of {list(offered)}")
+        return str(value)
+
 
 def check_claim_names(names: object, field_name: str) -> tuple[str, ...]:
     if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from broker.domain.model import Connection
 from broker.errors import ConfigError
+from broker.http import Result
 from broker.upstream.base import ConnectorConfig, ConnectorDeps, UpstreamConnector
 from broker.upstream.urls import endpoints_for
 
@@ -35,6 +36,17 @@ class ConnectorCache:
         if connection.draft is not None and connection.config is connection.draft:
             return open_connection(self._types, connection, self._deps, issuer=self._issuer)
         return self.get(connection)
+
+    def describe(self, connection: Connection) -> Result | None:
+        """The document the connection publishes, also while its settings are unfinished."""
+        try:
+            return self.get(connection).describe()
+        except ConfigError:
+            config_type = self._types.get(connection.kind)
+            if config_type is None:
+                return None
+            endpoints = endpoints_for(self._issuer, connection.id, connection.kind)
+            return config_type.describe_unfinished(connection.config, endpoints)
 
     def get(self, connection: Connection) -> UpstreamConnector:
         with self._lock:

@@ -44,6 +44,10 @@ class FakeConnectorConfig:
     def open(self, deps: ConnectorDeps, endpoints: ConnectionEndpoints) -> FakeConnector:
         return FakeConnector(self)
 
+    @classmethod
+    def describe_unfinished(cls, raw: Mapping[str, object], endpoints: ConnectionEndpoints) -> None:
+        return None
+
 
 class FakeConnector:
     def __init__(self, config: FakeConnectorConfig) -> None:

@@ -37,6 +37,10 @@ class ClaimOptions(Input):
         default=None, description="claims every login must carry; default [email]"
     )
     clock_skew_seconds: int | None = Field(default=None, ge=0, le=300)
+    strategy: str | None = Field(
+        default=None,
+        description="the IdP product (okta, entra, adfs...): picks the portal's guide",
+    )
 
 
 class SamlSettingsIn(ClaimOptions):
@@ -162,6 +166,7 @@ class SamlSettingsOut(BaseModel):
     allow_sha1: bool
     require_assertion_signature: bool
     require_encrypted_assertion: bool
+    strategy: str | None
     acs_url: str = Field(description="for the IdP admin: the ACS (Reply) URL")
     sp_entity_id: str = Field(description="for the IdP admin: the Audience / SP entity ID")
     sp_metadata_url: str = Field(description="for the IdP admin: Gatehouse's SP metadata")
@@ -180,6 +185,7 @@ class OidcSettingsOut(BaseModel):
     required_claims: list[str]
     clock_skew_seconds: int
     always_fetch_userinfo: bool
+    strategy: str | None
     redirect_uri: str = Field(description="for the IdP admin: the redirect (callback) URI")
     jwks_uri: str | None = Field(
         description="for the IdP admin (private_key_jwt): Gatehouse's public key set"

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
+from broker.domain.management import OIDC_STRATEGIES
 from broker.errors import ConfigError
 from broker.keys.crypto import SecretBox
 from broker.upstream.base import ConnectorDeps, UpstreamConnector
@@ -77,6 +78,9 @@ class OidcConnectionConfig:
     always_fetch_userinfo: bool = False
     #: Entra ID only: the tenant named by the issuer, which every ID token's `tid` must be.
     tenant_id: str | None = None
+    #: The portal tile it was set up from (`okta`, `jumpcloud`...); `vendor` is what changes
+    #: the protocol's behaviour.
+    strategy: str | None = None
 
     @classmethod
     def parse(cls, raw: Mapping[str, object]) -> Self:
@@ -111,6 +115,7 @@ class OidcConnectionConfig:
             clock_skew_seconds=reader.clock_skew(),
             always_fetch_userinfo=reader.boolean("always_fetch_userinfo", default=False),
             tenant_id=check_vendor_issuer(VENDORS[vendor], issuer),
+            strategy=reader.strategy(OIDC_STRATEGIES),
         )
 
     def open(self, deps: ConnectorDeps, endpoints: ConnectionEndpoints) -> UpstreamConnector:
@@ -118,6 +123,13 @@ class OidcConnectionConfig:
         from broker.upstream.oidc.connector import OidcConnector
 
         return OidcConnector.open(self, deps, endpoints)
+
+    @classmethod
+    def describe_unfinished(cls, raw: Mapping[str, object], endpoints: ConnectionEndpoints) -> None:
+        """The private_key_jwt key is generated when that method is chosen, with the IdP
+        values; before them there is nothing to publish."""
+        del raw, endpoints  # the protocol's signature
+        return None
 
     def to_json(self) -> dict[str, object]:
         """The stored form; `parse(to_json())` gives back an equal config."""
@@ -140,6 +152,8 @@ class OidcConnectionConfig:
                 "private_key_encrypted": self.client_key.private_key_encrypted,
                 "public_jwk": dict(self.client_key.public_jwk),
             }
+        if self.strategy is not None:
+            data["strategy"] = self.strategy
         if self.endpoints is not None:
             data["endpoints"] = {
                 name: getattr(self.endpoints, name)

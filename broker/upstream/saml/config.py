@@ -14,7 +14,9 @@ from typing import ClassVar, Self
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from broker.domain.management import SAML_STRATEGIES
 from broker.errors import ConfigError
+from broker.http import HttpResponse
 from broker.upstream.base import ConnectorDeps, UpstreamConnector
 from broker.upstream.config_fields import (
     DEFAULT_CLOCK_SKEW_SECONDS,
@@ -33,6 +35,8 @@ NAMEID_UNSPECIFIED = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
 NAMEID_PERSISTENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
 NAMEID_TRANSIENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"
 NAMEID_FORMATS = (NAMEID_EMAIL, NAMEID_UNSPECIFIED, NAMEID_PERSISTENT, NAMEID_TRANSIENT)
+
+METADATA_TYPE = "application/samlmetadata+xml"
 
 #: Enough for a rollover (old + new) and a spare; more is a misconfiguration.
 MAX_IDP_CERTIFICATES = 4
@@ -70,6 +74,7 @@ class SamlConnectionConfig:
     require_encrypted_assertion: bool = False
     sp_signing: SpKeyPair
     sp_encryption: SpKeyPair
+    strategy: str | None = None
 
     @classmethod
     def parse(cls, raw: Mapping[str, object]) -> Self:
@@ -105,6 +110,7 @@ class SamlConnectionConfig:
             ),
             sp_signing=_pair(raw.get("sp_signing"), "sp_signing"),
             sp_encryption=_pair(raw.get("sp_encryption"), "sp_encryption"),
+            strategy=reader.strategy(SAML_STRATEGIES),
         )
 
     def open(self, deps: ConnectorDeps, endpoints: ConnectionEndpoints) -> UpstreamConnector:
@@ -112,6 +118,27 @@ class SamlConnectionConfig:
         from broker.upstream.saml.connector import SamlConnector
 
         return SamlConnector.open(self, deps, endpoints)
+
+    @classmethod
+    def describe_unfinished(
+        cls, raw: Mapping[str, object], endpoints: ConnectionEndpoints
+    ) -> HttpResponse | None:
+        from broker.upstream.saml.sp import sp_metadata
+
+        reader = ConfigReader(raw)
+        try:
+            body = sp_metadata(
+                endpoints,
+                signing_cert_pem=_pair(raw.get("sp_signing"), "sp_signing").certificate_pem,
+                encryption_cert_pem=_pair(
+                    raw.get("sp_encryption"), "sp_encryption"
+                ).certificate_pem,
+                name_id_format=reader.string("name_id_format", default=NAMEID_EMAIL),
+                want_assertions_signed=reader.boolean("require_assertion_signature", default=True),
+            )
+        except ConfigError:
+            return None
+        return HttpResponse(body=body, headers={"content-type": METADATA_TYPE})
 
     def to_json(self) -> dict[str, object]:
         """The stored form; `parse(to_json())` gives back an equal config."""
@@ -131,6 +158,7 @@ class SamlConnectionConfig:
             "require_encrypted_assertion": self.require_encrypted_assertion,
             "sp_signing": _pair_json(self.sp_signing),
             "sp_encryption": _pair_json(self.sp_encryption),
+            **({"strategy": self.strategy} if self.strategy else {}),
         }
 
     def warnings(self) -> tuple[str, ...]:

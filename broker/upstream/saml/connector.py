@@ -25,7 +25,7 @@ from broker.upstream.base import (
 )
 from broker.upstream.saml.assertion_checks import check_assertion, is_transient
 from broker.upstream.saml.attributes import expected_names, map_attributes
-from broker.upstream.saml.config import NAMEID_EMAIL, SamlConnectionConfig
+from broker.upstream.saml.config import METADATA_TYPE, NAMEID_EMAIL, SamlConnectionConfig
 from broker.upstream.saml.sp import (
     SpKeys,
     build_authn_request,
@@ -67,7 +67,13 @@ class SamlConnector:
         self._request_settings = request_settings
         self._response_settings = response_settings
         self._idp_keys = idp_keys
-        self._metadata = sp_metadata(config, endpoints, sp_keys)
+        self._metadata = sp_metadata(
+            endpoints,
+            signing_cert_pem=sp_keys.signing_cert_pem,
+            encryption_cert_pem=sp_keys.encryption_cert_pem,
+            name_id_format=config.name_id_format,
+            want_assertions_signed=config.require_assertion_signature,
+        )
 
     @classmethod
     def open(
@@ -97,7 +103,7 @@ class SamlConnector:
     def describe(self) -> HttpResponse:
         return HttpResponse(
             body=self._metadata,
-            headers={"content-type": "application/samlmetadata+xml"},
+            headers={"content-type": METADATA_TYPE},
         )
 
     def begin_login(self, flow: FlowContext) -> LoginStart:

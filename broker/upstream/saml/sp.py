@@ -164,18 +164,24 @@ def build_authn_request(
 
 
 def sp_metadata(
-    config: SamlConnectionConfig, endpoints: ConnectionEndpoints, keys: SpKeys
+    endpoints: ConnectionEndpoints,
+    *,
+    signing_cert_pem: str,
+    encryption_cert_pem: str,
+    name_id_format: str,
+    want_assertions_signed: bool,
 ) -> bytes:
     """The SP metadata an IdP admin imports: entity ID, ACS (POST), NameID format, and the
-    two certificates, each with its use."""
+    two certificates, each with its use. Needs only the SP's side, so a connection still
+    waiting for its IdP's values publishes it too (the IdP admin imports it first)."""
     md = f"{{{NS_MD}}}"
     root = etree.Element(f"{md}EntityDescriptor", nsmap={"md": NS_MD, "ds": C.NS_DS})
     root.set("entityID", endpoints.entity_id)
     sp = etree.SubElement(root, f"{md}SPSSODescriptor")
     sp.set("AuthnRequestsSigned", "true")
-    sp.set("WantAssertionsSigned", "true" if config.require_assertion_signature else "false")
+    sp.set("WantAssertionsSigned", "true" if want_assertions_signed else "false")
     sp.set("protocolSupportEnumeration", C.NS_SAMLP)
-    for use, pem in (("signing", keys.signing_cert_pem), ("encryption", keys.encryption_cert_pem)):
+    for use, pem in (("signing", signing_cert_pem), ("encryption", encryption_cert_pem)):
         descriptor = etree.SubElement(sp, f"{md}KeyDescriptor", use=use)
         info = etree.SubElement(descriptor, f"{{{C.NS_DS}}}KeyInfo")
         data = etree.SubElement(info, f"{{{C.NS_DS}}}X509Data")
@@ -183,7 +189,7 @@ def sp_metadata(
         cert.text = "".join(
             line for line in pem.strip().splitlines() if not line.startswith("-----")
         )
-    etree.SubElement(sp, f"{md}NameIDFormat").text = config.name_id_format
+    etree.SubElement(sp, f"{md}NameIDFormat").text = name_id_format
     acs = etree.SubElement(sp, f"{md}AssertionConsumerService")
     acs.set("Binding", BINDING_POST)
     acs.set("Location", endpoints.callback_url)

@@ -1,0 +1,127 @@
+"""The setup use cases under the portal's pages: a connection begun before its IdP values
+exists, publishes its SP metadata, routes nothing, and turns on only once tested."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pytest
+from lxml import etree
+
+from broker.domain.management import STRATEGIES
+from broker.domain.model import Connection
+from broker.domain.opaque import new_id
+from broker.domain.portal import ConnectionTest, config_digest
+from broker.management.connection_setup import protocols
+from broker.management.connection_view import awaiting_idp
+from broker.management.errors import InvalidInput, ResourceConflict
+from tests.support.portal_world import ACTOR, PortalWorld
+
+NS_MD = "urn:oasis:names:tc:SAML:2.0:metadata"
+
+
+def _begin(
+    world: PortalWorld, org_id: str, strategy: str = "okta", protocol: str = "saml"
+) -> Connection:
+    return world.broker.management.connection_setup.begin(
+        ACTOR, org_id, strategy=strategy, protocol=protocol, offered=STRATEGIES,
+        required_claims=("email", "given_name"),
+    )  # fmt: skip
+
+
+def _passed_test(
+    world: PortalWorld, org_id: str, connection_id: str, config: Mapping[str, object]
+) -> None:
+    with world.store.unit_of_work() as uow:
+        uow.connection_tests.add(
+            ConnectionTest(
+                id=new_id("tst"), organization_id=org_id, connection_id=connection_id,
+                config_digest=config_digest(config), passed=True, reason=None, report={},
+                created_at=world.clock.now(),
+            )
+        )  # fmt: skip
+
+
+def test_every_tile_offers_the_protocols_its_product_speaks() -> None:
+    assert protocols("adfs") == ("saml",)
+    assert protocols("generic-saml") == ("saml",)
+    assert protocols("generic-oidc") == ("oidc",)
+    assert protocols("okta") == ("saml", "oidc")
+    assert all(protocols(s) for s in STRATEGIES)
+
+
+def test_a_begun_saml_connection_publishes_sp_metadata_and_routes_nothing(
+    world: PortalWorld,
+) -> None:
+    org = world.organization()
+    connection = _begin(world, org.id)
+    assert not connection.active
+    assert awaiting_idp(connection)
+    assert connection.config["attribute_profile"] == "okta"
+    assert connection.config["required_claims"] == ["email", "given_name"]
+    assert connection.name == "Okta (SAML)"
+
+    browser = world.browser()
+    metadata = browser.get(f"/saml/{connection.id}/metadata")
+    assert metadata.status_code == 200
+    assert metadata.headers["content-type"].startswith("application/samlmetadata+xml")
+    root = etree.fromstring(metadata.content)
+    assert root.get("entityID").endswith(f"/saml/{connection.id}/metadata")
+    assert len(root.findall(f".//{{{NS_MD}}}KeyDescriptor")) == 2
+
+    view = world.broker.management.connections.describe(connection)
+    assert view.settings is None
+    assert view.warnings == (
+        "Waiting for the identity provider's values (being set up in the portal).",
+    )
+    with pytest.raises(ResourceConflict):
+        world.broker.management.connections.activate(ACTOR, org.id, connection.id)
+
+
+def test_a_begun_oidc_connection_takes_the_vendor_defaults(world: PortalWorld) -> None:
+    org = world.organization()
+    connection = _begin(world, org.id, "entra", "oidc")
+    assert connection.kind == "oidc"
+    assert connection.config["vendor"] == "entra"
+    assert awaiting_idp(connection)
+    assert world.browser().get(f"/oidc/{connection.id}/jwks.json").status_code == 404
+
+
+def test_only_offered_strategies_and_their_protocols_begin(world: PortalWorld) -> None:
+    org = world.organization()
+    setup = world.broker.management.connection_setup
+    with pytest.raises(InvalidInput):
+        setup.begin(ACTOR, org.id, strategy="okta", protocol="saml", offered=("entra",))
+    with pytest.raises(InvalidInput):
+        setup.begin(ACTOR, org.id, strategy="adfs", protocol="oidc", offered=STRATEGIES)
+    with world.store.unit_of_work() as uow:
+        assert list(uow.connections.for_organization(org.id)) == []
+
+
+def test_activation_needs_a_passed_test_of_exactly_the_settings_and_a_verified_domain(
+    world: PortalWorld,
+) -> None:
+    org = world.organization()
+    setup = world.broker.management.connection_setup
+    connection = _begin(world, org.id)
+    with pytest.raises(ResourceConflict, match="test a login"):
+        setup.activate_tested(ACTOR, org.id, connection.id)
+
+    # A test of other settings (before an edit) does not count.
+    _passed_test(world, org.id, connection.id, {"other": "settings"})
+    with pytest.raises(ResourceConflict, match="test a login"):
+        setup.activate_tested(ACTOR, org.id, connection.id)
+
+    _passed_test(world, org.id, connection.id, connection.config)
+    with pytest.raises(ResourceConflict, match="verify at least one"):
+        setup.activate_tested(ACTOR, org.id, connection.id)
+
+    domains = world.broker.management.domains
+    domains.add(ACTOR, org.id, "acme.example")
+    domains.mark_verified(ACTOR, org.id, "acme.example")
+    readiness = setup.readiness(org.id, connection)
+    assert readiness.ready
+    assert readiness.verified_domains == ("acme.example",)
+    # The settings do not parse yet (no IdP values): activation still refuses.
+    with pytest.raises(ResourceConflict, match="update its settings"):
+        setup.activate_tested(ACTOR, org.id, connection.id)
