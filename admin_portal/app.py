@@ -2,8 +2,9 @@
 
 GET  /link/{token}   interstitial: spends nothing (mail scanners)
 POST /link           exchange the link for a session; 303 to /
-GET  /               welcome (or, for an edit link, the connection's overview)
+GET  /               welcome (an edit link: 303 to its connection's overview)
 POST /sign-out       end the session
+POST /connections/{id}/test   a test login in a new tab (test_logins.py)
 """
 
 from __future__ import annotations
@@ -11,13 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from starlette.applications import Starlette
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from admin_portal import home, links
+from admin_portal import home, links, test_logins
 from admin_portal.kit import Portal
 from admin_portal.sessions import Sessions
-from admin_portal.test_logins import LoginTestStarter
 from broker.clock import Clock
 from broker.management import Management
 from broker.store import Store
@@ -32,7 +32,7 @@ def create_portal(
     store: Store,
     clock: Clock,
     secure: bool,
-    test_logins: LoginTestStarter,
+    start_test: test_logins.LoginTestStarter,
 ) -> Starlette:
     portal = Portal(
         base_url=base_url,
@@ -44,9 +44,10 @@ def create_portal(
     routes: list[BaseRoute] = [
         *links.routes(portal),
         *home.routes(portal),
+        *test_logins.routes(portal, start_test),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        Route("/{path:path}", portal.not_found),
     ]
     app = Starlette(routes=routes)
     app.state.portal = portal
-    app.state.test_logins = test_logins
     return app

@@ -12,6 +12,8 @@ from admin_portal.kit import Portal, Visit
 
 def routes(portal: Portal) -> list[BaseRoute]:
     async def home(request: Request, visit: Visit) -> Response:
+        if visit.session.connection_id is not None:
+            return portal.redirect(f"/connections/{visit.session.connection_id}")
         domains = portal.management.domains.page(visit.organization.id, after=None, limit=100)
         return portal.render(
             request,

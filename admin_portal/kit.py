@@ -25,7 +25,7 @@ from admin_portal import csrf
 from admin_portal.sessions import NoSession, Sessions
 from broker.clock import Clock
 from broker.domain.management import SelfServiceProfile
-from broker.domain.model import Organization
+from broker.domain.model import Connection, Organization
 from broker.domain.portal import PortalSession
 from broker.management import Management
 from broker.management.errors import ResourceNotFound
@@ -50,6 +50,20 @@ class Visit:
 
     def has(self, feature: str) -> bool:
         return feature in self.session.features
+
+    def require(self, feature: str) -> None:
+        if not self.has(feature):
+            raise FeatureNotGranted(feature)
+
+    @property
+    def actor(self) -> str:
+        """Who a change is recorded as in the audit log: the portal link (its id), so the
+        app team sees which link made it."""
+        return f"portal_link:{self.session.link_id}"
+
+
+class FeatureNotGranted(Exception):
+    """The link does not grant this part of the portal (SSO setup, domain verification)."""
 
 
 class Portal:
@@ -156,6 +170,27 @@ class Portal:
     def base_url_path(self) -> str:
         return urlsplit(self.base_url).path.rstrip("/")
 
+    def connection(self, visit: Visit, connection_id: str) -> Connection:
+        """The one way a page reads a connection from an id in its URL or form: this
+        organization's only (T-04), and for an edit link only the connection it was sent
+        for. Anything else is "not found", answered by `with_visit`."""
+        visit.require("sso")
+        bound = visit.session.connection_id
+        if bound is not None and connection_id != bound:
+            raise ResourceNotFound(f"connection {connection_id}")
+        return self.management.connections.get(visit.organization.id, connection_id)
+
+    async def not_found(self, request: Request) -> HTMLResponse:
+        """Any other portal URL: a page in the portal's own look, signed in or not."""
+        try:
+            visit: Visit | None = self.visit(request)
+        except (NoSession, ResourceNotFound):
+            visit = None
+        return self.error(
+            request, visit, status=404, title="Not found",
+            message="There is no such page in the setup portal.",
+        )  # fmt: skip
+
     def signed_out(self, request: Request) -> HTMLResponse:
         return self.render(request, "no_session.html", {}, status=401)
 
@@ -188,6 +223,13 @@ class Portal:
                     request, visit, status=403, title="This form has expired",
                     message="The form was not sent from this page, or your session changed "
                     "since it was opened. Go back, reload the page, and try again.",
+                )  # fmt: skip
+            except FeatureNotGranted as exc:
+                log.info("portal feature not granted org=%s: %s", visit.organization.id, exc)
+                return self.error(
+                    request, visit, status=403, title="Not part of this link",
+                    message="The link you opened does not include this step. Ask the person "
+                    "who sent it for a link that does.",
                 )  # fmt: skip
             except ResourceNotFound as exc:
                 log.info("portal not found org=%s: %s", visit.organization.id, exc)

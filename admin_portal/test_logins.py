@@ -1,19 +1,30 @@
-"""Starting a test login from the portal. The login machinery is the broker's
-(`broker.login`), which the portal may not import; the composition root hands it in as this
-one callable."""
+"""Starting a test login from the portal: a real login through a connection (or its
+pending draft) in a new tab, whose result page is `/tests/{id}` (results.py).
+
+The login machinery is the broker's (`broker.login`), which the portal may not import;
+the composition root hands it in as one callable, `LoginTestStarter`.
+
+POST /connections/{connection_id}/test   form: csrf, draft ("1": test the pending draft)
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Protocol
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
 
 from admin_portal.kit import Portal, Visit
 from broker.domain.model import Connection
 from broker.domain.portal import PortalSession
+from broker.errors import ConfigError
 from broker.http import AutoPost, Redirect
+from broker.upstream.base import UpstreamError
+
+log = logging.getLogger(__name__)
 
 
 class LoginTestStarter(Protocol):
@@ -25,6 +36,39 @@ class LoginTestStarter(Protocol):
         use_draft: bool,
         cookies: Mapping[str, str],
     ) -> Redirect | AutoPost: ...
+
+
+def routes(portal: Portal, starter: LoginTestStarter) -> list[BaseRoute]:
+    async def start(request: Request, visit: Visit) -> Response:
+        form = await portal.form(request, visit)
+        connection = portal.connection(visit, str(request.path_params["connection_id"]))
+        use_draft = form.get("draft") == "1"
+        if use_draft and connection.draft is None:
+            return portal.error(
+                request, visit, status=409, title="Nothing to test",
+                message="There are no unsaved changes to test: the connection's settings "
+                "are the ones in use.",
+            )  # fmt: skip
+        try:
+            return start_response(portal, starter, request, visit, connection, use_draft=use_draft)
+        except UpstreamError as exc:
+            log.info("test login not started connection=%s: %s", connection.id, exc)
+            return portal.error(
+                request, visit, status=502, title="Your identity provider did not answer",
+                message="Gatehouse could not start the login with your identity provider "
+                f"({exc.detail or exc.reason}). Check the issuer URL, then try again.",
+            )  # fmt: skip
+        except ConfigError as exc:
+            log.info("test login not started connection=%s: %s", connection.id, exc)
+            return portal.error(
+                request, visit, status=409, title="Not ready to test",
+                message="Give Gatehouse your identity provider's settings first, then test. "
+                f"({exc.message})",
+            )  # fmt: skip
+
+    return [
+        Route("/connections/{connection_id:str}/test", portal.with_visit(start), methods=["POST"])
+    ]
 
 
 def start_response(

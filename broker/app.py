@@ -195,7 +195,7 @@ def create_app(
         store=broker.store,
         clock=broker.clock,
         secure=settings.issuer.startswith("https://"),
-        test_logins=broker.login.start_test,
+        start_test=broker.login.start_test,
     )
     app = Starlette(
         routes=build_routes(endpoints, api, portal),

@@ -15,7 +15,8 @@ from broker.domain.portal import ConnectionTest, config_digest
 from broker.management.connection_setup import protocols
 from broker.management.connection_view import awaiting_idp
 from broker.management.errors import InvalidInput, ResourceConflict
-from tests.support.portal_world import ACTOR, PortalWorld
+from tests.support.config import ISSUER
+from tests.support.portal_world import ACTOR, PortalWorld, csrf_token
 
 NS_MD = "urn:oasis:names:tc:SAML:2.0:metadata"
 
@@ -125,3 +126,70 @@ def test_activation_needs_a_passed_test_of_exactly_the_settings_and_a_verified_d
     # The settings do not parse yet (no IdP values): activation still refuses.
     with pytest.raises(ResourceConflict, match="update its settings"):
         setup.activate_tested(ACTOR, org.id, connection.id)
+
+
+def test_a_test_login_needs_the_idp_values_first(world: PortalWorld) -> None:
+    org = world.organization()
+    connection = _begin(world, org.id)
+    browser = world.signed_in(org.id)
+    token = csrf_token(browser.get("/portal/").text)
+    page = browser.post(
+        f"/portal/connections/{connection.id}/test",
+        data={"csrf": token},
+        headers={"Origin": ISSUER},
+        follow_redirects=False,
+    )
+    assert page.status_code == 409
+    assert "Give Gatehouse your identity provider" in page.text
+    assert "Reference" in page.text
+
+
+def test_another_organizations_connection_is_not_found(world: PortalWorld) -> None:
+    """T-04: the id of organization B's connection, from a session of A."""
+    mine, theirs = world.organization("Acme"), world.organization("Rival")
+    other = _begin(world, theirs.id)
+    browser = world.signed_in(mine.id)
+    token = csrf_token(browser.get("/portal/").text)
+    page = browser.post(
+        f"/portal/connections/{other.id}/test",
+        data={"csrf": token},
+        headers={"Origin": ISSUER},
+        follow_redirects=False,
+    )
+    assert page.status_code == 404
+    assert "nothing here for your organization" in page.text
+    assert "Rival" not in page.text
+
+
+def test_an_edit_link_reaches_only_its_own_connection(world: PortalWorld) -> None:
+    org = world.organization()
+    edited, other = _begin(world, org.id), _begin(world, org.id, "entra", "oidc")
+    browser = world.signed_in(org.id, connection_id=edited.id)
+    assert browser.get("/portal/", follow_redirects=False).headers["location"] == (
+        f"/portal/connections/{edited.id}"
+    )
+    # Any page with a session carries the form token (the sign-out form).
+    token = csrf_token(browser.get("/portal/no-such-page-here").text)
+    page = browser.post(
+        f"/portal/connections/{other.id}/test",
+        data={"csrf": token},
+        headers={"Origin": ISSUER},
+        follow_redirects=False,
+    )
+    assert page.status_code == 404
+
+
+def test_a_forged_form_is_refused(world: PortalWorld) -> None:
+    """T-08: without the session's form token, or from another site, nothing starts."""
+    org = world.organization()
+    connection = _begin(world, org.id)
+    browser = world.signed_in(org.id)
+    token = csrf_token(browser.get("/portal/").text)
+    path = f"/portal/connections/{connection.id}/test"
+    no_token = browser.post(path, data={}, headers={"Origin": ISSUER})
+    assert no_token.status_code == 403
+    cross_site = browser.post(
+        path, data={"csrf": token}, headers={"Origin": "https://evil.example"}
+    )
+    assert cross_site.status_code == 403
+    assert "This form has expired" in cross_site.text
