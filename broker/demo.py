@@ -42,6 +42,11 @@ DEMO_OIDC_ORG_NAME = "Example Labs"
 DEMO_OIDC_DOMAIN = "example.org"
 DEMO_OIDC_CONNECTION_NAME = "IdP simulator (OIDC)"
 DEMO_OIDC_CLIENT_ID = "gatehouse-demo"
+#: The third demo organization has no connection yet: its IT admin sets one up in the portal,
+#: through the link the banner prints.
+DEMO_PORTAL_ORG_EXTERNAL_ID = "example-startup"
+DEMO_PORTAL_ORG_NAME = "Example Startup"
+DEMO_PORTAL_DOMAIN = "example.net"
 #: A management client with every scope, so the README's onboarding snippet runs as written.
 DEMO_MANAGEMENT_CLIENT_ID = "gatehouse-demo-backend"
 #: The seed is an operator's command, like the CLI's; the audit log names it so.
@@ -200,6 +205,21 @@ def seed_example_labs_with(broker: Broker, *, simulator_url: str, client_secret:
     ).connection  # fmt: skip
 
 
+def seed_portal_demo(settings: Settings) -> str:
+    """Example Startup and its verified domain example.net, and a fresh portal link for its
+    IT admin (a new one each run; the earlier ones expire by themselves)."""
+    broker = build_broker(settings)
+    try:
+        organization = _demo_organization(
+            broker, DEMO_PORTAL_ORG_EXTERNAL_ID, DEMO_PORTAL_ORG_NAME, DEMO_PORTAL_DOMAIN
+        )
+        return broker.management.portal_links.create(
+            DEMO_ACTOR, organization.id, enabled_features=("sso", "domain_verification")
+        ).url
+    finally:
+        broker.close()
+
+
 def _demo_organization(
     broker: Broker, external_id: str, name: str, domain_name: str
 ) -> Organization:
@@ -258,6 +278,7 @@ def run_demo(settings: Settings, *, broker_port: int, demo_port: int, simulator_
     try:
         _wait_until_up(f"{simulator_url}/healthz", simulator)
         connections = seed_simulator_organizations(settings, simulator_url=simulator_url)
+        portal_link = seed_portal_demo(settings)
     except BaseException:
         simulator.send_signal(signal.SIGTERM)
         simulator.wait(timeout=10)
@@ -282,7 +303,7 @@ def run_demo(settings: Settings, *, broker_port: int, demo_port: int, simulator_
         subprocess.Popen(commands["broker"], env=env),  # noqa: S603 - our own interpreter
         subprocess.Popen(commands["demo app"], env=demo_env),  # noqa: S603
     ]
-    _print_banner(settings, client, demo_port, simulator_url, connections)
+    _print_banner(settings, client, demo_port, simulator_url, connections, portal_link)
     # SIGTERM (e.g. from a supervisor) must stop the children too, through `finally`.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
@@ -304,6 +325,7 @@ def _print_banner(
     demo_port: int,
     simulator_url: str,
     connections: DemoConnections,
+    portal_link: str,
 ) -> None:
     issuer = settings.issuer
     saml = endpoints_for(issuer, connections.saml.id, connections.saml.kind)
@@ -322,6 +344,10 @@ Gatehouse demo is running (Ctrl-C stops it).
     SP entity ID / metadata: {saml.entity_id}
   Example Labs (OIDC):      {connections.oidc.id}
     Redirect URI:           {oidc.callback_url}
+  Example Startup (no SSO yet: set it up as its IT admin would, in the portal):
+    Portal link:            {portal_link}
+                            (pick "Generic SAML" or "Generic OIDC"; the simulator is the
+                            IdP; then log in from the demo app as alice@example.net)
   Broker / OIDC issuer:     {issuer}
   Discovery:                {issuer}/.well-known/openid-configuration
   JWKS:                     {issuer}/jwks.json

@@ -91,6 +91,9 @@ def test_demo_runs_every_party_and_prints_the_urls(tmp_path: Path) -> None:
     assert f"IdP simulator:            {run.simulator_url}/ " in output
     assert f"OIDC issuer {run.simulator_url}/oidc)" in output
     assert f"Management API:           {issuer}/api/v1" in output
+    assert re.search(
+        rf"Portal link: +{re.escape(issuer)}/portal/link/[A-Za-z0-9_-]{{20,}}\n", output
+    )
     # The redirect URI an IT admin registers at Example Labs' IdP: the one the login used.
     labs = re.search(r"Example Labs \(OIDC\): +(con_\S+)\n +Redirect URI: +(\S+)\n", output)
     assert labs, output
