@@ -55,6 +55,10 @@ class TestLogin:
     use_draft: bool
     #: Which settings were tested: activation requires a passed test of exactly these.
     config_digest: str
+    #: The portal link whose session started the test: its audit event's actor
+    #: (`portal_link:<id>`), as for every other change made through that link. None on a
+    #: flow stored before the field existed.
+    portal_link: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -96,6 +96,7 @@ class TestLogins:
                 portal_session=session.id_hash,
                 use_draft=use_draft,
                 config_digest=config_digest(tested.config),
+                portal_link=session.link_id,
             ),
         )
         connector = self._connectors.get_settings(tested)
@@ -166,7 +167,7 @@ class TestLogins:
                     at=now,
                     kind="connection.test_passed" if passed else "connection.test_failed",
                     reason=reason,
-                    actor="portal",
+                    actor=_actor(flow.test),
                     organization_id=connection.organization_id,
                     connection_id=connection.id,
                     detail={"test_id": test.id, "draft": flow.test.use_draft},
@@ -174,6 +175,11 @@ class TestLogins:
             )
         log.info("test login %s connection=%s", "passed" if passed else reason, connection.id)
         return Redirect(f"{self._portal_url}/tests/{test.id}", status=303)
+
+
+def _actor(test: TestLogin) -> str:
+    """The portal link that started the test, as every change through it is recorded."""
+    return f"portal_link:{test.portal_link}" if test.portal_link else "portal"
 
 
 def email_in(identity: UpstreamIdentity, verified_domains: list[str]) -> bool:

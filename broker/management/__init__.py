@@ -9,6 +9,7 @@ holds everywhere at once because it lives in one place.
     domains.py         Domains        claim, verify by DNS TXT, list, release
     connections.py     Connections    SAML and OIDC: create, read, update, (de)activate, delete
     connection_setup.py ConnectionSetup the portal's setup: begin, readiness, tested activation
+    connection_drafts.py ConnectionDrafts changes to a live connection: draft, test, switch over
     profiles.py        Profiles       self-service profiles: IdPs, attributes, branding
     portal_links.py    PortalLinks    create (URL once), list, revoke, redeem (the portal)
     users.py           Users          identities that logged in, per organization
@@ -20,6 +21,7 @@ holds everywhere at once because it lives in one place.
 
 from __future__ import annotations
 
+from broker.management.connection_drafts import ConnectionDrafts
 from broker.management.connection_setup import ConnectionSetup
 from broker.management.connections import Connections
 from broker.management.deps import ManagementDeps
@@ -40,6 +42,7 @@ class Management:
         self.domains = Domains(deps)
         self.connections = Connections(deps)
         self.connection_setup = ConnectionSetup(deps, self.connections)
+        self.connection_drafts = ConnectionDrafts(deps, self.connections)
         self.profiles = Profiles(deps)
         self.portal_links = PortalLinks(deps)
         self.users = Users(deps)

@@ -172,21 +172,29 @@ class Connections:
         config: dict[str, object] = dict(current.config)
         notes: tuple[str, ...] = ()
         if settings or client_secret is not None:
-            if current.kind == SamlConnectionConfig.kind:
-                config, notes = self._saml_settings(current, settings or {}, client_secret)
-            else:
-                config, notes = self._oidc_settings(current, settings or {}, client_secret)
+            config, notes = self.proposed(current, current.config, settings or {}, client_secret)
         updated = replace(current, name=chosen or current.name, config=config)
         if updated == current:
             return Saved(current, notes)
         changed = ["name"] if updated.name != current.name else []
-        changed += sorted(
-            _CHANGED_NAME.get(k, k)
-            for k in {*config, *current.config}
-            if config.get(k) != current.config.get(k)
-        )
-        saved = self._save(actor, current, updated, "connection.updated", changed=changed)
+        changed += changed_settings(current.config, config)
+        saved = self.save(actor, current, updated, "connection.updated", changed=changed)
         return Saved(saved, notes)
+
+    def proposed(
+        self,
+        current: Connection,
+        base: Mapping[str, object],
+        settings: Mapping[str, object],
+        client_secret: str | None,
+    ) -> tuple[dict[str, object], tuple[str, ...]]:
+        """`settings` (and a new client secret) over `base`, the stored config they change
+        (the active settings, or a pending draft), through the connector's parse, with what
+        the change noticed. Every door that changes settings comes here: `update` for the
+        active settings, `ConnectionDrafts.change` for a draft."""
+        if current.kind == SamlConnectionConfig.kind:
+            return self._saml_settings(base, settings, client_secret)
+        return self._oidc_settings(current.id, base, settings, client_secret)
 
     def activate(
         self,
@@ -205,17 +213,17 @@ class Connections:
         if current.active:
             return current
         try:
-            _parse(current)
+            parse_settings(current)
         except ConfigError as exc:
             raise ResourceConflict(f"update its settings before activating it ({exc})") from exc
-        return self._save(actor, current, replace(current, active=True), "connection.activated")
+        return self.save(actor, current, replace(current, active=True), "connection.activated")
 
     def deactivate(self, actor: str, organization_id: str, connection_id: str) -> Connection:
         """No login routes to it from now on; its settings and identities are kept."""
         current = self.get(organization_id, connection_id)
         if not current.active:
             return current
-        return self._save(actor, current, replace(current, active=False), "connection.deactivated")
+        return self.save(actor, current, replace(current, active=False), "connection.deactivated")
 
     def delete(self, actor: str, organization_id: str, connection_id: str) -> None:
         """Its identities go with it: a person who logs in again through a new connection
@@ -233,14 +241,14 @@ class Connections:
     # -- the steps ----------------------------------------------------------------------
 
     def _saml_settings(
-        self, current: Connection, settings: Mapping[str, object], client_secret: str | None
+        self, base: Mapping[str, object], settings: Mapping[str, object], client_secret: str | None
     ) -> tuple[dict[str, object], tuple[str, ...]]:
         refuse_unknown(settings, SAML_SETTINGS)
         if client_secret is not None:
             raise InvalidInput.at("/settings/client_secret", "a SAML connection has no secret")
         fields, notes, renamed = read_saml_idp(settings, self._deps.http, self._deps.outbound)
         check_sso_url(fields, renamed, production=self._deps.production)
-        raw = {**current.config, **fields}
+        raw = {**base, **fields}
         for option in SAML_OPTIONS:
             if option in settings:
                 raw[option] = settings[option]
@@ -249,12 +257,16 @@ class Connections:
         return saml_config(raw, renamed), notes
 
     def _oidc_settings(
-        self, current: Connection, settings: Mapping[str, object], client_secret: str | None
+        self,
+        connection_id: str,
+        base: Mapping[str, object],
+        settings: Mapping[str, object],
+        client_secret: str | None,
     ) -> tuple[dict[str, object], tuple[str, ...]]:
         refuse_unknown(settings, OIDC_SETTINGS)
         config = oidc_config(
-            current.config, settings, client_secret=client_secret, box=self._deps.secrets,
-            connection_id=current.id,
+            base, settings, client_secret=client_secret, box=self._deps.secrets,
+            connection_id=connection_id,
         )  # fmt: skip
         return config, self._check_provider(config)
 
@@ -291,15 +303,11 @@ class Connections:
                    organization_id=connection.organization_id, connection_id=connection.id,
                    type=connection.kind, name=connection.name)  # fmt: skip
 
-    def _save(
-        self,
-        actor: str,
-        current: Connection,
-        updated: Connection,
-        kind: str,
-        *,
-        changed: list[str] | None = None,
+    def save(
+        self, actor: str, current: Connection, updated: Connection, kind: str, **detail: object
     ) -> Connection:
+        """`updated` in place of `current`, a compare-and-swap on the version read: an edit
+        made meanwhile is refused (409), never overwritten. `detail` goes to the event."""
         with self._deps.store.unit_of_work() as uow:
             try:
                 saved = uow.connections.save(updated, expected_version=current.version)
@@ -310,11 +318,22 @@ class Connections:
             except NotFound as exc:
                 raise ResourceNotFound(f"connection {current.id}") from exc
             record(uow, self._deps, kind, actor=actor, organization_id=current.organization_id,
-                   connection_id=current.id, version=saved.version, changed=changed)  # fmt: skip
+                   connection_id=current.id, reason=None, version=saved.version,
+                   **detail)  # fmt: skip
         return saved
 
 
-def _parse(connection: Connection) -> None:
+def changed_settings(before: Mapping[str, object], after: Mapping[str, object]) -> list[str]:
+    """The settings names (as a caller gives them) whose stored values differ, for the
+    audit event and the portal's "what this draft changes"."""
+    return sorted(
+        _CHANGED_NAME.get(k, k) for k in {*before, *after} if before.get(k) != after.get(k)
+    )
+
+
+def parse_settings(connection: Connection) -> None:
+    """ConfigError if the stored settings no longer pass the connector's checks (a rule
+    tightened since they were saved): the first login would fail on them."""
     if connection.kind == SamlConnectionConfig.kind:
         SamlConnectionConfig.parse(connection.config)
     else:

@@ -26,6 +26,8 @@ MAX_TYPE = 100
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EventFilter:
     organization_id: str | None = None
+    #: One connection's events (the portal's overview of an edit link's connection).
+    connection_id: str | None = None
     #: An exact type, or a prefix ending in `.*`.
     type: str | None = None
     #: Inclusive.
@@ -66,6 +68,7 @@ def _query(where: EventFilter, *, before: PageKey | None, limit: int) -> EventQu
     return EventQuery(
         limit=limit,
         organization_id=where.organization_id,
+        connection_id=where.connection_id,
         kind=kind,
         kind_prefix=prefix,
         since=where.since,

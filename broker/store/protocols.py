@@ -284,6 +284,8 @@ class AuditRepo(Protocol):
 class EventQuery:
     limit: int
     organization_id: str | None = None
+    #: One connection's events (its logins, its changes).
+    connection_id: str | None = None
     kind: str | None = None
     #: A kind prefix (`login.`) instead of one kind.
     kind_prefix: str | None = None

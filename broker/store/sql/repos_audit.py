@@ -30,6 +30,7 @@ _INSERT_EVENT = insert_ignoring_duplicates(audit_events)
 _LIMIT = bindparam("p_limit", type_=Integer())
 _ORGANIZATION_ID = bindparam("p_organization_id", type_=audit_events.c.organization_id.type)
 _KIND = bindparam("p_kind", type_=audit_events.c.kind.type)
+_CONNECTION_ID = bindparam("p_connection_id", type_=audit_events.c.connection_id.type)
 
 
 def _events(*, by_organization: bool, by_kind: bool) -> Executable:
@@ -51,15 +52,23 @@ _AT = audit_events.c.at.type
 
 @cache
 def _event_pages(
-    *, by_organization: bool, by_kind: bool, by_prefix: bool, since: bool, until: bool
+    *,
+    by_organization: bool,
+    by_connection: bool,
+    by_kind: bool,
+    by_prefix: bool,
+    since: bool,
+    until: bool,
 ) -> Keyset:
     """The pages of one combination of filters, built on its first use and kept (at most
-    32 statements). The prefix is compared with `substr`, not LIKE: SQLite's LIKE ignores
+    64 statements). The prefix is compared with `substr`, not LIKE: SQLite's LIKE ignores
     ASCII case, PostgreSQL's does not, and `_` or `%` in a prefix would need escaping;
     `substr(kind, 1, n) = prefix` is exact and case-sensitive on both."""
     query = select(audit_events)
     if by_organization:
         query = query.where(audit_events.c.organization_id == _ORGANIZATION_ID)
+    if by_connection:
+        query = query.where(audit_events.c.connection_id == _CONNECTION_ID)
     if by_kind:
         query = query.where(audit_events.c.kind == _KIND)
     if by_prefix:
@@ -111,6 +120,7 @@ class SqlAuditRepo:
         inclusive and `until` exclusive, so consecutive windows never overlap."""
         pages = _event_pages(
             by_organization=query.organization_id is not None,
+            by_connection=query.connection_id is not None,
             by_kind=query.kind is not None,
             by_prefix=query.kind_prefix is not None,
             since=query.since is not None,
@@ -118,6 +128,7 @@ class SqlAuditRepo:
         )
         params = {
             "p_organization_id": query.organization_id,
+            "p_connection_id": query.connection_id,
             "p_kind": query.kind,
             "p_kind_prefix": query.kind_prefix,
             "p_kind_prefix_length": len(query.kind_prefix or ""),

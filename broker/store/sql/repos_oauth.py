@@ -336,6 +336,7 @@ def _test_json(test: TestLogin | None) -> dict[str, Any] | None:
         "portal_session": test.portal_session,
         "use_draft": test.use_draft,
         "config_digest": test.config_digest,
+        "portal_link": test.portal_link,
     }
 
 
@@ -346,6 +347,8 @@ def _test_login(data: dict[str, Any] | None) -> TestLogin | None:
         portal_session=data["portal_session"],
         use_draft=data["use_draft"],
         config_digest=data["config_digest"],
+        # Absent from a flow stored before the field was added.
+        portal_link=data.get("portal_link"),
     )
 
 

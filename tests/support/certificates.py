@@ -1,0 +1,50 @@
+"""IdP signing certificates a test makes for itself, with the validity it needs (one that
+expires next week, one that expired yesterday), and their fingerprints as the portal and
+the management API show them."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+from idp_simulator.keys import IdpKeys
+
+
+def certificate_pem(
+    *,
+    not_after: datetime,
+    common_name: str = "Test IdP signing",
+    not_before: datetime | None = None,
+) -> str:
+    """A self-signed RSA-2048 certificate valid until `not_after` (a fresh key each call)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    start = not_before or min(not_after, datetime.now(not_after.tzinfo)) - timedelta(days=400)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(not_after)
+        .sign(key, hashes.SHA256())
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def fingerprint(pem: str | bytes) -> str:
+    """SHA-256 of the DER, `AB:CD:...`: as IdP admin pages (and ours) show it."""
+    raw = pem.encode() if isinstance(pem, str) else pem
+    der = x509.load_pem_x509_certificate(raw).public_bytes(serialization.Encoding.DER)
+    digest = hashlib.sha256(der).hexdigest().upper()
+    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+
+
+def keys_pem(keys: IdpKeys) -> str:
+    return keys.certificate_pem.decode()
