@@ -5,6 +5,8 @@ POST /link           exchange the link for a session; 303 to /
 GET  /               welcome (an edit link: 303 to its connection's overview)
 POST /sign-out       end the session
 POST /connections/{id}/test   a test login in a new tab (test_logins.py)
+GET  /setup, /setup/{id}/...  the setup assistant for a new connection (setup/)
+GET  /domains                 the domains step: DNS TXT record, "check now" (domains.py)
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from admin_portal import home, links, test_logins
+from admin_portal import domains, home, links, setup, test_logins
 from admin_portal.kit import Portal
 from admin_portal.sessions import Sessions
 from broker.clock import Clock
@@ -44,6 +46,8 @@ def create_portal(
     routes: list[BaseRoute] = [
         *links.routes(portal),
         *home.routes(portal),
+        *setup.routes(portal),
+        *domains.routes(portal),
         *test_logins.routes(portal, start_test),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         Route("/{path:path}", portal.not_found),

@@ -1,28 +1,67 @@
-"""The portal's first page: which organization, what will happen, the steps ahead; or, for
+"""The portal's first page: which organization, what will happen, the steps ahead, and the
+connections already begun (the admin comes back with the same link and continues); or, for
 an edit link, the connection it was sent for."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from admin_portal.kit import Portal, Visit
+from broker.domain.model import Connection
+from broker.management.connection_view import awaiting_idp
+
+MAX_LISTED = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Begun:
+    """A connection set up in the portal and not on yet, and where to continue."""
+
+    id: str
+    name: str
+    awaiting: bool
+    continue_path: str
 
 
 def routes(portal: Portal) -> list[BaseRoute]:
     async def home(request: Request, visit: Visit) -> Response:
         if visit.session.connection_id is not None:
             return portal.redirect(f"/connections/{visit.session.connection_id}")
-        domains = portal.management.domains.page(visit.organization.id, after=None, limit=100)
+        organization_id = visit.organization.id
+        domains = portal.management.domains.page(organization_id, after=None, limit=MAX_LISTED)
+        connections: list[Connection] = []
+        if visit.has("sso"):
+            connections = portal.management.connections.page(
+                organization_id, after=None, limit=MAX_LISTED
+            )
         return portal.render(
-            request,
-            "home.html",
-            {"domains": domains, "steps": steps(visit)},
+            request, "home.html",
+            {"domains": domains, "steps": steps(visit), "begun": begun(connections),
+             "active": [c for c in connections if c.active],
+             "start": "/setup" if visit.has("sso") else "/domains"},
             visit=visit,
-        )
+        )  # fmt: skip
 
     return [Route("/", portal.with_visit(home), methods=["GET"])]
+
+
+def begun(connections: list[Connection]) -> list[Begun]:
+    """Inactive connections begun from a tile (the setup assistant records the product):
+    waiting for the IdP's values continue at the guide, the others at the test."""
+    found = []
+    for connection in connections:
+        if connection.active or not connection.config.get("strategy"):
+            continue
+        waiting = awaiting_idp(connection)
+        step = "guide" if waiting else "test"
+        found.append(
+            Begun(connection.id, connection.name, waiting, f"/setup/{connection.id}/{step}")
+        )
+    return found
 
 
 def steps(visit: Visit) -> list[str]:

@@ -9,6 +9,7 @@ holds everywhere at once because it lives in one place.
     domains.py         Domains        claim, verify by DNS TXT, list, release
     connections.py     Connections    SAML and OIDC: create, read, update, (de)activate, delete
     connection_setup.py ConnectionSetup the portal's setup: begin, readiness, tested activation
+    connection_tests.py ConnectionTests the results of a connection's test logins (read only)
     connection_drafts.py ConnectionDrafts changes to a live connection: draft, test, switch over
     profiles.py        Profiles       self-service profiles: IdPs, attributes, branding
     portal_links.py    PortalLinks    create (URL once), list, revoke, redeem (the portal)
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 from broker.management.connection_drafts import ConnectionDrafts
 from broker.management.connection_setup import ConnectionSetup
+from broker.management.connection_tests import ConnectionTests
 from broker.management.connections import Connections
 from broker.management.deps import ManagementDeps
 from broker.management.domains import Domains
@@ -42,6 +44,7 @@ class Management:
         self.domains = Domains(deps)
         self.connections = Connections(deps)
         self.connection_setup = ConnectionSetup(deps, self.connections)
+        self.connection_tests = ConnectionTests(deps)
         self.connection_drafts = ConnectionDrafts(deps, self.connections)
         self.profiles = Profiles(deps)
         self.portal_links = PortalLinks(deps)

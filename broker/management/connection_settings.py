@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 
 import httpx
 from cryptography import x509
@@ -90,11 +91,22 @@ def refuse_unknown(settings: Mapping[str, object], known: tuple[str, ...]) -> No
 
 
 def read_saml_idp(
-    settings: Mapping[str, object], http: httpx.Client, policy: OutboundPolicy
+    settings: Mapping[str, object],
+    http: httpx.Client,
+    policy: OutboundPolicy,
+    *,
+    refuse_expired_at: datetime | None = None,
 ) -> tuple[dict[str, object], tuple[str, ...], dict[str, str]]:
     """The IdP values `settings` gives, as stored config fields, with the metadata's
     warnings and the error renames for `field_errors`. Metadata replaces all IdP values;
-    given one by one, only those given are returned (an update keeps the others)."""
+    given one by one, only those given are returned (an update keeps the others).
+
+    `refuse_expired_at`: a connection's first IdP values (a new connection) may not trust
+    a certificate already expired then: its IdP signs with another one, so the first login
+    would fail on a signature while the admin believes the setup done. A working
+    connection's certificates are only warned about (describe): python3-saml does not
+    check a certificate's dates, and an IdP that still signs with an expired one keeps
+    working until its admin rolls it over."""
     given = [name for name in (*SAML_SOURCES, "idp_values") if _gives(settings, name)]
     if len(given) > 1:
         raise InvalidInput.at(
@@ -107,6 +119,7 @@ def read_saml_idp(
             raise InvalidInput.at(pointer("metadata_url"), "must be a URL")
         with field_errors({"metadata": "metadata_url"}):
             idp = parse_idp_metadata(fetch_idp_metadata(url, http, policy=policy))
+        _refuse_expired_metadata(idp, "metadata_url", refuse_expired_at)
         return _idp_fields(idp), idp.warnings, dict.fromkeys(_IDP_CONFIG, "metadata_url")
     if "metadata_xml" in given:
         document = settings["metadata_xml"]
@@ -114,14 +127,24 @@ def read_saml_idp(
             raise InvalidInput.at(pointer("metadata_xml"), "must be the XML document")
         with field_errors({"metadata": "metadata_xml"}):
             idp = parse_idp_metadata(document.encode() if isinstance(document, str) else document)
+        _refuse_expired_metadata(idp, "metadata_xml", refuse_expired_at)
         return _idp_fields(idp), idp.warnings, dict.fromkeys(_IDP_CONFIG, "metadata_xml")
     fields = {n: settings[n] for n in SAML_IDP_VALUES[:3] if settings.get(n) is not None}
     certificates = settings.get("certificates")
     if certificates is not None:
         if not isinstance(certificates, list | tuple):
             raise InvalidInput.at(pointer("certificates"), "must be a list of certificates")
-        fields["idp_certificates"] = [parse_certificate(c, i) for i, c in enumerate(certificates)]
+        fields["idp_certificates"] = [
+            parse_certificate(c, i, refuse_expired_at=refuse_expired_at)
+            for i, c in enumerate(certificates)
+        ]
     return fields, (), {}
+
+
+def first_values_at(base: Mapping[str, object], now: datetime) -> datetime | None:
+    """`now` when `base` (a stored SAML config) has no IdP values yet, so the values given
+    are a new connection's first (`read_saml_idp`'s `refuse_expired_at`); else None."""
+    return None if any(base.get(name) for name in _IDP_CONFIG) else now
 
 
 def require_saml_idp(fields: Mapping[str, object]) -> None:
@@ -136,7 +159,9 @@ def require_saml_idp(fields: Mapping[str, object]) -> None:
             raise InvalidInput.at(pointer(name), "is required without metadata")
 
 
-def parse_certificate(value: object, index: int) -> str:
+def parse_certificate(
+    value: object, index: int, *, refuse_expired_at: datetime | None = None
+) -> str:
     """An IdP signing certificate as PEM, or as the base64 DER an IdP's admin page (or a
     metadata document's `X509Certificate`) shows; stored as canonical PEM."""
     where = f"/settings/certificates/{index}"
@@ -153,7 +178,28 @@ def parse_certificate(value: object, index: int) -> str:
         certificate = check_certificate_pem(text, "certificates")
     except ConfigError as exc:
         raise InvalidInput.at(where, exc.message) from exc
+    expired = certificate.not_valid_after_utc
+    if refuse_expired_at is not None and expired <= refuse_expired_at:
+        raise InvalidInput.at(
+            where, f"This certificate expired on {expired:%Y-%m-%d}: give the certificate your "
+            "identity provider signs with now",
+        )  # fmt: skip
     return certificate.public_bytes(Encoding.PEM).decode()
+
+
+def _refuse_expired_metadata(idp: IdpMetadata, field: str, at: datetime | None) -> None:
+    """Metadata whose every signing certificate has expired (one expired beside a current one
+    is a rollover in progress, and fine)."""
+    if at is None:
+        return
+    ends = [
+        x509.load_pem_x509_certificate(p.encode()).not_valid_after_utc for p in idp.certificates
+    ]
+    if all(end <= at for end in ends):
+        raise InvalidInput.at(
+            pointer(field), f"This certificate expired on {max(ends):%Y-%m-%d} (the signing "
+            "certificate in this metadata): download your identity provider's current metadata",
+        )  # fmt: skip
 
 
 def saml_config(raw: Mapping[str, object], renamed: Mapping[str, str]) -> dict[str, object]:

@@ -31,6 +31,7 @@ from broker.management.connection_settings import (
     check_oidc_urls,
     check_sso_url,
     field_errors,
+    first_values_at,
     oidc_config,
     read_saml_idp,
     refuse_unknown,
@@ -79,11 +80,13 @@ class Connections:
         refuse_unknown(settings, SAML_SETTINGS)
         chosen = check_name(name) if name is not None else None
         self._organization(organization_id)
-        fields, notes, renamed = read_saml_idp(settings, self._deps.http, self._deps.outbound)
+        now = self._deps.clock.now()
+        fields, notes, renamed = read_saml_idp(
+            settings, self._deps.http, self._deps.outbound, refuse_expired_at=now
+        )
         require_saml_idp(fields)
         check_sso_url(fields, renamed, production=self._deps.production)
         connection_id = new_id("con")
-        now = self._deps.clock.now()
         raw = {
             **{k: v for k, v in settings.items() if k in SAML_OPTIONS and v is not None},
             **fields,
@@ -246,7 +249,10 @@ class Connections:
         refuse_unknown(settings, SAML_SETTINGS)
         if client_secret is not None:
             raise InvalidInput.at("/settings/client_secret", "a SAML connection has no secret")
-        fields, notes, renamed = read_saml_idp(settings, self._deps.http, self._deps.outbound)
+        first = first_values_at(base, self._deps.clock.now())
+        fields, notes, renamed = read_saml_idp(
+            settings, self._deps.http, self._deps.outbound, refuse_expired_at=first
+        )
         check_sso_url(fields, renamed, production=self._deps.production)
         raw = {**base, **fields}
         for option in SAML_OPTIONS:

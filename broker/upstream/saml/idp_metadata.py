@@ -52,7 +52,14 @@ def parse_idp_metadata(document: bytes, *, entity_id: str | None = None) -> IdpM
     if entity_id is not None:
         descriptors = [d for d in descriptors if d.get("entityID") == entity_id]
     if not descriptors:
-        raise ConfigError("metadata", "no IdP (IDPSSODescriptor) found")
+        if next(root.iter(f"{_MD}SPSSODescriptor"), None) is not None:
+            # The classic mix-up: Gatehouse's own (or another app's) metadata pasted back.
+            raise ConfigError(
+                "metadata",
+                "This metadata describes a service provider, not an IdP: give your identity "
+                "provider's metadata (the document your IdP publishes for this application)",
+            )
+        raise ConfigError("metadata", "no IdP (IDPSSODescriptor) found in this document")
     if len(descriptors) > 1:
         ids = ", ".join(str(d.get("entityID")) for d in descriptors[:5])
         raise ConfigError("metadata", f"several IdPs in this document; choose one of: {ids}")

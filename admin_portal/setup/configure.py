@@ -1,0 +1,136 @@
+"""Step 4: give Gatehouse the IdP's values. Saved through `Connections.update`, the same
+parse as every other door; a refusal comes back beside the field it is about, keeping what
+the admin typed (except a secret, which is never put back into a page)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from admin_portal.kit import Portal, Visit
+from admin_portal.setup.field_errors import FORM, NO_ERRORS, FormErrors, form_errors
+from admin_portal.setup.flow import nav, page, setup_connection
+from admin_portal.setup.settings_form import (
+    OIDC_TYPED,
+    SAML_TYPED,
+    SettingsChange,
+    read_oidc,
+    read_saml,
+    shown_back,
+)
+from broker.domain.model import Connection
+from broker.management.connection_view import awaiting_idp, certificate_view
+from broker.management.errors import InvalidInput, ResourceConflict
+from broker.upstream.oidc.config import TOKEN_AUTH_METHODS
+from broker.upstream.urls import endpoints_for
+
+log = logging.getLogger(__name__)
+
+AUTH_METHOD_NAMES = {
+    "client_secret_basic": "Client secret, sent in the Authorization header (client_secret_basic)",
+    "client_secret_post": "Client secret, sent in the request body (client_secret_post)",
+    "private_key_jwt": "A key Gatehouse generates; no secret (private_key_jwt)",
+}
+
+
+def stored_values(connection: Connection) -> dict[str, Any]:
+    """What the form shows of the stored settings (never a secret or a private key)."""
+    config = connection.config
+    if connection.kind == "saml":
+        pems = config.get("idp_certificates")
+        return {
+            "idp_entity_id": config.get("idp_entity_id") or "",
+            "sso_url": config.get("sso_url") or "",
+            "certificates": [certificate_view(p) for p in pems] if isinstance(pems, list) else [],
+        }
+    return {
+        "issuer": config.get("issuer") or "",
+        "client_id": config.get("client_id") or "",
+        "token_endpoint_auth_method": config.get("token_endpoint_auth_method")
+        or TOKEN_AUTH_METHODS[0],
+        "secret_set": config.get("client_secret_encrypted") is not None,
+        "key_set": config.get("client_key") is not None,
+    }
+
+
+def routes(portal: Portal) -> list[BaseRoute]:
+    def render(
+        request: Request,
+        visit: Visit,
+        connection: Connection,
+        *,
+        errors: FormErrors = NO_ERRORS,
+        typed: Mapping[str, str] | None = None,
+        source: str = "",
+        status: int = 200,
+    ) -> Response:
+        endpoints = endpoints_for(portal.management.deps.issuer, connection.id, connection.kind)
+        return portal.render(
+            request, "setup_settings.html",
+            {"connection": connection, "stored": stored_values(connection),
+             "awaiting": awaiting_idp(connection), "typed": typed or {}, "source": source,
+             "errors": errors, "methods": AUTH_METHOD_NAMES, "jwks_uri": endpoints.metadata_url,
+             "steps": nav(visit, "settings", connection.id)},
+            visit=visit, status=status,
+        )  # fmt: skip
+
+    async def show(request: Request, visit: Visit) -> Response:
+        connection = setup_connection(portal, visit, str(request.path_params["connection_id"]))
+        return render(request, visit, connection)
+
+    async def save(request: Request, visit: Visit) -> Response:
+        try:
+            return await save_form(request, visit)
+        finally:
+            await request.close()  # an upload's temporary file, refused or not
+
+    async def save_form(request: Request, visit: Visit) -> Response:
+        form = await portal.form(request, visit)
+        connection = setup_connection(portal, visit, str(request.path_params["connection_id"]))
+        change: SettingsChange | None = None
+        try:
+            if connection.kind == "saml":
+                change = await read_saml(form, connection.config)
+            else:
+                change = read_oidc(form, connection.config)
+            saved = await run_in_threadpool(
+                portal.management.connections.update,
+                visit.actor, visit.organization.id, connection.id,
+                settings=change.settings, client_secret=change.client_secret,
+            )  # fmt: skip
+        except InvalidInput as exc:
+            log.info("portal settings refused connection=%s: %s", connection.id, exc)
+            typed = change.typed if change else _typed(form)
+            source = change.source if change else str(form.get("source") or "")
+            return render(
+                request, visit, connection, errors=form_errors(exc), typed=typed,
+                source=source, status=422,
+            )  # fmt: skip
+        except ResourceConflict as exc:
+            errors = FormErrors({FORM: f"{exc.detail[:1].upper()}{exc.detail[1:]}."})
+            return render(request, visit, connection, errors=errors, status=409)
+        if saved.warnings:
+            return portal.render(
+                request, "setup_saved.html",
+                {"connection": saved.connection, "warnings": saved.warnings,
+                 "steps": nav(visit, "settings", connection.id)},
+                visit=visit,
+            )  # fmt: skip
+        return portal.redirect(f"/setup/{connection.id}/attributes")
+
+    path = "/setup/{connection_id:str}/settings"
+    return [
+        Route(path, page(portal, show), methods=["GET"]),
+        Route(path, page(portal, save), methods=["POST"]),
+    ]
+
+
+def _typed(form: Mapping[str, Any]) -> dict[str, str]:
+    """What the admin typed, when the form was refused before it was read (no secret)."""
+    return shown_back(form, (*SAML_TYPED, *OIDC_TYPED))

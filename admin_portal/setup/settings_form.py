@@ -1,0 +1,123 @@
+"""The configure step's forms, read into the `settings` mapping every door gives
+`Connections.update` (connection_settings.py names them): nothing here parses metadata or
+certificates, the use case does, the same way for the API, the CLI and the portal.
+
+SAML takes one of three sources, each its own form on the page: a metadata URL, a metadata
+file, or the values by hand (entity ID, SSO URL, and the certificate as a file, PEM or DER,
+or pasted). OIDC takes the issuer, the client ID, the authentication method and the client
+secret, which is write-only: it is never put back into a form.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.datastructures import UploadFile
+
+from broker.management.errors import FieldError, InvalidInput
+from broker.upstream.oidc.config import TOKEN_AUTH_METHODS
+
+SAML_SOURCES = ("url", "file", "manual")
+#: What the manual SAML form and the OIDC form show back after a refusal (never a secret).
+SAML_TYPED = ("metadata_url", "idp_entity_id", "sso_url", "certificate_text")
+OIDC_TYPED = ("issuer", "client_id", "token_endpoint_auth_method")
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsChange:
+    settings: dict[str, object]
+    client_secret: str | None = None
+    #: The form's values as typed, to show back with the errors.
+    typed: Mapping[str, str] = field(default_factory=dict)
+    source: str = ""
+
+
+def shown_back(form: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, str]:
+    """The typed values a refused form shows again. A private key pasted where the
+    certificate goes is a secret: it is dropped, never echoed into a page."""
+    typed = {name: text(form, name) for name in names}
+    if "PRIVATE KEY" in typed.get("certificate_text", ""):
+        typed["certificate_text"] = ""
+    return typed
+
+
+def text(form: Mapping[str, Any], name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+async def upload(form: Mapping[str, Any], name: str) -> bytes:
+    """The uploaded file's bytes; empty when no file was chosen."""
+    value = form.get(name)
+    if isinstance(value, UploadFile):
+        return await value.read()
+    return b""
+
+
+async def read_saml(form: Mapping[str, Any], stored: Mapping[str, object]) -> SettingsChange:
+    """`stored`: the connection's config, so values it already has may be left out."""
+    source = text(form, "source")
+    typed = shown_back(form, SAML_TYPED)
+    if source == "url":
+        if not typed["metadata_url"]:
+            raise InvalidInput.at("/settings/metadata_url", "is required")
+        return SettingsChange({"metadata_url": typed["metadata_url"]}, typed=typed, source=source)
+    if source == "file":
+        document = await upload(form, "metadata_file")
+        if not document:
+            raise InvalidInput.at("/settings/metadata_xml", "Choose the metadata file to upload")
+        return SettingsChange({"metadata_xml": document}, typed=typed, source=source)
+    if source != "manual":
+        raise InvalidInput.at("/settings", "Choose how to give your identity provider's values")
+    settings: dict[str, object] = {
+        name: typed[name] for name in ("idp_entity_id", "sso_url") if typed[name]
+    }
+    certificate = (
+        certificate_text(await upload(form, "certificate_file")) or typed["certificate_text"]
+    )
+    if certificate:
+        settings["certificates"] = [certificate]
+    missing = [
+        FieldError(f"/settings/{name}", "is required")
+        for name, stored_name in (
+            ("idp_entity_id", "idp_entity_id"),
+            ("sso_url", "sso_url"),
+            ("certificates", "idp_certificates"),
+        )
+        if name not in settings and not stored.get(stored_name)
+    ]
+    if missing:
+        raise InvalidInput(missing)
+    return SettingsChange(settings, typed=typed, source=source)
+
+
+def certificate_text(data: bytes) -> str:
+    """An uploaded certificate as the text the settings take: PEM as it is, DER (a binary
+    .cer) as base64. Anything else is left to the certificate check to refuse."""
+    if not data.strip():
+        return ""
+    if b"-----BEGIN" in data:
+        return data.decode("ascii", errors="replace")
+    return base64.b64encode(data).decode()
+
+
+def read_oidc(form: Mapping[str, Any], stored: Mapping[str, object]) -> SettingsChange:
+    typed = shown_back(form, OIDC_TYPED)
+    method = typed["token_endpoint_auth_method"] or TOKEN_AUTH_METHODS[0]
+    if method not in TOKEN_AUTH_METHODS:
+        raise InvalidInput.at("/settings/token_endpoint_auth_method", "Choose one of the methods")
+    settings: dict[str, object] = {"token_endpoint_auth_method": method}
+    missing = []
+    for name in ("issuer", "client_id"):
+        if typed[name]:
+            settings[name] = typed[name]
+        elif not stored.get(name):
+            missing.append(FieldError(f"/settings/{name}", "is required"))
+    if missing:
+        raise InvalidInput(missing)
+    secret = form.get("client_secret")
+    client_secret = secret.strip() if isinstance(secret, str) and secret.strip() else None
+    return SettingsChange(settings, client_secret=client_secret, typed=typed, source="oidc")
