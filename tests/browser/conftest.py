@@ -14,9 +14,10 @@ Fixtures
                      SAML connection to the simulator (alice@example.com logs in through it).
 `chromium` (package) one browser for the whole tier.
 `context`, `page`    a fresh browser context (own cookies) and page per test, 1280x800,
-                     every step waiting at most 10 s. A console error or uncaught exception
-                     on the page (a CSP refusal is one) fails the test; a test that expects
-                     some asserts on `page_log.errors` and clears it.
+                     every step waiting at most 10 s. A console error, uncaught exception or
+                     failed stylesheet/script on any page of the context (a CSP refusal is
+                     one; popups count) fails the test; a test that expects some asserts on
+                     `page_log.errors` and clears it.
 `shot`               `shot("step name")` saves a full-page PNG, numbered per test, under
                      var/screenshots/<module>.<test>/ (or $GATEHOUSE_SCREENSHOTS). CI prints
                      the listing at the end of its log. Look at them.
@@ -92,26 +93,26 @@ def world(
 
 
 @pytest.fixture
-def context(chromium: Browser) -> Iterator[BrowserContext]:
-    context = chromium.new_context(viewport=DESKTOP, locale="en-GB")
-    context.set_default_timeout(STEP_TIMEOUT_MS)
-    try:
-        yield context
-    finally:
-        context.close()
-
-
-@pytest.fixture
 def page_log() -> PageLog:
     return PageLog()
 
 
 @pytest.fixture
-def page(context: BrowserContext, page_log: PageLog) -> Iterator[Page]:
-    page = context.new_page()
-    page_log.watch(page)
-    yield page
-    assert not page_log.errors, "the page reported errors:\n" + "\n".join(page_log.errors)
+def context(chromium: Browser, page_log: PageLog) -> Iterator[BrowserContext]:
+    context = chromium.new_context(viewport=DESKTOP, locale="en-GB")
+    context.set_default_timeout(STEP_TIMEOUT_MS)
+    # Every page of the context, the test login's new tab included.
+    context.on("page", page_log.watch)
+    try:
+        yield context
+    finally:
+        context.close()
+    assert not page_log.errors, "the pages reported errors:\n" + "\n".join(page_log.errors)
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    return context.new_page()
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from playwright.sync_api import (
@@ -140,6 +141,8 @@ class PageLog:
     portal's 404 page is a 404) is the test's business, not an error."""
 
     errors: list[str] = field(default_factory=list)
+    #: Documents the page received, whatever their status.
+    documents: set[str] = field(default_factory=set)
 
     def watch(self, page: Page) -> None:
         page.on("console", self._console)
@@ -147,14 +150,20 @@ class PageLog:
         page.on("response", self._response)
 
     def _console(self, message: ConsoleMessage) -> None:
-        # Chromium also logs every 4xx/5xx response, documents included; _response keeps
-        # the ones that matter.
-        if message.type == "error" and not message.text.startswith("Failed to load resource"):
-            self.errors.append(f"console: {message.text} ({message.location.get('url', '')})")
+        if message.type != "error":
+            return
+        url = message.location.get("url", "")
+        # Chromium logs every 4xx/5xx load, a document's too, where the resource's URL is
+        # the message's location (a failed stylesheet gets no response event).
+        if message.text.startswith("Failed to load resource") and (
+            url in self.documents or urlsplit(url).path == "/favicon.ico"
+        ):
+            return  # a page's own status, or the browser asking for an icon of its own
+        self.errors.append(f"console: {message.text} ({url})")
 
     def _page_error(self, error: Error) -> None:
         self.errors.append(f"uncaught: {error.message}")
 
     def _response(self, response: Response) -> None:
-        if response.status >= 400 and response.request.resource_type != "document":
-            self.errors.append(f"{response.status} for {response.url}")
+        if response.request.resource_type == "document":
+            self.documents.add(response.url)
