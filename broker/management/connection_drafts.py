@@ -286,8 +286,8 @@ class ConnectionDrafts:
 
 
 def describe_change(active: Mapping[str, object], draft: Mapping[str, object]) -> DraftChange:
-    before = _certificate_list(active)
-    after = _certificate_list(draft)
+    before = certificate_list(active)
+    after = certificate_list(draft)
     old = {_fingerprint(c) for c in before}
     new = {_fingerprint(c) for c in after}
     return DraftChange(
@@ -309,10 +309,11 @@ def _certificates(connection: Connection) -> list[str]:
             "an OpenID Connect connection trusts the keys its IdP publishes; it has no "
             "certificates to manage here",
         )
-    return _certificate_list(_base(connection))
+    return certificate_list(_base(connection))
 
 
-def _certificate_list(config: Mapping[str, object]) -> list[str]:
+def certificate_list(config: Mapping[str, object]) -> list[str]:
+    """The IdP signing certificates (PEM) a stored SAML config trusts; none for OIDC."""
     found = config.get("idp_certificates")
     return [c for c in found if isinstance(c, str)] if isinstance(found, list) else []
 
@@ -329,4 +330,6 @@ def _not_after(pem: str) -> datetime:
     return x509.load_pem_x509_certificate(pem.encode()).not_valid_after_utc
 
 
-__all__ = ["ConnectionDrafts", "DraftChange", "DraftStatus", "describe_change"]
+__all__ = [
+    "ConnectionDrafts", "DraftChange", "DraftStatus", "certificate_list", "describe_change",
+]  # fmt: skip

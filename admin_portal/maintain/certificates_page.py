@@ -1,0 +1,123 @@
+"""A SAML connection's trusted signing certificates: add the IdP's next one (a file, PEM or
+DER, pasted text, or the IdP's metadata fetched again), remove one. Each saves a draft; the
+overview then offers to test it and switch over.
+
+A pasted or uploaded value is never shown back, even refused: a private key pasted by
+mistake (T-11) must not come back in a page.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from admin_portal.kit import Portal, Visit
+from admin_portal.maintain.overview import trusted_after_switch_over
+from admin_portal.maintain.pages import connection_of, errors_on, sentence
+from admin_portal.setup.field_errors import FORM, NO_ERRORS, FormErrors
+from admin_portal.setup.settings_form import certificate_text, text, upload
+from broker.domain.model import Connection
+from broker.management.connections import Saved
+from broker.management.errors import InvalidInput, ResourceConflict
+from broker.upstream.saml.config import SamlConnectionConfig
+
+log = logging.getLogger(__name__)
+
+_FIELDS = ("certificate", "metadata_url", "remove")
+
+
+class Pages:
+    def __init__(self, portal: Portal) -> None:
+        self.portal = portal
+
+    async def show(self, request: Request, visit: Visit) -> Response:
+        connection = connection_of(self.portal, request, visit, kind=SamlConnectionConfig.kind)
+        return self.render(request, visit, connection)
+
+    async def submit(self, request: Request, visit: Visit) -> Response:
+        try:
+            return await self._submit(request, visit)
+        finally:
+            await request.close()  # an upload's temporary file, refused or not
+
+    async def _submit(self, request: Request, visit: Visit) -> Response:
+        form = await self.portal.form(request, visit)
+        connection = connection_of(self.portal, request, visit, kind=SamlConnectionConfig.kind)
+        action = text(form, "action")
+        try:
+            await self._apply(visit, connection, action, form)
+        except InvalidInput as exc:
+            log.info("certificate change refused connection=%s: %s", connection.id, exc)
+            errors = errors_on(exc, _FIELDS)
+            if action == "remove":  # beside the list the remove buttons are in
+                errors = FormErrors({"remove": next(iter(errors.by_field.values()))})
+            return self.render(
+                request, visit, connection, errors=errors,
+                metadata_url=text(form, "metadata_url"), status=422,
+            )  # fmt: skip
+        except ResourceConflict as exc:
+            log.info("certificate change refused connection=%s: %s", connection.id, exc)
+            current = connection_of(self.portal, request, visit)
+            return self.render(
+                request, visit, current, errors=FormErrors({FORM: sentence(exc.detail)}),
+                status=409,
+            )  # fmt: skip
+        return self.portal.redirect(f"/connections/{connection.id}?done=saved")
+
+    async def _apply(
+        self, visit: Visit, connection: Connection, action: str, form: Mapping[str, Any]
+    ) -> Saved:
+        drafts = self.portal.management.connection_drafts
+        where = (visit.actor, visit.organization.id, connection.id)
+        if action == "add":
+            certificate = await _certificate(form)
+            return await run_in_threadpool(drafts.add_certificate, *where, certificate)
+        if action == "fetch":
+            url = text(form, "metadata_url")
+            if not url:
+                raise InvalidInput.at("/settings/metadata_url", "is required")
+            return await run_in_threadpool(drafts.add_certificates_from_metadata, *where, url)
+        if action == "remove":
+            fingerprint = text(form, "fingerprint")
+            return await run_in_threadpool(drafts.remove_certificate, *where, fingerprint)
+        raise InvalidInput.at("/action", "Choose what to do: add or remove a certificate.")
+
+    def render(
+        self,
+        request: Request,
+        visit: Visit,
+        connection: Connection,
+        *,
+        errors: FormErrors = NO_ERRORS,
+        metadata_url: str = "",
+        status: int = 200,
+    ) -> Response:
+        context = {
+            "connection": connection,
+            "certificates": trusted_after_switch_over(connection, self.portal.clock.now()),
+            "errors": errors,
+            "metadata_url": metadata_url,
+        }
+        return self.portal.render(
+            request, "maintain_certificates.html", context, visit=visit, status=status
+        )
+
+
+async def _certificate(form: Mapping[str, Any]) -> str:
+    """From the file, else the pasted text; one of them is needed."""
+    uploaded = certificate_text(await upload(form, "certificate_file"))
+    pasted = text(form, "certificate_text")
+    if uploaded and pasted:
+        raise InvalidInput.at(
+            "/settings/certificates/0", "Choose a file or paste the certificate, not both."
+        )
+    if not uploaded and not pasted:
+        raise InvalidInput.at(
+            "/settings/certificates/0", "Choose the certificate file, or paste its text."
+        )
+    return uploaded or pasted
