@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -13,6 +13,9 @@ if TYPE_CHECKING:
     from broker.domain.portal import TestLogin
 
 JsonObject = Mapping[str, Any]
+#: What an IdP sent, decoded (`{"saml_xml": ...}`, `{"id_token": {...}, "userinfo": ...}`),
+#: built only when called: a portal test login's report calls it, a real login never does.
+Evidence = Callable[[], JsonObject]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -150,6 +153,10 @@ class UpstreamIdentity:
     #: the login service then requires it to be one the organization verified.
     hosted_domain: str | None = None
     raw_attributes: JsonObject = field(default_factory=dict)
+    #: What the IdP sent, decoded, for a portal test login's report only (the assertion
+    #: XML, the ID token's claims and userinfo). A function, so a real login never pays
+    #: for building it; nothing on the login path calls it.
+    evidence: Evidence | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

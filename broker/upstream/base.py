@@ -14,7 +14,7 @@ from typing import ClassVar, Protocol, Self
 import httpx
 
 from broker.clock import Clock
-from broker.domain.model import UpstreamIdentity
+from broker.domain.model import Evidence, UpstreamIdentity
 from broker.http import AutoPost, Redirect, Result
 from broker.keys.crypto import SecretBox
 from broker.upstream.outbound import OutboundPolicy
@@ -63,8 +63,13 @@ class UpstreamError(Exception):
     """Base: the login cannot finish. Subclasses say whether the reason may be shown.
 
     `facts` are what a diagnosis needs, as strings (`expected_audience`, `actual_audience`,
-    `idp_clock_offset_seconds`...): shown to the IT admin on a portal test login, never to
-    a person logging in (X-03)."""
+    `clock_offset_seconds`...): shown to the IT admin on a portal test login, never to a
+    person logging in (X-03). They are built only when refusing, so the login path pays
+    nothing for them, and never hold a secret (client secret, nonce, private key).
+
+    `evidence`, set only when the refusal comes *after* the answer's signature verified,
+    returns what the IdP sent, decoded (the assertion XML, the ID token's claims), for the
+    same test report; it is called only there (see `broker.domain.model.Evidence`)."""
 
     def __init__(
         self, reason: str, *, detail: str = "", facts: Mapping[str, str] | None = None
@@ -73,6 +78,7 @@ class UpstreamError(Exception):
         self.reason = reason
         self.detail = detail
         self.facts: Mapping[str, str] = dict(facts or {})
+        self.evidence: Evidence | None = None
 
 
 class UpstreamRejected(UpstreamError):
@@ -99,8 +105,16 @@ class UpstreamIncomplete(UpstreamError):
     """The IdP signed the person in but left out what the connection requires (an email
     attribute, say). `missing` names it, for a page the person can forward to their IT team."""
 
-    def __init__(self, missing: tuple[str, ...], *, looked_for: str = "") -> None:
-        super().__init__("missing_attributes", detail=f"{', '.join(missing)} ({looked_for})")
+    def __init__(
+        self,
+        missing: tuple[str, ...],
+        *,
+        looked_for: str = "",
+        facts: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(
+            "missing_attributes", detail=f"{', '.join(missing)} ({looked_for})", facts=facts
+        )
         self.missing = missing
         self.looked_for = looked_for
 

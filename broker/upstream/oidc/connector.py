@@ -21,12 +21,13 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import Any
 
 from joserfc.jwk import RSAKey
 
-from broker.domain.model import UpstreamIdentity
+from broker.domain.model import Evidence, UpstreamIdentity
 from broker.domain.opaque import new_secret
 from broker.http import HttpResponse, Redirect, with_query
 from broker.upstream import outbound
@@ -35,6 +36,7 @@ from broker.upstream.base import (
     ConnectorDeps,
     FlowContext,
     LoginStart,
+    UpstreamError,
     UpstreamInvalid,
     UpstreamRejected,
     UpstreamUnavailable,
@@ -165,7 +167,12 @@ class OidcConnector:
         if "error" in answer:
             error = answer["error"] if answer["error"] in AUTHORIZATION_ERRORS else "error"
             description = _PRINTABLE.sub("?", answer.get("error_description", ""))[:200]
-            raise UpstreamRejected(error, detail=description)
+            # The IdP's own words reach the IT admin's test report (escaped), never a person
+            # logging in (R-18): Entra's AADSTS codes are how its admins find the cause.
+            facts = {"idp_error": error}
+            if description:
+                facts["idp_error_description"] = description
+            raise UpstreamRejected(error, detail=description, facts=facts)
         code = answer.get("code")
         if not code:
             raise UpstreamInvalid("no_code", detail="neither code nor error in the answer")
@@ -203,16 +210,36 @@ class OidcConnector:
                 endpoint=metadata.userinfo_endpoint,
                 access_token=tokens.access_token,
             )
-            if userinfo.get("sub") != claims["sub"]:
-                raise UpstreamInvalid("userinfo_subject_mismatch", detail="sub differs")
-        return build_identity(self._config, claims, userinfo)
+        shown = _evidence(claims, tokens.id_token, userinfo)
+        try:
+            if userinfo is not None and userinfo.get("sub") != claims["sub"]:
+                raise UpstreamInvalid(
+                    "userinfo_subject_mismatch",
+                    detail="sub differs",
+                    facts={
+                        "id_token_sub": str(claims["sub"])[:300],
+                        "userinfo_sub": str(userinfo.get("sub", "(none)"))[:300],
+                    },
+                )
+            return replace(build_identity(self._config, claims, userinfo), evidence=shown)
+        except UpstreamError as exc:
+            exc.evidence = shown
+            raise
 
     def _check_iss_parameter(self, answer: Mapping[str, str], metadata: ProviderMetadata) -> None:
         iss = answer.get("iss")
         if iss is None and metadata.iss_parameter_supported:
-            raise UpstreamInvalid("missing_issuer_parameter", detail="RFC 9207 iss absent")
+            raise UpstreamInvalid(
+                "missing_issuer_parameter",
+                detail="RFC 9207 iss absent",
+                facts={"expected_issuer": self._config.issuer, "actual_issuer": "(none)"},
+            )
         if iss is not None and iss != self._config.issuer:
-            raise UpstreamInvalid("wrong_issuer_parameter", detail=f"iss {iss[:200]!r}")
+            raise UpstreamInvalid(
+                "wrong_issuer_parameter",
+                detail=f"iss {iss[:200]!r}",
+                facts={"expected_issuer": self._config.issuer, "actual_issuer": iss[:300]},
+            )
 
     def _wants_userinfo(self, claims: Mapping[str, object]) -> bool:
         if self._config.always_fetch_userinfo:
@@ -228,9 +255,32 @@ class OidcConnector:
         try:
             return outbound.get(self._deps.http, url, policy=self._deps.outbound, max_bytes=limit)
         except outbound.OutboundError as exc:
+            facts = {"url": url[:500], "problem": exc.detail[:300]}
             if exc.kind == "refused":
-                raise UpstreamInvalid(f"{what}_refused", detail=exc.detail) from exc
-            raise UpstreamUnavailable(f"{what}_unavailable", detail=exc.detail) from exc
+                raise UpstreamInvalid(f"{what}_refused", detail=exc.detail, facts=facts) from exc
+            raise UpstreamUnavailable(
+                f"{what}_unavailable", detail=exc.detail, facts=facts
+            ) from exc
+
+
+def _evidence(
+    claims: Mapping[str, Any], id_token: str, userinfo: Mapping[str, Any] | None
+) -> Evidence:
+    """The verified ID token's header and claims, and userinfo, for a test report; built
+    only when called. The token's signature and the access token are never kept."""
+
+    def build() -> dict[str, object]:
+        header = id_token.split(".", 1)[0]
+        try:
+            decoded = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))
+        except ValueError:
+            decoded = {}
+        shown: dict[str, object] = {"id_token": {"header": decoded, "claims": dict(claims)}}
+        if userinfo is not None:
+            shown["userinfo"] = dict(userinfo)
+        return shown
+
+    return build
 
 
 def _s256(verifier: str) -> str:

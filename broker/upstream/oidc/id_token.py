@@ -18,7 +18,7 @@ import hmac
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeGuard
 
 from joserfc import jws
@@ -30,6 +30,7 @@ from broker.upstream.oidc.signing_keys import SigningKeys
 MAX_TOKEN_BYTES = 16 * 1024
 MAX_SUBJECT_CHARS = 255
 _HASHES = {"256": hashlib.sha256, "384": hashlib.sha384, "512": hashlib.sha512}
+_TIME_CLAIMS = {"exp": "expiry", "iat": "issued at", "nbf": "not before", "auth_time": "login"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,17 +49,23 @@ class IdTokenExpectations:
 
 
 def verify_id_token(token: str, keys: SigningKeys, expect: IdTokenExpectations) -> dict[str, Any]:
-    """The verified claims, or UpstreamInvalid naming the first check that failed."""
+    """The verified claims, or UpstreamInvalid naming the first check that failed. A refusal
+    after the signature verified carries the token's header and claims as its `evidence`
+    (for a portal test report; never the signature)."""
     header, claims = _verified_parts(token, keys, expect)
-    _check_issuer_and_audience(claims, expect)
-    _check_times(claims, expect)
-    _check_subject_and_nonce(claims, expect)
-    if "at_hash" in claims and expect.access_token is not None:
-        expected = token_hash(expect.access_token, header["alg"])
-        if not isinstance(claims["at_hash"], str) or not hmac.compare_digest(
-            claims["at_hash"], expected
-        ):
-            raise UpstreamInvalid("at_hash_mismatch", detail="at_hash does not match")
+    try:
+        _check_issuer_and_audience(claims, expect)
+        _check_times(claims, expect)
+        _check_subject_and_nonce(claims, expect)
+        if "at_hash" in claims and expect.access_token is not None:
+            expected = token_hash(expect.access_token, header["alg"])
+            if not isinstance(claims["at_hash"], str) or not hmac.compare_digest(
+                claims["at_hash"], expected
+            ):
+                raise UpstreamInvalid("at_hash_mismatch", detail="at_hash does not match")
+    except UpstreamInvalid as exc:
+        exc.evidence = lambda: {"id_token": {"header": header, "claims": claims}}
+        raise
     return claims
 
 
@@ -80,7 +87,14 @@ def _verified_parts(
     header = _json_object(parts[0], "header")
     alg = header.get("alg")
     if alg not in expect.algorithms:
-        raise UpstreamInvalid("algorithm_not_allowed", detail=f"alg {str(alg)[:20]!r}")
+        raise UpstreamInvalid(
+            "algorithm_not_allowed",
+            detail=f"alg {str(alg)[:20]!r}",
+            facts={
+                "actual_algorithm": str(alg)[:20],
+                "allowed_algorithms": ", ".join(expect.algorithms),
+            },
+        )
     if "crit" in header:
         # RFC 7515 §4.1.11: a critical extension we do not implement must fail.
         raise UpstreamInvalid("id_token_malformed", detail="crit header")
@@ -89,28 +103,56 @@ def _verified_parts(
         raise UpstreamInvalid("id_token_malformed", detail="kid is not a string")
     candidates = keys.candidates(expect.jwks_uri, kid=kid, alg=alg)
     if not candidates:
-        raise UpstreamInvalid("unknown_key", detail=f"no key {str(kid)[:64]!r} for {alg}")
+        raise UpstreamInvalid(
+            "unknown_key",
+            detail=f"no key {str(kid)[:64]!r} for {alg}",
+            facts={
+                "token_kid": str(kid)[:64] if kid is not None else "(none)",
+                "token_algorithm": str(alg),
+                "jwks_uri": expect.jwks_uri,
+                "published_kids": ", ".join(keys.known_kids())[:1000] or "(none)",
+            },
+        )
     for candidate in candidates:
         try:
             jws.deserialize_compact(token, candidate.key, algorithms=[alg])
         except (JoseError, ValueError):
             continue
         return header, _json_object(parts[1], "payload")
-    raise UpstreamInvalid("signature_invalid", detail=f"kid {str(kid)[:64]!r}")
+    raise UpstreamInvalid(
+        "signature_invalid",
+        detail=f"kid {str(kid)[:64]!r}",
+        facts={
+            "token_kid": str(kid)[:64] if kid is not None else "(none)",
+            "token_algorithm": str(alg),
+            "jwks_uri": expect.jwks_uri,
+        },
+    )
 
 
 def _check_issuer_and_audience(claims: dict[str, Any], expect: IdTokenExpectations) -> None:
     if claims.get("iss") != expect.issuer:
-        raise UpstreamInvalid("wrong_issuer", detail=f"iss {str(claims.get('iss'))[:200]!r}")
+        raise UpstreamInvalid(
+            "wrong_issuer",
+            detail=f"iss {str(claims.get('iss'))[:200]!r}",
+            facts={"expected_issuer": expect.issuer, "actual_issuer": str(claims.get("iss"))[:300]},
+        )
     audience = claims.get("aud")
     audiences: Sequence[object] = [audience] if isinstance(audience, str) else audience or []
+    facts = {
+        "expected_audience": expect.client_id,
+        "actual_audience": _shown_list(audience),
+        "actual_azp": str(claims.get("azp", "(none)"))[:300],
+    }
     if not isinstance(audiences, list | tuple) or expect.client_id not in audiences:
-        raise UpstreamInvalid("wrong_audience", detail=f"aud {str(audience)[:200]!r}")
+        raise UpstreamInvalid("wrong_audience", detail=f"aud {str(audience)[:200]!r}", facts=facts)
     azp = claims.get("azp")
     # Core §3.1.3.7 steps 4-5: with several audiences the token must say it was issued to
     # us; R-11: an extra audience is another party the token also speaks to.
     if (len(audiences) > 1 or azp is not None) and azp != expect.client_id:
-        raise UpstreamInvalid("wrong_audience", detail=f"azp {str(azp)[:200]!r}")
+        raise UpstreamInvalid(
+            "wrong_audience", detail=f"azp {str(azp)[:200]!r}", facts={**facts, "field": "azp"}
+        )
 
 
 def _check_times(claims: dict[str, Any], expect: IdTokenExpectations) -> None:
@@ -119,12 +161,17 @@ def _check_times(claims: dict[str, Any], expect: IdTokenExpectations) -> None:
     if not _is_time(exp) or not _is_time(iat):
         raise UpstreamInvalid("id_token_malformed", detail="exp and iat are required numbers")
     if now >= exp + skew:
-        raise UpstreamInvalid("expired", detail=f"exp {exp}")
+        raise UpstreamInvalid(
+            "expired", detail=f"exp {exp}", facts=_time_facts("exp", exp, claims, expect)
+        )
     if iat > now + skew:
-        raise UpstreamInvalid("issued_in_future", detail=f"iat {iat}")
+        raise UpstreamInvalid(
+            "issued_in_future", detail=f"iat {iat}", facts=_time_facts("iat", iat, claims, expect)
+        )
     nbf = claims.get("nbf")
     if nbf is not None and (not _is_time(nbf) or nbf > now + skew):
-        raise UpstreamInvalid("not_yet_valid", detail=f"nbf {nbf}")
+        facts = _time_facts("nbf", nbf, claims, expect) if _is_time(nbf) else {}
+        raise UpstreamInvalid("not_yet_valid", detail=f"nbf {nbf}", facts=facts)
     auth_time = claims.get("auth_time")
     if auth_time is not None and not _is_time(auth_time):
         raise UpstreamInvalid("id_token_malformed", detail="auth_time is not a number")
@@ -132,7 +179,14 @@ def _check_times(claims: dict[str, Any], expect: IdTokenExpectations) -> None:
         if auth_time is None:
             raise UpstreamInvalid("auth_time_missing", detail="max_age was requested")
         if now - auth_time > expect.max_age + skew:
-            raise UpstreamInvalid("stale_authentication", detail=f"auth_time {auth_time}")
+            raise UpstreamInvalid(
+                "stale_authentication",
+                detail=f"auth_time {auth_time}",
+                facts={
+                    **_time_facts("auth_time", auth_time, claims, expect),
+                    "max_age_seconds": str(expect.max_age),
+                },
+            )
 
 
 def _check_subject_and_nonce(claims: dict[str, Any], expect: IdTokenExpectations) -> None:
@@ -145,7 +199,42 @@ def _check_subject_and_nonce(claims: dict[str, Any], expect: IdTokenExpectations
         raise UpstreamInvalid("nonce_supported_claim", detail="nonce_supported claim")
     nonce = claims.get("nonce")
     if not isinstance(nonce, str) or not hmac.compare_digest(nonce, expect.nonce):
-        raise UpstreamInvalid("nonce_mismatch", detail="nonce absent or different")
+        # Never the values: the expected nonce is this flow's secret.
+        facts = {"nonce_in_token": "yes, a different one" if nonce is not None else "no"}
+        raise UpstreamInvalid("nonce_mismatch", detail="nonce absent or different", facts=facts)
+
+
+def _time_facts(
+    name: str, value: float, claims: dict[str, Any], expect: IdTokenExpectations
+) -> dict[str, str]:
+    """A refused time claim beside our clock, and `iat` as the best estimate of how far the
+    IdP's clock is from ours."""
+    facts = {
+        "time_field": f"ID token {name} ({_TIME_CLAIMS.get(name, name)})",
+        "idp_time": _iso(value),
+        "our_time": _iso(expect.now.timestamp()),
+        "clock_offset_seconds": str(round(value - expect.now.timestamp())),
+        "allowed_skew_seconds": str(round(expect.skew.total_seconds())),
+    }
+    iat = claims.get("iat")
+    if _is_time(iat):
+        facts["issue_instant"] = _iso(iat)
+        facts["issue_instant_offset_seconds"] = str(round(iat - expect.now.timestamp()))
+    return facts
+
+
+def _iso(timestamp: float) -> str:
+    try:
+        moment = datetime.fromtimestamp(timestamp, UTC)
+    except (OverflowError, OSError, ValueError):
+        return str(timestamp)
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _shown_list(value: object) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v)[:200] for v in value[:10]) or "(none)"
+    return "(none)" if value is None else str(value)[:300]
 
 
 def _json_object(segment: str, what: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ R-17). The email itself is accepted only as the IdP states it:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -53,7 +54,11 @@ def build_identity(
         hints = [f"{claim}: {', '.join(names[claim])}" for claim in missing]
         if overage and "groups" in missing:
             hints.append(_OVERAGE_HINT)
-        raise UpstreamIncomplete(missing, looked_for="; ".join(hints))
+        received = sorted({k for source in sources for k in source if k not in _PLUMBING})
+        facts = {"received_claims": ", ".join(received)[:2000] or "(none)"}
+        if overage:
+            facts["groups_overage"] = "yes"
+        raise UpstreamIncomplete(missing, looked_for="; ".join(hints), facts=facts)
     raw: dict[str, Any] = {}
     for source in reversed(sources):
         raw |= {k: v for k, v in source.items() if k not in _PLUMBING}
@@ -80,7 +85,11 @@ def _subject(config: OidcConnectionConfig, claims: Mapping[str, Any]) -> str:
         return f"{config.issuer}#{claims['sub']}"
     tid, oid = claims.get("tid"), claims.get("oid")
     if tid != config.tenant_id:
-        raise UpstreamInvalid("wrong_tenant", detail=f"tid {str(tid)[:64]!r}")
+        raise UpstreamInvalid(
+            "wrong_tenant",
+            detail=f"tid {str(tid)[:64]!r}",
+            facts={"expected_tenant": str(config.tenant_id), "actual_tenant": str(tid)[:64]},
+        )
     if not isinstance(oid, str) or not oid:
         raise UpstreamInvalid("missing_subject", detail="no oid claim")
     return f"{config.issuer}#{oid}"
@@ -92,7 +101,9 @@ def _hosted_domain(config: OidcConnectionConfig, claims: Mapping[str, Any]) -> s
     hd = claims.get("hd")
     if not isinstance(hd, str) or not hd:
         raise UpstreamPolicyRefusal(
-            "consumer_account", detail="no hd claim: not a Google Workspace account"
+            "consumer_account",
+            detail="no hd claim: not a Google Workspace account",
+            facts={"hd": "(none)", "email": str(claims.get("email", "(none)"))[:300]},
         )
     return hd.strip().lower()
 
@@ -106,7 +117,9 @@ def _email(sources: list[Mapping[str, Any]], names: tuple[str, ...]) -> str | No
             verified = source.get("email_verified", True)
             if name == "email" and verified is not True:
                 raise UpstreamPolicyRefusal(
-                    "email_not_verified", detail=f"email_verified is {verified!r}"
+                    "email_not_verified",
+                    detail=f"email_verified is {verified!r}",
+                    facts={"email": value[:300], "email_verified": json.dumps(verified)[:50]},
                 )
             return value
     return None

@@ -75,10 +75,19 @@ def parse_provider_metadata(document: bytes, *, issuer: str) -> ProviderMetadata
         raise UpstreamInvalid(
             "discovery_issuer_mismatch",
             detail=f"the document's issuer is {str(data.get('issuer'))[:200]!r}, not {issuer!r}",
+            facts={
+                "expected_issuer": issuer,
+                "actual_issuer": str(data.get("issuer"))[:300],
+                "discovery_url": discovery_url(issuer),
+            },
         )
     missing = [name for name in _REQUIRED if not isinstance(data.get(name), str)]
     if missing:
-        raise UpstreamInvalid("discovery_invalid", detail=f"missing {', '.join(missing)}")
+        raise UpstreamInvalid(
+            "discovery_invalid",
+            detail=f"missing {', '.join(missing)}",
+            facts={"discovery_url": discovery_url(issuer), "missing": ", ".join(missing)},
+        )
     try:
         urls = {name: check_url(data[name], name) for name in _REQUIRED}
         userinfo = data.get("userinfo_endpoint")
@@ -114,6 +123,10 @@ def check_usable(metadata: ProviderMetadata, *, algorithms: tuple[str, ...]) -> 
             "no_common_algorithm",
             detail=f"the IdP signs with {list(metadata.id_token_algorithms)}; Gatehouse "
             f"accepts {list(SIGNING_ALGORITHMS)}",
+            facts={
+                "actual_algorithm": ", ".join(metadata.id_token_algorithms)[:200],
+                "allowed_algorithms": ", ".join(algorithms),
+            },
         )
     return usable
 

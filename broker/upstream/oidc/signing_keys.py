@@ -107,6 +107,11 @@ class SigningKeys:
                 found = _matching(self._keys, kid, alg)
             return found
 
+    def known_kids(self) -> list[str]:
+        """The key ids of the last JWKS read, for a refusal's diagnosis (no fetch)."""
+        with self._lock:
+            return [k.kid or "(no kid)" for k in self._keys]
+
     def _stale(self, now: datetime, age: timedelta) -> bool:
         return self._fetched_at is None or now - self._fetched_at >= age
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +30,7 @@ MAX_TOKEN_RESPONSE_BYTES = 64 * 1024
 MAX_USERINFO_BYTES = 64 * 1024
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_LIFETIME = timedelta(seconds=60)
+_PRINTABLE = re.compile(r"[^\x20-\x7e]")
 _OAUTH_ERRORS = (
     "invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
     "unsupported_grant_type", "invalid_scope",
@@ -108,20 +110,39 @@ def redeem_code(
             headers=headers,
         )
     except OutboundError as exc:
-        raise _unreachable("token_endpoint_unavailable", exc) from exc
+        raise _unreachable("token_endpoint_unavailable", exc, token_endpoint) from exc
+    where = {"token_endpoint": token_endpoint, "client_auth_method": auth.method}
     if status >= 500:
-        raise UpstreamUnavailable("token_endpoint_unavailable", detail=f"status {status}")
+        raise UpstreamUnavailable(
+            "token_endpoint_unavailable",
+            detail=f"status {status}",
+            facts={**where, "token_status": str(status)},
+        )
     data = _json_object(body, "token_response_invalid")
     if status != 200:
         error = data.get("error")
         code_name = error if error in _OAUTH_ERRORS else "other"
-        raise UpstreamInvalid("token_error", detail=f"{code_name} (status {status})")
+        facts = {**where, "token_status": str(status), "token_error": code_name}
+        description = data.get("error_description")
+        if isinstance(description, str) and description:
+            # The IdP's words, for the IT admin's test report only (escaped there).
+            facts["idp_error_description"] = _PRINTABLE.sub("?", description)[:300]
+        raise UpstreamInvalid("token_error", detail=f"{code_name} (status {status})", facts=facts)
     token_type, id_token = data.get("token_type"), data.get("id_token")
     access_token = data.get("access_token")
     if not isinstance(token_type, str) or token_type.lower() != "bearer":
-        raise UpstreamInvalid("token_response_invalid", detail="token_type is not Bearer")
+        raise UpstreamInvalid(
+            "token_response_invalid",
+            detail="token_type is not Bearer",
+            facts={**where, "token_type": str(token_type)[:50]},
+        )
     if not isinstance(id_token, str) or not isinstance(access_token, str) or not access_token:
-        raise UpstreamInvalid("token_response_invalid", detail="no id_token or access_token")
+        present = sorted(k for k in ("id_token", "access_token") if isinstance(data.get(k), str))
+        raise UpstreamInvalid(
+            "token_response_invalid",
+            detail="no id_token or access_token",
+            facts={**where, "tokens_received": ", ".join(present) or "(none)"},
+        )
     return TokenResponse(id_token=id_token, access_token=access_token)
 
 
@@ -139,7 +160,7 @@ def fetch_userinfo(
             headers={"authorization": f"Bearer {access_token}", "accept": "application/json"},
         )
     except OutboundError as exc:
-        raise _unreachable("userinfo_unavailable", exc) from exc
+        raise _unreachable("userinfo_unavailable", exc, endpoint) from exc
     return _json_object(body, "userinfo_invalid")
 
 
@@ -153,7 +174,12 @@ def _json_object(body: bytes, reason: str) -> dict[str, Any]:
     return data
 
 
-def _unreachable(reason: str, exc: OutboundError) -> UpstreamInvalid | UpstreamUnavailable:
+def _unreachable(
+    reason: str, exc: OutboundError, url: str
+) -> UpstreamInvalid | UpstreamUnavailable:
+    facts = {"url": url[:500], "problem": exc.detail[:300]}
     if exc.kind == "refused":
-        return UpstreamInvalid(reason.replace("unavailable", "refused"), detail=exc.detail)
-    return UpstreamUnavailable(reason, detail=exc.detail)
+        return UpstreamInvalid(
+            reason.replace("unavailable", "refused"), detail=exc.detail, facts=facts
+        )
+    return UpstreamUnavailable(reason, detail=exc.detail, facts=facts)

@@ -33,10 +33,15 @@ def check_assertion(auth: Authenticated, expect: Expectations) -> VerifiedAssert
     _check_destination(document, expect, response_signed=auth.response_signed)
     _check_in_response_to(response, expect, response_signed=auth.response_signed)
     _check_audience(response, expect)
-    _check_conditions(response, expect)
-    _check_issue_instant(auth.assertion, expect)
-    _check_subject_confirmation(response, expect)
-    authn_instant, session_index = _check_authn_statement(response, expect)
+    try:
+        _check_conditions(response, expect)
+        _check_issue_instant(auth.assertion, expect)
+        _check_subject_confirmation(response, expect)
+        authn_instant, session_index = _check_authn_statement(response, expect)
+    except SamlInvalid as exc:
+        if exc.reason in ("expired", "not_yet_valid"):
+            exc.facts.update(_issue_instant_facts(auth.assertion, expect))
+        raise
     # S-23: python3-saml's is_valid refuses EncryptedAttribute, but get_attributes (which we
     # call instead) silently skips it: refuse rather than lose attributes unnoticed.
     if response._query_assertion("/saml:AttributeStatement/saml:EncryptedAttribute"):
@@ -94,10 +99,26 @@ def _check_destination(
     if destination is None:
         if response_signed:
             # SAML Bindings §3.5.5.2: a signed POST message MUST carry Destination.
-            raise SamlInvalid("wrong_destination", "a signed response must name its Destination")
+            raise SamlInvalid(
+                "wrong_destination",
+                "a signed response must name its Destination",
+                facts={
+                    "expected_destination": expect.acs_url,
+                    "actual_destination": "(none)",
+                    "destination_field": "Destination",
+                },
+            )
         return
     if not _same_url(destination, expect.acs_url):
-        raise SamlInvalid("wrong_destination", f"Destination {destination!r}")
+        raise SamlInvalid(
+            "wrong_destination",
+            f"Destination {destination!r}",
+            facts={
+                "expected_destination": expect.acs_url,
+                "actual_destination": destination,
+                "destination_field": "Destination",
+            },
+        )
 
 
 def _check_in_response_to(
@@ -111,23 +132,33 @@ def _check_in_response_to(
         "/saml:Subject/saml:SubjectConfirmation/saml:SubjectConfirmationData"
     )
     values = {node.get("InResponseTo") for node in confirmations}
+
+    def refuse(reason: str, detail: str) -> SamlInvalid:
+        named = sorted({v for v in (envelope, *values) if v is not None})
+        return SamlInvalid(
+            reason,
+            detail,
+            facts={
+                "expected_in_response_to": expect.request_id or "(none: unsolicited)",
+                "actual_in_response_to": ", ".join(named) or "(none)",
+            },
+        )
+
     if expect.request_id is None:
         # Unsolicited: it must not claim to answer a request (someone else's, then).
         if envelope is not None or values - {None}:
-            raise SamlInvalid("in_response_to_mismatch", "answers a request we did not make")
+            raise refuse("in_response_to_mismatch", "answers a request we did not make")
         return
     if envelope is None and response_signed:
-        raise SamlInvalid("unsolicited", "no InResponseTo: IdP-initiated login is not enabled")
+        raise refuse("unsolicited", "no InResponseTo: IdP-initiated login is not enabled")
     if envelope is not None and envelope != expect.request_id:
-        raise SamlInvalid("in_response_to_mismatch", "the response answers another request")
+        raise refuse("in_response_to_mismatch", "the response answers another request")
     if values - {expect.request_id, None}:
-        raise SamlInvalid("in_response_to_mismatch", "the assertion answers another request")
+        raise refuse("in_response_to_mismatch", "the assertion answers another request")
     if not response_signed and expect.request_id not in values:
         if envelope is None and None in values:
-            raise SamlInvalid("unsolicited", "no InResponseTo: IdP-initiated login is off")
-        raise SamlInvalid(
-            "in_response_to_mismatch", "the signed assertion does not name our request"
-        )
+            raise refuse("unsolicited", "no InResponseTo: IdP-initiated login is off")
+        raise refuse("in_response_to_mismatch", "the signed assertion does not name our request")
 
 
 def _check_audience(response: OneLogin_Saml2_Response, expect: Expectations) -> None:
@@ -135,14 +166,25 @@ def _check_audience(response: OneLogin_Saml2_Response, expect: Expectations) -> 
     conjunction, SAML Core §2.5.1.4)."""
     restrictions = response._query_assertion("/saml:Conditions/saml:AudienceRestriction")
     if not restrictions:
-        raise SamlInvalid("missing_audience", "no AudienceRestriction")
+        raise SamlInvalid(
+            "missing_audience",
+            "no AudienceRestriction",
+            facts={"expected_audience": expect.sp_entity_id, "actual_audience": "(none)"},
+        )
     for restriction in restrictions:
         audiences = [
             OneLogin_Saml2_XML.element_text(a)
             for a in restriction.findall(f"{{{C.NS_SAML}}}Audience")
         ]
         if expect.sp_entity_id not in audiences:
-            raise SamlInvalid("wrong_audience", f"audiences {audiences}")
+            raise SamlInvalid(
+                "wrong_audience",
+                f"audiences {audiences}",
+                facts={
+                    "expected_audience": expect.sp_entity_id,
+                    "actual_audience": ", ".join(str(a) for a in audiences) or "(none)",
+                },
+            )
 
 
 def _check_conditions(response: OneLogin_Saml2_Response, expect: Expectations) -> None:
@@ -152,9 +194,17 @@ def _check_conditions(response: OneLogin_Saml2_Response, expect: Expectations) -
     not_before = _instant(conditions.get("NotBefore"))
     not_on_or_after = _instant(conditions.get("NotOnOrAfter"))
     if not_before is not None and expect.now + expect.skew < not_before:
-        raise SamlInvalid("not_yet_valid", f"NotBefore {not_before.isoformat()}")
+        raise SamlInvalid(
+            "not_yet_valid",
+            f"NotBefore {not_before.isoformat()}",
+            facts=_time_facts("Conditions NotBefore", not_before, expect),
+        )
     if not_on_or_after is not None and expect.now - expect.skew >= not_on_or_after:
-        raise SamlInvalid("expired", f"NotOnOrAfter {not_on_or_after.isoformat()}")
+        raise SamlInvalid(
+            "expired",
+            f"NotOnOrAfter {not_on_or_after.isoformat()}",
+            facts=_time_facts("Conditions NotOnOrAfter", not_on_or_after, expect),
+        )
 
 
 def _check_issue_instant(assertion: etree._Element, expect: Expectations) -> None:
@@ -162,15 +212,27 @@ def _check_issue_instant(assertion: etree._Element, expect: Expectations) -> Non
     if issued is None:
         raise SamlInvalid("malformed", "assertion without IssueInstant")
     if issued > expect.now + expect.skew:
-        raise SamlInvalid("not_yet_valid", f"issued in the future {issued.isoformat()}")
+        raise SamlInvalid(
+            "not_yet_valid",
+            f"issued in the future {issued.isoformat()}",
+            facts=_time_facts("Assertion IssueInstant", issued, expect),
+        )
     if expect.now - issued > MAX_ASSERTION_AGE + expect.skew:
-        raise SamlInvalid("expired", f"issued too long ago {issued.isoformat()}")
+        raise SamlInvalid(
+            "expired",
+            f"issued too long ago {issued.isoformat()}",
+            facts={
+                **_time_facts("Assertion IssueInstant", issued, expect),
+                "max_age_seconds": str(int(MAX_ASSERTION_AGE.total_seconds())),
+            },
+        )
 
 
 def _check_subject_confirmation(response: OneLogin_Saml2_Response, expect: Expectations) -> None:
     """S-28, SAML Profiles §4.1.4.2: one bearer confirmation whose data has our ACS URL as
     Recipient (exactly), a NotOnOrAfter still in the future, and no NotBefore."""
     problems = []
+    recipients: list[str] = []
     for confirmation in response._query_assertion("/saml:Subject/saml:SubjectConfirmation"):
         if confirmation.get("Method") != C.CM_BEARER:
             continue
@@ -182,20 +244,31 @@ def _check_subject_confirmation(response: OneLogin_Saml2_Response, expect: Expec
         not_on_or_after = _instant(data.get("NotOnOrAfter"))
         if recipient is None or not _same_url(recipient, expect.acs_url):
             problems.append(f"Recipient {recipient!r}")
+            recipients.append(recipient or "(none)")
         elif not_on_or_after is None:
             problems.append("no NotOnOrAfter")
         elif data.get("NotBefore") is not None:
             problems.append("NotBefore present")
         elif expect.now - expect.skew >= not_on_or_after:
-            raise SamlInvalid("expired", f"confirmation ended {not_on_or_after.isoformat()}")
+            raise SamlInvalid(
+                "expired",
+                f"confirmation ended {not_on_or_after.isoformat()}",
+                facts=_time_facts("SubjectConfirmationData NotOnOrAfter", not_on_or_after, expect),
+            )
         else:
             return
-    reason = (
-        "wrong_destination"
-        if any(p.startswith("Recipient") for p in problems)
-        else ("subject_confirmation_invalid")
-    )
-    raise SamlInvalid(reason, "; ".join(problems) or "no bearer SubjectConfirmation")
+    detail = "; ".join(problems) or "no bearer SubjectConfirmation"
+    if recipients:
+        raise SamlInvalid(
+            "wrong_destination",
+            detail,
+            facts={
+                "expected_destination": expect.acs_url,
+                "actual_destination": ", ".join(recipients),
+                "destination_field": "SubjectConfirmationData Recipient",
+            },
+        )
+    raise SamlInvalid("subject_confirmation_invalid", detail, facts={"problems": detail[:500]})
 
 
 def _check_authn_statement(
@@ -208,8 +281,42 @@ def _check_authn_statement(
     statement = response._query_assertion("/saml:AuthnStatement")[0]
     session_end = _instant(statement.get("SessionNotOnOrAfter"))
     if session_end is not None and expect.now - expect.skew >= session_end:
-        raise SamlInvalid("expired", "the IdP session has ended")
+        raise SamlInvalid(
+            "expired",
+            "the IdP session has ended",
+            facts=_time_facts("AuthnStatement SessionNotOnOrAfter", session_end, expect),
+        )
     return _instant(statement.get("AuthnInstant")), statement.get("SessionIndex")
+
+
+def _time_facts(field: str, idp_time: datetime, expect: Expectations) -> dict[str, str]:
+    """A refused instant beside our clock: the offset is the IdP's value minus our time."""
+    return {
+        "time_field": field,
+        "idp_time": _iso(idp_time),
+        "our_time": _iso(expect.now),
+        "clock_offset_seconds": str(round((idp_time - expect.now).total_seconds())),
+        "allowed_skew_seconds": str(round(expect.skew.total_seconds())),
+    }
+
+
+def _issue_instant_facts(assertion: etree._Element, expect: Expectations) -> dict[str, str]:
+    """When the IdP says it issued the assertion, by its clock: the best estimate of how far
+    its clock is from ours (or how long the answer took to arrive)."""
+    try:
+        issued = _instant(assertion.get("IssueInstant"))
+    except SamlInvalid:
+        return {}
+    if issued is None:
+        return {}
+    return {
+        "issue_instant": _iso(issued),
+        "issue_instant_offset_seconds": str(round((issued - expect.now).total_seconds())),
+    }
+
+
+def _iso(instant: datetime) -> str:
+    return instant.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _instant(value: str | None) -> datetime | None:

@@ -6,19 +6,23 @@ certificates loaded and python3-saml settings built here, not per login.
 
 from __future__ import annotations
 
+import copy
 import logging
+import re
 from datetime import timedelta
 
 import xmlsec
+from lxml import etree
 from onelogin.saml2.settings import OneLogin_Saml2_Settings
 
-from broker.domain.model import UpstreamIdentity
+from broker.domain.model import Evidence, UpstreamIdentity
 from broker.http import HttpResponse
 from broker.upstream.base import (
     CallbackInput,
     ConnectorDeps,
     FlowContext,
     LoginStart,
+    UpstreamError,
     UpstreamIncomplete,
     UpstreamInvalid,
     UpstreamRejected,
@@ -34,18 +38,22 @@ from broker.upstream.saml.sp import (
     sp_metadata,
 )
 from broker.upstream.saml.validate import (
+    Authenticated,
     Expectations,
     SamlInvalid,
     SamlStatusError,
     VerifiedAssertion,
     authenticate,
 )
-from broker.upstream.saml.xmlsig import load_verification_keys
+from broker.upstream.saml.xmlsig import load_verification_keys, trusted_fingerprints
 from broker.upstream.urls import ConnectionEndpoints
 
 log = logging.getLogger(__name__)
 
 _STATUS_PREFIX = "urn:oasis:names:tc:SAML:2.0:status:"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: The decoded response a test report keeps (it is stored as JSON).
+MAX_EVIDENCE_CHARS = 64 * 1024
 
 
 class SamlConnector:
@@ -133,6 +141,7 @@ class SamlConnector:
             require_assertion_signature=self._config.require_assertion_signature,
             require_encrypted_assertion=self._config.require_encrypted_assertion,
         )
+        authenticated: Authenticated | None = None
         try:
             authenticated = authenticate(
                 callback.form.get("SAMLResponse"),
@@ -147,16 +156,39 @@ class SamlConnector:
                 authenticated.assertion_id,
                 expires_at=authenticated.valid_until,
             ):
-                raise SamlInvalid("replayed", f"assertion {authenticated.assertion_id}")
+                raise SamlInvalid(
+                    "replayed",
+                    f"assertion {authenticated.assertion_id}",
+                    facts={"assertion_id": authenticated.assertion_id[:200]},
+                )
             verified = check_assertion(authenticated, expect)
+            return self._identity(verified, evidence(authenticated))
         except SamlStatusError as exc:
             codes = [c.removeprefix(_STATUS_PREFIX) for c in exc.codes]
-            raise UpstreamRejected(" / ".join(codes), detail=(exc.message or "")[:200]) from exc
+            message = _CONTROL.sub(" ", exc.message or "")[:200]
+            facts = {"status_code": " / ".join(codes)[:300]}
+            if message:
+                facts["status_message"] = message
+            raise UpstreamRejected(" / ".join(codes), detail=message, facts=facts) from exc
         except SamlInvalid as exc:
-            raise UpstreamInvalid(exc.reason, detail=exc.detail) from exc
-        return self._identity(verified)
+            error = UpstreamInvalid(exc.reason, detail=exc.detail, facts=self._facts(exc))
+            if authenticated is not None:
+                error.evidence = evidence(authenticated)
+            raise error from exc
+        except UpstreamError as exc:
+            if authenticated is not None:
+                exc.evidence = evidence(authenticated)
+            raise
 
-    def _identity(self, verified: VerifiedAssertion) -> UpstreamIdentity:
+    def _facts(self, exc: SamlInvalid) -> dict[str, str]:
+        facts = dict(exc.facts)
+        if exc.reason == "signature_invalid":
+            facts["trusted_fingerprints"] = trusted_fingerprints(self._config.idp_certificates)
+        if exc.reason in ("weak_algorithm", "signature_invalid"):
+            facts["allow_sha1"] = "yes" if self._config.allow_sha1 else "no"
+        return facts
+
+    def _identity(self, verified: VerifiedAssertion, shown: Evidence) -> UpstreamIdentity:
         config = self._config
         mapped = map_attributes(
             verified.attributes,
@@ -165,7 +197,9 @@ class SamlConnector:
         )
         if len(set(mapped.email_values)) > 1:
             raise UpstreamInvalid(
-                "ambiguous_email", detail="the email attribute has several values"
+                "ambiguous_email",
+                detail="the email attribute has several values",
+                facts={"email_values": ", ".join(sorted(set(mapped.email_values)))[:500]},
             )
         email = mapped.email
         if email is None and verified.name_id_format == NAMEID_EMAIL:
@@ -174,13 +208,16 @@ class SamlConnector:
             values = verified.attributes.get(config.subject_attribute) or []
             if len(values) != 1:
                 raise UpstreamIncomplete(
-                    ("subject",), looked_for=f"exactly one {config.subject_attribute!r}"
+                    ("subject",),
+                    looked_for=f"exactly one {config.subject_attribute!r}",
+                    facts=_received(verified),
                 )
             subject = values[0]
         elif is_transient(verified):
             raise UpstreamInvalid(
                 "transient_nameid",
                 detail="a transient NameID changes at every login; configure subject_attribute",
+                facts=_received(verified),
             )
         else:
             subject = verified.name_id
@@ -197,7 +234,7 @@ class SamlConnector:
                 f"{claim}: {expected_names(claim, profile=config.attribute_profile, overrides=config.attribute_mapping)}"  # noqa: E501
                 for claim in missing
             )
-            raise UpstreamIncomplete(missing, looked_for=looked_for)
+            raise UpstreamIncomplete(missing, looked_for=looked_for, facts=_received(verified))
         raw: dict[str, object] = dict(mapped.raw)
         raw["saml_name_id"] = verified.name_id
         if verified.name_id_format:
@@ -211,4 +248,28 @@ class SamlConnector:
             name=mapped.name,
             groups=mapped.groups,
             raw_attributes=raw,
+            evidence=shown,
         )
+
+
+def _received(verified: VerifiedAssertion) -> dict[str, str]:
+    """What the IdP did send, for a diagnosis of what it left out."""
+    return {
+        "received_attributes": ", ".join(sorted(verified.attributes))[:2000] or "(none)",
+        "name_id": verified.name_id[:300],
+        "name_id_format": (verified.name_id_format or "(none)")[:200],
+    }
+
+
+def evidence(authenticated: Authenticated) -> Evidence:
+    """The verified (and, if it was encrypted, decrypted) response as indented XML, for a
+    test report; built only when called. Capped: the report is stored as JSON."""
+
+    def build() -> dict[str, object]:
+        tree = copy.deepcopy(authenticated.response.get_xml_document())
+        etree.indent(tree, space="  ")
+        text = etree.tostring(tree, encoding="unicode")
+        truncated = len(text) > MAX_EVIDENCE_CHARS
+        return {"saml_xml": text[:MAX_EVIDENCE_CHARS], "saml_xml_truncated": truncated}
+
+    return build

@@ -34,6 +34,7 @@ from broker.upstream.saml.xmlsig import (
     check_encryption_shapes,
     check_ids,
     check_signature_shapes,
+    key_info_facts,
     protocol_schema,
     register_ids,
     verify_signature,
@@ -51,12 +52,17 @@ _SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
 
 
 class SamlInvalid(Exception):
-    """The response fails a check. `reason` is a stable code (audit log, tests)."""
+    """The response fails a check. `reason` is a stable code (audit log, tests); `facts`
+    are the expected and actual values a portal test login's diagnosis shows (see
+    `UpstreamError`), built here, on the refusal path only."""
 
-    def __init__(self, reason: str, detail: str = "") -> None:
+    def __init__(
+        self, reason: str, detail: str = "", *, facts: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
         self.detail = detail
+        self.facts: dict[str, str] = dict(facts or {})
 
 
 class SamlStatusError(Exception):
@@ -140,11 +146,14 @@ def authenticate(
     try:
         response = _Response(settings, base64.b64encode(raw))
     except XmlSecurityError as exc:
-        raise SamlInvalid(exc.reason, exc.detail) from exc
+        raise SamlInvalid(exc.reason, exc.detail, facts=exc.facts) from exc
     except Exception as exc:
         # DTDs, entities, malformed XML, failed decryption: one reason, so that decryption
-        # failures are not an oracle (X-03).
-        raise SamlInvalid("malformed", type(exc).__name__) from exc
+        # failures are not an oracle (X-03). Only the IT admin's test report learns that
+        # the assertion was encrypted, which is the usual cause (the IdP encrypts to
+        # another certificate than Gatehouse's).
+        facts = {"encrypted_assertion": "yes"} if b"EncryptedAssertion" in raw else None
+        raise SamlInvalid("malformed", type(exc).__name__, facts=facts) from exc
     document: etree._Element = response.document
     if document.tag != _RESPONSE or document.get("Version") != "2.0" or not document.get("ID"):
         raise SamlInvalid("malformed", "not a SAML 2.0 Response")
@@ -156,11 +165,20 @@ def authenticate(
             check_signature_shapes(tree, allow_sha1=expect.allow_sha1)
         check_encryption_shapes(document)
     except XmlSecurityError as exc:
-        raise SamlInvalid(exc.reason, exc.detail) from exc
+        raise SamlInvalid(exc.reason, exc.detail, facts=exc.facts) from exc
     if not response.validate_num_assertions():
-        raise SamlInvalid("wrong_number_of_assertions", "exactly one assertion is allowed")
+        count = len(response._query_assertion(""))
+        raise SamlInvalid(
+            "wrong_number_of_assertions",
+            "exactly one assertion is allowed",
+            facts={"assertion_count": str(count)},
+        )
     if expect.require_encrypted_assertion and not response.encrypted:
-        raise SamlInvalid("encryption_required", "the assertion arrived in clear")
+        raise SamlInvalid(
+            "encryption_required",
+            "the assertion arrived in clear",
+            facts={"encrypted_assertion": "no"},
+        )
     try:
         signed = response.process_signed_elements()
     except Exception as exc:
@@ -172,10 +190,18 @@ def authenticate(
         raise SamlInvalid("schema_invalid", "not valid against the SAML protocol schema")
     response_signed = _RESPONSE in signed
     assertion_signed = _ASSERTION in signed
+    signatures = {
+        "response_signed": "yes" if response_signed else "no",
+        "assertion_signed": "yes" if assertion_signed else "no",
+    }
     if not response_signed and not assertion_signed:
-        raise SamlInvalid("unsigned", "neither the response nor the assertion is signed")
+        raise SamlInvalid(
+            "unsigned", "neither the response nor the assertion is signed", facts=signatures
+        )
     if expect.require_assertion_signature and not assertion_signed:
-        raise SamlInvalid("assertion_unsigned", "the assertion itself must be signed")
+        raise SamlInvalid(
+            "assertion_unsigned", "the assertion itself must be signed", facts=signatures
+        )
     # Every signature present must verify: the envelope carries Destination, Status and
     # InResponseTo, so a broken Response signature fails the whole response even when the
     # assertion's own signature is good (the real Okta file in the shared test data).
@@ -187,7 +213,11 @@ def authenticate(
         _verify_at(effective, OneLogin_Saml2_Utils.ASSERTION_SIGNATURE_XPATH, keys, expect)
     assertions = response._query_assertion("")
     if len(assertions) != 1:
-        raise SamlInvalid("wrong_number_of_assertions", "the signed assertion was not found")
+        raise SamlInvalid(
+            "wrong_number_of_assertions",
+            "the signed assertion was not found",
+            facts={"assertion_count": str(len(assertions))},
+        )
     assertion = assertions[0]
     _check_issuers(response, document, expect, response_signed=response_signed)
     return Authenticated(
@@ -227,7 +257,11 @@ def _verify_at(
     if len(nodes) != 1:
         raise SamlInvalid("bad_signature_structure", "signature not where it must be")
     if not verify_signature(nodes[0], keys, allow_sha1=expect.allow_sha1):
-        raise SamlInvalid("signature_invalid", "no configured certificate verifies it")
+        raise SamlInvalid(
+            "signature_invalid",
+            "no configured certificate verifies it",
+            facts=key_info_facts(nodes[0]),
+        )
 
 
 def _check_issuers(
@@ -244,6 +278,14 @@ def _check_issuers(
     found += [OneLogin_Saml2_XML.element_text(node) for node in envelope]
     for issuer in found:
         if issuer != expect.idp_entity_id:
-            raise SamlInvalid("wrong_issuer", f"issuer {issuer!r}")
+            raise SamlInvalid(
+                "wrong_issuer",
+                f"issuer {issuer!r}",
+                facts={"expected_issuer": expect.idp_entity_id, "actual_issuer": str(issuer)},
+            )
     if response_signed and not envelope:
-        raise SamlInvalid("wrong_issuer", "a signed response must name its Issuer")
+        raise SamlInvalid(
+            "wrong_issuer",
+            "a signed response must name its Issuer",
+            facts={"expected_issuer": expect.idp_entity_id, "actual_issuer": "(none)"},
+        )

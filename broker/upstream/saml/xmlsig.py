@@ -13,12 +13,17 @@ All checks read the one tree python3-saml parsed; nothing here parses XML (S-40)
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import onelogin.saml2
 import xmlsec
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
 
@@ -85,12 +90,14 @@ _DIGEST_TRANSFORMS = (
 
 
 class XmlSecurityError(Exception):
-    """A structural refusal; `reason` is a stable code for the audit log."""
+    """A structural refusal; `reason` is a stable code for the audit log, `facts` what a
+    portal test login's diagnosis shows (the refused algorithm, say)."""
 
-    def __init__(self, reason: str, detail: str) -> None:
+    def __init__(self, reason: str, detail: str, facts: Mapping[str, str] | None = None) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
+        self.facts: dict[str, str] = dict(facts or {})
 
 
 def _q(ns: str, name: str) -> str:
@@ -129,10 +136,14 @@ def check_signature_shapes(root: etree._Element, *, allow_sha1: bool) -> None:
         signed_info = _only(signature, "SignedInfo")
         c14n = _only(signed_info, "CanonicalizationMethod").get("Algorithm")
         if c14n not in C14N_METHODS:
-            raise XmlSecurityError("weak_algorithm", f"canonicalization {c14n}")
+            raise XmlSecurityError(
+                "weak_algorithm", f"canonicalization {c14n}", {"canonicalization": str(c14n)}
+            )
         method = _only(signed_info, "SignatureMethod").get("Algorithm")
         if method not in signature_methods:
-            raise XmlSecurityError("weak_algorithm", f"signature method {method}")
+            raise XmlSecurityError(
+                "weak_algorithm", f"signature method {method}", {"signature_algorithm": str(method)}
+            )
         references = signed_info.findall(_q(NS_DS, "Reference"))
         if len(references) != 1:
             raise XmlSecurityError(
@@ -150,7 +161,9 @@ def check_signature_shapes(root: etree._Element, *, allow_sha1: bool) -> None:
                 raise XmlSecurityError("bad_signature_structure", f"transforms {algorithms}")
         digest = _only(reference, "DigestMethod").get("Algorithm")
         if digest not in digest_methods:
-            raise XmlSecurityError("weak_algorithm", f"digest method {digest}")
+            raise XmlSecurityError(
+                "weak_algorithm", f"digest method {digest}", {"digest_algorithm": str(digest)}
+            )
         for forbidden in ("Object", "Manifest", "RetrievalMethod", "KeyInfoReference"):
             if next(signature.iter(_q(NS_DS, forbidden)), None) is not None:
                 raise XmlSecurityError("bad_signature_structure", f"ds:{forbidden} present")
@@ -166,12 +179,20 @@ def check_encryption_shapes(root: etree._Element) -> None:
         method = data.find(_q(NS_XENC, "EncryptionMethod"))
         algorithm = method.get("Algorithm") if method is not None else None
         if algorithm not in BLOCK_CIPHERS:
-            raise XmlSecurityError("weak_algorithm", f"content encryption {algorithm}")
+            raise XmlSecurityError(
+                "weak_algorithm",
+                f"content encryption {algorithm}",
+                {"encryption_algorithm": str(algorithm), "encrypted_assertion": "yes"},
+            )
     for key in root.iter(_q(NS_XENC, "EncryptedKey")):
         method = key.find(_q(NS_XENC, "EncryptionMethod"))
         algorithm = method.get("Algorithm") if method is not None else None
         if algorithm not in KEY_TRANSPORTS:
-            raise XmlSecurityError("weak_algorithm", f"key transport {algorithm}")
+            raise XmlSecurityError(
+                "weak_algorithm",
+                f"key transport {algorithm}",
+                {"key_transport_algorithm": str(algorithm), "encrypted_assertion": "yes"},
+            )
     for retrieval in root.iter(_q(NS_DS, "RetrievalMethod")):
         if not (retrieval.get("URI") or "").startswith("#"):
             raise XmlSecurityError("bad_encryption_structure", "RetrievalMethod outside")
@@ -208,6 +229,42 @@ def verify_signature(
             continue
         return True
     return False
+
+
+def certificate_fingerprint(der: bytes) -> str:
+    """SHA-256 of a certificate, `AB:CD:...`, as IdP admin consoles and our portal show it."""
+    digest = hashlib.sha256(der).hexdigest().upper()
+    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+
+
+def trusted_fingerprints(certificates_pem: Sequence[str]) -> str:
+    """The pinned certificates' fingerprints, one per line (a refusal's fact)."""
+    found = []
+    for pem in certificates_pem:
+        try:
+            certificate = x509.load_pem_x509_certificate(pem.encode())
+        except ValueError:
+            continue
+        found.append(certificate_fingerprint(certificate.public_bytes(Encoding.DER)))
+    return "\n".join(found)
+
+
+def key_info_facts(signature: etree._Element) -> dict[str, str]:
+    """What the signature's KeyInfo says signed it, for the IT admin's diagnosis of a
+    signature no pinned certificate verifies. Read only then, and never trusted (S-18): it
+    is compared by eye with the certificates Gatehouse trusts."""
+    found = signature.find(f"{_q(NS_DS, 'KeyInfo')}//{_q(NS_DS, 'X509Certificate')}")
+    if found is None or not (found.text or "").strip():
+        return {"response_fingerprint": "(no certificate in the signature's KeyInfo)"}
+    try:
+        der = base64.b64decode("".join((found.text or "").split()), validate=True)
+        certificate = x509.load_der_x509_certificate(der)
+    except (ValueError, binascii.Error):
+        return {"response_fingerprint": "(an unreadable certificate in KeyInfo)"}
+    return {
+        "response_fingerprint": certificate_fingerprint(der),
+        "response_certificate_subject": certificate.subject.rfc4514_string()[:200],
+    }
 
 
 def register_ids(root: etree._Element) -> None:
