@@ -5,6 +5,7 @@ POST /link           exchange the link for a session; 303 to /
 GET  /               welcome (an edit link: 303 to its connection's overview)
 POST /sign-out       end the session
 POST /connections/{id}/test   a test login in a new tab (test_logins.py)
+GET  /tests/{id}              its result and diagnosis (results.py, diagnosis/)
 GET  /setup, /setup/{id}/...  the setup assistant for a new connection (setup/)
 GET  /domains                 the domains step: DNS TXT record, "check now" (domains.py)
 GET  /connections/{id}        an existing connection: overview, certificates, secret, the
@@ -19,7 +20,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from admin_portal import domains, home, links, maintain, setup, test_logins
+from admin_portal import domains, home, links, maintain, results, setup, test_logins
 from admin_portal.kit import Portal
 from admin_portal.sessions import Sessions
 from broker.clock import Clock
@@ -51,6 +52,7 @@ def create_portal(
         *setup.routes(portal),
         *domains.routes(portal),
         *test_logins.routes(portal, start_test),
+        *results.routes(portal),
         *maintain.routes(portal),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         Route("/{path:path}", portal.not_found),
