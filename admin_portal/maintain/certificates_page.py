@@ -16,10 +16,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from admin_portal.kit import Portal, Visit
+from admin_portal.kit import Visit
 from admin_portal.maintain.overview import trusted_after_switch_over
-from admin_portal.maintain.pages import connection_of, errors_on, sentence
-from admin_portal.setup.field_errors import FORM, NO_ERRORS, FormErrors
+from admin_portal.maintain.pages import ProtocolPage, errors_on
+from admin_portal.setup.field_errors import FormErrors
 from admin_portal.setup.settings_form import certificate_text, text, upload
 from broker.domain.model import Connection
 from broker.management.connections import Saved
@@ -31,13 +31,13 @@ log = logging.getLogger(__name__)
 _FIELDS = ("certificate", "metadata_url", "remove")
 
 
-class Pages:
-    def __init__(self, portal: Portal) -> None:
-        self.portal = portal
+class Pages(ProtocolPage):
+    kind = SamlConnectionConfig.kind
+    template = "maintain_certificates.html"
 
-    async def show(self, request: Request, visit: Visit) -> Response:
-        connection = connection_of(self.portal, request, visit, kind=SamlConnectionConfig.kind)
-        return self.render(request, visit, connection)
+    def context(self, connection: Connection) -> Mapping[str, Any]:
+        now = self.portal.clock.now()
+        return {"certificates": trusted_after_switch_over(connection, now), "metadata_url": ""}
 
     async def submit(self, request: Request, visit: Visit) -> Response:
         try:
@@ -47,7 +47,7 @@ class Pages:
 
     async def _submit(self, request: Request, visit: Visit) -> Response:
         form = await self.portal.form(request, visit)
-        connection = connection_of(self.portal, request, visit, kind=SamlConnectionConfig.kind)
+        connection = self.connection(request, visit)
         action = text(form, "action")
         try:
             await self._apply(visit, connection, action, form)
@@ -61,13 +61,8 @@ class Pages:
                 metadata_url=text(form, "metadata_url"), status=422,
             )  # fmt: skip
         except ResourceConflict as exc:
-            log.info("certificate change refused connection=%s: %s", connection.id, exc)
-            current = connection_of(self.portal, request, visit)
-            return self.render(
-                request, visit, current, errors=FormErrors({FORM: sentence(exc.detail)}),
-                status=409,
-            )  # fmt: skip
-        return self.portal.redirect(f"/connections/{connection.id}?done=saved")
+            return self.conflict(request, visit, connection, exc)
+        return self.saved(connection)
 
     async def _apply(
         self, visit: Visit, connection: Connection, action: str, form: Mapping[str, Any]
@@ -86,26 +81,6 @@ class Pages:
             fingerprint = text(form, "fingerprint")
             return await run_in_threadpool(drafts.remove_certificate, *where, fingerprint)
         raise InvalidInput.at("/action", "Choose what to do: add or remove a certificate.")
-
-    def render(
-        self,
-        request: Request,
-        visit: Visit,
-        connection: Connection,
-        *,
-        errors: FormErrors = NO_ERRORS,
-        metadata_url: str = "",
-        status: int = 200,
-    ) -> Response:
-        context = {
-            "connection": connection,
-            "certificates": trusted_after_switch_over(connection, self.portal.clock.now()),
-            "errors": errors,
-            "metadata_url": metadata_url,
-        }
-        return self.portal.render(
-            request, "maintain_certificates.html", context, visit=visit, status=status
-        )
 
 
 async def _certificate(form: Mapping[str, Any]) -> str:

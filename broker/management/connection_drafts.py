@@ -37,10 +37,15 @@ from broker.errors import ConfigError
 from broker.management import scoped
 from broker.management.connection_settings import parse_certificate, read_saml_idp
 from broker.management.connection_view import certificate_view
-from broker.management.connections import Connections, Saved, changed_settings, parse_settings
-from broker.management.deps import ManagementDeps, record
-from broker.management.errors import InvalidInput, ResourceConflict, ResourceNotFound
-from broker.store import Conflict, NotFound
+from broker.management.connections import (
+    Connections,
+    Saved,
+    changed_settings,
+    parse_settings,
+    save_in,
+)
+from broker.management.deps import ManagementDeps
+from broker.management.errors import InvalidInput, ResourceConflict
 from broker.upstream.oidc.config import OidcConnectionConfig
 from broker.upstream.saml.config import MAX_IDP_CERTIFICATES, SamlConnectionConfig
 
@@ -206,21 +211,13 @@ class ConnectionDrafts:
                 parse_settings(promoted)
             except ConfigError as exc:
                 raise ResourceConflict(f"the changed settings no longer pass ({exc})") from exc
-            try:
-                saved = uow.connections.save(promoted, expected_version=current.version)
-            except Conflict as exc:
-                raise ResourceConflict(
-                    "the connection changed since it was read; check the changes again"
-                ) from exc
-            except NotFound as exc:
-                raise ResourceNotFound(f"connection {connection_id}") from exc
             change = describe_change(current.config, draft)
-            record(uow, self._deps, "connection.updated", actor=actor,
-                   organization_id=organization_id, connection_id=connection_id,
-                   version=saved.version, from_draft=True, changed=list(change.changed),
-                   certificates_added=list(change.certificates_added) or None,
-                   certificates_removed=list(change.certificates_removed) or None)  # fmt: skip
-        return saved
+            return save_in(
+                uow, self._deps, actor, current, promoted, "connection.updated",
+                from_draft=True, changed=list(change.changed),
+                certificates_added=list(change.certificates_added) or None,
+                certificates_removed=list(change.certificates_removed) or None,
+            )  # fmt: skip
 
     def status(self, organization_id: str, connection: Connection) -> DraftStatus | None:
         """None without a draft."""

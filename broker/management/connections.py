@@ -41,7 +41,7 @@ from broker.management.connection_settings import (
 from broker.management.connection_view import ConnectionView, describe
 from broker.management.deps import ManagementDeps, record
 from broker.management.errors import InvalidInput, ResourceConflict, ResourceNotFound
-from broker.store import Conflict, NotFound
+from broker.store import Conflict, NotFound, UnitOfWork
 from broker.store.protocols import PageKey
 from broker.upstream.oidc.config import OidcConnectionConfig
 from broker.upstream.oidc.setup import check_provider
@@ -312,21 +312,34 @@ class Connections:
     def save(
         self, actor: str, current: Connection, updated: Connection, kind: str, **detail: object
     ) -> Connection:
-        """`updated` in place of `current`, a compare-and-swap on the version read: an edit
-        made meanwhile is refused (409), never overwritten. `detail` goes to the event."""
+        """`updated` in place of `current`, in a unit of work of its own (`save_in`)."""
         with self._deps.store.unit_of_work() as uow:
-            try:
-                saved = uow.connections.save(updated, expected_version=current.version)
-            except Conflict as exc:
-                raise ResourceConflict(
-                    "the connection changed since it was read; read it again and retry"
-                ) from exc
-            except NotFound as exc:
-                raise ResourceNotFound(f"connection {current.id}") from exc
-            record(uow, self._deps, kind, actor=actor, organization_id=current.organization_id,
-                   connection_id=current.id, reason=None, version=saved.version,
-                   **detail)  # fmt: skip
-        return saved
+            return save_in(uow, self._deps, actor, current, updated, kind, **detail)
+
+
+def save_in(
+    uow: UnitOfWork,
+    deps: ManagementDeps,
+    actor: str,
+    current: Connection,
+    updated: Connection,
+    kind: str,
+    **detail: object,
+) -> Connection:
+    """`updated` in place of `current`, a compare-and-swap on the version read, with its
+    audit event in the same unit of work: an edit made meanwhile is refused (409), never
+    overwritten. `detail` goes to the event."""
+    try:
+        saved = uow.connections.save(updated, expected_version=current.version)
+    except Conflict as exc:
+        raise ResourceConflict(
+            "the connection changed since it was read; read it again and retry"
+        ) from exc
+    except NotFound as exc:
+        raise ResourceNotFound(f"connection {current.id}") from exc
+    record(uow, deps, kind, actor=actor, organization_id=current.organization_id,
+           connection_id=current.id, reason=None, version=saved.version, **detail)  # fmt: skip
+    return saved
 
 
 def changed_settings(before: Mapping[str, object], after: Mapping[str, object]) -> list[str]:

@@ -6,10 +6,8 @@ stored before the field existed still reads."""
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
@@ -17,18 +15,14 @@ from broker.domain.model import AuthorizationRequest, PendingAuthorization
 from broker.domain.portal import TestLogin
 from broker.management.access import register_management_client
 from broker.management.events import EventFilter
-from broker.store import Store
 from broker.store.sql import SqlStore
 from broker.store.sql.tables import flows
 from tests.support.certificates import certificate_pem
 from tests.support.config import ISSUER
-from tests.support.maintain_world import MaintainWorld, build_maintain_world, submit
+from tests.support.maintain_world import MaintainWorld, submit, world
 from tests.support.management_api import Caller
 
-
-@pytest.fixture
-def world(store: Store, tmp_path: Path) -> MaintainWorld:
-    return build_maintain_world(store, tmp_path)
+__all__ = ["world"]  # fixtures
 
 
 def _app_team(world: MaintainWorld) -> Caller:

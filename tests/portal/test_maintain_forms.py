@@ -10,7 +10,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
-import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from joserfc.jwk import RSAKey
@@ -22,18 +21,12 @@ from tests.support.maintain_world import (
     SSO_URL,
     MaintainWorld,
     build_maintain_world,
+    op_key,
     submit,
+    world,
 )
 
-
-@pytest.fixture
-def world(store: Store, tmp_path: Path) -> MaintainWorld:
-    return build_maintain_world(store, tmp_path)
-
-
-@pytest.fixture(scope="module")
-def op_key() -> RSAKey:
-    return RSAKey.generate_key(2048, parameters={"use": "sig", "alg": "RS256"}, auto_kid=True)
+__all__ = ["op_key", "world"]  # fixtures
 
 
 def _pem(world: MaintainWorld, days: int = 500, name: str = "Next") -> str:

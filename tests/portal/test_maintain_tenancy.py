@@ -24,16 +24,13 @@ from broker.domain.model import Connection
 from broker.store import Store
 from tests.support.certificates import certificate_pem, fingerprint
 from tests.support.config import ISSUER
-from tests.support.maintain_world import MaintainWorld, build_maintain_world, submit
+from tests.support.maintain_world import MaintainWorld, build_maintain_world, op_key, submit
 from tests.support.portal_world import ACTOR, csrf_token
 
 #: A certificate's end, years after the world's clock.
 FAR = datetime(2030, 1, 1, tzinfo=UTC)
 
-
-@pytest.fixture(scope="module")
-def op_key() -> RSAKey:
-    return RSAKey.generate_key(2048, parameters={"use": "sig", "alg": "RS256"}, auto_kid=True)
+__all__ = ["op_key"]  # fixtures
 
 
 @dataclass

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from joserfc.jwk import RSAKey
 from starlette.testclient import TestClient
@@ -138,3 +139,14 @@ def build_maintain_world(
     return MaintainWorld(
         store=store, clock=clock, broker=app.state.broker, app=app, op=op, documents=documents
     )
+
+
+@pytest.fixture
+def world(store: Store, tmp_path: Path) -> MaintainWorld:
+    return build_maintain_world(store, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def op_key() -> RSAKey:
+    """The OpenID Provider's signing key, made for these tests."""
+    return RSAKey.generate_key(2048, parameters={"use": "sig", "alg": "RS256"}, auto_kid=True)
