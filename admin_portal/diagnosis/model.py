@@ -69,7 +69,6 @@ class Evidence:
     id_token_header: str | None = None
     id_token_claims: str | None = None
     userinfo: str | None = None
-    truncated_note: str | None = None
 
     @property
     def empty(self) -> bool:

@@ -66,11 +66,11 @@ def evidence(test: ConnectionTest) -> Evidence:
         return Evidence()
     token = found.get("id_token")
     header = claims = None
-    if isinstance(token, Mapping):
+    if isinstance(token, Mapping) and token.get("truncated") is not True:
         header = _json(token.get("header"))
         claims = _json(token.get("claims"))
     elif token is not None:
-        claims = _json(token)
+        claims = _json(token)  # cut when stored: the JSON text as far as it was kept
     xml = found.get("saml_xml")
     return Evidence(
         saml_xml=xml if isinstance(xml, str) else None,

@@ -203,16 +203,21 @@ def _query(url: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 
 
-def build_portal_idp_world(store: Any, tmp_path: Any, idp_keys: IdpKeys) -> PortalIdpWorld:
+def build_portal_idp_world(
+    store: Any, tmp_path: Any, idp_keys: IdpKeys, *, verify_domain: bool = True
+) -> PortalIdpWorld:
+    """`verify_domain`: the organization has example.com verified (the simulator's users'
+    domain), as it has by the time its connection is turned on."""
     clock = FixedClock()
     simulator = create_simulator(oidc_simulator_config(), keys=idp_keys, clock=clock.now)
     back_channel = TestClient(simulator, base_url=IDP_BASE)
     app = create_app(make_settings(tmp_path), store=store, clock=clock, http=back_channel)
     portal = PortalWorld(store=store, clock=clock, broker=app.state.broker, app=app)
     organization = portal.organization("Example Corp")
-    domains = portal.broker.management.domains
-    domains.add(ACTOR, organization.id, DOMAIN)
-    domains.mark_verified(ACTOR, organization.id, DOMAIN)
+    if verify_domain:
+        domains = portal.broker.management.domains
+        domains.add(ACTOR, organization.id, DOMAIN)
+        domains.mark_verified(ACTOR, organization.id, DOMAIN)
     return PortalIdpWorld(
         portal=portal,
         idp=TestClient(simulator, base_url=IDP_BASE),

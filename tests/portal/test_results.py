@@ -1,0 +1,209 @@
+"""The result page of a portal test login: who may read it (T-04, X-03), that the IdP's
+content is shown escaped and only once its signature verified, and the diagnoses the
+simulator's scenarios do not reach (a wrong client secret; no verified domain yet)."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from broker.store import Store
+from idp_simulator.keys import IdpKeys, generate
+from tests.support.config import ISSUER
+from tests.support.portal_idp_world import PortalIdpWorld, build_portal_idp_world
+from tests.support.portal_world import ACTOR, csrf_token
+from tests.support.saml_pages import autopost, hidden_fields, login_form
+
+
+@pytest.fixture(scope="module")
+def idp_keys() -> IdpKeys:
+    return generate()
+
+
+@pytest.fixture
+def world(store: Store, tmp_path: Path, idp_keys: IdpKeys) -> Iterator[PortalIdpWorld]:
+    built = build_portal_idp_world(store, tmp_path, idp_keys)
+    with built.browser, built.idp:
+        yield built
+
+
+def text_of(page: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+def _failed_test(world: PortalIdpWorld) -> str:
+    """A failed SAML test of the world's organization; the path of its result page."""
+    connection = world.saml_connection()
+    world.saml_test(connection, "wrong-audience")
+    return f"/portal/tests/{world.last_test_id}"
+
+
+# -- who may read a result ------------------------------------------------------------------
+
+
+def test_another_organizations_result_is_not_found(world: PortalIdpWorld) -> None:
+    """T-04: the id of organization A's result, from a session of organization B, is "not
+    found", exactly as an id that does not exist; nothing of the report shows."""
+    path = _failed_test(world)
+    rival = world.portal.organization("Rival Inc")
+    theirs = world.portal.signed_in(rival.id)
+    page = theirs.get(path)
+    assert page.status_code == 404
+    assert "nothing here for your organization" in page.text
+    assert "metadata-other" not in page.text  # the IdP's audience, from the report
+    assert "Example Corp" not in page.text
+    absent = theirs.get("/portal/tests/tst_doesnotexist000000000")
+    assert absent.status_code == 404
+    assert "nothing here for your organization" in absent.text
+
+
+def test_an_edit_link_reads_only_its_own_connections_results(world: PortalIdpWorld) -> None:
+    path = _failed_test(world)
+    other = world.saml_connection()
+    edit = world.portal.signed_in(world.organization.id, connection_id=other.id)
+    assert edit.get(path).status_code == 404
+    mine = world.portal.signed_in(
+        world.organization.id, connection_id=world.last_test().connection_id
+    )
+    assert mine.get(path).status_code == 200
+
+
+def test_without_a_session_the_result_is_not_shown(world: PortalIdpWorld) -> None:
+    path = _failed_test(world)
+    stranger = world.portal.browser()
+    page = stranger.get(path)
+    assert page.status_code == 401
+    assert "metadata-other" not in page.text
+
+
+def test_a_link_without_single_sign_on_cannot_read_results(world: PortalIdpWorld) -> None:
+    path = _failed_test(world)
+    domains_only = world.portal.signed_in(
+        world.organization.id, enabled_features=("domain_verification",)
+    )
+    page = domains_only.get(path)
+    assert page.status_code == 403
+    assert "metadata-other" not in page.text
+
+
+# -- what a failure page shows --------------------------------------------------------------
+
+
+def test_a_failure_page_has_the_reference_and_no_stack_trace(world: PortalIdpWorld) -> None:
+    path = _failed_test(world)
+    page = world.browser.get(path)
+    assert page.status_code == 200
+    reference = page.headers["x-request-id"]
+    assert f"Reference <code>{reference}</code>" in page.text
+    assert "Traceback" not in page.text
+    assert 'File "' not in page.text
+    assert page.headers["cache-control"] == "no-store"
+    assert page.headers["referrer-policy"] == "no-referrer"
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+
+
+def test_the_idps_content_is_escaped_everywhere(world: PortalIdpWorld) -> None:
+    """T-10: what the IdP sends is text on the page, never markup: an attribute value with
+    a script tag shows in the profile, the attributes and the decoded XML, escaped."""
+    evil = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    connection = world.saml_connection(required=("email",))
+    to_idp = world.start_test(connection.id)
+    page = _login_page(world, to_idp)
+    form = login_form(
+        hidden_fields(page)["pending"], email="alice@example.com", attributes=f"displayName={evil}"
+    )
+    posted = world.idp.post("/sso/login", data=form)
+    result = world.result(world.post_to_acs(autopost(posted.text)))
+    assert result.status_code == 200
+    assert "Passed" in result.text
+    assert "<script>alert" not in result.text
+    assert "<img src=x" not in result.text
+    assert "&lt;script&gt;alert(" in result.text
+    assert re.search(r"<script(?![^>]*src=)", result.text) is None  # no inline script at all
+
+
+def _login_page(world: PortalIdpWorld, to_idp: httpx.Response) -> str:
+    location = urlsplit(to_idp.headers["location"])
+    page: httpx.Response = world.idp.get(f"{location.path}?{location.query}")
+    assert page.status_code == 200
+    return page.text
+
+
+@pytest.mark.parametrize("scenario", ["unsigned", "wrong-key", "sha1-signature"])
+def test_an_answer_refused_before_its_signature_verified_is_not_shown(
+    world: PortalIdpWorld, scenario: str
+) -> None:
+    """Unverified content is not displayed as what the IdP sent: anyone can write XML."""
+    connection = world.saml_connection()
+    page = world.saml_test(connection, scenario)
+    assert "&lt;samlp:Response" not in page.text
+    assert "its content is not shown" in text_of(page.text)
+    assert "evidence" not in world.last_test().report
+
+
+def test_an_answer_refused_after_its_signature_verified_is_shown(world: PortalIdpWorld) -> None:
+    connection = world.saml_connection()
+    page = world.saml_test(connection, "wrong-audience")
+    assert "&lt;samlp:Response" in page.text
+    assert "metadata-other&lt;/saml:Audience&gt;" in page.text
+
+
+# -- diagnoses beyond the simulator's scenarios ---------------------------------------------
+
+
+def test_a_wrong_client_secret_is_named_as_such(world: PortalIdpWorld) -> None:
+    """The token endpoint's invalid_client: "the client secret is wrong or expired", with
+    the vendor's place to make a new one."""
+    connection = world.oidc_connection("keycloak")
+    world.portal.broker.management.connections.update(
+        ACTOR, world.organization.id, connection.id, client_secret="not-the-secret"
+    )
+    page = world.oidc_test(connection, "success")
+    assert world.last_test().reason == "token_error"
+    text = text_of(page.text)
+    assert "The client secret is wrong or expired" in text
+    assert "invalid_client (HTTP 401)" in text
+    assert "Credentials tab" in text  # Keycloak's own label
+    assert "not-the-secret" not in page.text
+    assert "not-the-secret" not in str(world.last_test().report)
+
+
+def test_before_any_domain_is_verified_a_test_passes_with_a_note(
+    store: Store, tmp_path: Path, idp_keys: IdpKeys
+) -> None:
+    """The setup steps may come in either order: without a verified domain yet, the test
+    passes and says which domain to verify; once one is verified, an address outside the
+    verified domains fails the test (as it would fail a login)."""
+    world = build_portal_idp_world(store, tmp_path, idp_keys, verify_domain=False)
+    with world.browser, world.idp:
+        connection = world.saml_connection()
+        page = world.saml_test(connection, "success")
+        assert world.last_test().passed
+        assert "Before you turn single sign-on on, verify example.com" in text_of(page.text)
+
+        domains = world.portal.broker.management.domains
+        domains.add(ACTOR, world.organization.id, "example.org")
+        domains.mark_verified(ACTOR, world.organization.id, "example.org")
+        page = world.saml_test(connection, "success")
+        assert not world.last_test().passed
+        assert world.last_test().reason == "email_domain_not_verified"
+        assert "one of: example.org" in text_of(page.text)
+
+
+def test_the_result_offers_the_same_test_again(world: PortalIdpWorld) -> None:
+    path = _failed_test(world)
+    page = world.browser.get(path)
+    token = csrf_token(page.text)
+    action = re.search(r'<form method="post" action="([^"]+/test)"', page.text)
+    assert action
+    again = world.browser.post(
+        action.group(1), data={"csrf": token}, headers={"Origin": ISSUER}, follow_redirects=False
+    )
+    assert again.status_code == 303
+    assert again.headers["location"].startswith("https://idp.example.test/sso?")
