@@ -23,7 +23,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from admin_portal.kit import Portal, Visit
-from admin_portal.setup.field_errors import NO_ERRORS, FormErrors, form_errors
+from admin_portal.setup.field_errors import NO_ERRORS, FormErrors, form_errors, sentence
 from admin_portal.setup.flow import NavStep, nav
 from broker.domain.model import Domain
 from broker.management.domains import DnsRecord, Verification, dns_record
@@ -123,7 +123,7 @@ def routes(portal: Portal) -> list[BaseRoute]:
             errors = (
                 form_errors(exc)
                 if isinstance(exc, InvalidInput)
-                else FormErrors({"name": f"{exc.detail[:1].upper()}{exc.detail[1:]}."})
+                else FormErrors({"name": sentence(exc.detail)})
             )
             status = 422 if isinstance(exc, InvalidInput) else 409
             return render(request, visit, connection_id, errors=errors, typed=name, status=status)

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from admin_portal.kit import Portal, Visit
+from admin_portal.setup.field_errors import sentence
 from admin_portal.setup.flow import nav, page, setup_connection
 from broker.domain.model import Connection
 from broker.management.connection_view import awaiting_idp
@@ -49,7 +50,7 @@ def routes(portal: Portal) -> list[BaseRoute]:
             )  # fmt: skip
         except ResourceConflict as exc:
             log.info("portal activation refused connection=%s: %s", connection.id, exc)
-            message = f"{exc.detail[:1].upper()}{exc.detail[1:]}."
+            message = sentence(exc.detail)
             return render(request, visit, connection, error=message, status=409)
         return portal.redirect(f"/setup/{connection.id}/done")
 

@@ -20,7 +20,7 @@ from admin_portal.guides.values import (
 )
 from admin_portal.kit import Portal, Visit
 from admin_portal.setup.attribute_form import locked_claims, read_attributes
-from admin_portal.setup.field_errors import FORM, NO_ERRORS, FormErrors, form_errors
+from admin_portal.setup.field_errors import FORM, NO_ERRORS, FormErrors, form_errors, sentence
 from admin_portal.setup.flow import nav, page, setup_connection
 from broker.domain.model import Connection
 from broker.management.connection_view import awaiting_idp
@@ -109,7 +109,7 @@ def routes(portal: Portal) -> list[BaseRoute]:
             rows = claim_rows(connection, locked, typed)
             return render(request, visit, connection, rows, errors, 422)
         except ResourceConflict as exc:
-            errors = FormErrors({FORM: f"{exc.detail[:1].upper()}{exc.detail[1:]}."})
+            errors = FormErrors({FORM: sentence(exc.detail)})
             rows = claim_rows(connection, locked)
             return render(request, visit, connection, rows, errors, 409)
         return portal.redirect(f"/setup/{connection.id}/test")

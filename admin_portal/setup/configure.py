@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from admin_portal.kit import Portal, Visit
-from admin_portal.setup.field_errors import FORM, NO_ERRORS, FormErrors, form_errors
+from admin_portal.setup.field_errors import FORM, NO_ERRORS, FormErrors, form_errors, sentence
 from admin_portal.setup.flow import nav, page, setup_connection
 from admin_portal.setup.settings_form import (
     OIDC_TYPED,
@@ -113,7 +113,7 @@ def routes(portal: Portal) -> list[BaseRoute]:
                 source=source, status=422,
             )  # fmt: skip
         except ResourceConflict as exc:
-            errors = FormErrors({FORM: f"{exc.detail[:1].upper()}{exc.detail[1:]}."})
+            errors = FormErrors({FORM: sentence(exc.detail)})
             return render(request, visit, connection, errors=errors, status=409)
         if saved.warnings:
             return portal.render(

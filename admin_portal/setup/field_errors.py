@@ -102,5 +102,13 @@ def plain(detail: str, field: str) -> str:
         return _PLAIN[text].format(label=label)
     if text.startswith(("is ", "must ")):
         return f"{label} {text}."
-    sentence = text[:1].upper() + text[1:]
-    return sentence if sentence.endswith((".", "!", "?")) else sentence + "."
+    return sentence(text)
+
+
+def sentence(text: str) -> str:
+    """`text` as a sentence: capitalized (unless it starts with a name, `acme.example`, that
+    must stay as it is) and ending with a full stop."""
+    first = text.split(" ", 1)[0]
+    if not any(mark in first for mark in "./:@"):
+        text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."

@@ -75,9 +75,8 @@ async def read_saml(form: Mapping[str, Any], stored: Mapping[str, object]) -> Se
     settings: dict[str, object] = {
         name: typed[name] for name in ("idp_entity_id", "sso_url") if typed[name]
     }
-    certificate = (
-        certificate_text(await upload(form, "certificate_file")) or typed["certificate_text"]
-    )
+    pasted = text(form, "certificate_text")  # a key pasted here must reach the check
+    certificate = certificate_text(await upload(form, "certificate_file")) or pasted
     if certificate:
         settings["certificates"] = [certificate]
     missing = [

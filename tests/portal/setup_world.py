@@ -10,7 +10,6 @@ mounted at /portal); the simulator's pages get their own TestClient, as another 
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -47,7 +46,6 @@ OP_ISSUER = f"{IDP_BASE}/oidc"
 OP_CLIENT_ID = "gatehouse-portal-test"
 OP_CLIENT_SECRET = "simulator-portal-secret-not-a-real-one"
 ORIGIN = {"Origin": ISSUER}
-_FORM_ACTION = re.compile(r'<form method="post" action="([^"]+)"')
 
 
 @functools.cache
@@ -143,7 +141,8 @@ class SetupWorld:
             return list(uow.audit.list(limit=1000, organization_id=organization_id))
 
     def metadata(self) -> bytes:
-        return self.idp.get("/metadata").content
+        document: bytes = self.idp.get("/metadata").content
+        return document
 
     def verified_domain(self, organization_id: str, name: str = "acme.example") -> None:
         """An operator's assertion (the CLI's): for tests whose subject is not DNS."""
@@ -181,7 +180,8 @@ class SetupWorld:
             postback = autopost(sent.text)
             result = browser.post(postback.acs_path, data=postback.fields, follow_redirects=False)
         assert result.status_code == 303, result.text
-        return urlsplit(result.headers["location"]).path
+        result_page: str = result.headers["location"]
+        return urlsplit(result_page).path
 
 
 @contextmanager
@@ -209,12 +209,6 @@ def setup_world(store: Store, tmp_path: Path) -> Iterator[SetupWorld]:
         finally:
             app.state.broker.close()
             outbound.close()
-
-
-def form_action(page: str) -> str:
-    found = _FORM_ACTION.search(page)
-    assert found, page
-    return found.group(1)
 
 
 # -- certificates for the refusals ------------------------------------------------------

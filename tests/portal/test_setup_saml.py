@@ -34,9 +34,10 @@ def world(store: Store, tmp_path: Path) -> Iterator[SetupWorld]:
 
 
 def post(browser: TestClient, path: str, data: dict[str, str], page: str) -> httpx.Response:
-    return browser.post(
+    answer: httpx.Response = browser.post(
         path, data={"csrf": csrf_token(page), **data}, headers=ORIGIN, follow_redirects=False
     )
+    return answer
 
 
 def test_a_saml_connection_from_the_first_page_to_on(world: SetupWorld) -> None:

@@ -42,7 +42,10 @@ def parse_idp_metadata(document: bytes, *, entity_id: str | None = None) -> IdpM
     try:
         root = OneLogin_Saml2_XML.to_etree(document)
     except Exception as exc:
-        raise ConfigError("metadata", f"not well-formed XML ({type(exc).__name__})") from exc
+        raise ConfigError(
+            "metadata",
+            f"This is not a metadata document: it is not well-formed XML ({type(exc).__name__})",
+        ) from exc
     descriptors = [
         e
         for e in ([root] if root.tag == f"{_MD}EntityDescriptor" else [])
@@ -120,4 +123,4 @@ def fetch_idp_metadata(url: str, http: httpx.Client, *, policy: OutboundPolicy) 
     try:
         return outbound.get(http, url, policy=policy, max_bytes=MAX_METADATA_BYTES)
     except outbound.OutboundError as exc:
-        raise ConfigError("metadata_url", exc.detail) from exc
+        raise ConfigError("metadata_url", f"Gatehouse could not fetch it: {exc.detail}") from exc
