@@ -169,19 +169,26 @@ class Connections:
     ) -> Saved:
         """Rename, and change the settings given (SAML: new metadata, IdP values or
         options; OIDC: any setting, a new client secret), always through the connector's
-        parse. A null setting goes back to its default. Unchanged, nothing is written."""
+        parse. A null setting goes back to its default. Unchanged, nothing is written.
+
+        New settings end a pending draft (connection_drafts.py): it was built on the
+        settings they replace, and switching it over would silently undo this update."""
         chosen = check_name(name) if name is not None else None
         current = self.get(organization_id, connection_id)
         config: dict[str, object] = dict(current.config)
         notes: tuple[str, ...] = ()
         if settings or client_secret is not None:
             config, notes = self.proposed(current, current.config, settings or {}, client_secret)
-        updated = replace(current, name=chosen or current.name, config=config)
+        changed = changed_settings(current.config, config)
+        draft = None if changed else current.draft
+        updated = replace(current, name=chosen or current.name, config=config, draft=draft)
         if updated == current:
             return Saved(current, notes)
-        changed = ["name"] if updated.name != current.name else []
-        changed += changed_settings(current.config, config)
-        saved = self.save(actor, current, updated, "connection.updated", changed=changed)
+        named = ["name"] if updated.name != current.name else []
+        saved = self.save(
+            actor, current, updated, "connection.updated", changed=named + changed,
+            draft_discarded=True if draft is None and current.draft is not None else None,
+        )  # fmt: skip
         return Saved(saved, notes)
 
     def proposed(

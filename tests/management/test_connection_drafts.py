@@ -424,3 +424,24 @@ def test_another_organizations_connection_is_not_found_and_unchanged(
         with pytest.raises(ResourceNotFound):
             call()
     assert theirs.stored() == before
+
+
+def test_new_active_settings_from_the_api_end_a_pending_draft(edit: Edit) -> None:
+    """The draft was built on the settings the update replaces: switching it over later
+    would silently undo the update. A rename alone keeps it."""
+    drafts, org, cid = edit.drafts, edit.organization_id, edit.connection.id
+    drafted = drafts.add_certificate(edit.actor, org, cid, keys_pem(edit.upstreams.next_keys))
+    assert drafted.connection.draft is not None
+    edit.passed_test(drafted.connection.draft)
+    connections = edit.world.broker.management.connections
+    renamed = connections.update(APP_TEAM, org, cid, name="Acme SSO").connection
+    assert renamed.draft == drafted.connection.draft
+
+    updated = connections.update(APP_TEAM, org, cid, settings={"clock_skew_seconds": 30})
+    assert updated.connection.draft is None
+    assert updated.connection.config["clock_skew_seconds"] == 30
+    with pytest.raises(ResourceConflict, match="no pending changes"):
+        drafts.promote(edit.actor, org, cid)
+    [event] = [e for e in edit.events() if e["detail"].get("draft_discarded")]
+    assert event["type"] == "connection.updated"
+    assert event["actor"] == APP_TEAM
