@@ -104,7 +104,7 @@ ENTRA = Guide(
         "groups": "**Add groups claim** (Token configuration)",
     },
     bring_back=(
-        "The issuer, with your **Directory (tenant) ID**.",
+        "The issuer, `https://login.microsoftonline.com/<Directory (tenant) ID>/v2.0`.",
         "The **Application (client) ID**.",
         "The client secret's **Value**.",
     ),

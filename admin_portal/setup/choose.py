@@ -22,6 +22,12 @@ from broker.management.connection_setup import PRODUCT_NAMES, protocols
 from broker.management.errors import InvalidInput
 
 PROTOCOL_NAMES = {"saml": "SAML", "oidc": "OpenID Connect"}
+#: A tile's heading: the generic tiles name what they are for.
+TILE_NAMES = {
+    **PRODUCT_NAMES,
+    "generic-saml": "Another SAML identity provider",
+    "generic-oidc": "Another OpenID Connect provider",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +46,7 @@ def offered(visit: Visit) -> tuple[str, ...]:
 
 def tiles(visit: Visit) -> list[Tile]:
     return [
-        Tile(s, PRODUCT_NAMES[s], tuple((p, PROTOCOL_NAMES[p]) for p in protocols(s)))
+        Tile(s, TILE_NAMES[s], tuple((p, PROTOCOL_NAMES[p]) for p in protocols(s)))
         for s in offered(visit)
     ]
 

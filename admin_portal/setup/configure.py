@@ -8,11 +8,14 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from admin_portal.guides import guide_for
+from admin_portal.guides.render import emphasize
 from admin_portal.kit import Portal, Visit
 from admin_portal.setup.field_errors import FORM, NO_ERRORS, FormErrors, form_errors, sentence
 from admin_portal.setup.flow import nav, page, setup_connection
@@ -33,9 +36,9 @@ from broker.upstream.urls import endpoints_for
 log = logging.getLogger(__name__)
 
 AUTH_METHOD_NAMES = {
-    "client_secret_basic": "Client secret, sent in the Authorization header (client_secret_basic)",
-    "client_secret_post": "Client secret, sent in the request body (client_secret_post)",
-    "private_key_jwt": "A key Gatehouse generates; no secret (private_key_jwt)",
+    "client_secret_basic": "Client secret, basic (client_secret_basic)",
+    "client_secret_post": "Client secret, in the body (client_secret_post)",
+    "private_key_jwt": "Gatehouse's own key, no secret (private_key_jwt)",
 }
 
 
@@ -59,6 +62,13 @@ def stored_values(connection: Connection) -> dict[str, Any]:
     }
 
 
+def bring_back(connection: Connection) -> tuple[Markup, ...]:
+    """What the guide told the admin to bring back from the IdP, to check they have it."""
+    strategy = connection.config.get("strategy")
+    guide = guide_for(strategy if isinstance(strategy, str) else None, connection.kind)
+    return tuple(emphasize(item) for item in guide.bring_back)
+
+
 def routes(portal: Portal) -> list[BaseRoute]:
     def render(
         request: Request,
@@ -76,6 +86,7 @@ def routes(portal: Portal) -> list[BaseRoute]:
             {"connection": connection, "stored": stored_values(connection),
              "awaiting": awaiting_idp(connection), "typed": typed or {}, "source": source,
              "errors": errors, "methods": AUTH_METHOD_NAMES, "jwks_uri": endpoints.metadata_url,
+             "bring_back": bring_back(connection),
              "steps": nav(visit, "settings", connection.id)},
             visit=visit, status=status,
         )  # fmt: skip

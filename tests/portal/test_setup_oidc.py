@@ -136,3 +136,22 @@ def test_each_oidc_field_error_is_shown_beside_its_field(
     assert message in error
     assert f'href="#{field}"' in refused.text  # the summary links to the field
     assert world.connection(connection.id).config == connection.config
+
+
+def test_with_private_key_jwt_the_page_gives_the_key_to_register(world: SetupWorld) -> None:
+    org = world.organization()
+    connection = world.begin(org.id, "generic-oidc", "oidc")
+    browser = world.signed_in(org.id)
+    page = browser.get(f"/portal/setup/{connection.id}/settings")
+    saved = post(
+        browser, f"/portal/setup/{connection.id}/settings",
+        {"issuer": OP_ISSUER, "client_id": OP_CLIENT_ID,
+         "token_endpoint_auth_method": "private_key_jwt"},
+        page.text,
+    )  # fmt: skip
+    assert saved.status_code in (200, 303), saved.text
+    shown = browser.get(f"/portal/setup/{connection.id}/settings")
+    jwks = f"https://gatehouse.test/oidc/{connection.id}/jwks.json"
+    assert f">{jwks}</code>" in shown.text
+    assert '<option value="private_key_jwt" selected>' in shown.text
+    assert "private_key_encrypted" not in shown.text

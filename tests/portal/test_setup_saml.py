@@ -77,6 +77,7 @@ def test_a_saml_connection_from_the_first_page_to_on(world: SetupWorld) -> None:
     assert f'href="/portal/setup/{connection.id}/guide"' in again.text
 
     settings = browser.get(f"/portal/setup/{connection.id}/settings")
+    assert "The app&#39;s <strong>Metadata URL</strong> (Sign On tab)." in settings.text
     saved = post(
         browser, f"/portal/setup/{connection.id}/settings",
         {"source": "url", "metadata_url": IDP_METADATA_URL}, settings.text,
@@ -148,6 +149,10 @@ def test_a_saml_connection_from_the_first_page_to_on(world: SetupWorld) -> None:
     guide_again = browser.get(f"/portal/setup/{connection.id}/guide", follow_redirects=False)
     assert guide_again.status_code == 303
     assert guide_again.headers["location"] == f"/portal/connections/{connection.id}"
+
+    welcome = browser.get("/portal/")
+    assert "✓ Single sign-on is on, through Okta (SAML)." in welcome.text
+    assert "Already begun" not in welcome.text
 
     by_kind = {e.kind: e.actor for e in world.events(org.id)}
     link = f"portal_link:{world.link_ids[0]}"

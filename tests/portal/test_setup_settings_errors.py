@@ -139,7 +139,7 @@ def test_a_connection_that_already_works_keeps_an_expired_certificate_beside_a_n
                      "Choose the metadata file to upload", id="no-file"),
         pytest.param({"source": "url", "metadata_url": "https://unreachable.example/md"}, None,
                      "metadata_url",
-                     "Gatehouse could not fetch it: cannot reach https://unreachable.example/md",
+                     "Gatehouse could not fetch the metadata: cannot reach https://unreachable.example/md",
                      id="unreachable-url"),
         pytest.param({"source": "url", "metadata_url": "https://idp.example.test/nothing"},
                      None, "metadata_url", "the server answered 404", id="url-404"),

@@ -123,4 +123,6 @@ def fetch_idp_metadata(url: str, http: httpx.Client, *, policy: OutboundPolicy) 
     try:
         return outbound.get(http, url, policy=policy, max_bytes=MAX_METADATA_BYTES)
     except outbound.OutboundError as exc:
-        raise ConfigError("metadata_url", f"Gatehouse could not fetch it: {exc.detail}") from exc
+        raise ConfigError(
+            "metadata_url", f"Gatehouse could not fetch the metadata: {exc.detail}"
+        ) from exc
