@@ -7,6 +7,7 @@ with its own SP values, so the guide can show them and the admin can come back l
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from starlette.concurrency import run_in_threadpool
@@ -20,6 +21,8 @@ from admin_portal.setup.flow import nav, page
 from broker.domain.management import STRATEGIES
 from broker.management.connection_setup import PRODUCT_NAMES, protocols
 from broker.management.errors import InvalidInput
+
+log = logging.getLogger(__name__)
 
 PROTOCOL_NAMES = {"saml": "SAML", "oidc": "OpenID Connect"}
 #: A tile's heading: the generic tiles name what they are for.
@@ -88,7 +91,8 @@ def routes(portal: Portal) -> list[BaseRoute]:
                 visit.actor, visit.organization.id, strategy=strategy, protocol=protocol,
                 offered=offered(visit), required_claims=required_attributes(visit),
             )  # fmt: skip
-        except InvalidInput:  # the only refusal: a tile this link does not offer
+        except InvalidInput as exc:  # the only refusal: a tile this link does not offer
+            log.info("portal begin refused org=%s: %s", visit.organization.id, exc)
             errors = FormErrors({FORM: "Choose one of the identity providers listed here."})
             return render(request, visit, errors, 422)
         return portal.redirect(f"/setup/{connection.id}/guide")
