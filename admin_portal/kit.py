@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,7 +139,11 @@ class Portal:
         *,
         visit: Visit | None = None,
         status: int = 200,
+        form_targets: Sequence[str] = (),
     ) -> HTMLResponse:
+        """`form_targets`: URLs of other sites a form of this page may reach, directly or by
+        the redirect that answers it (a test login's hand-off to the IdP): a browser checks
+        CSP form-action on that redirect too. Only their origins are added."""
         nonce = secrets.token_urlsafe(16)
         full = {
             "visit": visit,
@@ -153,10 +157,13 @@ class Portal:
         response: HTMLResponse = self.templates.TemplateResponse(
             request, template, full, status_code=status
         )
+        form_action = " ".join(
+            ["'self'", *dict.fromkeys(filter(None, map(web_origin, form_targets)))]
+        )
         response.headers["Content-Security-Policy"] = (
             "default-src 'none'; script-src 'self'; "
             f"style-src 'self' 'nonce-{nonce}'; img-src 'self' https: data:; "
-            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+            f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
         )
         response.headers["Cache-Control"] = "no-store"
         response.headers["Referrer-Policy"] = "no-referrer"
@@ -239,6 +246,23 @@ class Portal:
                 )  # fmt: skip
 
         return page
+
+
+def web_origin(url: str) -> str | None:
+    """`https://idp.example.com:8443` of an http(s) URL, as a CSP source; None for anything
+    else, so no value from a config can add more than one origin to a policy."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    host = parts.hostname
+    if parts.scheme not in ("http", "https") or not host:
+        return None
+    if not all(ch.isalnum() or ch in ".-:" for ch in host):
+        return None
+    host = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
 
 
 def _branding(visit: Visit | None) -> Mapping[str, str | None]:

@@ -86,7 +86,9 @@ def start_response(
     if isinstance(action, Redirect):
         response = RedirectResponse(action.location, status_code=303)
     else:
-        response = portal.render(request, "autopost.html", {"post": action}, visit=visit)
+        response = portal.render(
+            request, "autopost.html", {"post": action}, visit=visit, form_targets=[action.action]
+        )
     for cookie in action.cookies:
         response.set_cookie(
             cookie.name,
@@ -98,3 +100,19 @@ def start_response(
             samesite=cookie.same_site,  # type: ignore[arg-type]
         )
     return response
+
+
+def idp_urls(connection: Connection) -> tuple[str, ...]:
+    """Where the answer to a page's test form sends the browser: the IdP's login URL, of the
+    active settings and of the draft. A page with the test form passes them to
+    `Portal.render(form_targets=...)`: a browser applies CSP form-action to the redirect
+    that answers a form, and would stop the hand-off to the IdP. An OIDC IdP whose
+    authorization endpoint is not given by hand is taken to sign in at its issuer's origin."""
+    found: list[str] = []
+    for config in (connection.config, connection.draft or {}):
+        endpoints = config.get("endpoints")
+        manual = endpoints.get("authorization_endpoint") if isinstance(endpoints, Mapping) else None
+        for value in (config.get("sso_url"), manual or config.get("issuer")):
+            if isinstance(value, str):
+                found.append(value)
+    return tuple(dict.fromkeys(found))

@@ -93,7 +93,7 @@ def recent_logins(
 
 def explain(kind: str, reason: str | None) -> str:
     if kind == "login.succeeded":
-        return "Signed in."
+        return "The identity provider's answer passed every check."
     if reason is None:
         return "The sign-in did not finish."
     if reason.startswith("idp_refused:"):

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from admin_portal.kit import Portal, Visit
 from admin_portal.maintain.overview import overview
 from admin_portal.maintain.pages import connection_of, sentence
+from admin_portal.test_logins import idp_urls
 from broker.domain.model import Connection
 from broker.management.errors import ResourceConflict
 
@@ -86,5 +87,6 @@ class Pages:
         )
         context = {"o": shown, "notice": notice, "error": error}
         return self.portal.render(
-            request, "maintain_overview.html", context, visit=visit, status=status
-        )
+            request, "maintain_overview.html", context, visit=visit, status=status,
+            form_targets=idp_urls(connection),  # the test form's hand-off to the IdP
+        )  # fmt: skip
