@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Route
 
 from admin_portal.kit import Portal, Visit
 from admin_portal.setup.flow import nav, page, setup_connection
+from admin_portal.test_logins import idp_urls
 from broker.domain.portal import config_digest
 from broker.management.connection_view import awaiting_idp
 
@@ -49,7 +50,8 @@ def routes(portal: Portal) -> list[BaseRoute]:
             {"connection": connection, "tests": rows, "tested": readiness.tested,
              "awaiting": awaiting_idp(connection),
              "steps": nav(visit, "test", connection.id)},
-            visit=visit,
+            # The test form is answered by a redirect to the IdP: CSP form-action must allow it.
+            visit=visit, form_targets=idp_urls(connection),
         )  # fmt: skip
 
     return [Route("/setup/{connection_id:str}/test", page(portal, show), methods=["GET"])]

@@ -117,8 +117,13 @@ def test_the_test_step_waits_for_the_settings(world: SetupWorld) -> None:
     assert "Give Gatehouse your identity provider" in page.text
     assert 'target="_blank"' not in page.text
     assert "No test yet." in page.text
+    assert "form-action 'self';" in page.headers["content-security-policy"]
     configured_id = configured(world, browser, org.id)
     ready = browser.get(f"/portal/setup/{configured_id}/test")
+    # The form is answered by a redirect to the IdP, which a browser checks against
+    # form-action: the IdP's origin is allowed on this page, no other.
+    csp = ready.headers["content-security-policy"]
+    assert "form-action 'self' https://idp.example.test;" in csp
     assert (
         f'<form method="post" action="/portal/connections/{configured_id}/test" target="_blank">'
         in ready.text
