@@ -127,7 +127,9 @@ class ConnectionDrafts:
         listed = fields["idp_certificates"]
         assert isinstance(listed, list)
         known = {_fingerprint(c) for c in trusted}
-        added = [c for c in listed if _fingerprint(c) not in known]
+        # An IdP's metadata may still list a certificate that has expired: useless, skipped.
+        now = self._deps.clock.now()
+        added = [c for c in listed if _fingerprint(c) not in known and _not_after(c) > now]
         if not added:
             raise InvalidInput.at(
                 "/settings/metadata_url",

@@ -23,7 +23,7 @@ from broker.store import Store
 from broker.store.sql import SqlStore
 from broker.upstream.saml.config import MAX_IDP_CERTIFICATES
 from idp_simulator.metadata import metadata_xml
-from tests.support.certificates import certificate_pem, fingerprint, keys_pem
+from tests.support.certificates import certificate_pem, fingerprint, idp_metadata, keys_pem
 from tests.support.connection_upstreams import (
     IDP_ENTITY_ID,
     METADATA_URL,
@@ -349,6 +349,11 @@ def test_certificates_from_the_idps_metadata_are_added_beside_the_old(edit: Edit
         fingerprint(upstreams.keys.certificate_pem),
         fingerprint(upstreams.next_keys.certificate_pem),
     ]
+    with pytest.raises(InvalidInput, match="no certificate that is not trusted"):
+        drafts.add_certificates_from_metadata(edit.actor, org, cid, METADATA_URL)
+    # A certificate the metadata still lists after it expired is not added.
+    expired = certificate_pem(not_after=edit.world.clock.now() - timedelta(days=3))
+    upstreams.documents[METADATA_URL] = idp_metadata(IDP_ENTITY_ID, SSO_URL, expired)
     with pytest.raises(InvalidInput, match="no certificate that is not trusted"):
         drafts.add_certificates_from_metadata(edit.actor, org, cid, METADATA_URL)
     # Another IdP's metadata: nothing of it is taken.

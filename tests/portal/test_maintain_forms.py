@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from joserfc.jwk import RSAKey
 
 from broker.store import Store
-from tests.support.certificates import certificate_pem, fingerprint
+from tests.support.certificates import certificate_pem, fingerprint, idp_metadata
 from tests.support.maintain_world import (
     IDP_ENTITY_ID,
     SSO_URL,
@@ -190,8 +190,12 @@ def test_the_idps_metadata_is_fetched_again_for_its_new_certificate(
     org = world.organization()
     old, new = _pem(world, name="Old"), _pem(world)
     connection = world.saml(org.id, old)
-    world.documents["https://idp.acme.test/metadata"] = _metadata(IDP_ENTITY_ID, old, new)
-    world.documents["https://idp.acme.test/other"] = _metadata("https://other.test", new)
+    world.documents["https://idp.acme.test/metadata"] = idp_metadata(
+        IDP_ENTITY_ID, SSO_URL, old, new
+    )
+    world.documents["https://idp.acme.test/other"] = idp_metadata(
+        "https://other.test", SSO_URL, new
+    )
     browser = world.editing(org.id, connection)
     path = f"/portal/connections/{connection.id}/certificates"
     other = submit(
@@ -211,23 +215,6 @@ def test_the_idps_metadata_is_fetched_again_for_its_new_certificate(
         fingerprint(old),
         fingerprint(new),
     ]
-
-
-def _metadata(entity_id: str, *certificates: str) -> bytes:
-    keys = "".join(
-        '<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>'
-        + "".join(c.strip().splitlines()[1:-1])
-        + "</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"
-        for c in certificates
-    )
-    return (
-        '<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" '
-        f'xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="{entity_id}">'
-        '<md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">'
-        f"{keys}"
-        '<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" '
-        f'Location="{SSO_URL}"/></md:IDPSSODescriptor></md:EntityDescriptor>'
-    ).encode()
 
 
 def test_discard_drops_the_draft(world: MaintainWorld) -> None:

@@ -48,3 +48,22 @@ def fingerprint(pem: str | bytes) -> str:
 
 def keys_pem(keys: IdpKeys) -> str:
     return keys.certificate_pem.decode()
+
+
+def idp_metadata(entity_id: str, sso_url: str, *certificates: str) -> bytes:
+    """A SAML IdP's metadata listing these signing certificates (PEM): what an IdP in a
+    rollover publishes (the simulator's own metadata lists its one key)."""
+    keys = "".join(
+        '<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>'
+        + "".join(c.strip().splitlines()[1:-1])
+        + "</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"
+        for c in certificates
+    )
+    return (
+        '<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" '
+        f'xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="{entity_id}">'
+        '<md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">'
+        f"{keys}"
+        '<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" '
+        f'Location="{sso_url}"/></md:IDPSSODescriptor></md:EntityDescriptor>'
+    ).encode()
