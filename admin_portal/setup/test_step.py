@@ -48,6 +48,7 @@ def routes(portal: Portal) -> list[BaseRoute]:
         return portal.render(
             request, "setup_test.html",
             {"connection": connection, "tests": rows, "tested": readiness.tested,
+             "verified_domains": readiness.verified_domains,
              "awaiting": awaiting_idp(connection),
              "steps": nav(visit, "test", connection.id)},
             # The test form is answered by a redirect to the IdP: CSP form-action must allow it.

@@ -116,6 +116,7 @@ def test_a_saml_connection_from_the_first_page_to_on(world: SetupWorld) -> None:
     assert "✓ Passed" in test_page.text
     assert f'href="/portal/tests/{test.id}"' in test_page.text
     assert "A test of the current settings passed" in test_page.text
+    assert "Next: prove you own your email domain" in test_page.text
 
     domains = browser.get(f"/portal/domains?connection={connection.id}")
     added = post(
