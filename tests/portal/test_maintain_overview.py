@@ -25,6 +25,7 @@ from tests.support.maintain_world import (
     submit,
     world,
 )
+from tests.support.portal_world import ACTOR
 
 __all__ = ["op_key", "world"]  # fixtures
 
@@ -211,3 +212,21 @@ def test_an_oidc_connection_shows_its_issuer_and_redirect_uri_never_its_secret(
     assert f'id="redirect-uri">https://gatehouse.test/oidc/{connection.id}/callback</code>' in page
     assert "Signing certificates" not in page
     assert f'href="/portal/connections/{connection.id}/secret"' in page
+
+
+def test_an_oidc_connection_without_a_secret_offers_no_secret_change(
+    store: Store, tmp_path: Path, op_key: RSAKey
+) -> None:
+    world = build_maintain_world(store, tmp_path, op_key=op_key)
+    assert world.op is not None
+    org = world.organization()
+    settings = {
+        "issuer": world.op.issuer,
+        "client_id": world.op.client_id,
+        "token_endpoint_auth_method": "private_key_jwt",
+    }
+    connection = world.broker.management.connections.create_oidc(ACTOR, org.id, settings).connection
+    page = world.editing(org.id, connection).get(f"/portal/connections/{connection.id}").text
+    assert "there is no client secret to change" in page
+    assert f'href="/portal/connections/{connection.id}/secret"' not in page
+    assert f'id="jwks-uri">https://gatehouse.test/oidc/{connection.id}/jwks.json</code>' in page
