@@ -346,8 +346,8 @@ Gatehouse demo is running (Ctrl-C stops it).
     Redirect URI:           {oidc.callback_url}
   Example Startup (no SSO yet: set it up as its IT admin would, in the portal):
     Portal link:            {portal_link}
-                            (pick "Generic SAML" or "Generic OIDC"; the simulator is the
-                            IdP; then log in from the demo app as alice@example.net)
+                            (pick "Another SAML identity provider": the simulator is
+                            the IdP; then log in from the demo app as alice@example.net)
   Broker / OIDC issuer:     {issuer}
   Discovery:                {issuer}/.well-known/openid-configuration
   JWKS:                     {issuer}/jwks.json
