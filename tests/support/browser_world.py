@@ -3,9 +3,11 @@ and the demo relying party, each a real HTTP server on a free loopback port, on 
 temporary directory.
 
 It is the end-to-end suites' `loopback_world`, seeded with the demo's Example Corp (an active
-SAML connection to the simulator), plus the one thing a browser test needs beyond it: the
-broker's management use cases, to play the app team's side (organizations, self-service
-profiles, portal links) exactly as the management API would.
+SAML connection to the simulator), plus what a browser test needs beyond it: the broker's
+management use cases, to play the app team's side (organizations, self-service profiles,
+portal links) exactly as the management API would; and a real DNS server on loopback, the
+one the broker's domain verification asks (GATEHOUSE_DNS_RESOLVER), where a test publishes
+the TXT record the portal shows, as the customer would at their DNS provider.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from broker.domain.model import Connection, Organization
 from broker.management.portal_links import IssuedLink
 from broker.management.profiles import ProfileFields
 from broker.settings import Settings
+from tests.support.dns_server import Zone, dns_server
 from tests.support.loopback_world import LoopbackWorld, loopback_world
 
 #: Who the app team's calls are recorded as, as in tests/support/portal_world.py.
@@ -35,6 +38,8 @@ ACTOR = "management_client:mc_browser_tests"
 class BrowserWorld:
     loop: LoopbackWorld
     broker: Broker
+    #: The DNS the broker asks: `zone.publish(name, value)` is the customer's DNS provider.
+    zone: Zone
 
     @property
     def issuer(self) -> str:
@@ -105,5 +110,8 @@ def browser_world(request: pytest.FixtureRequest, tmp: Path) -> Iterator[Browser
         brokers.append(broker)
         return seed_example_corp_with(broker, simulator_url=simulator_url)
 
-    with loopback_world(request, tmp, seed) as loop:
-        yield BrowserWorld(loop=loop, broker=brokers[0])
+    with (
+        dns_server() as (zone, resolver),
+        loopback_world(request, tmp, seed, dns_resolver=resolver) as loop,
+    ):
+        yield BrowserWorld(loop=loop, broker=brokers[0], zone=zone)

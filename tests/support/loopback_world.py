@@ -27,7 +27,7 @@ from broker.app import Broker, create_app
 from broker.demo import simulator_environment
 from broker.domain.model import AuditEvent, Connection
 from broker.oidc.clients import register_client
-from broker.settings import Settings
+from broker.settings import ManagementSettings, Settings
 from broker.store import Store
 from broker.store.sql import SqlStore, make_engine
 from demo_rp.app import create_app as create_relying_party
@@ -84,10 +84,11 @@ def audit_for(store: Store, organization_id: str, request_id: str) -> list[Audit
 
 @contextmanager
 def loopback_world(
-    request: pytest.FixtureRequest, tmp: Path, seed: Seed
+    request: pytest.FixtureRequest, tmp: Path, seed: Seed, *, dns_resolver: str | None = None
 ) -> Iterator[LoopbackWorld]:
     """`request.param` is the backend ("sqlite" or "postgres"); one world per module (keys
-    and servers are the slow part), each test with its own browser."""
+    and servers are the slow part), each test with its own browser. `dns_resolver`
+    (`host:port`) is the DNS server domain verification asks, as GATEHOUSE_DNS_RESOLVER."""
     with ExitStack() as stack:
         if request.param == "sqlite":
             template = request.getfixturevalue("sqlite_template")
@@ -102,7 +103,9 @@ def loopback_world(
         issuer = f"http://127.0.0.1:{broker_port}"
         simulator_url = f"http://127.0.0.1:{simulator_port}"
         rp_url = f"http://127.0.0.1:{rp_port}"
-        settings = make_settings(tmp, issuer=issuer)
+        settings = make_settings(
+            tmp, issuer=issuer, management=ManagementSettings(dns_resolver=dns_resolver)
+        )
 
         environment = simulator_environment(settings, simulator_url=simulator_url)
         stack.enter_context(
