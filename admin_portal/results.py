@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 from admin_portal import diagnosis
 from admin_portal.diagnosis.text import emphasize
 from admin_portal.kit import Portal, Visit
+from admin_portal.test_logins import idp_urls
 from broker.domain.model import Connection
 from broker.domain.portal import ConnectionTest
 from broker.upstream.urls import endpoints_for
@@ -34,7 +35,10 @@ def routes(portal: Portal) -> list[BaseRoute]:
         connection = portal.connection(visit, test.connection_id)
         issuer = portal.management.deps.issuer
         context = result_context(test, connection, gatehouse_values(issuer, connection))
-        return portal.render(request, "test_result.html", context, visit=visit)
+        # "Run the test again" is a test form: its answer hands the browser to the IdP.
+        return portal.render(
+            request, "test_result.html", context, visit=visit, form_targets=idp_urls(connection)
+        )
 
     return [Route("/tests/{test_id:str}", portal.with_visit(result), methods=["GET"])]
 

@@ -207,3 +207,15 @@ def test_the_result_offers_the_same_test_again(world: PortalIdpWorld) -> None:
     )
     assert again.status_code == 303
     assert again.headers["location"].startswith("https://idp.example.test/sso?")
+
+
+def test_the_result_page_lets_its_test_form_reach_the_idp_and_nowhere_else(
+    world: PortalIdpWorld,
+) -> None:
+    """A browser checks CSP form-action on the redirect that answers a form: "Run the test
+    again" hands the browser to the IdP, so the page allows the IdP's origin, and only it
+    (Chromium stopped the hand-off before: tests/browser/test_diagnosis_flow.py)."""
+    page = world.browser.get(_failed_test(world))
+    found = re.search(r"form-action ([^;]+);", page.headers["content-security-policy"])
+    assert found
+    assert found.group(1).split() == ["'self'", "https://idp.example.test"]
