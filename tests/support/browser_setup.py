@@ -10,7 +10,8 @@ thing known in advance is what the simulator's own documentation says: it serves
 metadata at `<simulator>/metadata` and needs no registration of the SP.
 
 `Assistant.check` runs after each step's screenshot: `assert_accessible` on every portal
-page of the flow (a test that repeats a page it already checked may pass `check=False`).
+page of the flow (a test that walks pages another test checks turns it off with
+`accessibility=False`, and checks its own pages with `check(..., always=True)`).
 """
 
 from __future__ import annotations
@@ -121,10 +122,14 @@ class Assistant:
     shot: Screenshots
     #: The tab size: the test login's tab opens at the context's, so it is set there too.
     viewport: ViewportSize | None = None
+    #: Off for a test that walks pages another test checks, to keep the tier fast.
+    accessibility: bool = True
     checked: list[str] = field(default_factory=list)
 
-    def check(self, page: Page | None = None) -> None:
+    def check(self, page: Page | None = None, *, always: bool = False) -> None:
         """The step's accessibility check (after its screenshot: it moves focus)."""
+        if not (self.accessibility or always):
+            return
         target = page or self.page
         assert_accessible(target)
         self.checked.append(target.url)
@@ -203,6 +208,17 @@ class Assistant:
         tab = opened.value
         if self.viewport is not None:
             tab.set_viewport_size(self.viewport)
+        return self._at_the_simulator(tab, email, scenario)
+
+    def run_again(self, result: Page, email: str, scenario: str) -> Page:
+        """ "Run the test again" on a result page: the same tab goes to the simulator and
+        comes back with the new result."""
+        result.get_by_role("button", name="Run the test again").click()
+        return self._at_the_simulator(result, email, scenario)
+
+    def _at_the_simulator(self, tab: Page, email: str, scenario: str) -> Page:
+        """The simulator's login page (it asks who signs in, and how its answer should
+        go); the broker checks the answer and sends the tab to the result page."""
         expect(h1(tab)).to_have_text("Log in to the simulator")
         tab.get_by_label("Email").fill(email)
         tab.get_by_label("Scenario").select_option(scenario)
