@@ -11,7 +11,7 @@ from broker.clock import Clock
 from broker.domain.claims import build_claims, email_domain
 from broker.domain.model import Connection, PendingAuthorization, UpstreamIdentity
 from broker.domain.opaque import new_id
-from broker.domain.portal import PortalSession, config_digest
+from broker.domain.portal import PortalSession
 from broker.domain.routing import (
     Choose,
     NoRoute,
@@ -28,11 +28,11 @@ from broker.login.refusals import (
     upstream_reason,
     upstream_refusal,
 )
-from broker.login.test_logins import TestLogins, tested_settings
+from broker.login.test_logins import TestLogins
 from broker.login.trail import LoginTrail
 from broker.oidc.provider import Provider
 from broker.store import NotFound, Store, UnitOfWork
-from broker.upstream.base import CallbackInput, FlowContext, UpstreamError, UpstreamInvalid
+from broker.upstream.base import CallbackInput, FlowContext, UpstreamError
 from broker.upstream.registry import ConnectorCache
 from broker.upstream.urls import endpoints_for
 
@@ -135,7 +135,9 @@ class LoginService:
                 raise flow
             answer = CallbackInput(query=query, form=fields)
             if flow.test is not None:
-                return self._test_callback(flow, connection, answer)
+                return self._tests.complete(
+                    flow, connection, answer, self._context(flow, connection)
+                )
             connector = self._connectors.get(connection)
             upstream = connector.complete_login(self._context(flow, connection), answer)
             return self._finish(flow, connection, upstream, trail)
@@ -145,28 +147,6 @@ class LoginService:
         except LoginRefused as exc:
             self._refused(trail, exc.reason, exc.detail)
             raise exc.page from exc
-
-    def _test_callback(
-        self, flow: PendingAuthorization, connection: Connection, answer: CallbackInput
-    ) -> Result:
-        """A portal test login's answer: verified exactly like a login's, then reported to
-        the IT admin (passed, or why not) instead of issuing a code."""
-        assert flow.test is not None
-        try:
-            tested = tested_settings(connection, use_draft=flow.test.use_draft)
-        except ValueError:
-            tested = None
-        if tested is None or config_digest(tested.config) != flow.test.config_digest:
-            changed = UpstreamInvalid(
-                "settings_changed", detail="the settings changed while the test was running"
-            )
-            return self._tests.failed(flow, connection, changed)
-        connector = self._connectors.get_settings(tested)
-        try:
-            upstream = connector.complete_login(self._context(flow, tested), answer)
-        except UpstreamError as exc:
-            return self._tests.failed(flow, connection, exc)
-        return self._tests.passed(flow, connection, upstream)
 
     def metadata(self, connection_id: str) -> Result:
         """A document the connection publishes (SAML SP metadata for the IdP admin)."""

@@ -34,7 +34,7 @@ from broker.login.binding import BrowserBinding
 from broker.login.refusals import upstream_reason
 from broker.login.test_report import failed_report, passed_report
 from broker.store import Store
-from broker.upstream.base import FlowContext, UpstreamError
+from broker.upstream.base import CallbackInput, FlowContext, UpstreamError, UpstreamInvalid
 from broker.upstream.registry import ConnectorCache
 
 log = logging.getLogger(__name__)
@@ -111,6 +111,34 @@ class TestLogins:
             )
         log.info("test login started connection=%s draft=%s", connection.id, use_draft)
         return replace(start.action, cookies=(*start.action.cookies, cookie))
+
+    def complete(
+        self,
+        flow: PendingAuthorization,
+        connection: Connection,
+        answer: CallbackInput,
+        context: FlowContext,
+    ) -> Redirect:
+        """The IdP's answer to a test login: verified exactly like a login's, then reported
+        to the IT admin (passed, or why not). Settings changed since the test started are a
+        failure of their own: the answer would otherwise be judged by settings it was not
+        asked with."""
+        assert flow.test is not None
+        try:
+            tested = tested_settings(connection, use_draft=flow.test.use_draft)
+        except ValueError:
+            tested = None
+        if tested is None or config_digest(tested.config) != flow.test.config_digest:
+            changed = UpstreamInvalid(
+                "settings_changed", detail="the settings changed while the test was running"
+            )
+            return self.failed(flow, connection, changed)
+        connector = self._connectors.get_settings(tested)
+        try:
+            upstream = connector.complete_login(context, answer)
+        except UpstreamError as exc:
+            return self.failed(flow, connection, exc)
+        return self.passed(flow, connection, upstream)
 
     def passed(
         self, flow: PendingAuthorization, connection: Connection, identity: UpstreamIdentity
