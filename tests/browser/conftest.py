@@ -12,6 +12,8 @@ Fixtures
                      `world.issue(...)`/`world.revoke(...)`: the app team's side, through
                      the management use cases. `world.example_corp` is the demo's active
                      SAML connection to the simulator (alice@example.com logs in through it).
+                     `world.zone.publish(name, value)`: a TXT record in the DNS server the
+                     broker's domain verification asks (tests/support/dns_server.py).
 `chromium` (package) one browser for the whole tier.
 `context`, `page`    a fresh browser context (own cookies) and page per test, 1280x800,
                      every step waiting at most 10 s. A console error, uncaught exception or
@@ -42,9 +44,8 @@ Adding a flow (the setup assistant, a failing test's diagnosis, a certificate ro
    state behind it through `world.broker.management` (events, the connection's version).
 
 The servers use the system clock; a flow that needs time to pass (session idle, expiring
-certificates) arranges its data with dates instead. Domain verification needs a DNS server
-for the broker's resolver (tests/support/dns_server.py): extend the world when a flow gets
-there.
+certificates) arranges its data with dates instead. The setup assistant's steps, as a person
+takes them, are in tests/support/browser_setup.py (`Assistant`, `invite_acme`).
 """
 
 from __future__ import annotations
