@@ -21,11 +21,13 @@ pytestmark = pytest.mark.browser
 
 
 def open_link(page: Page, url: str, shot: Screenshots) -> None:
-    """Follow the link from the mail, then "Continue" on the interstitial."""
+    """Follow the link from the mail, then "Continue" on the interstitial, and wait for the
+    welcome page: a test that acts next (a reload) must not race the navigation."""
     page.goto(url)
     expect(page.get_by_role("heading", level=1)).to_have_text("Set up single sign-on")
     shot("interstitial")
     page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Single sign-on for "))
 
 
 def test_a_link_opens_the_welcome_page_and_the_url_loses_the_token(
