@@ -16,7 +16,7 @@ page of the flow (a test that walks pages another test checks turns it off with
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from playwright.sync_api import expect
@@ -124,15 +124,12 @@ class Assistant:
     viewport: ViewportSize | None = None
     #: Off for a test that walks pages another test checks, to keep the tier fast.
     accessibility: bool = True
-    checked: list[str] = field(default_factory=list)
 
     def check(self, page: Page | None = None, *, always: bool = False) -> None:
         """The step's accessibility check (after its screenshot: it moves focus)."""
         if not (self.accessibility or always):
             return
-        target = page or self.page
-        assert_accessible(target)
-        self.checked.append(target.url)
+        assert_accessible(page or self.page)
 
     def open_link(self, url: str) -> None:
         """Follow the link from the mail, continue on the interstitial: the welcome page."""
@@ -197,12 +194,10 @@ class Assistant:
         self.shot("the test step")
         self.check()
 
-    def test_login(self, email: str, scenario: str, *, button: str | None = None) -> Page:
-        """The test button opens a new tab at the simulator; the person signs in as `email`
-        with `scenario` and the tab lands on the result page, which is returned."""
-        opener = self.page.get_by_role(
-            "button", name=button or "Open a test login in a new tab", exact=True
-        )
+    def test_login(self, email: str, scenario: str) -> Page:
+        """The test step's button opens a new tab at the simulator; the person signs in as
+        `email` with `scenario` and the tab lands on the result page, which is returned."""
+        opener = self.page.get_by_role("button", name="Open a test login in a new tab")
         with self.page.context.expect_page() as opened:
             opener.click()
         tab = opened.value
