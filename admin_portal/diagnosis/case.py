@@ -93,7 +93,12 @@ def clock_rows(case: Case) -> tuple[Row, ...]:
     )
     rows.append(Row(f"The IdP's {field}", expected, case.fact("idp_time")))
     if offset is not None:
-        rows.append(Row("Difference", f"within ± {skew} s", signed_seconds(offset)))
+        # The refused instant's distance from our clock (not the IdP's clock error, which
+        # the IssueInstant row and the explanation estimate).
+        rows.append(
+            Row("Its distance from Gatehouse's clock", f"within ± {skew} s",
+                signed_seconds(offset))
+        )  # fmt: skip
     issued = case.number("issue_instant_offset_seconds")
     if issued is not None and "IssueInstant" not in field and "iat" not in field.split():
         rows.append(

@@ -36,8 +36,8 @@ from broker.upstream.saml.setup import new_sp_key_pair
 PRODUCT_NAMES = {
     "okta": "Okta", "entra": "Microsoft Entra ID", "google": "Google Workspace",
     "adfs": "ADFS", "onelogin": "OneLogin", "jumpcloud": "JumpCloud",
-    "ping": "PingOne / PingFederate", "keycloak": "Keycloak", "generic-saml": "SAML",
-    "generic-oidc": "OpenID Connect",
+    "ping": "PingOne / PingFederate", "keycloak": "Keycloak",
+    "generic-saml": "SAML identity provider", "generic-oidc": "OpenID Connect provider",
 }  # fmt: skip
 #: The SAML attribute profile (attribute names) a product sends by default.
 SAML_PROFILE = {"okta": "okta", "entra": "entra", "google": "google", "adfs": "adfs"}

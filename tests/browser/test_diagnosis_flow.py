@@ -58,7 +58,7 @@ SCENARIOS = {
     ),
     "expired": Shown(
         title="The response had expired when it arrived",
-        row="Difference",
+        row="Its distance from Gatehouse's clock",
         expected=lambda _sp, _trusted: "within ± 120 s",
         received=lambda _sp, _trusted: re.compile(r"^-36\d\d s \(1 hour behind our clock\)$"),
         fix="Check the clock of your identity provider's server: it must be set by NTP.",

@@ -212,5 +212,5 @@ def test_a_metadata_file_with_the_certificate_of_a_new_connection_is_saved_with_
         files={"metadata_file": ("idp.xml", idp_metadata(valid), "application/xml")},
     )  # fmt: skip
     assert saved.status_code == 200
-    assert "certificate CN=New IdP expires 2027-04-06" in saved.text
+    assert "Certificate CN=New IdP expires 2027-04-06" in saved.text
     assert f'href="/portal/setup/{connection.id}/attributes"' in saved.text

@@ -175,8 +175,8 @@ def test_a_self_hosted_idp_is_asked_to_fix_its_clock_a_cloud_one_is_not() -> Non
     okta = diagnose(result("expired", facts, strategy="okta"), protocol="saml", strategy=None)
     assert "Okta's clock is not the suspect" in fix_text(okta)
     rows = {r.label: r for r in okta.rows}
-    assert rows["Difference"].actual == "-3600 s (1 hour behind our clock)"
-    assert rows["Difference"].expected == "within ± 120 s"
+    assert rows["Its distance from Gatehouse's clock"].actual == "-3600 s (1 hour behind our clock)"
+    assert rows["Its distance from Gatehouse's clock"].expected == "within ± 120 s"
 
 
 # -- particular diagnoses -------------------------------------------------------------------

@@ -110,7 +110,7 @@ def _signing_certificates(idp: etree._Element) -> tuple[tuple[str, ...], tuple[s
                 certificates.append(pem)
             subject = certificate.subject.rfc4514_string()
             warnings.append(
-                f"certificate {subject} expires {certificate.not_valid_after_utc:%Y-%m-%d}"
+                f"Certificate {subject} expires {certificate.not_valid_after_utc:%Y-%m-%d}"
             )
     if not certificates:
         raise ConfigError("metadata", "the IdP lists no signing certificate")
