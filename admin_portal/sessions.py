@@ -5,6 +5,14 @@ that opens it, so a mail scanner's pre-fetch uses nothing (T-03). The session ge
 256-bit secret (never the link's token, and never a cookie the browser already had: T-12);
 only its hash is stored. It ends after `SESSION_TTL` however active (absolute), after
 `IDLE_TTL` without a request, or when its link is revoked (T-06).
+
+Guessing (T-07): redemptions are limited per client address and for all clients together
+(`_limit`). A link's token and a session's cookie are both looked up by their SHA-256 in
+the database's index, never compared as they are: a lookup's timing can at most tell how
+much of a guess's *hash* matches a stored hash, which says nothing about a token the
+guesser does not have (they cannot choose a hash's prefix). That is the constant-time
+property that matters here; `hmac.compare_digest` would add nothing to an equality
+the database answers.
 """
 
 from __future__ import annotations
@@ -26,6 +34,10 @@ TOUCH_EVERY = timedelta(minutes=1)
 #: Link redemptions per client address per minute (T-07: guessing is hopeless at 256 bits,
 #: but a flood of lookups should still cost the flooder, not us).
 REDEEMS_PER_MINUTE = 30
+#: And all clients together: a guesser spread over many addresses is slowed too. Far above
+#: what people opening their links do (a link is opened a few times a day), so reaching it
+#: is an attack, whose price is that links open a minute later.
+REDEEMS_PER_MINUTE_ALL = 300
 
 
 class NoSession(Exception):
@@ -56,7 +68,7 @@ class Sessions:
     def redeem(self, token: str, *, client: str) -> OpenedSession:
         self._limit(client)
         try:
-            link = self._management.portal_links.redeem(token)
+            link = self._management.portal_links.redeem(token, client=client)
         except ResourceNotFound as exc:
             raise LinkRefused from exc
         now = self._clock.now()
@@ -96,9 +108,18 @@ class Sessions:
                 uow.portal_sessions.delete(hash_secret(secret))
 
     def _limit(self, client: str) -> None:
+        """Before the link is looked up, so a refused attempt costs a counter, not a lookup.
+
+        The counters are rows in the database (`rate_limits`, one per bucket and minute,
+        incremented by the database in the row), so every broker instance counts into the
+        same ones. An attempt over its client's own limit is refused without counting
+        towards everyone's: one flooding address cannot close the portal's door to all."""
         now = self._clock.now()
         window = now.replace(second=0, microsecond=0)
         with self._store.unit_of_work() as uow:
-            count = uow.rate_limits.hit(f"portal-redeem:{client}", window_start=window)
-        if count > REDEEMS_PER_MINUTE:
+            mine = uow.rate_limits.hit(f"portal-redeem:{client}", window_start=window)
+            everyone = 0
+            if mine <= REDEEMS_PER_MINUTE:
+                everyone = uow.rate_limits.hit("portal-redeem-all", window_start=window)
+        if mine > REDEEMS_PER_MINUTE or everyone > REDEEMS_PER_MINUTE_ALL:
             raise TooManyAttempts

@@ -17,12 +17,14 @@ is a tenant takeover, T-08), so:
   once (T-06).
 
 `redeem` is the one way to use a link (the portal calls it): an atomic count of one use, and
-"not found" alike for an unknown, expired, revoked or used-up token.
+"not found" alike for an unknown, expired, revoked or used-up token; a refused token that is
+a link's is a `portal_link.refused` event for its organization (T-03: reject and alert).
 """
 
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -40,6 +42,8 @@ from broker.management.errors import (
 )
 from broker.store import AlreadyExists, NotFound, UnitOfWork
 from broker.store.protocols import PageKey
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TTL_SEC = 86_400
 MIN_TTL_SEC = 300
@@ -144,24 +148,49 @@ class PortalLinks:
                    link_id=link_id)  # fmt: skip
         return revoked
 
-    def redeem(self, token: str) -> PortalLink:
+    def redeem(self, token: str, *, client: str | None = None) -> PortalLink:
         """Count one use of a live link and return it (for the portal to open a session
         bound to its organization and features). ResourceNotFound for an unknown, expired,
         revoked or used-up token alike: the portal must not tell a guess from a spent link.
         Of concurrent redemptions of a link's last use, exactly one wins (the store's
-        conditional update)."""
+        conditional update).
+
+        A refused token that is a link's (spent, expired or revoked) is a
+        `portal_link.refused` event for its organization, with the reason and `client` (the
+        address the portal saw): a second redemption is someone else holding the link, a
+        forwarded mail or a browser history, and the app team should hear of it (T-03). An
+        unknown token belongs to no organization: it is only logged."""
         if not token or len(token) > _MAX_TOKEN:
+            log.info("portal link refused: not a token")
             raise ResourceNotFound("portal link")
         now = self._deps.clock.now()
+        token_hash = hash_secret(token)
         with self._deps.store.unit_of_work() as uow:
             try:
-                link = uow.portal_links.use(hash_secret(token), now=now)
-            except NotFound as exc:
-                raise ResourceNotFound("portal link") from exc
-            record(uow, self._deps, "portal_link.redeemed", actor=f"portal_link:{link.id}",
-                   organization_id=link.organization_id, connection_id=link.connection_id,
-                   link_id=link.id, use=link.uses, max_uses=link.max_uses)  # fmt: skip
-        return link
+                link = uow.portal_links.use(token_hash, now=now)
+            except NotFound:
+                # Only to say why: the refusal stands whatever this finds (the link's state
+                # cannot become usable again, so it reads as "not usable" here too).
+                self._refused(uow, token_hash, now, client)
+            else:
+                record(uow, self._deps, "portal_link.redeemed", actor=f"portal_link:{link.id}",
+                       organization_id=link.organization_id, connection_id=link.connection_id,
+                       link_id=link.id, use=link.uses, max_uses=link.max_uses)  # fmt: skip
+                return link
+        raise ResourceNotFound("portal link")
+
+    def _refused(self, uow: UnitOfWork, token_hash: str, now: datetime, client: str | None) -> None:
+        try:
+            link = uow.portal_links.find(token_hash)
+        except NotFound:
+            log.info("portal link refused: no link has this token client=%s", client)
+            return
+        reason = status(link, now)
+        log.warning("portal link %s refused: %s client=%s", link.id, reason, client)
+        record(uow, self._deps, "portal_link.refused", actor="portal",
+               organization_id=link.organization_id, connection_id=link.connection_id,
+               reason=reason, link_id=link.id, uses=link.uses, max_uses=link.max_uses,
+               client=client)  # fmt: skip
 
     def seal_url(self, link_id: str, url: str) -> str:
         """The URL encrypted under the master key, for the one place it must be kept: the

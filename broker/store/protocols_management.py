@@ -68,6 +68,11 @@ class PortalLinkRepo(Protocol):
         one gets it."""
         ...
 
+    def find(self, token_hash: str) -> PortalLink:
+        """The link with this token hash, usable or not; NotFound if none has it. Only to
+        say why `use` refused a token (the refusal's audit event, T-03): never a way in."""
+        ...
+
 
 class IdempotencyRepo(Protocol):
     def begin(

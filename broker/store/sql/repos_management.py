@@ -156,6 +156,9 @@ _OWNED_LINK = (
 )
 _INSERT_LINK = insert(portal_links)
 _GET_LINK = select(portal_links).where(*_OWNED_LINK)
+_FIND_LINK = select(portal_links).where(
+    portal_links.c.token_hash == bindparam("p_token_hash", type_=portal_links.c.token_hash.type)
+)
 _LINK_PAGES = keyset(
     select(portal_links).where(portal_links.c.organization_id == _LINK_ORGANIZATION_ID),
     portal_links.c.created_at,
@@ -235,6 +238,14 @@ class SqlPortalLinkRepo:
         NotFound alike for an unknown, revoked, expired (at `now` exactly, as flows) or
         used-up link: the portal must not tell a guessed token from a spent one."""
         row = first(self._connection, _USE_LINK, {"p_token_hash": token_hash, "p_now": now})
+        if row is None:
+            raise NotFound("portal link")
+        return _link(row)
+
+    def find(self, token_hash: str) -> PortalLink:
+        """The link with this token hash, whatever its state (the unique index's lookup).
+        NotFound if no link has it."""
+        row = first(self._connection, _FIND_LINK, {"p_token_hash": token_hash})
         if row is None:
             raise NotFound("portal link")
         return _link(row)
