@@ -145,9 +145,10 @@ class Portal:
         the redirect that answers it (a test login's hand-off to the IdP): a browser checks
         CSP form-action on that redirect too. Only their origins are added."""
         nonce = secrets.token_urlsafe(16)
+        branding = _branding(visit)
         full = {
             "visit": visit,
-            "branding": _branding(visit),
+            "branding": branding,
             "csrf_token": visit.session.csrf_token if visit else "",
             "style_nonce": nonce,
             "base": self.base_url_path,
@@ -160,9 +161,14 @@ class Portal:
         form_action = " ".join(
             ["'self'", *dict.fromkeys(filter(None, map(web_origin, form_targets)))]
         )
+        # Images: ours, and the profile's logo from its one origin (an https URL the app
+        # team set), not any https: host: markup that slipped into a page could otherwise
+        # beacon the page's content out through an image URL (T-05, T-10).
+        logo = web_origin(branding["logo_url"] or "")
+        images = " ".join(["'self'", "data:", *([logo] if logo else [])])
         response.headers["Content-Security-Policy"] = (
             "default-src 'none'; script-src 'self'; "
-            f"style-src 'self' 'nonce-{nonce}'; img-src 'self' https: data:; "
+            f"style-src 'self' 'nonce-{nonce}'; img-src {images}; "
             f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
         )
         response.headers["Cache-Control"] = "no-store"

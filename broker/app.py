@@ -39,7 +39,7 @@ from broker.upstream.saml import SamlConnectionConfig
 from broker.web.adapt import make_templates
 from broker.web.endpoints import Endpoints
 from broker.web.management import ApiEndpoints
-from broker.web.middleware import SecurityHeadersMiddleware
+from broker.web.middleware import SecurityHeadersMiddleware, scrub_link_tokens_from_access_logs
 from broker.web.routes import build_routes
 
 log = logging.getLogger(__name__)
@@ -164,6 +164,7 @@ def create_app(
         settings, store=store, http=http, clock=clock, connector_types=connector_types, dns=dns
     )
     broker.keys.ensure_keys()
+    scrub_link_tokens_from_access_logs()  # the server logs the portal link's path (T-05)
     if not settings.is_production:
         log.warning(
             "Gatehouse is running in DEVELOPMENT mode (issuer %s): http loopback URLs are "

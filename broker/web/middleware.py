@@ -1,11 +1,13 @@
-"""Cross-cutting HTTP behaviour: a correlation id on every request and log line, and the
-security headers every response carries."""
+"""Cross-cutting HTTP behaviour: a correlation id on every request and log line, the
+security headers every response carries, and no portal link's token in an access log."""
 
 from __future__ import annotations
 
 import contextvars
 import logging
+import re
 import secrets
+from collections.abc import Mapping
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,6 +28,41 @@ class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
         return True
+
+
+#: A portal link's path (`/portal/link/<token>`): the token is a bearer credential, and the
+#: interstitial's GET is the one request that carries it in its URL (T-05).
+_LINK_TOKEN = re.compile(r"(/portal/link/)[^\s/?#\"']+")
+#: The ASGI servers' access (and error) loggers, which log each request's path.
+ACCESS_LOGGERS = ("uvicorn.access", "uvicorn.error", "gunicorn.access", "gunicorn.error")
+
+
+def scrub(text: str) -> str:
+    """`/portal/link/<token>` -> `/portal/link/…`."""
+    return _LINK_TOKEN.sub("\\1…", text)
+
+
+class LinkTokenScrubber(logging.Filter):
+    """Replaces a portal link's token in a record's message and arguments, argument by
+    argument (uvicorn's access formatter unpacks them), before any handler sees it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = scrub(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(scrub(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.args, Mapping):
+            record.args = {k: scrub(v) if isinstance(v, str) else v for k, v in record.args.items()}
+        return True
+
+
+def scrub_link_tokens_from_access_logs() -> None:
+    """Install `LinkTokenScrubber` on the ASGI servers' loggers (a logger's filter sees
+    the records logged to it, whatever handlers a deployment configures). Idempotent."""
+    for name in ACCESS_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, LinkTokenScrubber) for f in logger.filters):
+            logger.addFilter(LinkTokenScrubber())
 
 
 class SecurityHeadersMiddleware:
