@@ -214,9 +214,11 @@ def setup_world(store: Store, tmp_path: Path) -> Iterator[SetupWorld]:
 # -- certificates for the refusals ------------------------------------------------------
 
 
-def certificate(*, not_after: datetime, common_name: str = "Old IdP") -> tuple[str, str]:
+def certificate(
+    *, not_after: datetime, common_name: str = "Old IdP", key_size: int = 2048
+) -> tuple[str, str]:
     """(certificate PEM, its private key PEM): a self-signed RSA certificate."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     cert = (
         x509.CertificateBuilder()
