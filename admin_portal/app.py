@@ -17,10 +17,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from admin_portal import domains, home, links, maintain, results, setup, test_logins
+from admin_portal.body_cap import BodyCap
 from admin_portal.kit import Portal
 from admin_portal.sessions import Sessions
 from broker.clock import Clock
@@ -57,6 +59,6 @@ def create_portal(
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         Route("/{path:path}", portal.not_found),
     ]
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, middleware=[Middleware(BodyCap)])  # T-11: upload sizes
     app.state.portal = portal
     return app

@@ -17,11 +17,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import jinja2
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from admin_portal import csrf
+from admin_portal.body_cap import MAX_BODY_BYTES, BodyTooLarge, check_declared
 from admin_portal.sessions import NoSession, Sessions
 from broker.clock import Clock
 from broker.domain.management import SelfServiceProfile
@@ -35,7 +37,7 @@ log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "templates"
 SECURE_COOKIE = "__Host-gatehouse-portal"
 DEV_COOKIE = "gatehouse-portal"
-MAX_FORM_BYTES = 2 * 1024 * 1024  # an IdP metadata document or a certificate upload
+MAX_FORM_BYTES = MAX_BODY_BYTES  # an IdP metadata document or a certificate upload
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -64,6 +66,15 @@ class Visit:
 
 class FeatureNotGranted(Exception):
     """The link does not grant this part of the portal (SSO setup, domain verification)."""
+
+
+class FormUnreadable(Exception):
+    """A form that is too large (T-11) or not a form at all (malformed multipart, too many
+    files or fields): nothing in it is read."""
+
+    def __init__(self, reason: str, *, too_large: bool) -> None:
+        super().__init__(reason)
+        self.too_large = too_large
 
 
 class Portal:
@@ -118,8 +129,15 @@ class Portal:
         )
 
     async def form(self, request: Request, visit: Visit) -> Mapping[str, Any]:
-        """The submitted form, after the CSRF checks (T-08)."""
-        form = await request.form(max_files=2, max_fields=200, max_part_size=MAX_FORM_BYTES)
+        """The submitted form, after the CSRF checks (T-08), within the size cap (T-11)."""
+        try:
+            check_declared({k.lower(): v for k, v in request.headers.items()})
+            form = await request.form(max_files=2, max_fields=200, max_part_size=MAX_FORM_BYTES)
+        except (BodyTooLarge, HTTPException) as exc:
+            # Starlette's parser answers its own refusals (BodyTooLarge among them, raised
+            # while the body was read) as a 400 HTTPException; the cause says which.
+            too_large = isinstance(exc, BodyTooLarge) or isinstance(exc.__context__, BodyTooLarge)
+            raise FormUnreadable(str(exc), too_large=too_large) from exc
         token = form.get("csrf")
         csrf.check(
             form_token=token if isinstance(token, str) else None,
@@ -219,9 +237,9 @@ class Portal:
     def with_visit(self, handler: Callable[[Request, Visit], Awaitable[Response]]) -> Handler:
         """A page that needs a live session; without one, the "open your link" page.
 
-        Two refusals every page shares are answered here: a form that fails the CSRF
-        checks (T-08), and an id that is not this organization's (T-04: "not found",
-        exactly as an absent one, whichever it is)."""
+        The refusals every page shares are answered here: a form that fails the CSRF
+        checks (T-08), a form too large or unreadable (T-11), and an id that is not this
+        organization's (T-04: "not found", exactly as an absent one, whichever it is)."""
 
         async def page(request: Request) -> Response:
             try:
@@ -236,6 +254,19 @@ class Portal:
                     request, visit, status=403, title="This form has expired",
                     message="The form was not sent from this page, or your session changed "
                     "since it was opened. Go back, reload the page, and try again.",
+                )  # fmt: skip
+            except FormUnreadable as exc:
+                log.warning("portal form unreadable org=%s: %s", visit.organization.id, exc)
+                if exc.too_large:
+                    return self.error(
+                        request, visit, status=413, title="This file is too large",
+                        message="What you sent is larger than 2 MB. An IdP's metadata file is "
+                        "at most 1 MB and a certificate a few kB: go back and choose the "
+                        "right file.",
+                    )  # fmt: skip
+                return self.error(
+                    request, visit, status=400, title="This form could not be read",
+                    message="Go back, reload the page, and send the form again.",
                 )  # fmt: skip
             except FeatureNotGranted as exc:
                 log.info("portal feature not granted org=%s: %s", visit.organization.id, exc)

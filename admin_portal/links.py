@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -9,6 +12,8 @@ from starlette.routing import BaseRoute, Route
 from admin_portal import csrf
 from admin_portal.kit import Portal
 from admin_portal.sessions import SESSION_TTL, LinkRefused, TooManyAttempts
+
+log = logging.getLogger(__name__)
 
 
 def routes(portal: Portal) -> list[BaseRoute]:
@@ -19,7 +24,11 @@ def routes(portal: Portal) -> list[BaseRoute]:
         return portal.render(request, "link.html", {"token": token})
 
     async def redeem(request: Request) -> Response:
-        form = await request.form(max_fields=4)
+        try:
+            form = await request.form(max_files=0, max_fields=4)
+        except HTTPException as exc:  # not the interstitial's form: a file, or past the body cap
+            log.warning("portal link redemption unreadable: %s", exc.detail)
+            return portal.render(request, "link_refused.html", {"busy": False}, status=400)
         token = form.get("token")
         try:
             # No session yet, so no form token: the link's token itself is the secret a

@@ -18,6 +18,8 @@ from datetime import datetime
 
 import httpx
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from broker.errors import ConfigError
@@ -171,9 +173,12 @@ def parse_certificate(
     if "-----BEGIN" not in text:
         try:
             der = base64.b64decode("".join(text.split()), validate=True)
-            text = x509.load_der_x509_certificate(der).public_bytes(Encoding.PEM).decode()
         except ValueError as exc:
             raise InvalidInput.at(where, "not a certificate: give it as PEM or base64 DER") from exc
+        try:
+            text = x509.load_der_x509_certificate(der).public_bytes(Encoding.PEM).decode()
+        except ValueError as exc:
+            raise InvalidInput.at(where, _not_a_certificate(der)) from exc
     try:
         certificate = check_certificate_pem(text, "certificates")
     except ConfigError as exc:
@@ -185,6 +190,30 @@ def parse_certificate(
             "identity provider signs with now",
         )  # fmt: skip
     return certificate.public_bytes(Encoding.PEM).decode()
+
+
+#: PFX ::= SEQUENCE { version INTEGER 3, authSafe ContentInfo (id-data) ...} (RFC 7292).
+_PKCS12_VERSION = bytes.fromhex("020103")
+_PKCS7_DATA = bytes.fromhex("06092a864886f70d010701")
+
+
+def _not_a_certificate(der: bytes) -> str:
+    """Why a DER file is refused, said plainly when it holds a private key (a .p12/.pfx
+    bundle or a bare key, exported by mistake, T-11): the key is then not kept, and the
+    admin should treat it as exposed. Never a message that quotes the value."""
+    try:
+        serialization.load_der_private_key(der, password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        pass
+    else:
+        return ("this is a private key: give the IdP's signing certificate instead, and "
+                "treat this key as compromised")  # fmt: skip
+    head = der[:32]
+    if head[:1] == b"\x30" and _PKCS12_VERSION in head[:8] and _PKCS7_DATA in head:
+        return ("this is a PKCS#12 file (.p12 or .pfx), which holds a private key: give only "
+                "the IdP's signing certificate (.cer, .crt or .pem), and treat the key as "
+                "compromised")  # fmt: skip
+    return "not a certificate: give it as PEM or base64 DER"
 
 
 def _refuse_expired_metadata(idp: IdpMetadata, field: str, at: datetime | None) -> None:

@@ -38,7 +38,11 @@ class IdpMetadata:
 
 def parse_idp_metadata(document: bytes, *, entity_id: str | None = None) -> IdpMetadata:
     if len(document) > MAX_METADATA_BYTES:
-        raise ConfigError("metadata", "larger than 1 MiB")
+        raise ConfigError(
+            "metadata",
+            "This document is larger than 1 MiB, and an IdP's metadata is a few kilobytes: "
+            "check that you chose your identity provider's metadata file",
+        )
     try:
         root = OneLogin_Saml2_XML.to_etree(document)
     except Exception as exc:
