@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from admin_portal import diagnosis
-from admin_portal.diagnosis.text import emphasize
+from admin_portal.emphasis import emphasize
 from admin_portal.kit import Portal, Visit
 from admin_portal.test_logins import idp_urls
 from broker.domain.model import Connection

@@ -132,6 +132,16 @@ def clock_explanation(case: Case, *, late: bool) -> str:
     return text
 
 
+def clock_diagnosis(case: Case, title: str, *, late: bool) -> Diagnosis:
+    """A time refusal (expired, or not valid yet), whichever protocol's answer it was."""
+    return case.diagnosis(
+        title,
+        clock_explanation(case, late=late),
+        rows=clock_rows(case),
+        fix=clock_fix(case),
+    )
+
+
 def clock_fix(case: Case) -> tuple[FixStep, ...]:
     """A self-hosted IdP's clock is the customer's to fix; a cloud IdP's clock is kept
     right, so then the delay (or Gatehouse's own clock) is the suspect."""

@@ -2,7 +2,7 @@
 
 A `Diagnosis` is plain text: the template escapes every field (IdP values included: an
 audience or a status message is the IdP's text, not ours), and only the fix steps' `**x**`
-labels become bold, after escaping (`text.emphasize`).
+labels become bold, after escaping (`admin_portal.emphasis`).
 """
 
 from __future__ import annotations

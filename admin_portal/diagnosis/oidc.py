@@ -8,8 +8,7 @@ from collections.abc import Callable, Mapping
 from admin_portal.diagnosis.case import (
     Case,
     audience_row,
-    clock_explanation,
-    clock_fix,
+    clock_diagnosis,
     clock_rows,
     issuer_row,
 )
@@ -65,21 +64,11 @@ def wrong_audience(case: Case) -> Diagnosis:
 
 
 def expired(case: Case) -> Diagnosis:
-    return case.diagnosis(
-        "The ID token had expired when it arrived",
-        clock_explanation(case, late=True),
-        rows=clock_rows(case),
-        fix=clock_fix(case),
-    )
+    return clock_diagnosis(case, "The ID token had expired when it arrived", late=True)
 
 
 def not_yet_valid(case: Case) -> Diagnosis:
-    return case.diagnosis(
-        "The ID token is not valid yet: the clocks disagree",
-        clock_explanation(case, late=False),
-        rows=clock_rows(case),
-        fix=clock_fix(case),
-    )
+    return clock_diagnosis(case, "The ID token is not valid yet: the clocks disagree", late=False)
 
 
 def stale_authentication(case: Case) -> Diagnosis:

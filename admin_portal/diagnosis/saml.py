@@ -8,9 +8,7 @@ from collections.abc import Callable, Mapping
 from admin_portal.diagnosis.case import (
     Case,
     audience_row,
-    clock_explanation,
-    clock_fix,
-    clock_rows,
+    clock_diagnosis,
     issuer_row,
 )
 from admin_portal.diagnosis.model import Diagnosis, FixStep, Row
@@ -19,21 +17,11 @@ _TEST_AGAIN = FixStep("Save the change there, then run the test again.")
 
 
 def expired(case: Case) -> Diagnosis:
-    return case.diagnosis(
-        "The response had expired when it arrived",
-        clock_explanation(case, late=True),
-        rows=clock_rows(case),
-        fix=clock_fix(case),
-    )
+    return clock_diagnosis(case, "The response had expired when it arrived", late=True)
 
 
 def not_yet_valid(case: Case) -> Diagnosis:
-    return case.diagnosis(
-        "The response is not valid yet: the clocks disagree",
-        clock_explanation(case, late=False),
-        rows=clock_rows(case),
-        fix=clock_fix(case),
-    )
+    return clock_diagnosis(case, "The response is not valid yet: the clocks disagree", late=False)
 
 
 def wrong_audience(case: Case) -> Diagnosis:

@@ -1,22 +1,6 @@
-"""Small wording helpers: durations a person reads, and fix text to HTML."""
+"""Small wording helpers: durations a person reads."""
 
 from __future__ import annotations
-
-import re
-
-from markupsafe import Markup, escape
-
-_STRONG = re.compile(r"\*\*(.+?)\*\*")
-_CODE = re.compile(r"`(.+?)`")
-
-
-def emphasize(text: str) -> Markup:
-    """Our fix text to HTML: escaped first, then `**label**` -> <strong>, `` `x` `` ->
-    <code>. Never given IdP text (that goes through plain autoescaping)."""
-    html = str(escape(text))
-    html = _STRONG.sub(r"<strong>\1</strong>", html)
-    html = _CODE.sub(r"<code>\1</code>", html)
-    return Markup(html)  # noqa: S704 - escaped above; only our two tags are added
 
 
 def duration(seconds: int) -> str:

@@ -14,8 +14,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from admin_portal.emphasis import emphasize
 from admin_portal.guides import guide_for
-from admin_portal.guides.render import emphasize
 from admin_portal.kit import Portal, Visit
 from admin_portal.setup.field_errors import FORM, NO_ERRORS, FormErrors, form_errors, sentence
 from admin_portal.setup.flow import nav, page, setup_connection

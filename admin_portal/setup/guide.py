@@ -10,8 +10,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from admin_portal.emphasis import emphasize
 from admin_portal.guides import Guide, guide_for
-from admin_portal.guides.render import emphasize
 from admin_portal.guides.values import AttributeRow, Value, attribute_rows, sp_values
 from admin_portal.kit import Portal, Visit
 from admin_portal.setup.flow import nav, page, setup_connection

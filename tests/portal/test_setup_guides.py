@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from admin_portal.emphasis import emphasize
 from admin_portal.guides import GUIDES, guide_for
 from admin_portal.guides.model import OIDC_VALUES, SAML_VALUES
-from admin_portal.guides.render import emphasize
 from broker.domain.management import STRATEGIES
 from broker.management.connection_setup import SAML_PROFILE, protocols
 from broker.store import Store

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from admin_portal.diagnosis import Diagnosis, attribute_checks, diagnose, evidence, known_reasons
-from admin_portal.diagnosis.text import duration, emphasize, signed_seconds
+from admin_portal.diagnosis.text import duration, signed_seconds
 from admin_portal.diagnosis.vendors import PRODUCTS, topics, vendor_tables
+from admin_portal.emphasis import emphasize
 from broker.domain.management import OIDC_STRATEGIES, SAML_STRATEGIES
 from broker.domain.portal import ConnectionTest
 

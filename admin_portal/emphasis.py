@@ -1,6 +1,7 @@
-"""Guide text to HTML: the text is escaped first, then `**label**` becomes <strong> and
-`` `value` `` becomes <code>. Guide texts are ours, but escaping first keeps the rule that
-nothing reaches a page unescaped."""
+"""Our own wording to HTML, for guides and diagnoses alike: the text is escaped first, then
+`**label**` becomes <strong> and `` `value` `` becomes <code>. The texts are ours, but
+escaping first keeps the rule that nothing reaches a page unescaped; what an IdP sent never
+comes here (it goes through plain autoescaping)."""
 
 from __future__ import annotations
 
