@@ -7,20 +7,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-from starlette.testclient import TestClient
 
 from broker.store import Store
 from tests.portal.setup_world import (
     OP_CLIENT_ID,
     OP_CLIENT_SECRET,
     OP_ISSUER,
-    ORIGIN,
     SetupWorld,
     setup_world,
 )
-from tests.support.portal_world import csrf_token
+from tests.support.portal_world import post_from
 
 
 @pytest.fixture
@@ -29,18 +26,11 @@ def world(store: Store, tmp_path: Path) -> Iterator[SetupWorld]:
         yield built
 
 
-def post(browser: TestClient, path: str, data: dict[str, str], page: str) -> httpx.Response:
-    answer: httpx.Response = browser.post(
-        path, data={"csrf": csrf_token(page), **data}, headers=ORIGIN, follow_redirects=False
-    )
-    return answer
-
-
 def test_an_oidc_connection_from_the_guide_to_on(world: SetupWorld) -> None:
     org = world.organization()
     browser = world.signed_in(org.id)
     choose = browser.get("/portal/setup")
-    begun = post(browser, "/portal/setup/begin", {"choice": "keycloak:oidc"}, choose.text)
+    begun = post_from(browser, "/portal/setup/begin", {"choice": "keycloak:oidc"}, choose.text)
     assert begun.status_code == 303
     [connection] = world.connections(org.id)
     assert connection.kind == "oidc"
@@ -53,7 +43,7 @@ def test_an_oidc_connection_from_the_guide_to_on(world: SetupWorld) -> None:
 
     settings = browser.get(f"/portal/setup/{connection.id}/settings")
     assert "No client secret is stored yet" in settings.text
-    saved = post(
+    saved = post_from(
         browser, f"/portal/setup/{connection.id}/settings",
         {"issuer": OP_ISSUER, "client_id": OP_CLIENT_ID, "client_secret": OP_CLIENT_SECRET,
          "token_endpoint_auth_method": "client_secret_basic"},
@@ -71,7 +61,7 @@ def test_an_oidc_connection_from_the_guide_to_on(world: SetupWorld) -> None:
 
     attributes = browser.get(f"/portal/setup/{connection.id}/attributes")
     assert 'value="email"' in attributes.text  # the standard claim names
-    mapped = post(
+    mapped = post_from(
         browser, f"/portal/setup/{connection.id}/attributes",
         {f"names_{c}": "" for c in ("email", "given_name", "family_name", "name", "groups")},
         attributes.text,
@@ -85,7 +75,7 @@ def test_an_oidc_connection_from_the_guide_to_on(world: SetupWorld) -> None:
 
     world.verified_domain(org.id)
     activate = browser.get(f"/portal/setup/{connection.id}/activate")
-    turned_on = post(browser, f"/portal/setup/{connection.id}/activate", {}, activate.text)
+    turned_on = post_from(browser, f"/portal/setup/{connection.id}/activate", {}, activate.text)
     assert turned_on.status_code == 303
     assert world.connection(connection.id).active
 
@@ -96,7 +86,7 @@ def test_a_refused_save_keeps_what_was_typed_but_never_the_secret(world: SetupWo
     browser = world.signed_in(org.id)
     page = browser.get(f"/portal/setup/{connection.id}/settings")
     typed_secret = "a-secret-the-admin-typed-not-real"
-    refused = post(
+    refused = post_from(
         browser, f"/portal/setup/{connection.id}/settings",
         {"issuer": "https://login.microsoftonline.com/common/v2.0", "client_id": "app-id",
          "client_secret": typed_secret},
@@ -130,7 +120,7 @@ def test_each_oidc_field_error_is_shown_beside_its_field(
     connection = world.begin(org.id, "generic-oidc", "oidc")
     browser = world.signed_in(org.id)
     page = browser.get(f"/portal/setup/{connection.id}/settings")
-    refused = post(browser, f"/portal/setup/{connection.id}/settings", fields, page.text)
+    refused = post_from(browser, f"/portal/setup/{connection.id}/settings", fields, page.text)
     assert refused.status_code == 422, refused.text
     error = refused.text.split(f'id="{field}-error">', 1)[1].split("</p>", 1)[0]
     assert message in error
@@ -143,7 +133,7 @@ def test_with_private_key_jwt_the_page_gives_the_key_to_register(world: SetupWor
     connection = world.begin(org.id, "generic-oidc", "oidc")
     browser = world.signed_in(org.id)
     page = browser.get(f"/portal/setup/{connection.id}/settings")
-    saved = post(
+    saved = post_from(
         browser, f"/portal/setup/{connection.id}/settings",
         {"issuer": OP_ISSUER, "client_id": OP_CLIENT_ID,
          "token_endpoint_auth_method": "private_key_jwt"},

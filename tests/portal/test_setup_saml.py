@@ -9,11 +9,9 @@ import html
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
-from starlette.testclient import TestClient
 
 from broker.domain.portal import config_digest
 from broker.store import Store
@@ -24,20 +22,13 @@ from tests.portal.setup_world import (
     idp_keys,
     setup_world,
 )
-from tests.support.portal_world import csrf_token
+from tests.support.portal_world import csrf_token, post_from
 
 
 @pytest.fixture
 def world(store: Store, tmp_path: Path) -> Iterator[SetupWorld]:
     with setup_world(store, tmp_path) as built:
         yield built
-
-
-def post(browser: TestClient, path: str, data: dict[str, str], page: str) -> httpx.Response:
-    answer: httpx.Response = browser.post(
-        path, data={"csrf": csrf_token(page), **data}, headers=ORIGIN, follow_redirects=False
-    )
-    return answer
 
 
 def test_a_saml_connection_from_the_first_page_to_on(world: SetupWorld) -> None:
@@ -53,7 +44,7 @@ def test_a_saml_connection_from_the_first_page_to_on(world: SetupWorld) -> None:
     assert 'value="okta:saml"' in choose.text
     assert 'value="okta:oidc"' in choose.text
     assert '<span aria-current="step">Identity provider</span>' in choose.text
-    begun = post(browser, "/portal/setup/begin", {"choice": "okta:saml"}, choose.text)
+    begun = post_from(browser, "/portal/setup/begin", {"choice": "okta:saml"}, choose.text)
     assert begun.status_code == 303
     [connection] = world.connections(org.id)
     assert begun.headers["location"] == f"/portal/setup/{connection.id}/guide"
@@ -78,7 +69,7 @@ def test_a_saml_connection_from_the_first_page_to_on(world: SetupWorld) -> None:
 
     settings = browser.get(f"/portal/setup/{connection.id}/settings")
     assert "The app&#39;s <strong>Metadata URL</strong> (Sign On tab)." in settings.text
-    saved = post(
+    saved = post_from(
         browser, f"/portal/setup/{connection.id}/settings",
         {"source": "url", "metadata_url": IDP_METADATA_URL}, settings.text,
     )  # fmt: skip
@@ -91,7 +82,7 @@ def test_a_saml_connection_from_the_first_page_to_on(world: SetupWorld) -> None:
 
     attributes = browser.get(f"/portal/setup/{connection.id}/attributes")
     assert 'value="email, Email, mail"' in attributes.text  # Okta's defaults
-    mapped = post(
+    mapped = post_from(
         browser, f"/portal/setup/{connection.id}/attributes",
         {"names_email": "email, Email, mail", "names_given_name": "firstName",
          "names_family_name": "", "names_name": "", "names_groups": "groups, Groups",
@@ -119,7 +110,7 @@ def test_a_saml_connection_from_the_first_page_to_on(world: SetupWorld) -> None:
     assert "Next: prove you own your email domain" in test_page.text
 
     domains = browser.get(f"/portal/domains?connection={connection.id}")
-    added = post(
+    added = post_from(
         browser, "/portal/domains", {"name": "acme.example", "connection": connection.id},
         domains.text,
     )  # fmt: skip
@@ -130,7 +121,7 @@ def test_a_saml_connection_from_the_first_page_to_on(world: SetupWorld) -> None:
         f"gatehouse-domain-verification={record.verification_token}",
     )
     listed = browser.get(added.headers["location"])
-    checked = post(
+    checked = post_from(
         browser, "/portal/domains/acme.example/check", {"connection": connection.id},
         listed.text,
     )  # fmt: skip
@@ -138,7 +129,7 @@ def test_a_saml_connection_from_the_first_page_to_on(world: SetupWorld) -> None:
 
     activate = browser.get(f"/portal/setup/{connection.id}/activate")
     assert "disabled" not in activate.text
-    turned_on = post(browser, f"/portal/setup/{connection.id}/activate", {}, activate.text)
+    turned_on = post_from(browser, f"/portal/setup/{connection.id}/activate", {}, activate.text)
     assert turned_on.status_code == 303
     assert turned_on.headers["location"] == f"/portal/setup/{connection.id}/done"
     done = browser.get(turned_on.headers["location"])

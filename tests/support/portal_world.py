@@ -69,6 +69,17 @@ def csrf_token(page: str) -> str:
     return html.unescape(found.group(1))
 
 
+def post_from(browser: TestClient, path: str, data: dict[str, str], page: str) -> httpx.Response:
+    """A form posted from the portal page whose HTML is `page`: its token, our Origin."""
+    answer: httpx.Response = browser.post(
+        path,
+        data={"csrf": csrf_token(page), **data},
+        headers={"Origin": ISSUER},
+        follow_redirects=False,
+    )
+    return answer
+
+
 def build_portal_world(store: Store, tmp_path: Any, **settings: Any) -> PortalWorld:
     clock = FixedClock()
     app = create_app(make_settings(tmp_path, **settings), store=store, clock=clock)
