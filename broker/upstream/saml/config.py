@@ -13,6 +13,7 @@ from typing import ClassVar, Self
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from onelogin.saml2.settings import validate_url
 
 from broker.domain.management import SAML_STRATEGIES
 from broker.errors import ConfigError
@@ -94,7 +95,7 @@ class SamlConnectionConfig:
             check_certificate_pem(pem, "idp_certificates")
         return cls(
             idp_entity_id=reader.string("idp_entity_id"),
-            sso_url=check_url(reader.string("sso_url"), "sso_url"),
+            sso_url=check_sso_url(reader.string("sso_url")),
             sso_binding=binding,
             idp_certificates=tuple(certificates),
             name_id_format=name_id_format,
@@ -209,6 +210,18 @@ def check_certificate_pem(pem: str, field_name: str) -> x509.Certificate:
     elif not isinstance(key, ec.EllipticCurvePublicKey):
         raise ConfigError(field_name, "only RSA and EC signing keys are supported")
     return certificate
+
+
+def check_sso_url(url: str) -> str:
+    """An absolute http(s) URL that python3-saml also takes: it checks the IdP's SSO URL
+    again when the connector opens (host name, no whitespace) and raises there, so a URL
+    only it refuses would be stored, then fail every login with a 500."""
+    check_url(url, "sso_url")
+    if not validate_url(url):
+        raise ConfigError(
+            "sso_url", "must be an absolute https URL with a full host name and no spaces"
+        )
+    return url
 
 
 def _pair(value: object, field_name: str) -> SpKeyPair:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from urllib.parse import quote
+from xml.sax.saxutils import escape as xml_escape
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -65,6 +66,14 @@ def open_sp_keys(config: SamlConnectionConfig, box: SecretBox, connection_id: st
     )
 
 
+def xml_attribute_text(value: str) -> str:
+    """`value` escaped for a double-quoted XML attribute. python3-saml writes the IdP's SSO
+    URL into the AuthnRequest's Destination by string formatting, unescaped: an `&` in its
+    query would make the request malformed, and a `"` or `<` (the URL comes from the IdP's
+    metadata, T-10) would add attributes or elements to a request Gatehouse signs."""
+    return xml_escape(value, {'"': "&quot;"})
+
+
 def python3_saml_settings(
     config: SamlConnectionConfig,
     endpoints: ConnectionEndpoints,
@@ -91,7 +100,7 @@ def python3_saml_settings(
             "idp": {
                 "entityId": config.idp_entity_id,
                 "singleSignOnService": {
-                    "url": config.sso_url,
+                    "url": xml_attribute_text(config.sso_url),
                     "binding": BINDING_POST if config.sso_binding == "post" else BINDING_REDIRECT,
                 },
                 "x509certMulti": {"signing": list(config.idp_certificates)},

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import base64
+import zlib
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from lxml import etree
+from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
 
 from broker.errors import ConfigError
+from broker.http import AutoPost
 from broker.keys import SecretBox
 from broker.upstream.outbound import OutboundPolicy
 from broker.upstream.saml.config import SamlConnectionConfig
 from broker.upstream.saml.idp_metadata import fetch_idp_metadata, parse_idp_metadata
 from broker.upstream.saml.setup import new_saml_config
+from broker.upstream.saml.sp import build_authn_request, open_sp_keys, python3_saml_settings
 from broker.upstream.urls import endpoints_for
 from idp_simulator.keys import IdpKeys, generate
 from idp_simulator.metadata import metadata_xml
@@ -58,6 +65,9 @@ def test_a_new_config_round_trips(config: dict[str, Any]) -> None:
         ({"clock_skew_seconds": True}, "clock_skew_seconds"),
         ({"sso_binding": "artifact"}, "sso_binding"),
         ({"sso_url": "ftp://idp.test/sso"}, "sso_url"),
+        # What python3-saml refuses when the connector opens, refused when it is stored.
+        ({"sso_url": "https://idp.test/sso?app=a b"}, "sso_url"),
+        ({"sso_url": "https://idp/sso"}, "sso_url"),
         ({"idp_certificates": []}, "idp_certificates"),
         ({"idp_certificates": ["not a certificate"]}, "idp_certificates"),
         ({"attribute_profile": "myspace"}, "attribute_profile"),
@@ -179,3 +189,30 @@ def _key_descriptor(keys: IdpKeys) -> bytes:
         b"<ds:X509Data><ds:X509Certificate>" + body + b"</ds:X509Certificate></ds:X509Data>"
         b"</ds:KeyInfo></md:KeyDescriptor>"
     )
+
+
+@pytest.mark.parametrize("binding", ["redirect", "post"])
+def test_an_sso_url_with_xml_syntax_is_the_authn_requests_destination_as_it_is(
+    config: dict[str, Any], binding: str
+) -> None:
+    """python3-saml writes the SSO URL into the AuthnRequest unescaped: an `&` would make
+    the request malformed, a `"` would add XML to a request Gatehouse signs (T-10: the URL
+    is the IdP metadata's). Escaped first, the Destination is the URL, and nothing more."""
+    sso_url = 'https://idp.test/sso?app=1&from="/><samlp:Extensions>x</samlp:Extensions>'
+    parsed = SamlConnectionConfig.parse({**config, "sso_url": sso_url, "sso_binding": binding})
+    keys = open_sp_keys(parsed, SecretBox(TEST_SECRET_KEY), "con_1")
+    settings = python3_saml_settings(
+        parsed, endpoints_for(ISSUER, "con_1", "saml"),
+        private_key_pem=keys.signing_key_pem, certificate_pem=keys.signing_cert_pem,
+    )  # fmt: skip
+    out = build_authn_request(parsed, settings, keys, relay_state="flow", force_authn=False)
+    if isinstance(out.action, AutoPost):
+        assert out.action.action == sso_url
+        document = base64.b64decode(out.action.fields["SAMLRequest"])
+    else:
+        assert out.action.location.startswith(f"{sso_url}&SAMLRequest=")
+        query = parse_qs(urlsplit(out.action.location).query)
+        document = zlib.decompress(base64.b64decode(query["SAMLRequest"][0]), -15)
+    request = etree.fromstring(document)
+    assert request.get("Destination") == sso_url
+    assert request.find(f"{{{C.NS_SAMLP}}}Extensions") is None
