@@ -9,6 +9,7 @@ mounted at /portal); the simulator's pages get their own TestClient, as another 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -185,9 +186,15 @@ class SetupWorld:
 
 
 @contextmanager
-def setup_world(store: Store, tmp_path: Path) -> Iterator[SetupWorld]:
+def setup_world(
+    store: Store, tmp_path: Path, *, simulator_base: str = IDP_BASE
+) -> Iterator[SetupWorld]:
+    """`simulator_base`: the simulator's own idea of its base URL, from which it names its
+    entity ID (`<base>/metadata`, its Responses' Issuer); it is still reached at IDP_BASE.
+    A test of hostile IdP values gives one that holds markup (T-10)."""
     clock = FixedClock()
-    simulator = create_simulator(simulator_config(), keys=idp_keys(), clock=clock.now)
+    config = dataclasses.replace(simulator_config(), base_url=simulator_base)
+    simulator = create_simulator(config, keys=idp_keys(), clock=clock.now)
     with dns_server() as (zone, nameserver):
         outbound = back_channel(TestClient(simulator, base_url=IDP_BASE))
         app = create_app(
