@@ -20,10 +20,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from starlette.testclient import TestClient
 
 from broker.app import Broker, create_app
@@ -36,6 +32,7 @@ from broker.store import Store
 from idp_simulator.app import create_app as create_simulator
 from idp_simulator.config import SimulatorConfig
 from idp_simulator.keys import IdpKeys, generate
+from tests.support.certificates import certificate_and_key
 from tests.support.config import ISSUER, make_settings
 from tests.support.dns_server import Zone, dns_server
 from tests.support.portal_world import ACTOR, csrf_token
@@ -224,25 +221,14 @@ def setup_world(
 def certificate(
     *, not_after: datetime, common_name: str = "Old IdP", key_size: int = 2048
 ) -> tuple[str, str]:
-    """(certificate PEM, its private key PEM): a self-signed RSA certificate."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_after - timedelta(days=365))
-        .not_valid_after(not_after)
-        .sign(key, hashes.SHA256())
+    """(certificate PEM, its private key PEM): a self-signed RSA certificate valid for the
+    year before `not_after`."""
+    return certificate_and_key(
+        not_after=not_after,
+        subject=common_name,
+        not_before=not_after - timedelta(days=365),
+        key_size=key_size,
     )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem.decode()
 
 
 EXPIRED_ON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)

@@ -15,15 +15,22 @@ from cryptography.x509.oid import NameOID
 from idp_simulator.keys import IdpKeys
 
 
-def certificate_pem(
+def certificate_and_key(
     *,
     not_after: datetime,
-    common_name: str = "Test IdP signing",
+    subject: str | x509.Name = "Test IdP signing",
     not_before: datetime | None = None,
-) -> str:
-    """A self-signed RSA-2048 certificate valid until `not_after` (a fresh key each call)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    key_size: int = 2048,
+) -> tuple[str, str]:
+    """(certificate PEM, its PKCS#8 private key PEM): a self-signed RSA certificate valid
+    until `not_after`, with a fresh key each call. `subject`: a common name, or a whole
+    name (for subjects that carry more, or hostile, attributes)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
+    name = (
+        subject
+        if isinstance(subject, x509.Name)
+        else x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
+    )
     start = not_before or min(not_after, datetime.now(not_after.tzinfo)) - timedelta(days=400)
     certificate = (
         x509.CertificateBuilder()
@@ -35,7 +42,23 @@ def certificate_pem(
         .not_valid_after(not_after)
         .sign(key, hashes.SHA256())
     )
-    return certificate.public_bytes(serialization.Encoding.PEM).decode()
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM).decode(), key_pem.decode()
+
+
+def certificate_pem(
+    *,
+    not_after: datetime,
+    common_name: str = "Test IdP signing",
+    not_before: datetime | None = None,
+) -> str:
+    """A self-signed RSA-2048 certificate valid until `not_after` (a fresh key each call)."""
+    pem, _ = certificate_and_key(not_after=not_after, subject=common_name, not_before=not_before)
+    return pem
 
 
 def fingerprint(pem: str | bytes) -> str:

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 from lxml import etree
 from markupsafe import escape
+
+from tests.support.certificates import certificate_and_key
 
 #: What no page may ever contain: the start of an injected element (either shape), as markup.
 RAW = ("<img src=x onerror", "<img/src=")
@@ -86,23 +87,15 @@ def certificate_payloads(name: str) -> tuple[Payload, Payload]:
 def hostile_certificate(name: str, *, not_after: datetime) -> str:
     """A self-signed certificate (PEM) whose subject's CN and O both hold a payload
     (`certificate_payloads(name)`); valid for the year before `not_after`."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     common_name, organization = certificate_payloads(name)
     subject = x509.Name([
         x509.NameAttribute(NameOID.COMMON_NAME, common_name.value),
         x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization.value),
     ])  # fmt: skip
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_after - timedelta(days=365))
-        .not_valid_after(not_after)
-        .sign(key, hashes.SHA256())
+    pem, _ = certificate_and_key(
+        not_after=not_after, subject=subject, not_before=not_after - timedelta(days=365)
     )
-    return certificate.public_bytes(serialization.Encoding.PEM).decode()
+    return pem
 
 
 def hostile_metadata(
