@@ -147,11 +147,22 @@ def test_an_answer_refused_before_its_signature_verified_is_not_shown(
     assert "evidence" not in world.last_test().report
 
 
-def test_an_answer_refused_after_its_signature_verified_is_shown(world: PortalIdpWorld) -> None:
+@pytest.mark.parametrize(
+    ("scenario", "shown"),
+    [
+        ("wrong-audience", "metadata-other&lt;/saml:Audience&gt;"),
+        # Refused by the issuer check, which follows the signatures' within `authenticate`.
+        ("wrong-issuer", "&lt;saml:Issuer"),
+    ],
+)
+def test_an_answer_refused_after_its_signature_verified_is_shown(
+    world: PortalIdpWorld, scenario: str, shown: str
+) -> None:
     connection = world.saml_connection()
-    page = world.saml_test(connection, "wrong-audience")
+    page = world.saml_test(connection, scenario)
     assert "&lt;samlp:Response" in page.text
-    assert "metadata-other&lt;/saml:Audience&gt;" in page.text
+    assert shown in page.text
+    assert "its content is not shown" not in text_of(page.text)
 
 
 # -- diagnoses beyond the simulator's scenarios ---------------------------------------------

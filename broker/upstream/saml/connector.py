@@ -172,8 +172,9 @@ class SamlConnector:
             raise UpstreamRejected(" / ".join(codes), detail=message, facts=facts) from exc
         except SamlInvalid as exc:
             error = UpstreamInvalid(exc.reason, detail=exc.detail, facts=self._facts(exc))
-            if authenticated is not None:
-                error.evidence = evidence(authenticated)
+            signed = authenticated or exc.verified
+            if signed is not None:
+                error.evidence = evidence(signed)
             raise error from exc
         except UpstreamError as exc:
             if authenticated is not None:

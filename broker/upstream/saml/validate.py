@@ -63,6 +63,9 @@ class SamlInvalid(Exception):
         self.reason = reason
         self.detail = detail
         self.facts: dict[str, str] = dict(facts or {})
+        #: Set when the refusal came after every signature verified with a pinned key
+        #: (a wrong Issuer): what the IdP signed may then be shown as what it sent.
+        self.verified: Authenticated | None = None
 
 
 class SamlStatusError(Exception):
@@ -219,8 +222,7 @@ def authenticate(
             facts={"assertion_count": str(len(assertions))},
         )
     assertion = assertions[0]
-    _check_issuers(response, document, expect, response_signed=response_signed)
-    return Authenticated(
+    authenticated = Authenticated(
         response=response,
         assertion=assertion,
         response_signed=response_signed,
@@ -228,6 +230,12 @@ def authenticate(
         # Long enough: after it, the age check refuses the assertion anyway (S-32, S-35).
         valid_until=expect.now + MAX_ASSERTION_AGE + 2 * expect.skew,
     )
+    try:
+        _check_issuers(response, document, expect, response_signed=response_signed)
+    except SamlInvalid as exc:
+        exc.verified = authenticated
+        raise
+    return authenticated
 
 
 # -- the individual checks --------------------------------------------------------------
