@@ -26,6 +26,9 @@ class BodyTooLarge(MultiPartException):
     def __init__(self) -> None:
         super().__init__(f"the request body is larger than {MAX_BODY_BYTES} bytes")
 
+    def __str__(self) -> str:  # MultiPartException keeps its text in `message` only
+        return self.message
+
 
 def check_declared(headers: Mapping[str, str]) -> None:
     declared = headers.get("content-length")

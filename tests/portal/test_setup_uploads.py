@@ -56,7 +56,9 @@ def multipart(csrf: str, file_bytes: int) -> tuple[bytes, bytes, str]:
 
 
 @pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
-def test_a_body_past_the_cap_gets_a_page_not_a_crash(world: SetupWorld, declared: bool) -> None:
+def test_a_body_past_the_cap_gets_a_page_not_a_crash(
+    world: SetupWorld, declared: bool, caplog: pytest.LogCaptureFixture
+) -> None:
     """Declared too large, it is refused before a byte is read; sent chunked with no length,
     it is refused as the bytes pass the cap (BodyCap), before the file is kept."""
     org = world.organization()
@@ -73,6 +75,7 @@ def test_a_body_past_the_cap_gets_a_page_not_a_crash(world: SetupWorld, declared
         headers={**ORIGIN, "Content-Type": content_type},
     )
     assert refused.status_code == 413, refused.text
+    assert f"larger than {MAX_BODY_BYTES} bytes" in caplog.text  # the log line says why
     assert "This file is too large" in refused.text
     assert "larger than 2 MB" in refused.text
     assert "Traceback" not in refused.text
