@@ -106,9 +106,10 @@ _SAML_VENDORS: Mapping[str, Mapping[str, str]] = {
         "Advanced Settings**: set **Signature Algorithm** to **RSA-SHA256** and **Digest "
         "Algorithm** to **SHA256**.",
         "attributes": "On the app's **General** tab, **SAML Settings**, **Edit**, under "
-        "**Attribute Statements**, add each missing attribute (Name as shown, value "
-        "`user.email`, `user.firstName`, `user.lastName`...; groups under **Group Attribute "
-        "Statements**):",
+        "**Attribute Statements** (or, in orgs that show them there, the **Sign On** tab, "
+        "**SAML Attributes**, **Edit**), add each missing attribute (Name as shown, value "
+        "`user.email`, `user.firstName`, `user.lastName`...; groups as a group attribute "
+        "statement):",
         "nameid": "On the app's **General** tab, **SAML Settings**, **Edit**: set **Name ID "
         "format** to **EmailAddress** or **Persistent**.",
         "assignment": "On the app's **Assignments** tab, assign the user (or a group they are in).",
@@ -225,25 +226,25 @@ _SAML_VENDORS: Mapping[str, Mapping[str, str]] = {
         "attributes": "On the app's **Parameters** tab, add each missing parameter with the "
         "field name shown, tick **Include in SAML assertion**, and pick its value (Email, "
         "First Name, Last Name...):",
-        "assignment": "Give the user access: assign the app to them, or to a role they "
-        "have (**Users** or **Roles**).",
+        "assignment": "Give the user access: add the app to a role they have (**Users > "
+        "Roles**), or add it on the user's **Applications** tab.",
         "logs": "OneLogin's **Activity > Events** has the details of this refusal.",
     },
     "jumpcloud": {
-        "audience": "In the JumpCloud Admin Portal, open **SSO Applications**, the app, the "
-        "**SSO** tab, and set **SP Entity ID** to:",
+        "audience": "In the JumpCloud Admin Portal, open **User Authentication > SSO "
+        "Applications**, the app, the **SSO** tab, and set **SP Entity ID** to:",
         "acs": "In the JumpCloud Admin Portal, open the app's **SSO** tab and set **ACS URLs** to:",
         "idp_issuer": "On the app's **SSO** tab, the issuer is the **IdP Entity ID**; "
         "**Export Metadata** and give it to Gatehouse again.",
-        "certificate": "On the app's **SSO** tab, download the **IDP Certificate** (or "
-        "**Export Metadata**) and give it to Gatehouse.",
-        "signing": "On the app's **SSO** tab, set **Sign** to **Assertion and Response** "
-        "(or at least one of them).",
+        "certificate": "On the app's **SSO** tab, download the IdP certificate (from the menu "
+        "beside **IDP Certificate Valid**), or **Export Metadata**, and give it to Gatehouse.",
+        "signing": "On the app's **SSO** tab, under **Sign**, sign the assertion (and the "
+        "response, if offered).",
         "sha256": "On the app's **SSO** tab, set **Signature Algorithm** to **RSA-SHA256**.",
-        "attributes": "On the app's **SSO** tab, under **Attributes**, **add attribute** "
-        "for each missing one: the **Service Provider Attribute Name** shown and the "
-        "JumpCloud attribute (email, firstname, lastname; groups: **Include group "
-        "attribute**):",
+        "attributes": "On the app's **SSO** tab, under **Attributes**, **User Attribute "
+        "Mapping**, add each missing one: the **Service Provider Attribute Name** shown and "
+        "the **JumpCloud Attribute Name** (email, firstname, lastname; groups: **include "
+        "group attribute** under **Group Attributes**):",
         "nameid": "On the app's **SSO** tab, set **SAMLSubject NameID** to email and "
         "**SAMLSubject NameID Format** to emailAddress or persistent.",
         "assignment": "On the app's **User Groups** tab, bind a group the user is in.",
@@ -255,16 +256,16 @@ _SAML_VENDORS: Mapping[str, Mapping[str, str]] = {
         "**Partner's Entity ID (Connection ID)**):",
         "acs": "In PingOne, open the app's **Configuration** tab and set **ACS URLs** to the "
         "value below (PingFederate: the SP connection's **Assertion Consumer Service URL**):",
-        "idp_issuer": "Download the app's metadata from its **Configuration** tab "
-        "(PingFederate: the IdP's metadata) and give it to Gatehouse again; the issuer is "
-        "its **Issuer ID** / entity ID.",
-        "certificate": "On the app's **Configuration** tab, download the **Signing "
-        "Certificate** (PingFederate: the SP connection's signing certificate) and give "
-        "it to Gatehouse.",
-        "signing": "On the app's **Configuration** tab, under **Signing Key**, choose to "
-        "sign the **assertion and response**.",
-        "sha256": "On the app's **Configuration** tab, set the **Signing Algorithm** to "
-        "**RSA_SHA256**.",
+        "idp_issuer": "In PingOne, open the app and **Download Metadata** (on its "
+        "**Overview** tab, or **Configuration** in older consoles; PingFederate: export "
+        "the IdP's metadata) and give it to Gatehouse again; the issuer is its entity ID.",
+        "certificate": "In PingOne, download the app's metadata again (**Download "
+        "Metadata**: it holds the signing certificate; PingFederate: the SP connection's "
+        "signing certificate) and give it to Gatehouse.",
+        "signing": "On the app's **Configuration** tab, click the pencil and, under "
+        "**Signing key**, choose to sign the assertion and the response.",
+        "sha256": "On the app's **Configuration** tab, click the pencil and, under **Signing "
+        "key**, choose the **RSA_SHA256** algorithm.",
         "attributes": "On the app's **Attribute Mappings** tab, add each missing attribute "
         "under the name shown, mapped to the PingOne attribute (Email Address, Given Name, "
         "Family Name...):",
@@ -375,13 +376,14 @@ _OIDC_VENDORS: Mapping[str, Mapping[str, str]] = {
     "onelogin": {
         "client_id": "In the OneLogin admin portal, open the OIDC app's **SSO** tab and copy "
         "the **Client ID** into Gatehouse's settings. The ID token was issued to:",
-        "client_secret": "On the OIDC app's **SSO** tab, **Show client secret** (or "
-        "regenerate it) and give it to Gatehouse; set **Token Endpoint > Authentication "
-        "Method** to **POST** or **Basic** to match.",
-        "redirect_uri": "On the OIDC app's **Configuration** tab, add this to **Redirect URI's**:",
+        "client_secret": "On the OIDC app's **SSO** tab, copy the **Client Secret** (or "
+        "**Regenerate client secret**) and give it to Gatehouse; set the token endpoint's "
+        "**Authentication Method** to **POST** or **Basic** to match.",
+        "redirect_uri": "On the OIDC app's **Configuration** tab, add this to its redirect URIs:",
         "issuer": "OneLogin's issuer is `https://<subdomain>.onelogin.com/oidc/2` (the "
         "app's **SSO** tab, **Issuer URL**). It must be exactly:",
-        "assignment": "Assign the app to the user, or to a role they have.",
+        "assignment": "Give the user access: add the app to a role they have (**Users > "
+        "Roles**), or add it on the user's **Applications** tab.",
         "logs": "OneLogin's **Activity > Events** has the details of this refusal.",
         "grant": "On the app's **SSO** tab, set **Application Type** to **Web**.",
     },
@@ -389,27 +391,29 @@ _OIDC_VENDORS: Mapping[str, Mapping[str, str]] = {
         "client_id": "In the JumpCloud Admin Portal, open the OIDC app's **SSO** tab and "
         "copy the **Client ID** (shown when the app was activated) into Gatehouse's "
         "settings. The ID token was issued to:",
-        "client_secret": "JumpCloud shows the client secret once, when the OIDC app is "
-        "activated: on the app's **SSO** tab, **Generate New Client Secret** and give it to "
+        "client_secret": "JumpCloud shows the client secret only once, when the OIDC app is "
+        "activated: on the app's **SSO** tab, create a new client secret and give it to "
         "Gatehouse.",
         "redirect_uri": "On the OIDC app's **SSO** tab, add this to **Redirect URIs**:",
         "issuer": "JumpCloud's issuer is `https://oauth.id.jumpcloud.com/`. It must be exactly:",
-        "claims": "On the OIDC app's **SSO** tab, under **Attribute Mapping**, tick the "
-        "standard scopes (email, profile) and add the group attribute for groups.",
+        "claims": "On the OIDC app's **SSO** tab, under **Attribute Mapping**, select the "
+        "**Email** and **Profile** standard scopes; for groups, tick **include group "
+        "attribute**.",
         "assignment": "On the app's **User Groups** tab, bind a group the user is in.",
         "logs": "JumpCloud's **Directory Insights** has the details of this refusal.",
     },
     "ping": {
-        "client_id": "In PingOne, open **Applications**, the OIDC app, **Overview**: copy "
-        "the **Client ID** into Gatehouse's settings. The ID token was issued to:",
-        "client_secret": "In PingOne, open the OIDC app's **Overview** (or "
-        "**Configuration**): copy or regenerate the **Client Secret** and give it to "
-        "Gatehouse.",
+        "client_id": "In PingOne, open **Applications > Applications**, the OIDC app, the "
+        "**Configuration** tab: copy the **Client ID** into Gatehouse's settings. The ID "
+        "token was issued to:",
+        "client_secret": "In PingOne, open the OIDC app's **Configuration** tab: copy the "
+        "**Client Secret** (or click the pencil and **Generate New Secret**) and give it "
+        "to Gatehouse.",
         "redirect_uri": "On the OIDC app's **Configuration** tab, add this to **Redirect URIs**:",
         "issuer": "PingOne's issuer is `https://auth.pingone.<region>/<environment id>/as`. "
         "It must be exactly:",
         "claims": "On the OIDC app's **Resources** tab, allow the `email` and `profile` "
-        "scopes; on **Attribute Mappings**, add the missing claims.",
+        "scopes; on the **Attribute Mappings** tab, add the missing claims.",
         "assignment": "On the app's **Access** tab, add a group the user is in (and check "
         "the app is enabled).",
         "logs": "PingOne's **Monitoring > Audit** has the details of this refusal.",

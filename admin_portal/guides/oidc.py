@@ -122,12 +122,14 @@ GOOGLE = Guide(
     steps=(
         Step(
             "In the Google Cloud console, choose (or create) a project of your Workspace "
-            "organization. Under **APIs & Services > OAuth consent screen**, make the app "
+            "organization. Under **Google Auth Platform > Audience** (in older consoles, "
+            "**APIs & Services > OAuth consent screen**), set the **User type** to "
             "**Internal**, so only your Workspace's accounts can use it."
         ),
         Step(
-            "Go to **APIs & Services > Credentials**, click **Create credentials > OAuth "
-            "client ID**, and choose **Web application**."
+            "Go to **Google Auth Platform > Clients** and click **Create client** (in older "
+            "consoles, **APIs & Services > Credentials > Create credentials > OAuth client "
+            "ID**), and choose **Web application** as the **Application type**."
         ),
         Step(
             "Under **Authorized redirect URIs**, click **Add URI** and paste the redirect "
@@ -142,7 +144,8 @@ GOOGLE = Guide(
             attributes=True,
         ),
         Step(
-            "Copy the **Client ID** and the **Client secret**. Your issuer is "
+            "Copy the **Client ID** and the **Client secret** right away: Google shows the "
+            "secret only when the client is created. Your issuer is "
             "`https://accounts.google.com`."
         ),
     ),
@@ -166,7 +169,7 @@ ONELOGIN = Guide(
             "**Display Name** and click **Save**."
         ),
         Step(
-            "On the **Configuration** tab, paste the redirect URI into **Redirect URI's** "
+            "On the **Configuration** tab, add the redirect URI to the app's redirect URIs "
             "and click **Save**.",
             values=("redirect_uri",),
         ),
@@ -178,15 +181,16 @@ ONELOGIN = Guide(
             values=("scopes",),
         ),
         Step(
-            "Give the people who will sign in access to the app (on the **Access** tab, or "
-            "through their roles), yourself included."
+            "Give the people who will sign in access to the app, yourself included: add the "
+            "app to a role they have (**Users > Roles**), or add it on a user's "
+            "**Applications** tab."
         ),
         Step(
             "On the **SSO** tab, copy the **Client ID** and the **Client Secret**. Your "
             "issuer is `https://<your subdomain>.onelogin.com/oidc/2`."
         ),
     ),
-    sources={**_STANDARD, "groups": "the **Groups** value on the **Parameters** tab"},
+    sources={**_STANDARD, "groups": "a `groups` claim, if you set OneLogin to send one"},
     bring_back=(
         "The issuer (`https://<your subdomain>.onelogin.com/oidc/2`).",
         "The **Client ID**.",
@@ -201,11 +205,11 @@ JUMPCLOUD = Guide(
     console="the JumpCloud Admin Portal",
     steps=(
         Step(
-            "In the JumpCloud Admin Portal, go to **SSO Applications** and click **+ Add "
-            "New Application**. Choose **Custom Application**, click **Next**, select "
-            "**Manage Single Sign-On (SSO)** and **Configure SSO with OIDC**, and click "
-            "**Next**. Enter a **Display Label**, save, and click **Configure "
-            "Application**."
+            "In the JumpCloud Admin Portal, go to **User Authentication > SSO Applications** "
+            "and click **+ Add New Application**. Select the **Custom Application** tile, "
+            "click **Next**, select **Manage Single Sign-On (SSO)** and **Configure SSO with "
+            "OIDC**, and click **Next**. Enter a **Display Label**, click **Next**, then "
+            "**Configure Application**."
         ),
         Step(
             "On the **SSO** tab, paste the redirect URI into **Redirect URIs**, set "
@@ -214,7 +218,7 @@ JUMPCLOUD = Guide(
             values=("redirect_uri",),
         ),
         Step(
-            "Under **Attribute Mapping**, tick the **Email** and **Profile** standard "
+            "Under **Attribute Mapping**, select the **Email** and **Profile** standard "
             "scopes. For groups, tick **include group attribute** and name it `groups`.",
             values=("scopes",),
             attributes=True,
@@ -223,7 +227,8 @@ JUMPCLOUD = Guide(
             "On the **User Groups** tab, choose the groups who will sign in, then click "
             "**Activate**. Copy the **Client ID** and **Client Secret** JumpCloud shows "
             "then: the secret is shown only once. Your issuer is "
-            "`https://oauth.id.jumpcloud.com/`."
+            "`https://oauth.id.jumpcloud.com/` (an organization hosted in another JumpCloud "
+            "region has its own host: check its `/.well-known/openid-configuration`)."
         ),
     ),
     sources={**_STANDARD, "groups": "**include group attribute**, named `groups`"},
@@ -242,7 +247,7 @@ PING = Guide(
     steps=(
         Step(
             "In the PingOne admin console, go to **Applications > Applications** and click "
-            "**+**. Enter the **Application name**, choose **OIDC Web App** and click "
+            "the **+** icon. Enter the **Application Name**, choose **OIDC Web App** and click "
             "**Save**."
         ),
         Step(
@@ -252,26 +257,30 @@ PING = Guide(
             values=("redirect_uri",),
         ),
         Step(
-            "On the **Resources** tab, allow the **email** and **profile** scopes. For "
-            "groups, add a `groups` attribute on the **Attribute Mappings** tab.",
+            "On the **Resources** tab, click the pencil and allow the **email** and "
+            "**profile** scopes. For groups, add a `groups` attribute on the **Attribute "
+            "Mappings** tab.",
             values=("scopes",),
             attributes=True,
         ),
         Step(
-            "On the **Access** tab, choose the groups who will sign in, then turn the app "
-            "on with the toggle at the top."
+            "On the **Access** tab, click the pencil and add the groups who will sign in. "
+            "Then turn the application on with the toggle at the top of its details."
         ),
         Step(
             "On the **Configuration** tab, copy the **Client ID**, the **Client Secret** "
-            "and the **Issuer** (`https://auth.pingone.com/<environment ID>/as`)."
+            "and the **Issuer** (`https://auth.pingone.<region>/<environment ID>/as`, for "
+            "example `auth.pingone.com` or `auth.pingone.eu`)."
         ),
     ),
     sources={**_STANDARD, "groups": "a `groups` attribute mapped to **Group Names**"},
     bring_back=("The **Issuer**.", "The **Client ID**.", "The **Client Secret**."),
     notes=(
-        "With PingFederate: under **Applications > OAuth > Clients**, add a client with "
-        "**Client Secret** authentication, the redirect URI above and the "
-        "**Authorization Code** grant; your issuer is PingFederate's base URL.",
+        "With PingFederate: under **Applications > OAuth > Clients**, click **Add Client**, "
+        "choose **Client Secret** under **Client Authentication**, add the redirect URI "
+        "above under **Redirect URIs**, tick **Authorization Code** under **Allowed Grant "
+        "Types**, and pick an OpenID Connect policy; your issuer is PingFederate's base "
+        "URL.",
     ),
 )
 

@@ -36,12 +36,14 @@ OKTA = Guide(
         ),
         Step(
             "Under **Attribute Statements**, add one row per attribute below: the name in "
-            "**Name**, **Name format** Unspecified, and the value shown.",
+            "**Name**, **Name format** Unspecified, and the value shown. (If your org has no "
+            "such section here, add them after creating the app: on its **Sign On** tab, "
+            "**Edit** under **SAML Attributes**.)",
             attributes=True,
         ),
         Step(
-            "Click **Next**, choose **This is an internal app that we have created**, and "
-            "click **Finish**."
+            "Click **Next**. Select **I'm an Okta customer adding an internal app**, tick "
+            "**This is an internal app that we have created**, and click **Finish**."
         ),
         Step(
             "On the app's **Assignments** tab, assign the people or groups who will sign in "
@@ -239,8 +241,9 @@ ONELOGIN = Guide(
             "**Save**."
         ),
         Step(
-            "Give the people who will sign in access to the app (on the **Access** tab, or "
-            "through their roles), yourself included."
+            "Give the people who will sign in access to the app, yourself included: add the "
+            "app to a role they have (**Users > Roles**), or add it on a user's "
+            "**Applications** tab."
         ),
         Step(
             "On the **SSO** tab, copy the **Issuer URL**: it is the app's metadata URL, "
@@ -253,7 +256,8 @@ ONELOGIN = Guide(
         "given_name": "First Name",
         "family_name": "Last Name",
         "name": "the full name, if your directory keeps one",
-        "groups": "User Roles, with **Multi-value parameter** ticked",
+        "groups": "User Roles, with **Multi-value parameter** ticked (and the multi-value "
+        "output chosen)",
     },
     bring_back=("The **Issuer URL** (SSO tab), or the SAML metadata file.",),
 )
@@ -265,11 +269,11 @@ JUMPCLOUD = Guide(
     console="the JumpCloud Admin Portal",
     steps=(
         Step(
-            "In the JumpCloud Admin Portal, go to **SSO Applications** and click **+ Add "
-            "New Application**. Choose **Custom Application**, click **Next**, select "
-            "**Manage Single Sign-On (SSO)** and **Configure SSO with SAML**, and click "
-            "**Next**. Enter a **Display Label**, save, and click **Configure "
-            "Application**."
+            "In the JumpCloud Admin Portal, go to **User Authentication > SSO Applications** "
+            "and click **+ Add New Application**. Select the **Custom Application** tile, "
+            "click **Next**, select **Manage Single Sign-On (SSO)** and **Configure SSO with "
+            "SAML**, and click **Next**. Enter a **Display Label**, click **Save "
+            "Application**, then **Configure Application**."
         ),
         Step(
             "On the **SSO** tab, enter an **IdP Entity ID** of your choice (for example "
@@ -279,13 +283,14 @@ JUMPCLOUD = Guide(
         ),
         Step(
             "Set **SAMLSubject NameID** to **email**, **SAMLSubject NameID Format** to "
-            "`urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress`, **Signature "
-            "Algorithm** to **RSA-SHA256**, sign the assertion and the response, and tick "
-            "**Declare Redirect Endpoint**."
+            "`urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress` and **Signature "
+            "Algorithm** to **RSA-SHA256**. Under **Sign**, sign the assertion (and the "
+            "response, if offered), and tick **Declare Redirect Endpoint**."
         ),
         Step(
-            "Under **Attributes**, add one row per attribute below: the name as **Service "
-            "Provider Attribute Name**, and the **JumpCloud Attribute Name** shown.",
+            "Under **Attributes**, in **User Attribute Mapping**, add one row per attribute "
+            "below: the name as **Service Provider Attribute Name**, and the **JumpCloud "
+            "Attribute Name** shown.",
             attributes=True,
         ),
         Step(
@@ -301,8 +306,9 @@ JUMPCLOUD = Guide(
         "email": "email",
         "given_name": "firstname",
         "family_name": "lastname",
-        "name": "displayname",
-        "groups": "tick **include group attribute** and name it as shown",
+        "name": "a full-name attribute, if your users have one",
+        "groups": "under **Group Attributes**, tick **include group attribute** and name it "
+        "as shown",
     },
     bring_back=("The app's metadata URL (**Copy Metadata URL**) or metadata file.",),
 )
@@ -315,8 +321,8 @@ PING = Guide(
     steps=(
         Step(
             "In the PingOne admin console, go to **Applications > Applications** and click "
-            "**+**. Enter the **Application name**, choose **SAML Application** and click "
-            "**Configure**."
+            "the **+** icon. Enter the **Application Name**, choose **SAML Application** and "
+            "click **Configure**."
         ),
         Step(
             "Under **SAML Configuration**, choose **Manually Enter**: paste the ACS URL "
@@ -325,37 +331,40 @@ PING = Guide(
             values=("acs_url", "sp_entity_id", "sp_metadata_url"),
         ),
         Step(
-            "On the **Configuration** tab, set **Subject NameID Format** to "
-            "`urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress` and sign the "
-            "assertion and the response."
+            "On the **Configuration** tab, click the pencil. Set **Subject NameID Format** to "
+            "`urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress`, and under **Signing "
+            "key** choose to sign the assertion and the response. Click **Save**."
         ),
         Step(
-            "On the **Attribute Mappings** tab, click the pencil, then **+ Add** once per "
+            "On the **Attribute Mappings** tab, click the pencil, then **Add** once per "
             "attribute below: the name under **Attributes**, the **PingOne Mappings** value "
-            "shown.",
+            "shown. Click **Save**.",
             attributes=True,
         ),
         Step(
-            "On the **Access** tab, choose the groups who will sign in, then turn the app "
-            "on with the toggle at the top."
+            "On the **Access** tab, click the pencil and add the groups who will sign in. "
+            "Then turn the application on with its toggle (at the top of its details, or "
+            "on the **Applications** list)."
         ),
         Step(
-            "On the **Configuration** tab, copy the **IDP Metadata URL** (or **Download "
-            "Metadata**): you give it to Gatehouse on the next page."
+            "In the application's details, copy the **IdP Metadata URL** (or click "
+            "**Download Metadata**): it is on the **Overview** tab in current consoles, the "
+            "**Configuration** tab in older ones. You give it to Gatehouse on the next page."
         ),
     ),
     sources={
         "email": "Email Address",
         "given_name": "Given Name",
         "family_name": "Family Name",
-        "name": "Formatted (name)",
+        "name": "the user's full name, if your directory keeps one",
         "groups": "Group Names",
     },
-    bring_back=("The **IDP Metadata URL** (Configuration tab) or the metadata file.",),
+    bring_back=("The application's **IdP Metadata URL** or the metadata file.",),
     notes=(
-        "With PingFederate: under **Applications > Integration > SP Connections**, create "
-        "a connection for **Browser SSO**, import the SP metadata URL above, list the "
-        "attributes below in the **Attribute Contract**, then export your IdP metadata.",
+        "With PingFederate: under **Applications > Integration > SP Connections**, click "
+        "**Create Connection**, tick **Browser SSO Profiles** (SAML 2.0), import the SP "
+        "metadata URL above on the **Import Metadata** tab, list the attributes below in "
+        "the **Attribute Contract**, then export your IdP metadata.",
     ),
 )
 

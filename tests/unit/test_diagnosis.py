@@ -137,7 +137,7 @@ CLIENT_SECRET_PLACES = {
     "entra": "**Certificates & secrets**",
     "google": "**APIs & Services > Credentials**",
     "onelogin": "**SSO** tab",
-    "jumpcloud": "**Generate New Client Secret**",
+    "jumpcloud": "**SSO** tab",
     "ping": "**Client Secret**",
     "keycloak": "**Credentials** tab",
     "generic-oidc": "**client secret**",
