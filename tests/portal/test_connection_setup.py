@@ -16,7 +16,7 @@ from broker.management.connection_setup import protocols
 from broker.management.connection_view import awaiting_idp
 from broker.management.errors import InvalidInput, ResourceConflict
 from tests.support.config import ISSUER
-from tests.support.portal_world import ACTOR, PortalWorld, csrf_token
+from tests.support.portal_world import ACTOR, PortalWorld, csrf_token, post_from
 
 NS_MD = "urn:oasis:names:tc:SAML:2.0:metadata"
 
@@ -132,12 +132,8 @@ def test_a_test_login_needs_the_idp_values_first(world: PortalWorld) -> None:
     org = world.organization()
     connection = _begin(world, org.id)
     browser = world.signed_in(org.id)
-    token = csrf_token(browser.get("/portal/").text)
-    page = browser.post(
-        f"/portal/connections/{connection.id}/test",
-        data={"csrf": token},
-        headers={"Origin": ISSUER},
-        follow_redirects=False,
+    page = post_from(
+        browser, f"/portal/connections/{connection.id}/test", {}, browser.get("/portal/").text
     )
     assert page.status_code == 409
     assert "Give Gatehouse your identity provider" in page.text
@@ -149,12 +145,8 @@ def test_another_organizations_connection_is_not_found(world: PortalWorld) -> No
     mine, theirs = world.organization("Acme"), world.organization("Rival")
     other = _begin(world, theirs.id)
     browser = world.signed_in(mine.id)
-    token = csrf_token(browser.get("/portal/").text)
-    page = browser.post(
-        f"/portal/connections/{other.id}/test",
-        data={"csrf": token},
-        headers={"Origin": ISSUER},
-        follow_redirects=False,
+    page = post_from(
+        browser, f"/portal/connections/{other.id}/test", {}, browser.get("/portal/").text
     )
     assert page.status_code == 404
     assert "nothing here for your organization" in page.text

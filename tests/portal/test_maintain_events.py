@@ -9,33 +9,18 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from starlette.testclient import TestClient
 
 from broker.domain.model import AuthorizationRequest, PendingAuthorization
 from broker.domain.portal import TestLogin
-from broker.management.access import register_management_client
 from broker.management.events import EventFilter
 from broker.store.sql import SqlStore
 from broker.store.sql.tables import flows
 from tests.support.certificates import certificate_pem
 from tests.support.config import ISSUER
 from tests.support.maintain_world import MaintainWorld, submit, world
-from tests.support.management_api import Caller
+from tests.support.portal_world import app_team
 
 __all__ = ["world"]  # fixtures
-
-
-def _app_team(world: MaintainWorld) -> Caller:
-    with world.store.unit_of_work() as uow:
-        registered = register_management_client(
-            uow, name="backend", scopes=["events:read"], now=world.clock.now()
-        )
-    return Caller(
-        http=TestClient(world.app, base_url=ISSUER),
-        client_id=registered.client.client_id,
-        client_secret=registered.client_secret,
-        scopes=("events:read",),
-    )
 
 
 def test_changes_made_through_an_edit_link_are_events_the_app_team_reads(
@@ -62,7 +47,7 @@ def test_changes_made_through_an_edit_link_are_events_the_app_team_reads(
     world.passed_test(drafted, drafted.draft)
     step("switch-over", {"version": str(drafted.version)})
 
-    response = _app_team(world).get(
+    response = app_team(world).get(
         "/events", params={"organization_id": org.id, "type": "connection.*"}
     )
     assert response.status_code == 200, response.text

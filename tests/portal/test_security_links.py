@@ -30,12 +30,10 @@ from starlette.testclient import TestClient
 
 from admin_portal.sessions import REDEEMS_PER_MINUTE, REDEEMS_PER_MINUTE_ALL
 from broker.domain.opaque import hash_secret
-from broker.management.access import register_management_client
 from broker.store import NotFound, Store
 from broker.store.sql import SqlStore
 from tests.support.config import ISSUER
-from tests.support.management_api import Caller
-from tests.support.portal_world import ACTOR, PortalWorld, build_portal_world
+from tests.support.portal_world import ACTOR, PortalWorld, app_team, build_portal_world
 
 ORIGIN = {"Origin": ISSUER}
 
@@ -65,19 +63,6 @@ def sessions_stored(store: Store) -> int:
             sa.text("SELECT count(*) FROM portal_sessions")
         ).scalar_one()
     return count
-
-
-def app_team(world: PortalWorld) -> Caller:
-    with world.store.unit_of_work() as uow:
-        registered = register_management_client(
-            uow, name="backend", scopes=["events:read"], now=world.clock.now()
-        )
-    return Caller(
-        http=TestClient(world.app, base_url=ISSUER),
-        client_id=registered.client.client_id,
-        client_secret=registered.client_secret,
-        scopes=("events:read",),
-    )
 
 
 def refusals(world: PortalWorld, organization_id: str) -> list[dict[str, Any]]:

@@ -16,8 +16,10 @@ from starlette.testclient import TestClient
 from broker.app import Broker, create_app
 from broker.clock import FixedClock
 from broker.domain.model import Organization
+from broker.management.access import register_management_client
 from broker.store import Store
 from tests.support.config import ISSUER, make_settings
+from tests.support.management_api import Caller
 
 ACTOR = "management_client:mc_test"
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -78,6 +80,20 @@ def post_from(browser: TestClient, path: str, data: dict[str, str], page: str) -
         follow_redirects=False,
     )
     return answer
+
+
+def app_team(world: PortalWorld) -> Caller:
+    """The app team's backend as a management API client that reads events."""
+    with world.store.unit_of_work() as uow:
+        registered = register_management_client(
+            uow, name="backend", scopes=["events:read"], now=world.clock.now()
+        )
+    return Caller(
+        http=TestClient(world.app, base_url=ISSUER),
+        client_id=registered.client.client_id,
+        client_secret=registered.client_secret,
+        scopes=("events:read",),
+    )
 
 
 def build_portal_world(store: Store, tmp_path: Any, **settings: Any) -> PortalWorld:
