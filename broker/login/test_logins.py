@@ -19,7 +19,6 @@ from datetime import timedelta
 from typing import Any
 
 from broker.clock import Clock
-from broker.domain.claims import email_domain
 from broker.domain.model import (
     AuditEvent,
     AuthorizationRequest,
@@ -209,8 +208,3 @@ class TestLogins:
 def _actor(test: TestLogin) -> str:
     """The portal link that started the test, as every change through it is recorded."""
     return f"portal_link:{test.portal_link}" if test.portal_link else "portal"
-
-
-def email_in(identity: UpstreamIdentity, verified_domains: list[str]) -> bool:
-    domain = email_domain(identity.email or "")
-    return domain is not None and domain in verified_domains
