@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -28,6 +27,7 @@ from admin_portal.setup.flow import NavStep, nav
 from broker.domain.model import Domain
 from broker.management.domains import DnsRecord, Verification, dns_record
 from broker.management.errors import InvalidInput, ResourceConflict
+from broker.workers import run_in_threadpool
 
 log = logging.getLogger(__name__)
 MAX_DOMAINS = 100

@@ -26,12 +26,14 @@ from broker.management import Management, ManagementDeps
 from broker.management.access import AccessTokens
 from broker.management.api import build_operations
 from broker.management.api.dispatch import ManagementApi
+from broker.management.connection_health import ConnectionHealth
 from broker.management.dns_txt import DnsTxtLookup, TxtLookup
 from broker.oidc.provider import Provider
 from broker.settings import Settings
 from broker.store import Store
 from broker.store.sql import SqlStore, make_engine
 from broker.upstream.base import ConnectorDeps
+from broker.upstream.bulkhead import BulkheadLimits, Bulkheads
 from broker.upstream.oidc import OidcConnectionConfig
 from broker.upstream.outbound import OutboundPolicy, make_client
 from broker.upstream.registry import ConnectorCache, ConnectorTypes
@@ -41,6 +43,7 @@ from broker.web.endpoints import Endpoints
 from broker.web.management import ApiEndpoints
 from broker.web.middleware import SecurityHeadersMiddleware, scrub_link_tokens_from_access_logs
 from broker.web.routes import build_routes
+from broker.workers import LoginPool
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +102,21 @@ def build_broker(
     provider = Provider(
         issuer=settings.issuer, store=store, signer=keys, clock=clock, tokens=tokens
     )
+    upstream = settings.upstream
     policy = OutboundPolicy.for_environment(
-        production=settings.is_production, extra_networks=settings.upstream_allowed_networks
+        production=settings.is_production,
+        extra_networks=settings.upstream_allowed_networks,
+        deadline_seconds=upstream.deadline_seconds,
+        min_bytes_per_second=upstream.min_bytes_per_second,
+    )
+    bulkheads = Bulkheads(
+        BulkheadLimits(
+            max_in_flight=upstream.max_in_flight,
+            max_waiting=upstream.max_waiting,
+            failures_to_open=upstream.breaker_failures,
+            open_for_seconds=upstream.breaker_open_seconds,
+        ),
+        listener=ConnectionHealth(store, clock),
     )
     deps = ConnectorDeps(
         http=http or make_client(policy),
@@ -108,6 +124,7 @@ def build_broker(
         secrets=secrets,
         replays=StoreReplayGuard(store, clock),
         outbound=policy,
+        bulkheads=bulkheads,
     )
     connectors = ConnectorCache(
         DEFAULT_CONNECTOR_TYPES if connector_types is None else connector_types,
@@ -134,6 +151,7 @@ def build_broker(
             dns=dns or DnsTxtLookup(settings.management.dns_resolver),
             production=settings.is_production,
             portal_url=settings.management.portal_url or f"{settings.issuer}/portal",
+            bulkheads=bulkheads,
         )
     )
     return Broker(
@@ -178,6 +196,7 @@ def create_app(
         access_tokens=broker.access_tokens,
         login=broker.login,
         templates=templates,
+        login_pool=LoginPool(settings.upstream.login_threads),
     )
     api = ApiEndpoints(
         issuer=settings.issuer,

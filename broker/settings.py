@@ -15,6 +15,7 @@ import base64
 import ipaddress
 import logging
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ DEVELOPMENT = "development"
 PRODUCTION = "production"
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 _MIN_SECRET_KEY_BYTES = 32
+_DECIMAL = re.compile(r"[0-9]{1,9}(\.[0-9]{1,6})?")
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -69,6 +71,29 @@ class ManagementSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class UpstreamSettings:
+    """How Gatehouse waits on customers' IdPs (`broker.upstream.deadline`, `bulkhead`).
+
+    `deadline_seconds` bounds each request in all (connect, TLS, send, receive); a
+    connection may set its own (1..30 s). `max_in_flight` requests per connection at once in
+    one process, and `max_waiting` more queued briefly for a slot (a burst at a healthy IdP
+    is served; at a slow one it is refused); `breaker_failures` consecutive failures open its
+    circuit for
+    `breaker_open_seconds` (doubling while trials fail). `login_threads` is the worker pool
+    of the routes that wait on IdPs (login pages, callbacks, the portal): the token endpoint,
+    userinfo, discovery, JWKS and the management API keep their own pool, so no IdP can hold
+    the workers that serve them."""
+
+    deadline_seconds: float = 10.0
+    min_bytes_per_second: int = 256
+    max_in_flight: int = 8
+    max_waiting: int = 8
+    breaker_failures: int = 5
+    breaker_open_seconds: float = 30.0
+    login_threads: int = 40
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DatabaseSettings:
     url: str
 
@@ -86,6 +111,7 @@ class Settings:
     #: else must be a public address (SSRF, SECURITY-CATALOGUE R-10). Development adds
     #: loopback on its own.
     upstream_allowed_networks: tuple[IpNetwork, ...] = ()
+    upstream: UpstreamSettings = field(default_factory=UpstreamSettings)
     management: ManagementSettings = field(default_factory=ManagementSettings)
 
     @property
@@ -118,6 +144,7 @@ class Settings:
             issuer=issuer,
             env=env,
             upstream_allowed_networks=networks,
+            upstream=_upstream_settings(env_vars),
             management=_management_settings(env_vars),
             database=DatabaseSettings(url=database_url),
             secret_key=secret_key,
@@ -141,6 +168,38 @@ def _management_settings(env_vars: Mapping[str, str]) -> ManagementSettings:
         dns_resolver=env_vars.get("GATEHOUSE_DNS_RESOLVER", "").strip() or None,
         portal_url=portal_url,
         requests_per_minute=int(rate),
+    )
+
+
+def _upstream_settings(env_vars: Mapping[str, str]) -> UpstreamSettings:
+    defaults = UpstreamSettings()
+
+    def number(name: str, default: float, low: float, high: float) -> float:
+        raw = env_vars.get(name, "").strip()
+        if not raw:
+            return default
+        if not _DECIMAL.fullmatch(raw) or not low <= float(raw) <= high:
+            raise ConfigError(name, f"must be a number from {low:g} to {high:g}")
+        return float(raw)
+
+    return UpstreamSettings(
+        deadline_seconds=number(
+            "GATEHOUSE_UPSTREAM_DEADLINE_SECONDS", defaults.deadline_seconds, 1, 30
+        ),
+        min_bytes_per_second=int(
+            number("GATEHOUSE_UPSTREAM_MIN_RATE", defaults.min_bytes_per_second, 1, 1 << 20)
+        ),
+        max_in_flight=int(
+            number("GATEHOUSE_UPSTREAM_MAX_IN_FLIGHT", defaults.max_in_flight, 1, 1000)
+        ),
+        max_waiting=int(number("GATEHOUSE_UPSTREAM_MAX_WAITING", defaults.max_waiting, 0, 1000)),
+        breaker_failures=int(
+            number("GATEHOUSE_UPSTREAM_BREAKER_FAILURES", defaults.breaker_failures, 1, 1000)
+        ),
+        breaker_open_seconds=number(
+            "GATEHOUSE_UPSTREAM_BREAKER_SECONDS", defaults.breaker_open_seconds, 1, 3600
+        ),
+        login_threads=int(number("GATEHOUSE_LOGIN_THREADS", defaults.login_threads, 1, 1000)),
     )
 
 

@@ -12,7 +12,6 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -25,6 +24,7 @@ from broker.domain.model import Connection
 from broker.management.connections import Saved
 from broker.management.errors import InvalidInput, ResourceConflict
 from broker.upstream.saml.config import SamlConnectionConfig
+from broker.workers import run_in_threadpool
 
 log = logging.getLogger(__name__)
 

@@ -58,6 +58,15 @@ REASONS = {
     "unsolicited": "The sign-in started at the identity provider (a dashboard tile), "
     "which is not enabled: people start from the application.",
     "idp_unreachable": "Gatehouse could not reach the identity provider.",
+    "idp_busy": "Too many sign-ins were already waiting on the identity provider, which "
+    "was answering slowly; this one was refused at once.",
+    "idp_circuit_open": "The identity provider had failed several times in a row, so "
+    "Gatehouse refused this sign-in at once instead of waiting on it.",
+    "discovery_unavailable": "Gatehouse could not read the identity provider's discovery "
+    "document.",
+    "jwks_unavailable": "Gatehouse could not read the identity provider's signing keys.",
+    "userinfo_unavailable": "Gatehouse could not reach the identity provider's userinfo "
+    "endpoint.",
     "token_endpoint_unavailable": "Gatehouse could not reach the identity provider's "
     "token endpoint.",
     "encryption_required": "The assertion was not encrypted, and this connection requires it.",

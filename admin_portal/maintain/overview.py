@@ -16,6 +16,7 @@ from admin_portal.maintain.outcomes import LoginOutcome, recent_logins
 from broker.domain.model import Connection
 from broker.management import Management
 from broker.management.connection_drafts import DraftStatus, certificate_list
+from broker.management.connection_health import Unreachable
 from broker.management.connection_setup import PRODUCT_NAMES
 from broker.management.connection_view import (
     EXPIRY_NOTICE,
@@ -74,6 +75,8 @@ class Overview:
     certificates: tuple[Certificate, ...]
     logins: list[LoginOutcome]
     pending: PendingChange | None
+    #: Set while the connection's circuit is open: sign-ins are refused at once.
+    unreachable: Unreachable | None
 
 
 def overview(management: Management, connection: Connection, *, now: datetime) -> Overview:
@@ -93,6 +96,9 @@ def overview(management: Management, connection: Connection, *, now: datetime) -
         ),
         logins=recent_logins(management, connection.organization_id, connection.id),
         pending=_pending(management, connection, now),
+        unreachable=management.connection_health.unreachable(
+            connection.organization_id, connection.id
+        ),
     )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -15,6 +14,7 @@ from admin_portal.maintain.pages import connection_of, sentence
 from admin_portal.test_logins import idp_urls
 from broker.domain.model import Connection
 from broker.management.errors import ResourceConflict
+from broker.workers import run_in_threadpool
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -13,6 +12,7 @@ from admin_portal.kit import Visit
 from admin_portal.maintain.pages import ProtocolPage, errors_on
 from broker.management.errors import InvalidInput, ResourceConflict
 from broker.upstream.oidc.config import OidcConnectionConfig
+from broker.workers import run_in_threadpool
 
 log = logging.getLogger(__name__)
 

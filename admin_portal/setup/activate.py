@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -18,6 +17,7 @@ from admin_portal.setup.flow import nav, page, setup_connection
 from broker.domain.model import Connection
 from broker.management.connection_view import awaiting_idp
 from broker.management.errors import ResourceConflict
+from broker.workers import run_in_threadpool
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,6 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -26,6 +25,7 @@ from broker.domain.model import Connection
 from broker.management.connection_view import awaiting_idp
 from broker.management.errors import InvalidInput, ResourceConflict
 from broker.upstream.config_fields import STANDARD_CLAIMS
+from broker.workers import run_in_threadpool
 
 log = logging.getLogger(__name__)
 _POINTERS = {f"/settings/attribute_mapping/{c}": f"names_{c}" for c in STANDARD_CLAIMS}

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -21,6 +20,7 @@ from admin_portal.setup.flow import nav, page
 from broker.domain.management import STRATEGIES
 from broker.management.connection_setup import PRODUCT_NAMES, protocols
 from broker.management.errors import InvalidInput
+from broker.workers import run_in_threadpool
 
 log = logging.getLogger(__name__)
 

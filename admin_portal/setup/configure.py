@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from markupsafe import Markup
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -32,6 +31,7 @@ from broker.management.connection_view import awaiting_idp, certificate_view
 from broker.management.errors import InvalidInput, ResourceConflict
 from broker.upstream.oidc.config import TOKEN_AUTH_METHODS
 from broker.upstream.urls import endpoints_for
+from broker.workers import run_in_threadpool
 
 log = logging.getLogger(__name__)
 

@@ -11,6 +11,7 @@ holds everywhere at once because it lives in one place.
     connection_setup.py ConnectionSetup the portal's setup: begin, readiness, tested activation
     connection_tests.py ConnectionTests the results of a connection's test logins (read only)
     connection_drafts.py ConnectionDrafts changes to a live connection: draft, test, switch over
+    connection_health.py ConnectionHealth whether the IdP is reachable (circuit breaker events)
     profiles.py        Profiles       self-service profiles: IdPs, attributes, branding
     portal_links.py    PortalLinks    create (URL once), list, revoke, redeem (the portal)
     users.py           Users          identities that logged in, per organization
@@ -23,6 +24,7 @@ holds everywhere at once because it lives in one place.
 from __future__ import annotations
 
 from broker.management.connection_drafts import ConnectionDrafts
+from broker.management.connection_health import ConnectionHealth
 from broker.management.connection_setup import ConnectionSetup
 from broker.management.connection_tests import ConnectionTests
 from broker.management.connections import Connections
@@ -46,6 +48,7 @@ class Management:
         self.connection_setup = ConnectionSetup(deps, self.connections)
         self.connection_tests = ConnectionTests(deps)
         self.connection_drafts = ConnectionDrafts(deps, self.connections)
+        self.connection_health = ConnectionHealth(deps.store, deps.clock)
         self.profiles = Profiles(deps)
         self.portal_links = PortalLinks(deps)
         self.users = Users(deps)

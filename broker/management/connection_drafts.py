@@ -44,7 +44,7 @@ from broker.management.connections import (
     parse_settings,
     save_in,
 )
-from broker.management.deps import ManagementDeps
+from broker.management.deps import ManagementDeps, fetching_for
 from broker.management.errors import InvalidInput, ResourceConflict
 from broker.upstream.oidc.config import OidcConnectionConfig
 from broker.upstream.saml.config import MAX_IDP_CERTIFICATES, SamlConnectionConfig
@@ -114,9 +114,10 @@ class ConnectionDrafts:
         must describe the same IdP, and its other values are not taken from it here."""
         current = self._connections.get(organization_id, connection_id)
         trusted = _certificates(current)
-        fields, _, _ = read_saml_idp(
-            {"metadata_url": metadata_url}, self._deps.http, self._deps.outbound
-        )
+        with fetching_for(self._deps, organization_id, "/settings/metadata_url"):
+            fields, _, _ = read_saml_idp(
+                {"metadata_url": metadata_url}, self._deps.http, self._deps.outbound
+            )
         base = _base(current)
         if fields["idp_entity_id"] != base.get("idp_entity_id"):
             raise InvalidInput.at(

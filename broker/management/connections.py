@@ -39,7 +39,7 @@ from broker.management.connection_settings import (
     saml_config,
 )
 from broker.management.connection_view import ConnectionView, describe
-from broker.management.deps import ManagementDeps, record
+from broker.management.deps import ManagementDeps, fetching_for, record
 from broker.management.errors import InvalidInput, ResourceConflict, ResourceNotFound
 from broker.store import Conflict, NotFound, UnitOfWork
 from broker.store.protocols import PageKey
@@ -81,9 +81,10 @@ class Connections:
         chosen = check_name(name) if name is not None else None
         self._organization(organization_id)
         now = self._deps.clock.now()
-        fields, notes, renamed = read_saml_idp(
-            settings, self._deps.http, self._deps.outbound, refuse_expired_at=now
-        )
+        with fetching_for(self._deps, organization_id, "/settings/metadata_url"):
+            fields, notes, renamed = read_saml_idp(
+                settings, self._deps.http, self._deps.outbound, refuse_expired_at=now
+            )
         require_saml_idp(fields)
         check_sso_url(fields, renamed, production=self._deps.production)
         connection_id = new_id("con")
@@ -128,7 +129,7 @@ class Connections:
             {}, given, client_secret=client_secret, box=self._deps.secrets,
             connection_id=connection_id,
         )  # fmt: skip
-        notes = self._check_provider(config)
+        notes = self._check_provider(organization_id, config)
         connection = Connection(
             id=connection_id,
             organization_id=organization_id,
@@ -202,9 +203,10 @@ class Connections:
         (the active settings, or a pending draft), through the connector's parse, with what
         the change noticed. Every door that changes settings comes here: `update` for the
         active settings, `ConnectionDrafts.change` for a draft."""
-        if current.kind == SamlConnectionConfig.kind:
-            return self._saml_settings(base, settings, client_secret)
-        return self._oidc_settings(current.id, base, settings, client_secret)
+        with fetching_for(self._deps, current.organization_id, "/settings"):
+            if current.kind == SamlConnectionConfig.kind:
+                return self._saml_settings(base, settings, client_secret)
+            return self._oidc_settings(current.id, base, settings, client_secret)
 
     def activate(
         self,
@@ -281,9 +283,15 @@ class Connections:
             base, settings, client_secret=client_secret, box=self._deps.secrets,
             connection_id=connection_id,
         )  # fmt: skip
-        return config, self._check_provider(config)
+        return config, self._check_provider(None, config)
 
-    def _check_provider(self, config: Mapping[str, object]) -> tuple[str, ...]:
+    def _check_provider(
+        self, organization_id: str | None, config: Mapping[str, object]
+    ) -> tuple[str, ...]:
+        """`organization_id`: fetch in its bulkhead (None: the caller already does)."""
+        if organization_id is not None:
+            with fetching_for(self._deps, organization_id, "/settings/issuer"):
+                return self._check_provider(None, config)
         parsed = OidcConnectionConfig.parse(config)
         check_oidc_urls(parsed, self._deps.outbound)
         with field_errors():

@@ -7,7 +7,9 @@ pointed at a DNS server on loopback).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -15,8 +17,11 @@ from broker.clock import Clock
 from broker.domain.model import AuditEvent
 from broker.keys.crypto import SecretBox
 from broker.management.dns_txt import TxtLookup
+from broker.management.errors import InvalidInput
 from broker.store import UnitOfWork
 from broker.store.protocols import Store
+from broker.upstream.base import UpstreamUnavailable
+from broker.upstream.bulkhead import Bulkheads
 from broker.upstream.outbound import OutboundPolicy
 
 
@@ -34,6 +39,24 @@ class ManagementDeps:
     production: bool
     #: Where portal links point (the portal's public base URL).
     portal_url: str
+    #: The process's bulkheads: setup fetches of one organization share a slot.
+    bulkheads: Bulkheads = field(default_factory=Bulkheads)
+
+
+@contextmanager
+def fetching_for(deps: ManagementDeps, organization_id: str, pointer: str) -> Iterator[None]:
+    """A setup fetch (IdP metadata, OIDC discovery) in the organization's bulkhead: an admin
+    who submits a slow URL many times holds a few workers for a deadline each, not all of
+    them. Over the limit, the field says to try again."""
+    try:
+        with deps.bulkheads.slot(f"setup:{organization_id}", breaker=False):
+            yield
+    except UpstreamUnavailable as exc:
+        raise InvalidInput.at(
+            pointer,
+            "Gatehouse is still waiting for this organization's earlier requests to its "
+            "identity provider; try again in a minute.",
+        ) from exc
 
 
 def record(

@@ -1,7 +1,8 @@
 """The connector contract every upstream protocol implements (dex `connector.go`, reshaped).
 
 SAML (issue 3) and OIDC (issue 4) connectors implement exactly this; tests register their own
-kind through `CONNECTOR_TYPES`, which the composition root injects.
+kind through `CONNECTOR_TYPES`, which the composition root injects. The refusals a connector
+raises live in `errors.py` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -14,11 +15,36 @@ from typing import ClassVar, Protocol, Self
 import httpx
 
 from broker.clock import Clock
-from broker.domain.model import Evidence, UpstreamIdentity
+from broker.domain.model import UpstreamIdentity
 from broker.http import AutoPost, Redirect, Result
 from broker.keys.crypto import SecretBox
+from broker.upstream.bulkhead import Bulkheads
+from broker.upstream.errors import (
+    UpstreamError,
+    UpstreamIncomplete,
+    UpstreamInvalid,
+    UpstreamPolicyRefusal,
+    UpstreamRejected,
+    UpstreamUnavailable,
+)
 from broker.upstream.outbound import OutboundPolicy
 from broker.upstream.urls import ConnectionEndpoints
+
+__all__ = [
+    "CallbackInput",
+    "ConnectorConfig",
+    "ConnectorDeps",
+    "FlowContext",
+    "LoginStart",
+    "ReplayGuard",
+    "UpstreamConnector",
+    "UpstreamError",
+    "UpstreamIncomplete",
+    "UpstreamInvalid",
+    "UpstreamPolicyRefusal",
+    "UpstreamRejected",
+    "UpstreamUnavailable",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,66 +85,6 @@ class CallbackInput:
     form: Mapping[str, str] = field(default_factory=dict)
 
 
-class UpstreamError(Exception):
-    """Base: the login cannot finish. Subclasses say whether the reason may be shown.
-
-    `facts` are what a diagnosis needs, as strings (`expected_audience`, `actual_audience`,
-    `clock_offset_seconds`...): shown to the IT admin on a portal test login, never to a
-    person logging in (X-03). They are built only when refusing, so the login path pays
-    nothing for them, and never hold a secret (client secret, nonce, private key).
-
-    `evidence`, set only when the refusal comes *after* the answer's signature verified,
-    returns what the IdP sent, decoded (the assertion XML, the ID token's claims), for the
-    same test report; it is called only there (see `broker.domain.model.Evidence`)."""
-
-    def __init__(
-        self, reason: str, *, detail: str = "", facts: Mapping[str, str] | None = None
-    ) -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
-        self.detail = detail
-        self.facts: Mapping[str, str] = dict(facts or {})
-        self.evidence: Evidence | None = None
-
-
-class UpstreamRejected(UpstreamError):
-    """The IdP said no (denied, user not assigned...). `reason` is safe to show a person."""
-
-
-class UpstreamInvalid(UpstreamError):
-    """The answer failed verification (signature, audience, replay...). `reason` is a stable
-    machine code for logs and audit; the person sees a generic page."""
-
-
-class UpstreamUnavailable(UpstreamError):
-    """The IdP could not be reached or answered with a server error (discovery, JWKS, token
-    endpoint). Nothing about the person is known; trying again later may work."""
-
-
-class UpstreamPolicyRefusal(UpstreamError):
-    """The answer is authentic, but the account fails a rule (the IdP says the email is not
-    verified; a consumer account where a Workspace one is required). `reason` picks a page
-    that tells the person what to do."""
-
-
-class UpstreamIncomplete(UpstreamError):
-    """The IdP signed the person in but left out what the connection requires (an email
-    attribute, say). `missing` names it, for a page the person can forward to their IT team."""
-
-    def __init__(
-        self,
-        missing: tuple[str, ...],
-        *,
-        looked_for: str = "",
-        facts: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(
-            "missing_attributes", detail=f"{', '.join(missing)} ({looked_for})", facts=facts
-        )
-        self.missing = missing
-        self.looked_for = looked_for
-
-
 class UpstreamConnector(Protocol):
     def begin_login(self, flow: FlowContext) -> LoginStart: ...
 
@@ -145,15 +111,18 @@ class ReplayGuard(Protocol):
 class ConnectorDeps:
     """What an opened connector may use: outbound HTTP (injected, so tests route it to an
     in-process IdP), time, the box that decrypts the connection's own secrets (SAML SP keys),
-    and the replay guard."""
+    the replay guard, and the process's bulkheads (a connector that waits on its IdP during a
+    login runs that wait in its connection's slot: `broker.upstream.bulkhead`)."""
 
     http: httpx.Client
     clock: Clock
     secrets: SecretBox
     replays: ReplayGuard
     #: Where `http` may go: https and public addresses in production; development also
-    #: allows http and loopback (the simulator). Checked per URL before every request.
+    #: allows http and loopback (the simulator). Checked per URL before every request; it
+    #: also carries each request's total deadline and minimum transfer rate.
     outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
+    bulkheads: Bulkheads = field(default_factory=Bulkheads)
 
 
 class ConnectorConfig(Protocol):

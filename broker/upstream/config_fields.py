@@ -20,6 +20,10 @@ STANDARD_CLAIMS = ("email", "given_name", "family_name", "name", "groups")
 MAX_CLOCK_SKEW_SECONDS = 300
 DEFAULT_CLOCK_SKEW_SECONDS = 120
 
+#: The total deadline a connection may set for each request to its IdP (seconds); without
+#: one, the deployment's (`GATEHOUSE_UPSTREAM_DEADLINE_SECONDS`, default 10) applies.
+REQUEST_TIMEOUT_RANGE = (1, 30)
+
 
 class ConfigReader:
     """Typed reads of an untrusted mapping; each failure names its field."""
@@ -72,6 +76,15 @@ class ConfigReader:
         if not 0 <= skew <= MAX_CLOCK_SKEW_SECONDS:
             raise ConfigError("clock_skew_seconds", f"must be 0..{MAX_CLOCK_SKEW_SECONDS}")
         return skew
+
+    def request_timeout(self) -> int | None:
+        if self._raw.get("request_timeout_seconds") is None:
+            return None
+        seconds = self.integer("request_timeout_seconds", default=0)
+        low, high = REQUEST_TIMEOUT_RANGE
+        if not low <= seconds <= high:
+            raise ConfigError("request_timeout_seconds", f"must be {low}..{high}")
+        return seconds
 
     def claim_mapping(self, name: str = "attribute_mapping") -> dict[str, tuple[str, ...]]:
         """claim -> the IdP attribute (or claim) names that carry it, in order."""

@@ -14,8 +14,11 @@ metadata endpoint, the database, Gatehouse's own admin port. Two layers stop it:
 Allowed means globally routable, or inside a network the operator listed
 (`GATEHOUSE_UPSTREAM_ALLOW_NETWORKS`; development adds loopback for the simulator).
 
-Responses are read with a size cap, a timeout, and redirects followed only to the same
-scheme, host and port, at most three times (`get`); token requests never follow one (`post`).
+Responses are read with a size cap and redirects followed only to the same scheme, host and
+port, at most three times (`get`); token requests never follow one (`post`). Each request has a
+*total* deadline and a minimum transfer rate (`broker.upstream.deadline`), enforced at the
+socket by the guarded backend: one customer's slow IdP costs that customer's login its
+deadline, never a worker thread for longer.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +34,15 @@ from urllib.parse import urljoin, urlsplit
 
 import httpcore
 import httpx
+
+from broker.upstream.deadline import (
+    Deadline,
+    DeadlineExceeded,
+    DeadlineStream,
+    call_within,
+    clamp,
+    deadline_for_request,
+)
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -39,8 +52,13 @@ LOOPBACK_NETWORKS: tuple[IpNetwork, ...] = (
     ipaddress.ip_network("127.0.0.0/8"),
     ipaddress.ip_network("::1/128"),
 )
-TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+#: The default total deadline of one request to an IdP (connect + TLS + send + receive).
+DEADLINE_SECONDS = 10.0
+#: Once an answer has started, it must arrive at least this fast on average.
+MIN_BYTES_PER_SECOND = 256
 MAX_REDIRECTS = 3
+#: Name resolutions that may still be running after their request gave up.
+_RESOLVER_THREADS = 8
 
 
 class OutboundError(Exception):
@@ -61,15 +79,27 @@ class OutboundPolicy:
 
     allow_http: bool = False
     allowed_networks: tuple[IpNetwork, ...] = ()
+    #: How long one request may take in all, and how slowly its answer may arrive.
+    deadline_seconds: float = DEADLINE_SECONDS
+    min_bytes_per_second: int = MIN_BYTES_PER_SECOND
 
     @classmethod
     def for_environment(
-        cls, *, production: bool, extra_networks: Iterable[IpNetwork] = ()
+        cls,
+        *,
+        production: bool,
+        extra_networks: Iterable[IpNetwork] = (),
+        deadline_seconds: float = DEADLINE_SECONDS,
+        min_bytes_per_second: int = MIN_BYTES_PER_SECOND,
     ) -> OutboundPolicy:
         extra = tuple(extra_networks)
-        if production:
-            return cls(allow_http=False, allowed_networks=extra)
-        return cls(allow_http=True, allowed_networks=LOOPBACK_NETWORKS + extra)
+        networks = extra if production else LOOPBACK_NETWORKS + extra
+        return cls(
+            allow_http=not production,
+            allowed_networks=networks,
+            deadline_seconds=deadline_seconds,
+            min_bytes_per_second=min_bytes_per_second,
+        )
 
     def address_allowed(self, address: IpAddress) -> bool:
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
@@ -108,7 +138,7 @@ def get(
     origin = _origin(url)
     for _ in range(MAX_REDIRECTS + 1):
         check_url(url, policy)
-        with _open(http, "GET", url, headers=headers) as response:
+        with _open(http, "GET", url, policy, headers=headers) as (response, deadline):
             if response.is_redirect:
                 url = urljoin(url, response.headers.get("location", ""))
                 if _origin(url) != origin:
@@ -116,7 +146,7 @@ def get(
                 continue
             if response.status_code != 200:
                 raise OutboundError("unavailable", f"the server answered {response.status_code}")
-            return _read_capped(response, max_bytes)
+            return _read_capped(response, max_bytes, deadline)
     raise OutboundError("refused", "too many redirects")
 
 
@@ -132,28 +162,42 @@ def post(
     """POST a form; returns status and body (an OAuth error is a 400 with a body the caller
     reads). A redirect is an error: a token endpoint that redirects is misconfigured."""
     check_url(url, policy)
-    with _open(http, "POST", url, headers=headers, data=data) as response:
+    with _open(http, "POST", url, policy, headers=headers, data=data) as (response, deadline):
         if response.is_redirect:
             raise OutboundError("refused", "the endpoint answered with a redirect")
-        return response.status_code, _read_capped(response, max_bytes)
+        return response.status_code, _read_capped(response, max_bytes, deadline)
 
 
 @contextmanager
-def _open(http: httpx.Client, method: str, url: str, **kwargs: Any) -> Iterator[httpx.Response]:
+def _open(
+    http: httpx.Client, method: str, url: str, policy: OutboundPolicy, **kwargs: Any
+) -> Iterator[tuple[httpx.Response, Deadline]]:
+    """One request under its total deadline: httpx's own timeouts start at the time left,
+    and the guarded backend clamps every socket operation to it (`deadline.py`)."""
+    deadline = Deadline(policy.deadline_seconds, min_bytes_per_second=policy.min_bytes_per_second)
     try:
-        with http.stream(
-            method, url, timeout=TIMEOUT, follow_redirects=False, **kwargs
-        ) as response:
-            yield response
+        with deadline_for_request(deadline):
+            timeout = httpx.Timeout(max(deadline.remaining(), 0.001))
+            with http.stream(
+                method, url, timeout=timeout, follow_redirects=False, **kwargs
+            ) as response:
+                yield response, deadline
     except httpx.TimeoutException as exc:
-        raise OutboundError("unavailable", f"{_shown(url)} did not answer in time") from exc
+        raise OutboundError("unavailable", _late(url, exc, policy)) from exc
     except httpx.HTTPError as exc:
         if isinstance(exc.__cause__, BlockedAddress):
             raise OutboundError("refused", str(exc.__cause__)) from exc
         raise OutboundError("unavailable", f"cannot reach {_shown(url)}") from exc
 
 
-def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
+def _late(url: str, exc: Exception, policy: OutboundPolicy) -> str:
+    cause = exc.__cause__
+    if isinstance(cause, DeadlineExceeded) and "bytes/s" in str(cause):
+        return f"{_shown(url)} sent its answer too slowly ({cause})"
+    return f"{_shown(url)} did not answer within {policy.deadline_seconds:g} s"
+
+
+def _read_capped(response: httpx.Response, max_bytes: int, deadline: Deadline) -> bytes:
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise OutboundError("refused", f"the response is larger than {max_bytes} bytes")
@@ -162,6 +206,9 @@ def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
         body += chunk
         if len(body) > max_bytes:
             raise OutboundError("refused", f"the response is larger than {max_bytes} bytes")
+        if deadline.remaining() <= 0:
+            # Transports without the guarded backend (injected ones) still stop here.
+            raise httpx.ReadTimeout("the request's deadline passed")
     return bytes(body)
 
 
@@ -196,6 +243,9 @@ class GuardedBackend(httpcore.SyncBackend):
     def __init__(self, policy: OutboundPolicy, resolver: Resolver = system_resolver) -> None:
         self._policy = policy
         self._resolver = resolver
+        # The system resolver has no timeout of its own; a customer's slow DNS must end by
+        # the request's deadline like everything else.
+        self._resolving = ThreadPoolExecutor(_RESOLVER_THREADS, thread_name_prefix="resolve")
 
     def connect_tcp(
         self,
@@ -206,7 +256,10 @@ class GuardedBackend(httpcore.SyncBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
         try:
-            addresses = [ipaddress.ip_address(a.split("%")[0]) for a in self._resolver(host, port)]
+            answer = call_within(
+                self._resolving, clamp(timeout), lambda: self._resolver(host, port)
+            )
+            addresses = [ipaddress.ip_address(a.split("%")[0]) for a in answer]
         except (OSError, ValueError) as exc:
             raise httpcore.ConnectError(f"cannot resolve {host}") from exc
         if not addresses:
@@ -217,9 +270,10 @@ class GuardedBackend(httpcore.SyncBackend):
         last: Exception | None = None
         for address in addresses:
             try:
-                return super().connect_tcp(
-                    str(address), port, timeout, local_address, socket_options
+                stream = super().connect_tcp(
+                    str(address), port, clamp(timeout), local_address, socket_options
                 )
+                return DeadlineStream(stream)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last = exc
         assert last is not None
@@ -247,7 +301,7 @@ def make_client(policy: OutboundPolicy, resolver: Resolver = system_resolver) ->
     """The broker's one outbound client to IdPs (the composition root builds it)."""
     return httpx.Client(
         transport=GuardedTransport(policy, resolver),
-        timeout=TIMEOUT,
+        timeout=policy.deadline_seconds,
         follow_redirects=False,
         trust_env=False,
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -17,6 +16,7 @@ from broker.login.service import LoginService
 from broker.management.access import AccessTokens
 from broker.oidc.provider import Provider
 from broker.web.adapt import render, to_http_request, to_response
+from broker.workers import LoginPool, run_in_threadpool
 
 log = logging.getLogger(__name__)
 
@@ -32,17 +32,28 @@ class Endpoints:
         access_tokens: AccessTokens,
         login: LoginService,
         templates: Jinja2Templates,
+        login_pool: LoginPool,
     ) -> None:
         self.issuer = issuer
         self.provider = provider
         self.access_tokens = access_tokens
         self.login = login
         self.templates = templates
+        self.login_pool = login_pool
 
-    def _call(self, core: Callable[[HttpRequest], Result]) -> Endpoint:
+    def _call(
+        self, core: Callable[[HttpRequest], Result], *, waits_on_idp: bool = False
+    ) -> Endpoint:
+        """`waits_on_idp`: the route may wait on a customer's IdP (a hand-off fetches
+        discovery, a callback redeems a code), so its work runs in the login pool and can
+        never hold the threads of the token endpoint, discovery or the API (`workers.py`)."""
+
         async def endpoint(request: Request) -> Response:
             req = await to_http_request(request, issuer=self.issuer)
-            result = await run_in_threadpool(core, req)
+            if waits_on_idp:
+                result = await self.login_pool.run(core, req)
+            else:
+                result = await run_in_threadpool(core, req)
             return to_response(result, request, self.templates)
 
         return endpoint
@@ -57,7 +68,7 @@ class Endpoints:
 
     @property
     def authorize(self) -> Endpoint:
-        return self._call(self.login.authorize)
+        return self._call(self.login.authorize, waits_on_idp=True)
 
     @property
     def token(self) -> Endpoint:
@@ -77,17 +88,17 @@ class Endpoints:
 
     @property
     def submit_email(self) -> Endpoint:
-        return self._call(self.login.submit_email)
+        return self._call(self.login.submit_email, waits_on_idp=True)
 
     @property
     def choose(self) -> Endpoint:
-        return self._call(self.login.choose)
+        return self._call(self.login.choose, waits_on_idp=True)
 
     async def callback(self, request: Request) -> Response:
         """The IdP's answer: SAML ACS POST or OIDC redirect, for the connection in the path."""
         connection_id = str(request.path_params["connection_id"])
         req = await to_http_request(request, issuer=self.issuer)
-        result = await run_in_threadpool(self.login.callback, connection_id, req)
+        result = await self.login_pool.run(self.login.callback, connection_id, req)
         return to_response(result, request, self.templates)
 
     async def connection_metadata(self, request: Request) -> Response:

@@ -10,6 +10,7 @@ from starlette.types import ASGIApp
 
 from broker.web.endpoints import Endpoints
 from broker.web.management import ApiEndpoints
+from broker.workers import UseLoginPool
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -18,8 +19,9 @@ def build_routes(endpoints: Endpoints, api: ApiEndpoints, portal: ASGIApp) -> li
     return [
         Mount("/api/v1", routes=api.routes()),
         # The admin portal is its own app (own sessions, own pages), under the same origin so
-        # its test logins come back through Gatehouse's ACS and redirect URIs.
-        Mount("/portal", app=portal),
+        # its test logins come back through Gatehouse's ACS and redirect URIs. It fetches
+        # IdP metadata and discovery, so it works in the login pool (`broker.workers`).
+        Mount("/portal", app=UseLoginPool(portal, endpoints.login_pool)),
         Route("/", endpoints.home, methods=["GET"]),
         Route("/healthz", endpoints.health, methods=["GET"]),
         Route("/.well-known/openid-configuration", endpoints.discovery, methods=["GET"]),

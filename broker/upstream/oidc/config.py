@@ -76,6 +76,8 @@ class OidcConnectionConfig:
     clock_skew_seconds: int = DEFAULT_CLOCK_SKEW_SECONDS
     #: Ask userinfo at every login, not only when the ID token lacks a required claim.
     always_fetch_userinfo: bool = False
+    #: The total deadline of each request to this IdP; None: the deployment's default.
+    request_timeout_seconds: int | None = None
     #: Entra ID only: the tenant named by the issuer, which every ID token's `tid` must be.
     tenant_id: str | None = None
     #: The portal tile it was set up from (`okta`, `jumpcloud`...); `vendor` is what changes
@@ -114,6 +116,7 @@ class OidcConnectionConfig:
             required_claims=reader.required_claims(),
             clock_skew_seconds=reader.clock_skew(),
             always_fetch_userinfo=reader.boolean("always_fetch_userinfo", default=False),
+            request_timeout_seconds=reader.request_timeout(),
             tenant_id=check_vendor_issuer(VENDORS[vendor], issuer),
             strategy=reader.strategy(OIDC_STRATEGIES),
         )
@@ -154,6 +157,8 @@ class OidcConnectionConfig:
             }
         if self.strategy is not None:
             data["strategy"] = self.strategy
+        if self.request_timeout_seconds is not None:
+            data["request_timeout_seconds"] = self.request_timeout_seconds
         if self.endpoints is not None:
             data["endpoints"] = {
                 name: getattr(self.endpoints, name)

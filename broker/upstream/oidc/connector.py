@@ -120,6 +120,11 @@ class OidcConnector:
                 context=key_context(cid),
             )
             key = RSAKey.import_key(pem, parameters={"kid": config.client_key.public_jwk["kid"]})
+        if config.request_timeout_seconds is not None:
+            deps = replace(
+                deps,
+                outbound=replace(deps.outbound, deadline_seconds=config.request_timeout_seconds),
+            )
         auth = ClientAuth(
             method=config.token_endpoint_auth_method,
             client_id=config.client_id,
@@ -138,7 +143,15 @@ class OidcConnector:
         return HttpResponse(body=body, headers={"content-type": "application/json"})
 
     def begin_login(self, flow: FlowContext) -> LoginStart:
-        metadata = self._metadata.get()
+        """No request to the IdP when its discovery document is fresh; otherwise the fetch
+        waits in this connection's slot. While the connection's circuit is open, the person
+        is told at once rather than sent to log in at an IdP whose answer cannot be redeemed."""
+        bulkheads, key = self._deps.bulkheads, self._endpoints.connection_id
+        bulkheads.refuse_while_open(key)
+        metadata = self._metadata.fresh()
+        if metadata is None:
+            with bulkheads.slot(key):
+                metadata = self._metadata.get()
         secrets = _FlowSecrets(nonce=new_secret(), verifier=new_secret())
         params: dict[str, str | None] = {
             "response_type": "code",
@@ -160,6 +173,13 @@ class OidcConnector:
         return LoginStart(action=Redirect(location), connector_state=secrets.encode())
 
     def complete_login(self, flow: FlowContext, callback: CallbackInput) -> UpstreamIdentity:
+        """Every request to the IdP of this login (discovery, token, JWKS, userinfo) waits
+        in this connection's slot (`broker.upstream.bulkhead`): refused at once when the
+        connection already has its share of requests in flight or its circuit is open."""
+        with self._deps.bulkheads.slot(self._endpoints.connection_id):
+            return self._complete(flow, callback)
+
+    def _complete(self, flow: FlowContext, callback: CallbackInput) -> UpstreamIdentity:
         secrets = _FlowSecrets.decode(flow.connector_state)
         answer = callback.query or callback.form
         metadata = self._metadata.get()

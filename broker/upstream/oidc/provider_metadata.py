@@ -151,6 +151,15 @@ class MetadataSource:
         self._fetched_at: datetime | None = None
         self._next_fetch: datetime | None = None
 
+    def fresh(self) -> ProviderMetadata | None:
+        """The document when no fetch is due, without waiting on one in progress: a
+        hand-off that needs no request to the IdP takes no slot in its bulkhead."""
+        now = self._clock()
+        current, next_fetch = self._current, self._next_fetch
+        if self._fetch is None or (current is not None and next_fetch and now < next_fetch):
+            return current
+        return None
+
     def get(self) -> ProviderMetadata:
         with self._lock:
             if self._fetch is None:
