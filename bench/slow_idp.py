@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-_KEYS = {"keys": []}  # no login ever gets as far as a signature
+_KEYS: dict[str, list[object]] = {"keys": []}  # no login ever gets as far as a signature
 
 
 @dataclass(frozen=True, slots=True)

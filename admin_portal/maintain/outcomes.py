@@ -62,11 +62,9 @@ REASONS = {
     "was answering slowly; this one was refused at once.",
     "idp_circuit_open": "The identity provider had failed several times in a row, so "
     "Gatehouse refused this sign-in at once instead of waiting on it.",
-    "discovery_unavailable": "Gatehouse could not read the identity provider's discovery "
-    "document.",
+    "discovery_unavailable": "Gatehouse could not read the identity provider's discovery document.",
     "jwks_unavailable": "Gatehouse could not read the identity provider's signing keys.",
-    "userinfo_unavailable": "Gatehouse could not reach the identity provider's userinfo "
-    "endpoint.",
+    "userinfo_unavailable": "Gatehouse could not reach the identity provider's userinfo endpoint.",
     "token_endpoint_unavailable": "Gatehouse could not reach the identity provider's "
     "token endpoint.",
     "encryption_required": "The assertion was not encrypted, and this connection requires it.",

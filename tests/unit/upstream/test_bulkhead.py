@@ -172,7 +172,7 @@ def test_a_failing_listener_does_not_change_the_outcome(clock: Clock) -> None:
         def closed(self, key: str) -> None:
             raise RuntimeError("database down")
 
-    bulkheads = Bulkheads(LIMITS, listener=Broken(), clock=clock)  # type: ignore[arg-type]
+    bulkheads = Bulkheads(LIMITS, listener=Broken(), clock=clock)
     for _ in range(3):
         fail(bulkheads)
     assert bulkheads.is_open("con_a")
