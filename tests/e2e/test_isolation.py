@@ -275,7 +275,8 @@ def test_an_idp_that_keeps_failing_is_not_asked_again_for_a_while(world: World) 
     for _ in range(max(0, UPSTREAM.breaker_failures - len(failures))):
         user = SlowUser(world)
         user.run()
-        assert user.response is not None and user.response.status_code == 502
+        assert user.response is not None
+        assert user.response.status_code == 502
     opened = [e for e in world.events(world.slow_connection) if e.kind == "connection.unreachable"]
     assert len(opened) == 1
     assert opened[0].organization_id == world.slow_organization
@@ -286,7 +287,8 @@ def test_an_idp_that_keeps_failing_is_not_asked_again_for_a_while(world: World) 
     user.run()
     # Refused at Gatehouse, before being sent to log in at an IdP whose answer could not be
     # redeemed; and the IdP was not asked again.
-    assert user.response is not None and user.response.status_code == 502
+    assert user.response is not None
+    assert user.response.status_code == 502
     assert user.response.url.path == "/authorize"
     assert UNREACHABLE in user.response.text
     assert reason_of(world, user.response) == "idp_circuit_open"
