@@ -96,9 +96,9 @@ def _policy(deadline: float, min_rate: int = 1) -> OutboundPolicy:
 def _get(url: str, policy: OutboundPolicy, resolver: outbound.Resolver | None = None) -> float:
     """Fetch and return how long the refusal took; fails if the fetch succeeds."""
     started = time.monotonic()
-    with make_client(policy, resolver or outbound.system_resolver) as client:
-        with pytest.raises(OutboundError) as refused:
-            outbound.get(client, url, policy=policy, max_bytes=4096)
+    client = make_client(policy, resolver or outbound.system_resolver)
+    with client, pytest.raises(OutboundError) as refused:
+        outbound.get(client, url, policy=policy, max_bytes=4096)
     assert refused.value.kind == "unavailable"
     return time.monotonic() - started
 
