@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
-from urllib.parse import urlsplit
+
+from broker.http import foreign_origin, site_origin
+
+__all__ = ["CsrfRefused", "check", "check_origin", "site_origin"]
 
 
 class CsrfRefused(Exception):
@@ -28,24 +31,8 @@ def check(
 
 
 def check_origin(headers: Mapping[str, str], origin: str) -> None:
-    """What the browser says about where a POST came from, when it says it (older clients
-    send neither header; the other checks still hold for them).
-
-    The portal's `Referrer-Policy: no-referrer` (T-05) makes browsers send `Origin: null`
-    on every form POST, our own pages' included (Fetch, "serializing a request origin";
-    Chromium does). `null` is then only accepted beside `Sec-Fetch-Site: same-origin`,
-    which the browser sets itself and no page can forge; alone, or from anywhere else (a
-    sandboxed frame, a data: URL), it is refused like any other foreign origin."""
-    fetch_site = headers.get("sec-fetch-site")
-    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
-        raise CsrfRefused(f"Sec-Fetch-Site {fetch_site}")
-    sent_origin = headers.get("origin")
-    if sent_origin == "null" and fetch_site == "same-origin":
-        return
-    if sent_origin is not None and sent_origin != origin:
-        raise CsrfRefused(f"Origin {sent_origin}")
-
-
-def site_origin(base_url: str) -> str:
-    parts = urlsplit(base_url)
-    return f"{parts.scheme}://{parts.netloc}"
+    """What the browser says about where a POST came from (`broker.http.foreign_origin`:
+    the portal's `Referrer-Policy: no-referrer`, T-05, makes it send `Origin: null`)."""
+    problem = foreign_origin(headers, origin)
+    if problem is not None:
+        raise CsrfRefused(problem)

@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 
 from admin_portal.app import create_portal
+from broker import logs
 from broker.clock import Clock, SystemClock
 from broker.errors import UserFacingError
 from broker.keys import KeyManager, SecretBox
@@ -182,6 +183,7 @@ def create_app(
         settings, store=store, http=http, clock=clock, connector_types=connector_types, dns=dns
     )
     broker.keys.ensure_keys()
+    logs.install()  # values from requests and IdPs cannot forge or flood a log line
     scrub_link_tokens_from_access_logs()  # the server logs the portal link's path (T-05)
     if not settings.is_production:
         log.warning(

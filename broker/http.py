@@ -123,3 +123,30 @@ def with_query(url: str, params: Mapping[str, str | None]) -> str:
     extra = urlencode({k: v for k, v in params.items() if v is not None})
     query = f"{parts.query}&{extra}" if parts.query and extra else parts.query or extra
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+def foreign_origin(headers: Mapping[str, str], origin: str) -> str | None:
+    """Why a form POST did not come from `origin` (scheme://host[:port], from configuration),
+    or None when the browser says it did, or says nothing (older clients send neither
+    header; the form's own token still holds for them). `headers` are lower-cased.
+
+    Pages served with `Referrer-Policy: no-referrer` make browsers send `Origin: null` on
+    every form POST, our own pages' included (Fetch, "serializing a request origin";
+    Chromium does). `null` is then only accepted beside `Sec-Fetch-Site: same-origin`, which
+    the browser sets itself and no page can forge; alone, or from anywhere else (a sandboxed
+    frame, a data: URL), it is refused like any other foreign origin."""
+    fetch_site = headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        return f"Sec-Fetch-Site {fetch_site[:40]}"
+    sent_origin = headers.get("origin")
+    if sent_origin == "null" and fetch_site == "same-origin":
+        return None
+    if sent_origin is not None and sent_origin != origin:
+        return f"Origin {sent_origin[:200]}"
+    return None
+
+
+def site_origin(base_url: str) -> str:
+    """`https://host[:port]` of a configured base URL."""
+    parts = urlsplit(base_url)
+    return f"{parts.scheme}://{parts.netloc}"

@@ -58,6 +58,7 @@ REASONS = {
     "unsolicited": "The sign-in started at the identity provider (a dashboard tile), "
     "which is not enabled: people start from the application.",
     "idp_unreachable": "Gatehouse could not reach the identity provider.",
+    "connection_inactive": "The connection was turned off while the person was signing in.",
     "idp_busy": "Too many sign-ins were already waiting on the identity provider, which "
     "was answering slowly; this one was refused at once.",
     "idp_circuit_open": "The identity provider had failed several times in a row, so "

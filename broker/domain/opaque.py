@@ -10,14 +10,23 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 
 _SECRET_BYTES = 32
+#: What any of our ids can look like (`con_…`; tests and operators choose shorter ones).
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def new_id(prefix: str) -> str:
     """A readable, unguessable id: `org_…`, `con_…`, `usr_…`. The prefix names the kind."""
     return f"{prefix}_{secrets.token_urlsafe(16)}"
+
+
+def looks_like_an_id(text: str) -> bool:
+    """Whether `text` could be one of our ids: anything else (a URL path segment of 30 KB,
+    CR/LF, Unicode) is refused before it is looked up, logged in full or stored."""
+    return _ID.fullmatch(text) is not None
 
 
 def new_secret() -> str:

@@ -8,10 +8,19 @@ The ACS is a cross-site POST from the IdP, which `SameSite=Lax` cookies do not s
 over https the cookie is `__Host-`, `Secure`, `SameSite=None` (HttpOnly, as all ours are).
 Plain-http development cannot have `Secure` cookies; there the IdP simulator and the broker
 share 127.0.0.1, one site, so `Lax` reaches the ACS.
+
+The flow is bound from `/authorize` on, so the email page and the chooser belong to that
+browser too: their forms carry a token derived from the cookie (`form_token`), which a page
+on another site cannot read, and a POST from another browser or site is refused (login
+CSRF, RFC 9700 §4.7, SECURITY-CATALOGUE P-19).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import re
 from collections.abc import Mapping
 
 from broker.domain.opaque import hash_secret, new_secret, secret_matches
@@ -19,6 +28,8 @@ from broker.http import SetCookie
 
 _SECURE_NAME = "__Host-gatehouse-login"
 _DEV_NAME = "gatehouse-login"
+#: What `new_secret` makes; any other cookie value is ignored (and replaced).
+_VALUE = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 class BrowserBinding:
@@ -30,7 +41,7 @@ class BrowserBinding:
     def bind(self, cookies: Mapping[str, str]) -> tuple[str, SetCookie]:
         """The hash to store on the flow and the cookie to (re)set. A browser that already
         has a binding keeps it, so two tabs logging in at once both finish."""
-        value = cookies.get(self._name) or new_secret()
+        value = self._value(cookies) or new_secret()
         cookie = SetCookie(
             name=self._name,
             value=value,
@@ -41,5 +52,30 @@ class BrowserBinding:
         return hash_secret(value), cookie
 
     def matches(self, cookies: Mapping[str, str], expected_hash: str | None) -> bool:
-        value = cookies.get(self._name)
+        value = self._value(cookies)
         return bool(value and expected_hash and secret_matches(value, expected_hash))
+
+    def form_token(self, cookie_value: str, flow_id: str) -> str:
+        """The token a login form of this flow carries: keyed by the browser's cookie."""
+        mac = hmac.new(cookie_value.encode(), f"login-form:{flow_id}".encode(), hashlib.sha256)
+        return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
+
+    def form_token_for(self, cookies: Mapping[str, str], flow_id: str) -> str | None:
+        value = self._value(cookies)
+        return self.form_token(value, flow_id) if value else None
+
+    def form_matches(
+        self, cookies: Mapping[str, str], flow_id: str, expected_hash: str | None, token: str
+    ) -> bool:
+        """The form came from this flow's browser: its cookie is the flow's, and the form
+        carries the token that cookie gives."""
+        expected = self.form_token_for(cookies, flow_id)
+        return (
+            self.matches(cookies, expected_hash)
+            and expected is not None
+            and hmac.compare_digest(expected.encode(), token.encode("utf-8", "replace"))
+        )
+
+    def _value(self, cookies: Mapping[str, str]) -> str | None:
+        value = cookies.get(self._name)
+        return value if value is not None and _VALUE.fullmatch(value) else None

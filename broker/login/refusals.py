@@ -38,6 +38,17 @@ _PAGES: dict[str, tuple[str, str, int]] = {
         "The single sign-on connection it was sent to does not exist. " + _ASK_IT,
         404,
     ),
+    "form_refused": (
+        "This sign-in form has expired",
+        "For your safety, the form must be sent from the page Gatehouse showed this browser. "
+        + _START_AGAIN,
+        403,
+    ),
+    "connection_inactive": (
+        "Single sign-on was turned off",
+        "Your organization turned this sign-in method off while you were signing in. " + _ASK_IT,
+        403,
+    ),
     "wrong_connection": (
         "This sign-in answer arrived at the wrong place",
         "Your identity provider answered for a different connection. " + _START_AGAIN,

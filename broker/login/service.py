@@ -10,7 +10,7 @@ from datetime import timedelta
 from broker.clock import Clock
 from broker.domain.claims import build_claims, email_domain
 from broker.domain.model import Connection, PendingAuthorization, UpstreamIdentity
-from broker.domain.opaque import new_id
+from broker.domain.opaque import looks_like_an_id, new_id
 from broker.domain.portal import PortalSession
 from broker.domain.routing import (
     Choose,
@@ -20,7 +20,16 @@ from broker.domain.routing import (
     resolve_for_domain,
     resolve_for_organization,
 )
-from broker.http import AutoPost, HttpRequest, HttpResponse, Page, Redirect, Result
+from broker.http import (
+    AutoPost,
+    HttpRequest,
+    HttpResponse,
+    Page,
+    Redirect,
+    Result,
+    foreign_origin,
+    site_origin,
+)
 from broker.login.binding import BrowserBinding
 from broker.login.refusals import (
     LoginRefused,
@@ -65,6 +74,7 @@ class LoginService:
         self._binding = BrowserBinding(
             secure=issuer.startswith("https://"), max_age_seconds=flow_ttl_seconds
         )
+        self._origin = site_origin(issuer)
         self._tests = TestLogins(
             store=store,
             connectors=connectors,
@@ -91,21 +101,36 @@ class LoginService:
     # -- entry points (one per route) -------------------------------------------------
 
     def authorize(self, request: HttpRequest) -> Result:
-        started = self._provider.begin(request)
+        """The flow is bound to this browser as it is created: every later step (the email
+        page, the chooser, the hand-off, the IdP's answer) must come from it."""
+        binding_hash, cookie = self._binding.bind(request.cookies)
+        started = self._provider.begin(request, browser_binding=binding_hash)
         if isinstance(started, Redirect):
             return started
+        bound = HttpRequest(
+            method=request.method,
+            url=request.url,
+            headers=request.headers,
+            cookies={**request.cookies, cookie.name: cookie.value},
+            client_ip=request.client_ip,
+            request_id=request.request_id,
+        )
         authz = started.request
         if authz.connection_hint or authz.organization_hint or authz.login_hint:
-            return self._route(started, request, email=authz.login_hint, from_hint=True)
-        return self._email_page(started)
+            result = self._route(started, bound, email=authz.login_hint, from_hint=True)
+        else:
+            result = self._email_page(started, bound)
+        if isinstance(result, HttpResponse):
+            return result
+        return replace(result, cookies=(*result.cookies, cookie))
 
     def submit_email(self, request: HttpRequest) -> Result:
-        flow = self._live_flow(_one(request.form, "flow"))
+        flow = self._form_flow(request)
         email = (_one(request.form, "email") or "").strip()
         return self._route(flow, request, email=email, from_hint=False)
 
     def choose(self, request: HttpRequest) -> Result:
-        flow = self._live_flow(_one(request.form, "flow"))
+        flow = self._form_flow(request)
         connection_id = _one(request.form, "connection") or ""
         email = _one(request.form, "email") or flow.request.login_hint
         with self._store.unit_of_work() as uow:
@@ -114,7 +139,9 @@ class LoginService:
             allowed = decision.connections if isinstance(decision, Choose) else ()
             match = next((c for c in allowed if c.id == connection_id), None)
         if match is None:
-            return self._email_page(flow, error="Choose one of the listed sign-in options.")
+            return self._email_page(
+                flow, request, error="Choose one of the listed sign-in options."
+            )
         return self._hand_off(flow, match, request)
 
     def callback(self, connection_id: str, request: HttpRequest) -> Result:
@@ -124,15 +151,16 @@ class LoginService:
         fields = {k: v[0] for k, v in request.form.items() if v}
         query = {k: v[0] for k, v in request.query.items() if v}
         flow_id = fields.get("RelayState") or query.get("state") or fields.get("state")
-        trail = LoginTrail(connection_id=connection_id, flow_id=flow_id, request=request)
+        connection = self._known_connection(connection_id)
+        trail = LoginTrail(
+            connection_id=connection.id,
+            flow_id=flow_id,
+            request=request,
+            organization_id=connection.organization_id,
+        )
         try:
             unsolicited = not flow_id and "SAMLResponse" in fields
-            connection, flow = self._callback_state(connection_id, flow_id, request, unsolicited)
-            if connection is None:
-                raise LoginRefused("unknown_connection", connection_id)
-            trail = trail.with_organization(connection.organization_id)
-            if isinstance(flow, LoginRefused):
-                raise flow
+            flow = self._callback_state(connection, flow_id, request, unsolicited)
             answer = CallbackInput(query=query, form=fields)
             if flow.test is not None:
                 return self._tests.complete(
@@ -150,11 +178,7 @@ class LoginService:
 
     def metadata(self, connection_id: str) -> Result:
         """A document the connection publishes (SAML SP metadata for the IdP admin)."""
-        with self._store.unit_of_work() as uow:
-            try:
-                connection = uow.connections.get(connection_id)
-            except NotFound:
-                connection = None
+        connection = self._find_connection(connection_id)
         document = self._connectors.describe(connection) if connection else None
         if document is None:
             return HttpResponse(status=404, body=b"no such connection\n")
@@ -179,16 +203,19 @@ class LoginService:
                 template="choose_connection.html",
                 context={
                     "flow_id": flow.id,
+                    "form_token": self._binding.form_token_for(request.cookies, flow.id) or "",
                     "email": email or "",
                     "connections": decision.connections,
                 },
             )
         log.info("no route flow reason=%s", decision.reason)
         if from_hint and decision.reason == "invalid_email":
-            return self._email_page(flow)
+            return self._email_page(flow, request)
         domain = email_domain(email or "") or ""
         message = _NO_ROUTE_MESSAGES.get(decision.reason, "We cannot sign you in here.")
-        return self._email_page(flow, error=message.format(domain=domain), email=email or "")
+        return self._email_page(
+            flow, request, error=message.format(domain=domain), email=email or ""
+        )
 
     def _decide(
         self, uow: UnitOfWork, flow: PendingAuthorization, *, email: str | None
@@ -269,7 +296,10 @@ class LoginService:
         event, issue the code. A refusal rolls all of it back (no half-written state)."""
         now = self._clock.now()
         with self._store.unit_of_work() as uow:
-            organization = uow.organizations.get(connection.organization_id)
+            try:
+                organization = uow.organizations.get(connection.organization_id)
+            except NotFound as exc:
+                raise LoginRefused("unknown_connection", "organization deleted") from exc
             verified = [
                 d.name for d in uow.domains.for_organization(organization.id) if d.is_verified
             ]
@@ -316,21 +346,35 @@ class LoginService:
         log.info("login complete connection=%s sub=%s", connection.id, identity.id)
         return redirect
 
-    def _callback_state(
-        self, connection_id: str, flow_id: str | None, request: HttpRequest, unsolicited: bool
-    ) -> tuple[Connection | None, PendingAuthorization | LoginRefused]:
-        """The connection, and the flow with its connector state taken (or why not), in one
-        unit of work. The caller refuses in the documented order: connection first, so an
-        answer at an unknown connection is reported as such whatever its state."""
+    def _known_connection(self, connection_id: str) -> Connection:
+        """The connection an answer arrived for, or a page: before anything is written. An
+        unknown id (anyone can POST anything to `/saml/<junk>/acs`) is logged, capped and
+        escaped, and leaves no row behind: there is no organization to tell."""
+        connection = self._find_connection(connection_id)
+        if connection is None:
+            log.warning("login refused reason=unknown_connection connection=%s", connection_id)
+            raise refusal_page("unknown_connection", detail="no such connection")
+        return connection
+
+    def _find_connection(self, connection_id: str) -> Connection | None:
+        if not looks_like_an_id(connection_id):
+            return None  # refused before any lookup: a path segment of anything at all
         with self._store.unit_of_work() as uow:
             try:
-                connection = uow.connections.get(connection_id)
+                return uow.connections.get(connection_id)
             except NotFound:
-                return None, LoginRefused("unknown_connection", connection_id)
-            try:
-                return connection, self._take_answer(uow, connection, flow_id, request, unsolicited)
-            except LoginRefused as refusal:
-                return connection, refusal
+                return None
+
+    def _callback_state(
+        self,
+        connection: Connection,
+        flow_id: str | None,
+        request: HttpRequest,
+        unsolicited: bool,
+    ) -> PendingAuthorization:
+        """The flow with its connector state taken, in one unit of work (or why not)."""
+        with self._store.unit_of_work() as uow:
+            return self._take_answer(uow, connection, flow_id, request, unsolicited)
 
     def _take_answer(
         self,
@@ -353,6 +397,9 @@ class LoginService:
                 raise LoginRefused("wrong_connection", f"flow is for {current.connection_id}")
             if not self._binding.matches(request.cookies, current.browser_binding):
                 raise LoginRefused("browser_mismatch", "the binding cookie is missing or differs")
+            if current.test is None and not connection.active:
+                # Turned off while this person was at the IdP: the switch holds at once.
+                raise LoginRefused("connection_inactive", "the connection was deactivated")
             if not current.connector_state:
                 raise LoginRefused("answer_already_used", "this hand-off was answered before")
             taken.append(current.connector_state)
@@ -380,12 +427,32 @@ class LoginService:
 
     # -- helpers ----------------------------------------------------------------------
 
-    def _live_flow(self, flow_id: str | None) -> PendingAuthorization:
+    def _form_flow(self, request: HttpRequest) -> PendingAuthorization:
+        """The flow a login form (email page, chooser) was posted for, if the post came
+        from that flow's browser, on this site, with the form's token (login CSRF)."""
+        flow_id = _one(request.form, "flow") or ""
         with self._store.unit_of_work() as uow:
             try:
-                return uow.flows.get(flow_id or "", now=self._clock.now())
+                flow = uow.flows.get(flow_id, now=self._clock.now())
             except NotFound as exc:
                 raise refusal_page("flow_expired", detail="flow absent, expired or used") from exc
+        problem = foreign_origin(request.headers, self._origin)
+        if problem is None and not self._binding.form_matches(
+            request.cookies, flow.id, flow.browser_binding, _one(request.form, "form_token") or ""
+        ):
+            problem = "form token or binding cookie missing or wrong"
+        if problem is not None:
+            # A flow already handed off names its connection: its organization is told.
+            handed_to = self._find_connection(flow.connection_id or "")
+            trail = LoginTrail(
+                connection_id=flow.connection_id,
+                flow_id=flow.id,
+                request=request,
+                organization_id=handed_to.organization_id if handed_to else None,
+            )
+            self._refused(trail, "form_refused", problem)
+            raise refusal_page("form_refused", detail=problem)
+        return flow
 
     def _context(self, flow: PendingAuthorization, connection: Connection) -> FlowContext:
         return FlowContext(
@@ -399,11 +466,21 @@ class LoginService:
         )
 
     def _email_page(
-        self, flow: PendingAuthorization, *, error: str | None = None, email: str = ""
+        self,
+        flow: PendingAuthorization,
+        request: HttpRequest,
+        *,
+        error: str | None = None,
+        email: str = "",
     ) -> Page:
         return Page(
             template="login_email.html",
-            context={"flow_id": flow.id, "error": error, "email": email},
+            context={
+                "flow_id": flow.id,
+                "form_token": self._binding.form_token_for(request.cookies, flow.id) or "",
+                "error": error,
+                "email": email,
+            },
             status=200 if error is None else 400,
         )
 

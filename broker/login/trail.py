@@ -12,7 +12,7 @@ from broker.http import HttpRequest
 
 @dataclass(frozen=True, slots=True)
 class LoginTrail:
-    connection_id: str
+    connection_id: str | None
     flow_id: str | None
     request: HttpRequest
     organization_id: str | None = None

@@ -87,8 +87,13 @@ class Provider:
 
     # -- authorization endpoint -------------------------------------------------------
 
-    def begin(self, request: HttpRequest) -> PendingAuthorization | Redirect:
+    def begin(
+        self, request: HttpRequest, *, browser_binding: str | None = None
+    ) -> PendingAuthorization | Redirect:
         """Validate `/authorize` and store the flow; or an error redirect to the client.
+
+        `browser_binding` is stored on the flow as it is created: the login binds the flow
+        to the browser that asked for it, from the first step.
 
         Raises UserFacingError when the client or redirect_uri cannot be trusted: that
         error is shown, never redirected (RFC 6749 §4.1.2.1).
@@ -118,6 +123,7 @@ class Provider:
                 request=authz,
                 created_at=now,
                 expires_at=now + self._tokens.flow_ttl,
+                browser_binding=browser_binding,
             )
             uow.flows.create(flow)
         log.info("flow started client_id=%s", authz.client_id)

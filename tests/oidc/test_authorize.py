@@ -9,6 +9,7 @@ import pytest
 
 from tests.support.config import ISSUER, RP_CALLBACK
 from tests.support.harness import Harness, callback_params
+from tests.support.saml_pages import hidden_fields
 
 
 def assert_error_page(response: httpx.Response) -> None:
@@ -172,9 +173,9 @@ def test_without_hints_the_person_is_asked_for_their_email(gatehouse: Harness) -
     response = gatehouse.authorize(gatehouse.new_login(login_hint=None))
     assert response.status_code == 200
     assert 'name="email"' in response.text
-    flow = response.text.split('name="flow" value="')[1].split('"')[0]
+    form = hidden_fields(response.text)
     submitted = gatehouse.client.post(
-        "/login", data={"flow": flow, "email": "Bob@ACME.test"}, follow_redirects=False
+        "/login", data={**form, "email": "Bob@ACME.test"}, follow_redirects=False
     )
     assert submitted.headers["location"].startswith("https://idp.test/login?")
 
@@ -218,13 +219,11 @@ def test_an_organization_with_two_connections_lets_the_person_choose(gatehouse: 
     response = gatehouse.authorize(gatehouse.new_login())
     assert response.status_code == 200
     assert "Acme contractors" in response.text
-    flow = response.text.split('name="flow" value="')[1].split('"')[0]
+    form = hidden_fields(response.text)
     chosen = gatehouse.client.post(
-        "/login/choose", data={"flow": flow, "connection": "con_acme_2"}, follow_redirects=False
+        "/login/choose", data={**form, "connection": "con_acme_2"}, follow_redirects=False
     )
     assert chosen.headers["location"].startswith("https://idp.test/login?")
-    forged = gatehouse.client.post(
-        "/login/choose", data={"flow": flow, "connection": "con_elsewhere"}
-    )
+    forged = gatehouse.client.post("/login/choose", data={**form, "connection": "con_elsewhere"})
     assert forged.status_code == 400
     assert "Choose one of the listed" in forged.text

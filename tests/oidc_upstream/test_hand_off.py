@@ -57,8 +57,8 @@ def test_a_flow_handed_off_in_one_browser_cannot_be_rerouted_from_another(
     flow_id = parse_qs(urlsplit(to_idp.headers["location"]).query)["state"][0]
     with TestClient(world.gatehouse.client.app, base_url=ISSUER) as other_browser:
         response = other_browser.post("/login", data={"flow": flow_id, "email": EMAIL})
-    assert response.status_code == 400
-    assert "another browser" in response.text
-    assert failures(world) == ["browser_mismatch"]
+    assert response.status_code == 403
+    assert "This sign-in form has expired" in response.text
+    assert failures(world) == ["form_refused"]
     back = world.back(world.at_idp(to_idp))  # the first browser still finishes
     assert back.status_code == 302

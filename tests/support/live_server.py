@@ -23,6 +23,15 @@ def free_port() -> int:
 def serve(app: ASGIApp, port: int) -> Iterator[str]:
     """Run `app` on 127.0.0.1:`port` until the block ends; yields its base URL."""
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    with serve_config(config) as url:
+        yield url
+
+
+@contextmanager
+def serve_config(config: uvicorn.Config) -> Iterator[str]:
+    """Run a server configured by the caller (its logging, its lifespan) until the block
+    ends; yields its base URL."""
+    port = config.port
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
