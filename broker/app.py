@@ -74,6 +74,8 @@ class Broker:
     clock: Clock
     management: Management
     access_tokens: AccessTokens
+    #: This process's per-connection limits and circuit breakers toward IdPs.
+    bulkheads: Bulkheads
 
     def close(self) -> None:
         """Release the outbound HTTP pool (CLI commands and seeds build a broker briefly)."""
@@ -167,6 +169,7 @@ def build_broker(
         http=deps.http,
         outbound=policy,
         clock=clock,
+        bulkheads=bulkheads,
     )
 
 

@@ -10,11 +10,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from joserfc.jwk import RSAKey
 
 from broker.domain.model import AuditEvent
 from broker.domain.opaque import new_id
+from broker.settings import UpstreamSettings
 from broker.store import Store
+from broker.upstream.base import UpstreamUnavailable
 from tests.support.certificates import certificate_pem, fingerprint
 from tests.support.maintain_world import (
     IDP_ENTITY_ID,
@@ -230,3 +233,25 @@ def test_an_oidc_connection_without_a_secret_offers_no_secret_change(
     assert "there is no client secret to change" in page
     assert f'href="/portal/connections/{connection.id}/secret"' not in page
     assert f'id="jwks-uri">https://gatehouse.test/oidc/{connection.id}/jwks.json</code>' in page
+
+
+def test_the_overview_says_when_gatehouse_cannot_reach_the_idp(world: MaintainWorld) -> None:
+    """The connection's circuit breaker (the broker's own bulkheads) opens after failed
+    requests; the overview says so until a later request succeeds."""
+    org = world.organization()
+    connection = world.saml(org.id)
+    bulkheads = world.broker.bulkheads
+    browser = world.editing(org.id, connection)
+    assert "cannot reach your identity provider" not in browser.get("/portal/").text
+
+    for _ in range(UpstreamSettings().breaker_failures):
+        with pytest.raises(UpstreamUnavailable), bulkheads.slot(connection.id):
+            raise UpstreamUnavailable("token_endpoint_unavailable", detail="<b>did not answer</b>")
+    page = browser.get("/portal/").text
+    assert "Gatehouse cannot reach your identity provider" in page
+    assert "5 requests in a row" in page
+    assert "&lt;b&gt;did not answer&lt;/b&gt;" in page  # the IdP's URL or words, as text
+    # A trial request succeeds later (in this process or another): the breaker says so.
+    world.clock.advance(timedelta(minutes=1))
+    world.broker.management.connection_health.closed(connection.id)
+    assert "cannot reach your identity provider" not in browser.get("/portal/").text
