@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint bench clean
+.PHONY: run test check lint bench bench-isolation clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ lint: $(STAMP)
 ## Options: make bench BENCH_ARGS="--protocol oidc --logins 500".
 bench: $(STAMP)
 	$(BIN)/python -m bench.logins $(BENCH_ARGS)
+
+## One tenant's dripping IdP against another tenant's logins: the healthy tenant's logins/s
+## and p50/p99 alone and during the attack, and how fast the held tenant's users get their
+## page. Options: make bench-isolation BENCH_ARGS="--protocol saml --attackers 80".
+bench-isolation: $(STAMP)
+	$(BIN)/python -m bench.isolation $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .coverage .coverage.* .mypy_cache .ruff_cache .pytest_cache

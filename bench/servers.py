@@ -94,6 +94,8 @@ class Servers:
     simulator: Process
     #: The seeded connections by kind: "saml" (Example Corp), "oidc" (Example Labs).
     connection_ids: Mapping[str, str]
+    #: The broker's settings, for seeding more organizations into its database.
+    settings: Settings
 
 
 def cpu_seconds(pid: int) -> float:
@@ -107,13 +109,18 @@ def cpu_seconds(pid: int) -> float:
 
 @contextmanager
 def running_servers(
-    var_dir: Path, *, database_url: str | None = None, profile_path: Path | None = None
+    var_dir: Path,
+    *,
+    database_url: str | None = None,
+    profile_path: Path | None = None,
+    environment: Mapping[str, str] | None = None,
 ) -> Iterator[Servers]:
     """Start the simulator and the broker over a fresh database under `var_dir`.
 
     `database_url` (PostgreSQL) gets a new schema, migrated, and dropped at the end; without
     it the database is a SQLite file in `var_dir`. With `profile_path` the broker runs under
     cProfile (`bench.profiled_broker`) and writes its statistics there when it stops.
+    `environment` adds to the broker's (`GATEHOUSE_UPSTREAM_*` for the isolation bench).
     """
     with ExitStack() as stack:
         broker_port, simulator_port = free_port(), free_port()
@@ -129,10 +136,11 @@ def running_servers(
             "GATEHOUSE_DATABASE_URL": url,
             "GATEHOUSE_SECRET_KEY": secrets.token_urlsafe(32),
             "GATEHOUSE_DEMO_REDIRECT_URIS": redirect_uri,
+            **(environment or {}),
         }
         settings = Settings.from_env(env)
         simulator = stack.enter_context(
-            _started(
+            started(
                 "simulator",
                 [sys.executable, "-m", "idp_simulator"],
                 {**env, **simulator_environment(settings, simulator_url=simulator_url)},
@@ -152,7 +160,7 @@ def running_servers(
             command = [sys.executable, "-m", "bench.profiled_broker", "--port", str(broker_port)]
             broker_env = {**env, "BENCH_PROFILE": str(profile_path)}
         broker = stack.enter_context(
-            _started("broker", command, broker_env, var_dir, health_url=f"{issuer}/healthz")
+            started("broker", command, broker_env, var_dir, health_url=f"{issuer}/healthz")
         )
         yield Servers(
             issuer=issuer,
@@ -164,13 +172,16 @@ def running_servers(
             broker=broker,
             simulator=simulator,
             connection_ids={"saml": connections.saml.id, "oidc": connections.oidc.id},
+            settings=settings,
         )
 
 
 @contextmanager
-def _started(
+def started(
     name: str, command: list[str], env: Mapping[str, str], var_dir: Path, *, health_url: str
 ) -> Iterator[Process]:
+    """`command` as a child process logging to `var_dir/<name>.log`, once `health_url`
+    answers 200; stopped by its PID when the block ends."""
     log_path = var_dir / f"{name}.log"
     with log_path.open("wb") as log:
         popen = subprocess.Popen(  # noqa: S603 - our own interpreter and modules
