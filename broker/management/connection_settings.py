@@ -48,7 +48,7 @@ SAML_OPTIONS = (
 OIDC_SETTINGS = (
     "issuer", "vendor", "client_id", "token_endpoint_auth_method", "scopes", "endpoints",
     "id_token_algorithms", "attribute_mapping", "required_claims", "clock_skew_seconds",
-    "always_fetch_userinfo", "strategy",
+    "always_fetch_userinfo", "strategy", "request_timeout_seconds",
 )  # fmt: skip
 MAX_NAME = 200
 

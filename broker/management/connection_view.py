@@ -78,6 +78,8 @@ class OidcView:
     required_claims: tuple[str, ...]
     clock_skew_seconds: int
     always_fetch_userinfo: bool
+    #: Each request's total deadline toward this IdP; None: the deployment's default.
+    request_timeout_seconds: int | None
     strategy: str | None
     #: For the IdP admin: where the IdP sends people back, and (private_key_jwt) where
     #: Gatehouse publishes the public key it authenticates with.
@@ -192,6 +194,7 @@ def _oidc(config: OidcConnectionConfig, issuer: str, connection_id: str) -> Oidc
         required_claims=config.required_claims,
         clock_skew_seconds=config.clock_skew_seconds,
         always_fetch_userinfo=config.always_fetch_userinfo,
+        request_timeout_seconds=config.request_timeout_seconds,
         strategy=config.strategy,
         redirect_uri=endpoints.callback_url,
         jwks_uri=endpoints.metadata_url if config.client_key is not None else None,

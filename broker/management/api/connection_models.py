@@ -89,6 +89,13 @@ class OidcSettingsUpdate(ClaimOptions):
     )
     id_token_algorithms: list[str] | None = None
     always_fetch_userinfo: bool | None = None
+    request_timeout_seconds: int | None = Field(
+        default=None,
+        ge=1,
+        le=30,
+        description="total deadline of each request to this IdP, in seconds (default: the "
+        "deployment's GATEHOUSE_UPSTREAM_DEADLINE_SECONDS)",
+    )
 
 
 class OidcSettingsCreate(OidcSettingsUpdate):
@@ -185,6 +192,7 @@ class OidcSettingsOut(BaseModel):
     required_claims: list[str]
     clock_skew_seconds: int
     always_fetch_userinfo: bool
+    request_timeout_seconds: int | None
     strategy: str | None
     redirect_uri: str = Field(description="for the IdP admin: the redirect (callback) URI")
     jwks_uri: str | None = Field(

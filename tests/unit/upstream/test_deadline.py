@@ -152,3 +152,56 @@ def test_a_prompt_idp_is_unaffected() -> None:
             assert outbound.get(client, url, policy=policy, max_bytes=64) == b"ok"
             assert outbound.get(client, url, policy=policy, max_bytes=64) == b"ok"
         server.shutdown()
+
+
+def test_a_connection_may_set_its_own_deadline() -> None:
+    """`request_timeout_seconds` of an OIDC connection replaces the deployment's deadline
+    for its requests (here 1 s against a default of 20 s)."""
+    from broker.clock import FixedClock
+    from broker.keys import SecretBox
+    from broker.upstream.base import CallbackInput, ConnectorDeps, FlowContext
+    from broker.upstream.errors import UpstreamUnavailable
+    from broker.upstream.oidc.config import OidcConnectionConfig
+    from broker.upstream.oidc.setup import new_oidc_config
+    from broker.upstream.urls import endpoints_for
+    from tests.support.config import ISSUER, TEST_SECRET_KEY
+    from tests.support.saml_golden import MemoryReplays
+
+    for server in _serve(Drip("head")):
+        base = server.url.removesuffix("/doc")
+        box = SecretBox(TEST_SECRET_KEY)
+        raw = new_oidc_config(
+            {
+                "issuer": base,
+                "client_id": "gatehouse",
+                "request_timeout_seconds": 1,
+                "endpoints": {
+                    "authorization_endpoint": f"{base}/authorize",
+                    "token_endpoint": f"{base}/token",
+                    "jwks_uri": f"{base}/jwks",
+                },
+            },
+            box=box,
+            connection_id="con_deadline",
+            client_secret="s",
+        )
+        policy = _policy(deadline=20.0)
+        with make_client(policy) as http:
+            deps = ConnectorDeps(
+                http=http, clock=FixedClock(), secrets=box, replays=MemoryReplays(),
+                outbound=policy,
+            )  # fmt: skip
+            endpoints = endpoints_for(ISSUER, "con_deadline", "oidc")
+            connector = OidcConnectionConfig.parse(raw).open(deps, endpoints)
+            start = connector.begin_login(
+                FlowContext(flow_id="f", connection_id="con_deadline", callback_url="x")
+            )
+            flow = FlowContext(
+                flow_id="f", connection_id="con_deadline", callback_url="x",
+                connector_state=start.connector_state,
+            )  # fmt: skip
+            started = time.monotonic()
+            with pytest.raises(UpstreamUnavailable) as refused:
+                connector.complete_login(flow, CallbackInput(query={"code": "c", "state": "f"}))
+        assert "did not answer within 1 s" in refused.value.detail
+        assert time.monotonic() - started < 1.0 + 3.0
