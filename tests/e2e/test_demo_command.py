@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.support.demo_process import running_demo
-from tests.support.saml_pages import autopost, login_form, pending_key
+from tests.support.saml_pages import autopost, hidden_fields, login_form, pending_key
 
 pytestmark = pytest.mark.e2e
 
@@ -33,9 +33,9 @@ class Demo:
         assert str(page.url).startswith(f"{self.issuer}/authorize?")
         assert page.status_code == 200
         assert 'name="email"' in page.text
-        flow = re.search(r'name="flow" value="([^"]+)"', page.text)
-        assert flow, page.text
-        return browser.post(f"{self.issuer}/login", data={"flow": flow.group(1), "email": email})
+        form = hidden_fields(page.text)
+        assert "flow" in form, page.text
+        return browser.post(f"{self.issuer}/login", data={**form, "email": email})
 
     def log_in_over_saml(self, email: str) -> httpx.Response:
         with httpx.Client(timeout=10, follow_redirects=True) as browser:
