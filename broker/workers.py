@@ -20,7 +20,7 @@ import asyncio
 import contextvars
 import functools
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 from weakref import WeakKeyDictionary
 
 import anyio.to_thread
@@ -73,6 +73,11 @@ class UseLoginPool:
     def __init__(self, app: ASGIApp, pool: LoginPool) -> None:
         self.app = app
         self.pool = pool
+
+    @property
+    def routes(self) -> list[Any]:
+        """The wrapped app's routes: a `Mount` reads them to build URLs and to list them."""
+        return list(getattr(self.app, "routes", []))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         token = _current.set(self.pool)
