@@ -11,12 +11,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.templating import Jinja2Templates
 
+from broker.domain.client_address import TrustedProxies
 from broker.errors import UserFacingError
 from broker.http import HttpRequest, Page, Result
+from broker.limiter import Refused
 from broker.login.service import LoginService
 from broker.management.access import AccessTokens
 from broker.oidc.provider import Provider
 from broker.web.adapt import render, to_http_request, to_response
+from broker.web.limits import (
+    Core,
+    Guard,
+    RouteLimits,
+    too_many_for_a_machine,
+    too_many_for_a_person,
+)
 
 log = logging.getLogger(__name__)
 
@@ -28,22 +37,35 @@ class Endpoints:
         self,
         *,
         issuer: str,
+        proxies: TrustedProxies,
+        limits: RouteLimits,
         provider: Provider,
         access_tokens: AccessTokens,
         login: LoginService,
         templates: Jinja2Templates,
     ) -> None:
         self.issuer = issuer
+        self.proxies = proxies
+        self.limits = limits
         self.provider = provider
         self.access_tokens = access_tokens
         self.login = login
         self.templates = templates
 
-    def _call(self, core: Callable[[HttpRequest], Result]) -> Endpoint:
+    def _call(self, core: Core, *, limit: Guard | None = None, machine: bool = False) -> Endpoint:
+        """`limit` runs the core call under the route's rate limits; a refusal is a page
+        for a person, or OAuth JSON for a `machine` route."""
+
         async def endpoint(request: Request) -> Response:
-            req = await to_http_request(request, issuer=self.issuer)
-            result = await run_in_threadpool(core, req)
-            return to_response(result, request, self.templates)
+            req = await to_http_request(request, issuer=self.issuer, proxies=self.proxies)
+            if limit is None:
+                return to_response(await run_in_threadpool(core, req), request, self.templates)
+            result = await run_in_threadpool(limit, core, req)
+            if not isinstance(result, Refused):
+                return to_response(result, request, self.templates)
+            if machine:
+                return too_many_for_a_machine(result)
+            return too_many_for_a_person(request, self.templates, result)
 
         return endpoint
 
@@ -57,7 +79,7 @@ class Endpoints:
 
     @property
     def authorize(self) -> Endpoint:
-        return self._call(self.login.authorize)
+        return self._call(self.login.authorize, limit=self.limits.authorize)
 
     @property
     def token(self) -> Endpoint:
@@ -69,7 +91,7 @@ class Endpoints:
                 return self.access_tokens.issue(request)
             return self.provider.token(request)
 
-        return self._call(token)
+        return self._call(token, limit=self.limits.token, machine=True)
 
     @property
     def userinfo(self) -> Endpoint:
@@ -77,18 +99,19 @@ class Endpoints:
 
     @property
     def submit_email(self) -> Endpoint:
-        return self._call(self.login.submit_email)
+        return self._call(self.login.submit_email, limit=self.limits.login)
 
     @property
     def choose(self) -> Endpoint:
-        return self._call(self.login.choose)
+        return self._call(self.login.choose, limit=self.limits.login)
 
     async def callback(self, request: Request) -> Response:
         """The IdP's answer: SAML ACS POST or OIDC redirect, for the connection in the path."""
         connection_id = str(request.path_params["connection_id"])
-        req = await to_http_request(request, issuer=self.issuer)
-        result = await run_in_threadpool(self.login.callback, connection_id, req)
-        return to_response(result, request, self.templates)
+        endpoint = self._call(
+            lambda req: self.login.callback(connection_id, req), limit=self.limits.callback
+        )
+        return await endpoint(request)
 
     async def connection_metadata(self, request: Request) -> Response:
         connection_id = str(request.path_params["connection_id"])
