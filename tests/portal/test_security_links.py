@@ -216,6 +216,7 @@ def test_a_hundred_guesses_from_one_address_open_nothing(world: PortalWorld) -> 
     # The guesser's own link is refused too while the minute lasts, and works after it.
     busy = redeem(guesser, token_of(url))
     assert busy.status_code == 429
+    assert busy.headers["retry-after"] == "60"
     assert "Too many attempts" in busy.text
     assert "set-cookie" not in busy.headers
     world.clock.advance(timedelta(minutes=1))
