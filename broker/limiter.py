@@ -23,10 +23,12 @@ from broker.store import Store
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Refused:
-    """Over `limit`; the window ends in `retry_after` seconds (the `Retry-After` value).
-    `first`: the request that went over, so a flood can be logged once per window."""
+    """Over `limit` in `bucket` (its name: the limit and key); the window ends in
+    `retry_after` seconds (the `Retry-After` value). `first`: the request that went over,
+    so a flood can be logged once per window."""
 
     limit: Limit
+    bucket: str
     retry_after: int
     first: bool = False
 
@@ -48,6 +50,7 @@ class RateLimiter:
                 if count > bucket.limit.requests:
                     return Refused(
                         limit=bucket.limit,
+                        bucket=bucket.name,
                         retry_after=retry_after(now, window),
                         first=count == bucket.limit.requests + 1,
                     )

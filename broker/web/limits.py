@@ -143,4 +143,4 @@ def too_many_for_a_machine(refused: Refused) -> Response:
 def _log(refused: Refused) -> None:
     # Once per bucket and window, so a flood is one log line a minute, not one a request.
     if refused.first:
-        log.warning("rate limit %s reached; refusing until its window ends", refused.limit.name)
+        log.warning("rate limit reached: %s; refused until its window ends", refused.bucket)

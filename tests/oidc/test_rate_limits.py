@@ -8,6 +8,7 @@ refused request runs one statement, the counter's, and nothing else.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -151,6 +152,19 @@ def test_authorize_within_the_limit_starts_logins_and_a_refused_one_stores_no_fl
     flows = count_rows(limited.store, "flows")
     assert authorize(limited, browser).status_code == 429
     assert count_rows(limited.store, "flows") == flows
+
+
+def test_a_flood_is_one_log_line_a_window(
+    limited: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    browser = client_at(limited, HOME)
+    with caplog.at_level(logging.WARNING, logger="broker.web.limits"):
+        statuses = [authorize(limited, browser).status_code for _ in range(20)]
+        assert statuses == [302] * 3 + [429] * 17
+        limited.clock.advance(timedelta(minutes=1))
+        assert [authorize(limited, browser).status_code for _ in range(5)][-1] == 429
+    lines = [r.getMessage() for r in caplog.records if r.name == "broker.web.limits"]
+    assert lines == [f"rate limit reached: authorize:{HOME}; refused until its window ends"] * 2
 
 
 def test_the_email_lookup_and_the_chooser_share_one_budget(limited: Harness) -> None:
