@@ -24,8 +24,10 @@ from starlette.staticfiles import StaticFiles
 from admin_portal import domains, home, links, maintain, results, setup, test_logins
 from admin_portal.body_cap import BodyCap
 from admin_portal.kit import Portal
-from admin_portal.sessions import Sessions
+from admin_portal.sessions import RedeemLimits, Sessions
 from broker.clock import Clock
+from broker.domain.client_address import TrustedProxies
+from broker.limiter import RateLimiter
 from broker.management import Management
 from broker.store import Store
 
@@ -40,13 +42,20 @@ def create_portal(
     clock: Clock,
     secure: bool,
     start_test: test_logins.LoginTestStarter,
+    limiter: RateLimiter,
+    redeem_limits: RedeemLimits,
+    proxies: TrustedProxies,
 ) -> Starlette:
+    sessions = Sessions(
+        store=store, clock=clock, management=management, limiter=limiter, limits=redeem_limits
+    )
     portal = Portal(
         base_url=base_url,
         management=management,
-        sessions=Sessions(store=store, clock=clock, management=management),
+        sessions=sessions,
         clock=clock,
         secure=secure,
+        proxies=proxies,
     )
     routes: list[BaseRoute] = [
         *links.routes(portal),

@@ -26,6 +26,7 @@ from admin_portal import csrf
 from admin_portal.body_cap import MAX_BODY_BYTES, BodyTooLarge, check_declared
 from admin_portal.sessions import NoSession, Sessions
 from broker.clock import Clock
+from broker.domain.client_address import TrustedProxies
 from broker.domain.management import SelfServiceProfile
 from broker.domain.model import Connection, Organization
 from broker.domain.portal import PortalSession
@@ -86,8 +87,10 @@ class Portal:
         sessions: Sessions,
         clock: Clock,
         secure: bool,
+        proxies: TrustedProxies,
     ) -> None:
         self.base_url = base_url  # the portal's public URL, e.g. https://sso.example.com/portal
+        self.proxies = proxies
         self.origin = csrf.site_origin(base_url)
         self.management = management
         self.sessions = sessions
@@ -101,6 +104,12 @@ class Portal:
                 undefined=jinja2.StrictUndefined,
             )
         )
+
+    def client_address(self, request: Request) -> str:
+        """The peer, or what the broker's trusted proxies say it was (the same rule as the
+        broker's routes: `broker.domain.client_address`)."""
+        peer = request.client.host if request.client else None
+        return self.proxies.client_address(peer, request.headers.getlist) or "unknown"
 
     # -- sessions -------------------------------------------------------------------------
 

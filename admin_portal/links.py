@@ -36,12 +36,13 @@ def routes(portal: Portal) -> list[BaseRoute]:
             csrf.check_origin({k.lower(): v for k, v in request.headers.items()}, portal.origin)
             if not isinstance(token, str) or not token:
                 raise LinkRefused
-            client = request.client.host if request.client else "unknown"
-            opened = portal.sessions.redeem(token, client=client)
+            opened = portal.sessions.redeem(token, client=portal.client_address(request))
         except (LinkRefused, csrf.CsrfRefused):
             return portal.render(request, "link_refused.html", {"busy": False}, status=410)
-        except TooManyAttempts:
-            return portal.render(request, "link_refused.html", {"busy": True}, status=429)
+        except TooManyAttempts as exc:
+            busy = portal.render(request, "link_refused.html", {"busy": True}, status=429)
+            busy.headers["Retry-After"] = str(exc.retry_after)
+            return busy
         # A new session secret, never one the browser brought (T-12), and a URL without
         # the token from here on.
         response = portal.redirect("/")

@@ -7,12 +7,12 @@ only its hash is stored. It ends after `SESSION_TTL` however active (absolute), 
 `IDLE_TTL` without a request, or when its link is revoked (T-06).
 
 Guessing (T-07): redemptions are limited per client address and for all clients together
-(`_limit`). A link's token and a session's cookie are both looked up by their SHA-256 in
-the database's index, never compared as they are: a lookup's timing can at most tell how
-much of a guess's *hash* matches a stored hash, which says nothing about a token the
-guesser does not have (they cannot choose a hash's prefix). That is the constant-time
-property that matters here; `hmac.compare_digest` would add nothing to an equality
-the database answers.
+(`_limit`, in `broker.limiter`'s counters shared by every instance). A link's token and a
+session's cookie are both looked up by their SHA-256 in the database's index, never
+compared as they are: a lookup's timing can at most tell how much of a guess's *hash*
+matches a stored hash, which says nothing about a token the guesser does not have (they
+cannot choose a hash's prefix). That is the constant-time property that matters here;
+`hmac.compare_digest` would add nothing to an equality the database answers.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from datetime import timedelta
 from broker.clock import Clock
 from broker.domain.opaque import hash_secret, new_secret
 from broker.domain.portal import PortalSession
+from broker.domain.rate_limits import Limit, address_key
+from broker.limiter import RateLimiter
 from broker.management import Management
 from broker.management.errors import ResourceNotFound
 from broker.store import NotFound, Store
@@ -31,13 +33,19 @@ SESSION_TTL = timedelta(hours=8)
 IDLE_TTL = timedelta(minutes=30)
 #: Activity is written at most this often: a page view need not be a database write.
 TOUCH_EVERY = timedelta(minutes=1)
-#: Link redemptions per client address per minute (T-07: guessing is hopeless at 256 bits,
-#: but a flood of lookups should still cost the flooder, not us).
-REDEEMS_PER_MINUTE = 30
-#: And all clients together: a guesser spread over many addresses is slowed too. Far above
-#: what people opening their links do (a link is opened a few times a day), so reaching it
-#: is an attack, whose price is that links open a minute later.
-REDEEMS_PER_MINUTE_ALL = 300
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RedeemLimits:
+    """Link redemptions per minute (defaults: `broker.settings.RateLimitSettings`). Per
+    client address (T-07: guessing is hopeless at 256 bits, but a flood of lookups should
+    still cost the flooder, not us), and for all clients together: a guesser spread over
+    many addresses is slowed too. The latter is far above what people opening their links
+    do (a link is opened a few times a day), so reaching it is an attack, whose price is
+    that links open a minute later."""
+
+    per_address: int
+    everyone: int
 
 
 class NoSession(Exception):
@@ -49,7 +57,9 @@ class LinkRefused(Exception):
 
 
 class TooManyAttempts(Exception):
-    pass
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"retry after {retry_after} s")
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +70,21 @@ class OpenedSession:
 
 
 class Sessions:
-    def __init__(self, *, store: Store, clock: Clock, management: Management) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        clock: Clock,
+        management: Management,
+        limiter: RateLimiter,
+        limits: RedeemLimits,
+    ) -> None:
         self._store = store
         self._clock = clock
         self._management = management
+        self._limiter = limiter
+        self._per_address = Limit(name="portal-redeem", requests=limits.per_address)
+        self._everyone = Limit(name="portal-redeem-all", requests=limits.everyone)
 
     def redeem(self, token: str, *, client: str) -> OpenedSession:
         self._limit(client)
@@ -110,16 +131,11 @@ class Sessions:
     def _limit(self, client: str) -> None:
         """Before the link is looked up, so a refused attempt costs a counter, not a lookup.
 
-        The counters are rows in the database (`rate_limits`, one per bucket and minute,
-        incremented by the database in the row), so every broker instance counts into the
-        same ones. An attempt over its client's own limit is refused without counting
-        towards everyone's: one flooding address cannot close the portal's door to all."""
-        now = self._clock.now()
-        window = now.replace(second=0, microsecond=0)
-        with self._store.unit_of_work() as uow:
-            mine = uow.rate_limits.hit(f"portal-redeem:{client}", window_start=window)
-            everyone = 0
-            if mine <= REDEEMS_PER_MINUTE:
-                everyone = uow.rate_limits.hit("portal-redeem-all", window_start=window)
-        if mine > REDEEMS_PER_MINUTE or everyone > REDEEMS_PER_MINUTE_ALL:
-            raise TooManyAttempts
+        The limiter counts the client's bucket first and stops there when it is over: an
+        attempt over its client's own limit is not counted towards everyone's, so one
+        flooding address cannot close the portal's door to all."""
+        refused = self._limiter.check(
+            self._per_address.bucket(address_key(client)), self._everyone.bucket("")
+        )
+        if refused is not None:
+            raise TooManyAttempts(refused.retry_after)

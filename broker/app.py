@@ -17,10 +17,13 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 
 from admin_portal.app import create_portal
+from admin_portal.sessions import RedeemLimits
 from broker import logs
 from broker.clock import Clock, SystemClock
+from broker.domain.client_address import TrustedProxies
 from broker.errors import UserFacingError
 from broker.keys import KeyManager, SecretBox
+from broker.limiter import RateLimiter
 from broker.login.replays import StoreReplayGuard
 from broker.login.service import LoginService
 from broker.management import Management, ManagementDeps
@@ -41,6 +44,7 @@ from broker.upstream.registry import ConnectorCache, ConnectorTypes
 from broker.upstream.saml import SamlConnectionConfig
 from broker.web.adapt import make_templates
 from broker.web.endpoints import Endpoints
+from broker.web.limits import RouteLimits
 from broker.web.management import ApiEndpoints
 from broker.web.middleware import SecurityHeadersMiddleware, scrub_link_tokens_from_access_logs
 from broker.web.routes import build_routes
@@ -195,8 +199,15 @@ def create_app(
             settings.issuer,
         )
     templates = make_templates(TEMPLATES_DIR)
+    # Who the client is, and how often it may come: one rule and one set of counters for
+    # the broker's routes, the management API and the portal.
+    proxies = TrustedProxies(networks=settings.proxies.trusted, header=settings.proxies.header)
+    limiter = RateLimiter(store=broker.store, clock=broker.clock)
+    limits = settings.rate_limits
     endpoints = Endpoints(
         issuer=settings.issuer,
+        proxies=proxies,
+        limits=RouteLimits(limiter=limiter, settings=limits),
         provider=broker.provider,
         access_tokens=broker.access_tokens,
         login=broker.login,
@@ -205,10 +216,12 @@ def create_app(
     )
     api = ApiEndpoints(
         issuer=settings.issuer,
+        proxies=proxies,
         api=ManagementApi(
             tokens=broker.access_tokens,
             store=broker.store,
             clock=broker.clock,
+            limiter=limiter,
             requests_per_minute=settings.management.requests_per_minute,
         ),
         operations=build_operations(broker.management),
@@ -221,6 +234,9 @@ def create_app(
         clock=broker.clock,
         secure=settings.issuer.startswith("https://"),
         start_test=broker.login.start_test,
+        limiter=limiter,
+        redeem_limits=RedeemLimits(per_address=limits.portal_link, everyone=limits.portal_link_all),
+        proxies=proxies,
     )
     app = Starlette(
         routes=build_routes(endpoints, api, portal),

@@ -23,6 +23,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from broker.domain.client_address import FORWARDED, X_FORWARDED_FOR, ForwardedHeader
 from broker.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,51 @@ class UpstreamSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ProxySettings:
+    """Our own reverse proxies (`GATEHOUSE_TRUSTED_PROXIES`, none by default) and the header
+    they write the client's address into (`GATEHOUSE_FORWARDED_HEADER`): see
+    `broker.domain.client_address`. Only these networks may say who the client is."""
+
+    trusted: tuple[IpNetwork, ...] = ()
+    header: ForwardedHeader = X_FORWARDED_FOR
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RateLimitSettings:
+    """Requests per minute, counted by every instance together (`broker.limiter`).
+
+    The login routes are counted per client address, which for a company is often one NAT
+    address for all its people: 600 a minute is several times a morning login rush of a
+    large office. `/token` is called by Auth0 from a handful of addresses for all users,
+    so its per-address budget is the deployment's whole peak login rate (1200 a minute),
+    and its per-client budget higher still. A failed client authentication counts
+    `token_failure_weight` requests against its address (see `broker.web.limits`).
+    Portal link redemptions keep their own, lower limits (T-07)."""
+
+    authorize: int = 600
+    login: int = 600
+    callback: int = 600
+    token_per_address: int = 1200
+    token_per_client: int = 6000
+    token_failure_weight: int = 10
+    portal_link: int = 30
+    portal_link_all: int = 300
+
+
+#: Environment variable -> RateLimitSettings field.
+RATE_LIMIT_VARIABLES = {
+    "GATEHOUSE_RATE_LIMIT_AUTHORIZE": "authorize",
+    "GATEHOUSE_RATE_LIMIT_LOGIN": "login",
+    "GATEHOUSE_RATE_LIMIT_CALLBACK": "callback",
+    "GATEHOUSE_RATE_LIMIT_TOKEN": "token_per_address",
+    "GATEHOUSE_RATE_LIMIT_TOKEN_CLIENT": "token_per_client",
+    "GATEHOUSE_RATE_LIMIT_TOKEN_FAILURE_WEIGHT": "token_failure_weight",
+    "GATEHOUSE_RATE_LIMIT_PORTAL_LINK": "portal_link",
+    "GATEHOUSE_RATE_LIMIT_PORTAL_LINK_ALL": "portal_link_all",
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DatabaseSettings:
     url: str
 
@@ -113,6 +159,8 @@ class Settings:
     upstream_allowed_networks: tuple[IpNetwork, ...] = ()
     upstream: UpstreamSettings = field(default_factory=UpstreamSettings)
     management: ManagementSettings = field(default_factory=ManagementSettings)
+    proxies: ProxySettings = field(default_factory=ProxySettings)
+    rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
 
     @property
     def is_production(self) -> bool:
@@ -146,6 +194,8 @@ class Settings:
             upstream_allowed_networks=networks,
             upstream=_upstream_settings(env_vars),
             management=_management_settings(env_vars),
+            proxies=parse_proxy_settings(env_vars),
+            rate_limits=parse_rate_limit_settings(env_vars),
             database=DatabaseSettings(url=database_url),
             secret_key=secret_key,
             var_dir=var_dir,
@@ -201,6 +251,30 @@ def _upstream_settings(env_vars: Mapping[str, str]) -> UpstreamSettings:
         ),
         login_threads=int(number("GATEHOUSE_LOGIN_THREADS", defaults.login_threads, 1, 1000)),
     )
+
+
+def parse_proxy_settings(env_vars: Mapping[str, str]) -> ProxySettings:
+    try:
+        trusted = parse_networks(env_vars.get("GATEHOUSE_TRUSTED_PROXIES", ""))
+    except ValueError as exc:
+        raise ConfigError("GATEHOUSE_TRUSTED_PROXIES", str(exc)) from exc
+    header = env_vars.get("GATEHOUSE_FORWARDED_HEADER", X_FORWARDED_FOR).strip().lower()
+    if header == X_FORWARDED_FOR:
+        return ProxySettings(trusted=trusted, header=X_FORWARDED_FOR)
+    if header == FORWARDED:
+        return ProxySettings(trusted=trusted, header=FORWARDED)
+    raise ConfigError("GATEHOUSE_FORWARDED_HEADER", "must be X-Forwarded-For or Forwarded")
+
+
+def parse_rate_limit_settings(env_vars: Mapping[str, str]) -> RateLimitSettings:
+    values: dict[str, int] = {}
+    for variable, name in RATE_LIMIT_VARIABLES.items():
+        raw = env_vars.get(variable, "").strip()
+        if raw:
+            if not (raw.isascii() and raw.isdigit()) or len(raw) > 9 or int(raw) < 1:
+                raise ConfigError(variable, "must be a positive whole number")
+            values[name] = int(raw)
+    return RateLimitSettings(**values)
 
 
 def parse_issuer(raw: str, env: str) -> str:

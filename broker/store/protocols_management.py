@@ -92,9 +92,13 @@ class IdempotencyRepo(Protocol):
 
 
 class RateLimitRepo(Protocol):
-    def hit(self, bucket: str, *, window_start: datetime) -> int:
-        """Count one request in (bucket, window) and return the window's count so far;
-        concurrent hits are all counted."""
+    """Request counters per (bucket, fixed window), for `broker.limiter`. Windows are at
+    most one hour long: the purge deletes windows that started more than an hour ago, so a
+    longer window would lose its count while it still applies."""
+
+    def hit(self, bucket: str, *, window_start: datetime, weight: int = 1) -> int:
+        """Count `weight` requests in (bucket, window) and return the window's count so
+        far; concurrent hits are all counted."""
         ...
 
     def purge_before(self, window_start: datetime) -> int: ...

@@ -2,7 +2,8 @@
 
 Every endpoint has one shape: read the request into an `HttpRequest`, call the core once in
 the thread pool (the core is synchronous: authlib, xmlsec, SQLAlchemy sessions), and turn
-the neutral result into a response.
+the neutral result into a response. The login routes and `/token` run that call under their
+rate limits (`limits.py`), which refuse before the core does any work.
 
     GET  /.well-known/openid-configuration   Provider.discovery
     GET  /jwks.json                          Provider.jwks

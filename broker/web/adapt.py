@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from broker.domain.client_address import TrustedProxies
 from broker.errors import UserFacingError
 from broker.http import AutoPost, HttpRequest, HttpResponse, Page, Redirect, Result
 
@@ -26,8 +27,9 @@ def make_templates(directory: Path) -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
-async def to_http_request(request: Request, *, issuer: str) -> HttpRequest:
-    """`url` is the configured issuer plus the path and query: never the Host header."""
+async def to_http_request(request: Request, *, issuer: str, proxies: TrustedProxies) -> HttpRequest:
+    """`url` is the configured issuer plus the path and query: never the Host header;
+    `client_ip` is the peer, or what our own proxies say it was (`TrustedProxies`)."""
     path_and_query = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     form: dict[str, list[str]] = {}
     body = b""
@@ -49,7 +51,9 @@ async def to_http_request(request: Request, *, issuer: str) -> HttpRequest:
         form=form,
         cookies=dict(request.cookies),
         body=body,
-        client_ip=request.client.host if request.client else None,
+        client_ip=proxies.client_address(
+            request.client.host if request.client else None, request.headers.getlist
+        ),
         request_id=getattr(request.state, "request_id", None),
     )
 

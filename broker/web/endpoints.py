@@ -10,12 +10,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.templating import Jinja2Templates
 
+from broker.domain.client_address import TrustedProxies
 from broker.errors import UserFacingError
 from broker.http import HttpRequest, Page, Result
+from broker.limiter import Refused
 from broker.login.service import LoginService
 from broker.management.access import AccessTokens
 from broker.oidc.provider import Provider
 from broker.web.adapt import render, to_http_request, to_response
+from broker.web.limits import (
+    Core,
+    Guard,
+    RouteLimits,
+    too_many_for_a_machine,
+    too_many_for_a_person,
+)
 from broker.workers import LoginPool, run_in_threadpool
 
 log = logging.getLogger(__name__)
@@ -28,6 +37,8 @@ class Endpoints:
         self,
         *,
         issuer: str,
+        proxies: TrustedProxies,
+        limits: RouteLimits,
         provider: Provider,
         access_tokens: AccessTokens,
         login: LoginService,
@@ -35,6 +46,8 @@ class Endpoints:
         login_pool: LoginPool,
     ) -> None:
         self.issuer = issuer
+        self.proxies = proxies
+        self.limits = limits
         self.provider = provider
         self.access_tokens = access_tokens
         self.login = login
@@ -42,19 +55,28 @@ class Endpoints:
         self.login_pool = login_pool
 
     def _call(
-        self, core: Callable[[HttpRequest], Result], *, waits_on_idp: bool = False
+        self,
+        core: Core,
+        *,
+        limit: Guard | None = None,
+        machine: bool = False,
+        waits_on_idp: bool = False,
     ) -> Endpoint:
-        """`waits_on_idp`: the route may wait on a customer's IdP (a hand-off fetches
-        discovery, a callback redeems a code), so its work runs in the login pool and can
-        never hold the threads of the token endpoint, discovery or the API (`workers.py`)."""
+        """`limit` runs the core call under the route's rate limits; a refusal is a page
+        for a person, or OAuth JSON for a `machine` route. `waits_on_idp`: the route may
+        wait on a customer's IdP (a hand-off fetches discovery, a callback redeems a code),
+        so its work runs in the login pool and can never hold the threads of the token
+        endpoint, discovery or the API (`broker.workers`)."""
 
         async def endpoint(request: Request) -> Response:
-            req = await to_http_request(request, issuer=self.issuer)
-            if waits_on_idp:
-                result = await self.login_pool.run(core, req)
-            else:
-                result = await run_in_threadpool(core, req)
-            return to_response(result, request, self.templates)
+            req = await to_http_request(request, issuer=self.issuer, proxies=self.proxies)
+            run = self.login_pool.run if waits_on_idp else run_in_threadpool
+            result = await (run(core, req) if limit is None else run(limit, core, req))
+            if not isinstance(result, Refused):
+                return to_response(result, request, self.templates)
+            if machine:
+                return too_many_for_a_machine(result)
+            return too_many_for_a_person(request, self.templates, result)
 
         return endpoint
 
@@ -68,7 +90,7 @@ class Endpoints:
 
     @property
     def authorize(self) -> Endpoint:
-        return self._call(self.login.authorize, waits_on_idp=True)
+        return self._call(self.login.authorize, limit=self.limits.authorize, waits_on_idp=True)
 
     @property
     def token(self) -> Endpoint:
@@ -80,7 +102,7 @@ class Endpoints:
                 return self.access_tokens.issue(request)
             return self.provider.token(request)
 
-        return self._call(token)
+        return self._call(token, limit=self.limits.token, machine=True)
 
     @property
     def userinfo(self) -> Endpoint:
@@ -88,18 +110,21 @@ class Endpoints:
 
     @property
     def submit_email(self) -> Endpoint:
-        return self._call(self.login.submit_email, waits_on_idp=True)
+        return self._call(self.login.submit_email, limit=self.limits.login, waits_on_idp=True)
 
     @property
     def choose(self) -> Endpoint:
-        return self._call(self.login.choose, waits_on_idp=True)
+        return self._call(self.login.choose, limit=self.limits.login, waits_on_idp=True)
 
     async def callback(self, request: Request) -> Response:
         """The IdP's answer: SAML ACS POST or OIDC redirect, for the connection in the path."""
         connection_id = str(request.path_params["connection_id"])
-        req = await to_http_request(request, issuer=self.issuer)
-        result = await self.login_pool.run(self.login.callback, connection_id, req)
-        return to_response(result, request, self.templates)
+        endpoint = self._call(
+            lambda req: self.login.callback(connection_id, req),
+            limit=self.limits.callback,
+            waits_on_idp=True,
+        )
+        return await endpoint(request)
 
     async def connection_metadata(self, request: Request) -> Response:
         connection_id = str(request.path_params["connection_id"])

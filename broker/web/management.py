@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
 from broker import __version__
+from broker.domain.client_address import TrustedProxies
 from broker.http import Page
 from broker.management.api.dispatch import ManagementApi
 from broker.management.api.openapi import build_openapi
@@ -27,11 +28,13 @@ class ApiEndpoints:
         self,
         *,
         issuer: str,
+        proxies: TrustedProxies,
         api: ManagementApi,
         operations: Sequence[Operation],
         templates: Jinja2Templates,
     ) -> None:
         self._issuer = issuer
+        self._proxies = proxies
         self._api = api
         self._operations = list(operations)
         self._templates = templates
@@ -58,7 +61,7 @@ class ApiEndpoints:
 
         async def endpoint(request: Request) -> Response:
             operation = by_method[request.method]
-            req = await to_http_request(request, issuer=self._issuer)
+            req = await to_http_request(request, issuer=self._issuer, proxies=self._proxies)
             path = {k: str(v) for k, v in request.path_params.items()}
             result = await run_in_threadpool(self._api.handle, operation, req, path)
             return to_response(result, request, self._templates)

@@ -378,6 +378,16 @@ def test_rate_limit_counts_per_bucket_and_window(store: Store) -> None:
         assert uow.rate_limits.hit("mc_1", window_start=window) == 4
 
 
+def test_a_weighted_hit_counts_as_that_many(store: Store) -> None:
+    """A failed client authentication at /token is charged several requests in one
+    statement, on a new window's row or an existing one."""
+    window = NOW.replace(second=0, microsecond=0)
+    with store.unit_of_work() as uow:
+        assert uow.rate_limits.hit("token-address:a", window_start=window, weight=9) == 9
+        assert uow.rate_limits.hit("token-address:a", window_start=window) == 10
+        assert uow.rate_limits.hit("token-address:a", window_start=window, weight=9) == 19
+
+
 def test_rate_limit_purge_before(store: Store) -> None:
     windows = [NOW + n * timedelta(minutes=1) for n in range(3)]
     with store.unit_of_work() as uow:

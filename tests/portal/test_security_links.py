@@ -28,14 +28,16 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from admin_portal.sessions import REDEEMS_PER_MINUTE, REDEEMS_PER_MINUTE_ALL
 from broker.domain.opaque import hash_secret
+from broker.settings import RateLimitSettings
 from broker.store import NotFound, Store
 from broker.store.sql import SqlStore
 from tests.support.config import ISSUER
 from tests.support.portal_world import ACTOR, PortalWorld, app_team, build_portal_world
 
 ORIGIN = {"Origin": ISSUER}
+REDEEMS_PER_MINUTE = RateLimitSettings().portal_link
+REDEEMS_PER_MINUTE_ALL = RateLimitSettings().portal_link_all
 
 
 def token_of(url: str) -> str:
@@ -214,6 +216,7 @@ def test_a_hundred_guesses_from_one_address_open_nothing(world: PortalWorld) -> 
     # The guesser's own link is refused too while the minute lasts, and works after it.
     busy = redeem(guesser, token_of(url))
     assert busy.status_code == 429
+    assert busy.headers["retry-after"] == "60"
     assert "Too many attempts" in busy.text
     assert "set-cookie" not in busy.headers
     world.clock.advance(timedelta(minutes=1))

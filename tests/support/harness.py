@@ -157,11 +157,13 @@ def callback_params(response: httpx.Response) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
-def build_harness(store: Store, tmp_path: Any, *, http: httpx.Client | None = None) -> Harness:
+def build_harness(
+    store: Store, tmp_path: Any, *, http: httpx.Client | None = None, **settings_overrides: Any
+) -> Harness:
     """`http` is the broker's outbound client (the in-process world routes it to the
-    simulator)."""
+    simulator); `settings_overrides` are `Settings` fields (tiny rate limits, say)."""
     clock = FixedClock()
-    settings = make_settings(tmp_path)
+    settings = make_settings(tmp_path, **settings_overrides)
     now = clock.now()
     with store.unit_of_work() as uow:
         organization, connection = add_organization(

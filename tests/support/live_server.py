@@ -21,8 +21,17 @@ def free_port() -> int:
 
 @contextmanager
 def serve(app: ASGIApp, port: int) -> Iterator[str]:
-    """Run `app` on 127.0.0.1:`port` until the block ends; yields its base URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    """Run `app` on 127.0.0.1:`port` until the block ends; yields its base URL. uvicorn's
+    own proxy headers are off, as `gatehouse serve` runs it: who the client is is the
+    broker's decision (`GATEHOUSE_TRUSTED_PROXIES`), not the server's."""
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        proxy_headers=False,
+    )
     with serve_config(config) as url:
         yield url
 

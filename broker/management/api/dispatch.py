@@ -19,7 +19,9 @@ from pydantic import BaseModel, ValidationError
 
 from broker.clock import Clock
 from broker.domain.management import StoredResponse
+from broker.domain.rate_limits import Limit
 from broker.http import HttpRequest, HttpResponse
+from broker.limiter import RateLimiter
 from broker.management.access import AccessTokens, Principal
 from broker.management.api.operations import Call, Operation, Reply
 from broker.management.api.problems import from_validation_error, problem_response
@@ -35,7 +37,6 @@ from broker.store import Store
 
 log = logging.getLogger(__name__)
 
-RATE_WINDOW = timedelta(minutes=1)
 IDEMPOTENCY_TTL = timedelta(hours=24)
 MAX_IDEMPOTENCY_KEY = 255
 _JSON = {"Content-Type": "application/json", "Cache-Control": "no-store"}
@@ -48,12 +49,14 @@ class ManagementApi:
         tokens: AccessTokens,
         store: Store,
         clock: Clock,
+        limiter: RateLimiter,
         requests_per_minute: int = 600,
     ) -> None:
         self._tokens = tokens
         self._store = store
         self._clock = clock
-        self._limit = requests_per_minute
+        self._limiter = limiter
+        self._limit = Limit(name="api", requests=requests_per_minute)
 
     def handle(
         self, operation: Operation, request: HttpRequest, path: Mapping[str, str]
@@ -80,14 +83,11 @@ class ManagementApi:
             return problem_response(error, request_id=request.request_id)
 
     def _count(self, principal: Principal) -> None:
-        now = self._clock.now()
-        seconds = int(RATE_WINDOW.total_seconds())
-        window = now.replace(second=0, microsecond=0)
-        with self._store.unit_of_work() as uow:
-            count = uow.rate_limits.hit(f"api:{principal.client_id}", window_start=window)
-        if count > self._limit:
-            retry_after = max(1, int((window + RATE_WINDOW - now).total_seconds() + 0.999))
-            raise RateLimited(min(retry_after, seconds))
+        """Per authenticated client (the caller is known by now), in `broker.limiter`'s
+        shared counters like every other limit."""
+        refused = self._limiter.check(self._limit.bucket(principal.client_id))
+        if refused is not None:
+            raise RateLimited(refused.retry_after)
 
     def _idempotent(self, operation: Operation, call: Call, key: str) -> HttpResponse:
         """Stripe's and the IETF draft's semantics: the same key with the same request

@@ -149,11 +149,11 @@ def _stored(row: Row[Any]) -> StoredResponse:
 
 
 def _hit(statement: sqlite.Insert | postgresql.Insert) -> Executable:
-    """INSERT the window's first hit, or add one to its count; RETURNING the count. The
-    increment is evaluated on the stored row, so no concurrent hit is lost."""
+    """INSERT the window's first hit, or add its weight to the count; RETURNING the count.
+    The increment is evaluated on the stored row, so no concurrent hit is lost."""
     return statement.on_conflict_do_update(
         index_elements=[rate_limits.c.bucket, rate_limits.c.window_start],
-        set_={rate_limits.c.count: rate_limits.c.count + 1},
+        set_={rate_limits.c.count: rate_limits.c.count + statement.excluded.count},
     ).returning(rate_limits.c.count)
 
 
@@ -172,8 +172,8 @@ class SqlRateLimitRepo:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
 
-    def hit(self, bucket: str, *, window_start: datetime) -> int:
-        params = {"bucket": bucket, "window_start": window_start, "count": 1}
+    def hit(self, bucket: str, *, window_start: datetime, weight: int = 1) -> int:
+        params = {"bucket": bucket, "window_start": window_start, "count": weight}
         row = first(self._connection, _HIT.on(self._connection), params)
         assert row is not None  # an upsert always returns its row
         count: int = row[0]  # not `row.count`: that is the tuple method

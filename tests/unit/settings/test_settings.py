@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from broker.errors import ConfigError
-from broker.settings import Settings
+from broker.settings import RATE_LIMIT_VARIABLES, RateLimitSettings, Settings
 
 KEY = base64.urlsafe_b64encode(b"k" * 32).decode()
 
@@ -118,3 +118,41 @@ def test_upstream_networks_are_parsed_and_bad_ones_refused(tmp_path: Path) -> No
     with pytest.raises(ConfigError) as refused:
         Settings.from_env({**env, "GATEHOUSE_UPSTREAM_ALLOW_NETWORKS": "intranet"})
     assert refused.value.field == "GATEHOUSE_UPSTREAM_ALLOW_NETWORKS"
+
+
+def test_trusted_proxies_and_their_header_are_parsed_and_bad_ones_refused(
+    tmp_path: Path,
+) -> None:
+    env = {"GATEHOUSE_VAR_DIR": str(tmp_path)}
+    default = Settings.from_env(env).proxies
+    assert (default.trusted, default.header) == ((), "x-forwarded-for")  # no proxy is trusted
+    proxies = Settings.from_env(
+        {
+            **env,
+            "GATEHOUSE_TRUSTED_PROXIES": "10.0.0.0/8, fd00::/8",
+            "GATEHOUSE_FORWARDED_HEADER": "Forwarded",
+        }
+    ).proxies
+    assert [str(n) for n in proxies.trusted] == ["10.0.0.0/8", "fd00::/8"]
+    assert proxies.header == "forwarded"
+    for variable, value in [
+        ("GATEHOUSE_TRUSTED_PROXIES", "the-load-balancer"),
+        ("GATEHOUSE_FORWARDED_HEADER", "X-Real-IP"),
+    ]:
+        with pytest.raises(ConfigError) as refused:
+            Settings.from_env({**env, variable: value})
+        assert refused.value.field == variable
+
+
+def test_rate_limits_come_from_the_environment(tmp_path: Path) -> None:
+    env = {"GATEHOUSE_VAR_DIR": str(tmp_path)}
+    assert Settings.from_env(env).rate_limits == RateLimitSettings()
+    limits = Settings.from_env(
+        {**env, "GATEHOUSE_RATE_LIMIT_TOKEN": "5000", "GATEHOUSE_RATE_LIMIT_PORTAL_LINK": "10"}
+    ).rate_limits
+    assert (limits.token_per_address, limits.portal_link, limits.authorize) == (5000, 10, 600)
+    for variable in RATE_LIMIT_VARIABLES:
+        for bad in ("0", "-1", "many"):
+            with pytest.raises(ConfigError) as refused:
+                Settings.from_env({**env, variable: bad})
+            assert refused.value.field == variable
