@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 
 from admin_portal.app import create_portal
+from admin_portal.sessions import IDLE_TTL as PORTAL_IDLE_TTL
 from broker.clock import Clock, SystemClock
 from broker.errors import UserFacingError
 from broker.keys import KeyManager, SecretBox
@@ -30,6 +31,7 @@ from broker.management.dns_txt import DnsTxtLookup, TxtLookup
 from broker.oidc.provider import Provider
 from broker.settings import Settings
 from broker.store import Store
+from broker.store.purge import Purger
 from broker.store.sql import SqlStore, make_engine
 from broker.upstream.base import ConnectorDeps
 from broker.upstream.oidc import OidcConnectionConfig
@@ -38,6 +40,7 @@ from broker.upstream.registry import ConnectorCache, ConnectorTypes
 from broker.upstream.saml import SamlConnectionConfig
 from broker.web.adapt import make_templates
 from broker.web.endpoints import Endpoints
+from broker.web.lifespan import background_lifespan
 from broker.web.management import ApiEndpoints
 from broker.web.middleware import SecurityHeadersMiddleware, scrub_link_tokens_from_access_logs
 from broker.web.routes import build_routes
@@ -70,6 +73,8 @@ class Broker:
     clock: Clock
     management: Management
     access_tokens: AccessTokens
+    #: Deletes what has expired; the app's lifespan runs it periodically.
+    purger: Purger
 
     def close(self) -> None:
         """Release the outbound HTTP pool (CLI commands and seeds build a broker briefly)."""
@@ -148,6 +153,9 @@ def build_broker(
         http=deps.http,
         outbound=policy,
         clock=clock,
+        purger=Purger(
+            store=store, clock=clock, retention=settings.retention, portal_idle=PORTAL_IDLE_TTL
+        ),
     )
 
 
@@ -198,8 +206,12 @@ def create_app(
         secure=settings.issuer.startswith("https://"),
         start_test=broker.login.start_test,
     )
+    purger = broker.purger
     app = Starlette(
         routes=build_routes(endpoints, api, portal),
+        lifespan=background_lifespan(
+            {"purge": (lambda stop: purger.purge(stop=stop), settings.retention.purge_interval)}
+        ),
         middleware=[Middleware(SecurityHeadersMiddleware, hsts=settings.is_production)],
         exception_handlers={
             UserFacingError: endpoints.user_facing_error,
