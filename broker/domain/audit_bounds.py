@@ -39,7 +39,7 @@ MAX_ENTRIES = 32
 MAX_DETAIL_ENTRIES = 48
 MAX_DETAIL_TEXT = 8_000
 #: The event's `detail` is depth 1; an object or list deeper than this is summarized.
-MAX_DEPTH = 3
+MAX_DEPTH = 4
 #: The key of the entry that says how many entries were left out.
 MORE = "…"
 
@@ -97,7 +97,7 @@ def _bound_value(value: object, depth: int, budget: _Budget) -> object:
         return _text(value, budget)
     if isinstance(value, Mapping | list | tuple):
         if depth >= MAX_DEPTH or budget.entries < 1:
-            return _text(f"({len(value)} entries left out)", budget)
+            return _text(f"({_entries(len(value))} left out)", budget)
         if isinstance(value, Mapping):
             return _object(value, depth + 1, budget)
         return _list(value, depth + 1, budget)
@@ -117,7 +117,7 @@ def _object(value: Mapping[Any, Any], depth: int, budget: _Budget) -> dict[str, 
 def _list(value: list[Any] | tuple[Any, ...], depth: int, budget: _Budget) -> list[Any]:
     kept = _bound_entries(list(islice(value, MAX_ENTRIES)), len(value), depth, budget)
     if len(kept) < len(value):
-        kept.append(_text(f"{MORE}[{len(value) - len(kept)} more entries]", budget))
+        kept.append(_text(_cut(len(value) - len(kept)), budget))
     return kept
 
 
@@ -148,6 +148,10 @@ def _text(value: str, budget: _Budget) -> str:
     bounded = bound_text(value, room) if room >= _MIN_ROOM else (value and MORE)
     budget.text -= len(bounded)
     return bounded
+
+
+def _entries(count: int) -> str:
+    return "1 entry" if count == 1 else f"{count} entries"
 
 
 def _cut(dropped: int) -> str:

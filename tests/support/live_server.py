@@ -7,6 +7,8 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Literal
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -19,10 +21,35 @@ def free_port() -> int:
         return port
 
 
+@dataclass(frozen=True)
+class Served:
+    url: str
+    #: The server's thread: no longer alive once the server has shut down.
+    thread: threading.Thread
+
+
 @contextmanager
 def serve(app: ASGIApp, port: int) -> Iterator[str]:
-    """Run `app` on 127.0.0.1:`port` until the block ends; yields its base URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    """Run `app` on 127.0.0.1:`port` until the block ends; yields its base URL. The app's
+    lifespan is not run (no background work: tests drive the app's state themselves)."""
+    with _serve(app, port, lifespan="off") as served:
+        yield served.url
+
+
+@contextmanager
+def serve_with_lifespan(app: ASGIApp, port: int) -> Iterator[Served]:
+    """`serve`, with the app's lifespan run as `gatehouse serve` runs it: startup before the
+    first request, shutdown when the block ends. After the block, `thread` says whether the
+    server stopped (within the join's generous limit)."""
+    with _serve(app, port, lifespan="on") as served:
+        yield served
+
+
+@contextmanager
+def _serve(app: ASGIApp, port: int, *, lifespan: Literal["on", "off"]) -> Iterator[Served]:
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -32,7 +59,7 @@ def serve(app: ASGIApp, port: int) -> Iterator[str]:
             raise RuntimeError("the test server did not start")
         time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield Served(url=f"http://127.0.0.1:{port}", thread=thread)
     finally:
         server.should_exit = True
         thread.join(timeout=10)
