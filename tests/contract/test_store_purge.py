@@ -19,6 +19,7 @@ from broker.settings import RetentionSettings
 from broker.store import CodeReplayed, NotFound, Store, UnitOfWork
 from broker.store.purge import PurgeCounts, Purger
 from broker.store.sql import SqlStore
+from tests.support.databases import Database
 from tests.support.expiring import (
     CON,
     IDLE,
@@ -182,15 +183,17 @@ def test_connection_tests_go_a_retention_old_but_never_the_newest_nor_newest_pas
         uow.connection_tests.add(result("q3", con="con_q", at=old - TICK))
         uow.connection_tests.add(result("q4", con="con_q", at=old))
         uow.connection_tests.add(result("q5", con="con_q", at=old + TICK))
+        uow.connection_tests.add(result("q6", con="con_q", at=NOW))
         # Two of one instant: the later id is the newer, as `latest` orders them.
         uow.connection_tests.add(result("r1", con="con_r", at=old - HOUR))
         uow.connection_tests.add(result("r2", con="con_r", at=old - HOUR))
     assert purge(store) == PurgeCounts(connection_tests=4)
-    assert keys(store, "connection_tests", "id") == {"tst-newest", "q2", "q5", "r2"}
+    assert keys(store, "connection_tests", "id") == {"tst-newest", "q2", "q5", "q6", "r2"}
     with store.unit_of_work() as uow:
         assert uow.connection_tests.passed(ORG, "con_q", "d2")
         assert uow.connection_tests.passed(ORG, CON, "d1")
-        assert [t.id for t in uow.connection_tests.latest(ORG, "con_q", limit=5)] == ["q5", "q2"]
+        latest = uow.connection_tests.latest(ORG, "con_q", limit=5)
+        assert [t.id for t in latest] == ["q6", "q5", "q2"]
 
 
 # --- audit ---------------------------------------------------------------------------------
@@ -236,6 +239,35 @@ def test_each_batch_is_bounded_and_its_own_unit_of_work(store: SqlStore) -> None
         store=counting, clock=FixedClock(NOW), retention=RETENTION, portal_idle=IDLE, batch_size=2
     )
     assert purger.purge() == PurgeCounts(**{f.name: 5 for f in fields(PurgeCounts)})
+    assert counting.opened == 3 * len(fields(PurgeCounts))
+
+
+#: Planner settings under which PostgreSQL runs `IN (SELECT .. LIMIT n FOR UPDATE SKIP
+#: LOCKED)` once per outer row (a nested loop over a non-materialized subquery): each run
+#: takes rows the earlier runs had not yet deleted, and a batch of 2 deleted all 5.
+CONTRARY_PLANNER = " ".join(
+    f"-c{setting}=off"
+    for setting in ("enable_hashjoin", "enable_hashagg", "enable_sort", "enable_material")
+)
+
+
+@pytest.mark.postgres
+def test_a_batch_is_bounded_whatever_plan_postgresql_picks(postgres_database: Database) -> None:
+    store = SqlStore(postgres_database.engine)
+    add_tenant(store)
+    add_dead_rows(store, 5)
+    contrary = sa.create_engine(
+        postgres_database.url,
+        connect_args={"options": f"-csearch_path={postgres_database.schema} {CONTRARY_PLANNER}"},
+    )
+    counting = CountingStore(SqlStore(contrary))
+    purger = Purger(
+        store=counting, clock=FixedClock(NOW), retention=RETENTION, portal_idle=IDLE, batch_size=2
+    )
+    try:
+        assert purger.purge() == PurgeCounts(**{f.name: 5 for f in fields(PurgeCounts)})
+    finally:
+        contrary.dispose()
     assert counting.opened == 3 * len(fields(PurgeCounts))
 
 

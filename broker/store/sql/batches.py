@@ -2,8 +2,20 @@
 
 One batch is one statement:
 
-    DELETE FROM t WHERE <pk> IN (
+    WITH chosen AS MATERIALIZED (
         SELECT <pk> FROM t WHERE <expired> LIMIT :p_limit FOR UPDATE SKIP LOCKED)
+    DELETE FROM t WHERE <pk> IN (SELECT <pk> FROM chosen)
+
+MATERIALIZED, not a plain `IN (SELECT .. LIMIT ..)`: PostgreSQL may plan the subquery on
+the inner side of a nested loop and run it again for each outer row, and each run locks
+and returns rows the earlier runs of this very statement have not yet deleted, so one
+"batch" could delete far more than its limit (seen once in the test suite; reproduced with
+hash joins, hash aggregation, sorts and materialization disabled). A materialized CTE runs
+once; rescanning it reads what it stored.
+
+SQLite gets the plain form, `DELETE FROM t WHERE <pk> IN (SELECT <pk> ... LIMIT n)`: it
+evaluates a subquery that refers to nothing outside it once, it has no row locks to take,
+and Python's sqlite3 reports no row count for a statement that starts with WITH.
 
 On PostgreSQL the subselect locks the rows it picks and skips rows another purger has
 locked, so concurrent purgers take disjoint batches: none waits on another (no lock queue,
@@ -26,22 +38,27 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import ColumnElement, Delete, Integer, bindparam, delete, select, tuple_
 
+from broker.store.sql.statements import PerDialect
+
 #: The parameter every batched delete takes: at most this many rows per statement.
 LIMIT = "p_limit"
 
 
-def batched_delete(table: sa.Table, *expired: ColumnElement[bool]) -> Delete:
+def batched_delete(table: sa.Table, *expired: ColumnElement[bool]) -> PerDialect[Delete]:
     """A DELETE of at most `:p_limit` rows of `table` matching every condition of
     `expired`, skipping rows locked by a concurrent purger (PostgreSQL)."""
     key = list(table.primary_key.columns)
-    chosen = (
-        select(*key)
-        .where(*expired)
-        .limit(bindparam(LIMIT, type_=Integer()))
-        .with_for_update(skip_locked=True, of=table)
-    )
+    chosen = select(*key).where(*expired).limit(bindparam(LIMIT, type_=Integer()))
     target: ColumnElement[Any] = key[0] if len(key) == 1 else tuple_(*key)
-    return delete(table).where(target.in_(chosen))
+    locked = (
+        chosen.with_for_update(skip_locked=True, of=table)
+        .cte(f"chosen_{table.name}")
+        .prefix_with("MATERIALIZED")
+    )
+    return PerDialect(
+        sqlite=delete(table).where(target.in_(chosen)),
+        postgresql=delete(table).where(target.in_(select(*(locked.c[c.name] for c in key)))),
+    )
 
 
 def checked_limit(limit: int) -> int:

@@ -144,7 +144,7 @@ class SqlAuditRepo:
 
     def purge_before(self, before: datetime, *, limit: int) -> int:
         params = {"p_before": before, LIMIT: checked_limit(limit)}
-        return affected(self._connection, _PURGE_EVENTS, params)
+        return affected(self._connection, _PURGE_EVENTS.on(self._connection), params)
 
 
 def _remember(statement: sqlite.Insert | postgresql.Insert) -> Executable:
@@ -191,7 +191,7 @@ class SqlReplayRepo:
 
     def purge_expired(self, *, now: datetime, limit: int) -> int:
         params = {"now": now, LIMIT: checked_limit(limit)}
-        return affected(self._connection, _PURGE_REPLAYS, params)
+        return affected(self._connection, _PURGE_REPLAYS.on(self._connection), params)
 
 
 def _event(row: Row[Any]) -> AuditEvent:

@@ -261,7 +261,7 @@ class SqlPortalLinkRepo:
         """The links' sessions go with them (ON DELETE CASCADE): a session never outlives
         its link's expiry by more than its own lifetime, nor its revocation at all."""
         params = {"p_before": before, LIMIT: checked_limit(limit)}
-        return affected(self._connection, _PURGE_LINKS, params)
+        return affected(self._connection, _PURGE_LINKS.on(self._connection), params)
 
 
 def _owned(organization_id: str, link_id: str) -> dict[str, Any]:

@@ -173,7 +173,7 @@ class SqlFlowRepo:
         return _flow(row)
 
     def purge_expired(self, *, now: datetime, limit: int) -> int:
-        return affected(self._connection, _PURGE_FLOWS, _batch(now, limit))
+        return affected(self._connection, _PURGE_FLOWS.on(self._connection), _batch(now, limit))
 
 
 _CODE_HASH = bindparam("p_code_hash", type_=authorization_codes.c.code_hash.type)
@@ -248,7 +248,7 @@ class SqlCodeRepo:
     def purge_expired(self, *, now: datetime, limit: int) -> int:
         """Access tokens still issued from a purged code go with it (ON DELETE CASCADE);
         the rule leaves none live."""
-        return affected(self._connection, _PURGE_CODES, _batch(now, limit))
+        return affected(self._connection, _PURGE_CODES.on(self._connection), _batch(now, limit))
 
 
 _INSERT_TOKEN = insert(access_tokens)
@@ -290,7 +290,7 @@ class SqlAccessTokenRepo:
         return _token(row)
 
     def purge_expired(self, *, now: datetime, limit: int) -> int:
-        return affected(self._connection, _PURGE_TOKENS, _batch(now, limit))
+        return affected(self._connection, _PURGE_TOKENS.on(self._connection), _batch(now, limit))
 
 
 def _batch(now: datetime, limit: int) -> dict[str, Any]:

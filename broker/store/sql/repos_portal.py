@@ -130,7 +130,7 @@ class SqlPortalSessionRepo:
         """The same cut-offs as `get_live`, so a session is purged exactly when it stops
         being live for a reason of its own (a revoked link's sessions go with the link)."""
         params = {"p_now": now, "p_idle_since": now - idle, LIMIT: checked_limit(limit)}
-        return affected(self._connection, _PURGE_SESSIONS, params)
+        return affected(self._connection, _PURGE_SESSIONS.on(self._connection), params)
 
 
 _TESTS = connection_tests
@@ -226,7 +226,7 @@ class SqlConnectionTestRepo:
 
     def purge_before(self, before: datetime, *, limit: int) -> int:
         params = {"p_before": before, LIMIT: checked_limit(limit)}
-        return affected(self._connection, _PURGE_TESTS, params)
+        return affected(self._connection, _PURGE_TESTS.on(self._connection), params)
 
 
 def _session(row: Row[Any]) -> PortalSession:

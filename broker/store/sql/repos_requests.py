@@ -131,7 +131,11 @@ class SqlIdempotencyRepo:
         affected(self._connection, _RELEASE, _reserved(client_id, key))
 
     def purge_expired(self, *, now: datetime, limit: int) -> int:
-        return affected(self._connection, _PURGE_KEYS, {"p_now": now, LIMIT: checked_limit(limit)})
+        return affected(
+            self._connection,
+            _PURGE_KEYS.on(self._connection),
+            {"p_now": now, LIMIT: checked_limit(limit)},
+        )
 
 
 def _reserved(client_id: str, key: str) -> dict[str, Any]:
@@ -184,4 +188,4 @@ class SqlRateLimitRepo:
 
     def purge_expired(self, *, now: datetime, limit: int) -> int:
         params = {"p_before": now - MAX_WINDOW, LIMIT: checked_limit(limit)}
-        return affected(self._connection, _PURGE_WINDOWS, params)
+        return affected(self._connection, _PURGE_WINDOWS.on(self._connection), params)
