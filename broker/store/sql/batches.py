@@ -10,8 +10,9 @@ MATERIALIZED, not a plain `IN (SELECT .. LIMIT ..)`: PostgreSQL may plan the sub
 the inner side of a nested loop and run it again for each outer row, and each run locks
 and returns rows the earlier runs of this very statement have not yet deleted, so one
 "batch" could delete far more than its limit (seen once in the test suite; reproduced with
-hash joins, hash aggregation, sorts and materialization disabled). A materialized CTE runs
-once; rescanning it reads what it stored.
+hash joins, hash aggregation, sorts and materialization disabled). A CTE runs once;
+rescanning it reads what it stored. PostgreSQL never inlines a CTE that locks rows, so
+MATERIALIZED only says explicitly what the CTE's FOR UPDATE already implies.
 
 SQLite gets the plain form, `DELETE FROM t WHERE <pk> IN (SELECT <pk> ... LIMIT n)`: it
 evaluates a subquery that refers to nothing outside it once, it has no row locks to take,
