@@ -59,8 +59,8 @@ async def run_periodically(name: str, job: Job, interval: timedelta, stop: threa
 
 
 def background_lifespan(jobs: dict[str, tuple[Job, timedelta]]) -> Lifespan:
-    """A lifespan running each job every its interval; a job whose interval is zero is
-    disabled (an operator then runs it from a scheduler)."""
+    """A lifespan running each job at its own interval, by name (for the log); a job
+    whose interval is zero is disabled (an operator then runs it from a scheduler)."""
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
