@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 
 from admin_portal.app import create_portal
-from admin_portal.sessions import RedeemLimits
+from admin_portal.sessions import IDLE_TTL as PORTAL_IDLE_TTL, RedeemLimits
 from broker import logs
 from broker.clock import Clock, SystemClock
 from broker.domain.client_address import TrustedProxies
@@ -35,6 +35,7 @@ from broker.management.dns_txt import DnsTxtLookup, TxtLookup
 from broker.oidc.provider import Provider
 from broker.settings import Settings
 from broker.store import Store
+from broker.store.purge import Purger
 from broker.store.sql import SqlStore, make_engine
 from broker.upstream.base import ConnectorDeps
 from broker.upstream.bulkhead import BulkheadLimits, Bulkheads
@@ -44,6 +45,7 @@ from broker.upstream.registry import ConnectorCache, ConnectorTypes
 from broker.upstream.saml import SamlConnectionConfig
 from broker.web.adapt import make_templates
 from broker.web.endpoints import Endpoints
+from broker.web.lifespan import background_lifespan
 from broker.web.limits import RouteLimits
 from broker.web.management import ApiEndpoints
 from broker.web.middleware import SecurityHeadersMiddleware, scrub_link_tokens_from_access_logs
@@ -80,6 +82,8 @@ class Broker:
     access_tokens: AccessTokens
     #: This process's per-connection limits and circuit breakers toward IdPs.
     bulkheads: Bulkheads
+    #: Deletes what has expired; the app's lifespan runs it periodically.
+    purger: Purger
 
     def close(self) -> None:
         """Release the outbound HTTP pool (CLI commands and seeds build a broker briefly)."""
@@ -174,6 +178,9 @@ def build_broker(
         outbound=policy,
         clock=clock,
         bulkheads=bulkheads,
+        purger=Purger(
+            store=store, clock=clock, retention=settings.retention, portal_idle=PORTAL_IDLE_TTL
+        ),
     )
 
 
@@ -238,8 +245,12 @@ def create_app(
         redeem_limits=RedeemLimits(per_address=limits.portal_link, everyone=limits.portal_link_all),
         proxies=proxies,
     )
+    purger = broker.purger
     app = Starlette(
         routes=build_routes(endpoints, api, portal),
+        lifespan=background_lifespan(
+            {"purge": (lambda stop: purger.purge(stop=stop), settings.retention.purge_interval)}
+        ),
         middleware=[Middleware(SecurityHeadersMiddleware, hsts=settings.is_production)],
         exception_handlers={
             UserFacingError: endpoints.user_facing_error,

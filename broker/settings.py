@@ -140,6 +140,25 @@ RATE_LIMIT_VARIABLES = {
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RetentionSettings:
+    """How long what expires is kept, and how often every instance purges it.
+
+    Every instance runs the purge (`broker.store.purge`) every `purge_interval`, jittered so
+    instances do not align; zero disables it (then run `gatehouse purge` from a scheduler).
+    Audit events are kept `audit_retention` (400 days by default: a year and a month, so a
+    yearly review still finds last year's events). Portal links stay listed by the
+    management API for `portal_link_retention` after they expired or were revoked, and a
+    connection's test results stay readable for `connection_test_retention` (its newest
+    test, and newest passed test, are kept whatever their age).
+    """
+
+    purge_interval: timedelta = timedelta(seconds=60)
+    audit_retention: timedelta = timedelta(days=400)
+    portal_link_retention: timedelta = timedelta(days=30)
+    connection_test_retention: timedelta = timedelta(days=30)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DatabaseSettings:
     url: str
 
@@ -161,6 +180,7 @@ class Settings:
     management: ManagementSettings = field(default_factory=ManagementSettings)
     proxies: ProxySettings = field(default_factory=ProxySettings)
     rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
 
     @property
     def is_production(self) -> bool:
@@ -196,6 +216,7 @@ class Settings:
             management=_management_settings(env_vars),
             proxies=parse_proxy_settings(env_vars),
             rate_limits=parse_rate_limit_settings(env_vars),
+            retention=_retention_settings(env_vars),
             database=DatabaseSettings(url=database_url),
             secret_key=secret_key,
             var_dir=var_dir,
@@ -275,6 +296,41 @@ def parse_rate_limit_settings(env_vars: Mapping[str, str]) -> RateLimitSettings:
                 raise ConfigError(variable, "must be a positive whole number")
             values[name] = int(raw)
     return RateLimitSettings(**values)
+
+
+#: A day between purges at most, a century of retention at most: beyond, `now - retention`
+#: would leave the calendar (datetime.min) and a typo is likelier than intent.
+_MAX_PURGE_INTERVAL_S = 86_400
+_MAX_RETENTION_DAYS = 36_500
+
+
+def _retention_settings(env_vars: Mapping[str, str]) -> RetentionSettings:
+    def whole(name: str, default: int, *, least: int, most: int) -> int:
+        raw = env_vars.get(name, "").strip() or str(default)
+        if not (raw.isascii() and raw.isdigit()) or not least <= int(raw) <= most:
+            raise ConfigError(name, f"must be a whole number from {least} to {most}")
+        return int(raw)
+
+    def days(name: str, default: timedelta) -> timedelta:
+        return timedelta(days=whole(name, default.days, least=1, most=_MAX_RETENTION_DAYS))
+
+    defaults = RetentionSettings()
+    interval = whole(
+        "GATEHOUSE_PURGE_INTERVAL_SECONDS",
+        int(defaults.purge_interval.total_seconds()),
+        least=0,
+        most=_MAX_PURGE_INTERVAL_S,
+    )
+    return RetentionSettings(
+        purge_interval=timedelta(seconds=interval),
+        audit_retention=days("GATEHOUSE_AUDIT_RETENTION_DAYS", defaults.audit_retention),
+        portal_link_retention=days(
+            "GATEHOUSE_PORTAL_LINK_RETENTION_DAYS", defaults.portal_link_retention
+        ),
+        connection_test_retention=days(
+            "GATEHOUSE_CONNECTION_TEST_RETENTION_DAYS", defaults.connection_test_retention
+        ),
+    )
 
 
 def parse_issuer(raw: str, env: str) -> str:

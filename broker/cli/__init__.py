@@ -2,7 +2,7 @@
 JSON (`--json`) for configuration-as-code pipelines.
 
     root.py         the group and shared helpers
-    operate.py      migrate, serve, demo, clients, keys
+    operate.py      migrate, serve, purge, demo, clients, keys
     tenants.py      orgs, domains
     connections.py  connections
     management_clients.py  management-clients (the management API's callers)

@@ -1,5 +1,5 @@
-"""Running Gatehouse and what it needs: migrate, serve, the demo, relying-party clients and
-signing keys."""
+"""Running Gatehouse and what it needs: migrate, serve, purge, the demo, relying-party
+clients and signing keys."""
 
 from __future__ import annotations
 
@@ -48,6 +48,28 @@ def serve(host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         proxy_headers=False,
+    )
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+def purge(as_json: bool) -> None:
+    """Delete what has expired (flows, codes, tokens, replay entries, idempotency keys,
+    rate-limit windows, portal sessions) and what is past its retention (portal links, test
+    results, audit events). Every running instance already does this every
+    GATEHOUSE_PURGE_INTERVAL_SECONDS; this is for a scheduler when that is 0, or by hand."""
+    broker = build_broker(load_settings())
+    try:
+        counts = broker.purger.purge()
+    finally:
+        broker.close()
+    per_table = counts.as_dict()
+    width = max(map(len, per_table))
+    lines = [f"{table:<{width}}  {count}" for table, count in per_table.items()]
+    emit(
+        as_json,
+        {"purged": per_table, "total": counts.total},
+        [*lines, f"{'total':<{width}}  {counts.total}"],
     )
 
 

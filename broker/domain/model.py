@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from broker.domain.audit_bounds import MAX_ID, MAX_TEXT, bound_detail, bound_optional
 from broker.domain.opaque import new_id
 
 if TYPE_CHECKING:
@@ -236,6 +237,20 @@ class AuditEvent:
     flow_id: str | None = None
     request_id: str | None = None
     detail: JsonObject = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """Bound every field (`audit_bounds`): events are written for unauthenticated
+        requests, with values taken from them. Here rather than in the store's `record`
+        because the constructor is the one path no event can avoid: whoever builds one and
+        wherever it goes (the store, a log line, a future export) it holds no more. Events
+        read back are bounded again, which changes nothing."""
+        for name in _EVENT_IDS:
+            object.__setattr__(self, name, bound_optional(getattr(self, name), MAX_ID))
+        object.__setattr__(self, "reason", bound_optional(self.reason, MAX_TEXT))
+        object.__setattr__(self, "detail", bound_detail(self.detail))
+
+
+_EVENT_IDS = ("id", "kind", "actor", "organization_id", "connection_id", "flow_id", "request_id")
 
 
 class KeyState:

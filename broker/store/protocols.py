@@ -9,6 +9,13 @@ security are stated here and proven by one conformance suite on every backend
 - Expiry is decided against the `now` the caller passes (from the injected Clock), never the
   database's own clock, so every process and test agrees on what "expired" means.
 - A unit of work commits when its block ends normally and rolls back on an exception.
+- Every table whose rows expire has a purge (`purge_expired`, `purge_ended`,
+  `purge_before`): it deletes at most `limit` rows that are dead at the `now` (or before
+  the cut-off) the caller passes, and returns how many it deleted. The caller runs each
+  batch in a unit of work of its own and repeats until a batch comes back short
+  (`broker.store.purge`), so no transaction holds many locks for long. Purges are safe in
+  parallel: every broker instance runs them, and concurrent purgers delete disjoint rows
+  (each row is deleted, and counted, once) without waiting on each other.
 """
 
 from __future__ import annotations
@@ -104,7 +111,10 @@ class FlowRepo(Protocol):
         """Atomically take a live flow; a second call, or a concurrent one, gets NotFound."""
         ...
 
-    def purge_expired(self, *, now: datetime) -> int: ...
+    def purge_expired(self, *, now: datetime, limit: int) -> int:
+        """Delete at most `limit` flows that expired at or before `now`, consumed or not
+        (a consumed flow is only kept for its expiry, like a live one)."""
+        ...
 
 
 class CodeRepo(Protocol):
@@ -123,12 +133,23 @@ class CodeRepo(Protocol):
         """Revoke the code and every access token issued from it."""
         ...
 
+    def purge_expired(self, *, now: datetime, limit: int) -> int:
+        """Delete at most `limit` codes that expired at or before `now` and have no access
+        token live at `now`. A redeemed code outlives its own TTL for as long as a token
+        issued from it does, so a replay of it is still recognized as one, and revokes
+        those tokens (RFC 6749 §4.1.2), until there is nothing left to revoke."""
+        ...
+
 
 class AccessTokenRepo(Protocol):
     def add(self, token: AccessToken) -> None: ...
 
     def get(self, token_hash: str, *, now: datetime) -> AccessToken:
         """NotFound if absent, expired, or revoked through its code."""
+        ...
+
+    def purge_expired(self, *, now: datetime, limit: int) -> int:
+        """Delete at most `limit` tokens that expired at or before `now`."""
         ...
 
 
@@ -264,7 +285,8 @@ class KeyRepo(Protocol):
 
 class AuditRepo(Protocol):
     def record(self, event: AuditEvent) -> None:
-        """Append an event. Events are never updated or deleted through the store."""
+        """Append an event (already bounded: `AuditEvent` caps what it holds). Events are
+        never updated, and deleted only by the retention purge (`purge_before`)."""
         ...
 
     def list(
@@ -277,6 +299,11 @@ class AuditRepo(Protocol):
         """Newest first, by (at, id) descending, starting after `query.before`: a page
         never changes when events are added meanwhile (they sort before every existing
         one)."""
+        ...
+
+    def purge_before(self, before: datetime, *, limit: int) -> int:
+        """Delete at most `limit` events that happened at or before `before` (the caller's
+        `now` minus the audit retention)."""
         ...
 
 
@@ -306,7 +333,10 @@ class ReplayRepo(Protocol):
         caller's validity check refuses it after that, so the cache need not remember it."""
         ...
 
-    def purge_expired(self, *, now: datetime) -> int: ...
+    def purge_expired(self, *, now: datetime, limit: int) -> int:
+        """Delete at most `limit` entries that expired at or before `now` (`remember`
+        would replace them anyway)."""
+        ...
 
 
 class UnitOfWork(Protocol):

@@ -4,7 +4,7 @@ the request bookkeeping (idempotency, rate limits) every broker process must sha
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from broker.domain.management import (
@@ -15,6 +15,11 @@ from broker.domain.management import (
 )
 
 PageKey = tuple[datetime, str]
+
+#: The longest rate-limit window any limiter may use: a window is purged this long after
+#: it started (`RateLimitRepo.purge_expired`), so a longer one would be forgotten, and its
+#: count restarted, before it ended.
+MAX_WINDOW = timedelta(hours=1)
 
 
 class ManagementClientRepo(Protocol):
@@ -73,6 +78,13 @@ class PortalLinkRepo(Protocol):
         say why `use` refused a token (the refusal's audit event, T-03): never a way in."""
         ...
 
+    def purge_ended(self, before: datetime, *, limit: int) -> int:
+        """Delete at most `limit` links that expired, or were revoked, at or before
+        `before` (the caller's `now` minus a retention: the management API lists spent links
+        for a while, so they do not vanish the moment they end), with their sessions.
+        Returns how many links it deleted; see `FlowRepo.purge_expired` for batches."""
+        ...
+
 
 class IdempotencyRepo(Protocol):
     def begin(
@@ -88,17 +100,23 @@ class IdempotencyRepo(Protocol):
         """Forget a reservation whose request failed before answering (a retry may run)."""
         ...
 
-    def purge_expired(self, *, now: datetime) -> int: ...
+    def purge_expired(self, *, now: datetime, limit: int) -> int:
+        """Delete at most `limit` keys that expired at or before `now`, finished or still
+        in progress (an expired reservation is replaced by the next `begin` anyway)."""
+        ...
 
 
 class RateLimitRepo(Protocol):
     """Request counters per (bucket, fixed window), for `broker.limiter`. Windows are at
-    most one hour long: the purge deletes windows that started more than an hour ago, so a
-    longer window would lose its count while it still applies."""
+    most `MAX_WINDOW` (one hour) long: the purge deletes windows that started more than an
+    hour ago, so a longer window would see its count restart while it still applies."""
 
     def hit(self, bucket: str, *, window_start: datetime, weight: int = 1) -> int:
         """Count `weight` requests in (bucket, window) and return the window's count so
         far; concurrent hits are all counted."""
         ...
 
-    def purge_before(self, window_start: datetime) -> int: ...
+    def purge_expired(self, *, now: datetime, limit: int) -> int:
+        """Delete at most `limit` windows that started `MAX_WINDOW` or more before `now`:
+        every window has ended by then."""
+        ...

@@ -26,6 +26,12 @@ class PortalSessionRepo(Protocol):
         """Sign out; no error if absent."""
         ...
 
+    def purge_ended(self, *, now: datetime, idle: timedelta, limit: int) -> int:
+        """Delete at most `limit` sessions that ended at `now`: past their absolute end, or
+        unused for `idle` (the cut-offs of `get_live`, to the tick). Sessions of a revoked
+        link go when the link is purged."""
+        ...
+
 
 class ConnectionTestRepo(Protocol):
     def add(self, test: ConnectionTest) -> None: ...
@@ -42,4 +48,20 @@ class ConnectionTestRepo(Protocol):
 
     def passed(self, organization_id: str, connection_id: str, config_digest: str) -> bool:
         """Whether a test of exactly these settings passed (activation requires one)."""
+        ...
+
+    def purge_before(self, before: datetime, *, limit: int) -> int:
+        """Delete at most `limit` tests created at or before `before` (the caller's `now`
+        minus a retention), except each connection's newest test and its newest passed
+        test, however old.
+
+        Why those two: the portal shows the newest result on the test step, and activation
+        and a draft's switch-over look for a passed test of the current settings
+        (`passed`). The newest passed test is that test unless a later passed test was of
+        other settings (a draft since discarded); then the settings are tested again, which
+        after a month is no worse a check than a test that old. Keeping the newest per
+        connection, never "every passed test of the current digest", keeps the rule in SQL
+        (the digest is computed from the settings in Python) and the count bounded: at most
+        two old tests per connection. Neither kept test can stop being kept by a
+        concurrent purge, so purgers in parallel agree."""
         ...

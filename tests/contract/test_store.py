@@ -619,7 +619,8 @@ def test_purge_expired_keeps_codes_with_live_tokens(store: Store) -> None:
         uow.access_tokens.add(token("tok", code_hash="code-with-token"))
     soon = NOW + timedelta(seconds=1)
     with store.unit_of_work() as uow:
-        assert uow.flows.purge_expired(now=soon) == 2
+        assert uow.flows.purge_expired(now=soon, limit=100) == 1
+        assert uow.codes.purge_expired(now=soon, limit=100) == 1
         with pytest.raises(NotFound):
             uow.codes.consume("old-code", now=NOW)
         assert uow.flows.get("live", now=soon).id == "live"
@@ -627,7 +628,8 @@ def test_purge_expired_keeps_codes_with_live_tokens(store: Store) -> None:
         assert isinstance(uow.codes.consume("live-code", now=soon), AuthorizationCode)
     token_expiry = token().expires_at
     with store.unit_of_work() as uow:
-        assert uow.flows.purge_expired(now=token_expiry) == 3  # "live" flow, both codes
+        assert uow.flows.purge_expired(now=token_expiry, limit=100) == 1  # "live"
+        assert uow.codes.purge_expired(now=token_expiry, limit=100) == 2
         with pytest.raises(NotFound):
             uow.codes.consume("code-with-token", now=NOW)
 

@@ -171,6 +171,6 @@ def test_replay_purge_expired(store: Store) -> None:
         uow.replays.remember(SAML, "_edge", expires_at=NOW + TTL, now=NOW)
         uow.replays.remember(SAML, "_live", expires_at=NOW + 2 * TTL, now=NOW)
     with store.unit_of_work() as uow:
-        assert uow.replays.purge_expired(now=NOW + TTL) == 2
-        assert uow.replays.purge_expired(now=NOW + TTL) == 0
+        assert uow.replays.purge_expired(now=NOW + TTL, limit=100) == 2
+        assert uow.replays.purge_expired(now=NOW + TTL, limit=100) == 0
         assert not uow.replays.remember(SAML, "_live", expires_at=NOW + 3 * TTL, now=NOW + TTL)

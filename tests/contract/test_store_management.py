@@ -17,6 +17,7 @@ from broker.domain.management import (
     UserAttribute,
 )
 from broker.store import AlreadyExists, NotFound, Store
+from broker.store.protocols_management import MAX_WINDOW
 from tests.contract.test_store_tenancy import connection, organization, portal_link
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
@@ -347,8 +348,8 @@ def test_idempotency_purge_expired(store: Store) -> None:
     assert begin(store, "old", now=NOW - TTL) is None
     assert begin(store, "edge", now=NOW - TTL + TICK) is None
     with store.unit_of_work() as uow:
-        assert uow.idempotency.purge_expired(now=NOW) == 1
-        assert uow.idempotency.purge_expired(now=NOW) == 0
+        assert uow.idempotency.purge_expired(now=NOW, limit=100) == 1
+        assert uow.idempotency.purge_expired(now=NOW, limit=100) == 0
     assert begin(store, "edge", now=NOW) == StoredResponse(request_hash="rh-1", status=0, body={})
 
 
@@ -388,14 +389,14 @@ def test_a_weighted_hit_counts_as_that_many(store: Store) -> None:
         assert uow.rate_limits.hit("token-address:a", window_start=window, weight=9) == 19
 
 
-def test_rate_limit_purge_before(store: Store) -> None:
+def test_rate_limit_purge_expired(store: Store) -> None:
     windows = [NOW + n * timedelta(minutes=1) for n in range(3)]
     with store.unit_of_work() as uow:
         for window in windows:
             uow.rate_limits.hit("mc_1", window_start=window)
             uow.rate_limits.hit("mc_2", window_start=window)
     with store.unit_of_work() as uow:
-        assert uow.rate_limits.purge_before(windows[2]) == 4
-        assert uow.rate_limits.purge_before(windows[2]) == 0
+        assert uow.rate_limits.purge_expired(now=windows[1] + MAX_WINDOW, limit=100) == 4
+        assert uow.rate_limits.purge_expired(now=windows[1] + MAX_WINDOW, limit=100) == 0
         assert uow.rate_limits.hit("mc_1", window_start=windows[0]) == 1
         assert uow.rate_limits.hit("mc_1", window_start=windows[2]) == 2

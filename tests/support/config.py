@@ -3,9 +3,10 @@ processes import this)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from broker.settings import DatabaseSettings, Settings
+from broker.settings import DatabaseSettings, RetentionSettings, Settings
 
 ISSUER = "https://gatehouse.test"
 RP_CALLBACK = "https://rp.test/callback"
@@ -20,6 +21,10 @@ def make_settings(tmp_path: Any, **overrides: Any) -> Settings:
         "database": DatabaseSettings(url="sqlite:///unused"),
         "secret_key": TEST_SECRET_KEY,
         "var_dir": tmp_path,
+        # No background purge in an app a test starts with its lifespan (`with
+        # TestClient(app)`): it would delete rows the test's fixed clock has expired while
+        # the test looks at them. Tests of the purge loop set an interval of their own.
+        "retention": RetentionSettings(purge_interval=timedelta(0)),
     }
     values.update(overrides)
     return Settings(**values)

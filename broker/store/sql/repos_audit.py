@@ -8,12 +8,13 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Executable, Integer, bindparam, delete, func, select
+from sqlalchemy import Executable, Integer, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 
 from broker.domain.model import AuditEvent
 from broker.store.protocols import EventQuery
+from broker.store.sql.batches import LIMIT, batched_delete, checked_limit
 from broker.store.sql.statements import (
     Keyset,
     PerDialect,
@@ -82,6 +83,9 @@ def _event_pages(
     return keyset(query, audit_events.c.at, audit_events.c.id, descending=True)
 
 
+_PURGE_EVENTS = batched_delete(audit_events, audit_events.c.at <= bindparam("p_before", type_=_AT))
+
+
 class SqlAuditRepo:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
@@ -138,6 +142,10 @@ class SqlAuditRepo:
         rows = pages.page(self._connection, params, after=query.before, limit=query.limit)
         return [_event(row) for row in rows]
 
+    def purge_before(self, before: datetime, *, limit: int) -> int:
+        params = {"p_before": before, LIMIT: checked_limit(limit)}
+        return affected(self._connection, _PURGE_EVENTS.on(self._connection), params)
+
 
 def _remember(statement: sqlite.Insert | postgresql.Insert) -> Executable:
     """INSERT, or replace an entry that has expired; nothing while it is live."""
@@ -155,7 +163,10 @@ _REMEMBER = PerDialect(
     sqlite=_remember(sqlite.insert(replay_cache)),
     postgresql=_remember(postgresql.insert(replay_cache)),
 )
-_PURGE_REPLAYS = delete(replay_cache).where(replay_cache.c.expires_at <= bindparam("now"))
+_PURGE_REPLAYS = batched_delete(
+    replay_cache,
+    replay_cache.c.expires_at <= bindparam("now", type_=replay_cache.c.expires_at.type),
+)
 
 
 class SqlReplayRepo:
@@ -178,8 +189,9 @@ class SqlReplayRepo:
         params = {"scope": scope, "message_id": message_id, "expires_at": expires_at, "now": now}
         return affected(self._connection, _REMEMBER.on(self._connection), params) == 1
 
-    def purge_expired(self, *, now: datetime) -> int:
-        return affected(self._connection, _PURGE_REPLAYS, {"now": now})
+    def purge_expired(self, *, now: datetime, limit: int) -> int:
+        params = {"now": now, LIMIT: checked_limit(limit)}
+        return affected(self._connection, _PURGE_REPLAYS.on(self._connection), params)
 
 
 def _event(row: Row[Any]) -> AuditEvent:

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
 from broker.domain.management import (
@@ -23,6 +23,7 @@ from broker.domain.management import (
     UserAttribute,
 )
 from broker.store.protocols import NotFound, PageKey
+from broker.store.sql.batches import LIMIT, batched_delete, checked_limit
 from broker.store.sql.statements import (
     affected,
     all_rows,
@@ -187,6 +188,12 @@ _USE_LINK = (
     .returning(*portal_links.c)
 )
 
+_LINK_BEFORE = bindparam("p_before", type_=portal_links.c.expires_at.type)
+_PURGE_LINKS = batched_delete(
+    portal_links,
+    or_(portal_links.c.expires_at <= _LINK_BEFORE, portal_links.c.revoked_at <= _LINK_BEFORE),
+)
+
 
 class SqlPortalLinkRepo:
     def __init__(self, connection: Connection) -> None:
@@ -249,6 +256,12 @@ class SqlPortalLinkRepo:
         if row is None:
             raise NotFound("portal link")
         return _link(row)
+
+    def purge_ended(self, before: datetime, *, limit: int) -> int:
+        """The links' sessions go with them (ON DELETE CASCADE): a session never outlives
+        its link's expiry by more than its own lifetime, nor its revocation at all."""
+        params = {"p_before": before, LIMIT: checked_limit(limit)}
+        return affected(self._connection, _PURGE_LINKS.on(self._connection), params)
 
 
 def _owned(organization_id: str, link_id: str) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from broker.domain.model import (
 )
 from broker.domain.portal import TestLogin
 from broker.store.protocols import CodeReplayed, NotFound
+from broker.store.sql.batches import LIMIT, batched_delete, checked_limit
 from broker.store.sql.statements import (
     affected,
     all_rows,
@@ -99,14 +100,7 @@ _UPDATE_FLOW = (
     )
 )
 _CONSUME_FLOW = update(flows).where(*_live_flow()).values(consumed_at=_NOW).returning(*flows.c)
-_PURGE_FLOWS = delete(flows).where(flows.c.expires_at <= _NOW)
-_PURGE_CODES = delete(authorization_codes).where(
-    authorization_codes.c.expires_at <= _NOW,
-    ~exists().where(
-        access_tokens.c.code_hash == authorization_codes.c.code_hash,
-        access_tokens.c.expires_at > _NOW,
-    ),
-)
+_PURGE_FLOWS = batched_delete(flows, flows.c.expires_at <= _NOW)
 
 
 class SqlFlowRepo:
@@ -178,14 +172,8 @@ class SqlFlowRepo:
             raise NotFound("flow")
         return _flow(row)
 
-    def purge_expired(self, *, now: datetime) -> int:
-        """Delete expired flows, and expired codes none of whose access tokens is still
-        live: a code outlives its own TTL for as long as a token issued from it does, so a
-        replay of it is still recognized (and its tokens revoked), RFC 6749 §4.1.2. Access
-        tokens go with their code (ON DELETE CASCADE)."""
-        flows_purged = affected(self._connection, _PURGE_FLOWS, {"now": now})
-        codes_purged = affected(self._connection, _PURGE_CODES, {"now": now})
-        return flows_purged + codes_purged
+    def purge_expired(self, *, now: datetime, limit: int) -> int:
+        return affected(self._connection, _PURGE_FLOWS.on(self._connection), _batch(now, limit))
 
 
 _CODE_HASH = bindparam("p_code_hash", type_=authorization_codes.c.code_hash.type)
@@ -210,6 +198,14 @@ _REVOKE_CODE = (
         authorization_codes.c.code_hash == _CODE_HASH, authorization_codes.c.revoked_at.is_(None)
     )
     .values(revoked_at=_NOW)
+)
+_PURGE_CODES = batched_delete(
+    authorization_codes,
+    authorization_codes.c.expires_at <= _NOW,
+    ~exists().where(
+        access_tokens.c.code_hash == authorization_codes.c.code_hash,
+        access_tokens.c.expires_at > _NOW,
+    ),
 )
 
 
@@ -249,6 +245,11 @@ class SqlCodeRepo:
         caller's replay handling, and an absent code has nothing left to revoke."""
         affected(self._connection, _REVOKE_CODE, {"p_code_hash": code_hash, "now": now})
 
+    def purge_expired(self, *, now: datetime, limit: int) -> int:
+        """Access tokens still issued from a purged code go with it (ON DELETE CASCADE);
+        the rule leaves none live."""
+        return affected(self._connection, _PURGE_CODES.on(self._connection), _batch(now, limit))
+
 
 _INSERT_TOKEN = insert(access_tokens)
 # Revocation is read through the join at every use, so a token inserted after (or
@@ -262,6 +263,8 @@ _GET_TOKEN = (
         authorization_codes.c.revoked_at.is_(None),
     )
 )
+
+_PURGE_TOKENS = batched_delete(access_tokens, access_tokens.c.expires_at <= _NOW)
 
 
 class SqlAccessTokenRepo:
@@ -285,6 +288,13 @@ class SqlAccessTokenRepo:
         if row is None:
             raise NotFound("access token")
         return _token(row)
+
+    def purge_expired(self, *, now: datetime, limit: int) -> int:
+        return affected(self._connection, _PURGE_TOKENS.on(self._connection), _batch(now, limit))
+
+
+def _batch(now: datetime, limit: int) -> dict[str, Any]:
+    return {"now": now, LIMIT: checked_limit(limit)}
 
 
 def _client(row: Row[Any]) -> DownstreamClient:

@@ -18,11 +18,24 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, exists, insert, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    bindparam,
+    delete,
+    exists,
+    false,
+    insert,
+    or_,
+    select,
+    true,
+    tuple_,
+    update,
+)
 from sqlalchemy.engine import Connection, Row
 
 from broker.domain.portal import ConnectionTest, PortalSession
 from broker.store.protocols import NotFound
+from broker.store.sql.batches import LIMIT, batched_delete, checked_limit
 from broker.store.sql.statements import (
     affected,
     first,
@@ -65,6 +78,13 @@ _TOUCH_SESSION = (
     .values(last_seen_at=_NOW)
 )
 _DELETE_SESSION = delete(_SESSIONS).where(_SESSIONS.c.id_hash == _ID_HASH)
+_PURGE_SESSIONS = batched_delete(
+    _SESSIONS,
+    or_(
+        _SESSIONS.c.expires_at <= _NOW,
+        _SESSIONS.c.last_seen_at <= bindparam("p_idle_since", type_=_SESSIONS.c.last_seen_at.type),
+    ),
+)
 
 
 class SqlPortalSessionRepo:
@@ -106,6 +126,12 @@ class SqlPortalSessionRepo:
     def delete(self, id_hash: str) -> None:
         affected(self._connection, _DELETE_SESSION, {"p_id_hash": id_hash})
 
+    def purge_ended(self, *, now: datetime, idle: timedelta, limit: int) -> int:
+        """The same cut-offs as `get_live`, so a session is purged exactly when it stops
+        being live for a reason of its own (a revoked link's sessions go with the link)."""
+        params = {"p_now": now, "p_idle_since": now - idle, LIMIT: checked_limit(limit)}
+        return affected(self._connection, _PURGE_SESSIONS.on(self._connection), params)
+
 
 _TESTS = connection_tests
 _TEST_ORGANIZATION_ID = bindparam("p_organization_id", type_=_TESTS.c.organization_id.type)
@@ -131,6 +157,27 @@ _PASSED = select(
         _TESTS.c.config_digest == bindparam("p_config_digest", type_=_TESTS.c.config_digest.type),
         _TESTS.c.passed == true(),
     )
+)
+
+_NEWER = _TESTS.alias("newer")
+
+
+def _newer_test(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    """A test of the same connection after this one (by created_at, then id, the order of
+    `latest`), meeting `conditions`."""
+    return exists().where(
+        _NEWER.c.organization_id == _TESTS.c.organization_id,
+        _NEWER.c.connection_id == _TESTS.c.connection_id,
+        tuple_(_NEWER.c.created_at, _NEWER.c.id) > tuple_(_TESTS.c.created_at, _TESTS.c.id),
+        *conditions,
+    )
+
+
+_PURGE_TESTS = batched_delete(
+    _TESTS,
+    _TESTS.c.created_at <= bindparam("p_before", type_=_TESTS.c.created_at.type),
+    _newer_test(),
+    or_(_TESTS.c.passed == false(), _newer_test(_NEWER.c.passed == true())),
 )
 
 
@@ -176,6 +223,10 @@ class SqlConnectionTestRepo:
             "p_config_digest": config_digest,
         }
         return bool(self._connection.execute(_PASSED, params).scalar_one())
+
+    def purge_before(self, before: datetime, *, limit: int) -> int:
+        params = {"p_before": before, LIMIT: checked_limit(limit)}
+        return affected(self._connection, _PURGE_TESTS.on(self._connection), params)
 
 
 def _session(row: Row[Any]) -> PortalSession:

@@ -19,6 +19,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 
 from broker.domain.management import StoredResponse
+from broker.store.protocols_management import MAX_WINDOW
+from broker.store.sql.batches import LIMIT, batched_delete, checked_limit
 from broker.store.sql.statements import PerDialect, affected, counted, first
 from broker.store.sql.tables import idempotency_keys, rate_limits
 
@@ -65,7 +67,7 @@ _FINISH = (
     )
 )
 _RELEASE = delete(_KEYS).where(*_RESERVED, _KEYS.c.status.is_(None))
-_PURGE_KEYS = delete(_KEYS).where(_KEYS.c.expires_at <= _NOW)
+_PURGE_KEYS = batched_delete(_KEYS, _KEYS.c.expires_at <= _NOW)
 
 #: How many times `begin` retries when the row it met vanished before it could read it (a
 #: concurrent release or purge); each retry either reserves or reads a row.
@@ -128,8 +130,12 @@ class SqlIdempotencyRepo:
         """Only a reservation in progress: a finished response stays until it expires."""
         affected(self._connection, _RELEASE, _reserved(client_id, key))
 
-    def purge_expired(self, *, now: datetime) -> int:
-        return affected(self._connection, _PURGE_KEYS, {"p_now": now})
+    def purge_expired(self, *, now: datetime, limit: int) -> int:
+        return affected(
+            self._connection,
+            _PURGE_KEYS.on(self._connection),
+            {"p_now": now, LIMIT: checked_limit(limit)},
+        )
 
 
 def _reserved(client_id: str, key: str) -> dict[str, Any]:
@@ -160,8 +166,9 @@ def _hit(statement: sqlite.Insert | postgresql.Insert) -> Executable:
 _HIT = PerDialect(
     sqlite=_hit(sqlite.insert(rate_limits)), postgresql=_hit(postgresql.insert(rate_limits))
 )
-_PURGE_WINDOWS = delete(rate_limits).where(
-    rate_limits.c.window_start < bindparam("p_before", type_=rate_limits.c.window_start.type)
+_PURGE_WINDOWS = batched_delete(
+    rate_limits,
+    rate_limits.c.window_start <= bindparam("p_before", type_=rate_limits.c.window_start.type),
 )
 
 
@@ -179,6 +186,6 @@ class SqlRateLimitRepo:
         count: int = row[0]  # not `row.count`: that is the tuple method
         return count
 
-    def purge_before(self, window_start: datetime) -> int:
-        """Delete the windows that started before `window_start`."""
-        return affected(self._connection, _PURGE_WINDOWS, {"p_before": window_start})
+    def purge_expired(self, *, now: datetime, limit: int) -> int:
+        params = {"p_before": now - MAX_WINDOW, LIMIT: checked_limit(limit)}
+        return affected(self._connection, _PURGE_WINDOWS.on(self._connection), params)

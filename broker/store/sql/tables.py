@@ -208,7 +208,8 @@ class AccessTokenRow(Base):
     scope: Mapped[list[str]]
     claims: Mapped[dict[str, Any]]
     issued_at: Mapped[datetime]
-    expires_at: Mapped[datetime]
+    # Indexed for the purge, like every expiry column it deletes by (migration 0005).
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class SigningKeyRow(Base):
@@ -335,12 +336,14 @@ class IdempotencyRow(Base):
 
 
 class RateLimitRow(Base):
-    """Requests counted per (bucket, fixed window), shared by every broker process."""
+    """Requests counted per (bucket, fixed window), shared by every broker process. The
+    purge deletes by `window_start` alone, which the primary key (bucket first) cannot
+    serve, hence its own index."""
 
     __tablename__ = "rate_limits"
 
     bucket: Mapped[str] = mapped_column(primary_key=True)
-    window_start: Mapped[datetime] = mapped_column(primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(primary_key=True, index=True)
     count: Mapped[int]
 
 
