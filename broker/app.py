@@ -84,6 +84,8 @@ class Broker:
     bulkheads: Bulkheads
     #: Deletes what has expired; the app's lifespan runs it periodically.
     purger: Purger
+    #: The request counters every instance shares (rate limits, sampled refusals).
+    limiter: RateLimiter
 
     def close(self) -> None:
         """Release the outbound HTTP pool (CLI commands and seeds build a broker briefly)."""
@@ -142,8 +144,10 @@ def build_broker(
         deps,
         issuer=settings.issuer,
     )
+    limiter = RateLimiter(store=store, clock=clock)
     login = LoginService(
         issuer=settings.issuer,
+        limiter=limiter,
         provider=provider,
         store=store,
         connectors=connectors,
@@ -181,6 +185,7 @@ def build_broker(
         purger=Purger(
             store=store, clock=clock, retention=settings.retention, portal_idle=PORTAL_IDLE_TTL
         ),
+        limiter=limiter,
     )
 
 
@@ -209,7 +214,7 @@ def create_app(
     # Who the client is, and how often it may come: one rule and one set of counters for
     # the broker's routes, the management API and the portal.
     proxies = TrustedProxies(networks=settings.proxies.trusted, header=settings.proxies.header)
-    limiter = RateLimiter(store=broker.store, clock=broker.clock)
+    limiter = broker.limiter
     limits = settings.rate_limits
     endpoints = Endpoints(
         issuer=settings.issuer,

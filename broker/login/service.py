@@ -12,6 +12,7 @@ from broker.domain.claims import build_claims, email_domain
 from broker.domain.model import Connection, PendingAuthorization, UpstreamIdentity
 from broker.domain.opaque import looks_like_an_id, new_id
 from broker.domain.portal import PortalSession
+from broker.domain.rate_limits import Limit
 from broker.domain.routing import (
     Choose,
     NoRoute,
@@ -30,6 +31,7 @@ from broker.http import (
     foreign_origin,
     site_origin,
 )
+from broker.limiter import RateLimiter
 from broker.login.binding import BrowserBinding
 from broker.login.refusals import (
     LoginRefused,
@@ -47,6 +49,10 @@ from broker.upstream.urls import endpoints_for
 
 log = logging.getLogger(__name__)
 
+#: Refusals of answers no live flow stands behind, and how often they are recorded.
+_WITHOUT_A_FLOW = frozenset(("flow_expired", "unsolicited"))
+_EVENT_A_MINUTE = Limit(name="login-failed-event", requests=1)
+
 _NO_ROUTE_MESSAGES = {
     "unknown_domain": "There is no single sign-on set up for {domain}.",
     "no_active_connection": "Your organization's single sign-on is not active yet.",
@@ -63,6 +69,7 @@ class LoginService:
         store: Store,
         connectors: ConnectorCache,
         clock: Clock,
+        limiter: RateLimiter,
         flow_ttl_seconds: int = 600,
         portal_url: str | None = None,
     ) -> None:
@@ -71,6 +78,7 @@ class LoginService:
         self._store = store
         self._connectors = connectors
         self._clock = clock
+        self._limiter = limiter
         self._binding = BrowserBinding(
             secure=issuer.startswith("https://"), max_age_seconds=flow_ttl_seconds
         )
@@ -412,12 +420,21 @@ class LoginService:
         return replace(flow, connector_state=taken[0])
 
     def _refused(self, trail: LoginTrail, reason: str, detail: str) -> None:
+        """A log line for every refusal; an audit event too, except for the refusals no
+        live flow stands behind (an unknown or spent state, an unsolicited SAMLResponse):
+        anyone can send those by the thousand, so their event is kept to one per
+        connection and reason a minute, and the audit log stays the customer's record
+        rather than an attacker's storage."""
         log.warning(
             "login refused connection=%s reason=%s detail=%s",
             trail.connection_id,
             reason,
             detail,
         )
+        if reason in _WITHOUT_A_FLOW:
+            key = f"{trail.connection_id}:{reason}"
+            if self._limiter.check(_EVENT_A_MINUTE.bucket(key)) is not None:
+                return
         with self._store.unit_of_work() as uow:
             uow.audit.record(
                 trail.event(
