@@ -62,7 +62,7 @@ def kinds(gatehouse: Harness) -> dict[str, Callable[[], httpx.Response]]:
                     "nonce": junk(1500),
                     "login_hint": f"{junk()}@nowhere.example",
                 }
-            )  # fmt: skip
+            )
         ),
         "email page": lambda: client.post("/login", data={"flow": junk(), "email": "a@b.c"}),
         "chooser": lambda: client.post("/login/choose", data={"flow": junk(), "connection": "x"}),
