@@ -229,6 +229,21 @@ def _add_to_key_info(tag: str) -> Mutator:
     return mutate
 
 
+def _add_to_key_key_info(tag: str) -> Mutator:
+    """`tag` in the EncryptedKey's own KeyInfo, where xmlsec looks for the key that unwraps
+    the content key (a key agreement or derivation there would run before anything else)."""
+
+    def mutate(root: Any) -> None:
+        key = _key_info(root).find("xenc:EncryptedKey", NS)
+        inner_info = key.find("ds:KeyInfo", NS)
+        if inner_info is None:
+            inner_info = etree.Element(q(DS, "KeyInfo"))
+            key.find("xenc:EncryptionMethod", NS).addnext(inner_info)
+        etree.SubElement(inner_info, tag)
+
+    return mutate
+
+
 def _repeat_encrypted_key(times: int) -> Mutator:
     def mutate(root: Any) -> None:
         key = _key_info(root).find("xenc:EncryptedKey", NS)
@@ -279,6 +294,10 @@ def _second_data_method(root: Any) -> None:
                      id="derived-key"),
         pytest.param(_add_to_key_info(q(DS, "X509Data")), "bad_encryption_structure",
                      id="other-keyinfo-child"),
+        pytest.param(_add_to_key_key_info(q(XENC, "AgreementMethod")),
+                     "bad_encryption_structure", id="key-agreement-for-the-key"),
+        pytest.param(_add_to_key_key_info(q(XENC11, "DerivedKey")), "bad_encryption_structure",
+                     id="derived-key-for-the-key"),
         pytest.param(_repeat_encrypted_key(5), "bad_encryption_structure", id="five-keys"),
         pytest.param(_nest_encrypted_key, "bad_encryption_structure", id="key-under-key"),
         pytest.param(_second_data_method, "bad_encryption_structure", id="two-data-methods"),
