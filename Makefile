@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint bench bench-isolation clean
+.PHONY: run test check audit lint bench bench-isolation clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ test: $(STAMP)
 ## Lint, format check, types, import layers, XML stack smoke test.
 check: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/check
+
+## Known vulnerabilities in the pinned dependencies (pip-audit); says so when it cannot run.
+audit: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/audit
 
 lint: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/lint

@@ -143,9 +143,9 @@ def weak_algorithm(case: Case) -> Diagnosis:
     if "encryption_algorithm" in case.facts or "key_transport_algorithm" in case.facts:
         return case.diagnosis(
             "The assertion is encrypted with an algorithm Gatehouse refuses",
-            "Gatehouse decrypts AES-GCM or AES-CBC content keys sent with RSA-OAEP only; "
-            "older algorithms can be broken.",
-            rows=(Row("Encryption algorithm", "AES-GCM / AES-CBC with RSA-OAEP", algorithm),),
+            "Gatehouse decrypts AES-GCM content (AES-CBC where the connection allows it) "
+            "with keys sent by RSA-OAEP only; 3DES and RSA 1.5 can be broken.",
+            rows=(Row("Encryption algorithm", "AES-GCM with RSA-OAEP", algorithm),),
             fix=(case.step("encryption"), _TEST_AGAIN),
         )
     sha1 = "sha1" in algorithm.lower()
@@ -248,6 +248,20 @@ def encrypted(case: Case) -> Diagnosis:
         "certificate for this connection (or with an algorithm Gatehouse does not use).",
         rows=(Row("Assertion encrypted to", "Gatehouse's encryption certificate", "another key"),),
         fix=(case.step("encryption"), _TEST_AGAIN),
+    )
+
+
+def cbc_not_enabled(case: Case) -> Diagnosis:
+    return case.diagnosis(
+        "The assertion is encrypted with AES-CBC, which this connection does not accept",
+        "AES-CBC does not protect the encrypted assertion from being altered, and Gatehouse "
+        "decrypts before it can check the signature, so it accepts AES-GCM unless the "
+        "connection has been set to allow AES-CBC for an identity provider without AES-GCM.",
+        rows=(
+            Row("Encryption algorithm", "AES-GCM", case.fact("encryption_algorithm")),
+            Row("AES-CBC allowed for this connection", "", case.fact("allow_cbc_encryption")),
+        ),
+        fix=(case.step("gcm"), _TEST_AGAIN),
     )
 
 
@@ -379,6 +393,7 @@ SAML_DIAGNOSES: Mapping[str, Callable[[Case], Diagnosis]] = {
     "replayed": replayed,
     "malformed": malformed,
     "encryption_required": encryption_required,
+    "cbc_not_enabled": cbc_not_enabled,
     "bad_encryption_structure": encrypted,
     "duplicate_id": unsafe_structure,
     "bad_signature_structure": unsafe_structure,

@@ -8,7 +8,7 @@ falls back to the generic sentence, which names the SAML or OIDC concept instead
 Topics (the keys of each table):
 
     SAML  audience, acs, idp_issuer, certificate, signing, sha256, attributes, nameid,
-          assignment, logs, clock, encryption
+          assignment, logs, clock, encryption, gcm
     OIDC  client_id, client_secret, redirect_uri, issuer, claims, assignment, signing_alg,
           logs, clock, keys, email_verified, grant
 """
@@ -58,7 +58,12 @@ _SAML_GENERIC: Mapping[str, str] = {
     "clock": "Check the clock of your identity provider's server: it must be set by NTP.",
     "encryption": "If your identity provider encrypts assertions, it must encrypt them to "
     "Gatehouse's **encryption certificate**, from Gatehouse's SP metadata (re-import it "
-    "there), with AES-GCM or AES-CBC and RSA-OAEP.",
+    "there), with AES-GCM and RSA-OAEP (AES-CBC only where this connection allows it).",
+    "gcm": "In your identity provider's settings for this application, set the assertion's "
+    "**encryption algorithm** to AES256-GCM (or AES128-GCM), and the key transport to "
+    "RSA-OAEP. If it offers no AES-GCM, turn assertion encryption off there (the assertion "
+    "stays signed and travels over HTTPS), or ask the application's team to allow AES-CBC "
+    "for this connection.",
 }
 
 _OIDC_GENERIC: Mapping[str, str] = {
@@ -117,6 +122,9 @@ _SAML_VENDORS: Mapping[str, Mapping[str, str]] = {
         "encryption": "On the app's **General** tab, **SAML Settings**, **Edit**, **Show "
         "Advanced Settings**: either set **Assertion Encryption** to **Unencrypted**, or "
         "upload Gatehouse's encryption certificate as the **Encryption Certificate**.",
+        "gcm": "On the app's **General** tab, **SAML Settings**, **Edit**, **Show Advanced "
+        "Settings**: set **Encryption Algorithm** to **AES256-GCM** and **Key Transport "
+        "Algorithm** to **RSA-OAEP**.",
     },
     "entra": {
         "audience": "In the Microsoft Entra admin center, open **Enterprise applications**, "

@@ -54,6 +54,8 @@ REASONS = {
     "flow_expired": "The sign-in took too long or was finished twice (nothing to fix).",
     "browser_mismatch": "The sign-in finished in another browser than it started in.",
     "answer_already_used": "The same answer arrived twice (a reload; nothing to fix).",
+    "cbc_not_enabled": "The assertion was encrypted with AES-CBC, which this connection does "
+    "not accept: set the identity provider's encryption algorithm to AES-GCM.",
     "replayed": "An answer that had been used before was sent again, and refused.",
     "unsolicited": "The sign-in started at the identity provider (a dashboard tile), "
     "which is not enabled: people start from the application.",

@@ -51,6 +51,11 @@ def connections() -> None:
     show_default=True,
 )
 @click.option("--allow-sha1", is_flag=True, help="Accept SHA-1 signatures (weak; avoid).")
+@click.option(
+    "--allow-cbc-encryption",
+    is_flag=True,
+    help="Accept AES-CBC encrypted assertions (weak; only for an IdP without AES-GCM).",
+)
 @click.option("--json", "as_json", is_flag=True)
 def connections_create_saml(
     org_ref: str,
@@ -62,6 +67,7 @@ def connections_create_saml(
     name: str | None,
     attribute_profile: str,
     allow_sha1: bool,
+    allow_cbc_encryption: bool,
     as_json: bool,
 ) -> None:
     """Create a SAML connection and print what the IdP admin needs: ACS URL, SP entity ID
@@ -91,7 +97,12 @@ def connections_create_saml(
         saved = use_cases.connections.create_saml(
             CLI_ACTOR,
             organization.id,
-            {**settings, "attribute_profile": attribute_profile, "allow_sha1": allow_sha1},
+            {
+                **settings,
+                "attribute_profile": attribute_profile,
+                "allow_sha1": allow_sha1,
+                "allow_cbc_encryption": allow_cbc_encryption,
+            },
             name=name,
         )
         view = use_cases.connections.describe(saved.connection, saved.warnings)

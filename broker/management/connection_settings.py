@@ -42,8 +42,8 @@ SAML_SOURCES = ("metadata_url", "metadata_xml")
 SAML_IDP_VALUES = ("idp_entity_id", "sso_url", "sso_binding", "certificates")
 SAML_OPTIONS = (
     "name_id_format", "attribute_profile", "attribute_mapping", "required_claims",
-    "subject_attribute", "clock_skew_seconds", "allow_sha1", "require_assertion_signature",
-    "require_encrypted_assertion", "strategy",
+    "subject_attribute", "clock_skew_seconds", "allow_sha1", "allow_cbc_encryption",
+    "require_assertion_signature", "require_encrypted_assertion", "strategy",
 )  # fmt: skip
 OIDC_SETTINGS = (
     "issuer", "vendor", "client_id", "token_endpoint_auth_method", "scopes", "endpoints",

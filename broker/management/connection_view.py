@@ -54,6 +54,7 @@ class SamlView:
     subject_attribute: str | None
     clock_skew_seconds: int
     allow_sha1: bool
+    allow_cbc_encryption: bool
     require_assertion_signature: bool
     require_encrypted_assertion: bool
     strategy: str | None
@@ -167,6 +168,7 @@ def _saml(config: SamlConnectionConfig, issuer: str, connection_id: str) -> Saml
         subject_attribute=config.subject_attribute,
         clock_skew_seconds=config.clock_skew_seconds,
         allow_sha1=config.allow_sha1,
+        allow_cbc_encryption=config.allow_cbc_encryption,
         require_assertion_signature=config.require_assertion_signature,
         require_encrypted_assertion=config.require_encrypted_assertion,
         strategy=config.strategy,

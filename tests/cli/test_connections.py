@@ -98,6 +98,20 @@ def test_create_from_explicit_values(env: dict[str, str], tmp_path: Path) -> Non
     )  # fmt: skip
     assert out["idp_entity_id"] == "urn:idp"
     assert any("SHA-1" in w for w in out["warnings"])
+    assert not any("AES-CBC" in w for w in out["warnings"])
+
+
+def test_cbc_encryption_is_an_explicit_flag(env: dict[str, str], tmp_path: Path) -> None:
+    create_org(env, "Example Corp", "example")
+    _, cert = write_metadata(tmp_path)
+    cert_file = tmp_path / "idp.pem"
+    cert_file.write_text(cert)
+    out = json.loads(
+        run(env, "connections", "create-saml", "--org", "example",
+            "--entity-id", "urn:idp", "--sso-url", "https://idp.test/sso",
+            "--cert", str(cert_file), "--allow-cbc-encryption", "--json")
+    )  # fmt: skip
+    assert any("AES-CBC" in w for w in out["warnings"])
 
 
 def test_a_private_key_given_as_the_certificate_is_refused(

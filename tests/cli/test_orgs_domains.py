@@ -138,6 +138,22 @@ def test_domains_add_refuses_an_invalid_domain(env: dict[str, str], typed: str, 
     assert domains(env) == []
 
 
+@pytest.mark.parametrize(
+    ("typed", "why"),
+    [
+        ("GMX.at", "gmx.at is a free email provider's domain"),
+        ("yahoo.co.jp", "yahoo.co.jp is a free email provider's domain"),
+        ("co.uk", "co.uk is a public suffix"),
+    ],
+)
+def test_domains_add_refuses_a_shared_domain_saying_why(
+    env: dict[str, str], typed: str, why: str
+) -> None:
+    org = create_org(env, "Acme")
+    assert why in refused(env, "domains", "add", "--org", org, typed)
+    assert domains(env) == []
+
+
 def test_several_organizations_may_claim_a_domain_once_each(env: dict[str, str]) -> None:
     acme, mallory = create_org(env, "Acme"), create_org(env, "Mallory")
     run(env, "domains", "add", "--org", acme, "acme.test")

@@ -101,6 +101,28 @@ def test_saml_from_the_idps_values_takes_a_certificate_as_pem_or_base64_der(
     )  # fmt: skip
 
 
+def test_saml_accepts_aes_cbc_only_when_asked_and_says_so(
+    connections_world: ApiWorld, upstreams: Upstreams
+) -> None:
+    """S-22: AES-CBC encrypted assertions are an explicit opt-in, shown in the answer, warned
+    about, advertised in the SP metadata after AES-GCM, and revocable by an update."""
+    world, org = connections_world, organization(connections_world)
+    metadata = upstreams.metadata().decode()
+    plain = create(world, org, "saml", metadata_xml=metadata)
+    assert plain["settings"]["allow_cbc_encryption"] is False
+    assert b"aes256-cbc" not in world.http.get(plain["settings"]["sp_metadata_url"]).content
+    created = create(world, org, "saml", metadata_xml=metadata, allow_cbc_encryption=True)
+    assert created["settings"]["allow_cbc_encryption"] is True
+    assert any("AES-CBC" in w for w in created["warnings"])
+    served = world.http.get(created["settings"]["sp_metadata_url"]).content
+    assert served.index(b"aes256-gcm") < served.index(b"aes256-cbc")
+    path = f"/organizations/{org}/connections/{created['id']}"
+    updated = world.admin().patch(path, json={"settings": {"allow_cbc_encryption": False}})
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["settings"]["allow_cbc_encryption"] is False
+    assert not any("AES-CBC" in w for w in updated.json()["warnings"])
+
+
 def test_oidc_with_a_client_secret_is_checked_against_discovery_first(
     connections_world: ApiWorld, upstreams: Upstreams
 ) -> None:

@@ -67,6 +67,8 @@ def test_a_claim_answers_the_txt_record_to_publish(world: ApiWorld) -> None:
         ("github.io", "public suffix"),
         ("gmail.com", "free email provider"),
         ("Outlook.COM", "free email provider"),
+        ("ex\u0430mple.com", "xn--exmple-4nf.com (shown as ex\u0430mple.com) mixes Latin and"),
+        ("\u0430\u0440\u0440\u04cf\u0435.com", "xn--80ak6aa92e.com (shown as"),
         ("not a domain", ""),
         ("a..b", ""),
     ],

@@ -78,6 +78,8 @@ def test_a_domain_is_claimed_published_and_checked(world: SetupWorld) -> None:
     [
         ("not a domain", 422, "Invalid domain"),
         ("com", 422, ""),
+        ("Web.DE", 422, "web.de is a free email provider"),
+        ("ex\u0430mple.com", 422, "xn--exmple-4nf.com (shown as ex\u0430mple.com) mixes"),
         ("taken.example", 409, "taken.example is already claimed by this organization."),
         ("rival.example", 409, "rival.example is verified by another organization."),
     ],

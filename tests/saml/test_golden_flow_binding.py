@@ -96,6 +96,7 @@ def test_s34_idp_initiated_path_refuses_a_response_that_names_a_request(
         now=NOW,
         skew=timedelta(seconds=120),
         allow_sha1=False,
+        allow_cbc_encryption=False,
         require_assertion_signature=True,
         require_encrypted_assertion=False,
     )

@@ -8,6 +8,11 @@ end: a code is issued and the ID token names the person.
 
 pysaml2 signs with the `xmlsec1` binary. pysaml2 stamps its messages with the real time, so
 the harness clock is set to it (no time is patched).
+
+pysaml2 also encrypts the signed assertion to the SP encryption certificate it read from our
+metadata, again with `xmlsec1` (S-22): an independent producer of the EncryptedAssertion
+shapes we accept (AES-GCM; AES-CBC where the connection opts in) and refuse (its own default,
+3DES).
 """
 
 from __future__ import annotations
@@ -36,6 +41,12 @@ with warnings.catch_warnings():
     from saml2.request import IncorrectlySigned
     from saml2.saml import AUTHN_PASSWORD_PROTECTED, NAMEID_FORMAT_EMAILADDRESS, NameID
     from saml2.server import Server
+    from saml2.sigver import (
+        RSA_OAEP_MGF1P,
+        get_pem_wrapped_unwrapped,
+        make_temp,
+        pre_encryption_part,
+    )
     from saml2.xmldsig import DIGEST_SHA1, DIGEST_SHA256, SIG_RSA_SHA1, SIG_RSA_SHA256
 
 IDP_ENTITY_ID = "https://pysaml2-idp.test/metadata"
@@ -44,6 +55,35 @@ ORG_ID = "org_pysaml2"
 CONNECTION_ID = "con_pysaml2"
 BOB = "bob@pysaml2.test"
 URI_NAME_FORMAT = "urn:oasis:names:tc:SAML:2.0:attrname-format:uri"
+XENC = "http://www.w3.org/2001/04/xmlenc#"
+XENC11 = "http://www.w3.org/2009/xmlenc11#"
+#: (content encryption, xmlsec1's --session-key) for pysaml2's encryption template.
+AES256_GCM = (f"{XENC11}aes256-gcm", "aes-256")
+AES128_CBC = (f"{XENC}aes128-cbc", "aes-128")
+
+
+class EncryptingServer(Server):  # type: ignore[misc]
+    """pysaml2's IdP, encrypting with the algorithms a test names instead of its default
+    (3DES): `_encrypt_assertion` is where pysaml2 builds the template it hands `xmlsec1`;
+    the encryption itself is still pysaml2's."""
+
+    algorithms: tuple[str, str] | None = None
+
+    def _encrypt_assertion(
+        self, encrypt_cert: Any, sp_entity_id: str, response: Any, node_xpath: Any = None
+    ) -> Any:
+        if self.algorithms is None:
+            return super()._encrypt_assertion(encrypt_cert, sp_entity_id, response, node_xpath)
+        msg_enc, session_key = self.algorithms
+        [(_, certificate)] = self.metadata.certs(sp_entity_id, "any", "encryption")
+        wrapped, unwrapped = get_pem_wrapped_unwrapped(certificate)
+        pem = make_temp(wrapped.encode("ascii"), decode=False)
+        template = pre_encryption_part(
+            msg_enc=msg_enc, key_enc=RSA_OAEP_MGF1P, encrypt_cert=unwrapped
+        )
+        return self.sec.encrypt_assertion(
+            response, pem.name, template, key_type=session_key, node_xpath=node_xpath
+        )
 
 
 @dataclass
@@ -70,7 +110,15 @@ class Pysaml2Idp:
         )
         return login, query, request
 
-    def respond(self, request: Any, relay_state: str, *, sha1: bool = False) -> PostBack:
+    def respond(
+        self,
+        request: Any,
+        relay_state: str,
+        *,
+        sha1: bool = False,
+        encrypt: bool = False,
+        self_contained: bool = False,
+    ) -> PostBack:
         message = request.message
         response = self.server.create_authn_response(
             identity={"mail": [BOB], "givenName": ["Bob"], "sn": ["Builder"]},
@@ -83,6 +131,10 @@ class Pysaml2Idp:
             sign_assertion=True,
             sign_alg=SIG_RSA_SHA1 if sha1 else SIG_RSA_SHA256,
             digest_alg=DIGEST_SHA1 if sha1 else DIGEST_SHA256,
+            encrypt_assertion=encrypt,
+            # pysaml2's default ("self-contained") gives the encrypted assertion prefixes of
+            # its own; see the xfail test at the end for what python3-saml makes of them.
+            encrypt_assertion_self_contained=self_contained,
         )
         saml_response = base64.b64encode(str(response).encode()).decode()
         return PostBack(
@@ -120,6 +172,18 @@ def _idp_config(directory: Path, sp_metadata: str | None) -> Any:
 
 @pytest.fixture
 def pysaml2_idp(world: SamlWorld, tmp_path: Path) -> Pysaml2Idp:
+    return make_pysaml2_idp(world, tmp_path, options=None)
+
+
+@pytest.fixture
+def pysaml2_idp_cbc(world: SamlWorld, tmp_path: Path) -> Pysaml2Idp:
+    """The same, on a connection that accepts AES-CBC encrypted assertions."""
+    return make_pysaml2_idp(world, tmp_path, options={"allow_cbc_encryption": True})
+
+
+def make_pysaml2_idp(
+    world: SamlWorld, tmp_path: Path, *, options: dict[str, object] | None
+) -> Pysaml2Idp:
     if shutil.which("xmlsec1") is None:
         missing_dependency("pysaml2 needs the xmlsec1 binary (apt install xmlsec1)")
     keys = generate("pysaml2 IdP")
@@ -136,10 +200,11 @@ def pysaml2_idp(world: SamlWorld, tmp_path: Path) -> Pysaml2Idp:
         name="PySAML2 Corp",
         domain="pysaml2.test",
         connection_id=CONNECTION_ID,
+        options=options,
     )
     sp_metadata = world.gatehouse.client.get(f"/saml/{CONNECTION_ID}/metadata")
     assert sp_metadata.status_code == 200
-    server = Server(config=_idp_config(tmp_path, sp_metadata.text))
+    server = EncryptingServer(config=_idp_config(tmp_path, sp_metadata.text))
     return Pysaml2Idp(world=world, server=server)
 
 
@@ -190,3 +255,80 @@ def test_a_pysaml2_response_signed_with_sha1_is_refused(pysaml2_idp: Pysaml2Idp)
     with world.store.unit_of_work() as uow:
         events = uow.audit.list(organization_id=ORG_ID, kind="login.failed")
     assert [e.reason for e in events] == ["weak_algorithm"]
+
+
+# -- S-22: pysaml2 encrypts the assertion ------------------------------------------------------
+
+
+def _login_through(idp: Pysaml2Idp, algorithms: tuple[str, str] | None) -> tuple[Any, Any]:
+    """Bob's login with pysaml2 encrypting his signed assertion (`None`: pysaml2's own
+    default); the broker's answer and the login's RP side."""
+    login, query, request = idp.authn_request()
+    idp.server.algorithms = algorithms
+    postback = idp.respond(request, query["RelayState"], encrypt=True)
+    sent = base64.b64decode(postback.fields["SAMLResponse"])
+    assert b"EncryptedAssertion" in sent
+    assert BOB.encode() not in sent.split(b"EncryptedAssertion")[1]  # the assertion is hidden
+    expected = algorithms[0] if algorithms else f"{XENC}tripledes-cbc"
+    assert f'Algorithm="{expected}"'.encode() in sent
+    return idp.world.post(postback), login
+
+
+def _refusals(world: SamlWorld) -> list[str | None]:
+    with world.store.unit_of_work() as uow:
+        events = uow.audit.list(organization_id=ORG_ID, kind="login.failed")
+    return [e.reason for e in events]
+
+
+def test_a_pysaml2_aes_gcm_encrypted_assertion_is_accepted(pysaml2_idp: Pysaml2Idp) -> None:
+    world = pysaml2_idp.world
+    back, login = _login_through(pysaml2_idp, AES256_GCM)
+    tokens = world.gatehouse.redeem(world.code_from(back), verifier=login.verifier).json()
+    assert world.gatehouse.verify_id_token(tokens["id_token"])["email"] == BOB
+
+
+def test_a_pysaml2_aes_cbc_encrypted_assertion_is_refused_by_default(
+    pysaml2_idp: Pysaml2Idp,
+) -> None:
+    world = pysaml2_idp.world
+    back, _ = _login_through(pysaml2_idp, AES128_CBC)
+    assert back.status_code == 400
+    assert "location" not in back.headers
+    assert _refusals(world) == ["cbc_not_enabled"]
+
+
+def test_a_pysaml2_aes_cbc_encrypted_assertion_is_accepted_when_the_connection_opts_in(
+    pysaml2_idp_cbc: Pysaml2Idp,
+) -> None:
+    world = pysaml2_idp_cbc.world
+    back, login = _login_through(pysaml2_idp_cbc, AES128_CBC)
+    tokens = world.gatehouse.redeem(world.code_from(back), verifier=login.verifier).json()
+    assert world.gatehouse.verify_id_token(tokens["id_token"])["email"] == BOB
+
+
+def test_pysaml2s_default_3des_encryption_is_refused_even_with_cbc_allowed(
+    pysaml2_idp_cbc: Pysaml2Idp,
+) -> None:
+    world = pysaml2_idp_cbc.world
+    back, _ = _login_through(pysaml2_idp_cbc, None)
+    assert back.status_code == 400
+    assert _refusals(world) == ["weak_algorithm"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="python3-saml moves the decrypted assertion under the Response; lxml then rewrites "
+    "its own prefixes (encas0...) to the Response's and exclusive c14n no longer matches the "
+    "assertion's signature (refused as signature_invalid)",
+)
+def test_a_pysaml2_self_contained_encrypted_assertion_is_accepted(
+    pysaml2_idp: Pysaml2Idp,
+) -> None:
+    world = pysaml2_idp.world
+    login, query, request = pysaml2_idp.authn_request()
+    pysaml2_idp.server.algorithms = AES256_GCM
+    postback = pysaml2_idp.respond(request, query["RelayState"], encrypt=True, self_contained=True)
+    back = world.post(postback)
+    tokens = world.gatehouse.redeem(world.code_from(back), verifier=login.verifier).json()
+    assert world.gatehouse.verify_id_token(tokens["id_token"])["email"] == BOB

@@ -126,6 +126,7 @@ def validate_case(
         now=clock.now(),
         skew=timedelta(seconds=config.clock_skew_seconds),
         allow_sha1=config.allow_sha1,
+        allow_cbc_encryption=config.allow_cbc_encryption,
         require_assertion_signature=config.require_assertion_signature,
         require_encrypted_assertion=config.require_encrypted_assertion,
     )

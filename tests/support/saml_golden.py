@@ -272,31 +272,56 @@ def sign_element(element: Any, keys: IdpKeys, *, algorithm: Algorithm) -> None:
     context.sign(template)
 
 
+Cipher = Literal["aes256-gcm", "aes128-gcm", "aes256-cbc", "aes128-cbc", "tripledes-cbc"]
+KeyTransport = Literal["rsa-oaep-mgf1p", "rsa-oaep", "rsa-1_5"]
+
+
 @dataclass(frozen=True)
 class Encryption:
-    """How to encrypt the assertion: to this certificate, with these algorithms."""
+    """How to encrypt the assertion: to this certificate, with these algorithms.
+
+    `rsa-oaep-mgf1p` is XML Encryption 1.0's OAEP (SHA-1 digest, MGF1-SHA1); `rsa-oaep` is
+    XML Encryption 1.1's, here with a SHA-256 digest and the default MGF1-SHA1 (an explicit
+    `xenc11:MGF` fails the SAML protocol schema python3-saml bundles, which has no XML
+    Encryption 1.1 types)."""
 
     certificate_pem: str
-    cipher: Literal["aes256-gcm", "aes128-gcm", "aes256-cbc"] = "aes256-gcm"
-    key_transport: Literal["rsa-oaep", "rsa-1_5"] = "rsa-oaep"
+    cipher: Cipher = "aes256-gcm"
+    key_transport: KeyTransport = "rsa-oaep-mgf1p"
 
 
-_CIPHERS = {
-    "aes256-gcm": (xmlsec.constants.TransformAes256Gcm, 256),
-    "aes128-gcm": (xmlsec.constants.TransformAes128Gcm, 128),
-    "aes256-cbc": (xmlsec.constants.TransformAes256Cbc, 256),
+CIPHERS: dict[str, tuple[Any, Any, int]] = {
+    "aes256-gcm": (xmlsec.constants.TransformAes256Gcm, xmlsec.constants.KeyDataAes, 256),
+    "aes128-gcm": (xmlsec.constants.TransformAes128Gcm, xmlsec.constants.KeyDataAes, 128),
+    "aes256-cbc": (xmlsec.constants.TransformAes256Cbc, xmlsec.constants.KeyDataAes, 256),
+    "aes128-cbc": (xmlsec.constants.TransformAes128Cbc, xmlsec.constants.KeyDataAes, 128),
+    "tripledes-cbc": (xmlsec.constants.TransformDes3Cbc, xmlsec.constants.KeyDataDes, 192),
 }
-_KEY_TRANSPORTS = {
-    "rsa-oaep": xmlsec.constants.TransformRsaOaep,
-    "rsa-1_5": xmlsec.constants.TransformRsaPkcs1,
-}
+KEY_TRANSPORTS: tuple[KeyTransport, ...] = ("rsa-oaep-mgf1p", "rsa-oaep", "rsa-1_5")
+
+
+def _key_transport(key_info: Any, transport: KeyTransport) -> Any:
+    """The EncryptedKey template. python-xmlsec names no constant for XML Encryption 1.1's
+    `rsa-oaep`, but libxmlsec1 (1.3) implements it and reads the algorithm, digest and MGF
+    from the template, so the 1.0 template is rewritten into the 1.1 one."""
+    method = (
+        xmlsec.constants.TransformRsaPkcs1
+        if transport == "rsa-1_5"
+        else xmlsec.constants.TransformRsaOaep
+    )
+    encrypted_key = xmlsec.template.add_encrypted_key(key_info, method)
+    if transport == "rsa-oaep":
+        algorithm = encrypted_key.find(q(XENC, "EncryptionMethod"))
+        algorithm.set("Algorithm", f"{XENC11}rsa-oaep")
+        etree.SubElement(algorithm, q(DS, "DigestMethod"), Algorithm=f"{XENC}sha256")
+    return encrypted_key
 
 
 def encrypt_assertion(root: Any, encryption: Encryption) -> None:
     """Replace the (already signed) Assertion by a `saml:EncryptedAssertion` made with
     python-xmlsec: a fresh session key, wrapped for the SP certificate inside KeyInfo."""
     assertion = root.find(q(SAML, "Assertion"))
-    cipher, bits = _CIPHERS[encryption.cipher]
+    cipher, key_data, bits = CIPHERS[encryption.cipher]
     manager = xmlsec.KeysManager()
     manager.add_key(
         xmlsec.Key.from_memory(
@@ -308,17 +333,13 @@ def encrypt_assertion(root: Any, encryption: Encryption) -> None:
     )
     xmlsec.template.encrypted_data_ensure_cipher_value(template)
     key_info = xmlsec.template.encrypted_data_ensure_key_info(template, ns="ds")
-    encrypted_key = xmlsec.template.add_encrypted_key(
-        key_info, _KEY_TRANSPORTS[encryption.key_transport]
-    )
+    encrypted_key = _key_transport(key_info, encryption.key_transport)
     xmlsec.template.encrypted_data_ensure_cipher_value(encrypted_key)
     wrapper = etree.Element(q(SAML, "EncryptedAssertion"))
     assertion.addprevious(wrapper)
     wrapper.append(assertion)
     context = xmlsec.EncryptionContext(manager)
-    context.key = xmlsec.Key.generate(
-        xmlsec.constants.KeyDataAes, bits, xmlsec.constants.KeyDataTypeSession
-    )
+    context.key = xmlsec.Key.generate(key_data, bits, xmlsec.constants.KeyDataTypeSession)
     context.encrypt_xml(template, assertion)
 
 

@@ -319,3 +319,20 @@ def test_signed_seconds_say_which_side() -> None:
     assert signed_seconds(-7200) == "-7200 s (2 hours behind our clock)"
     assert signed_seconds(30) == "+30 s (30 seconds ahead of our clock)"
     assert signed_seconds(0) == "0 s"
+
+
+@pytest.mark.parametrize(
+    ("strategy", "says"),
+    [("okta", "**Encryption Algorithm** to **AES256-GCM**"), ("adfs", "allow AES-CBC")],
+)
+def test_cbc_without_the_opt_in_asks_for_gcm_in_the_vendors_words(strategy: str, says: str) -> None:
+    facts = {
+        "encryption_algorithm": "http://www.w3.org/2001/04/xmlenc#aes256-cbc",
+        "encrypted_assertion": "yes",
+        "allow_cbc_encryption": "no",
+    }
+    found = diagnose(result("cbc_not_enabled", facts, strategy=strategy), protocol="saml",
+                     strategy=None)  # fmt: skip
+    assert "AES-CBC" in found.title
+    assert says in fix_text(found)
+    assert found.rows[0].actual == facts["encryption_algorithm"]

@@ -62,6 +62,11 @@ class SamlSettingsIn(ClaimOptions):
     )
     subject_attribute: str | None = None
     allow_sha1: bool | None = None
+    allow_cbc_encryption: bool | None = Field(
+        default=None,
+        description="accept AES-CBC encrypted assertions (default false: AES-GCM only); "
+        "for an IdP that cannot encrypt with AES-GCM",
+    )
     require_assertion_signature: bool | None = None
     require_encrypted_assertion: bool | None = None
 
@@ -171,6 +176,7 @@ class SamlSettingsOut(BaseModel):
     subject_attribute: str | None
     clock_skew_seconds: int
     allow_sha1: bool
+    allow_cbc_encryption: bool = Field(description="AES-CBC encrypted assertions accepted")
     require_assertion_signature: bool
     require_encrypted_assertion: bool
     strategy: str | None

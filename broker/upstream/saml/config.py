@@ -71,6 +71,8 @@ class SamlConnectionConfig:
     subject_attribute: str | None = None
     clock_skew_seconds: int = DEFAULT_CLOCK_SKEW_SECONDS
     allow_sha1: bool = False
+    #: Accept AES-CBC encrypted assertions (S-22), for an IdP that cannot do AES-GCM.
+    allow_cbc_encryption: bool = False
     require_assertion_signature: bool = True
     require_encrypted_assertion: bool = False
     sp_signing: SpKeyPair
@@ -105,6 +107,7 @@ class SamlConnectionConfig:
             subject_attribute=reader.optional_string("subject_attribute"),
             clock_skew_seconds=reader.clock_skew(),
             allow_sha1=reader.boolean("allow_sha1", default=False),
+            allow_cbc_encryption=reader.boolean("allow_cbc_encryption", default=False),
             require_assertion_signature=reader.boolean("require_assertion_signature", default=True),
             require_encrypted_assertion=reader.boolean(
                 "require_encrypted_assertion", default=False
@@ -136,6 +139,7 @@ class SamlConnectionConfig:
                 ).certificate_pem,
                 name_id_format=reader.string("name_id_format", default=NAMEID_EMAIL),
                 want_assertions_signed=reader.boolean("require_assertion_signature", default=True),
+                allow_cbc_encryption=reader.boolean("allow_cbc_encryption", default=False),
             )
         except ConfigError:
             return None
@@ -155,6 +159,7 @@ class SamlConnectionConfig:
             "subject_attribute": self.subject_attribute,
             "clock_skew_seconds": self.clock_skew_seconds,
             "allow_sha1": self.allow_sha1,
+            "allow_cbc_encryption": self.allow_cbc_encryption,
             "require_assertion_signature": self.require_assertion_signature,
             "require_encrypted_assertion": self.require_encrypted_assertion,
             "sp_signing": _pair_json(self.sp_signing),
@@ -169,6 +174,12 @@ class SamlConnectionConfig:
             found.append(
                 "SHA-1 signatures are accepted for this connection. SHA-1 is broken; ask the "
                 "IdP admin to switch the signing algorithm to RSA-SHA256 and turn this off."
+            )
+        if self.allow_cbc_encryption:
+            found.append(
+                "AES-CBC encrypted assertions are accepted for this connection. CBC does not "
+                "protect the ciphertext, so a forged one can be probed before any signature "
+                "is checked; ask the IdP admin to encrypt with AES-GCM and turn this off."
             )
         if not self.require_assertion_signature:
             found.append(

@@ -81,6 +81,7 @@ class SamlConnector:
             encryption_cert_pem=sp_keys.encryption_cert_pem,
             name_id_format=config.name_id_format,
             want_assertions_signed=config.require_assertion_signature,
+            allow_cbc_encryption=config.allow_cbc_encryption,
         )
 
     @classmethod
@@ -138,6 +139,7 @@ class SamlConnector:
             now=self._deps.clock.now(),
             skew=timedelta(seconds=self._config.clock_skew_seconds),
             allow_sha1=self._config.allow_sha1,
+            allow_cbc_encryption=self._config.allow_cbc_encryption,
             require_assertion_signature=self._config.require_assertion_signature,
             require_encrypted_assertion=self._config.require_encrypted_assertion,
         )
@@ -187,6 +189,8 @@ class SamlConnector:
             facts["trusted_fingerprints"] = trusted_fingerprints(self._config.idp_certificates)
         if exc.reason in ("weak_algorithm", "signature_invalid"):
             facts["allow_sha1"] = "yes" if self._config.allow_sha1 else "no"
+        if "encryption_algorithm" in facts:
+            facts["allow_cbc_encryption"] = "yes" if self._config.allow_cbc_encryption else "no"
         return facts
 
     def _identity(self, verified: VerifiedAssertion, shown: Evidence) -> UpstreamIdentity:

@@ -29,6 +29,7 @@ from broker.upstream.saml.config import (
     SamlConnectionConfig,
     SpKeyPair,
 )
+from broker.upstream.saml.xmlenc import advertised_methods
 from broker.upstream.urls import ConnectionEndpoints
 
 NS_MD = C.NS_MD
@@ -179,10 +180,16 @@ def sp_metadata(
     encryption_cert_pem: str,
     name_id_format: str,
     want_assertions_signed: bool,
+    allow_cbc_encryption: bool,
 ) -> bytes:
     """The SP metadata an IdP admin imports: entity ID, ACS (POST), NameID format, and the
     two certificates, each with its use. Needs only the SP's side, so a connection still
-    waiting for its IdP's values publishes it too (the IdP admin imports it first)."""
+    waiting for its IdP's values publishes it too (the IdP admin imports it first).
+
+    The encryption key lists the algorithms we decrypt as `md:EncryptionMethod` (SAML
+    Metadata §2.4.1.1), most preferred first: an IdP that reads them (the Metadata Profile for
+    Algorithm Support, sstc-saml-metadata-algsupport) picks AES-GCM and RSA-OAEP rather
+    than a default we would refuse (S-22)."""
     md = f"{{{NS_MD}}}"
     root = etree.Element(f"{md}EntityDescriptor", nsmap={"md": NS_MD, "ds": C.NS_DS})
     root.set("entityID", endpoints.entity_id)
@@ -198,6 +205,9 @@ def sp_metadata(
         cert.text = "".join(
             line for line in pem.strip().splitlines() if not line.startswith("-----")
         )
+        if use == "encryption":
+            for algorithm in advertised_methods(allow_cbc=allow_cbc_encryption):
+                etree.SubElement(descriptor, f"{md}EncryptionMethod", Algorithm=algorithm)
     etree.SubElement(sp, f"{md}NameIDFormat").text = name_id_format
     acs = etree.SubElement(sp, f"{md}AssertionConsumerService")
     acs.set("Binding", BINDING_POST)

@@ -29,9 +29,9 @@ from onelogin.saml2.settings import OneLogin_Saml2_Settings
 from onelogin.saml2.utils import OneLogin_Saml2_Utils
 from onelogin.saml2.xml_utils import OneLogin_Saml2_XML
 
+from broker.upstream.saml.xmlenc import check_encryption_shapes
 from broker.upstream.saml.xmlsig import (
     XmlSecurityError,
-    check_encryption_shapes,
     check_ids,
     check_signature_shapes,
     key_info_facts,
@@ -88,6 +88,8 @@ class Expectations:
     now: datetime
     skew: timedelta
     allow_sha1: bool
+    #: AES-CBC content encryption accepted (S-22); AES-GCM always is.
+    allow_cbc_encryption: bool
     require_assertion_signature: bool
     require_encrypted_assertion: bool
 
@@ -117,10 +119,16 @@ class VerifiedAssertion:
 
 class _Response(OneLogin_Saml2_Response):
     """python3-saml's response with our S-22 checks run before it decrypts (which it does in
-    its constructor, before any signature check)."""
+    its constructor, before any signature check), on the tree it parsed."""
+
+    def __init__(
+        self, settings: OneLogin_Saml2_Settings, response: bytes, *, allow_cbc: bool
+    ) -> None:
+        self._allow_cbc = allow_cbc  # read by _decrypt_assertion, called by the constructor
+        super().__init__(settings, response)
 
     def _decrypt_assertion(self, xml: etree._Element) -> etree._Element:
-        check_encryption_shapes(xml)
+        check_encryption_shapes(xml, allow_cbc=self._allow_cbc)
         result: etree._Element = super()._decrypt_assertion(xml)
         return result
 
@@ -147,7 +155,7 @@ def authenticate(
 ) -> Authenticated:
     raw = decode(saml_response)
     try:
-        response = _Response(settings, base64.b64encode(raw))
+        response = _Response(settings, base64.b64encode(raw), allow_cbc=expect.allow_cbc_encryption)
     except XmlSecurityError as exc:
         raise SamlInvalid(exc.reason, exc.detail, facts=exc.facts) from exc
     except Exception as exc:
@@ -163,10 +171,12 @@ def authenticate(
     _check_status(response)
     effective: etree._Element = response.get_xml_document()
     try:
+        # The decrypted tree too: python3-saml decrypts an EncryptedID in it when asked for
+        # the NameID, with the same permissive xmlsec context.
         for tree in {id(document): document, id(effective): effective}.values():
             check_ids(tree)
             check_signature_shapes(tree, allow_sha1=expect.allow_sha1)
-        check_encryption_shapes(document)
+            check_encryption_shapes(tree, allow_cbc=expect.allow_cbc_encryption)
     except XmlSecurityError as exc:
         raise SamlInvalid(exc.reason, exc.detail, facts=exc.facts) from exc
     if not response.validate_num_assertions():

@@ -1,4 +1,4 @@
-"""XML signature and encryption hygiene around python3-saml and libxmlsec1.
+"""XML signature hygiene around python3-saml and libxmlsec1 (encryption: `xmlenc.py`).
 
 python3-saml checks which elements are signed and that the first Reference points at them;
 libxmlsec1 then dereferences *every* Reference and runs every transform before it looks at
@@ -58,16 +58,6 @@ C14N_METHODS = frozenset(
 )
 ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 REFERENCE_TRANSFORMS = C14N_METHODS | {ENVELOPED}
-
-BLOCK_CIPHERS = frozenset(
-    {
-        f"{NS_XENC11}aes128-gcm",
-        f"{NS_XENC11}aes256-gcm",
-        C.AES128_CBC,
-        C.AES256_CBC,
-    }
-)
-KEY_TRANSPORTS = frozenset({C.RSA_OAEP_MGF1P, f"{NS_XENC11}rsa-oaep"})
 
 _SIGNATURE_TRANSFORMS = {
     C.RSA_SHA256: xmlsec.constants.TransformRsaSha256,
@@ -167,35 +157,6 @@ def check_signature_shapes(root: etree._Element, *, allow_sha1: bool) -> None:
         for forbidden in ("Object", "Manifest", "RetrievalMethod", "KeyInfoReference"):
             if next(signature.iter(_q(NS_DS, forbidden)), None) is not None:
                 raise XmlSecurityError("bad_signature_structure", f"ds:{forbidden} present")
-
-
-def check_encryption_shapes(root: etree._Element) -> None:
-    """S-22: inline ciphertext only, RSA-OAEP key transport, AES block ciphers, and
-    RetrievalMethod only to a same-document EncryptedKey. Runs before python3-saml decrypts,
-    which it does before any signature check."""
-    if next(root.iter(_q(NS_XENC, "CipherReference")), None) is not None:
-        raise XmlSecurityError("bad_encryption_structure", "CipherReference present")
-    for data in root.iter(_q(NS_XENC, "EncryptedData")):
-        method = data.find(_q(NS_XENC, "EncryptionMethod"))
-        algorithm = method.get("Algorithm") if method is not None else None
-        if algorithm not in BLOCK_CIPHERS:
-            raise XmlSecurityError(
-                "weak_algorithm",
-                f"content encryption {algorithm}",
-                {"encryption_algorithm": str(algorithm), "encrypted_assertion": "yes"},
-            )
-    for key in root.iter(_q(NS_XENC, "EncryptedKey")):
-        method = key.find(_q(NS_XENC, "EncryptionMethod"))
-        algorithm = method.get("Algorithm") if method is not None else None
-        if algorithm not in KEY_TRANSPORTS:
-            raise XmlSecurityError(
-                "weak_algorithm",
-                f"key transport {algorithm}",
-                {"key_transport_algorithm": str(algorithm), "encrypted_assertion": "yes"},
-            )
-    for retrieval in root.iter(_q(NS_DS, "RetrievalMethod")):
-        if not (retrieval.get("URI") or "").startswith("#"):
-            raise XmlSecurityError("bad_encryption_structure", "RetrievalMethod outside")
 
 
 def load_verification_keys(certificates_pem: Sequence[str]) -> tuple[xmlsec.Key, ...]:

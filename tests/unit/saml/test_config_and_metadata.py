@@ -53,6 +53,7 @@ def test_a_new_config_round_trips(config: dict[str, Any]) -> None:
     parsed = SamlConnectionConfig.parse(config)
     assert parsed.to_json() == config
     assert parsed.allow_sha1 is False
+    assert parsed.allow_cbc_encryption is False  # S-22: AES-GCM only unless opted in
     assert parsed.require_assertion_signature is True
     assert parsed.clock_skew_seconds == 120
     assert "PRIVATE KEY" not in str(config)  # SP keys are stored encrypted
@@ -74,6 +75,7 @@ def test_a_new_config_round_trips(config: dict[str, Any]) -> None:
         ({"required_claims": ["shoe_size"]}, "required_claims"),
         ({"attribute_mapping": {"email": []}}, "attribute_mapping.email"),
         ({"allow_sha1": "yes"}, "allow_sha1"),
+        ({"allow_cbc_encryption": 1}, "allow_cbc_encryption"),
         ({"sp_signing": None}, "sp_signing"),
         ({"name_id_format": "urn:x"}, "name_id_format"),
     ],
@@ -96,6 +98,14 @@ def test_a_private_key_pasted_as_a_certificate_is_refused(
 def test_sha1_is_a_warning_when_allowed(config: dict[str, Any]) -> None:
     parsed = SamlConnectionConfig.parse({**config, "allow_sha1": True})
     assert any("SHA-1" in w for w in parsed.warnings())
+
+
+def test_cbc_encryption_is_stored_and_a_warning_when_allowed(config: dict[str, Any]) -> None:
+    assert not any("AES-CBC" in w for w in SamlConnectionConfig.parse(config).warnings())
+    parsed = SamlConnectionConfig.parse({**config, "allow_cbc_encryption": True})
+    assert parsed.allow_cbc_encryption is True
+    assert SamlConnectionConfig.parse(parsed.to_json()) == parsed
+    assert any("AES-CBC" in w and "AES-GCM" in w for w in parsed.warnings())
 
 
 def test_metadata_gives_entity_id_sso_and_every_signing_certificate(keys: IdpKeys) -> None:
