@@ -17,10 +17,11 @@ class Zone(BaseResolver):  # type: ignore[misc]
     a dict assignment is atomic."""
 
     def __init__(self) -> None:
-        self.records: dict[str, list[str]] = {}
+        self.records: dict[str, list[str | bytes]] = {}
         self.queries: list[str] = []
 
-    def publish(self, name: str, *values: str) -> None:
+    def publish(self, name: str, *values: str | bytes) -> None:
+        """Strings are sent UTF-8 encoded; bytes as they are (a TXT string is bytes)."""
         self.records[name.rstrip(".").lower()] = list(values)
 
     def resolve(self, request: DNSRecord, handler: DNSHandler) -> DNSRecord:
