@@ -107,9 +107,15 @@ def check_claim_names(names: object, field_name: str) -> tuple[str, ...]:
 def check_url(url: str, field_name: str) -> str:
     """An absolute http(s) URL. Whether http is acceptable is the outbound policy's call
     (development only), made when the URL is used."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not one)
+    except ValueError as exc:  # "https://[x", "https://h:99999"
+        raise ConfigError(field_name, "is not a URL") from exc
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ConfigError(field_name, "must be an absolute https URL")
+    if not url.isprintable() or any(ch.isspace() for ch in url):
+        raise ConfigError(field_name, "must not contain spaces or control characters")
     if parts.fragment or parts.username is not None:
         raise ConfigError(field_name, "must not carry a fragment or credentials")
     return url
