@@ -30,8 +30,6 @@ POST = "client_secret_post"
 NONE = "none"
 #: The description of every failed client authentication, whatever failed.
 FAILED = "client authentication failed"
-#: Longer than any client id Gatehouse issues or accepts at registration.
-MAX_CLIENT_ID_CHARS = 255
 #: Longer than any secret Gatehouse issues; a Basic header past it is not one of ours.
 _MAX_BASIC_CHARS = 4096
 
@@ -78,13 +76,6 @@ def parse_client_credentials(
     if body_secret:
         return ClientCredentials(POST, body_id, body_secret)
     return ClientCredentials(NONE, body_id)
-
-
-def is_plausible_client_id(client_id: str) -> bool:
-    """False for an id no client can have (control characters, spaces, non-ASCII, too
-    long): it is answered as unknown without a lookup, so nothing the store cannot hold
-    (PostgreSQL refuses a NUL in a text parameter) ever reaches it."""
-    return 0 < len(client_id) <= MAX_CLIENT_ID_CHARS and all("!" <= ch <= "~" for ch in client_id)
 
 
 def _basic(token: str) -> tuple[str, str]:

@@ -13,6 +13,8 @@ import hmac
 import secrets
 
 _SECRET_BYTES = 32
+#: Longer than any id or secret Gatehouse makes, or accepts from an operator (client ids).
+MAX_ID_CHARS = 255
 
 
 def new_id(prefix: str) -> str:
@@ -31,3 +33,13 @@ def hash_secret(secret: str) -> str:
 
 def secret_matches(secret: str, expected_hash: str) -> bool:
     return hmac.compare_digest(hash_secret(secret), expected_hash)
+
+
+def looks_like_id(text: str | None) -> bool:
+    """Whether `text` could be an id or secret of ours: printable ASCII without spaces, at
+    most `MAX_ID_CHARS`. Anything else, from a URL or a form, names nothing, and is answered
+    as unknown without a lookup: the store never sees text it cannot hold (PostgreSQL
+    refuses a NUL in a text parameter, a 500 where "not found" belongs)."""
+    if not text or len(text) > MAX_ID_CHARS:
+        return False
+    return all("!" <= ch <= "~" for ch in text)

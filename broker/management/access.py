@@ -27,11 +27,10 @@ from broker.domain.client_credentials import (
     NONE,
     ClientCredentials,
     CredentialsRefused,
-    is_plausible_client_id,
     parse_client_credentials,
 )
 from broker.domain.management import SCOPES, ManagementClient
-from broker.domain.opaque import hash_secret, new_id, new_secret, secret_matches
+from broker.domain.opaque import hash_secret, looks_like_id, new_id, new_secret, secret_matches
 from broker.http import HttpRequest, HttpResponse
 from broker.keys import KeyManager
 from broker.management.errors import MissingScope, Unauthenticated
@@ -183,7 +182,7 @@ class AccessTokens:
         which refuses both at once); the same work whether or not the client exists."""
         secret = credentials.secret or ""
         client = None
-        if credentials.method != NONE and is_plausible_client_id(credentials.client_id):
+        if credentials.method != NONE and looks_like_id(credentials.client_id):
             with self._store.unit_of_work() as uow:
                 try:
                     client = uow.management_clients.get(credentials.client_id)

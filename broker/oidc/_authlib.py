@@ -29,11 +29,10 @@ from broker.domain.client_credentials import (
     NONE,
     ClientCredentials,
     CredentialsRefused,
-    is_plausible_client_id,
     parse_client_credentials,
 )
 from broker.domain.model import AuthorizationCode, DownstreamClient
-from broker.domain.opaque import hash_secret, secret_matches
+from broker.domain.opaque import hash_secret, looks_like_id, secret_matches
 from broker.http import HttpRequest, HttpResponse
 from broker.store import CodeReplayed, NotFound, UnitOfWork
 
@@ -169,7 +168,7 @@ class _TokenServer(AuthorizationServer):
                 raise InvalidRequestError(exc.description) from exc
             raise InvalidClientError(status_code=401, description=FAILED) from exc
         client = None
-        if is_plausible_client_id(credentials.client_id):
+        if looks_like_id(credentials.client_id):
             client = self.query_client(credentials.client_id)
         if client is None:
             hash_secret(credentials.secret or "")  # the work a known client's check costs

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from broker.domain.model import AuthorizationRequest, DownstreamClient
 from broker.domain.numerals import InvalidNumeral, parse_decimal
+from broker.domain.opaque import looks_like_id
 
 SUPPORTED_SCOPES = ("openid", "profile", "email")
 _PROMPT_VALUES = {"none", "login", "consent", "select_account"}
@@ -72,7 +73,8 @@ def check_trusted_redirect(
     client_id = _first(params, "client_id")
     if not client_id:
         raise InvalidClientRequest("the request has no client_id")
-    client = find_client(client_id)
+    # An id no client can have (a NUL, which PostgreSQL refuses) is not looked up.
+    client = find_client(client_id) if looks_like_id(client_id) else None
     if client is None:
         raise InvalidClientRequest("the client_id is not registered with Gatehouse")
     redirect_uri = _first(params, "redirect_uri")
