@@ -20,6 +20,7 @@ from broker.domain.routing import (
     resolve_for_domain,
     resolve_for_organization,
 )
+from broker.errors import UserFacingError
 from broker.http import AutoPost, HttpRequest, HttpResponse, Page, Redirect, Result
 from broker.login.binding import BrowserBinding
 from broker.login.refusals import (
@@ -147,6 +148,8 @@ class LoginService:
         except LoginRefused as exc:
             self._refused(trail, exc.reason, exc.detail)
             raise exc.page from exc
+        except UserFacingError:
+            raise  # a page chosen on purpose, recorded where it was chosen
         except Exception as exc:
             # A bug, not a refusal: still a 500 with its log line (re-raised), but the
             # attempt is on the audit trail like every other outcome, with the hand-off it

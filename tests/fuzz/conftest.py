@@ -12,7 +12,9 @@ import pytest
 from hypothesis import HealthCheck, settings
 from joserfc.jwk import RSAKey
 
+from broker.management.dns_txt import DnsTxtLookup
 from broker.store import Store
+from tests.support.dns_server import AnyNameZone, dns_server
 from tests.support.fuzz_world import FuzzWorld, build_fuzz_world
 from tests.support.raw_asgi import RawAnswer, raw_client
 
@@ -96,10 +98,16 @@ def op_key() -> RSAKey:
     return RSAKey.generate_key(2048, parameters={"use": "sig", "alg": "RS256"}, auto_kid=True)
 
 
+#: What every TXT lookup answers: bytes that are not UTF-8, text that is not ASCII, a
+#: verification value for no claim.
+TXT_ANSWERS = (b"\xff\xfe", "gatehouse-domain-verification=é", b"\x00" * 255, "x")
+
+
 @pytest.fixture
 def world(store: Store, tmp_path: Path, op_key: RSAKey, watch: Watch) -> Iterator[FuzzWorld]:
-    built = build_fuzz_world(store, tmp_path, op_key=op_key)
-    with raw_client(built.app) as raw:
-        built.raw = raw
-        watch.clear()  # building the world logs what it logs (the development warning)
-        yield built
+    with dns_server(AnyNameZone(*TXT_ANSWERS)) as (_, nameserver):
+        built = build_fuzz_world(store, tmp_path, op_key=op_key, dns=DnsTxtLookup(nameserver))
+        with raw_client(built.app) as raw:
+            built.raw = raw
+            watch.clear()  # building the world logs what it logs (the development warning)
+            yield built

@@ -27,6 +27,8 @@ SPECIAL_TEXT = (
     "null", "[]", "{}", "true", "ann@acme.test", "ANN@ACME.TEST.", "@acme.test", "ann@",
     "ann@acme.test\x00", "ann@xn--bcher-kva.example", "ann@bücher.example", "a" * 65 + "@acme.test",
     '"a@b"@acme.test', "ann@[127.0.0.1]", "ann@acme.test@evil.test", "ann@acme..test",
+    "https://xn--.com/", "https://[op.test", "https://op.test:99999/", "https://op.test/ x",
+    "https://ä.test/", "http://127.0.0.1:1/", "https://op.test", "javascript:alert(1)",
 )  # fmt: skip
 
 NUMERALS = (

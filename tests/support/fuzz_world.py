@@ -28,6 +28,7 @@ from broker.app import Broker, create_app
 from broker.clock import FixedClock
 from broker.domain.management import STRATEGIES
 from broker.domain.model import Connection
+from broker.management.dns_txt import TxtLookup
 from broker.oidc.clients import register_client
 from broker.settings import Settings
 from broker.store import Store
@@ -174,11 +175,14 @@ class FuzzWorld:
         self.portal_token = csrf_token(browser.get("/portal/").text)
 
 
-def build_fuzz_world(store: Store, tmp_path: Path, *, op_key: RSAKey) -> FuzzWorld:
+def build_fuzz_world(
+    store: Store, tmp_path: Path, *, op_key: RSAKey, dns: TxtLookup | None = None
+) -> FuzzWorld:
+    """`dns`: where domain checks look (a DNS server on loopback; never the network)."""
     clock = FixedClock()
     op = MockOp(key=op_key, now=clock.now)
     http = httpx.Client(transport=httpx.MockTransport(lambda request: op.handle(request)))
-    app = create_app(fuzz_settings(tmp_path), store=store, clock=clock, http=http)
+    app = create_app(fuzz_settings(tmp_path), store=store, clock=clock, http=http, dns=dns)
     broker: Broker = app.state.broker
     management = broker.management
     organization = management.organizations.create(ACTOR, name="Acme Corp")
