@@ -23,9 +23,10 @@ above, any record carrying a traceback, or any record that cannot be written
 (conftest.Watch).
 
 Reproducible: hypothesis runs with `derandomize=True` (the examples follow from each
-test's name, the same on every machine and every run) and no example database. Budget:
-about 50 s for the tier on both backends (about 80 s under `scripts/test`'s coverage) on
-a shared 2-core machine; the counts are in each test's `@fuzz(max_examples=...)`.
+test's name, the same on every machine and every run) and no example database. Budget,
+for the tier on both backends on a 2-core machine: about 25 s idle, 50 s while the machine
+is shared, 80 s under `scripts/test`'s coverage; the counts are in each test's
+`@fuzz(max_examples=...)`.
 `GATEHOUSE_FUZZ_SCALE=10` runs ten times the examples; `GATEHOUSE_FUZZ_RANDOM=1` draws new
 ones each run, to explore (a failure then prints the `@reproduce_failure` that replays it).
 

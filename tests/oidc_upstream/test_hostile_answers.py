@@ -115,22 +115,37 @@ def test_an_id_token_the_broker_cannot_trust_is_refused_with_a_page_and_an_event
 def test_a_request_refused_before_its_answer_is_read_leaves_the_flow_usable(
     world: FuzzWorld,
 ) -> None:
-    """From another browser (no binding cookie), or a body the web layer cannot read: the
-    flow is untouched, and the person's own answer still finishes the login."""
+    """From another browser (no binding cookie): the flow is untouched, and the person's own
+    answer still finishes the login."""
     handoff = world.handoff(world.oidc)
     stranger = answer(world, handoff, cookie="")
     assert stranger.status == 400
     assert failures(world) == ["browser_mismatch"]
-    unreadable = world.request(
+    finished = answer(world, handoff)
+    assert finished.status == 302, finished.text
+    assert str(finished.header("location")).startswith(RP_CALLBACK)
+
+
+@pytest.mark.parametrize("declared", [b"\xb2", b"9" * 5000, b"-1"])  # b"\xb2" reads as "²"
+def test_an_answer_the_web_layer_cannot_read_does_not_spend_the_hand_off(
+    world: FuzzWorld, declared: bytes
+) -> None:
+    """A SAMLResponse POST with a Content-Length that is not a length is refused before the
+    login service runs (it was a 500 for `²`): the hand-off keeps its AuthnRequest id, so
+    the IdP's real answer can still be taken."""
+    handoff = world.handoff(world.saml)
+    refused = world.request(
         "POST",
         f"/saml/{world.saml.id}/acs",
         headers=[
             (b"content-type", b"application/x-www-form-urlencoded"),
-            (b"content-length", b"\xc2\xb2"),  # "²"
+            (b"content-length", declared),
+            (b"cookie", handoff.cookie.encode()),
         ],
-        body=b"RelayState=" + handoff.flow_id.encode(),
+        body=urlencode({"RelayState": handoff.flow_id, "SAMLResponse": "PHg+"}).encode(),
     )
-    assert unreadable.status == 400
-    finished = answer(world, handoff)
-    assert finished.status == 302, finished.text
-    assert str(finished.header("location")).startswith(RP_CALLBACK)
+    assert refused.escaped is None, refused.escaped
+    assert refused.status == 400, refused.text
+    with world.store.unit_of_work() as uow:
+        flow = uow.flows.get(handoff.flow_id, now=world.clock.now())
+    assert flow.connector_state  # not taken
