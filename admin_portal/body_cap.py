@@ -12,11 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from broker.domain.numerals import InvalidNumeral, parse_decimal
+
 #: An IdP metadata document (at most 1 MiB once read) or a certificate, with room to spare.
 MAX_BODY_BYTES = 2 * 1024 * 1024
+#: A Content-Length above this is not a length any client means (and not one to compare).
+MAX_DECLARED_LENGTH = 2**63 - 1
 
 
 class BodyTooLarge(MultiPartException):
@@ -31,8 +36,16 @@ class BodyTooLarge(MultiPartException):
 
 
 def check_declared(headers: Mapping[str, str]) -> None:
+    """BodyTooLarge past the cap; a 400 HTTPException for a length that is not one
+    (RFC 9110 §8.6: `1*DIGIT`; `²` passes `isdigit()` and fails `int()`)."""
     declared = headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+    if declared is None:
+        return
+    try:
+        length = parse_decimal(declared, maximum=MAX_DECLARED_LENGTH)
+    except InvalidNumeral as exc:
+        raise HTTPException(400, f"Content-Length is not a length: {exc}") from exc
+    if length > MAX_BODY_BYTES:
         raise BodyTooLarge
 
 

@@ -26,7 +26,11 @@ def check(
 ) -> None:
     """`origin` is this site's (scheme://host[:port]), from configuration."""
     check_origin(headers, origin)
-    if not form_token or not hmac.compare_digest(form_token, session_token):
+    # Compared as bytes: `compare_digest` raises TypeError on a str that is not ASCII, and a
+    # form can send any text (surrogatepass: even a lone surrogate encodes, to no match).
+    if not form_token or not hmac.compare_digest(
+        form_token.encode("utf-8", "surrogatepass"), session_token.encode("utf-8")
+    ):
         raise CsrfRefused("missing or wrong form token")
 
 

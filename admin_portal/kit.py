@@ -252,6 +252,14 @@ class Portal:
 
         async def page(request: Request) -> Response:
             try:
+                return await answer(request)
+            finally:
+                # A form's files are spooled to temporary files, which Starlette leaves
+                # open: closed here, whatever the handler read of them (or refused).
+                await request.close()
+
+        async def answer(request: Request) -> Response:
+            try:
                 visit = self.visit(request)
             except (NoSession, ResourceNotFound):
                 return self.signed_out(request)

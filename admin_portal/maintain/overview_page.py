@@ -13,10 +13,14 @@ from admin_portal.maintain.overview import overview
 from admin_portal.maintain.pages import connection_of, sentence
 from admin_portal.test_logins import idp_urls
 from broker.domain.model import Connection
+from broker.domain.numerals import InvalidNumeral, parse_decimal
 from broker.management.errors import ResourceConflict
 from broker.workers import run_in_threadpool
 
 log = logging.getLogger(__name__)
+
+#: Versions are database integers; a larger one was never shown on a page.
+MAX_VERSION = 2**31 - 1
 
 #: `?done=` after a change: what the overview confirms (fixed texts only).
 NOTICES = {
@@ -42,7 +46,7 @@ class Pages:
         seen = form.get("version")
         # The version the page showed: a draft edited in another tab since is not
         # switched on unseen. A form without it counts as stale.
-        version = int(seen) if isinstance(seen, str) and seen.isdigit() else -1
+        version = _version(seen)
         try:
             await run_in_threadpool(
                 self.portal.management.connection_drafts.promote, visit.actor,
@@ -90,3 +94,14 @@ class Pages:
             request, "maintain_overview.html", context, visit=visit, status=status,
             form_targets=idp_urls(connection),  # the test form's hand-off to the IdP
         )  # fmt: skip
+
+
+def _version(seen: object) -> int:
+    """The page's version, or -1 (stale) for anything our page does not send: ASCII digits,
+    at most a database integer (`²` passed `isdigit()` and failed `int()`)."""
+    if not isinstance(seen, str):
+        return -1
+    try:
+        return parse_decimal(seen, maximum=MAX_VERSION)
+    except InvalidNumeral:
+        return -1

@@ -10,7 +10,7 @@ from datetime import timedelta
 from broker.clock import Clock
 from broker.domain.claims import build_claims, email_domain
 from broker.domain.model import Connection, PendingAuthorization, UpstreamIdentity
-from broker.domain.opaque import looks_like_an_id, new_id
+from broker.domain.opaque import looks_like_id, new_id
 from broker.domain.portal import PortalSession
 from broker.domain.rate_limits import Limit
 from broker.domain.routing import (
@@ -21,6 +21,7 @@ from broker.domain.routing import (
     resolve_for_domain,
     resolve_for_organization,
 )
+from broker.errors import UserFacingError
 from broker.http import (
     AutoPost,
     HttpRequest,
@@ -183,6 +184,14 @@ class LoginService:
         except LoginRefused as exc:
             self._refused(trail, exc.reason, exc.detail)
             raise exc.page from exc
+        except UserFacingError:
+            raise  # a page chosen on purpose, recorded where it was chosen
+        except Exception as exc:
+            # A bug, not a refusal: still a 500 with its log line (re-raised), but the
+            # attempt is on the audit trail like every other outcome, with the hand-off it
+            # spent.
+            self._refused(trail, "internal_error", type(exc).__name__)
+            raise
 
     def metadata(self, connection_id: str) -> Result:
         """A document the connection publishes (SAML SP metadata for the IdP admin)."""
@@ -231,13 +240,13 @@ class LoginService:
         authz = flow.request
         if authz.connection_hint:
             try:
-                connection = uow.connections.get(authz.connection_hint)
+                connection = uow.connections.get(_lookup(authz.connection_hint))
             except NotFound:
                 return NoRoute("unknown_connection")
             return Route(connection) if connection.active else NoRoute("no_active_connection")
         if authz.organization_hint:
             try:
-                organization = uow.organizations.get(authz.organization_hint)
+                organization = uow.organizations.get(_lookup(authz.organization_hint))
             except NotFound:
                 return NoRoute("unknown_organization")
             connections = uow.connections.for_organization(organization.id)
@@ -365,7 +374,7 @@ class LoginService:
         return connection
 
     def _find_connection(self, connection_id: str) -> Connection | None:
-        if not looks_like_an_id(connection_id):
+        if not looks_like_id(connection_id):
             return None  # refused before any lookup: a path segment of anything at all
         with self._store.unit_of_work() as uow:
             try:
@@ -414,7 +423,7 @@ class LoginService:
             return replace(current, connector_state=b"")
 
         try:
-            flow = uow.flows.update(flow_id or "", take, now=self._clock.now())
+            flow = uow.flows.update(_lookup(flow_id), take, now=self._clock.now())
         except NotFound as exc:
             raise LoginRefused("flow_expired", "flow absent, expired or used") from exc
         return replace(flow, connector_state=taken[0])
@@ -450,7 +459,7 @@ class LoginService:
         flow_id = _one(request.form, "flow") or ""
         with self._store.unit_of_work() as uow:
             try:
-                flow = uow.flows.get(flow_id, now=self._clock.now())
+                flow = uow.flows.get(_lookup(flow_id), now=self._clock.now())
             except NotFound as exc:
                 raise refusal_page("flow_expired", detail="flow absent, expired or used") from exc
         problem = foreign_origin(request.headers, self._origin)
@@ -505,3 +514,9 @@ class LoginService:
 def _one(params: Mapping[str, list[str]], name: str) -> str | None:
     values = params.get(name)
     return values[0] if values else None
+
+
+def _lookup(identifier: str | None) -> str:
+    """An id from a request as the store may see it: one that cannot be ours (a NUL in it,
+    which PostgreSQL refuses) becomes "", which names nothing either."""
+    return identifier if identifier is not None and looks_like_id(identifier) else ""

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from broker.domain.model import AuditEvent
-from broker.domain.opaque import hash_secret, new_id
+from broker.domain.opaque import hash_secret, looks_like_id, new_id
 from broker.http import HttpRequest
 
 
@@ -29,7 +29,9 @@ class LoginTrail:
             kind=kind,
             reason=reason,
             organization_id=self.organization_id,
-            connection_id=self.connection_id,
+            # The path's id when it can be one of ours (a NUL cannot be stored); the refusal's
+            # detail still says what arrived.
+            connection_id=self.connection_id if looks_like_id(self.connection_id) else None,
             # A reference, not the id: a live flow id is a bearer secret for that login.
             flow_id=hash_secret(self.flow_id)[:16] if self.flow_id else None,
             request_id=self.request.request_id,

@@ -11,21 +11,26 @@ is still live, so revoking a client takes effect at once.
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import unquote
 
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from broker.clock import Clock
+from broker.domain.client_credentials import (
+    FAILED,
+    NONE,
+    ClientCredentials,
+    CredentialsRefused,
+    parse_client_credentials,
+)
 from broker.domain.management import SCOPES, ManagementClient
-from broker.domain.opaque import hash_secret, new_id, new_secret, secret_matches
+from broker.domain.opaque import hash_secret, looks_like_id, new_id, new_secret, secret_matches
 from broker.http import HttpRequest, HttpResponse
 from broker.keys import KeyManager
 from broker.management.errors import MissingScope, Unauthenticated
@@ -103,9 +108,14 @@ class AccessTokens:
         form = {k: v[0] for k, v in request.form.items() if v}
         if any(len(v) > 1 for v in request.form.values()):
             return _oauth_error(400, "invalid_request", "a parameter is repeated")
-        client = self._authenticate_client(request, form)
+        try:
+            credentials = parse_client_credentials(request.header("authorization"), request.form)
+        except CredentialsRefused as exc:
+            status = 400 if exc.error == "invalid_request" else 401
+            return _oauth_error(status, exc.error, exc.description)
+        client = self._authenticate_client(credentials)
         if client is None:
-            return _oauth_error(401, "invalid_client", "unknown client or wrong secret")
+            return _oauth_error(401, "invalid_client", FAILED)
         if form.get("audience") != self._audience:
             return _oauth_error(400, "invalid_request", f"audience must be {self._audience}")
         requested = form.get("scope", "").split()
@@ -167,30 +177,20 @@ class AccessTokens:
             raise Unauthenticated(f"the access token is not valid ({problem})")
         return claims
 
-    def _authenticate_client(
-        self, request: HttpRequest, form: dict[str, str]
-    ) -> ManagementClient | None:
-        """client_secret_basic or client_secret_post, not both (RFC 6749 §2.3)."""
-        header = request.header("authorization") or ""
-        if header.lower().startswith("basic "):
-            if "client_secret" in form:
-                return None
-            try:
-                decoded = base64.b64decode(header[6:], validate=True).decode()
-            except ValueError:
-                return None
-            raw_id, _, raw_secret = decoded.partition(":")
-            client_id, secret = unquote(raw_id), unquote(raw_secret)
-        else:
-            client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
-        if not client_id or not secret:
+    def _authenticate_client(self, credentials: ClientCredentials) -> ManagementClient | None:
+        """client_secret_basic or client_secret_post (read by `parse_client_credentials`,
+        which refuses both at once); the same work whether or not the client exists."""
+        secret = credentials.secret or ""
+        client = None
+        if credentials.method != NONE and looks_like_id(credentials.client_id):
+            with self._store.unit_of_work() as uow:
+                try:
+                    client = uow.management_clients.get(credentials.client_id)
+                except NotFound:
+                    client = None
+        if client is None:
+            hash_secret(secret)
             return None
-        with self._store.unit_of_work() as uow:
-            try:
-                client = uow.management_clients.get(client_id)
-            except NotFound:
-                hash_secret(secret)  # the same work whether or not the client exists
-                return None
         if client.revoked_at is not None or not secret_matches(secret, client.secret_hash):
             return None
         return client

@@ -16,6 +16,8 @@ import dns.name
 import dns.rdatatype
 import dns.resolver
 
+from broker.domain.numerals import InvalidNumeral, parse_decimal
+
 LOOKUP_SECONDS = 3.0
 
 
@@ -81,6 +83,10 @@ def parse_nameserver(text: str) -> tuple[str, int]:
         host, _, port = text.partition(":")
     else:
         host, port = text, ""
-    if not host or (port and not port.isdigit()):
+    try:
+        number = parse_decimal(port, maximum=65535) if port else 53
+    except InvalidNumeral:
+        number = 0
+    if not host or not number:
         raise ValueError(f"not a resolver address: {text!r} (host or host:port)")
-    return host, int(port) if port else 53
+    return host, number

@@ -122,7 +122,10 @@ class Domains:
             values = self._deps.dns.txt(record_to_find.name)
         except TxtLookupError as exc:
             return self._failed(actor, claim, exc.reason, exc.detail)
-        if not any(hmac.compare_digest(v.strip(), record_to_find.value) for v in values):
+        # Compared as bytes: a TXT string is any bytes (RFC 1035 §3.3.14), and
+        # `compare_digest` raises TypeError on a str that is not ASCII.
+        expected = record_to_find.value.encode()
+        if not any(hmac.compare_digest(v.strip().encode(), expected) for v in values):
             found = ", ".join(repr(v[:80]) for v in values[:3])
             return self._failed(actor, claim, "value_mismatch", f"found {found}")
         return self._mark_verified(actor, claim, method="dns")

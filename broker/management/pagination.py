@@ -21,6 +21,8 @@ from broker.management.errors import InvalidInput
 T = TypeVar("T")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
+#: Longer than any cursor this API makes (a timestamp and an id, or a name of 200).
+MAX_CURSOR_CHARS = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,12 +89,27 @@ def read_page(
 
 
 def _decode(cursor: str | None) -> list[object] | None:
+    """The cursor's values, or InvalidInput: a forged cursor is anything at all, so the JSON
+    inside may nest past the recursion limit (RecursionError), or carry a string the store
+    cannot hold (NUL for PostgreSQL, a lone surrogate for any UTF-8 encoder)."""
     if not cursor:
         return None
+    if len(cursor) > MAX_CURSOR_CHARS:
+        raise InvalidInput.at("/cursor", "not a cursor this API returned")
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, RecursionError) as exc:
         raise InvalidInput.at("/cursor", "not a cursor this API returned") from exc
-    if not isinstance(values, list):
+    if not isinstance(values, list) or not all(map(_storable, values)):
         raise InvalidInput.at("/cursor", "not a cursor this API returned")
     return values
+
+
+def _storable(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in value

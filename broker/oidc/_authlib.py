@@ -19,12 +19,20 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from authlib.oauth2.rfc6749 import AuthorizationServer, ClientMixin, OAuth2Request
+from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestError
 from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc7636 import CodeChallenge
 
+from broker.domain.client_credentials import (
+    FAILED,
+    NONE,
+    ClientCredentials,
+    CredentialsRefused,
+    parse_client_credentials,
+)
 from broker.domain.model import AuthorizationCode, DownstreamClient
-from broker.domain.opaque import hash_secret, secret_matches
+from broker.domain.opaque import hash_secret, looks_like_id, secret_matches
 from broker.http import HttpRequest, HttpResponse
 from broker.store import CodeReplayed, NotFound, UnitOfWork
 
@@ -60,8 +68,15 @@ class _Client(ClientMixin):
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         if self.client.is_public:
-            return method == "none"
+            return method == NONE
         return method in ("client_secret_basic", "client_secret_post")
+
+    def authenticates(self, credentials: ClientCredentials) -> bool:
+        """A public client names itself; a confidential one proves its secret (RFC 6749
+        §3.2.1: it MUST authenticate, so `none` is not enough)."""
+        if not self.check_endpoint_auth_method(credentials.method, "token"):
+            return False
+        return self.client.is_public or self.check_client_secret(credentials.secret or "")
 
     def check_response_type(self, response_type: str) -> bool:
         return response_type == "code"
@@ -136,6 +151,33 @@ class _TokenServer(AuthorizationServer):
 
         self.register_token_generator("default", generate)
 
+    def authenticate_client(
+        self, request: OAuth2Request, methods: list[str], endpoint: str = "token"
+    ) -> _Client:
+        """Our reading of the credentials (`broker.domain.client_credentials`) instead of
+        authlib's, which raises on a Basic header that is not UTF-8 and tells an unknown
+        client from a wrong secret. Every failure is the same `invalid_client`: 401 with a
+        Basic challenge (RFC 6749 §5.2), the same body, the same work."""
+        assert isinstance(request, _Request)
+        try:
+            credentials = parse_client_credentials(
+                request.http.header("authorization"), request.http.form
+            )
+        except CredentialsRefused as exc:
+            if exc.error == "invalid_request":
+                raise InvalidRequestError(exc.description) from exc
+            raise InvalidClientError(status_code=401, description=FAILED) from exc
+        client = None
+        if looks_like_id(credentials.client_id):
+            client = self.query_client(credentials.client_id)
+        if client is None:
+            hash_secret(credentials.secret or "")  # the work a known client's check costs
+            raise InvalidClientError(status_code=401, description=FAILED)
+        if not client.authenticates(credentials):
+            raise InvalidClientError(status_code=401, description=FAILED)
+        request.auth_method = credentials.method
+        return client
+
     def query_client(self, client_id: str) -> _Client | None:
         try:
             return _Client(self.uow.clients.get(client_id))
@@ -166,6 +208,7 @@ class _Request(OAuth2Request):
 
     def __init__(self, request: HttpRequest) -> None:
         super().__init__(method=request.method, uri=request.url, headers=_Headers(request.headers))
+        self.http = request
         self._form = {k: v[0] for k, v in request.form.items() if v}
         self.payload = BasicOAuth2Payload(self._form)
 

@@ -14,12 +14,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from broker.domain.model import AuthorizationRequest, DownstreamClient
+from broker.domain.numerals import InvalidNumeral, parse_decimal
+from broker.domain.opaque import looks_like_id
 
 SUPPORTED_SCOPES = ("openid", "profile", "email")
 _PROMPT_VALUES = {"none", "login", "consent", "select_account"}
 # RFC 7636 §4.2: S256 challenge is BASE64URL(SHA256(verifier)), i.e. exactly 43 characters.
 _S256_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 _MAX_PARAM_LENGTH = 2048
+#: OIDC Core §3.1.2.1 puts no bound on max_age; 2^31 - 1 seconds (68 years) is the largest
+#: "no limit really" relying parties send, and anything above it is not a freshness demand.
+MAX_MAX_AGE = 2**31 - 1
 # Parameters that must not repeat (RFC 6749 §3.1). Repeats of the first two cannot be
 # trusted to redirect anywhere.
 _SINGLE_VALUED = (
@@ -68,7 +73,8 @@ def check_trusted_redirect(
     client_id = _first(params, "client_id")
     if not client_id:
         raise InvalidClientRequest("the request has no client_id")
-    client = find_client(client_id)
+    # An id no client can have (a NUL, which PostgreSQL refuses) is not looked up.
+    client = find_client(client_id) if looks_like_id(client_id) else None
     if client is None:
         raise InvalidClientRequest("the client_id is not registered with Gatehouse")
     redirect_uri = _first(params, "redirect_uri")
@@ -162,9 +168,12 @@ class _Checks:
         raw = self.param("max_age")
         if raw is None:
             return None
-        if not raw.isdigit():
-            raise self.reject("invalid_request", "'max_age' must be a non-negative integer")
-        return int(raw)
+        try:
+            return parse_decimal(raw, maximum=MAX_MAX_AGE)
+        except InvalidNumeral as exc:
+            raise self.reject(
+                "invalid_request", f"'max_age' must be a whole number of seconds: {exc}"
+            ) from exc
 
 
 def validate_authorization_request(

@@ -120,7 +120,11 @@ def check_claim_names(names: object, field_name: str) -> tuple[str, ...]:
 def check_url(url: str, field_name: str) -> str:
     """An absolute http(s) URL. Whether http is acceptable is the outbound policy's call
     (development only), made when the URL is used."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not one)
+    except ValueError as exc:  # "https://[x", "https://h:99999"
+        raise ConfigError(field_name, "is not a URL") from exc
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ConfigError(field_name, "must be an absolute https URL")
     if parts.fragment or parts.username is not None:

@@ -35,6 +35,7 @@ from urllib.parse import urljoin, urlsplit
 import httpcore
 import httpx
 
+from broker.domain.numerals import InvalidNumeral, parse_decimal
 from broker.upstream.deadline import (
     Deadline,
     DeadlineExceeded,
@@ -111,7 +112,11 @@ class OutboundPolicy:
 
 def check_url(url: str, policy: OutboundPolicy) -> None:
     """Refuse a URL before any request is made (OutboundError `refused`)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not one)
+    except ValueError as exc:  # "https://[x", "https://h:99999"
+        raise OutboundError("refused", "not a URL") from exc
     schemes = ("https", "http") if policy.allow_http else ("https",)
     if parts.scheme not in schemes or not parts.hostname:
         raise OutboundError("refused", f"{_shown(url)} is not an https URL")
@@ -182,6 +187,8 @@ def _open(
                 method, url, timeout=timeout, follow_redirects=False, **kwargs
             ) as response:
                 yield response, deadline
+    except (httpx.InvalidURL, UnicodeError) as exc:  # a host name IDNA refuses: xn--.com
+        raise OutboundError("refused", "not a URL a request can be made to") from exc
     except httpx.TimeoutException as exc:
         raise OutboundError("unavailable", _late(url, exc, policy)) from exc
     except httpx.HTTPError as exc:
@@ -198,8 +205,11 @@ def _late(url: str, exc: Exception, policy: OutboundPolicy) -> str:
 
 
 def _read_capped(response: httpx.Response, max_bytes: int, deadline: Deadline) -> bytes:
-    declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
+    try:  # 1*DIGIT (RFC 9110 §8.6), or no usable length: then the bytes are counted
+        declared = parse_decimal(response.headers.get("content-length", ""), maximum=2**63 - 1)
+    except InvalidNumeral:
+        declared = 0
+    if declared > max_bytes:
         raise OutboundError("refused", f"the response is larger than {max_bytes} bytes")
     body = bytearray()
     for chunk in response.iter_bytes():
@@ -213,8 +223,11 @@ def _read_capped(response: httpx.Response, max_bytes: int, deadline: Deadline) -
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    return parts.scheme, (parts.hostname or ""), parts.port
+    try:
+        parts = urlsplit(url)
+        return parts.scheme, (parts.hostname or ""), parts.port
+    except ValueError:  # not a URL (a redirect's Location is the server's to choose)
+        return "", url, -1  # the origin of no URL: matches none, and check_url refuses it
 
 
 def _shown(url: str) -> str:

@@ -11,6 +11,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from broker.domain.client_address import TrustedProxies
+from broker.domain.numerals import InvalidNumeral, parse_decimal
 from broker.errors import UserFacingError
 from broker.http import AutoPost, HttpRequest, HttpResponse, Page, Redirect, Result
 
@@ -60,7 +61,7 @@ async def to_http_request(request: Request, *, issuer: str, proxies: TrustedProx
 
 async def _read_capped(request: Request) -> bytes:
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    if declared is not None and _declared_length(declared) > MAX_BODY_BYTES:
         raise UserFacingError("Request too large", "Try again.", detail="body over cap", status=413)
     chunks: list[bytes] = []
     size = 0
@@ -72,6 +73,16 @@ async def _read_capped(request: Request) -> bytes:
             )
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _declared_length(declared: str) -> int:
+    """RFC 9110 §8.6 `1*DIGIT`: `²` passes `str.isdigit()` and fails `int()`."""
+    try:
+        return parse_decimal(declared, maximum=2**63 - 1)
+    except InvalidNumeral as exc:
+        raise UserFacingError(
+            "Unreadable request", "Try again.", detail=f"Content-Length: {exc}"
+        ) from exc
 
 
 def to_response(result: Result, request: Request, templates: Jinja2Templates) -> Response:

@@ -30,6 +30,8 @@ from broker.workers import LoginPool, run_in_threadpool
 log = logging.getLogger(__name__)
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+#: Endpoints a program calls, which answer JSON errors, never a page.
+_JSON_ENDPOINTS = frozenset(("/token", "/userinfo"))
 
 
 class Endpoints:
@@ -144,6 +146,11 @@ class Endpoints:
     async def user_facing_error(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, UserFacingError)
         log.warning("user-facing error status=%s detail=%s", exc.status, exc.detail or exc.title)
+        # A request no page answers (an unreadable body): each channel's own error shape.
+        if request.url.path.startswith("/api/"):
+            return api_problem(request, exc.status, detail=exc.title)
+        if request.url.path in _JSON_ENDPOINTS:
+            return oauth_error(exc.status, exc.title)
         page = Page(
             template="error.html",
             context={"title": exc.title, "hint": exc.hint},
@@ -182,15 +189,23 @@ class Endpoints:
         return render(request, self.templates, page)
 
 
-def api_problem(request: Request, status: int) -> Response:
+def api_problem(request: Request, status: int, *, detail: str | None = None) -> Response:
     """The API answers problems even for what no operation handles (an unknown path, a
-    method not allowed, a crash): a client parses one error shape."""
+    method not allowed, a crash, a body it cannot read): a client parses one error shape."""
     titles = {404: "Not found", 405: "Method not allowed", 500: "Internal error"}
+    if detail is None:
+        detail = "no such operation" if status in (404, 405) else "try again later"
     body = {
         "type": "about:blank",
         "title": titles.get(status, "Request failed"),
         "status": status,
-        "detail": "no such operation" if status in (404, 405) else "try again later",
+        "detail": detail,
         "instance": f"urn:gatehouse:request:{getattr(request.state, 'request_id', '')}",
     }
     return JSONResponse(body, status_code=status, media_type="application/problem+json")
+
+
+def oauth_error(status: int, description: str) -> Response:
+    """RFC 6749 §5.2's shape, for a request the token or userinfo endpoint cannot read."""
+    body = {"error": "invalid_request", "error_description": description}
+    return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})

@@ -65,6 +65,16 @@ def scrub_link_tokens_from_access_logs() -> None:
             logger.addFilter(LinkTokenScrubber())
 
 
+def ascii_query(query: bytes) -> bytes:
+    """A query string with any byte above 0x7F percent-encoded, as a browser sends it (RFC
+    3986 §2.1). Servers pass a raw `?\xff` through, and Starlette decodes the query as strict
+    UTF-8 on first use of `request.url`, in the error handlers too: a 500 for one byte.
+    Encoded, it means the same to every parser, which reads `%FF` leniently."""
+    if query.isascii():
+        return query
+    return b"".join(b"%%%02X" % byte if byte > 0x7F else bytes((byte,)) for byte in query)
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
         self.app = app
@@ -74,6 +84,7 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        scope["query_string"] = ascii_query(scope.get("query_string", b""))
         request_id = secrets.token_hex(8)
         nonce = secrets.token_urlsafe(16)
         state = scope.setdefault("state", {})

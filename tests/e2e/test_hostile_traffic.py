@@ -26,18 +26,13 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from broker.settings import RateLimitSettings
 from broker.store.sql import SqlStore
 from broker.store.sql.tables import metadata
-from tests.support.config import RP_CALLBACK
+from tests.support.config import OUT_OF_REACH, RP_CALLBACK
 from tests.support.databases import Database
 from tests.support.harness import Harness, build_harness
 
 EACH = 1000
-OUT_OF_REACH = RateLimitSettings(
-    authorize=10**6, login=10**6, callback=10**6, token_per_address=10**6,
-    token_per_client=10**6, portal_link=10**6, portal_link_all=10**6,
-)  # fmt: skip
 #: Sampled refusals (`flow_expired` at the known connection's callback and ACS): one event
 #: per connection, reason and minute, and the clock stands still during the flood.
 SAMPLED_EVENTS = 1

@@ -3,6 +3,7 @@ at /token, tokens checked on every request, exact scopes, rate limits."""
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 from pathlib import Path
 
@@ -47,6 +48,60 @@ def test_basic_authentication_works_too(world: ApiWorld) -> None:
         headers=basic(caller.client_id, caller.client_secret),
     )
     assert response.status_code == 200, response.text
+
+
+def test_credentials_in_both_the_header_and_the_body_are_invalid_request(
+    world: ApiWorld,
+) -> None:
+    """RFC 6749 §2.3.1: one authentication method per request (P-07)."""
+    caller = world.caller("events:read")
+    response = world.http.post(
+        "/token",
+        data={
+            "grant_type": "client_credentials",
+            "audience": api_audience(ISSUER),
+            "client_id": caller.client_id,
+            "client_secret": caller.client_secret,
+        },
+        headers=basic(caller.client_id, caller.client_secret),
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "invalid_request"
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        b"Basic " + base64.b64encode(b"\xff\xfe:\xff"),
+        "Basic é".encode("latin-1"),
+        b"Basic " + base64.b64encode(b"mc_x:%ff"),
+        b"Basic " + base64.b64encode(b"mc\x00x:secret"),
+    ],
+)
+def test_malformed_basic_credentials_are_invalid_client(
+    world: ApiWorld, authorization: bytes
+) -> None:
+    response = world.http.post(
+        "/token",
+        data={"grant_type": "client_credentials", "audience": api_audience(ISSUER)},
+        headers={"Authorization": authorization},
+    )
+    assert response.status_code == 401, response.text
+    assert response.json()["error"] == "invalid_client"
+
+
+def test_an_unknown_client_is_answered_exactly_as_a_wrong_secret(world: ApiWorld) -> None:
+    caller = world.caller("events:read")
+    wrong_secret = caller.fetch_token(client_secret="w" * 43)
+    unknown = caller.fetch_token(client_id="mc_unknown", client_secret="w" * 43)
+    per_request = ("x-request-id", "content-security-policy")
+    assert (unknown.status_code, unknown.content) == (
+        wrong_secret.status_code,
+        wrong_secret.content,
+    )
+    assert {k: v for k, v in unknown.headers.items() if k not in per_request} == {
+        k: v for k, v in wrong_secret.headers.items() if k not in per_request
+    }
 
 
 def test_a_narrower_scope_can_be_asked_for_and_a_wider_one_cannot(world: ApiWorld) -> None:

@@ -237,3 +237,28 @@ def test_the_use_cases_refuse_the_same_for_every_door(
         connections.update("cli", org, saml_id, client_secret="a secret")
     assert [e.pointer for e in refusal.value.errors] == ["/settings/client_secret"]
     assert connections.get(org, saml_id).version == 1
+
+
+@pytest.mark.parametrize(
+    "issuer",
+    [
+        "https://xn--.com",  # httpx's IDNA refused it from inside the request: a 500
+        "https://xn--zz-zzz.com",
+        "https://[op.test",  # urlsplit raised ValueError: a 500
+        "https://op.test:99999",
+        "https://op.test/ x",
+    ],
+)
+def test_an_issuer_no_request_can_be_made_to_is_refused_at_the_field(
+    connections_world: ApiWorld, upstreams: Upstreams, issuer: str
+) -> None:
+    world, org = connections_world, organization(connections_world)
+    assert "/settings/issuer" in refused(world, org, oidc(upstreams, issuer=issuer))
+
+
+@pytest.mark.parametrize("url", ["https://xn--.com/metadata", "https://idp.test:99999/m"])
+def test_a_metadata_url_no_request_can_be_made_to_is_refused_at_the_field(
+    connections_world: ApiWorld, url: str
+) -> None:
+    world, org = connections_world, organization(connections_world)
+    assert "/settings/metadata_url" in refused(world, org, saml(metadata_url=url))

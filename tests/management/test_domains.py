@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from broker.management.dns_txt import DnsTxtLookup
+from broker.management.dns_txt import DnsTxtLookup, parse_nameserver
 from broker.store import NotFound, Store
 from tests.support.dns_server import Zone, dns_server, silent_nameserver
 from tests.support.management_api import ApiWorld, build_api_world
@@ -121,6 +121,34 @@ def test_a_missing_or_wrong_record_fails_with_its_reason(
     assert ("domain.verification_failed", reason) in events(world, org)
 
 
+@pytest.mark.parametrize(
+    "published",
+    [
+        "gatehouse-domain-verification=é",
+        b"gatehouse-domain-verification=\xff\xfe",  # not UTF-8
+        b"\x00\x01\x7f",
+        "\u2028",
+    ],
+)
+def test_a_record_with_bytes_that_are_not_ascii_is_a_mismatch(
+    zone_world: tuple[ApiWorld, Zone], published: str | bytes
+) -> None:
+    """TXT strings are bytes (RFC 1035 §3.3.14); they were compared as text, and
+    `hmac.compare_digest` raises on a str that is not ASCII: a 500, with no event."""
+    world, zone = zone_world
+    org = organization(world)
+    record = claim(world, org, "acme.test")["verification"]
+    assert isinstance(record, dict)
+    zone.publish(record["name"], published)
+    response = world.admin().post(f"/organizations/{org}/domains/acme.test/verify")
+    assert response.status_code == 200, response.text
+    assert response.json()["reason"] == "value_mismatch"
+    assert ("domain.verification_failed", "value_mismatch") in events(world, org)
+    zone.publish(record["name"], published, record["value"])  # beside the right one: fine
+    verified = world.admin().post(f"/organizations/{org}/domains/acme.test/verify").json()
+    assert verified["status"] == "verified"
+
+
 def test_a_resolver_that_does_not_answer_is_a_timeout(store: Store, tmp_path: Path) -> None:
     with silent_nameserver() as nameserver:
         world = build_api_world(store, tmp_path, dns=DnsTxtLookup(nameserver, lifetime=0.5))
@@ -193,3 +221,16 @@ def test_another_organizations_domain_is_not_found_like_an_absent_one(world: Api
 
 def _without_instance(problem: dict[str, object]) -> dict[str, object]:
     return {k: v for k, v in problem.items() if k != "instance"}
+
+
+@pytest.mark.parametrize(
+    "text", ["127.0.0.1:²", "127.0.0.1:99999", "127.0.0.1:0", ":53", "[::1]:x"]
+)
+def test_a_resolver_address_that_is_not_one_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="not a resolver address"):
+        parse_nameserver(text)
+
+
+def test_a_resolver_address_reads_host_and_port() -> None:
+    assert parse_nameserver("[::1]:5353") == ("::1", 5353)
+    assert parse_nameserver("10.0.0.2") == ("10.0.0.2", 53)

@@ -4,6 +4,7 @@ new ones are recorded."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -167,6 +168,11 @@ def test_a_page_is_at_most_100_events(world: ApiWorld) -> None:
     assert page["next_cursor"] is not None
 
 
+def cursor_of(json_text: str) -> str:
+    """A cursor as the API makes them (base64url of JSON), holding `json_text`."""
+    return base64.urlsafe_b64encode(json_text.encode()).rstrip(b"=").decode()
+
+
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
@@ -179,6 +185,14 @@ def test_a_page_is_at_most_100_events(world: ApiWorld) -> None:
         ({"since": at(10), "until": at(10)}, {"/until"}),
         ({"cursor": "bm90IGEgY3Vyc29y"}, {"/cursor"}),
         ({"limit": "0"}, {"/limit"}),
+        ({"limit": "²"}, {"/limit"}),  # ASCII digits only (issue 12)
+        ({"limit": "5_0"}, {"/limit"}),  # pydantic read it as 50
+        ({"limit": " 5"}, {"/limit"}),
+        ({"limit": "9" * 5000}, {"/limit"}),
+        ({"cursor": cursor_of("[" * 5000 + "]" * 5000)}, {"/cursor"}),  # RecursionError
+        ({"cursor": cursor_of('["2026-01-01T09:00:00+00:00", "evt\\u0000"]')}, {"/cursor"}),
+        ({"cursor": cursor_of('["2026-01-01T09:00:00+00:00", "\\ud800"]')}, {"/cursor"}),
+        ({"cursor": "x" * 5000}, {"/cursor"}),
         ({"kind": "login.failed", "flow_id": "x"}, {"/kind", "/flow_id"}),
         ({"organization_id": "org\x00"}, {"/organization_id"}),  # PostgreSQL refuses NUL
     ],

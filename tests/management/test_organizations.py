@@ -3,8 +3,10 @@ mass assignment refused, Idempotency-Key, cursor pages stable under concurrent i
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from broker.domain.model import Connection, Domain
@@ -133,6 +135,23 @@ def test_pages_follow_the_cursor_and_are_capped(world: ApiWorld) -> None:
     assert huge.status_code == 200  # M-07: capped, not obeyed
     assert admin.get("/organizations", params={"cursor": "garbage!"}).status_code == 422
     assert admin.get("/organizations", params={"limit": 0}).status_code == 422
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        '["org\\u0000"]',  # PostgreSQL refuses NUL: a 500
+        '["\\ud800"]',  # no UTF-8 encoder takes a lone surrogate: a 500
+        "[" * 5000 + "]" * 5000,  # RecursionError: a 500
+        "[NaN]",
+    ],
+)
+def test_a_cursor_this_api_did_not_make_is_refused(world: ApiWorld, cursor: str) -> None:
+    create(world, "Acme")
+    encoded = base64.urlsafe_b64encode(cursor.encode()).rstrip(b"=").decode()
+    response = world.admin().get("/organizations", params={"cursor": encoded})
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["pointer"] == "/cursor"
 
 
 def test_pages_do_not_shift_when_organizations_are_added_meanwhile(world: ApiWorld) -> None:

@@ -126,9 +126,27 @@ def test_prompt_none_combined_is_invalid(gatehouse: Harness) -> None:
     assert_error_redirect(gatehouse.authorize(login), "invalid_request", login.state)
 
 
-def test_max_age_must_be_a_number(gatehouse: Harness) -> None:
-    login = gatehouse.new_login(max_age="soon")
+@pytest.mark.parametrize(
+    "max_age",
+    [
+        "soon",
+        "-1",
+        " 5",
+        "1_0",
+        "²",  # str.isdigit() says yes, int() raises
+        "١٢",  # Arabic-Indic digits: int() reads them, OIDC does not
+        "9" * 5000,  # past CPython's int-string conversion limit
+        "2147483648",  # absurd: more than 68 years
+    ],
+)
+def test_max_age_must_be_a_sane_number_of_ascii_digits(gatehouse: Harness, max_age: str) -> None:
+    login = gatehouse.new_login(max_age=max_age)
     assert_error_redirect(gatehouse.authorize(login), "invalid_request", login.state)
+
+
+def test_max_age_up_to_the_maximum_is_accepted(gatehouse: Harness) -> None:
+    login = gatehouse.new_login(max_age="2147483647")
+    assert gatehouse.authorize(login).headers["location"].startswith("https://idp.test/")
 
 
 def test_repeated_parameter_is_invalid_request(gatehouse: Harness) -> None:

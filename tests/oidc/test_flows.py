@@ -145,3 +145,20 @@ def test_an_account_of_another_workspace_domain_is_refused(gatehouse: Harness) -
         gatehouse.idp_returns(at_idp, sub="g-1", email="ann@acme.test", hd="acme.test").status_code
         == 302
     )
+
+
+def test_a_connector_that_fails_unexpectedly_still_leaves_an_audit_event(
+    gatehouse: Harness,
+) -> None:
+    """A bug in a connector (the test one reads `sub` without checking it is there) is a
+    500, and the attempt is recorded: the hand-off it spent is not silent."""
+    at_idp = gatehouse.authorize(gatehouse.new_login())
+    location = at_idp.headers["location"]
+    answer = idp_answer(location, email="ann@acme.test")  # no sub
+    crashed = gatehouse.client.get(return_path(location, answer), follow_redirects=False)
+    assert crashed.status_code == 500
+    with gatehouse.store.unit_of_work() as uow:
+        [event] = uow.audit.list(kind="login.failed")
+    assert (event.reason, event.detail) == ("internal_error", {"detail": "KeyError"})
+    assert event.request_id
+    assert event.request_id in crashed.text  # the reference the person quotes

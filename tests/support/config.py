@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from broker.settings import DatabaseSettings, RetentionSettings, Settings
+from broker.settings import DatabaseSettings, RateLimitSettings, RetentionSettings, Settings
 
 ISSUER = "https://gatehouse.test"
 RP_CALLBACK = "https://rp.test/callback"
@@ -28,3 +28,13 @@ def make_settings(tmp_path: Any, **overrides: Any) -> Settings:
     }
     values.update(overrides)
     return Settings(**values)
+
+
+_MANY = 10**6
+#: Rate limits no test's traffic reaches: for tests whose many requests all come from one
+#: address (a fuzzer, a flood standing in for many attackers), where the limits are not
+#: what is tested.
+OUT_OF_REACH = RateLimitSettings(
+    authorize=_MANY, login=_MANY, callback=_MANY, token_per_address=_MANY,
+    token_per_client=_MANY, portal_link=_MANY, portal_link_all=_MANY,
+)  # fmt: skip

@@ -17,10 +17,11 @@ class Zone(BaseResolver):  # type: ignore[misc]
     a dict assignment is atomic."""
 
     def __init__(self) -> None:
-        self.records: dict[str, list[str]] = {}
+        self.records: dict[str, list[str | bytes]] = {}
         self.queries: list[str] = []
 
-    def publish(self, name: str, *values: str) -> None:
+    def publish(self, name: str, *values: str | bytes) -> None:
+        """Strings are sent UTF-8 encoded; bytes as they are (a TXT string is bytes)."""
         self.records[name.rstrip(".").lower()] = list(values)
 
     def resolve(self, request: DNSRecord, handler: DNSHandler) -> DNSRecord:
@@ -36,10 +37,23 @@ class Zone(BaseResolver):  # type: ignore[misc]
         return reply
 
 
+class AnyNameZone(Zone):
+    """Answers every TXT question with the same strings (the fuzz tier: whatever domain a
+    portal form claimed, its check reads these)."""
+
+    def __init__(self, *values: str | bytes) -> None:
+        super().__init__()
+        self.values = list(values)
+
+    def resolve(self, request: DNSRecord, handler: DNSHandler) -> DNSRecord:
+        self.publish(str(request.q.qname), *self.values)
+        return super().resolve(request, handler)
+
+
 @contextmanager
-def dns_server() -> Iterator[tuple[Zone, str]]:
+def dns_server(zone: Zone | None = None) -> Iterator[tuple[Zone, str]]:
     """(zone, "127.0.0.1:<port>") for GATEHOUSE_DNS_RESOLVER."""
-    zone = Zone()
+    zone = zone or Zone()
     server = DNSServer(zone, address="127.0.0.1", port=0, logger=DNSLogger(logf=lambda _line: None))
     port = server.server.server_address[1]
     server.start_thread()

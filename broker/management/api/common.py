@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from broker.domain.numerals import parse_decimal
 from broker.management import pagination, text_rules
 from broker.management.api.operations import Call
 
@@ -23,9 +24,23 @@ class Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _ascii_count(value: object) -> object:
+    """A query's number as protocols write it: ASCII digits only (pydantic alone reads
+    `5_0` as 50 and ` 5` as 5). Larger than `MAX_COUNT` is refused; up to it, a page size
+    is capped, not obeyed (M-07)."""
+    if isinstance(value, str):
+        return parse_decimal(value, maximum=MAX_COUNT)
+    return value
+
+
+MAX_COUNT = 2**31 - 1
+#: A whole number in a query string.
+Count = Annotated[int, BeforeValidator(_ascii_count)]
+
+
 class ListQuery(Input):
     cursor: str | None = Field(default=None, description="next_cursor of the previous page")
-    limit: int | None = Field(
+    limit: Count | None = Field(
         default=None, ge=1, description=f"page size; at most {pagination.MAX_LIMIT}"
     )
 

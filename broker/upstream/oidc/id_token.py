@@ -13,22 +13,25 @@ the key (from our JWKS only), the signature, then the claims.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeGuard
+from typing import Any
 
 from joserfc import jws
 from joserfc.errors import JoseError
 
 from broker.upstream.base import UpstreamInvalid
+from broker.upstream.oidc.idp_json import is_ascii_text, parse_object, timestamp
 from broker.upstream.oidc.signing_keys import SigningKeys
 
 MAX_TOKEN_BYTES = 16 * 1024
 MAX_SUBJECT_CHARS = 255
+#: Longer than any key id a JWKS we have seen publishes (Entra's are 27 characters).
+MAX_KID_CHARS = 256
 _HASHES = {"256": hashlib.sha256, "384": hashlib.sha384, "512": hashlib.sha512}
 _TIME_CLAIMS = {"exp": "expiry", "iat": "issued at", "nbf": "not before", "auth_time": "login"}
 
@@ -59,9 +62,7 @@ def verify_id_token(token: str, keys: SigningKeys, expect: IdTokenExpectations) 
         _check_subject_and_nonce(claims, expect)
         if "at_hash" in claims and expect.access_token is not None:
             expected = token_hash(expect.access_token, header["alg"])
-            if not isinstance(claims["at_hash"], str) or not hmac.compare_digest(
-                claims["at_hash"], expected
-            ):
+            if not _same_ascii(claims["at_hash"], expected):
                 raise UpstreamInvalid("at_hash_mismatch", detail="at_hash does not match")
     except UpstreamInvalid as exc:
         exc.evidence = lambda: {"id_token": {"header": header, "claims": claims}}
@@ -70,7 +71,8 @@ def verify_id_token(token: str, keys: SigningKeys, expect: IdTokenExpectations) 
 
 
 def token_hash(value: str, alg: str) -> str:
-    """`at_hash`: the left half of the hash the JWS algorithm uses (Core §3.1.3.6)."""
+    """`at_hash`: the left half of the hash the JWS algorithm uses (Core §3.1.3.6). `value`
+    is ASCII: the token endpoint refuses an access token that is not (RFC 6749 A.12)."""
     digest = _HASHES[alg[-3:]](value.encode("ascii")).digest()
     return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode()
 
@@ -80,13 +82,15 @@ def _verified_parts(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     if len(token) > MAX_TOKEN_BYTES:
         raise UpstreamInvalid("id_token_too_large", detail=f"{len(token)} bytes")
+    if not token.isascii():  # a compact JWS is base64url and dots (RFC 7515 §7.1)
+        raise UpstreamInvalid("id_token_malformed", detail="not ASCII")
     parts = token.split(".")
     if len(parts) != 3:
         # Five parts would be an encrypted ID token, which we never ask for.
         raise UpstreamInvalid("id_token_malformed", detail=f"{len(parts)} parts")
     header = _json_object(parts[0], "header")
     alg = header.get("alg")
-    if alg not in expect.algorithms:
+    if not isinstance(alg, str) or alg not in expect.algorithms:
         raise UpstreamInvalid(
             "algorithm_not_allowed",
             detail=f"alg {str(alg)[:20]!r}",
@@ -99,8 +103,10 @@ def _verified_parts(
         # RFC 7515 §4.1.11: a critical extension we do not implement must fail.
         raise UpstreamInvalid("id_token_malformed", detail="crit header")
     kid = header.get("kid")
-    if kid is not None and not isinstance(kid, str):
-        raise UpstreamInvalid("id_token_malformed", detail="kid is not a string")
+    if kid is not None and not is_ascii_text(kid, max_chars=MAX_KID_CHARS):
+        raise UpstreamInvalid("id_token_malformed", detail="kid is not a short ASCII string")
+    if "typ" in header and not is_ascii_text(header["typ"], max_chars=64):
+        raise UpstreamInvalid("id_token_malformed", detail="typ is not a short ASCII string")
     candidates = keys.candidates(expect.jwks_uri, kid=kid, alg=alg)
     if not candidates:
         raise UpstreamInvalid(
@@ -157,9 +163,14 @@ def _check_issuer_and_audience(claims: dict[str, Any], expect: IdTokenExpectatio
 
 def _check_times(claims: dict[str, Any], expect: IdTokenExpectations) -> None:
     now, skew = expect.now.timestamp(), expect.skew.total_seconds()
-    exp, iat = claims.get("exp"), claims.get("iat")
-    if not _is_time(exp) or not _is_time(iat):
-        raise UpstreamInvalid("id_token_malformed", detail="exp and iat are required numbers")
+    for name in ("nbf", "auth_time"):
+        if claims.get(name) is not None and timestamp(claims[name]) is None:
+            raise UpstreamInvalid("id_token_malformed", detail=f"{name} is not a time")
+    exp, iat = timestamp(claims.get("exp")), timestamp(claims.get("iat"))
+    if exp is None or iat is None:
+        # RFC 7519 §2 NumericDate: a number, finite, not a boolean (True is an int in
+        # Python), and one a datetime can hold (1970..9999).
+        raise UpstreamInvalid("id_token_malformed", detail="exp and iat are required times")
     if now >= exp + skew:
         raise UpstreamInvalid(
             "expired", detail=f"exp {exp}", facts=_time_facts("exp", exp, claims, expect)
@@ -168,13 +179,11 @@ def _check_times(claims: dict[str, Any], expect: IdTokenExpectations) -> None:
         raise UpstreamInvalid(
             "issued_in_future", detail=f"iat {iat}", facts=_time_facts("iat", iat, claims, expect)
         )
-    nbf = claims.get("nbf")
-    if nbf is not None and (not _is_time(nbf) or nbf > now + skew):
-        facts = _time_facts("nbf", nbf, claims, expect) if _is_time(nbf) else {}
+    nbf = timestamp(claims.get("nbf"))
+    if nbf is not None and nbf > now + skew:
+        facts = _time_facts("nbf", nbf, claims, expect)
         raise UpstreamInvalid("not_yet_valid", detail=f"nbf {nbf}", facts=facts)
-    auth_time = claims.get("auth_time")
-    if auth_time is not None and not _is_time(auth_time):
-        raise UpstreamInvalid("id_token_malformed", detail="auth_time is not a number")
+    auth_time = timestamp(claims.get("auth_time"))
     if expect.max_age is not None:
         if auth_time is None:
             raise UpstreamInvalid("auth_time_missing", detail="max_age was requested")
@@ -198,7 +207,7 @@ def _check_subject_and_nonce(claims: dict[str, Any], expect: IdTokenExpectations
         # sends it.
         raise UpstreamInvalid("nonce_supported_claim", detail="nonce_supported claim")
     nonce = claims.get("nonce")
-    if not isinstance(nonce, str) or not hmac.compare_digest(nonce, expect.nonce):
+    if not _same_ascii(nonce, expect.nonce):
         # Never the values: the expected nonce is this flow's secret.
         facts = {"nonce_in_token": "yes, a different one" if nonce is not None else "no"}
         raise UpstreamInvalid("nonce_mismatch", detail="nonce absent or different", facts=facts)
@@ -216,8 +225,8 @@ def _time_facts(
         "clock_offset_seconds": str(round(value - expect.now.timestamp())),
         "allowed_skew_seconds": str(round(expect.skew.total_seconds())),
     }
-    iat = claims.get("iat")
-    if _is_time(iat):
+    iat = timestamp(claims.get("iat"))
+    if iat is not None:
         facts["issue_instant"] = _iso(iat)
         facts["issue_instant_offset_seconds"] = str(round(iat - expect.now.timestamp()))
     return facts
@@ -239,13 +248,13 @@ def _shown_list(value: object) -> str:
 
 def _json_object(segment: str, what: str) -> dict[str, Any]:
     try:
-        data = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    except (ValueError, TypeError) as exc:
-        raise UpstreamInvalid("id_token_malformed", detail=f"{what} is not JSON") from exc
-    if not isinstance(data, dict):
-        raise UpstreamInvalid("id_token_malformed", detail=f"{what} is not an object")
-    return data
+        decoded = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise UpstreamInvalid("id_token_malformed", detail=f"{what} is not base64url") from exc
+    return parse_object(decoded, "id_token_malformed", what)
 
 
-def _is_time(value: object) -> TypeGuard[int | float]:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def _same_ascii(value: object, expected: str) -> bool:
+    """Constant-time equality of a claim with an ASCII value we made; `compare_digest`
+    raises TypeError on a str that is not ASCII, so anything else is simply not equal."""
+    return is_ascii_text(value) and hmac.compare_digest(str(value).encode(), expected.encode())

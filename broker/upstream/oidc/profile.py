@@ -147,5 +147,7 @@ def _groups(
             if isinstance(value, str) and value:
                 return (value,), overage
             if isinstance(value, list) and value:
-                return tuple(str(v) for v in value if isinstance(v, str | int)), overage
+                # A boolean is an int to Python, and not a group name to anyone.
+                kept = (v for v in value if isinstance(v, str | int) and not isinstance(v, bool))
+                return tuple(str(v) for v in kept), overage
     return (), overage

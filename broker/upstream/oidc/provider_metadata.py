@@ -13,7 +13,6 @@ failure is logged; after that, logins fail as unavailable until the IdP answers 
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -25,6 +24,7 @@ from broker.errors import ConfigError
 from broker.upstream.base import UpstreamInvalid, UpstreamUnavailable
 from broker.upstream.config_fields import check_url
 from broker.upstream.oidc.config import SIGNING_ALGORITHMS, ManualEndpoints
+from broker.upstream.oidc.idp_json import parse_object
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +65,7 @@ def discovery_url(issuer: str) -> str:
 
 def parse_provider_metadata(document: bytes, *, issuer: str) -> ProviderMetadata:
     """The discovery document -> ProviderMetadata; UpstreamInvalid with a reason otherwise."""
-    try:
-        data = json.loads(document)
-    except ValueError as exc:
-        raise UpstreamInvalid("discovery_invalid", detail="not JSON") from exc
-    if not isinstance(data, dict):
-        raise UpstreamInvalid("discovery_invalid", detail="not a JSON object")
+    data = parse_object(document, "discovery_invalid", "the discovery document")
     if data.get("issuer") != issuer:
         raise UpstreamInvalid(
             "discovery_issuer_mismatch",

@@ -10,7 +10,6 @@ never used to verify.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, Key, RSAKey
 
 from broker.upstream.base import UpstreamInvalid
+from broker.upstream.oidc.idp_json import parse_object
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +49,8 @@ class PublicKey:
 
 def parse_jwks(document: bytes) -> tuple[PublicKey, ...]:
     """Usable verification keys; anything else in the set is skipped (RFC 7517 §5)."""
-    try:
-        data = json.loads(document)
-    except ValueError as exc:
-        raise UpstreamInvalid("jwks_invalid", detail="not JSON") from exc
-    entries = data.get("keys") if isinstance(data, dict) else None
+    data = parse_object(document, "jwks_invalid", "the JWKS")
+    entries = data.get("keys")
     if not isinstance(entries, list):
         raise UpstreamInvalid("jwks_invalid", detail="no keys array")
     keys = [key for key in map(_public_key, entries[:MAX_KEYS]) if key is not None]
@@ -70,11 +67,13 @@ def _public_key(entry: Any) -> PublicKey | None:
             if rsa_key.raw_value.key_size < MIN_RSA_BITS:
                 return None
             key: Key = rsa_key
-        elif entry.get("kty") == "EC":
+        elif entry.get("kty") == "EC" and entry.get("crv") in _CURVES.values():
+            # Another curve (secp256k1, or nonsense) is a key we cannot use: joserfc raises
+            # KeyError for it, which must not stop the keys we can.
             key = ECKey.import_key(entry)
         else:
             return None  # "oct" above all: a shared secret never verifies an ID token (R-07)
-    except (JoseError, ValueError, TypeError):
+    except (JoseError, ValueError, TypeError, LookupError):
         return None
     return PublicKey(
         kid=kid if isinstance(kid, str) else None,

@@ -10,7 +10,6 @@ capped and checked for shape (R-19) before anything in them is used.
 from __future__ import annotations
 
 import base64
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +23,7 @@ from joserfc.jwk import RSAKey
 from broker.domain.opaque import new_secret
 from broker.upstream import outbound
 from broker.upstream.base import UpstreamInvalid, UpstreamUnavailable
+from broker.upstream.oidc.idp_json import is_ascii_text, parse_object
 from broker.upstream.outbound import OutboundError, OutboundPolicy
 
 MAX_TOKEN_RESPONSE_BYTES = 64 * 1024
@@ -143,6 +143,14 @@ def redeem_code(
             detail="no id_token or access_token",
             facts={**where, "tokens_received": ", ".join(present) or "(none)"},
         )
+    if not is_ascii_text(access_token, max_chars=MAX_TOKEN_RESPONSE_BYTES):
+        # RFC 6749 A.12: an access token is VSCHAR (printable ASCII). It is hashed for
+        # at_hash and sent back in a header, neither of which takes anything else.
+        raise UpstreamInvalid(
+            "token_response_invalid",
+            detail="access_token is not printable ASCII",
+            facts={**where, "tokens_received": "access_token (not printable ASCII)"},
+        )
     return TokenResponse(id_token=id_token, access_token=access_token)
 
 
@@ -165,13 +173,7 @@ def fetch_userinfo(
 
 
 def _json_object(body: bytes, reason: str) -> dict[str, Any]:
-    try:
-        data = json.loads(body)
-    except ValueError as exc:
-        raise UpstreamInvalid(reason, detail="not JSON") from exc
-    if not isinstance(data, dict):
-        raise UpstreamInvalid(reason, detail="not a JSON object")
-    return data
+    return parse_object(body, reason, "the response")
 
 
 def _unreachable(

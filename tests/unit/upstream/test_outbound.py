@@ -170,3 +170,41 @@ def test_a_server_error_is_unavailability_and_names_no_query() -> None:
         outbound.get(client, "https://idp.test/x?token=secret", policy=PRODUCTION, max_bytes=10)
     assert failed.value.kind == "unavailable"
     assert "secret" not in failed.value.detail
+
+
+@pytest.mark.parametrize("declared", ["²", "9" * 5000, "\u0661\u0662", "-1"])
+def test_a_content_length_that_is_not_a_length_is_not_trusted_either_way(declared: str) -> None:
+    """An IdP's Content-Length is read as 1*DIGIT or not at all (`²` passed `isdigit()` and
+    failed `int()`); without one, the bytes are counted as they come."""
+    small = httpx.Response(200, headers=[(b"content-length", declared.encode())], content=b"{}")
+    client = _routes({"https://idp.test/small": small})
+    assert outbound.get(client, "https://idp.test/small", policy=PRODUCTION, max_bytes=10) == b"{}"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://xn--.com/token",  # idna: malformed A-label, raised from inside httpx
+        "https://xn--zz-zzz.com/token",  # idna: codepoint not allowed
+        "https://[idp.test/token",  # urlsplit: invalid IPv6 URL
+        "https://idp.test:99999/token",  # urlsplit: port out of range
+    ],
+)
+def test_a_url_no_request_can_be_made_to_is_refused(url: str) -> None:
+    """The URLs come from customers' IT admins and from IdPs' discovery documents."""
+    client = _routes({})
+    for call in (
+        lambda: outbound.get(client, url, policy=PRODUCTION, max_bytes=10),
+        lambda: outbound.post(client, url, policy=PRODUCTION, max_bytes=10, data={}),
+    ):
+        with pytest.raises(OutboundError) as refused:
+            call()
+        assert refused.value.kind == "refused"
+
+
+def test_a_redirect_to_a_location_that_is_not_a_url_is_refused() -> None:
+    client = _routes(
+        {"https://idp.test/a": httpx.Response(302, headers={"location": "https://idp.test:99999/"})}
+    )
+    with pytest.raises(OutboundError, match="another site"):
+        outbound.get(client, "https://idp.test/a", policy=PRODUCTION, max_bytes=10)

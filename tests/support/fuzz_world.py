@@ -1,0 +1,238 @@
+"""A whole Gatehouse in process for hostile input: a registered relying party (confidential
+and public), an organization with a verified domain and three connections (a live SAML one,
+a live OIDC one whose IdP is a programmable `MockOp` behind the broker's outbound client, one
+in setup), a portal session with its form token, and the moves that put a flow exactly where
+a hostile answer should land (handed off to SAML or OIDC, its browser cookie in hand).
+
+Requests go through `RawClient` (tests/support/raw_asgi.py): the app gets the header and
+body bytes a fuzzer drew, not what httpx would have made of them.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from http.cookies import SimpleCookie
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+from joserfc.jwk import RSAKey
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from broker.app import Broker, create_app
+from broker.clock import FixedClock
+from broker.domain.management import STRATEGIES
+from broker.domain.model import Connection
+from broker.management.dns_txt import TxtLookup
+from broker.oidc.clients import register_client
+from broker.settings import ManagementSettings, Settings
+from broker.store import Store
+from tests.support.certificates import certificate_pem
+from tests.support.config import (
+    ISSUER,
+    OUT_OF_REACH,
+    PUBLIC_CALLBACK,
+    RP_CALLBACK,
+    make_settings,
+)
+from tests.support.harness import pkce_pair
+from tests.support.mock_op import MockOp
+from tests.support.portal_world import ACTOR, csrf_token
+from tests.support.raw_asgi import RawAnswer, RawClient
+
+DOMAIN = "acme.test"
+EMAIL = f"ann@{DOMAIN}"
+IDP_ENTITY_ID = "https://idp.acme.test/saml"
+SSO_URL = "https://idp.acme.test/sso"
+CLIENT_ID = "auth0-tenant"
+#: One PKCE pair for every flow: a token request can then bring the right verifier.
+VERIFIER, CHALLENGE = pkce_pair()
+PUBLIC_CLIENT_ID = "native-app"
+
+
+def fuzz_settings(tmp_path: Path) -> Settings:
+    """THE place the fuzzed app's settings are made. Anything that would refuse requests for
+    reasons other than their content belongs here, set out of the fuzzer's way: the rate
+    limits (a fuzzer sends hundreds of requests a minute from one address), the management
+    API's per-client budget among them."""
+    return make_settings(
+        tmp_path,
+        rate_limits=OUT_OF_REACH,
+        management=ManagementSettings(requests_per_minute=10**6),
+    )
+
+
+@dataclass
+class Handoff:
+    """A flow handed off to an upstream IdP: what its answer must carry to be looked at."""
+
+    flow_id: str
+    cookie: str  # the browser-binding cookie, as a Cookie header value
+    location: str  # where the browser was sent (OIDC: the IdP's authorize URL)
+
+
+@dataclass
+class FuzzWorld:
+    app: Starlette
+    broker: Broker
+    store: Store
+    clock: FixedClock
+    op: MockOp
+    client_secret: str
+    organization_id: str
+    saml: Connection
+    oidc: Connection
+    in_setup: Connection
+    raw: RawClient | None = None
+    portal_cookie: str = ""
+    portal_token: str = ""
+
+    @property
+    def connection_ids(self) -> tuple[str, ...]:
+        return (self.saml.id, self.oidc.id, self.in_setup.id)
+
+    def request(self, method: str, path: bytes | str, **kwargs: Any) -> RawAnswer:
+        assert self.raw is not None, "open the world's raw client first"
+        return self.raw.request(method, path, **kwargs)
+
+    # -- relying party --------------------------------------------------------------------
+
+    def authorize_params(self, **overrides: str) -> dict[str, str]:
+        params = {
+            "response_type": "code",
+            "client_id": CLIENT_ID,
+            "redirect_uri": RP_CALLBACK,
+            "scope": "openid profile email",
+            "state": "rp-state",
+            "nonce": "rp-nonce",
+            "code_challenge": CHALLENGE,
+            "code_challenge_method": "S256",
+        }
+        return params | overrides
+
+    def new_flow(self) -> str:
+        """A live flow, not handed off yet (the email page's)."""
+        answer = self.request(
+            "GET", "/authorize", query=urlencode(self.authorize_params()).encode()
+        )
+        found = re.search(r'name="flow" value="([^"]+)"', answer.text)
+        assert answer.status == 200, answer.text[:500]
+        assert found, answer.text[:500]
+        return html.unescape(found.group(1))
+
+    def handoff(self, connection: Connection) -> Handoff:
+        """A flow handed off to `connection`, as its IdP's answer would find it."""
+        query = urlencode(self.authorize_params(connection=connection.id, login_hint=EMAIL))
+        answer = self.request("GET", "/authorize", query=query.encode())
+        assert answer.status in (200, 302), (answer.status, answer.text[:500])
+        cookie = SimpleCookie()
+        for name, value in answer.headers:
+            if name.lower() == b"set-cookie":
+                cookie.load(value.decode("latin-1"))
+        binding = "; ".join(f"{k}={v.value}" for k, v in cookie.items())
+        if answer.status == 302:  # OIDC `state`, SAML redirect binding `RelayState`
+            location = answer.header("location") or ""
+            sent = parse_qs(urlsplit(location).query)
+            flow_id = (sent.get("state") or sent["RelayState"])[0]
+        else:  # SAML POST binding: the auto-post page carries RelayState
+            found = re.search(r'name="RelayState" value="([^"]+)"', answer.text)
+            assert found, answer.text[:500]
+            location, flow_id = "", html.unescape(found.group(1))
+        return Handoff(flow_id=flow_id, cookie=binding, location=location)
+
+    def login_code(self) -> str:
+        """A code the broker issued for a whole login through the OIDC connection."""
+        handoff = self.handoff(self.oidc)
+        authorization = self.op.authorize(handoff.location)
+        answer = self.request(
+            "GET",
+            f"/oidc/{self.oidc.id}/callback",
+            query=urlencode(self.op.answer(authorization)).encode(),
+            headers=[(b"cookie", handoff.cookie.encode())],
+        )
+        location = answer.header("location") or ""
+        assert answer.status == 302, answer.text[:500]
+        assert location.startswith(RP_CALLBACK), location
+        return parse_qs(urlsplit(location).query)["code"][0]
+
+    # -- portal -----------------------------------------------------------------------------
+
+    def open_portal_session(self) -> None:
+        """A session with every feature, and the form token its pages carry. A minute
+        passes first: link redemptions are counted per minute (T-07), and the fuzzer's own
+        guesses at `/portal/link` may have used this one's up."""
+        self.clock.advance(timedelta(minutes=1))
+        browser = TestClient(self.app, base_url=ISSUER)
+        issued = self.broker.management.portal_links.create(ACTOR, self.organization_id)
+        path = urlsplit(issued.url).path
+        page = browser.get(path)
+        token = re.search(r'name="token" value="([^"]+)"', page.text)
+        assert token, page.text
+        opened = browser.post(
+            "/portal/link",
+            data={"token": html.unescape(token.group(1))},
+            headers={"Origin": ISSUER},
+            follow_redirects=False,
+        )
+        assert opened.status_code == 303, opened.text
+        self.portal_cookie = "; ".join(f"{k}={v}" for k, v in browser.cookies.items())
+        self.portal_token = csrf_token(browser.get("/portal/").text)
+
+
+def build_fuzz_world(
+    store: Store, tmp_path: Path, *, op_key: RSAKey, dns: TxtLookup | None = None
+) -> FuzzWorld:
+    """`dns`: where domain checks look (a DNS server on loopback; never the network)."""
+    clock = FixedClock()
+    op = MockOp(key=op_key, now=clock.now)
+    http = httpx.Client(transport=httpx.MockTransport(lambda request: op.handle(request)))
+    app = create_app(fuzz_settings(tmp_path), store=store, clock=clock, http=http, dns=dns)
+    broker: Broker = app.state.broker
+    management = broker.management
+    organization = management.organizations.create(ACTOR, name="Acme Corp")
+    org = organization.id
+    management.domains.add(ACTOR, org, DOMAIN)
+    management.domains.mark_verified(ACTOR, org, DOMAIN)
+    year = clock.now() + timedelta(days=365)
+    saml = management.connections.create_saml(
+        ACTOR,
+        org,
+        {
+            "idp_entity_id": IDP_ENTITY_ID,
+            "sso_url": SSO_URL,
+            "certificates": [certificate_pem(not_after=year)],
+        },
+    ).connection
+    oidc = management.connections.create_oidc(
+        ACTOR, org, {"issuer": op.issuer, "client_id": op.client_id}, client_secret=op.client_secret
+    ).connection
+    in_setup = management.connection_setup.begin(
+        ACTOR, org, strategy="okta", protocol="saml", offered=STRATEGIES
+    )
+    with store.unit_of_work() as uow:
+        now = clock.now()
+        registered = register_client(
+            uow, name="Auth0", redirect_uris=[RP_CALLBACK], now=now, client_id=CLIENT_ID
+        )
+        register_client(
+            uow, name="Native", redirect_uris=[PUBLIC_CALLBACK], now=now,
+            client_id=PUBLIC_CLIENT_ID, public=True,
+        )  # fmt: skip
+    assert registered.client_secret
+    return FuzzWorld(
+        app=app,
+        broker=broker,
+        store=store,
+        clock=clock,
+        op=op,
+        client_secret=registered.client_secret,
+        organization_id=org,
+        saml=saml,
+        oidc=oidc,
+        in_setup=in_setup,
+    )
