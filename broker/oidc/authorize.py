@@ -22,6 +22,10 @@ _PROMPT_VALUES = {"none", "login", "consent", "select_account"}
 # RFC 7636 §4.2: S256 challenge is BASE64URL(SHA256(verifier)), i.e. exactly 43 characters.
 _S256_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 _MAX_PARAM_LENGTH = 2048
+#: Tighter bounds where the value's nature allows: every flow stores these, and anyone may
+#: start a flow, so what one costs is bounded by what one request may carry. An email is at
+#: most 254 characters (RFC 5321 §4.5.3.1 path limit), an id of ours at most 255.
+_MAX_LENGTHS = {"login_hint": 320, "nonce": 512, "organization": 255, "connection": 255}
 #: OIDC Core §3.1.2.1 puts no bound on max_age; 2^31 - 1 seconds (68 years) is the largest
 #: "no limit really" relying parties send, and anything above it is not a freshness demand.
 MAX_MAX_AGE = 2**31 - 1
@@ -107,8 +111,9 @@ class _Checks:
             if len(self.params.get(name, [])) > 1:
                 raise self.reject("invalid_request", f"'{name}' was sent more than once")
         for name, values in self.params.items():
-            if any(len(v) > _MAX_PARAM_LENGTH for v in values):
-                raise self.reject("invalid_request", f"'{name}' is too long")
+            limit = _MAX_LENGTHS.get(name, _MAX_PARAM_LENGTH)
+            if any(len(v) > limit for v in values):
+                raise self.reject("invalid_request", f"'{name[:40]}' is too long")
 
     def check_no_request_object(self) -> None:
         # OIDC Core §6: we advertise request(_uri)_parameter_supported=false. Fetching a

@@ -174,19 +174,26 @@ class Endpoints:
         return render(request, self.templates, page)
 
     async def server_error(self, request: Request, exc: Exception) -> Response:
+        """Starlette calls this outside every middleware: the page gets the security
+        headers and the request's reference from the state the middleware left."""
         log.exception("unhandled error", exc_info=exc)
         if request.url.path.startswith("/api/"):
-            return api_problem(request, 500)
-        page = Page(
-            template="error.html",
-            context={
-                "title": "Something went wrong on our side",
-                "hint": "Try again in a moment. If it keeps happening, give the application's "
-                "support team the reference below.",
-            },
-            status=500,
-        )
-        return render(request, self.templates, page)
+            response = api_problem(request, 500)
+        else:
+            page = Page(
+                template="error.html",
+                context={
+                    "title": "Something went wrong on our side",
+                    "hint": "Try again in a moment. If it keeps happening, give the "
+                    "application's support team the reference below.",
+                },
+                status=500,
+            )
+            response = render(request, self.templates, page)
+        secure = getattr(request.state, "secure_headers", None)
+        if secure is not None:
+            secure(response.headers)
+        return response
 
 
 def api_problem(request: Request, status: int, *, detail: str | None = None) -> Response:

@@ -92,16 +92,22 @@ class SecurityHeadersMiddleware:
         state["csp_nonce"] = nonce
         token = request_id_var.set(request_id)
 
+        def secure(headers: MutableHeaders) -> None:
+            headers["X-Request-Id"] = request_id
+            headers["X-Content-Type-Options"] = "nosniff"
+            headers["Referrer-Policy"] = "no-referrer"
+            headers["X-Frame-Options"] = "DENY"
+            headers.setdefault("Content-Security-Policy", _CSP.format(nonce=nonce))
+            if self.hsts:
+                headers["Strict-Transport-Security"] = "max-age=31536000"
+
+        # Starlette answers an unhandled exception outside every middleware; its handler
+        # (`Endpoints.server_error`) puts the same headers on that page through this.
+        state["secure_headers"] = secure
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers["X-Request-Id"] = request_id
-                headers["X-Content-Type-Options"] = "nosniff"
-                headers["Referrer-Policy"] = "no-referrer"
-                headers["X-Frame-Options"] = "DENY"
-                headers.setdefault("Content-Security-Policy", _CSP.format(nonce=nonce))
-                if self.hsts:
-                    headers["Strict-Transport-Security"] = "max-age=31536000"
+                secure(MutableHeaders(scope=message))
             await send(message)
 
         try:

@@ -54,7 +54,7 @@ def kinds(gatehouse: Harness) -> dict[str, Callable[[], httpx.Response]]:
                     "response_type": "code",
                     "scope": "openid",
                     "state": junk(1500),
-                    "nonce": junk(1500),
+                    "nonce": junk(380),
                     "login_hint": f"{junk()}@nowhere.example",
                 }
             )

@@ -245,3 +245,23 @@ def test_an_organization_with_two_connections_lets_the_person_choose(gatehouse: 
     forged = gatehouse.client.post("/login/choose", data={**form, "connection": "con_elsewhere"})
     assert forged.status_code == 400
     assert "Choose one of the listed" in forged.text
+
+
+@pytest.mark.parametrize(
+    ("name", "longest"),
+    [("state", 2048), ("login_hint", 320), ("nonce", 512), ("organization", 255)],
+)
+def test_what_a_flow_stores_is_bounded_per_parameter(
+    gatehouse: Harness, name: str, longest: int
+) -> None:
+    """Anyone may start a flow; what one costs is what one request may carry (issue 12)."""
+    value = "a" * (longest - 10) + "@acme.test" if name == "login_hint" else "a" * longest
+    assert len(value) == longest
+    at_limit = gatehouse.authorize(gatehouse.new_login(**{name: value}))
+    assert at_limit.status_code in (200, 302, 400)
+    if at_limit.status_code == 302:
+        assert "error=" not in at_limit.headers["location"]
+    over = gatehouse.new_login(**{name: "a" + value})
+    assert_error_redirect(
+        gatehouse.authorize(over), "invalid_request", over.state if name != "state" else None
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import NoReturn
 
 import pytest
 
@@ -93,3 +94,24 @@ def test_a_body_that_is_not_utf8_gets_each_channels_error(gatehouse: Harness) ->
     api = gatehouse.client.post("/api/v1/organizations", content=b"name=\xff", headers=form)
     assert api.status_code == 400
     assert api.headers["content-type"] == "application/problem+json"
+
+
+def test_a_crash_still_answers_with_a_reference_and_the_security_headers(
+    gatehouse: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Starlette renders an unhandled exception outside every middleware; the page still
+    carries the request's reference and the headers every other answer has."""
+
+    def crash() -> NoReturn:
+        raise RuntimeError("a bug")
+
+    broker = gatehouse.client.app.state.broker  # type: ignore[attr-defined]
+    monkeypatch.setattr(broker.provider, "discovery", crash)
+    response = gatehouse.client.get("/.well-known/openid-configuration")
+    assert response.status_code == 500
+    assert "Something went wrong on our side" in response.text
+    assert f"<code>{response.headers['x-request-id']}</code>" in response.text
+    assert response.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert "a bug" not in response.text
