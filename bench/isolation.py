@@ -19,7 +19,6 @@ import argparse
 import math
 import os
 import platform
-import signal
 import sys
 import tempfile
 import threading
@@ -27,10 +26,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 
 import httpx
 
+from bench.console import say, stop_on_sigterm
 from bench.idp_legs import LEGS
 from bench.logins import RunResult, run
 from bench.relying_party import LoginError, fetch_keys, redirect
@@ -40,11 +39,6 @@ from broker.domain.model import Domain, Organization
 
 SLOW_ORG = "org_bench_slow_corp"
 SLOW_EMAIL = "bob@slow.example"
-
-
-def _say(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
 
 
 def seed_slow_corp(servers: Servers, issuer: str) -> str:
@@ -172,13 +166,9 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
-    raise SystemExit(143)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = _arguments(argv)
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    stop_on_sigterm()
     leg = LEGS[args.protocol]
     # (bench.servers sets the rate limits out of reach: every client here is 127.0.0.1.)
     environment = {"GATEHOUSE_UPSTREAM_DEADLINE_SECONDS": f"{args.deadline:g}"}
@@ -201,53 +191,53 @@ def main(argv: Sequence[str] | None = None) -> int:
                 with started("slow_idp", command, os.environ, var, health_url=health):
                     return _measure(servers, slow_issuer, leg.protocol, args)
     except (BenchSetupError, LoginError) as exc:
-        _say(f"bench failed: {exc}")
+        say(f"bench failed: {exc}")
         return 1
     except KeyboardInterrupt:
-        _say("interrupted; every process stopped.")
+        say("interrupted; every process stopped.")
         return 130
 
 
 def _measure(servers: Servers, slow_issuer: str, protocol: str, args: argparse.Namespace) -> int:
     leg = LEGS[protocol]
     connection_id = seed_slow_corp(servers, slow_issuer)
-    _say(
+    say(
         f"Gatehouse {servers.issuer} (pid {servers.broker.pid}); simulator "
         f"{servers.simulator_url}; dripping IdP {slow_issuer}; {os.cpu_count()} CPUs; "
         f"Python {platform.python_version()}; deadline {args.deadline:g} s"
     )
     keys = fetch_keys(servers)
-    _say(f"{leg.organization} ({protocol}): warm-up, then {args.logins} logins alone ...")
+    say(f"{leg.organization} ({protocol}): warm-up, then {args.logins} logins alone ...")
     run(servers, keys, leg, concurrency=1, logins=20)
     alone = run(servers, keys, leg, concurrency=args.concurrency, logins=args.logins)
-    _say(f"... again while {args.attackers} Slow Corp users wait on their dripping IdP ...")
+    say(f"... again while {args.attackers} Slow Corp users wait on their dripping IdP ...")
     attack = Attack(
         servers, slow_issuer, connection_id, args.attackers, retry_after=args.retry_after
     )
     with attack:
         time.sleep(1.0)  # let the attackers reach the IdP first
         attacked = run(servers, keys, leg, concurrency=args.concurrency, logins=args.logins)
-    _say()
+    say()
     header = f"{'':<44}  {'logins':>6}  {'logins/s':>8}  {'p50 ms':>7}  {'p99 ms':>7}"
-    _say(header)
-    _say("-" * len(header))
-    _say(_row(f"{leg.organization}, alone", alone))
-    _say(_row(f"{leg.organization}, Slow Corp's IdP dripping", attacked))
+    say(header)
+    say("-" * len(header))
+    say(_row(f"{leg.organization}, alone", alone))
+    say(_row(f"{leg.organization}, Slow Corp's IdP dripping", attacked))
     waits = attack.waits
     held = [w for w in waits.seconds if w >= 1.0]
-    _say()
-    _say(
+    say()
+    say(
         f"Slow Corp: {len(waits.seconds)} attempts got the 'identity provider unreachable' "
         f"page: {len(held)} after Gatehouse cut the IdP off (its {args.deadline:g} s deadline "
         f"or its minimum transfer rate), {len(waits.seconds) - len(held)} within 1 s (refused "
         f"by the connection's bulkhead; {waits.at_authorize} at /authorize, its circuit open)"
     )
-    _say(
+    say(
         f"  wait p50 {waits.percentile(50):.2f} s, p99 {waits.percentile(99):.2f} s, "
         f"max {max(waits.seconds, default=0):.2f} s"
     )
     if attack.errors:
-        _say(f"  {len(attack.errors)} got something else; first: {attack.errors[0]}")
+        say(f"  {len(attack.errors)} got something else; first: {attack.errors[0]}")
         return 1
     return 0
 

@@ -22,7 +22,6 @@ import math
 import os
 import platform
 import pstats
-import signal
 import sys
 import tempfile
 import threading
@@ -30,10 +29,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 
 from joserfc.jwk import KeySet
 
+from bench.console import say, stop_on_sigterm
 from bench.idp_legs import LEGS
 from bench.relying_party import IdpLeg, LoginError, VirtualUser, fetch_keys
 from bench.servers import BenchSetupError, Servers, cpu_seconds, running_servers
@@ -42,11 +41,6 @@ DEFAULT_LOGINS = 200
 DEFAULT_WARMUP = 20
 DEFAULT_CONCURRENCY = (1, 8)
 PROTOCOL_CHOICES = (*LEGS, "both")
-
-
-def _say(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
 
 
 # -- runs -------------------------------------------------------------------------------
@@ -193,13 +187,9 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
-    raise SystemExit(143)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = _arguments(argv)
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    stop_on_sigterm()
     profile = args.profile.resolve() if args.profile else None
     legs = list(LEGS.values()) if args.protocol == "both" else [LEGS[args.protocol]]
     results: list[RunResult] = []
@@ -210,11 +200,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 Path(tmp), database_url=args.database_url, profile_path=profile
             ) as servers,
         ):
-            _say(
+            say(
                 f"Gatehouse {servers.issuer} (pid {servers.broker.pid}), simulator "
                 f"{servers.simulator_url} (pid {servers.simulator.pid})"
             )
-            _say(
+            say(
                 f"database: {servers.database}; {os.cpu_count()} CPUs; "
                 f"Python {platform.python_version()}"
                 + ("; broker under cProfile" if profile else "")
@@ -222,10 +212,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             keys = fetch_keys(servers)
             for leg in legs:
                 if args.warmup:
-                    _say(f"{leg.protocol}: warm-up: {args.warmup} logins ...")
+                    say(f"{leg.protocol}: warm-up: {args.warmup} logins ...")
                     run(servers, keys, leg, concurrency=1, logins=args.warmup)
                 for concurrency in args.concurrency:
-                    _say(
+                    say(
                         f"{leg.protocol}: measuring: {args.logins} logins at concurrency "
                         f"{concurrency} ..."
                     )
@@ -233,15 +223,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                         run(servers, keys, leg, concurrency=concurrency, logins=args.logins)
                     )
     except (BenchSetupError, LoginError) as exc:
-        _say(f"bench failed: {exc}")
+        say(f"bench failed: {exc}")
         return 1
     except KeyboardInterrupt:
-        _say("interrupted; every process stopped.")
+        say("interrupted; every process stopped.")
         return 130
-    _say()
-    _say(report(results))
+    say()
+    say(report(results))
     if profile is not None:
-        _say(f"\nbroker profile written to {profile} (all threads, including warm-up)")
+        say(f"\nbroker profile written to {profile} (all threads, including warm-up)")
         _print_profile(profile, args.top)
     return 0
 

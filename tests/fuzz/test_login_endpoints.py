@@ -22,7 +22,7 @@ from joserfc.jwk import RSAKey
 from tests.fuzz import hostile
 from tests.fuzz.conftest import Watch, fuzz
 from tests.support.fuzz_world import EMAIL, FuzzWorld
-from tests.support.mock_op import REMOVE, b64url
+from tests.support.mock_op import REMOVE, b64url, changed
 
 
 def _flow(world: FuzzWorld, kind: str) -> str:
@@ -168,18 +168,6 @@ def dumps(value: object) -> bytes:
     return json.dumps(value).encode()
 
 
-def changed(document: Any, changes: dict[str, Any]) -> Any:
-    if not isinstance(document, dict):
-        return document
-    result = dict(document)
-    for name, value in changes.items():
-        if value is REMOVE:
-            result.pop(name, None)
-        else:
-            result[name] = value
-    return result
-
-
 def sign_anything(key: RSAKey) -> Callable[[dict[str, Any], dict[str, Any]], str]:
     """An RS256 signature over a header and claims of any types (joserfc would refuse to
     write some): the checks after the signature see exactly what was drawn."""
@@ -241,7 +229,7 @@ def test_oidc_callback(
     op.sign = sign_anything(op.key)
     bodies: dict[str, Callable[[httpx.Response], bytes]] = {}
     if token:
-        bodies["/token"] = lambda original: dumps(changed(original.json(), token))
+        bodies["/token"] = lambda original: dumps(_changed_if_object(original.json(), token))
     if userinfo is not None:
         bodies["/userinfo"] = lambda _: dumps(userinfo)
     if raw is not None:
@@ -261,3 +249,7 @@ def test_oidc_callback(
         op.handle = handle  # type: ignore[method-assign]
         op.claims_changes, op.header_changes, op.sign = {}, {}, None
     watch.check(reply, f"OIDC callback {claims=} {header=} {token=} {userinfo=} {raw=} {answer=}")
+
+
+def _changed_if_object(document: Any, changes: dict[str, Any]) -> Any:
+    return changed(document, changes) if isinstance(document, dict) else document

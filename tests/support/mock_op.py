@@ -128,7 +128,7 @@ class MockOp:
             "code_challenge_methods_supported": ["S256"],
             "authorization_response_iss_parameter_supported": True,
         }  # fmt: skip
-        return _changed(document, self.discovery_changes)
+        return changed(document, self.discovery_changes)
 
     def id_token_for(self, authorization: Authorization) -> str:
         now = int(self.now().timestamp())
@@ -148,8 +148,8 @@ class MockOp:
             "name": "Ann Example",
             "groups": ["engineering"],
         }
-        claims = _changed(claims, self.claims_changes)
-        header = _changed({"alg": "RS256", "kid": self.key.kid}, self.header_changes)
+        claims = changed(claims, self.claims_changes)
+        header = changed({"alg": "RS256", "kid": self.key.kid}, self.header_changes)
         if self.sign is not None:
             return self.sign(header, claims)
         return jwt.encode(header, claims, self.key, algorithms=[header["alg"]])
@@ -175,7 +175,7 @@ class MockOp:
             "expires_in": 300,
             "id_token": self.id_token_for(authorization),
         }
-        return httpx.Response(self.token_status, json=_changed(body, self.token_changes))
+        return httpx.Response(self.token_status, json=changed(body, self.token_changes))
 
     def _client_authenticated(self, request: httpx.Request, form: dict[str, str]) -> bool:
         header = request.headers.get("authorization", "")
@@ -211,7 +211,8 @@ class MockOp:
         )
 
 
-def _changed(document: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+def changed(document: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """`document` with `changes` applied: a member set to `REMOVE` is deleted."""
     result = dict(document)
     for name, value in changes.items():
         if value is REMOVE:
