@@ -24,7 +24,7 @@ import re
 from collections.abc import Mapping
 
 from broker.domain.opaque import hash_secret, new_secret, secret_matches
-from broker.http import SetCookie
+from broker.http import HttpRequest, SetCookie, foreign_origin
 
 _SECURE_NAME = "__Host-gatehouse-login"
 _DEV_NAME = "gatehouse-login"
@@ -64,17 +64,24 @@ class BrowserBinding:
         value = self._value(cookies)
         return self.form_token(value, flow_id) if value else None
 
-    def form_matches(
-        self, cookies: Mapping[str, str], flow_id: str, expected_hash: str | None, token: str
-    ) -> bool:
-        """The form came from this flow's browser: its cookie is the flow's, and the form
-        carries the token that cookie gives."""
-        expected = self.form_token_for(cookies, flow_id)
-        return (
-            self.matches(cookies, expected_hash)
+    def form_problem(
+        self, request: HttpRequest, flow_id: str, expected_hash: str | None, *, origin: str
+    ) -> str | None:
+        """Why a login form's POST did not come from this flow's browser on this site, or
+        None: the browser's own `Origin` / `Sec-Fetch-Site` say where it was sent from; its
+        cookie must be the flow's, and the form must carry the token that cookie gives."""
+        problem = foreign_origin(request.headers, origin)
+        if problem is not None:
+            return problem
+        expected = self.form_token_for(request.cookies, flow_id)
+        token = (request.form.get("form_token") or [""])[0]
+        if not (
+            self.matches(request.cookies, expected_hash)
             and expected is not None
             and hmac.compare_digest(expected.encode(), token.encode("utf-8", "replace"))
-        )
+        ):
+            return "form token or binding cookie missing or wrong"
+        return None
 
     def _value(self, cookies: Mapping[str, str]) -> str | None:
         value = cookies.get(self._name)

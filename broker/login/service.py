@@ -12,7 +12,6 @@ from broker.domain.claims import build_claims, email_domain
 from broker.domain.model import Connection, PendingAuthorization, UpstreamIdentity
 from broker.domain.opaque import looks_like_id, new_id
 from broker.domain.portal import PortalSession
-from broker.domain.rate_limits import Limit
 from broker.domain.routing import (
     Choose,
     NoRoute,
@@ -29,11 +28,13 @@ from broker.http import (
     Page,
     Redirect,
     Result,
-    foreign_origin,
     site_origin,
 )
 from broker.limiter import RateLimiter
+from broker.login.answers import lookup, take_answer
 from broker.login.binding import BrowserBinding
+from broker.login.failures import FailedLogins
+from broker.login.pages import chooser_page, email_page, no_route_message
 from broker.login.refusals import (
     LoginRefused,
     refusal_page,
@@ -49,16 +50,6 @@ from broker.upstream.registry import ConnectorCache
 from broker.upstream.urls import endpoints_for
 
 log = logging.getLogger(__name__)
-
-#: Refusals of answers no live flow stands behind, and how often they are recorded.
-_WITHOUT_A_FLOW = frozenset(("flow_expired", "unsolicited"))
-_EVENT_A_MINUTE = Limit(name="login-failed-event", requests=1)
-
-_NO_ROUTE_MESSAGES = {
-    "unknown_domain": "There is no single sign-on set up for {domain}.",
-    "no_active_connection": "Your organization's single sign-on is not active yet.",
-    "invalid_email": "That does not look like an email address.",
-}
 
 
 class LoginService:
@@ -79,7 +70,7 @@ class LoginService:
         self._store = store
         self._connectors = connectors
         self._clock = clock
-        self._limiter = limiter
+        self._failures = FailedLogins(store=store, clock=clock, limiter=limiter)
         self._binding = BrowserBinding(
             secure=issuer.startswith("https://"), max_age_seconds=flow_ttl_seconds
         )
@@ -216,23 +207,13 @@ class LoginService:
         if isinstance(decision, Route):
             return self._hand_off(flow, decision.connection, request)
         if isinstance(decision, Choose):
-            return Page(
-                template="choose_connection.html",
-                context={
-                    "flow_id": flow.id,
-                    "form_token": self._binding.form_token_for(request.cookies, flow.id) or "",
-                    "email": email or "",
-                    "connections": decision.connections,
-                },
-            )
+            token = self._binding.form_token_for(request.cookies, flow.id) or ""
+            return chooser_page(flow, token, email=email or "", connections=decision.connections)
         log.info("no route flow reason=%s", decision.reason)
         if from_hint and decision.reason == "invalid_email":
             return self._email_page(flow, request)
-        domain = email_domain(email or "") or ""
-        message = _NO_ROUTE_MESSAGES.get(decision.reason, "We cannot sign you in here.")
-        return self._email_page(
-            flow, request, error=message.format(domain=domain), email=email or ""
-        )
+        message = no_route_message(decision.reason, email_domain(email or "") or "")
+        return self._email_page(flow, request, error=message, email=email or "")
 
     def _decide(
         self, uow: UnitOfWork, flow: PendingAuthorization, *, email: str | None
@@ -240,13 +221,13 @@ class LoginService:
         authz = flow.request
         if authz.connection_hint:
             try:
-                connection = uow.connections.get(_lookup(authz.connection_hint))
+                connection = uow.connections.get(lookup(authz.connection_hint))
             except NotFound:
                 return NoRoute("unknown_connection")
             return Route(connection) if connection.active else NoRoute("no_active_connection")
         if authz.organization_hint:
             try:
-                organization = uow.organizations.get(_lookup(authz.organization_hint))
+                organization = uow.organizations.get(lookup(authz.organization_hint))
             except NotFound:
                 return NoRoute("unknown_organization")
             connections = uow.connections.for_organization(organization.id)
@@ -389,67 +370,15 @@ class LoginService:
         request: HttpRequest,
         unsolicited: bool,
     ) -> PendingAuthorization:
-        """The flow with its connector state taken, in one unit of work (or why not)."""
+        """The flow with its connector state taken, in one unit of work (`answers.py`)."""
         with self._store.unit_of_work() as uow:
-            return self._take_answer(uow, connection, flow_id, request, unsolicited)
-
-    def _take_answer(
-        self,
-        uow: UnitOfWork,
-        connection: Connection,
-        flow_id: str | None,
-        request: HttpRequest,
-        unsolicited: bool,
-    ) -> PendingAuthorization:
-        """The flow the answer is for, with its connector state taken: one answer per
-        hand-off, whatever its outcome (an OIDC `state` is single use, RFC 9700 §4.7; a
-        SAML AuthnRequest is answered once). The flow row is locked while it is checked and
-        taken, so of concurrent answers exactly one gets it."""
-        if unsolicited:
-            raise LoginRefused("unsolicited", "a SAMLResponse without RelayState")
-        taken: list[bytes] = []
-
-        def take(current: PendingAuthorization) -> PendingAuthorization:
-            if current.connection_id != connection.id:
-                raise LoginRefused("wrong_connection", f"flow is for {current.connection_id}")
-            if not self._binding.matches(request.cookies, current.browser_binding):
-                raise LoginRefused("browser_mismatch", "the binding cookie is missing or differs")
-            if current.test is None and not connection.active:
-                # Turned off while this person was at the IdP: the switch holds at once.
-                raise LoginRefused("connection_inactive", "the connection was deactivated")
-            if not current.connector_state:
-                raise LoginRefused("answer_already_used", "this hand-off was answered before")
-            taken.append(current.connector_state)
-            return replace(current, connector_state=b"")
-
-        try:
-            flow = uow.flows.update(_lookup(flow_id), take, now=self._clock.now())
-        except NotFound as exc:
-            raise LoginRefused("flow_expired", "flow absent, expired or used") from exc
-        return replace(flow, connector_state=taken[0])
+            return take_answer(
+                uow, connection, flow_id, request, unsolicited=unsolicited,
+                binding=self._binding, now=self._clock.now(),
+            )  # fmt: skip
 
     def _refused(self, trail: LoginTrail, reason: str, detail: str) -> None:
-        """A log line for every refusal; an audit event too, except for the refusals no
-        live flow stands behind (an unknown or spent state, an unsolicited SAMLResponse):
-        anyone can send those by the thousand, so their event is kept to one per
-        connection and reason a minute, and the audit log stays the customer's record
-        rather than an attacker's storage."""
-        log.warning(
-            "login refused connection=%s reason=%s detail=%s",
-            trail.connection_id,
-            reason,
-            detail,
-        )
-        if reason in _WITHOUT_A_FLOW:
-            key = f"{trail.connection_id}:{reason}"
-            if self._limiter.check(_EVENT_A_MINUTE.bucket(key)) is not None:
-                return
-        with self._store.unit_of_work() as uow:
-            uow.audit.record(
-                trail.event(
-                    "login.failed", reason, now=self._clock.now(), detail={"detail": detail}
-                )
-            )
+        self._failures.record(trail, reason, detail)
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -459,14 +388,12 @@ class LoginService:
         flow_id = _one(request.form, "flow") or ""
         with self._store.unit_of_work() as uow:
             try:
-                flow = uow.flows.get(_lookup(flow_id), now=self._clock.now())
+                flow = uow.flows.get(lookup(flow_id), now=self._clock.now())
             except NotFound as exc:
                 raise refusal_page("flow_expired", detail="flow absent, expired or used") from exc
-        problem = foreign_origin(request.headers, self._origin)
-        if problem is None and not self._binding.form_matches(
-            request.cookies, flow.id, flow.browser_binding, _one(request.form, "form_token") or ""
-        ):
-            problem = "form token or binding cookie missing or wrong"
+        problem = self._binding.form_problem(
+            request, flow.id, flow.browser_binding, origin=self._origin
+        )
         if problem is not None:
             # A flow already handed off names its connection: its organization is told.
             handed_to = self._find_connection(flow.connection_id or "")
@@ -499,24 +426,10 @@ class LoginService:
         error: str | None = None,
         email: str = "",
     ) -> Page:
-        return Page(
-            template="login_email.html",
-            context={
-                "flow_id": flow.id,
-                "form_token": self._binding.form_token_for(request.cookies, flow.id) or "",
-                "error": error,
-                "email": email,
-            },
-            status=200 if error is None else 400,
-        )
+        token = self._binding.form_token_for(request.cookies, flow.id) or ""
+        return email_page(flow, token, error=error, email=email)
 
 
 def _one(params: Mapping[str, list[str]], name: str) -> str | None:
     values = params.get(name)
     return values[0] if values else None
-
-
-def _lookup(identifier: str | None) -> str:
-    """An id from a request as the store may see it: one that cannot be ours (a NUL in it,
-    which PostgreSQL refuses) becomes "", which names nothing either."""
-    return identifier if identifier is not None and looks_like_id(identifier) else ""

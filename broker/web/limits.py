@@ -20,17 +20,15 @@ budget would have to be read on every request to refuse before the work.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import logging
 from collections.abc import Callable
-from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
+from broker.domain.client_credentials import CredentialsRefused, parse_client_credentials
 from broker.domain.rate_limits import Limit, address_key, bounded_key
 from broker.http import HttpRequest, HttpResponse, Page, Result
 from broker.limiter import RateLimiter, Refused
@@ -77,17 +75,13 @@ class RouteLimits:
 
 
 def claimed_client_id(request: HttpRequest) -> str | None:
-    """The client_id a token request names: HTTP Basic (RFC 6749 §2.3.1, form-encoded
-    inside), else the form. Claimed, not proven: authentication comes later."""
-    scheme, _, credentials = (request.header("authorization") or "").partition(" ")
-    if scheme.lower() == "basic":
-        try:
-            decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            return None
-        return unquote(decoded.partition(":")[0].replace("+", " ")) or None
-    values = request.form.get("client_id", [])
-    return values[0] if len(values) == 1 and values[0] else None
+    """The client_id a token request names, read as the token endpoint reads it
+    (`broker.domain.client_credentials`). Claimed, not proven: authentication comes later;
+    credentials that cannot be read name no client."""
+    try:
+        return parse_client_credentials(request.header("authorization"), request.form).client_id
+    except CredentialsRefused:
+        return None
 
 
 def failed_client_authentication(result: Result) -> bool:

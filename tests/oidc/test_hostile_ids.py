@@ -39,6 +39,10 @@ def test_authorize_with_a_hint_that_cannot_be_an_id_routes_nowhere(
     login = gatehouse.new_login()
     login.params[hint] = value
     response = gatehouse.authorize(login)
+    if len(value) > 255:  # longer than any id: the request itself is refused (authorize.py)
+        assert response.status_code == 302
+        assert "error=invalid_request" in response.headers["location"]
+        return
     assert response.status_code == 400, response.text
     assert "flow" in response.text  # the email page, to type an address instead
 
@@ -56,15 +60,15 @@ def test_a_flow_id_that_cannot_be_one_has_expired(
 
 
 @pytest.mark.parametrize("connection_id", NOT_IDS)
-def test_an_answer_at_a_connection_that_cannot_be_one_is_refused_and_recorded(
+def test_an_answer_at_a_connection_that_cannot_be_one_is_refused_and_writes_nothing(
     gatehouse: Harness, connection_id: str
 ) -> None:
     path = "/saml/" + connection_id.replace("\x00", "%00") + "/acs"
     response = gatehouse.client.post(path, data={"SAMLResponse": "x", "RelayState": "y"})
     assert response.status_code == 404
     assert "wrong place" in response.text
-    # The event is written; the id it names is left out (it cannot be stored).
-    assert failures(gatehouse) == [("unknown_connection", None)]
+    # No organization to tell, and anyone may send it: a log line, no event (issue 12).
+    assert failures(gatehouse) == []
 
 
 @pytest.mark.parametrize("state", NOT_IDS)

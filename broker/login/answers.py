@@ -1,0 +1,61 @@
+"""Taking an IdP's answer: the flow it is for, with its connector state, or why not.
+
+One answer per hand-off, whatever its outcome (an OIDC `state` is single use, RFC 9700
+§4.7; a SAML AuthnRequest is answered once). The flow row is locked while it is checked and
+taken, so of concurrent answers exactly one gets it; an answer refused here leaves the flow
+as it was. The checks, in order: the answer names a flow (no IdP-initiated login), the flow
+was handed to this connection, from this browser, the connection is still on (turned off
+while the person was at the IdP: the switch holds at once), and the hand-off is unanswered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from broker.domain.model import Connection, PendingAuthorization
+from broker.domain.opaque import looks_like_id
+from broker.http import HttpRequest
+from broker.login.binding import BrowserBinding
+from broker.login.refusals import LoginRefused
+from broker.store import NotFound, UnitOfWork
+
+
+def take_answer(
+    uow: UnitOfWork,
+    connection: Connection,
+    flow_id: str | None,
+    request: HttpRequest,
+    *,
+    unsolicited: bool,
+    binding: BrowserBinding,
+    now: datetime,
+) -> PendingAuthorization:
+    """The flow with its connector state taken; LoginRefused with the reason otherwise."""
+    if unsolicited:
+        raise LoginRefused("unsolicited", "a SAMLResponse without RelayState")
+    taken: list[bytes] = []
+
+    def take(current: PendingAuthorization) -> PendingAuthorization:
+        if current.connection_id != connection.id:
+            raise LoginRefused("wrong_connection", f"flow is for {current.connection_id}")
+        if not binding.matches(request.cookies, current.browser_binding):
+            raise LoginRefused("browser_mismatch", "the binding cookie is missing or differs")
+        if current.test is None and not connection.active:
+            raise LoginRefused("connection_inactive", "the connection was deactivated")
+        if not current.connector_state:
+            raise LoginRefused("answer_already_used", "this hand-off was answered before")
+        taken.append(current.connector_state)
+        return replace(current, connector_state=b"")
+
+    try:
+        flow = uow.flows.update(lookup(flow_id), take, now=now)
+    except NotFound as exc:
+        raise LoginRefused("flow_expired", "flow absent, expired or used") from exc
+    return replace(flow, connector_state=taken[0])
+
+
+def lookup(identifier: str | None) -> str:
+    """An id from a request as the store may see it: one that cannot be ours (a NUL in it,
+    which PostgreSQL refuses) becomes "", which names nothing either."""
+    return identifier if identifier is not None and looks_like_id(identifier) else ""
