@@ -21,6 +21,7 @@ from broker.management.dns_txt import TxtLookupError
 from broker.management.domain_policy import claim_refusal
 from broker.management.errors import InvalidInput, ResourceConflict, ResourceNotFound
 from broker.store import AlreadyExists, NotFound
+from broker.upstream.base import UpstreamUnavailable
 
 CHALLENGE_PREFIX = "_gatehouse-challenge"
 VALUE_PREFIX = "gatehouse-domain-verification="
@@ -119,9 +120,15 @@ class Domains:
         record_to_find = dns_record(claim)
         assert record_to_find is not None  # claims made here always carry a token
         try:
-            values = self._deps.dns.txt(record_to_find.name)
+            # The customer's DNS answers: a deadline (the resolver's lifetime) and the
+            # organization's bulkhead, as every call to what a customer controls has.
+            with self._deps.bulkheads.slot(f"setup:{organization_id}", breaker=False):
+                values = self._deps.dns.txt(record_to_find.name)
         except TxtLookupError as exc:
             return self._failed(actor, claim, exc.reason, exc.detail)
+        except UpstreamUnavailable:
+            detail = "this organization's earlier checks are still waiting on DNS"
+            return self._failed(actor, claim, "timeout", detail)
         # Compared as bytes: a TXT string is any bytes (RFC 1035 §3.3.14), and
         # `compare_digest` raises TypeError on a str that is not ASCII.
         expected = record_to_find.value.encode()

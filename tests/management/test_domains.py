@@ -4,12 +4,14 @@ on loopback, and the rules of SECURITY-CATALOGUE §4 (D-01, D-04, D-05, D-07).""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from broker.management.dns_txt import DnsTxtLookup, parse_nameserver
+from broker.settings import UpstreamSettings
 from broker.store import NotFound, Store
 from tests.support.dns_server import Zone, dns_server, silent_nameserver
 from tests.support.management_api import ApiWorld, build_api_world
@@ -100,6 +102,27 @@ def test_the_published_record_verifies_the_claim(zone_world: tuple[ApiWorld, Zon
     with world.store.unit_of_work() as uow:
         assert uow.domains.find_verified("acme.test").organization_id == org
     assert ("domain.verified", "dns") in events(world, org)
+
+
+def test_checks_of_one_organization_share_a_bulkhead(zone_world: tuple[ApiWorld, Zone]) -> None:
+    """Its DNS is the customer's: while the organization's earlier checks hold every slot
+    (a DNS server that does not answer), the next one fails at once as a timeout, and the
+    check after them works."""
+    world, zone = zone_world
+    org = organization(world)
+    record = claim(world, org, "acme.test")["verification"]
+    assert isinstance(record, dict)
+    zone.publish(record["name"], record["value"])
+    with ExitStack() as held:
+        for _ in range(UpstreamSettings().max_in_flight):
+            held.enter_context(world.broker.bulkheads.slot(f"setup:{org}", breaker=False))
+        response = world.admin().post(f"/organizations/{org}/domains/acme.test/verify")
+        assert response.status_code == 200, response.text
+        assert response.json()["status"] == "failed"
+        assert ("domain.verification_failed", "timeout") in events(world, org)
+        assert zone.queries == []
+    response = world.admin().post(f"/organizations/{org}/domains/acme.test/verify")
+    assert response.json()["status"] == "verified"
 
 
 @pytest.mark.parametrize(
