@@ -139,9 +139,11 @@ def test_a_slow_name_resolution_ends_by_the_deadline() -> None:
 
 def test_a_prompt_idp_is_unaffected() -> None:
     class Prompt(socketserver.BaseRequestHandler):
+        """Answers every request on a kept-alive connection, until the client closes it."""
+
         def handle(self) -> None:
-            self.request.recv(65536)
-            self.request.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            while self.request.recv(65536):
+                self.request.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 
     with socketserver.ThreadingTCPServer(("127.0.0.1", 0), Prompt) as server:
         threading.Thread(target=server.serve_forever, daemon=True).start()
