@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 from starlette.testclient import TestClient
@@ -86,31 +87,29 @@ def test_a_metadata_url_must_be_https_in_production(env: dict[str, str]) -> None
     assert "https" in out
 
 
-def test_create_from_explicit_values(env: dict[str, str], tmp_path: Path) -> None:
+def create_from_values(env: dict[str, str], tmp_path: Path, *flags: str) -> dict[str, Any]:
+    """A SAML connection from explicit IdP values, with `flags`; its JSON answer."""
     create_org(env, "Example Corp", "example")
     _, cert = write_metadata(tmp_path)
     cert_file = tmp_path / "idp.pem"
     cert_file.write_text(cert)
-    out = json.loads(
+    created: dict[str, Any] = json.loads(
         run(env, "connections", "create-saml", "--org", "example",
             "--entity-id", "urn:idp", "--sso-url", "https://idp.test/sso",
-            "--cert", str(cert_file), "--allow-sha1", "--json")
+            "--cert", str(cert_file), *flags, "--json")
     )  # fmt: skip
+    return created
+
+
+def test_create_from_explicit_values(env: dict[str, str], tmp_path: Path) -> None:
+    out = create_from_values(env, tmp_path, "--allow-sha1")
     assert out["idp_entity_id"] == "urn:idp"
     assert any("SHA-1" in w for w in out["warnings"])
     assert not any("AES-CBC" in w for w in out["warnings"])
 
 
 def test_cbc_encryption_is_an_explicit_flag(env: dict[str, str], tmp_path: Path) -> None:
-    create_org(env, "Example Corp", "example")
-    _, cert = write_metadata(tmp_path)
-    cert_file = tmp_path / "idp.pem"
-    cert_file.write_text(cert)
-    out = json.loads(
-        run(env, "connections", "create-saml", "--org", "example",
-            "--entity-id", "urn:idp", "--sso-url", "https://idp.test/sso",
-            "--cert", str(cert_file), "--allow-cbc-encryption", "--json")
-    )  # fmt: skip
+    out = create_from_values(env, tmp_path, "--allow-cbc-encryption")
     assert any("AES-CBC" in w for w in out["warnings"])
 
 
