@@ -1,9 +1,12 @@
-"""The broker's error tree, two-faced on purpose (dex `errors.go`).
+"""The broker's errors that cross packages.
 
-- `OAuthError` goes back to the relying party on the channel OAuth defines: a redirect to a
-  *validated* redirect_uri, or a JSON error body at the token endpoint.
 - `UserFacingError` becomes a page for a person: a title, what to do, and the correlation id.
   The detail is for the log only, never the page.
+- `ConfigError` names the field of a configuration that cannot work.
+
+Errors toward a relying party take the channel OAuth defines, built where they arise: an
+error redirect to a *validated* redirect_uri (`broker.oidc.authorize`), or a JSON body at
+the token endpoint (`broker.oidc.provider`).
 """
 
 from __future__ import annotations
@@ -11,15 +14,6 @@ from __future__ import annotations
 
 class BrokerError(Exception):
     """Base of every error the broker raises on purpose."""
-
-
-class OAuthError(BrokerError):
-    """An OAuth 2.0 / OIDC error code with a description safe to show the client."""
-
-    def __init__(self, error: str, description: str = "") -> None:
-        super().__init__(f"{error}: {description}" if description else error)
-        self.error = error
-        self.description = description
 
 
 class UserFacingError(BrokerError):

@@ -12,16 +12,27 @@ Escaping is per value, so a formatter that unpacks arguments (uvicorn's access l
 five arguments by position) still gets five strings. Control characters (C0, DEL, C1, and
 the Unicode line and paragraph separators) become `\\xNN` / `\\uNNNN` text; each value is cut
 to `MAX_VALUE` characters with a note of how much was left out.
+
+Every record also carries `request_id`, the reference of the request being served (the one
+its error page shows and its audit events store; `-` outside a request), and
+`TextFormatter` writes it on every line: the CLI and `gatehouse serve` log through it, so a
+reference a person reads out finds its log lines.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 MAX_VALUE = 1000
+#: The reference of the request this thread or task serves (set by the web layer's
+#: middleware); `-` outside a request.
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+#: One line per record, with the request's reference.
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _INSTALLED = "_gatehouse_escapes_values"
 
@@ -84,7 +95,37 @@ def install() -> None:
         else:
             record.msg = _Shown(record.msg)
         record.args = safe_args(record.args)
+        record.request_id = request_id.get()
         return record
 
     setattr(make_record, _INSTALLED, True)
     logging.setLogRecordFactory(make_record)
+
+
+class TextFormatter(logging.Formatter):
+    """`TEXT_FORMAT`, also for records made before `install()` (a server's start-up lines),
+    which have no `request_id` of their own."""
+
+    def __init__(self, fmt: str = TEXT_FORMAT, datefmt: str | None = None) -> None:
+        super().__init__(fmt, datefmt)
+
+    def format(self, record: logging.LogRecord) -> str:
+        if not hasattr(record, "request_id"):
+            record.request_id = "-"
+        return super().format(record)
+
+
+def uvicorn_log_config(level: str = "info") -> dict[str, Any]:
+    """uvicorn's own loggers (start-up, errors, the access log) through `TextFormatter`."""
+    handler = {"class": "logging.StreamHandler", "formatter": "text", "stream": "ext://sys.stderr"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"text": {"()": "broker.logs.TextFormatter"}},
+        "handlers": {"text": handler},
+        "root": {"handlers": ["text"], "level": level.upper()},
+        "loggers": {
+            name: {"handlers": [], "level": level.upper(), "propagate": True}
+            for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+        },
+    }

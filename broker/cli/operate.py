@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from broker import logs
 from broker.app import build_broker
 from broker.cli.root import (
     cli,
@@ -48,6 +49,7 @@ def serve(host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         proxy_headers=False,
+        log_config=logs.uvicorn_log_config(),
     )
 
 

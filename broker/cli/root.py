@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from broker import logs
 from broker.domain.model import Organization
 from broker.errors import ConfigError
 from broker.management import Management
@@ -103,7 +104,7 @@ def find_organization(uow: UnitOfWork, ref: str) -> Organization:
 @click.option("--verbose", "-v", is_flag=True, help="Log at INFO level.")
 def cli(verbose: bool) -> None:
     """Gatehouse: an enterprise SSO broker."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    logs.install()
+    handler = logging.StreamHandler()
+    handler.setFormatter(logs.TextFormatter())
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])

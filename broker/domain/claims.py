@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from broker.domain.model import Connection, Identity, Organization, UpstreamIdentity
-from broker.domain.names import InvalidEmail, split_email
+from broker.domain.names import email_domain
 
 PROFILE_CLAIMS = ("name", "given_name", "family_name")
 EMAIL_CLAIMS = ("email", "email_verified")
@@ -27,17 +27,6 @@ ORGANIZATION_CLAIMS = (
     "organization_id", "organization_name", "connection_id", "idp_type", "idp_groups",
     "raw_attributes",
 )  # fmt: skip
-
-
-def email_domain(email: str) -> str | None:
-    """The normalised domain (lowercase A-label) of a plain address; None if `email` is not
-    one we accept (`broker.domain.names.split_email`: quoted local parts, comments, several
-    `@`, invisible characters...). Storage, routing and the post-login check all call this,
-    so an address cannot route as one domain and be accepted as another."""
-    try:
-        return split_email(email)[1]
-    except InvalidEmail:
-        return None
 
 
 def is_email_verified(email: str | None, verified_domains: Iterable[str]) -> bool:

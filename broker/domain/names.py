@@ -119,6 +119,17 @@ def split_email(raw: str) -> tuple[str, str]:
         raise InvalidEmail(f"the domain of the email address is not valid: {exc}") from exc
 
 
+def email_domain(email: str) -> str | None:
+    """The normalised domain (lowercase A-label) of a plain address; None if `email` is not
+    one we accept (`split_email`: quoted local parts, comments, several
+    `@`, invisible characters...). Storage, routing and the post-login check all call this,
+    so an address cannot route as one domain and be accepted as another."""
+    try:
+        return split_email(email)[1]
+    except InvalidEmail:
+        return None
+
+
 def _is_invisible(ch: str) -> bool:
     """Whitespace (Z*), control, format (zero-width, bidi, soft hyphen), private-use,
     surrogate and unassigned code points (C*)."""

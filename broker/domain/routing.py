@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from broker.domain.claims import email_domain
 from broker.domain.model import Connection, Domain
 
 
@@ -36,10 +35,6 @@ class NoRoute:
 
 
 RoutingDecision = Route | Choose | NoRoute
-
-
-def normalize_email_domain(email: str) -> str | None:
-    return email_domain(email.strip())
 
 
 def resolve_for_domain(

@@ -104,26 +104,8 @@ def private_key_to_pem(private_key: rsa.RSAPrivateKey) -> bytes:
     )
 
 
-def load_rsa_private_key_pem(pem: bytes) -> rsa.RSAPrivateKey:
-    key = serialization.load_pem_private_key(pem, password=None)
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise TypeError(f"expected an RSA private key, got {type(key).__name__}")
-    return key
-
-
-def public_key_to_pem(public_key: rsa.RSAPublicKey) -> bytes:
-    return public_key.public_bytes(
-        encoding=serialization.Encoding.PEM,
-        format=serialization.PublicFormat.SubjectPublicKeyInfo,
-    )
-
-
 def certificate_to_pem(certificate: x509.Certificate) -> bytes:
     return certificate.public_bytes(serialization.Encoding.PEM)
-
-
-def load_certificate_pem(pem: bytes) -> x509.Certificate:
-    return x509.load_pem_x509_certificate(pem)
 
 
 def generate_self_signed_certificate(

@@ -8,8 +8,9 @@ from dataclasses import replace
 from datetime import timedelta
 
 from broker.clock import Clock
-from broker.domain.claims import build_claims, email_domain
+from broker.domain.claims import build_claims
 from broker.domain.model import Connection, PendingAuthorization, UpstreamIdentity
+from broker.domain.names import email_domain
 from broker.domain.opaque import looks_like_id, new_id
 from broker.domain.portal import PortalSession
 from broker.domain.routing import (

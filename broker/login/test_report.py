@@ -22,8 +22,8 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from broker.domain.claims import email_domain
 from broker.domain.model import Connection, Domain, Evidence, UpstreamIdentity
+from broker.domain.names import email_domain
 from broker.errors import ConfigError
 from broker.upstream.base import UpstreamError, UpstreamIncomplete
 from broker.upstream.config_fields import ConfigReader

@@ -1,9 +1,9 @@
-"""Cross-cutting HTTP behaviour: a correlation id on every request and log line, the
-security headers every response carries, and no portal link's token in an access log."""
+"""Cross-cutting HTTP behaviour: a correlation id on every request (and, through
+`broker.logs`, every log line it causes), the security headers every response carries, and
+no portal link's token in an access log."""
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import re
 import secrets
@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+from broker import logs
 
 # Templates load their CSS from /static; the only script is the auto-POST page's, allowed
 # by a per-response nonce. No framing anywhere (clickjacking on the login pages).
@@ -20,14 +20,6 @@ _CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; "
     "script-src 'nonce-{nonce}'; frame-ancestors 'none'; base-uri 'none'"
 )
-
-
-class RequestIdFilter(logging.Filter):
-    """Adds `request_id` to every log record, so a page's reference finds its log lines."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id_var.get()
-        return True
 
 
 #: A portal link's path (`/portal/link/<token>`): the token is a bearer credential, and the
@@ -90,7 +82,7 @@ class SecurityHeadersMiddleware:
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         state["csp_nonce"] = nonce
-        token = request_id_var.set(request_id)
+        token = logs.request_id.set(request_id)
 
         def secure(headers: MutableHeaders) -> None:
             headers["X-Request-Id"] = request_id
@@ -113,4 +105,4 @@ class SecurityHeadersMiddleware:
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
-            request_id_var.reset(token)
+            logs.request_id.reset(token)

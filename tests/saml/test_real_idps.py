@@ -29,7 +29,6 @@ from broker.upstream.saml.assertion_checks import check_assertion
 from broker.upstream.saml.attributes import map_attributes
 from broker.upstream.saml.config import SamlConnectionConfig
 from broker.upstream.saml.idp_metadata import parse_idp_metadata
-from broker.upstream.saml.setup import new_saml_config
 from broker.upstream.saml.sp import open_sp_keys, python3_saml_settings
 from broker.upstream.saml.validate import (
     Expectations,
@@ -40,6 +39,7 @@ from broker.upstream.saml.validate import (
 from broker.upstream.saml.xmlsig import load_verification_keys
 from broker.upstream.urls import ConnectionEndpoints
 from tests.support.config import TEST_SECRET_KEY
+from tests.support.connection_configs import new_saml_config
 from tests.support.tiers import missing_dependency
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / "saml-real-idps"

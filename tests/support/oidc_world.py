@@ -15,11 +15,11 @@ from starlette.testclient import TestClient
 from broker.domain.model import Connection, Domain, Organization
 from broker.keys import SecretBox
 from broker.store import Store
-from broker.upstream.oidc.setup import new_oidc_config
 from idp_simulator.app import create_app as create_simulator
 from idp_simulator.config import SimulatorConfig
 from idp_simulator.keys import IdpKeys
 from tests.support.config import ISSUER, TEST_SECRET_KEY
+from tests.support.connection_configs import new_oidc_config
 from tests.support.harness import Harness, Login, build_harness, callback_params
 from tests.support.saml_pages import hidden_fields, login_form
 

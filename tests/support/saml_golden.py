@@ -36,7 +36,6 @@ from broker.upstream.base import CallbackInput, ConnectorDeps, FlowContext, Upst
 from broker.upstream.saml.config import SamlConnectionConfig
 from broker.upstream.saml.connector import SamlConnector
 from broker.upstream.saml.idp_metadata import parse_idp_metadata
-from broker.upstream.saml.setup import new_saml_config
 from broker.upstream.saml.sp import open_sp_keys, python3_saml_settings
 from broker.upstream.saml.xmlsig import load_verification_keys
 from broker.upstream.urls import ConnectionEndpoints, endpoints_for
@@ -46,6 +45,7 @@ from idp_simulator.metadata import metadata_xml
 from idp_simulator.response import ResponseSpec, build_response
 from idp_simulator.xmltools import to_bytes
 from tests.support.config import ISSUER, TEST_SECRET_KEY
+from tests.support.connection_configs import new_saml_config
 
 SAMLP = "urn:oasis:names:tc:SAML:2.0:protocol"
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"

@@ -15,12 +15,12 @@ from broker.domain.model import Connection, Domain, Organization
 from broker.keys import SecretBox
 from broker.store import Store
 from broker.upstream.saml.idp_metadata import parse_idp_metadata
-from broker.upstream.saml.setup import new_saml_config
 from broker.upstream.urls import endpoints_for
 from idp_simulator.app import create_app as create_simulator
 from idp_simulator.config import SimulatorConfig
 from idp_simulator.keys import IdpKeys
 from tests.support.config import ISSUER, TEST_SECRET_KEY
+from tests.support.connection_configs import new_saml_config
 from tests.support.harness import Harness, Login, build_harness, callback_params
 
 # PostBack is part of the world's API (tests build their own from one it returned).

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import logging
+from pathlib import Path
 
 import pytest
+import uvicorn
+from starlette.testclient import TestClient
 
 from broker import logs
+from broker.app import create_app
+from broker.store.sql import SqlStore
+from tests.support.config import make_settings
+from tests.support.databases import Database
 
 
 @pytest.mark.parametrize(
@@ -51,3 +59,48 @@ def test_installed_records_escape_their_arguments_but_keep_their_shape(
     assert isinstance(args, tuple)
     assert args[2] == "/a\\x0ab"
     assert args[4] == 200
+
+
+def test_a_line_logged_while_serving_a_request_carries_its_reference(
+    sqlite_database: Database, tmp_path: Path
+) -> None:
+    """The reference a person reads from an error page finds the log lines of that request,
+    in the format the CLI and `gatehouse serve` use."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logs.TextFormatter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        app = create_app(make_settings(tmp_path), store=SqlStore(sqlite_database.engine))
+        response = TestClient(app).post("/saml/nope/acs", data={"SAMLResponse": "x"})
+    finally:
+        root.removeHandler(handler)
+    reference = response.headers["x-request-id"]
+    lines = [line for line in stream.getvalue().splitlines() if "unknown_connection" in line]
+    assert lines
+    assert all(f"[{reference}]" in line for line in lines)
+
+
+def test_records_made_outside_a_request_say_so() -> None:
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "started", (), None)
+    assert "[-] started" in logs.TextFormatter().format(record)
+
+
+def test_the_server_log_config_is_one_dictconfig_uvicorn_accepts() -> None:
+    names = ("", "uvicorn", "uvicorn.error", "uvicorn.access")
+    saved = {n: (logging.getLogger(n).handlers[:], logging.getLogger(n).level) for n in names}
+    try:
+        config = uvicorn.Config(_app, log_config=logs.uvicorn_log_config("warning"))
+        config.configure_logging()  # raises on a config logging.config cannot apply
+        formatters = [h.formatter for h in logging.getLogger().handlers]
+        assert any(isinstance(f, logs.TextFormatter) for f in formatters)
+        assert not logging.getLogger("uvicorn.access").handlers  # one line, via the root
+    finally:
+        for name, (handlers, level) in saved.items():
+            logging.getLogger(name).handlers[:] = handlers
+            logging.getLogger(name).setLevel(level)
+
+
+async def _app(scope: object, receive: object, send: object) -> None:
+    """An ASGI app that is never called (the config under test is logging's)."""

@@ -28,6 +28,7 @@ from typing import Any
 from joserfc.jwk import RSAKey
 
 from broker.domain.model import Evidence, UpstreamIdentity
+from broker.domain.names import email_domain
 from broker.domain.opaque import new_secret
 from broker.http import HttpResponse, Redirect, with_query
 from broker.upstream import outbound
@@ -167,8 +168,10 @@ class OidcConnector:
             "max_age": str(flow.max_age) if flow.max_age is not None else None,
         }
         hint_parameter = VENDORS[self._config.vendor].domain_hint_parameter
-        if hint_parameter and flow.login_hint and "@" in flow.login_hint:
-            params[hint_parameter] = flow.login_hint.rsplit("@", 1)[1].lower()
+        hinted_domain = email_domain(flow.login_hint or "")
+        if hint_parameter and hinted_domain:
+            # The same parser as routing and the post-login check: one address, one domain.
+            params[hint_parameter] = hinted_domain
         location = with_query(metadata.authorization_endpoint, params)
         return LoginStart(action=Redirect(location), connector_state=secrets.encode())
 

@@ -1,15 +1,14 @@
 """Creating an OIDC connection's stored settings, and checking them against the live IdP.
 
-One path for the CLI, the demo seed, and later the management API and the portal: the client
-secret is encrypted here (bound to the connection), a `private_key_jwt` key is generated
-here, and the discovery document is fetched and checked here, so a connection that cannot
-work is refused when it is saved, not at someone's first login (R-05).
+The management use cases call these whatever the door (API, CLI, portal, demo seed): a
+`private_key_jwt` key is generated here, and the discovery document is fetched and checked
+here, so a connection that cannot work is refused when it is saved, not at someone's first
+login (R-05).
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import httpx
@@ -19,7 +18,7 @@ from broker.errors import ConfigError
 from broker.keys.crypto import SecretBox
 from broker.upstream import outbound
 from broker.upstream.base import UpstreamError
-from broker.upstream.oidc.config import OidcConnectionConfig, encrypt_client_secret, key_context
+from broker.upstream.oidc.config import OidcConnectionConfig, key_context
 from broker.upstream.oidc.provider_metadata import (
     MAX_DOCUMENT_BYTES,
     ProviderMetadata,
@@ -35,26 +34,6 @@ from broker.upstream.outbound import OutboundPolicy
 class CheckedProvider:
     metadata: ProviderMetadata
     warnings: tuple[str, ...]
-
-
-def new_oidc_config(
-    options: Mapping[str, object],
-    *,
-    box: SecretBox,
-    connection_id: str,
-    client_secret: str | None,
-) -> dict[str, object]:
-    """The stored config for a new connection from `options` (issuer, client_id, vendor,
-    scopes...). Parsed before it is returned, so it is valid."""
-    raw: dict[str, object] = {
-        k: v for k, v in options.items() if k not in ("client_secret_encrypted", "client_key")
-    }
-    method = raw.get("token_endpoint_auth_method", "client_secret_basic")
-    if method == "private_key_jwt":
-        raw["client_key"] = new_client_key(box, connection_id)
-    elif client_secret:
-        raw["client_secret_encrypted"] = encrypt_client_secret(box, connection_id, client_secret)
-    return OidcConnectionConfig.parse(raw).to_json()
 
 
 def new_client_key(box: SecretBox, connection_id: str) -> dict[str, object]:

@@ -1,13 +1,12 @@
-"""Creating a SAML connection's stored settings, with SP keys Gatehouse makes itself.
+"""The SP key pairs Gatehouse makes itself for each SAML connection (signing, encryption).
 
-Used by the CLI, the demo seed, and later the management API and the portal: one function,
-so every path generates keys the same way and stores them encrypted.
+The management use cases call this whatever the door (API, CLI, portal, demo seed), so every
+connection's keys are made the same way and stored encrypted, bound to the connection.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
 from datetime import datetime
 
 from broker.keys.crypto import (
@@ -17,10 +16,7 @@ from broker.keys.crypto import (
     generate_self_signed_certificate,
     private_key_to_pem,
 )
-from broker.upstream.saml.config import SamlConnectionConfig
-from broker.upstream.saml.idp_metadata import IdpMetadata
 from broker.upstream.saml.sp import key_context
-from broker.upstream.urls import ConnectionEndpoints
 
 #: SP certificates are pinned by the IdP, not chain-validated; ten years spares customers a
 #: rollover that buys no security (the key is what matters, and it can be rotated anyway).
@@ -39,30 +35,3 @@ def new_sp_key_pair(
         "private_key_encrypted": base64.b64encode(blob).decode(),
         "certificate_pem": certificate_to_pem(certificate).decode(),
     }
-
-
-def new_saml_config(
-    idp: IdpMetadata,
-    *,
-    box: SecretBox,
-    endpoints: ConnectionEndpoints,
-    now: datetime,
-    options: Mapping[str, object] | None = None,
-) -> dict[str, object]:
-    """The stored config for a new connection; `options` may set any other field
-    (attribute_profile, allow_sha1, ...). Parsed before it is returned, so it is valid."""
-    cid = endpoints.connection_id
-    raw: dict[str, object] = {
-        **(options or {}),
-        "idp_entity_id": idp.entity_id,
-        "sso_url": idp.sso_url,
-        "sso_binding": idp.sso_binding,
-        "idp_certificates": list(idp.certificates),
-        "sp_signing": new_sp_key_pair(
-            box, cid, "signing", common_name=f"Gatehouse SP {cid} signing", now=now
-        ),
-        "sp_encryption": new_sp_key_pair(
-            box, cid, "encryption", common_name=f"Gatehouse SP {cid} encryption", now=now
-        ),
-    }
-    return SamlConnectionConfig.parse(raw).to_json()

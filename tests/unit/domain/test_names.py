@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from broker.domain.claims import email_domain, is_email_verified
-from broker.domain.names import InvalidDomain, InvalidEmail, normalize_domain, split_email
-from broker.domain.routing import normalize_email_domain
+from broker.domain.claims import is_email_verified
+from broker.domain.names import (
+    InvalidDomain,
+    InvalidEmail,
+    email_domain,
+    normalize_domain,
+    split_email,
+)
 
 LONG_LABEL = "a" * 63
 # Lookalikes spelled as escapes, so the source shows what they are.
@@ -159,11 +164,6 @@ def test_split_email_refuses(raw: str, why: str) -> None:
 )
 def test_email_domain_uses_the_same_rules(email: str, domain: str | None) -> None:
     assert email_domain(email) == domain
-
-
-def test_typed_email_is_trimmed_before_routing() -> None:
-    assert normalize_email_domain("  ann@Acme.Test \n") == "acme.test"
-    assert normalize_email_domain("ann @acme.test") is None
 
 
 @pytest.mark.parametrize(

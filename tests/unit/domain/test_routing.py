@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from broker.domain.claims import email_domain, is_email_verified
+from broker.domain.claims import is_email_verified
 from broker.domain.model import Connection, Domain
+from broker.domain.names import email_domain
 from broker.domain.routing import (
     Choose,
     NoRoute,

@@ -19,7 +19,6 @@ from joserfc.jwk import KeySet, RSAKey
 from broker.clock import FixedClock
 from broker.domain.model import KeyState, SigningKeyRecord
 from broker.keys import KeyDecryptionError, KeyManager, NoSigningKeyError, SecretBox
-from broker.keys.crypto import load_rsa_private_key_pem
 from broker.store.protocols import Conflict, Store
 
 RETIRE_AFTER = timedelta(minutes=15)
@@ -308,7 +307,7 @@ def test_private_keys_are_encrypted_at_rest(
         body = b"".join(pem.splitlines()[1:-1])
         assert b"PRIVATE KEY" not in blob
         assert body[:32] not in blob
-        assert RSAKey.import_key(load_rsa_private_key_pem(pem)).thumbprint() == record.kid
+        assert RSAKey.import_key(pem).thumbprint() == record.kid
         with pytest.raises(KeyDecryptionError):
             box.decrypt(blob, context="signing_key:another-kid")
 

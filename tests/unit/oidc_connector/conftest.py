@@ -15,10 +15,10 @@ from broker.keys import SecretBox
 from broker.upstream.base import CallbackInput, ConnectorDeps, FlowContext, UpstreamError
 from broker.upstream.oidc.config import OidcConnectionConfig
 from broker.upstream.oidc.connector import OidcConnector
-from broker.upstream.oidc.setup import new_oidc_config
 from broker.upstream.outbound import OutboundPolicy
 from broker.upstream.urls import endpoints_for
 from tests.support.config import ISSUER, TEST_SECRET_KEY
+from tests.support.connection_configs import new_oidc_config
 from tests.support.mock_op import (
     CLIENT_ID,
     CLIENT_SECRET,

@@ -19,12 +19,12 @@ from broker.keys import SecretBox
 from broker.upstream.outbound import OutboundPolicy
 from broker.upstream.saml.config import SamlConnectionConfig
 from broker.upstream.saml.idp_metadata import fetch_idp_metadata, parse_idp_metadata
-from broker.upstream.saml.setup import new_saml_config
 from broker.upstream.saml.sp import build_authn_request, open_sp_keys, python3_saml_settings
 from broker.upstream.urls import endpoints_for
 from idp_simulator.keys import IdpKeys, generate
 from idp_simulator.metadata import metadata_xml
 from tests.support.config import ISSUER, TEST_SECRET_KEY
+from tests.support.connection_configs import new_saml_config
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 DEVELOPMENT = OutboundPolicy.for_environment(production=False)

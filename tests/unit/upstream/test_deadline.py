@@ -164,9 +164,9 @@ def test_a_connection_may_set_its_own_deadline() -> None:
     from broker.upstream.base import CallbackInput, ConnectorDeps, FlowContext
     from broker.upstream.errors import UpstreamUnavailable
     from broker.upstream.oidc.config import OidcConnectionConfig
-    from broker.upstream.oidc.setup import new_oidc_config
     from broker.upstream.urls import endpoints_for
     from tests.support.config import ISSUER, TEST_SECRET_KEY
+    from tests.support.connection_configs import new_oidc_config
     from tests.support.saml_golden import MemoryReplays
 
     for server in _serve(Drip("head")):
