@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from broker.clock import Clock
+from broker.domain.management import PortalLink
 from broker.domain.opaque import hash_secret, new_secret
 from broker.domain.portal import PortalSession
 from broker.domain.rate_limits import Limit, address_key
@@ -87,28 +88,35 @@ class Sessions:
         self._everyone = Limit(name="portal-redeem-all", requests=limits.everyone)
 
     def redeem(self, token: str, *, client: str) -> OpenedSession:
+        """The link's use, its event and the session it opens commit together (one unit of
+        work in `PortalLinks.redeem`): a failure leaves the use unspent."""
         self._limit(client)
+        secret = new_secret()
+        opened: list[PortalSession] = []
+
+        def open_session(link: PortalLink) -> PortalSession:
+            now = self._clock.now()
+            opened.append(
+                PortalSession(
+                    id_hash=hash_secret(secret),
+                    organization_id=link.organization_id,
+                    link_id=link.id,
+                    features=link.enabled_features,
+                    connection_id=link.connection_id,
+                    profile_id=link.profile_id,
+                    csrf_token=new_secret(),
+                    created_at=now,
+                    last_seen_at=now,
+                    expires_at=now + SESSION_TTL,
+                )
+            )
+            return opened[0]
+
         try:
-            link = self._management.portal_links.redeem(token, client=client)
+            self._management.portal_links.redeem(token, client=client, open_session=open_session)
         except ResourceNotFound as exc:
             raise LinkRefused from exc
-        now = self._clock.now()
-        secret = new_secret()
-        session = PortalSession(
-            id_hash=hash_secret(secret),
-            organization_id=link.organization_id,
-            link_id=link.id,
-            features=link.enabled_features,
-            connection_id=link.connection_id,
-            profile_id=link.profile_id,
-            csrf_token=new_secret(),
-            created_at=now,
-            last_seen_at=now,
-            expires_at=now + SESSION_TTL,
-        )
-        with self._store.unit_of_work() as uow:
-            uow.portal_sessions.add(session)
-        return OpenedSession(session=session, secret=secret)
+        return OpenedSession(session=opened[0], secret=secret)
 
     def current(self, secret: str | None) -> PortalSession:
         if not secret:

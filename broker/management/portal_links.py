@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from broker.domain.management import PORTAL_FEATURES, PortalLink
 from broker.domain.opaque import hash_secret, new_id, new_secret
+from broker.domain.portal import PortalSession
 from broker.keys.crypto import KeyDecryptionError
 from broker.management import scoped
 from broker.management.deps import ManagementDeps, record
@@ -148,12 +149,19 @@ class PortalLinks:
                    link_id=link_id)  # fmt: skip
         return revoked
 
-    def redeem(self, token: str, *, client: str | None = None) -> PortalLink:
-        """Count one use of a live link and return it (for the portal to open a session
-        bound to its organization and features). ResourceNotFound for an unknown, expired,
-        revoked or used-up token alike: the portal must not tell a guess from a spent link.
-        Of concurrent redemptions of a link's last use, exactly one wins (the store's
-        conditional update).
+    def redeem(
+        self,
+        token: str,
+        *,
+        client: str | None = None,
+        open_session: Callable[[PortalLink], PortalSession] | None = None,
+    ) -> PortalLink:
+        """Count one use of a live link and return it. `open_session` makes the portal
+        session the link opens (bound to its organization and features), stored in the same
+        transaction as the use and its event: a use is spent only with a session to show
+        for it. ResourceNotFound for an unknown, expired, revoked or used-up token alike:
+        the portal must not tell a guess from a spent link. Of concurrent redemptions of a
+        link's last use, exactly one wins (the store's conditional update).
 
         A refused token that is a link's (spent, expired or revoked) is a
         `portal_link.refused` event for its organization, with the reason and `client` (the
@@ -176,6 +184,8 @@ class PortalLinks:
                 record(uow, self._deps, "portal_link.redeemed", actor=f"portal_link:{link.id}",
                        organization_id=link.organization_id, connection_id=link.connection_id,
                        link_id=link.id, use=link.uses, max_uses=link.max_uses)  # fmt: skip
+                if open_session is not None:
+                    uow.portal_sessions.add(open_session(link))
                 return link
         raise ResourceNotFound("portal link")
 

@@ -12,11 +12,12 @@ from starlette.templating import Jinja2Templates
 
 from broker.domain.client_address import TrustedProxies
 from broker.errors import UserFacingError
-from broker.http import HttpRequest, Page, Result
+from broker.http import Page
 from broker.limiter import Refused
 from broker.login.service import LoginService
 from broker.management.access import AccessTokens
 from broker.oidc.provider import Provider
+from broker.token_endpoint import TokenEndpoint
 from broker.web.adapt import render, to_http_request, to_response
 from broker.web.limits import (
     Core,
@@ -51,7 +52,9 @@ class Endpoints:
         self.proxies = proxies
         self.limits = limits
         self.provider = provider
-        self.access_tokens = access_tokens
+        self.token_endpoint = TokenEndpoint(
+            authorization_code=provider.token, client_credentials=access_tokens.issue
+        )
         self.login = login
         self.templates = templates
         self.login_pool = login_pool
@@ -96,15 +99,8 @@ class Endpoints:
 
     @property
     def token(self) -> Endpoint:
-        """One token endpoint, two grants: codes for relying parties (the OP), client
-        credentials for management clients (their own registry and tokens)."""
-
-        def token(request: HttpRequest) -> Result:
-            if request.form.get("grant_type") == ["client_credentials"]:
-                return self.access_tokens.issue(request)
-            return self.provider.token(request)
-
-        return self._call(token, limit=self.limits.token, machine=True)
+        """One token endpoint, two grants (`broker.token_endpoint`)."""
+        return self._call(self.token_endpoint, limit=self.limits.token, machine=True)
 
     @property
     def userinfo(self) -> Endpoint:

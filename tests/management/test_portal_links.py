@@ -11,8 +11,10 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy.engine import Engine
 
+from broker.domain.management import PortalLink
 from broker.domain.model import Connection
 from broker.domain.opaque import hash_secret
+from broker.domain.portal import PortalSession
 from broker.management.errors import ManagementError, ResourceNotFound
 from tests.support.management_api import ApiWorld
 from tests.support.management_checks import (
@@ -254,6 +256,23 @@ def test_redeem_counts_uses_and_refuses_every_dead_link_alike(world: ApiWorld) -
         (f"portal_link:{used.id}", 1),
         (f"portal_link:{used.id}", 2),
     ]
+
+
+def test_a_use_is_spent_only_with_the_session_it_opens(world: ApiWorld) -> None:
+    """The use, its event and the portal session commit together: a session that cannot be
+    stored leaves the link's use unspent (and no event says it was redeemed)."""
+    org = organization(world)
+    portal = management(world).portal_links
+    token = token_of(create(world, org, max_uses=1, ttl_sec=600))
+
+    def no_session(link: PortalLink) -> PortalSession:
+        raise RuntimeError("the session could not be made")
+
+    with pytest.raises(RuntimeError):
+        portal.redeem(token, open_session=no_session)
+    with world.store.unit_of_work() as uow:
+        assert uow.audit.list(kind="portal_link.redeemed") == []
+    assert portal.redeem(token).uses == 1  # the one use is still there
 
 
 def test_of_concurrent_redemptions_of_the_last_use_one_wins(world: ApiWorld) -> None:
