@@ -1,4 +1,4 @@
-"""The size of what a portal form may send (SECURITY-CATALOGUE T-11: upload abuse).
+"""The size of what a portal form may send (docs/security.md T-11: upload abuse).
 
 Starlette's form parser caps a text field (`max_part_size`) but not a file: an upload
 streams into a temporary file, then to disk, however large. So the body itself is capped,

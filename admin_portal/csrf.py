@@ -1,4 +1,4 @@
-"""Cross-site request forgery on portal forms (SECURITY-CATALOGUE T-08: a forged certificate
+"""Cross-site request forgery on portal forms (docs/security.md T-08: a forged certificate
 upload is a tenant takeover).
 
 Three independent checks, each enough on its own against a form on another site: the

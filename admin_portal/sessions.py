@@ -1,4 +1,4 @@
-"""Portal links become portal sessions (SECURITY-CATALOGUE T-01..T-07, T-12).
+"""Portal links become portal sessions (docs/security.md T-01..T-07, T-12).
 
 The link's token is spent by a POST from Gatehouse's own interstitial page, never by the GET
 that opens it, so a mail scanner's pre-fetch uses nothing (T-03). The session gets a new

@@ -2,7 +2,8 @@
 
 The core (OIDC provider, connectors) takes an `HttpRequest` and returns a `Result`; it never
 sees Starlette. That keeps protocol logic testable without a server or an event loop, and
-confines the framework to `broker.web` (STYLE.md B1.2).
+confines the framework to `broker.web` (docs/architecture.md, "One pair of neutral HTTP
+types").
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Log lines nobody outside can forge or flood (issue 12 item 5; SECURITY-CATALOGUE X-05).
+"""Log lines nobody outside can forge or flood (issue 12 item 5; docs/security.md X-05).
 
 Log messages carry values from requests and from IdPs: a connection id from a URL path, an
 email typed on the login page, an IdP's error text. A CR or LF in one of them would start a

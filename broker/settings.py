@@ -173,7 +173,7 @@ class Settings:
     tokens: TokenSettings = field(default_factory=TokenSettings)
     demo: DemoSettings = field(default_factory=DemoSettings)
     #: Non-public networks IdP requests may reach anyway (an on-premises IdP); everything
-    #: else must be a public address (SSRF, SECURITY-CATALOGUE R-10). Development adds
+    #: else must be a public address (SSRF, docs/security.md R-10). Development adds
     #: loopback on its own.
     upstream_allowed_networks: tuple[IpNetwork, ...] = ()
     upstream: UpstreamSettings = field(default_factory=UpstreamSettings)

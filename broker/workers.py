@@ -1,13 +1,13 @@
 """Two worker pools: one for the routes that wait on customers' IdPs, one for the rest.
 
-The core is synchronous (STYLE B1.1), so every request's work runs in a worker thread. A
-login through an OIDC connection waits there on the customer's IdP; the SAML ACS, the email
-page and the admin portal (metadata and discovery fetches) may too. If those shared one pool
-with `/token`, userinfo, discovery, JWKS and the management API, enough slow IdPs would hold
-every thread and stall Auth0's token requests for every customer. So the routes that may wait
-on an IdP run in the *login pool*, and everything else in anyio's default pool; within the
-login pool, each connection's bulkhead (`broker.upstream.bulkhead`) keeps one IdP to a few
-threads.
+The core is synchronous (docs/architecture.md, "A synchronous core behind an async edge"),
+so every request's work runs in a worker thread. A login through an OIDC connection waits
+there on the customer's IdP; the SAML ACS, the email page and the admin portal (metadata and
+discovery fetches) may too. If those shared one pool with `/token`, userinfo, discovery, JWKS
+and the management API, enough slow IdPs would hold every thread and stall Auth0's token
+requests for every customer. So the routes that may wait on an IdP run in the *login pool*,
+and everything else in anyio's default pool; within the login pool, each connection's
+bulkhead (`broker.upstream.bulkhead`) keeps one IdP to a few threads.
 
 `run_in_threadpool` has Starlette's signature and picks the pool that `UseLoginPool` (an ASGI
 middleware around a mounted app) or the caller named for this request; code that runs in

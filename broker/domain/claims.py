@@ -1,6 +1,6 @@
 """What Gatehouse asserts to the relying party about a person.
 
-Two rules carry the security weight (SECURITY-CATALOGUE §0.5):
+Two rules carry the security weight (docs/security.md, "Auth0 and our claims"):
 
 - `sub` is Gatehouse's own identity id: opaque, unique across every organization, never the
   email. Auth0 keys every user behind our one connection as `oidc|<connection>|<sub>`, so an

@@ -2,7 +2,7 @@
 
 Both grants `/token` serves (authorization codes for relying parties, client credentials for
 management clients) read a client's credentials here, so they refuse the same things the same
-way (SECURITY-CATALOGUE P-07):
+way (docs/security.md P-07):
 
 - `Authorization: Basic` holds `form-urlencode(id) ":" form-urlencode(secret)`, base64
   encoded. Anything else there (not base64, not UTF-8 once decoded, no colon, a percent

@@ -52,7 +52,7 @@ class Organization:
 class Domain:
     """An email domain claimed by an organization; only a verified one routes logins or
     makes `email_verified` true. Several organizations may claim a name; at most one may
-    have it verified (SECURITY-CATALOGUE D-01: an unverified claim is inert, so claiming a
+    have it verified (docs/security.md D-01: an unverified claim is inert, so claiming a
     domain cannot squat it)."""
 
     organization_id: str

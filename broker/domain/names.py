@@ -2,7 +2,7 @@
 
 One function decides what a domain is for storage (claiming, verifying), for routing a
 typed email (home-realm discovery) and for checking the email an IdP asserts
-(SECURITY-CATALOGUE D-05..D-09). If two of those disagreed, an address could route to one
+(docs/security.md D-05..D-09). If two of those disagreed, an address could route to one
 organization and be accepted as another's.
 
 - Domains are compared as lowercase A-labels (punycode), produced by IDNA 2008 with UTS-46

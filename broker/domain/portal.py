@@ -1,6 +1,6 @@
 """The admin portal's values: a customer IT admin's session, a test login, its result.
 
-A portal session is what a portal link is exchanged for (SECURITY-CATALOGUE T-03): the link's
+A portal session is what a portal link is exchanged for (docs/security.md T-03): the link's
 token is spent once, the session cookie carries a new secret, and only its hash is stored.
 The session is bound to one organization, the link's features and (for an edit link) one
 connection; every portal query is scoped by it, never by an id from the request (T-04).

@@ -12,7 +12,7 @@ share 127.0.0.1, one site, so `Lax` reaches the ACS.
 The flow is bound from `/authorize` on, so the email page and the chooser belong to that
 browser too: their forms carry a token derived from the cookie (`form_token`), which a page
 on another site cannot read, and a POST from another browser or site is refused (login
-CSRF, RFC 9700 §4.7, SECURITY-CATALOGUE P-19).
+CSRF, RFC 9700 §4.7, docs/security.md P-19).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """What anyone may be shown of a connection: its settings without a secret or a private key
-(SECURITY-CATALOGUE M-05), the certificates it trusts with their expiry, and the values the
+(docs/security.md M-05), the certificates it trusts with their expiry, and the values the
 IdP admin types into their IdP (ACS URL, SP entity ID, redirect URI...).
 
 Built field by field from the parsed config, never by dumping the stored form minus a

@@ -1,4 +1,4 @@
-"""Which names an organization may claim (SECURITY-CATALOGUE D-04, D-06).
+"""Which names an organization may claim (docs/security.md D-04, D-06).
 
 A public suffix (`com`, `co.uk`, `github.io`: the Mozilla Public Suffix List, bundled with
 the `publicsuffixlist` package) is shared by unrelated registrants, and a free-mail domain

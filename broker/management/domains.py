@@ -1,4 +1,5 @@
-"""Domains: claim, prove by DNS, list, release (SECURITY-CATALOGUE §4).
+"""Domains: claim, prove by DNS, list, release (docs/security.md, "Domains and email
+addresses").
 
 A claim is inert until verified: it routes no login and vouches for no email (D-01). To
 verify, the organization publishes `gatehouse-domain-verification=<token>` as a TXT record

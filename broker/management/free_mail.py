@@ -1,4 +1,4 @@
-"""Consumer mailbox domains, which no organization may claim (SECURITY-CATALOGUE D-04).
+"""Consumer mailbox domains, which no organization may claim (docs/security.md D-04).
 
 Everyone with a mailbox at `gmail.com`, `yahoo.co.jp` or `gmx.at` shares the domain, and no
 organization speaks for them: a claim would route all of them to one customer's IdP. DNS

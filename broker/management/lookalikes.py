@@ -1,4 +1,4 @@
-"""Does a domain name read as an ASCII one? (SECURITY-CATALOGUE D-06; UTS #39 §4)
+"""Does a domain name read as an ASCII one? (docs/security.md D-06; UTS #39 §4)
 
 UTS #39 gives each character a *prototype*, the character (or characters) it is confused
 with (confusables.txt), and a string's *skeleton* maps every character to its prototype: two

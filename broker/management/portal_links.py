@@ -1,5 +1,5 @@
-"""Portal links: the magic link an app team sends a customer's IT admin (SECURITY-CATALOGUE
-§5).
+"""Portal links: the magic link an app team sends a customer's IT admin (docs/security.md,
+"Admin portal").
 
 A link is a bearer credential to one organization's SSO setup (a forged certificate upload
 is a tenant takeover, T-08), so:

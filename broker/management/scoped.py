@@ -1,6 +1,6 @@
 """Reads scoped to one organization: the one place a use case turns an id from a request
 into a row, so a resource of another organization is "not found", exactly as an absent one
-is (SECURITY-CATALOGUE M-01, M-10)."""
+is (docs/security.md M-01, M-10)."""
 
 from __future__ import annotations
 

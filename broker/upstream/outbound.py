@@ -1,4 +1,4 @@
-"""Every request Gatehouse makes to an IdP goes through here (SECURITY-CATALOGUE R-10, S-42).
+"""Every request Gatehouse makes to an IdP goes through here (docs/security.md R-10, S-42).
 
 The URLs are chosen by customers' IT admins (metadata URLs, OIDC issuers) or by the IdP's own
 discovery document, so each one is a server-side request forgery waiting to happen: a cloud

@@ -16,7 +16,7 @@ from broker.errors import UserFacingError
 from broker.http import AutoPost, HttpRequest, HttpResponse, Page, Redirect, Result
 
 # Large enough for any OAuth request and a SAML response with a big group list; small
-# enough that a flood of bodies cannot exhaust memory (SECURITY-CATALOGUE S-33).
+# enough that a flood of bodies cannot exhaust memory (docs/security.md S-39).
 MAX_BODY_BYTES = 512 * 1024
 
 

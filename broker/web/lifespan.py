@@ -10,9 +10,9 @@ purge in parallel safely (the store's batches skip each other's rows).
     job fails -> logged with its traceback; the loop goes on (the next run retries)
     shutdown  -> the job is told to stop (between two batches) and the sleep is cancelled
 
-The job runs in a worker thread because the store is synchronous (STYLE B1): run on the
-event loop, a purge would stall every request of the instance while it waits on the
-database.
+The job runs in a worker thread because the store is synchronous
+(docs/architecture.md, "A synchronous core behind an async edge"): run on the event loop, a
+purge would stall every request of the instance while it waits on the database.
 """
 
 from __future__ import annotations

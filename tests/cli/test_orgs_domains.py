@@ -167,7 +167,7 @@ def test_several_organizations_may_claim_a_domain_once_each(env: dict[str, str])
 
 
 def test_domains_add_refuses_a_name_another_organization_verified(env: dict[str, str]) -> None:
-    """SECURITY-CATALOGUE D-01: once verified, a name can be claimed by nobody else."""
+    """docs/security.md D-01: once verified, a name can be claimed by nobody else."""
     acme, mallory = create_org(env, "Acme"), create_org(env, "Mallory")
     run(env, "domains", "add", "--org", acme, "acme.test")
     run(env, "domains", "verify", "--org", acme, "acme.test", "--operator")

@@ -1,8 +1,9 @@
-"""Bounded state (DESIGN "Growing"): whatever traffic left behind, once it is dead the purge
-brings the database back to where it was. A thousand dead rows of every kind the purge
-knows (flows, codes, tokens, SAML replay entries, idempotency keys, rate-limit windows,
-portal sessions and links, test results, audit events), a purge: the row counts are the
-baseline's again, and the space is the baseline's, or reused.
+"""Bounded state (docs/architecture.md, "Rules every component follows"): whatever traffic
+left behind, once it is dead the purge brings the database back to where it was. A thousand
+dead rows of every kind the purge knows (flows, codes, tokens, SAML replay entries,
+idempotency keys, rate-limit windows, portal sessions and links, test results, audit
+events), a purge: the row counts are the baseline's again, and the space is the baseline's,
+or reused.
 
 How the space is measured is each backend's own (no timings anywhere):
 

@@ -1,4 +1,4 @@
-"""Who may call the management API (SECURITY-CATALOGUE M-02, M-03, M-07): client credentials
+"""Who may call the management API (docs/security.md M-02, M-03, M-07): client credentials
 at /token, tokens checked on every request, exact scopes, rate limits."""
 
 from __future__ import annotations

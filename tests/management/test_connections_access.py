@@ -1,4 +1,4 @@
-"""Who may touch a connection (SECURITY-CATALOGUE M-01, M-02, M-10): every endpoint needs
+"""Who may touch a connection (docs/security.md M-01, M-02, M-10): every endpoint needs
 its exact scope, refused with 403 naming it; another organization's connection answers on
 every endpoint exactly what an absent one does, and is left unchanged."""
 

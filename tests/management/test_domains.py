@@ -1,5 +1,5 @@
 """`/api/v1/organizations/{id}/domains`: claims, DNS verification against a real DNS server
-on loopback, and the rules of SECURITY-CATALOGUE §4 (D-01, D-04, D-05, D-07)."""
+on loopback, and the rules of docs/security.md (D-01, D-04, D-05, D-07)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`/api/v1/organizations/{id}/portal-links` and `PortalLinks.redeem` (SECURITY-CATALOGUE §5:
+"""`/api/v1/organizations/{id}/portal-links` and `PortalLinks.redeem` (docs/security.md:
 T-01 256-bit token stored hashed, T-02 ≤ 24 h, T-03 counted uses, T-04 one organization and
 its features, T-06 revocation)."""
 

@@ -1,5 +1,5 @@
 """A flow belongs to the browser that asked for it, from `/authorize` on, and follows what
-changes while the person is at their IdP (issue 12 item 6; SECURITY-CATALOGUE P-19):
+changes while the person is at their IdP (issue 12 item 6; docs/security.md P-19):
 
 - the email page and the chooser accept a POST only from that browser (its binding cookie),
   from this site (Origin / Sec-Fetch-Site), with the form's token (login CSRF);

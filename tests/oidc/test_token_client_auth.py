@@ -1,4 +1,4 @@
-"""`/token` client authentication against hostile input (RFC 6749 §2.3.1, SECURITY-CATALOGUE
+"""`/token` client authentication against hostile input (RFC 6749 §2.3.1, docs/security.md
 P-07): malformed Basic credentials are an `invalid_client`, never a crash; two methods at
 once are an `invalid_request`; an unknown client_id is answered exactly as a wrong secret."""
 

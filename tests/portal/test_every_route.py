@@ -1,5 +1,5 @@
 """Every portal route, read from the portal app itself, so that a route added later cannot
-be missed by the tenancy and header checks (SECURITY-CATALOGUE T-04, T-09).
+be missed by the tenancy and header checks (docs/security.md T-04, T-09).
 
 `REQUESTS` classifies each route: either it names another organization's object (its
 connection, test result or domain), which a session of organization A must find "not found"

@@ -1,4 +1,4 @@
-"""Portal links become sessions (SECURITY-CATALOGUE T-01..T-07, T-09, T-12)."""
+"""Portal links become sessions (docs/security.md T-01..T-07, T-09, T-12)."""
 
 from __future__ import annotations
 

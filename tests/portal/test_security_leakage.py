@@ -1,4 +1,4 @@
-"""Token leakage (SECURITY-CATALOGUE T-05).
+"""Token leakage (docs/security.md T-05).
 
 - No log line carries a link's token or a session's cookie: a whole run (the link, its
   exchange, pages, a refused second use, sign-out) against Gatehouse served by uvicorn with

@@ -1,4 +1,4 @@
-"""Portal links at the edges of their life (SECURITY-CATALOGUE §5).
+"""Portal links at the edges of their life (docs/security.md, "Admin portal").
 
 - T-02: a link's expiry is checked when it is redeemed (an interstitial loaded before the
   expiry does not redeem after it), a session's idle and absolute limits on every request,

@@ -1,4 +1,4 @@
-"""The setup assistant's refusals (SECURITY-CATALOGUE T-04, T-08): another organization's
+"""The setup assistant's refusals (docs/security.md T-04, T-08): another organization's
 ids are "not found" on every page and form; a form without the session's token or from
 another site does nothing; a link that does not grant a step does not reach it; an edit link
 starts no new connection; a connection that is on is not changed through the assistant.

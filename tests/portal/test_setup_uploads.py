@@ -1,4 +1,4 @@
-"""Upload abuse (SECURITY-CATALOGUE T-11): what an admin may send the portal's forms, and the
+"""Upload abuse (docs/security.md T-11): what an admin may send the portal's forms, and the
 page they get for what cannot be used. Each refusal stores nothing and shows no secret back."""
 
 from __future__ import annotations

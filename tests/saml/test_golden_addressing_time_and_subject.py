@@ -1,4 +1,4 @@
-"""Correctly signed, but not for us, not now, or not about anyone (SECURITY-CATALOGUE §1,
+"""Correctly signed, but not for us, not now, or not about anyone (docs/security.md
 S-27…S-32, S-36, S-37).
 
 A valid signature only proves the IdP said it. Every response here is signed by the right key

@@ -1,4 +1,4 @@
-"""Encrypted assertions: which algorithms decrypt, per connection (SECURITY-CATALOGUE S-22).
+"""Encrypted assertions: which algorithms decrypt, per connection (docs/security.md S-22).
 
 Every content-encryption algorithm an IdP might use is crossed with every key transport, each
 made by libxmlsec1 itself over a signed golden assertion, and posted to a connection with
@@ -92,7 +92,7 @@ def encrypted(
 
 
 def expected_refusal(cipher: str, transport: str, *, allow_cbc: bool) -> str | None:
-    """The catalogue's rule as a table: None means accepted."""
+    """S-22's rule as a table: None means accepted."""
     if cipher.endswith("-cbc") and cipher != "tripledes-cbc" and not allow_cbc:
         return "cbc_not_enabled"
     if cipher == "tripledes-cbc" or transport == "rsa-1_5":

@@ -1,4 +1,4 @@
-"""A response is good for one flow, once (SECURITY-CATALOGUE §1, S-33…S-35, S-38, and S-27
+"""A response is good for one flow, once (docs/security.md S-33…S-35, S-38, and S-27
 end to end).
 
 Replay and request-binding attacks reuse a genuine, correctly signed response, so nothing in the

@@ -1,4 +1,4 @@
-"""Who signed what, with which algorithm and key (SECURITY-CATALOGUE §1, S-14…S-24, S-43).
+"""Who signed what, with which algorithm and key (docs/security.md S-14…S-24, S-43).
 
 The trust anchor is the configured certificate list and nothing the response carries: KeyInfo
 is neither needed nor trusted (S-18), rollover works by pinning both keys (S-43), and an

@@ -1,4 +1,4 @@
-"""Signature wrapping (SECURITY-CATALOGUE §1, S-01…S-13): a verified signature, an evil reader.
+"""Signature wrapping (docs/security.md S-01…S-13): a verified signature, an evil reader.
 
 Wrapping keeps reappearing in new SAML libraries, each time as a shape the last fix did not
 foresee, so each shape asserts the exact reason code of the check that answers first (removing

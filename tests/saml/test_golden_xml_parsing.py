@@ -1,4 +1,4 @@
-"""One hardened parser, and what it refuses (SECURITY-CATALOGUE §1, S-25, S-26, S-39, S-40).
+"""One hardened parser, and what it refuses (docs/security.md S-25, S-26, S-39, S-40).
 
 Parser-level attacks (external entities, remote DTDs, XInclude, entity expansion, deep nesting,
 huge inputs) are only harmless if every SAMLResponse goes through a single parser configured to

@@ -1,5 +1,5 @@
-"""A programmable OpenID Provider for the OIDC connector's unit tests (SECURITY-CATALOGUE §2
-harness): discovery, JWKS, authorize, token and userinfo as an `httpx.MockTransport`, with
+"""A programmable OpenID Provider for the OIDC connector's unit tests (the R rows of
+docs/security.md): discovery, JWKS, authorize, token and userinfo as an `httpx.MockTransport`, with
 switches to misbehave. ID tokens are signed for real with joserfc; the token endpoint really
 checks client authentication and PKCE, so a connector that skipped either fails here.
 

@@ -1,6 +1,6 @@
 """Golden SAML responses: what a well-behaved IdP sends one of our connections.
 
-The attacks in SECURITY-CATALOGUE §1 (rows S-01…S-43) are only meaningful against a response
+The attacks of docs/security.md's SAML rows (S-01…S-43) are only meaningful against a response
 that would otherwise be accepted, so this module makes that response the honest way: built with
 the IdP simulator's `build_response`, signed with its xmlsec signer (exclusive c14n,
 rsa-sha256), optionally with the assertion encrypted to the connection's SP encryption

@@ -1,6 +1,6 @@
 """The three verbs every golden attack case is written in: respond, accepted, refused.
 
-The attack tests are spread over several modules by catalogue section; they share these so
+The attack tests are spread over several modules by section of docs/security.md; they share these so
 that "the unattacked response is accepted under exactly this configuration" and "the attacked
 one is refused with exactly this reason" mean the same thing in every one of them.
 """

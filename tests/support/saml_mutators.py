@@ -1,4 +1,4 @@
-"""Attacks on golden responses that are not signature wrapping (SECURITY-CATALOGUE §1).
+"""Attacks on golden responses that are not signature wrapping (SAML rows of docs/security.md).
 
 Each attack is written in the form its threat requires. A *mutator* changes the tree after
 signing, because comment, reference, transform and encryption attacks only matter once the

@@ -1,4 +1,4 @@
-"""XML signature wrapping attacks on golden responses (SECURITY-CATALOGUE §1, S-01…S-12).
+"""XML signature wrapping attacks on golden responses (docs/security.md S-01…S-12).
 
 Wrapping is kept apart because it is the largest family and the one whose shapes keep
 changing: SAML Raider's eight classic XSW moves, the published recipes since (crewjam/saml,

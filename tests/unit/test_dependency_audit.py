@@ -1,4 +1,4 @@
-"""`scripts/audit` (SECURITY-CATALOGUE X-04): pass, fail, or say it did not run.
+"""`scripts/audit` (docs/security.md X-04): pass, fail, or say it did not run.
 
 The real pip-audit runs against an OSV-speaking server on loopback that knows one advisory,
 so "a pinned version with a known vulnerability fails CI" is shown without the internet; an

@@ -3,7 +3,7 @@
 A session is looked up by the hash of its cookie value and is live only while every
 condition holds at the caller's `now`, checked in the one query that reads it: before its
 absolute end, used within the idle limit, and its portal link not revoked (revoking a link
-ends its sessions at once, SECURITY-CATALOGUE T-06). An organization's deletion removes its
+ends its sessions at once, docs/security.md T-06). An organization's deletion removes its
 sessions with it (the foreign keys cascade), as does the deletion of the link or, through
 the link, of the connection an edit link was for.
 

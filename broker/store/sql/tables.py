@@ -100,7 +100,7 @@ class OrganizationRow(Base):
 class DomainRow(Base):
     """One organization's claim on a name. Any number may claim it; the partial unique
     index lets at most one hold it verified, so a domain routes to one organization and a
-    claim cannot squat a name another organization owns (SECURITY-CATALOGUE D-01)."""
+    claim cannot squat a name another organization owns (docs/security.md D-01)."""
 
     __tablename__ = "domains"
     __table_args__ = (

@@ -1,7 +1,7 @@
 """Verifying an ID token from the customer's IdP (OpenID Connect Core §3.1.3.7), all of it.
 
 authlib's RP helpers leave `aud` unchecked unless asked, take the algorithm list from the IdP,
-and let a `nonce_supported: false` claim switch the nonce check off (SECURITY-CATALOGUE §0.4),
+and let a `nonce_supported: false` claim switch the nonce check off (docs/security.md, "authlib"),
 so verification is ours, step by step, each failure with its own reason. joserfc does the
 signature arithmetic with one key we chose; it never sees a key set it could pick from by
 header.

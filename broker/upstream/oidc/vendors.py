@@ -2,7 +2,7 @@
 
 Most OPs (Okta, JumpCloud, OneLogin, PingOne, Keycloak, any generic OP) follow OIDC Core's
 standard claims, so `generic` serves them. Two vendors need more, and getting them wrong is an
-account takeover (SECURITY-CATALOGUE R-15, R-16):
+account takeover (docs/security.md R-15, R-16):
 
 - **Microsoft Entra ID**: the issuer names one tenant (`.../{tenant-id}/v2.0`); the
   multi-tenant endpoints (`common`, `organizations`, `consumers`) would let any tenant in the

@@ -2,7 +2,7 @@
 `validate.py` for the first and for why we do these checks rather than python3-saml.)
 
 Addressing is compared exactly, time on the injected clock with the connection's skew, and
-the request binding on signed data only (SECURITY-CATALOGUE S-17, S-27..S-33).
+the request binding on signed data only (docs/security.md S-17, S-27..S-33).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Is this SAMLResponse a valid answer to our AuthnRequest? Every check, in a fixed order.
 
 We use python3-saml's parser, decryption, structural checks and accessors on one parsed tree,
-and replace the checks it leaves to the caller or does weakly (SECURITY-CATALOGUE §0.2):
+and replace the checks it leaves to the caller or does weakly (docs/security.md, "python3-saml"):
 wall-clock time with a hard-coded 300 s skew becomes the injected clock and the connection's
 skew; a prefix match on Destination and a substring match on Recipient become exact matches;
 a missing AudienceRestriction, InResponseTo or SubjectConfirmationData/NotOnOrAfter becomes a

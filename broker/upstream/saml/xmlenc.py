@@ -1,4 +1,4 @@
-"""Which encrypted assertions we decrypt (SECURITY-CATALOGUE S-22), decided before xmlsec does.
+"""Which encrypted assertions we decrypt (docs/security.md S-22), decided before xmlsec does.
 
 python3-saml decrypts in its response constructor, before any signature is checked, with an
 xmlsec context that accepts every algorithm libxmlsec1 knows and dereferences any URI. Whatever

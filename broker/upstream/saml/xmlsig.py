@@ -2,7 +2,7 @@
 
 python3-saml checks which elements are signed and that the first Reference points at them;
 libxmlsec1 then dereferences *every* Reference and runs every transform before it looks at
-the SignatureValue (SECURITY-CATALOGUE §0.3, S-21). So before any signature work we check
+the SignatureValue (docs/security.md, "libxmlsec1", and S-21). So before any signature work we check
 the shape of every `ds:Signature` ourselves (one Reference to the parent's own ID, allow-listed
 algorithms and transforms only, nothing that points outside the document), and we verify with
 our own xmlsec context that has only those transforms enabled and only the pinned

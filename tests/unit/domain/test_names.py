@@ -1,4 +1,4 @@
-"""Domain and email normalisation (SECURITY-CATALOGUE D-05..D-09): one function for
+"""Domain and email normalisation (docs/security.md D-05..D-09): one function for
 storage, routing and the post-login check, so every table row here holds for all three."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Free-mail domains cannot be claimed, in every region (SECURITY-CATALOGUE D-04).
+"""Free-mail domains cannot be claimed, in every region (docs/security.md D-04).
 
 The table names each large provider's domains country by country; the claim rule is the
 function every door (API, CLI, portal) calls, with the normalisation they apply first.

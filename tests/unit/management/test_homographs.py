@@ -2,7 +2,7 @@
 # warnings (RUF001, RUF003) would fire on every Cyrillic and Greek one. The lookalikes the
 # rule is about are spelled as escapes all the same.
 # ruff: noqa: RUF001, RUF003
-"""Internationalised names that imitate others cannot be claimed (SECURITY-CATALOGUE D-06).
+"""Internationalised names that imitate others cannot be claimed (docs/security.md D-06).
 
 UTS #39's Highly Restrictive level per label (`label_scripts.py`), its digit rule, and its
 whole-script confusables against ASCII names (`lookalikes.py`), through the function every

@@ -1,5 +1,5 @@
 """The redirect back, the token and userinfo answers, and the discovery document
-(SECURITY-CATALOGUE R-04, R-05, R-14, R-18, R-19)."""
+(docs/security.md R-04, R-05, R-14, R-18, R-19)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""One test per way an ID token can be wrong (SECURITY-CATALOGUE R-02, R-05..R-09, R-11..R-13).
+"""One test per way an ID token can be wrong (docs/security.md R-02, R-05..R-09, R-11..R-13).
 
 Each changes one thing about a valid answer from the mock OP and asserts the reason the
 connector gives, so a check that is removed or reordered fails its test.

@@ -1,4 +1,4 @@
-"""Who the person is, and the vendor rules (SECURITY-CATALOGUE R-15, R-16, R-17)."""
+"""Who the person is, and the vendor rules (docs/security.md R-15, R-16, R-17)."""
 
 from __future__ import annotations
 

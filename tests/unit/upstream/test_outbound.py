@@ -1,4 +1,4 @@
-"""The outbound guard every IdP request goes through (SECURITY-CATALOGUE R-10, S-42), against
+"""The outbound guard every IdP request goes through (docs/security.md R-10, S-42), against
 a real TCP listener on loopback that counts connections: a refusal must mean nothing
 connected, not merely that an error came back."""
 
