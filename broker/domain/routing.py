@@ -1,16 +1,20 @@
 """Home-realm discovery: which connection should this person log in with?
 
-Order (DESIGN.md, "Route"): an explicit connection, an explicit organization, else the
-domain of the email. Only verified domains route: an unverified claim on `acme.com` must not
-be able to send acme's employees to another organization's IdP.
+`resolve` applies the order, one small check each: an explicit connection, an explicit
+organization, else the domain of the email. Only verified domains route: an unverified
+claim on `acme.com` must not be able to send acme's employees to another organization's
+IdP. What routing reads comes through a `Directory` the caller backs with its store, so the
+decision itself is pure and tested as a table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from broker.domain.model import Connection, Domain
+from broker.domain.model import AuthorizationRequest, Connection, Domain
+from broker.domain.names import email_domain
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +39,47 @@ class NoRoute:
 
 
 RoutingDecision = Route | Choose | NoRoute
+
+
+class Directory(Protocol):
+    """What routing reads. Ids come from a request: one that names nothing is None."""
+
+    def connection(self, connection_id: str) -> Connection | None: ...
+
+    def connections_of(self, organization_id: str) -> Sequence[Connection] | None:
+        """The organization's connections; None if there is no such organization."""
+        ...
+
+    def verified_domain(self, name: str) -> Domain | None:
+        """The claim on `name` some organization has verified, if one has."""
+        ...
+
+
+def resolve(
+    request: AuthorizationRequest, email: str | None, directory: Directory
+) -> RoutingDecision:
+    """The relying party's explicit choice first (`connection`, then `organization`), else
+    the email's domain. A hint that names nothing routes nowhere: it never falls back to the
+    email, so a relying party's mistake is seen, not papered over."""
+    if request.connection_hint:
+        return by_connection(directory.connection(request.connection_hint))
+    if request.organization_hint:
+        connections = directory.connections_of(request.organization_hint)
+        if connections is None:
+            return NoRoute("unknown_organization")
+        return resolve_for_organization(connections, email_domain(email or ""))
+    domain_name = email_domain(email or "")
+    if domain_name is None:
+        return NoRoute("invalid_email")
+    domain = directory.verified_domain(domain_name)
+    connections = directory.connections_of(domain.organization_id) if domain else ()
+    return resolve_for_domain(domain, connections or (), domain_name)
+
+
+def by_connection(connection: Connection | None) -> RoutingDecision:
+    if connection is None:
+        return NoRoute("unknown_connection")
+    return Route(connection) if connection.active else NoRoute("no_active_connection")
 
 
 def resolve_for_domain(

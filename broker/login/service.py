@@ -9,18 +9,12 @@ from datetime import timedelta
 
 from broker.clock import Clock
 from broker.domain.claims import build_claims
+from broker.domain.login_policy import first_refusal
 from broker.domain.model import Connection, PendingAuthorization, UpstreamIdentity
 from broker.domain.names import email_domain
 from broker.domain.opaque import looks_like_id, new_id
 from broker.domain.portal import PortalSession
-from broker.domain.routing import (
-    Choose,
-    NoRoute,
-    Route,
-    RoutingDecision,
-    resolve_for_domain,
-    resolve_for_organization,
-)
+from broker.domain.routing import Choose, Route, RoutingDecision, resolve
 from broker.errors import UserFacingError
 from broker.http import (
     AutoPost,
@@ -34,6 +28,7 @@ from broker.http import (
 from broker.limiter import RateLimiter
 from broker.login.answers import lookup, take_answer
 from broker.login.binding import BrowserBinding
+from broker.login.directory import StoreDirectory
 from broker.login.failures import FailedLogins
 from broker.login.pages import chooser_page, email_page, no_route_message
 from broker.login.refusals import (
@@ -219,31 +214,7 @@ class LoginService:
     def _decide(
         self, uow: UnitOfWork, flow: PendingAuthorization, *, email: str | None
     ) -> RoutingDecision:
-        authz = flow.request
-        if authz.connection_hint:
-            try:
-                connection = uow.connections.get(lookup(authz.connection_hint))
-            except NotFound:
-                return NoRoute("unknown_connection")
-            return Route(connection) if connection.active else NoRoute("no_active_connection")
-        if authz.organization_hint:
-            try:
-                organization = uow.organizations.get(lookup(authz.organization_hint))
-            except NotFound:
-                return NoRoute("unknown_organization")
-            connections = uow.connections.for_organization(organization.id)
-            return resolve_for_organization(connections, email_domain(email or ""))
-        domain_name = email_domain(email or "")
-        if domain_name is None:
-            return NoRoute("invalid_email")
-        try:
-            # Only a verified claim routes; unverified claims (any organization may make
-            # one) are never looked at here.
-            domain = uow.domains.find_verified(domain_name)
-        except NotFound:
-            return resolve_for_domain(None, (), domain_name)
-        connections = uow.connections.for_organization(domain.organization_id)
-        return resolve_for_domain(domain, connections, domain_name)
+        return resolve(flow.request, email, StoreDirectory(uow))
 
     def _hand_off(
         self, flow: PendingAuthorization, connection: Connection, request: HttpRequest
@@ -302,19 +273,9 @@ class LoginService:
             verified = [
                 d.name for d in uow.domains.for_organization(organization.id) if d.is_verified
             ]
-            domain = email_domain(upstream.email or "")
-            if domain is None or domain not in verified:
-                raise LoginRefused(
-                    "email_domain_not_verified",
-                    f"email domain {domain!r} not verified for {organization.id}",
-                )
-            if upstream.hosted_domain is not None and upstream.hosted_domain not in verified:
-                # Google's `hd`: the Workspace the account lives in must be the organization's
-                # own, whatever the email says.
-                raise LoginRefused(
-                    "hosted_domain_not_verified",
-                    f"hd {upstream.hosted_domain!r} not verified for {organization.id}",
-                )
+            refusal = first_refusal(upstream, verified)
+            if refusal is not None:
+                raise LoginRefused(refusal.reason, f"{refusal.detail} for {organization.id}")
             try:
                 consumed = uow.flows.consume(flow.id, now=now)
             except NotFound as exc:

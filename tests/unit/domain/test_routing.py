@@ -7,12 +7,14 @@ from datetime import UTC, datetime
 import pytest
 
 from broker.domain.claims import is_email_verified
-from broker.domain.model import Connection, Domain
+from broker.domain.model import AuthorizationRequest, Connection, Domain
 from broker.domain.names import email_domain
 from broker.domain.routing import (
     Choose,
     NoRoute,
     Route,
+    RoutingDecision,
+    resolve,
     resolve_for_domain,
     resolve_for_organization,
 )
@@ -91,3 +93,61 @@ def test_email_is_verified_only_in_a_verified_domain() -> None:
     assert not is_email_verified("ann@evil.test", ["acme.test"])
     assert not is_email_verified("ann@sub.acme.test", ["acme.test"])
     assert not is_email_verified(None, ["acme.test"])
+
+
+class Directory:
+    """Routing's view of the store, as a table."""
+
+    def __init__(self) -> None:
+        self.connections = {
+            "con_a": connection("con_a"),
+            "con_off": connection("con_off", active=False),
+        }
+        self.organizations = {"org": [connection("con_a")], "org_empty": []}
+        self.domains = {"acme.test": VERIFIED}
+
+    def connection(self, connection_id: str) -> Connection | None:
+        return self.connections.get(connection_id)
+
+    def connections_of(self, organization_id: str) -> list[Connection] | None:
+        return self.organizations.get(organization_id)
+
+    def verified_domain(self, name: str) -> Domain | None:
+        return self.domains.get(name)
+
+
+def authz(
+    connection_hint: str | None = None, organization_hint: str | None = None
+) -> AuthorizationRequest:
+    return AuthorizationRequest(
+        client_id="rp", redirect_uri="https://rp.test/cb", scope=("openid",),
+        connection_hint=connection_hint, organization_hint=organization_hint,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("hints", "email", "decision"),
+    [
+        ({"connection_hint": "con_a"}, None, Route(connection("con_a"))),
+        ({"connection_hint": "con_off"}, None, NoRoute("no_active_connection")),
+        ({"connection_hint": "nope"}, "ann@acme.test", NoRoute("unknown_connection")),
+        # The connection hint wins over the organization and the email.
+        (
+            {"connection_hint": "nope", "organization_hint": "org"},
+            None,
+            NoRoute("unknown_connection"),
+        ),
+        ({"organization_hint": "org"}, None, Route(connection("con_a"))),
+        ({"organization_hint": "org_empty"}, None, NoRoute("no_active_connection")),
+        ({"organization_hint": "nope"}, "ann@acme.test", NoRoute("unknown_organization")),
+        ({}, "ann@acme.test", Route(connection("con_a"))),
+        ({}, "ann@ACME.test", Route(connection("con_a"))),
+        ({}, "ann@elsewhere.test", NoRoute("unknown_domain")),
+        ({}, "not an email", NoRoute("invalid_email")),
+        ({}, None, NoRoute("invalid_email")),
+    ],
+)
+def test_resolve_applies_the_order(
+    hints: dict[str, str], email: str | None, decision: RoutingDecision
+) -> None:
+    assert resolve(authz(**hints), email, Directory()) == decision
