@@ -4,7 +4,7 @@ GET  /link/{token}   interstitial: spends nothing (mail scanners)
 POST /link           exchange the link for a session; 303 to /
 GET  /               welcome (an edit link: 303 to its connection's overview)
 POST /sign-out       end the session
-POST /connections/{id}/test   a test login in a new tab (test_logins.py)
+POST /connections/{id}/test   a test login in a new tab (trial_logins.py)
 GET  /tests/{id}              its result and diagnosis (results.py, diagnosis/)
 GET  /setup, /setup/{id}/...  the setup assistant for a new connection (setup/)
 GET  /domains                 the domains step: DNS TXT record, "check now" (domains.py)
@@ -21,14 +21,14 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from admin_portal import domains, home, links, maintain, results, setup, test_logins
+from admin_portal import domains, home, links, maintain, results, setup, trial_logins
 from admin_portal.body_cap import BodyCap
-from admin_portal.kit import Portal
+from admin_portal.page_context import Portal
 from admin_portal.sessions import RedeemLimits, Sessions
 from broker.clock import Clock
-from broker.domain.client_address import TrustedProxies
 from broker.limiter import RateLimiter
 from broker.management import Management
+from broker.model.client_address import TrustedProxies
 from broker.store import Store
 
 STATIC = Path(__file__).parent / "static"
@@ -41,7 +41,7 @@ def create_portal(
     store: Store,
     clock: Clock,
     secure: bool,
-    start_test: test_logins.LoginTestStarter,
+    start_test: trial_logins.LoginTestStarter,
     limiter: RateLimiter,
     redeem_limits: RedeemLimits,
     proxies: TrustedProxies,
@@ -62,7 +62,7 @@ def create_portal(
         *home.routes(portal),
         *setup.routes(portal),
         *domains.routes(portal),
-        *test_logins.routes(portal, start_test),
+        *trial_logins.routes(portal, start_test),
         *results.routes(portal),
         *maintain.routes(portal),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from broker.domain.numerals import InvalidNumeral, parse_decimal
+from broker.model.numerals import InvalidNumeral, parse_decimal
 
 #: An IdP metadata document (at most 1 MiB once read) or a certificate, with room to spare.
 MAX_BODY_BYTES = 2 * 1024 * 1024

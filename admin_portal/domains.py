@@ -21,12 +21,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from admin_portal.kit import Portal, Visit
+from admin_portal.page_context import Portal, Visit
 from admin_portal.setup.field_errors import NO_ERRORS, FormErrors, form_errors, sentence
 from admin_portal.setup.flow import NavStep, nav
-from broker.domain.model import Domain
 from broker.management.domains import DnsRecord, Verification, dns_record
 from broker.management.errors import InvalidInput, ResourceConflict
+from broker.model.records import Domain
 from broker.workers import run_in_threadpool
 
 log = logging.getLogger(__name__)

@@ -10,9 +10,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from admin_portal.kit import Portal, Visit
-from broker.domain.model import Connection
+from admin_portal.page_context import Portal, Visit
 from broker.management.connection_view import awaiting_idp
+from broker.model.records import Connection
 
 MAX_LISTED = 100
 

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from admin_portal import csrf
-from admin_portal.kit import Portal
+from admin_portal.page_context import Portal
 from admin_portal.sessions import SESSION_TTL, LinkRefused, TooManyAttempts
 
 log = logging.getLogger(__name__)

@@ -19,10 +19,10 @@ from starlette.routing import BaseRoute, Route
 
 from admin_portal import diagnosis
 from admin_portal.emphasis import emphasize
-from admin_portal.kit import Portal, Visit
-from admin_portal.test_logins import idp_urls
-from broker.domain.model import Connection
-from broker.domain.portal import ConnectionTest
+from admin_portal.page_context import Portal, Visit
+from admin_portal.trial_logins import idp_urls
+from broker.model.portal import ConnectionTest
+from broker.model.records import Connection
 from broker.upstream.urls import endpoints_for
 
 

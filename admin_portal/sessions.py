@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from broker.clock import Clock
-from broker.domain.management import PortalLink
-from broker.domain.opaque import hash_secret, new_secret
-from broker.domain.portal import PortalSession
-from broker.domain.rate_limits import Limit, address_key
 from broker.limiter import RateLimiter
 from broker.management import Management
 from broker.management.errors import ResourceNotFound
+from broker.model.management import PortalLink
+from broker.model.opaque import hash_secret, new_secret
+from broker.model.portal import PortalSession
+from broker.model.rate_limits import Limit, address_key
 from broker.store import NotFound, Store
 
 SESSION_TTL = timedelta(hours=8)

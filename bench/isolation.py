@@ -35,7 +35,7 @@ from bench.logins import RunResult, run
 from bench.relying_party import LoginError, fetch_keys, redirect
 from bench.servers import BenchSetupError, Servers, free_port, running_servers, started
 from broker.app import build_broker
-from broker.domain.model import Domain, Organization
+from broker.model.records import Domain, Organization
 
 SLOW_ORG = "org_bench_slow_corp"
 SLOW_EMAIL = "bob@slow.example"

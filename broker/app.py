@@ -20,7 +20,6 @@ from admin_portal.app import create_portal
 from admin_portal.sessions import IDLE_TTL as PORTAL_IDLE_TTL, RedeemLimits
 from broker import logs
 from broker.clock import Clock, SystemClock
-from broker.domain.client_address import TrustedProxies
 from broker.errors import UserFacingError
 from broker.keys import KeyManager, SecretBox
 from broker.limiter import RateLimiter
@@ -32,6 +31,7 @@ from broker.management.api import build_operations
 from broker.management.api.dispatch import ManagementApi
 from broker.management.connection_health import ConnectionHealth
 from broker.management.dns_txt import DnsTxtLookup, TxtLookup
+from broker.model.client_address import TrustedProxies
 from broker.oidc.provider import Provider
 from broker.settings import Settings
 from broker.store import Store

@@ -21,11 +21,11 @@ import httpx
 
 from broker.app import Broker, build_broker
 from broker.clock import SystemClock
-from broker.domain.management import SCOPES
-from broker.domain.model import Connection, Domain, Organization
-from broker.domain.opaque import new_id
 from broker.management.access import register_management_client
 from broker.management.errors import InvalidInput, ManagementError
+from broker.model.management import SCOPES
+from broker.model.opaque import new_id
+from broker.model.records import Connection, Domain, Organization
 from broker.oidc.clients import register_client
 from broker.settings import Settings
 from broker.store import AlreadyExists, NotFound

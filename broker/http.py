@@ -31,7 +31,7 @@ class HttpRequest:
     #: The raw body, size-capped (JSON for the management API; forms are also in `form`).
     body: bytes = b""
     #: The client's address: the TCP peer, or what our trusted proxies say it was
-    #: (`broker.domain.client_address`); what rate limits count by.
+    #: (`broker.model.client_address`); what rate limits count by.
     client_ip: str | None = None
     #: The correlation id the web layer gave this request (shown on error pages, logged,
     #: and written into audit events so the three can be joined).

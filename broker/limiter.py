@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from broker.clock import Clock
-from broker.domain.rate_limits import Bucket, Limit, retry_after, window_start
+from broker.model.rate_limits import Bucket, Limit, retry_after, window_start
 from broker.store import Store
 
 

@@ -23,8 +23,8 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from broker.domain.client_address import FORWARDED, X_FORWARDED_FOR, ForwardedHeader
 from broker.errors import ConfigError
+from broker.model.client_address import FORWARDED, X_FORWARDED_FOR, ForwardedHeader
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ class UpstreamSettings:
 class ProxySettings:
     """Our own reverse proxies (`GATEHOUSE_TRUSTED_PROXIES`, none by default) and the header
     they write the client's address into (`GATEHOUSE_FORWARDED_HEADER`): see
-    `broker.domain.client_address`. Only these networks may say who the client is."""
+    `broker.model.client_address`. Only these networks may say who the client is."""
 
     trusted: tuple[IpNetwork, ...] = ()
     header: ForwardedHeader = X_FORWARDED_FOR

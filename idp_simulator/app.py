@@ -20,15 +20,15 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from idp_simulator.authn_request import AuthnRequestError, AuthnRequestInfo, Binding
 from idp_simulator.config import SimulatorConfig
-from idp_simulator.idp import PostBack, SimulatedIdp
 from idp_simulator.keys import IdpKeys, generate, load_or_create
 from idp_simulator.login_form import DEFAULT_FORM, LoginFormError, parse_login_form
-from idp_simulator.oidc_op import SimulatedOp
-from idp_simulator.oidc_routes import OIDC_SCENARIOS, oidc_routes
+from idp_simulator.oidc.provider import SimulatedOp
+from idp_simulator.oidc.routes import OIDC_SCENARIOS, oidc_routes
 from idp_simulator.pending import PendingRequests
-from idp_simulator.scenarios import DESCRIPTIONS
+from idp_simulator.saml.authn_request import AuthnRequestError, AuthnRequestInfo, Binding
+from idp_simulator.saml.idp import PostBack, SimulatedIdp
+from idp_simulator.saml.scenarios import DESCRIPTIONS
 from idp_simulator.web import (
     SECURITY_HEADERS,
     Pages,

@@ -12,10 +12,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
-from idp_simulator.idp import SignMode
-from idp_simulator.oidc_id_token import JWT_ONLY_CLAIMS
-from idp_simulator.oidc_scenarios import OidcScenario, oidc_scenario_for_email
-from idp_simulator.scenarios import Scenario, scenario_for_email
+from idp_simulator.oidc.id_token import JWT_ONLY_CLAIMS
+from idp_simulator.oidc.scenarios import OidcScenario, oidc_scenario_for_email
+from idp_simulator.saml.idp import SignMode
+from idp_simulator.saml.scenarios import Scenario, scenario_for_email
 from idp_simulator.user import SimulatedUser
 
 __all__ = [

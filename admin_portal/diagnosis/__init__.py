@@ -5,7 +5,7 @@
     attribute_checks(test), profile(test), evidence(test)  -> the rest of the page
 
 Pure functions of the stored `ConnectionTest` (its reason and the facts the connector
-recorded when it refused: broker/login/test_report.py) and of the connection's product
+recorded when it refused: broker/login/trial_report.py) and of the connection's product
 (`strategy`), which picks the vendor's wording (vendors.py); Gatehouse's own values
 (`values`: the ACS URL, SP entity ID, redirect URI) fill the fixes that say what to paste.
 
@@ -24,7 +24,7 @@ from admin_portal.diagnosis.model import AttributeCheck, Diagnosis, Evidence, Fi
 from admin_portal.diagnosis.oidc import OIDC_DIAGNOSES, refused
 from admin_portal.diagnosis.saml import SAML_DIAGNOSES, status
 from admin_portal.diagnosis.views import attribute_checks, evidence, profile
-from broker.domain.portal import ConnectionTest
+from broker.model.portal import ConnectionTest
 
 #: A refusal the IdP itself made (SAML status, OAuth error): `idp_refused:<its code>`.
 IDP_REFUSED = "idp_refused:"

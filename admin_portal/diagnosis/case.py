@@ -9,7 +9,8 @@ from typing import Any
 
 from admin_portal.diagnosis.model import Diagnosis, FixStep, Row
 from admin_portal.diagnosis.text import duration, signed_seconds
-from admin_portal.diagnosis.vendors import SELF_HOSTED, fix_text, product_name
+from admin_portal.diagnosis.vendors import fix_text, product_name
+from broker.model.vendors import product
 
 UNKNOWN = "(not reported)"
 
@@ -41,7 +42,8 @@ class Case:
 
     @property
     def self_hosted(self) -> bool:
-        return (self.strategy or "") in SELF_HOSTED
+        found = product(self.strategy)
+        return found is not None and found.self_hosted
 
     def step(self, topic: str, value: str | None = None) -> FixStep:
         """The vendor's sentence for `topic` (generic wording without one)."""

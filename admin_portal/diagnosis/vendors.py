@@ -17,20 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-#: The products as their admins know them (the portal's tiles).
-PRODUCTS: Mapping[str, str] = {
-    "okta": "Okta",
-    "entra": "Microsoft Entra ID",
-    "google": "Google Workspace",
-    "adfs": "ADFS",
-    "onelogin": "OneLogin",
-    "jumpcloud": "JumpCloud",
-    "ping": "PingOne / PingFederate",
-    "keycloak": "Keycloak",
-}
-
-#: Products whose servers the customer runs: their clock is the customer's to keep right.
-SELF_HOSTED = frozenset({"adfs", "keycloak", "ping"})
+from broker.model.vendors import product_name as product_name
 
 _SAML_GENERIC: Mapping[str, str] = {
     "audience": "In your identity provider's settings for this application, set the "
@@ -453,10 +440,6 @@ _OIDC_VENDORS: Mapping[str, Mapping[str, str]] = {
         "authentication** on.",
     },
 }
-
-
-def product_name(strategy: str | None) -> str | None:
-    return PRODUCTS.get(strategy or "")
 
 
 def fix_text(strategy: str | None, protocol: str, topic: str) -> str:

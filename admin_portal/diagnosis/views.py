@@ -9,7 +9,7 @@ from typing import Any
 
 from admin_portal.diagnosis.common import CLAIM_LABELS, required_names
 from admin_portal.diagnosis.model import AttributeCheck, AttributeStatus, Evidence
-from broker.domain.portal import ConnectionTest
+from broker.model.portal import ConnectionTest
 
 #: Reasons given after the attributes were read: the profile was mapped, so every required
 #: attribute was found (a missing one is `missing_attributes`).

@@ -6,7 +6,7 @@
     values.py  a connection's values to paste, and the attributes to send
     render.py  guide text to HTML (escaped, then **labels** and `values`)
 
-Every strategy of `broker.domain.management.STRATEGIES` has a guide for each protocol its
+Every strategy of `broker.model.vendors.STRATEGIES` has a guide for each protocol its
 tile offers (`connection_setup.protocols`), which a test holds to.
 """
 

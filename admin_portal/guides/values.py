@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from admin_portal.guides.model import Guide
-from broker.domain.model import Connection
+from broker.model.records import Connection
 from broker.upstream.config_fields import STANDARD_CLAIMS
 from broker.upstream.oidc.config import DEFAULT_SCOPES
 from broker.upstream.oidc.vendors import VENDORS

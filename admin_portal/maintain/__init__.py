@@ -1,7 +1,7 @@
 """Maintaining a connection people already sign in through (an edit link's pages).
 
 Every change is saved as a draft beside the active settings, which logins keep using; the
-admin tests the draft in a new tab (test_logins.py, `draft=1`), then switches over, which the
+admin tests the draft in a new tab (trial_logins.py, `draft=1`), then switches over, which the
 use case allows only after a passed test of exactly the draft
 (broker.management.connection_drafts).
 
@@ -25,8 +25,8 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from admin_portal.kit import Portal
 from admin_portal.maintain import certificates_page, overview_page, secret_page
+from admin_portal.page_context import Portal
 
 _ID = "/connections/{connection_id:str}"
 

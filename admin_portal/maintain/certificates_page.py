@@ -15,14 +15,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from admin_portal.kit import Visit
 from admin_portal.maintain.overview import trusted_after_switch_over
 from admin_portal.maintain.pages import ProtocolPage, errors_on
+from admin_portal.page_context import Visit
 from admin_portal.setup.field_errors import FormErrors
 from admin_portal.setup.settings_form import certificate_text, text, upload
-from broker.domain.model import Connection
 from broker.management.connections import Saved
 from broker.management.errors import InvalidInput, ResourceConflict
+from broker.model.records import Connection
 from broker.upstream.saml.config import SamlConnectionConfig
 from broker.workers import run_in_threadpool
 

@@ -13,11 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from admin_portal.maintain.outcomes import LoginOutcome, recent_logins
-from broker.domain.model import Connection
 from broker.management import Management
 from broker.management.connection_drafts import DraftStatus, certificate_list
 from broker.management.connection_health import Unreachable
-from broker.management.connection_setup import PRODUCT_NAMES
 from broker.management.connection_view import (
     EXPIRY_NOTICE,
     CertificateView,
@@ -26,6 +24,8 @@ from broker.management.connection_view import (
     SamlView,
     certificate_view,
 )
+from broker.model.records import Connection
+from broker.model.vendors import product
 
 #: Setting names as the change summary says them (others: the name, spaced).
 SETTING_NAMES = {
@@ -90,7 +90,7 @@ def overview(management: Management, connection: Connection, *, now: datetime) -
         view=view,
         saml=saml,
         oidc=oidc,
-        product=PRODUCT_NAMES.get(strategy) if strategy else None,
+        product=found.name if (found := product(strategy)) else None,
         certificates=tuple(
             certificate(c, now) for c in (saml.certificates if saml is not None else ())
         ),

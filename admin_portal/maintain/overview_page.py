@@ -8,13 +8,13 @@ import logging
 from starlette.requests import Request
 from starlette.responses import Response
 
-from admin_portal.kit import Portal, Visit
 from admin_portal.maintain.overview import overview
 from admin_portal.maintain.pages import connection_of, sentence
-from admin_portal.test_logins import idp_urls
-from broker.domain.model import Connection
-from broker.domain.numerals import InvalidNumeral, parse_decimal
+from admin_portal.page_context import Portal, Visit
+from admin_portal.trial_logins import idp_urls
 from broker.management.errors import ResourceConflict
+from broker.model.numerals import InvalidNumeral, parse_decimal
+from broker.model.records import Connection
 from broker.workers import run_in_threadpool
 
 log = logging.getLogger(__name__)

@@ -10,10 +10,10 @@ from typing import Any, ClassVar
 from starlette.requests import Request
 from starlette.responses import Response
 
-from admin_portal.kit import Portal, Visit
+from admin_portal.page_context import Portal, Visit
 from admin_portal.setup.field_errors import FORM, NO_ERRORS, FormErrors, form_errors
-from broker.domain.model import Connection
 from broker.management.errors import InvalidInput, ResourceConflict, ResourceNotFound
+from broker.model.records import Connection
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ import logging
 from starlette.requests import Request
 from starlette.responses import Response
 
-from admin_portal.kit import Visit
 from admin_portal.maintain.pages import ProtocolPage, errors_on
+from admin_portal.page_context import Visit
 from broker.management.errors import InvalidInput, ResourceConflict
 from broker.upstream.oidc.config import OidcConnectionConfig
 from broker.workers import run_in_threadpool

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from admin_portal.kit import Portal
-from admin_portal.setup import activate, attributes, choose, configure, guide, test_step
+from admin_portal.page_context import Portal
+from admin_portal.setup import activate, attributes, choose, configure, guide, trial_step
 
 
 def routes(portal: Portal) -> list[BaseRoute]:
@@ -31,6 +31,6 @@ def routes(portal: Portal) -> list[BaseRoute]:
         *guide.routes(portal),
         *configure.routes(portal),
         *attributes.routes(portal),
-        *test_step.routes(portal),
+        *trial_step.routes(portal),
         *activate.routes(portal),
     ]

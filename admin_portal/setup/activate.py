@@ -11,12 +11,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from admin_portal.kit import Portal, Visit
+from admin_portal.page_context import Portal, Visit
 from admin_portal.setup.field_errors import sentence
 from admin_portal.setup.flow import nav, page, setup_connection
-from broker.domain.model import Connection
 from broker.management.connection_view import awaiting_idp
 from broker.management.errors import ResourceConflict
+from broker.model.records import Connection
 from broker.workers import run_in_threadpool
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from admin_portal.kit import Visit
+from admin_portal.page_context import Visit
 from broker.management.errors import FieldError, InvalidInput
 from broker.upstream.config_fields import STANDARD_CLAIMS
 

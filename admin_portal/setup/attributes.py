@@ -17,13 +17,13 @@ from admin_portal.guides.values import (
     default_names,
     required_claims,
 )
-from admin_portal.kit import Portal, Visit
+from admin_portal.page_context import Portal, Visit
 from admin_portal.setup.attribute_form import locked_claims, read_attributes
 from admin_portal.setup.field_errors import FORM, NO_ERRORS, FormErrors, form_errors, sentence
 from admin_portal.setup.flow import nav, page, setup_connection
-from broker.domain.model import Connection
 from broker.management.connection_view import awaiting_idp
 from broker.management.errors import InvalidInput, ResourceConflict
+from broker.model.records import Connection
 from broker.upstream.config_fields import STANDARD_CLAIMS
 from broker.workers import run_in_threadpool
 

@@ -14,12 +14,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from admin_portal.kit import FeatureNotGranted, Portal, Visit
+from admin_portal.page_context import FeatureNotGranted, Portal, Visit
 from admin_portal.setup.field_errors import FORM, NO_ERRORS, FormErrors
 from admin_portal.setup.flow import nav, page
-from broker.domain.management import STRATEGIES
-from broker.management.connection_setup import PRODUCT_NAMES, protocols
+from broker.management.connection_setup import protocols
 from broker.management.errors import InvalidInput
+from broker.model.vendors import CATALOGUE, STRATEGIES
 from broker.workers import run_in_threadpool
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 PROTOCOL_NAMES = {"saml": "SAML", "oidc": "OpenID Connect"}
 #: A tile's heading: the generic tiles name what they are for.
 TILE_NAMES = {
-    **PRODUCT_NAMES,
+    **{product.strategy: product.name for product in CATALOGUE},
     "generic-saml": "Another SAML identity provider",
     "generic-oidc": "Another OpenID Connect provider",
 }

@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Route
 
 from admin_portal.emphasis import emphasize
 from admin_portal.guides import guide_for
-from admin_portal.kit import Portal, Visit
+from admin_portal.page_context import Portal, Visit
 from admin_portal.setup.field_errors import FORM, NO_ERRORS, FormErrors, form_errors, sentence
 from admin_portal.setup.flow import nav, page, setup_connection
 from admin_portal.setup.settings_form import (
@@ -26,9 +26,9 @@ from admin_portal.setup.settings_form import (
     read_saml,
     shown_back,
 )
-from broker.domain.model import Connection
 from broker.management.connection_view import awaiting_idp, certificate_view
 from broker.management.errors import InvalidInput, ResourceConflict
+from broker.model.records import Connection
 from broker.upstream.oidc.config import TOKEN_AUTH_METHODS
 from broker.upstream.urls import endpoints_for
 from broker.workers import run_in_threadpool

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import Response
 
-from admin_portal.kit import Handler, Portal, Visit
-from broker.domain.model import Connection
+from admin_portal.page_context import Handler, Portal, Visit
+from broker.model.records import Connection
 
 #: The assistant's steps, in order: (key, label in the step indicator).
 STEPS = (

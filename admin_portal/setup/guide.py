@@ -13,9 +13,9 @@ from starlette.routing import BaseRoute, Route
 from admin_portal.emphasis import emphasize
 from admin_portal.guides import Guide, guide_for
 from admin_portal.guides.values import AttributeRow, Value, attribute_rows, sp_values
-from admin_portal.kit import Portal, Visit
+from admin_portal.page_context import Portal, Visit
 from admin_portal.setup.flow import nav, page, setup_connection
-from broker.domain.model import Connection
+from broker.model.records import Connection
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,9 +15,9 @@ from broker.cli.root import (
     management,
     unit_of_work,
 )
-from broker.domain.model import Connection
 from broker.management.connection_view import OidcView, SamlView
 from broker.management.connections import Connections
+from broker.model.records import Connection
 from broker.upstream.urls import endpoints_for
 
 _PAGE = 100

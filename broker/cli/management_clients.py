@@ -8,8 +8,8 @@ import click
 
 from broker.cli.root import cli, emit, load_settings, unit_of_work
 from broker.clock import SystemClock
-from broker.domain.management import SCOPES
 from broker.management.access import api_audience, register_management_client
+from broker.model.management import SCOPES
 from broker.store import AlreadyExists, NotFound
 
 

@@ -13,10 +13,10 @@ from typing import Any
 import click
 
 from broker import logs
-from broker.domain.model import Organization
 from broker.errors import ConfigError
 from broker.management import Management
 from broker.management.errors import InvalidInput, ManagementError
+from broker.model.records import Organization
 from broker.settings import Settings
 from broker.store import NotFound, UnitOfWork
 from broker.store.sql import SqlStore, make_engine

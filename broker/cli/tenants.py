@@ -14,9 +14,9 @@ from broker.cli.root import (
     management,
     unit_of_work,
 )
-from broker.domain.model import Domain, Organization
 from broker.management.domains import dns_record
 from broker.management.errors import ResourceNotFound
+from broker.model.records import Domain, Organization
 
 
 def _organization_json(organization: Organization) -> dict[str, Any]:

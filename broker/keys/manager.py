@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 from joserfc.jwk import RSAKey
 
 from broker.clock import Clock
-from broker.domain.model import KeyState, SigningKeyRecord
 from broker.errors import BrokerError
 from broker.keys.crypto import SecretBox, generate_rsa_private_key, private_key_to_pem
+from broker.model.records import KeyState, SigningKeyRecord
 from broker.store.protocols import AlreadyExists, Conflict, Store, UnitOfWork
 
 RS256 = "RS256"

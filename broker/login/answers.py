@@ -13,11 +13,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from broker.domain.model import Connection, PendingAuthorization
-from broker.domain.opaque import looks_like_id
 from broker.http import HttpRequest
 from broker.login.binding import BrowserBinding
 from broker.login.refusals import LoginRefused
+from broker.model.opaque import looks_like_id
+from broker.model.records import Connection, PendingAuthorization
 from broker.store import NotFound, UnitOfWork
 
 

@@ -23,8 +23,8 @@ import hmac
 import re
 from collections.abc import Mapping
 
-from broker.domain.opaque import hash_secret, new_secret, secret_matches
 from broker.http import HttpRequest, SetCookie, foreign_origin
+from broker.model.opaque import hash_secret, new_secret, secret_matches
 
 _SECURE_NAME = "__Host-gatehouse-login"
 _DEV_NAME = "gatehouse-login"

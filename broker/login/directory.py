@@ -1,11 +1,11 @@
-"""Routing's `Directory` (broker/domain/routing.py) over one unit of work."""
+"""Routing's `Directory` (broker/model/routing.py) over one unit of work."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from broker.domain.model import Connection, Domain
 from broker.login.answers import lookup
+from broker.model.records import Connection, Domain
 from broker.store import NotFound, UnitOfWork
 
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 
 from broker.clock import Clock
-from broker.domain.rate_limits import Limit
 from broker.limiter import RateLimiter
 from broker.login.trail import LoginTrail
+from broker.model.rate_limits import Limit
 from broker.store import Store
 
 log = logging.getLogger(__name__)

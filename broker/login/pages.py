@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from broker.domain.model import Connection, PendingAuthorization
 from broker.http import Page
+from broker.model.records import Connection, PendingAuthorization
 
 _NO_ROUTE_MESSAGES = {
     "unknown_domain": "There is no single sign-on set up for {domain}.",

@@ -8,13 +8,6 @@ from dataclasses import replace
 from datetime import timedelta
 
 from broker.clock import Clock
-from broker.domain.claims import build_claims
-from broker.domain.login_policy import first_refusal
-from broker.domain.model import Connection, PendingAuthorization, UpstreamIdentity
-from broker.domain.names import email_domain
-from broker.domain.opaque import looks_like_id, new_id
-from broker.domain.portal import PortalSession
-from broker.domain.routing import Choose, Route, RoutingDecision, resolve
 from broker.errors import UserFacingError
 from broker.http import (
     AutoPost,
@@ -37,8 +30,15 @@ from broker.login.refusals import (
     upstream_reason,
     upstream_refusal,
 )
-from broker.login.test_logins import TestLogins
 from broker.login.trail import LoginTrail
+from broker.login.trial_logins import TrialLogins
+from broker.model.claims import build_claims
+from broker.model.login_policy import first_refusal
+from broker.model.names import email_domain
+from broker.model.opaque import looks_like_id, new_id
+from broker.model.portal import PortalSession
+from broker.model.records import Connection, PendingAuthorization, UpstreamIdentity
+from broker.model.routing import Choose, Route, RoutingDecision, resolve
 from broker.oidc.provider import Provider
 from broker.store import NotFound, Store, UnitOfWork
 from broker.upstream.base import CallbackInput, FlowContext, UpstreamError
@@ -71,7 +71,7 @@ class LoginService:
             secure=issuer.startswith("https://"), max_age_seconds=flow_ttl_seconds
         )
         self._origin = site_origin(issuer)
-        self._tests = TestLogins(
+        self._tests = TrialLogins(
             store=store,
             connectors=connectors,
             clock=clock,
@@ -88,7 +88,7 @@ class LoginService:
         use_draft: bool,
         cookies: Mapping[str, str],
     ) -> Redirect | AutoPost:
-        """A portal test login through `connection` (or its draft): see `test_logins`."""
+        """A portal test login through `connection` (or its draft): see `trial_logins`."""
         callback_url = endpoints_for(self._issuer, connection.id, connection.kind).callback_url
         return self._tests.start(
             session, connection, use_draft=use_draft, cookies=cookies, callback_url=callback_url

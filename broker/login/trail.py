@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from broker.domain.model import AuditEvent
-from broker.domain.opaque import hash_secret, looks_like_id, new_id
 from broker.http import HttpRequest
+from broker.model.opaque import hash_secret, looks_like_id, new_id
+from broker.model.records import AuditEvent
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,18 +22,18 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from broker.clock import Clock
-from broker.domain.client_credentials import (
+from broker.http import HttpRequest, HttpResponse
+from broker.keys import KeyManager
+from broker.management.errors import MissingScope, Unauthenticated
+from broker.model.client_credentials import (
     FAILED,
     NONE,
     ClientCredentials,
     CredentialsRefused,
     parse_client_credentials,
 )
-from broker.domain.management import SCOPES, ManagementClient
-from broker.domain.opaque import hash_secret, looks_like_id, new_id, new_secret, secret_matches
-from broker.http import HttpRequest, HttpResponse
-from broker.keys import KeyManager
-from broker.management.errors import MissingScope, Unauthenticated
+from broker.model.management import SCOPES, ManagementClient
+from broker.model.opaque import hash_secret, looks_like_id, new_id, new_secret, secret_matches
 from broker.store import NotFound, Store, UnitOfWork
 
 log = logging.getLogger(__name__)

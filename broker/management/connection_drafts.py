@@ -31,8 +31,6 @@ from datetime import datetime
 
 from cryptography import x509
 
-from broker.domain.model import Connection, JsonObject
-from broker.domain.portal import ConnectionTest, config_digest
 from broker.errors import ConfigError
 from broker.management import scoped
 from broker.management.connection_settings import parse_certificate, read_saml_idp
@@ -46,6 +44,8 @@ from broker.management.connections import (
 )
 from broker.management.deps import ManagementDeps, fetching_for
 from broker.management.errors import InvalidInput, ResourceConflict
+from broker.model.portal import ConnectionTest, config_digest
+from broker.model.records import Connection, JsonObject
 from broker.upstream.oidc.config import OidcConnectionConfig
 from broker.upstream.saml.config import MAX_IDP_CERTIFICATES, SamlConnectionConfig
 

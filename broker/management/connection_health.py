@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from broker.clock import Clock
-from broker.domain.model import AuditEvent
+from broker.model.records import AuditEvent
 from broker.store import NotFound, Store
 from broker.store.protocols import EventQuery
 

@@ -18,39 +18,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from broker.domain.management import OIDC_STRATEGIES, SAML_STRATEGIES
-from broker.domain.model import Connection
-from broker.domain.opaque import new_id
-from broker.domain.portal import config_digest
 from broker.management import scoped
 from broker.management.connections import Connections
 from broker.management.deps import ManagementDeps, record
 from broker.management.errors import InvalidInput, ResourceConflict, ResourceNotFound
+from broker.model.opaque import new_id
+from broker.model.portal import config_digest
+from broker.model.records import Connection
+from broker.model.vendors import PRODUCTS
 from broker.store import NotFound
 from broker.upstream.config_fields import STANDARD_CLAIMS
 from broker.upstream.oidc.config import OidcConnectionConfig
 from broker.upstream.saml.config import SamlConnectionConfig
 from broker.upstream.saml.setup import new_sp_key_pair
 
-#: The product names a tile shows, for a connection's default name.
-PRODUCT_NAMES = {
-    "okta": "Okta", "entra": "Microsoft Entra ID", "google": "Google Workspace",
-    "adfs": "ADFS", "onelogin": "OneLogin", "jumpcloud": "JumpCloud",
-    "ping": "PingOne / PingFederate", "keycloak": "Keycloak",
-    "generic-saml": "SAML identity provider", "generic-oidc": "OpenID Connect provider",
-}  # fmt: skip
-#: The SAML attribute profile (attribute names) a product sends by default.
-SAML_PROFILE = {"okta": "okta", "entra": "entra", "google": "google", "adfs": "adfs"}
-#: The OIDC vendor whose protocol quirks the connector handles (Entra's tenant, Google's hd).
-OIDC_VENDOR = {"okta": "okta", "entra": "entra", "google": "google"}
-
 
 def protocols(strategy: str) -> tuple[str, ...]:
     """The protocols a product's tile offers, SAML first."""
     found = []
-    if strategy in SAML_STRATEGIES:
+    product = PRODUCTS.get(strategy)
+    if product is not None and product.saml:
         found.append(SamlConnectionConfig.kind)
-    if strategy in OIDC_STRATEGIES:
+    if product is not None and product.oidc:
         found.append(OidcConnectionConfig.kind)
     return tuple(found)
 
@@ -89,7 +78,7 @@ class ConnectionSetup:
         connection_id = new_id("con")
         config: dict[str, object] = {"strategy": strategy, "required_claims": claims}
         if protocol == SamlConnectionConfig.kind:
-            config["attribute_profile"] = SAML_PROFILE.get(strategy, "generic")
+            config["attribute_profile"] = PRODUCTS[strategy].saml_profile
             for purpose in ("signing", "encryption"):
                 config[f"sp_{purpose}"] = new_sp_key_pair(
                     self._deps.secrets, connection_id, purpose,
@@ -97,13 +86,13 @@ class ConnectionSetup:
                     now=self._deps.clock.now(),
                 )  # fmt: skip
         else:
-            config["vendor"] = OIDC_VENDOR.get(strategy, "generic")
+            config["vendor"] = PRODUCTS[strategy].oidc_vendor
         suffix = " (SAML)" if protocol == SamlConnectionConfig.kind else " (OIDC)"
         connection = Connection(
             id=connection_id,
             organization_id=organization_id,
             kind=protocol,
-            name=PRODUCT_NAMES[strategy] + ("" if strategy.startswith("generic") else suffix),
+            name=PRODUCTS[strategy].name + ("" if PRODUCTS[strategy].generic else suffix),
             config=config,
             active=False,
             created_at=self._deps.clock.now(),

@@ -1,16 +1,16 @@
 """Reading the results of a connection's test logins, for the portal's pages.
 
 The results are written by the login service when the IdP's answer to a test login comes
-back (`broker.login.test_logins`); nothing here writes. Reads are scoped to the
+back (`broker.login.trial_logins`); nothing here writes. Reads are scoped to the
 organization like every other read: another organization's connection is "not found".
 """
 
 from __future__ import annotations
 
-from broker.domain.portal import ConnectionTest
 from broker.management import scoped
 from broker.management.deps import ManagementDeps
 from broker.management.errors import ResourceNotFound
+from broker.model.portal import ConnectionTest
 from broker.store import NotFound
 
 #: More than a page shows; the test step lists the last few.
@@ -18,8 +18,6 @@ MAX_LATEST = 50
 
 
 class ConnectionTests:
-    __test__ = False  # not a pytest class, whatever its name
-
     def __init__(self, deps: ManagementDeps) -> None:
         self._deps = deps
 

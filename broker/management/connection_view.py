@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from broker.domain.model import Connection
 from broker.errors import ConfigError
+from broker.model.records import Connection
 from broker.upstream.oidc.config import ENDPOINT_FIELDS, OidcConnectionConfig
 from broker.upstream.saml.config import SamlConnectionConfig
 from broker.upstream.urls import endpoints_for

@@ -17,8 +17,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from broker.domain.model import Connection
-from broker.domain.opaque import new_id
 from broker.errors import ConfigError
 from broker.management import scoped
 from broker.management.connection_settings import (
@@ -41,6 +39,8 @@ from broker.management.connection_settings import (
 from broker.management.connection_view import ConnectionView, describe
 from broker.management.deps import ManagementDeps, fetching_for, record
 from broker.management.errors import InvalidInput, ResourceConflict, ResourceNotFound
+from broker.model.opaque import new_id
+from broker.model.records import Connection
 from broker.store import Conflict, NotFound, UnitOfWork
 from broker.store.protocols import PageKey
 from broker.upstream.oidc.config import OidcConnectionConfig

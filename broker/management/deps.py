@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 import httpx
 
 from broker.clock import Clock
-from broker.domain.model import AuditEvent
 from broker.keys.crypto import SecretBox
 from broker.management.dns_txt import TxtLookup
 from broker.management.errors import InvalidInput
+from broker.model.records import AuditEvent
 from broker.store import UnitOfWork
 from broker.store.protocols import Store
 from broker.upstream.base import UpstreamUnavailable

@@ -16,7 +16,7 @@ import dns.name
 import dns.rdatatype
 import dns.resolver
 
-from broker.domain.numerals import InvalidNumeral, parse_decimal
+from broker.model.numerals import InvalidNumeral, parse_decimal
 
 LOOKUP_SECONDS = 3.0
 

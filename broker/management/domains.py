@@ -13,14 +13,14 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass, replace
 
-from broker.domain.model import Domain
-from broker.domain.names import InvalidDomain, normalize_domain
-from broker.domain.opaque import new_secret
 from broker.management import scoped
 from broker.management.deps import ManagementDeps, record
 from broker.management.dns_txt import TxtLookupError
 from broker.management.domain_policy import claim_refusal
 from broker.management.errors import InvalidInput, ResourceConflict, ResourceNotFound
+from broker.model.names import InvalidDomain, normalize_domain
+from broker.model.opaque import new_secret
+from broker.model.records import Domain
 from broker.store import AlreadyExists, NotFound
 from broker.upstream.base import UpstreamUnavailable
 

@@ -12,9 +12,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from broker.domain.model import AuditEvent
 from broker.management.deps import ManagementDeps
 from broker.management.errors import FieldError, InvalidInput
+from broker.model.records import AuditEvent
 from broker.store.protocols import EventQuery, PageKey
 
 #: `login.failed`, or a prefix ending in `.*` (`login.*`, `portal_link.*`).

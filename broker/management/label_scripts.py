@@ -17,7 +17,7 @@ Characters are classified by their Script_Extensions property (§5.1), through t
 package (`\\p{scx=...}`); the standard library's unicodedata has no Script property. Common
 and Inherited characters (digits, the hyphen, combining marks) go with any script; §5.3 then
 refuses digits from two numbering systems in one label (ASCII `1` beside Devanagari `१`).
-IDNA 2008 (`broker.domain.names`) stands in for §5.2's identifier profile: a label reaching
+IDNA 2008 (`broker.model.names`) stands in for §5.2's identifier profile: a label reaching
 this module has only characters IDNA allows.
 """
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from broker.domain.model import Organization
-from broker.domain.opaque import new_id
 from broker.management import scoped, text_rules
 from broker.management.deps import ManagementDeps, record
 from broker.management.errors import InvalidInput, ResourceConflict, ResourceNotFound
+from broker.model.opaque import new_id
+from broker.model.records import Organization
 from broker.store import AlreadyExists, NotFound
 from broker.store.protocols import PageKey
 

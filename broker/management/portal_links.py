@@ -29,9 +29,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from broker.domain.management import PORTAL_FEATURES, PortalLink
-from broker.domain.opaque import hash_secret, new_id, new_secret
-from broker.domain.portal import PortalSession
 from broker.keys.crypto import KeyDecryptionError
 from broker.management import scoped
 from broker.management.deps import ManagementDeps, record
@@ -41,6 +38,9 @@ from broker.management.errors import (
     ResourceConflict,
     ResourceNotFound,
 )
+from broker.model.management import PORTAL_FEATURES, PortalLink
+from broker.model.opaque import hash_secret, new_id, new_secret
+from broker.model.portal import PortalSession
 from broker.store import AlreadyExists, NotFound, UnitOfWork
 from broker.store.protocols import PageKey
 

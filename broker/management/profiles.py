@@ -14,10 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
-from broker.domain.management import STRATEGIES, Branding, SelfServiceProfile, UserAttribute
-from broker.domain.opaque import new_id
 from broker.management.deps import ManagementDeps, record
 from broker.management.errors import FieldError, InvalidInput, ResourceNotFound
+from broker.model.management import Branding, SelfServiceProfile, UserAttribute
+from broker.model.opaque import new_id
+from broker.model.vendors import STRATEGIES
 from broker.store import NotFound, UnitOfWork
 from broker.store.protocols import PageKey
 from broker.upstream.config_fields import STANDARD_CLAIMS

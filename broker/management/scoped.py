@@ -4,9 +4,9 @@ is (docs/security.md M-01, M-10)."""
 
 from __future__ import annotations
 
-from broker.domain.model import Connection, Domain, Identity, Organization
-from broker.domain.names import InvalidDomain, normalize_domain
 from broker.management.errors import ResourceNotFound
+from broker.model.names import InvalidDomain, normalize_domain
+from broker.model.records import Connection, Domain, Identity, Organization
 from broker.store import NotFound, UnitOfWork
 
 

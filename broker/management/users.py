@@ -6,10 +6,10 @@ not blocking; blocking is the IdP's job).
 
 from __future__ import annotations
 
-from broker.domain.model import Identity
 from broker.management import scoped
 from broker.management.deps import ManagementDeps, record
 from broker.management.errors import ResourceNotFound
+from broker.model.records import Identity
 from broker.store import NotFound
 from broker.store.protocols import PageKey
 

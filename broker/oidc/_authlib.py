@@ -24,16 +24,16 @@ from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc7636 import CodeChallenge
 
-from broker.domain.client_credentials import (
+from broker.http import HttpRequest, HttpResponse
+from broker.model.client_credentials import (
     FAILED,
     NONE,
     ClientCredentials,
     CredentialsRefused,
     parse_client_credentials,
 )
-from broker.domain.model import AuthorizationCode, DownstreamClient
-from broker.domain.opaque import hash_secret, looks_like_id, secret_matches
-from broker.http import HttpRequest, HttpResponse
+from broker.model.opaque import hash_secret, looks_like_id, secret_matches
+from broker.model.records import AuthorizationCode, DownstreamClient
 from broker.store import CodeReplayed, NotFound, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -154,7 +154,7 @@ class _TokenServer(AuthorizationServer):
     def authenticate_client(
         self, request: OAuth2Request, methods: list[str], endpoint: str = "token"
     ) -> _Client:
-        """Our reading of the credentials (`broker.domain.client_credentials`) instead of
+        """Our reading of the credentials (`broker.model.client_credentials`) instead of
         authlib's, which raises on a Basic header that is not UTF-8 and tells an unknown
         client from a wrong secret. Every failure is the same `invalid_client`: 401 with a
         Basic challenge (RFC 6749 §5.2), the same body, the same work."""

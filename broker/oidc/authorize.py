@@ -13,9 +13,9 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from broker.domain.model import AuthorizationRequest, DownstreamClient
-from broker.domain.numerals import InvalidNumeral, parse_decimal
-from broker.domain.opaque import looks_like_id
+from broker.model.numerals import InvalidNumeral, parse_decimal
+from broker.model.opaque import looks_like_id
+from broker.model.records import AuthorizationRequest, DownstreamClient
 
 SUPPORTED_SCOPES = ("openid", "profile", "email")
 _PROMPT_VALUES = {"none", "login", "consent", "select_account"}

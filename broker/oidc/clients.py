@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from broker.domain.model import DownstreamClient
-from broker.domain.opaque import hash_secret, new_secret
 from broker.errors import ConfigError
+from broker.model.opaque import hash_secret, new_secret
+from broker.model.records import DownstreamClient
 from broker.store import UnitOfWork
 
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._~-]{3,128}$")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from broker.domain.claims import EMAIL_CLAIMS, ORGANIZATION_CLAIMS, PROFILE_CLAIMS
+from broker.model.claims import EMAIL_CLAIMS, ORGANIZATION_CLAIMS, PROFILE_CLAIMS
 from broker.oidc.authorize import SUPPORTED_SCOPES
 
 TOKEN_ENDPOINT_AUTH_METHODS = ("client_secret_post", "client_secret_basic", "none")

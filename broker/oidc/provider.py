@@ -18,15 +18,15 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from broker.clock import Clock
-from broker.domain.model import (
+from broker.errors import UserFacingError
+from broker.http import HttpRequest, HttpResponse, Redirect, with_query
+from broker.model.opaque import hash_secret, new_secret
+from broker.model.records import (
     AccessToken,
     AuthorizationCode,
     DownstreamClient,
     PendingAuthorization,
 )
-from broker.domain.opaque import hash_secret, new_secret
-from broker.errors import UserFacingError
-from broker.http import HttpRequest, HttpResponse, Redirect, with_query
 from broker.oidc import _authlib
 from broker.oidc.authorize import (
     AuthorizeRejected,

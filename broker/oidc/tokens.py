@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-from broker.domain.model import AuthorizationCode
+from broker.model.records import AuthorizationCode
 
 # Claims we set ourselves; identity claims stored on the code never override them.
 _PROTOCOL_CLAIMS = frozenset({"iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp"})

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from broker.domain.model import (
+from broker.model.records import (
     AccessToken,
     AuditEvent,
     AuthorizationCode,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from broker.domain.management import (
+from broker.model.management import (
     ManagementClient,
     PortalLink,
     SelfServiceProfile,

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from broker.domain.portal import ConnectionTest, PortalSession
+from broker.model.portal import ConnectionTest, PortalSession
 
 
 class PortalSessionRepo(Protocol):

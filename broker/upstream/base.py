@@ -15,9 +15,9 @@ from typing import ClassVar, Protocol, Self
 import httpx
 
 from broker.clock import Clock
-from broker.domain.model import UpstreamIdentity
 from broker.http import AutoPost, Redirect, Result
 from broker.keys.crypto import SecretBox
+from broker.model.records import UpstreamIdentity
 from broker.upstream.bulkhead import Bulkheads
 from broker.upstream.errors import (
     UpstreamError,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from broker.domain.model import Evidence
+from broker.model.records import Evidence
 
 
 class UpstreamError(Exception):
@@ -19,7 +19,7 @@ class UpstreamError(Exception):
 
     `evidence`, set only when the refusal comes *after* the answer's signature verified,
     returns what the IdP sent, decoded (the assertion XML, the ID token's claims), for the
-    same test report; it is called only there (see `broker.domain.model.Evidence`)."""
+    same test report; it is called only there (see `broker.model.records.Evidence`)."""
 
     def __init__(
         self, reason: str, *, detail: str = "", facts: Mapping[str, str] | None = None

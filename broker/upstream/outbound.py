@@ -35,7 +35,7 @@ from urllib.parse import urljoin, urlsplit
 import httpcore
 import httpx
 
-from broker.domain.numerals import InvalidNumeral, parse_decimal
+from broker.model.numerals import InvalidNumeral, parse_decimal
 from broker.upstream.deadline import (
     Deadline,
     DeadlineExceeded,

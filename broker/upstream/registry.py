@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 
-from broker.domain.model import Connection
 from broker.errors import ConfigError
 from broker.http import Result
+from broker.model.records import Connection
 from broker.upstream.base import ConnectorConfig, ConnectorDeps, UpstreamConnector
 from broker.upstream.urls import endpoints_for
 

@@ -10,10 +10,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from broker.domain.client_address import TrustedProxies
-from broker.domain.numerals import InvalidNumeral, parse_decimal
 from broker.errors import UserFacingError
 from broker.http import AutoPost, HttpRequest, HttpResponse, Page, Redirect, Result
+from broker.model.client_address import TrustedProxies
+from broker.model.numerals import InvalidNumeral, parse_decimal
 
 # Large enough for any OAuth request and a SAML response with a big group list; small
 # enough that a flood of bodies cannot exhaust memory (docs/security.md S-39).

@@ -10,12 +10,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.templating import Jinja2Templates
 
-from broker.domain.client_address import TrustedProxies
 from broker.errors import UserFacingError
 from broker.http import Page
 from broker.limiter import Refused
 from broker.login.service import LoginService
 from broker.management.access import AccessTokens
+from broker.model.client_address import TrustedProxies
 from broker.oidc.provider import Provider
 from broker.token_endpoint import TokenEndpoint
 from broker.web.adapt import render, to_http_request, to_response

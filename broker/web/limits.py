@@ -28,10 +28,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
-from broker.domain.client_credentials import CredentialsRefused, parse_client_credentials
-from broker.domain.rate_limits import Limit, address_key, bounded_key
 from broker.http import HttpRequest, HttpResponse, Page, Result
 from broker.limiter import RateLimiter, Refused
+from broker.model.client_credentials import CredentialsRefused, parse_client_credentials
+from broker.model.rate_limits import Limit, address_key, bounded_key
 from broker.settings import RateLimitSettings
 from broker.web.adapt import render
 
@@ -76,7 +76,7 @@ class RouteLimits:
 
 def claimed_client_id(request: HttpRequest) -> str | None:
     """The client_id a token request names, read as the token endpoint reads it
-    (`broker.domain.client_credentials`). Claimed, not proven: authentication comes later;
+    (`broker.model.client_credentials`). Claimed, not proven: authentication comes later;
     credentials that cannot be read name no client."""
     try:
         return parse_client_credentials(request.header("authorization"), request.form).client_id

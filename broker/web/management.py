@@ -15,11 +15,11 @@ from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
 from broker import __version__
-from broker.domain.client_address import TrustedProxies
 from broker.http import Page
 from broker.management.api.dispatch import ManagementApi
 from broker.management.api.openapi import build_openapi
 from broker.management.api.operations import Operation
+from broker.model.client_address import TrustedProxies
 from broker.web.adapt import render, to_http_request, to_response
 
 

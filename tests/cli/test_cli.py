@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from broker.cli import cli
-from broker.domain.opaque import secret_matches
+from broker.model.opaque import secret_matches
 from broker.settings import Settings
 from broker.store.sql import SqlStore, make_engine
 

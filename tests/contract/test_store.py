@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy.exc import StatementError
 
-from broker.domain.model import (
+from broker.model.portal import TrialLogin as PortalTestLogin  # not Test*: pytest collects it
+from broker.model.records import (
     AccessToken,
     AuthorizationCode,
     AuthorizationRequest,
@@ -25,7 +26,6 @@ from broker.domain.model import (
     PendingAuthorization,
     SigningKeyRecord,
 )
-from broker.domain.portal import TestLogin as PortalTestLogin  # not Test*: pytest collects it
 from broker.store import AlreadyExists, CodeReplayed, Conflict, NotFound, Store
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)

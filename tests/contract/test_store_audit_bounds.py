@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from broker.domain.audit_bounds import MAX_ID, MAX_TEXT
-from broker.domain.model import AuditEvent
+from broker.model.audit_bounds import MAX_ID, MAX_TEXT
+from broker.model.records import AuditEvent
 from broker.store.sql import SqlStore
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

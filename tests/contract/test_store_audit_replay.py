@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from broker.domain.model import AuditEvent, Organization
+from broker.model.records import AuditEvent, Organization
 from broker.store import AlreadyExists, Store
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from broker.domain.model import (
+from broker.model.records import (
     AuthorizationCode,
     AuthorizationRequest,
     Connection,

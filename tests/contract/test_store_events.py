@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from broker.domain.model import AuditEvent
+from broker.model.records import AuditEvent
 from broker.store import Store
 from broker.store.protocols import EventQuery
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from broker.domain.management import (
+from broker.model.management import (
     Branding,
     ManagementClient,
     SelfServiceProfile,

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from broker.domain.portal import ConnectionTest, PortalSession
+from broker.model.portal import ConnectionTest, PortalSession
 from broker.store import AlreadyExists, NotFound, Store
 from tests.contract.test_store_tenancy import connection, organization, portal_link
 

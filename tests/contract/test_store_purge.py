@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from broker.clock import FixedClock
-from broker.domain.model import AuthorizationCode, Connection
+from broker.model.records import AuthorizationCode, Connection
 from broker.settings import RetentionSettings
 from broker.store import CodeReplayed, NotFound, Store, UnitOfWork
 from broker.store.purge import PurgeCounts, Purger

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from broker.domain.management import PortalLink
-from broker.domain.model import AuditEvent, Connection, Domain, Organization
+from broker.model.management import PortalLink
+from broker.model.records import AuditEvent, Connection, Domain, Organization
 from broker.store import AlreadyExists, NotFound, Store, UnitOfWork
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)

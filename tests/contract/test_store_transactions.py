@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.engine import Engine
 
-from broker.domain.model import AuditEvent, DownstreamClient, Organization
+from broker.model.records import AuditEvent, DownstreamClient, Organization
 from broker.store import AlreadyExists, NotFound, Store
 from broker.store.sql import SqlStore
 from tests.contract.test_store import connection

@@ -27,7 +27,7 @@ import pytest
 from bench.slow_idp import Behaviour, SlowIdp, running
 from broker.app import Broker, create_app
 from broker.demo import demo_oidc_client_secret, seed_example_labs_with, simulator_environment
-from broker.domain.model import AuditEvent, Domain, Organization
+from broker.model.records import AuditEvent, Domain, Organization
 from broker.oidc.clients import register_client
 from broker.settings import UpstreamSettings
 from broker.store.sql import SqlStore

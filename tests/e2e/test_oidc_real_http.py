@@ -18,9 +18,9 @@ import pytest
 
 from broker.app import Broker
 from broker.demo import demo_oidc_client_secret, seed_example_labs_with
-from broker.domain.model import Connection
+from broker.model.records import Connection
 from broker.settings import Settings
-from idp_simulator.oidc_scenarios import OidcScenario
+from idp_simulator.oidc.scenarios import OidcScenario
 from tests.support.loopback_world import (
     BACKENDS,
     LoopbackWorld,

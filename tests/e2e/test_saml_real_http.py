@@ -17,9 +17,9 @@ import pytest
 
 from broker.app import Broker
 from broker.demo import seed_example_corp_with
-from broker.domain.model import Connection
+from broker.model.records import Connection
 from broker.settings import Settings
-from idp_simulator.scenarios import Scenario
+from idp_simulator.saml.scenarios import Scenario
 from tests.support.loopback_world import (
     BACKENDS,
     LoopbackWorld,

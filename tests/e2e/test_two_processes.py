@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from broker.app import build_broker
-from broker.domain.model import AuditEvent
+from broker.model.records import AuditEvent
 from broker.oidc.clients import register_client
 from broker.settings import DatabaseSettings
 from broker.store.sql import SqlStore, make_engine

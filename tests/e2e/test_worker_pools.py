@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from broker.app import DEFAULT_CONNECTOR_TYPES, create_app
-from broker.domain.model import UpstreamIdentity
 from broker.http import Redirect
+from broker.model.records import UpstreamIdentity
 from broker.oidc.clients import register_client
 from broker.settings import UpstreamSettings
 from broker.store.sql import SqlStore

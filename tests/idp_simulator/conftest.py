@@ -11,8 +11,8 @@ from starlette.testclient import TestClient
 
 from idp_simulator.app import create_app
 from idp_simulator.config import DEFAULT_ALLOWED_ACS, SimulatorConfig
-from idp_simulator.idp import SimulatedIdp
 from idp_simulator.keys import IdpKeys, generate
+from idp_simulator.saml.idp import SimulatedIdp
 from tests.idp_simulator.oidc_helpers import CLIENT_SECRET, MovableClock, OidcFlow
 
 NOW = datetime(2026, 1, 15, 12, 0, 0, tzinfo=UTC)

@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from idp_simulator.app import create_app
 from idp_simulator.config import SimulatorConfig
 from idp_simulator.keys import IdpKeys
-from idp_simulator.signing import verify
+from idp_simulator.saml.signing import verify
 from tests.idp_simulator.conftest import NOW
 from tests.idp_simulator.saml_helpers import (
     ACS_URL,

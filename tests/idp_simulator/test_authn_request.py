@@ -6,7 +6,8 @@ import base64
 
 import pytest
 
-from idp_simulator.authn_request import (
+from idp_simulator.config import DEFAULT_ALLOWED_ACS
+from idp_simulator.saml.authn_request import (
     MAX_ENCODED_CHARS,
     MAX_XML_BYTES,
     AuthnRequestError,
@@ -15,7 +16,6 @@ from idp_simulator.authn_request import (
     acs_url_allowed,
     parse_authn_request,
 )
-from idp_simulator.config import DEFAULT_ALLOWED_ACS
 from tests.idp_simulator.saml_helpers import (
     ACS_URL,
     DS,

@@ -10,7 +10,7 @@ from cryptography import x509
 
 from idp_simulator.config import SimulatorConfig
 from idp_simulator.keys import CERT_FILE, KEY_FILE, IdpKeys, generate, load_or_create
-from idp_simulator.metadata import metadata_xml
+from idp_simulator.saml.metadata import metadata_xml
 from tests.idp_simulator.saml_helpers import NS, assert_schema_valid, parse
 
 

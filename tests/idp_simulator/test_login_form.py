@@ -10,7 +10,7 @@ from idp_simulator.login_form import (
     parse_login_form,
     resolve_scenario,
 )
-from idp_simulator.scenarios import Scenario
+from idp_simulator.saml.scenarios import Scenario
 
 
 def test_the_default_form_logs_alice_in_successfully():

@@ -11,9 +11,9 @@ from joserfc.jwk import KeySet, RSAKey
 
 from idp_simulator.config import SimulatorConfig
 from idp_simulator.keys import IdpKeys
-from idp_simulator.oidc_authorize import AuthorizationRequest
-from idp_simulator.oidc_op import SimulatedOp
-from idp_simulator.oidc_scenarios import (
+from idp_simulator.oidc.authorize import AuthorizationRequest
+from idp_simulator.oidc.provider import SimulatedOp
+from idp_simulator.oidc.scenarios import (
     OIDC_DESCRIPTIONS,
     OidcScenario,
     adjust_claims,

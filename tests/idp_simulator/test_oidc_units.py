@@ -12,10 +12,10 @@ from idp_simulator.login_form import (
     parse_oidc_login_form,
     resolve_oidc_scenario,
 )
-from idp_simulator.oidc_authorize import pkce_verifier_matches
-from idp_simulator.oidc_client_auth import OAuthError, authenticate_client, bearer_token
-from idp_simulator.oidc_id_token import identity_claims, subject_for
-from idp_simulator.oidc_scenarios import OidcScenario
+from idp_simulator.oidc.authorize import pkce_verifier_matches
+from idp_simulator.oidc.client_auth import OAuthError, authenticate_client, bearer_token
+from idp_simulator.oidc.id_token import identity_claims, subject_for
+from idp_simulator.oidc.scenarios import OidcScenario
 from idp_simulator.pending import PendingRequests
 from idp_simulator.urls import with_query
 from idp_simulator.user import SimulatedUser

@@ -9,14 +9,14 @@ import pytest
 import xmlsec
 
 from idp_simulator.keys import IdpKeys
-from idp_simulator.response import (
+from idp_simulator.saml.response import (
     STATUS_AUTHN_FAILED,
     STATUS_RESPONDER,
     ResponseSpec,
     build_response,
     response_xml,
 )
-from idp_simulator.signing import SigningError, sign, sign_response_xml, verify
+from idp_simulator.saml.signing import SigningError, sign, sign_response_xml, verify
 from tests.idp_simulator.conftest import NOW
 from tests.idp_simulator.saml_helpers import (
     ACS_URL,

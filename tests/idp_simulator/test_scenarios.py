@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 import xmlsec
 
-from idp_simulator.idp import SignMode, SimulatedIdp, SimulatedUser
 from idp_simulator.keys import IdpKeys
-from idp_simulator.scenarios import DESCRIPTIONS, Scenario, scenario_for_email
-from idp_simulator.signing import SigningError, verify
+from idp_simulator.saml.idp import SignMode, SimulatedIdp, SimulatedUser
+from idp_simulator.saml.scenarios import DESCRIPTIONS, Scenario, scenario_for_email
+from idp_simulator.saml.signing import SigningError, verify
 from tests.idp_simulator.saml_helpers import (
     ACS_URL,
     NS,

@@ -25,8 +25,8 @@ from joserfc import jwt
 from joserfc.jwk import KeyParameters, KeySet, RSAKey
 
 from broker.app import Broker, create_app
-from broker.domain.model import Domain, Organization
-from broker.domain.opaque import new_id
+from broker.model.opaque import new_id
+from broker.model.records import Domain, Organization
 from broker.oidc.clients import register_client
 from broker.store import Store
 from broker.upstream.urls import ConnectionEndpoints, endpoints_for

@@ -14,15 +14,15 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from broker.domain.model import Connection
-from broker.domain.opaque import new_id
-from broker.domain.portal import ConnectionTest, config_digest
 from broker.management.connection_drafts import ConnectionDrafts
 from broker.management.errors import InvalidInput, ResourceConflict, ResourceNotFound
+from broker.model.opaque import new_id
+from broker.model.portal import ConnectionTest, config_digest
+from broker.model.records import Connection
 from broker.store import Store
 from broker.store.sql import SqlStore
 from broker.upstream.saml.config import MAX_IDP_CERTIFICATES
-from idp_simulator.metadata import metadata_xml
+from idp_simulator.saml.metadata import metadata_xml
 from tests.support.certificates import certificate_pem, fingerprint, idp_metadata, keys_pem
 from tests.support.connection_upstreams import (
     IDP_ENTITY_ID,

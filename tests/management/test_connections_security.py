@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import Engine
 
-from broker.domain.model import Domain
+from broker.model.records import Domain
 from broker.oidc.clients import register_client
 from broker.store import Store
 from tests.support.config import RP_CALLBACK

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from broker.domain.model import AuditEvent
+from broker.model.records import AuditEvent
 from tests.support.management_api import ApiWorld, Caller
 from tests.support.management_checks import assert_scope_refused, organization, pointers
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from broker.domain.model import Connection, Domain
+from broker.model.records import Connection, Domain
 from broker.store.sql import SqlStore
 from tests.support.management_api import ApiWorld
 

@@ -11,11 +11,11 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy.engine import Engine
 
-from broker.domain.management import PortalLink
-from broker.domain.model import Connection
-from broker.domain.opaque import hash_secret
-from broker.domain.portal import PortalSession
 from broker.management.errors import ManagementError, ResourceNotFound
+from broker.model.management import PortalLink
+from broker.model.opaque import hash_secret
+from broker.model.portal import PortalSession
+from broker.model.records import Connection
 from tests.support.management_api import ApiWorld
 from tests.support.management_checks import (
     assert_same_not_found,

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from broker.domain.management import STRATEGIES
+from broker.model.vendors import STRATEGIES
 from tests.support.management_api import ApiWorld
 from tests.support.management_checks import assert_scope_refused, organization, pointers
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from broker.domain.opaque import new_id
+from broker.model.opaque import new_id
 from broker.store import Store
 from tests.support.factories import add_organization
 from tests.support.harness import Harness, build_harness

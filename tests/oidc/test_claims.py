@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from broker.domain.model import Domain
+from broker.model.records import Domain
 from tests.support.factories import add_organization
 from tests.support.harness import Harness
 

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from broker.domain.model import AuditEvent
+from broker.model.records import AuditEvent
 from tests.support.config import ISSUER
 from tests.support.harness import Harness
 from tests.support.saml_pages import hidden_fields

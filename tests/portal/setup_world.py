@@ -24,10 +24,10 @@ from starlette.testclient import TestClient
 
 from broker.app import Broker, create_app
 from broker.clock import FixedClock
-from broker.domain.management import STRATEGIES
-from broker.domain.model import AuditEvent, Connection, Organization
 from broker.management.dns_txt import DnsTxtLookup
 from broker.management.profiles import ProfileFields
+from broker.model.records import AuditEvent, Connection, Organization
+from broker.model.vendors import STRATEGIES
 from broker.store import Store
 from idp_simulator.app import create_app as create_simulator
 from idp_simulator.config import SimulatorConfig

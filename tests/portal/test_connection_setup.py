@@ -8,13 +8,13 @@ from collections.abc import Mapping
 import pytest
 from lxml import etree
 
-from broker.domain.management import STRATEGIES
-from broker.domain.model import Connection
-from broker.domain.opaque import new_id
-from broker.domain.portal import ConnectionTest, config_digest
 from broker.management.connection_setup import protocols
 from broker.management.connection_view import awaiting_idp
 from broker.management.errors import InvalidInput, ResourceConflict
+from broker.model.opaque import new_id
+from broker.model.portal import ConnectionTest, config_digest
+from broker.model.records import Connection
+from broker.model.vendors import STRATEGIES
 from tests.support.config import ISSUER
 from tests.support.portal_world import ACTOR, PortalWorld, csrf_token, post_from
 

@@ -13,8 +13,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from admin_portal.domains import outcome
-from broker.domain.model import Domain
 from broker.management.domains import Verification
+from broker.model.records import Domain
 from broker.store import Store
 from tests.portal.setup_world import ORIGIN, SetupWorld, setup_world
 from tests.support.portal_world import ACTOR, csrf_token

@@ -22,8 +22,8 @@ from joserfc.jwk import RSAKey
 from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
-from broker.domain.management import STRATEGIES
-from broker.domain.model import Connection
+from broker.model.records import Connection
+from broker.model.vendors import STRATEGIES
 from broker.store import Store
 from tests.support.certificates import certificate_pem, fingerprint
 from tests.support.config import ISSUER

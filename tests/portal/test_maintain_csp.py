@@ -10,8 +10,8 @@ from dataclasses import replace
 
 import pytest
 
-from admin_portal.kit import web_origin
-from admin_portal.test_logins import idp_urls
+from admin_portal.page_context import web_origin
+from admin_portal.trial_logins import idp_urls
 from tests.support.maintain_world import SSO_URL, MaintainWorld, submit, world
 
 __all__ = ["world"]  # fixtures

@@ -1,6 +1,6 @@
 """Every change made through an edit link is an event whose actor is the portal link, and
 the app team reads it through the management API's /events. Test logins started from the
-portal carry the link too (their flow's TestLogin), including across a deploy: a flow
+portal carry the link too (their flow's TrialLogin), including across a deploy: a flow
 stored before the field existed still reads."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from broker.domain.model import AuthorizationRequest, PendingAuthorization
-from broker.domain.portal import TestLogin
 from broker.management.events import EventFilter
+from broker.model.portal import TrialLogin
+from broker.model.records import AuthorizationRequest, PendingAuthorization
 from broker.store.sql import SqlStore
 from broker.store.sql.tables import flows
 from tests.support.certificates import certificate_pem
@@ -88,14 +88,14 @@ def test_a_test_login_flow_carries_its_portal_link_and_old_flows_still_read(
             request=AuthorizationRequest(client_id="gatehouse-portal-test",
                                          redirect_uri=f"{ISSUER}/portal/test", scope=("openid",)),
             created_at=now, expires_at=now + timedelta(minutes=10), connection_id=connection.id,
-            test=TestLogin(portal_session="h", use_draft=True, config_digest="d",
+            test=TrialLogin(portal_session="h", use_draft=True, config_digest="d",
                            portal_link="pl_abc"),
         )  # fmt: skip
 
     with world.store.unit_of_work() as uow:
         uow.flows.create(flow("flow-new"))
         uow.flows.create(flow("flow-old"))
-    # A row written before TestLogin had the field: its JSON has no such key.
+    # A row written before TrialLogin had the field: its JSON has no such key.
     assert isinstance(world.store, SqlStore)
     with world.store.engine.begin() as db:
         db.execute(

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from joserfc.jwk import RSAKey
 
-from broker.domain.model import AuditEvent
-from broker.domain.opaque import new_id
+from broker.model.opaque import new_id
+from broker.model.records import AuditEvent
 from broker.settings import UpstreamSettings
 from broker.store import Store
 from broker.upstream.base import UpstreamUnavailable

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from broker.domain.portal import ConnectionTest
+from broker.model.portal import ConnectionTest
 from broker.store import Store
 from idp_simulator.app import create_app as create_simulator
 from idp_simulator.keys import IdpKeys, generate

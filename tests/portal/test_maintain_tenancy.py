@@ -20,7 +20,7 @@ import pytest
 from joserfc.jwk import RSAKey
 from starlette.testclient import TestClient
 
-from broker.domain.model import Connection
+from broker.model.records import Connection
 from broker.store import Store
 from tests.support.certificates import certificate_pem, fingerprint
 from tests.support.config import ISSUER
@@ -170,7 +170,7 @@ def test_every_form_needs_the_form_token_and_our_origin(tenants: Tenants) -> Non
         (path, form)
         for connection in (tenants.mine_saml, tenants.mine_oidc)
         for method, path, form in _requests(connection)
-        if method == "POST" and not path.endswith("/test")  # test_logins.py's own tests
+        if method == "POST" and not path.endswith("/test")  # trial_logins.py's own tests
     ]
     for path, form in posts:
         forged = [

@@ -22,8 +22,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from broker.store import Store
 from broker.upstream.saml.xmlsig import certificate_fingerprint
 from idp_simulator.keys import IdpKeys, generate
-from idp_simulator.oidc_scenarios import OidcScenario
-from idp_simulator.scenarios import Scenario
+from idp_simulator.oidc.scenarios import OidcScenario
+from idp_simulator.saml.scenarios import Scenario
 from tests.support.config import ISSUER
 from tests.support.oidc_world import OP_CLIENT_ID, OP_ISSUER
 from tests.support.portal_idp_world import EMAIL, PortalIdpWorld, build_portal_idp_world

@@ -31,8 +31,8 @@ import pytest
 import uvicorn
 from starlette.testclient import TestClient
 
-from broker.domain.management import Branding
 from broker.management.profiles import ProfileFields
+from broker.model.management import Branding
 from broker.store import Store
 from tests.portal import test_setup_saml as setup_flow
 from tests.portal.setup_world import SetupWorld, setup_world

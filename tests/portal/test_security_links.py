@@ -28,7 +28,7 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from broker.domain.opaque import hash_secret
+from broker.model.opaque import hash_secret
 from broker.settings import RateLimitSettings
 from broker.store import NotFound, Store
 from broker.store.sql import SqlStore

@@ -13,8 +13,8 @@ import pytest
 from admin_portal.emphasis import emphasize
 from admin_portal.guides import GUIDES, guide_for
 from admin_portal.guides.model import OIDC_VALUES, SAML_VALUES
-from broker.domain.management import STRATEGIES
-from broker.management.connection_setup import SAML_PROFILE, protocols
+from broker.management.connection_setup import protocols
+from broker.model.vendors import PRODUCTS, STRATEGIES
 from broker.store import Store
 from broker.upstream.config_fields import STANDARD_CLAIMS
 from broker.upstream.oidc.vendors import VENDORS
@@ -85,7 +85,7 @@ def test_each_guide_page_shows_every_value_and_attribute(
     if protocol == "saml":
         needed = [f"{base}/acs", f"{base}/metadata"]
         assert f'href="{base}/metadata" download' in text
-        names = PROFILES[SAML_PROFILE.get(strategy, "generic")]
+        names = PROFILES[PRODUCTS[strategy].saml_profile]
     else:
         needed = [f"{base}/callback", "openid profile email"]
         names = VENDORS[connection.config["vendor"]].claim_names

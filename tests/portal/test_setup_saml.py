@@ -13,7 +13,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from broker.domain.portal import config_digest
+from broker.model.portal import config_digest
 from broker.store import Store
 from tests.portal.setup_world import (
     IDP_METADATA_URL,

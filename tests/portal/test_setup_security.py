@@ -13,7 +13,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from broker.domain.management import UserAttribute
+from broker.model.management import UserAttribute
 from broker.store import Store
 from tests.portal.setup_world import IDP_METADATA_URL, ORIGIN, SetupWorld, setup_world
 from tests.support.portal_world import ACTOR, csrf_token

@@ -14,8 +14,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from starlette.testclient import TestClient
 
-from broker.domain.model import Connection
 from broker.management.errors import InvalidInput
+from broker.model.records import Connection
 from broker.store import Store
 from tests.portal.setup_world import (
     EXPIRED_ON,

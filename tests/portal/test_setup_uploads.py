@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from starlette.testclient import TestClient
 
 from admin_portal.body_cap import MAX_BODY_BYTES
-from broker.domain.model import Connection
+from broker.model.records import Connection
 from broker.store import Store
 from tests.portal.setup_world import EXPIRED_ON, ORIGIN, SetupWorld, certificate, setup_world
 from tests.portal.test_setup_settings_errors import SSO_URL, error_beside, idp_metadata, send

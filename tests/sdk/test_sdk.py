@@ -11,7 +11,7 @@ import pytest
 from broker.sdk import Conflict, Forbidden, Gatehouse, InvalidRequest, NotFound
 from broker.store import Store
 from idp_simulator.keys import generate
-from idp_simulator.metadata import metadata_xml
+from idp_simulator.saml.metadata import metadata_xml
 from tests.support.config import ISSUER
 from tests.support.management_api import ApiWorld, build_api_world
 

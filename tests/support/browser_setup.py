@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 
 from playwright.sync_api import expect
 
-from broker.domain.management import UserAttribute
-from broker.domain.model import Organization
+from broker.model.management import UserAttribute
+from broker.model.records import Organization
 from tests.support.browser import Screenshots
 from tests.support.browser_a11y import assert_accessible
 from tests.support.browser_world import ACTOR, BrowserWorld

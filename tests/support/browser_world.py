@@ -22,10 +22,10 @@ import pytest
 
 from broker.app import Broker
 from broker.demo import seed_example_corp_with
-from broker.domain.management import Branding, SelfServiceProfile, UserAttribute
-from broker.domain.model import Connection, Organization
 from broker.management.portal_links import IssuedLink
 from broker.management.profiles import ProfileFields
+from broker.model.management import Branding, SelfServiceProfile, UserAttribute
+from broker.model.records import Connection, Organization
 from broker.settings import Settings
 from tests.support.dns_server import Zone, dns_server
 from tests.support.loopback_world import LoopbackWorld, loopback_world

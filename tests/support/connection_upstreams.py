@@ -22,13 +22,13 @@ from joserfc.jwk import RSAKey
 
 from broker.app import DEFAULT_CONNECTOR_TYPES
 from broker.clock import FixedClock
-from broker.domain.model import Connection
 from broker.login.replays import StoreReplayGuard
+from broker.model.records import Connection
 from broker.store import Store
 from broker.upstream.base import ConnectorDeps
 from broker.upstream.registry import open_connection
 from idp_simulator.keys import IdpKeys, generate
-from idp_simulator.metadata import metadata_xml
+from idp_simulator.saml.metadata import metadata_xml
 from tests.support.config import ISSUER
 from tests.support.management_api import ApiWorld, build_api_world
 from tests.support.mock_op import MockOp

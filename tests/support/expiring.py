@@ -16,8 +16,9 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from broker.domain.management import PortalLink
-from broker.domain.model import (
+from broker.model.management import PortalLink
+from broker.model.portal import ConnectionTest, PortalSession
+from broker.model.records import (
     AccessToken,
     AuditEvent,
     AuthorizationCode,
@@ -26,7 +27,6 @@ from broker.domain.model import (
     Organization,
     PendingAuthorization,
 )
-from broker.domain.portal import ConnectionTest, PortalSession
 from broker.settings import RetentionSettings
 from broker.store import Store, UnitOfWork
 from broker.store.purge import PurgeCounts

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from broker.domain.model import Connection, Domain, Organization
+from broker.model.records import Connection, Domain, Organization
 from broker.store import UnitOfWork
 
 

@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from typing import ClassVar, Self
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from broker.domain.model import UpstreamIdentity
 from broker.errors import ConfigError
 from broker.http import Redirect
+from broker.model.records import UpstreamIdentity
 from broker.upstream.base import (
     CallbackInput,
     ConnectorDeps,

@@ -26,9 +26,9 @@ from starlette.testclient import TestClient
 
 from broker.app import Broker, create_app
 from broker.clock import FixedClock
-from broker.domain.management import STRATEGIES
-from broker.domain.model import Connection
 from broker.management.dns_txt import TxtLookup
+from broker.model.records import Connection
+from broker.model.vendors import STRATEGIES
 from broker.oidc.clients import register_client
 from broker.settings import ManagementSettings, Settings
 from broker.store import Store

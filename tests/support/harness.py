@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 
 from broker.app import DEFAULT_CONNECTOR_TYPES, create_app
 from broker.clock import FixedClock
-from broker.domain.model import Connection, Organization
+from broker.model.records import Connection, Organization
 from broker.oidc.clients import register_client
 from broker.settings import Settings
 from broker.store import Store

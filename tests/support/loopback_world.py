@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from broker.app import Broker, create_app
 from broker.demo import simulator_environment
-from broker.domain.model import AuditEvent, Connection
+from broker.model.records import AuditEvent, Connection
 from broker.oidc.clients import register_client
 from broker.settings import ManagementSettings, Settings
 from broker.store import Store

@@ -18,9 +18,9 @@ from starlette.testclient import TestClient
 
 from broker.app import create_app
 from broker.clock import FixedClock
-from broker.domain.model import Connection
-from broker.domain.opaque import new_id
-from broker.domain.portal import ConnectionTest, config_digest
+from broker.model.opaque import new_id
+from broker.model.portal import ConnectionTest, config_digest
+from broker.model.records import Connection
 from broker.store import Store
 from broker.store.sql import SqlStore
 from broker.store.sql.tables import metadata

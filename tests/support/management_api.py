@@ -13,9 +13,9 @@ from starlette.testclient import TestClient
 
 from broker.app import Broker, create_app
 from broker.clock import FixedClock
-from broker.domain.management import SCOPES
 from broker.management.access import api_audience, register_management_client
 from broker.management.dns_txt import TxtLookup
+from broker.model.management import SCOPES
 from broker.store import Store
 from tests.support.config import ISSUER, make_settings
 

@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 import httpx
 from starlette.testclient import TestClient
 
-from broker.domain.model import Connection, Domain, Organization
 from broker.keys import SecretBox
+from broker.model.records import Connection, Domain, Organization
 from broker.store import Store
 from idp_simulator.app import create_app as create_simulator
 from idp_simulator.config import SimulatorConfig

@@ -21,9 +21,9 @@ from starlette.testclient import TestClient
 
 from broker.app import create_app
 from broker.clock import FixedClock
-from broker.domain.management import STRATEGIES
-from broker.domain.model import Connection, Organization
-from broker.domain.portal import ConnectionTest
+from broker.model.portal import ConnectionTest
+from broker.model.records import Connection, Organization
+from broker.model.vendors import STRATEGIES
 from idp_simulator.app import create_app as create_simulator
 from idp_simulator.keys import IdpKeys
 from tests.support.config import ISSUER, make_settings

@@ -15,8 +15,8 @@ from starlette.testclient import TestClient
 
 from broker.app import Broker, create_app
 from broker.clock import FixedClock
-from broker.domain.model import Organization
 from broker.management.access import register_management_client
+from broker.model.records import Organization
 from broker.store import Store
 from tests.support.config import ISSUER, make_settings
 from tests.support.management_api import Caller

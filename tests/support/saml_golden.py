@@ -30,8 +30,8 @@ import xmlsec
 from lxml import etree
 
 from broker.clock import FixedClock
-from broker.domain.model import UpstreamIdentity
 from broker.keys import SecretBox
+from broker.model.records import UpstreamIdentity
 from broker.upstream.base import CallbackInput, ConnectorDeps, FlowContext, UpstreamInvalid
 from broker.upstream.saml.config import SamlConnectionConfig
 from broker.upstream.saml.connector import SamlConnector
@@ -39,11 +39,11 @@ from broker.upstream.saml.idp_metadata import parse_idp_metadata
 from broker.upstream.saml.sp import open_sp_keys, python3_saml_settings
 from broker.upstream.saml.xmlsig import load_verification_keys
 from broker.upstream.urls import ConnectionEndpoints, endpoints_for
-from idp_simulator import signing
 from idp_simulator.keys import IdpKeys
-from idp_simulator.metadata import metadata_xml
-from idp_simulator.response import ResponseSpec, build_response
-from idp_simulator.xmltools import to_bytes
+from idp_simulator.saml import signing
+from idp_simulator.saml.metadata import metadata_xml
+from idp_simulator.saml.response import ResponseSpec, build_response
+from idp_simulator.saml.xmltools import to_bytes
 from tests.support.config import ISSUER, TEST_SECRET_KEY
 from tests.support.connection_configs import new_saml_config
 

@@ -11,7 +11,7 @@ import httpx
 
 from broker.app import Broker
 from broker.demo import DEMO_ORG_NAME, seed_example_corp_with
-from broker.domain.model import Connection, Organization
+from broker.model.records import Connection, Organization
 from tests.support.saml_pages import PostBack, autopost, login_form, pending_key
 
 EMAIL = "alice@example.com"

@@ -19,7 +19,7 @@ from typing import Any
 from lxml import etree
 
 from idp_simulator.keys import IdpKeys
-from idp_simulator.response import ResponseSpec
+from idp_simulator.saml.response import ResponseSpec
 from tests.support.saml_golden import (
     ALICE,
     DS,

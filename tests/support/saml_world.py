@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 import httpx
 from starlette.testclient import TestClient
 
-from broker.domain.model import Connection, Domain, Organization
 from broker.keys import SecretBox
+from broker.model.records import Connection, Domain, Organization
 from broker.store import Store
 from broker.upstream.saml.idp_metadata import parse_idp_metadata
 from broker.upstream.urls import endpoints_for

@@ -13,10 +13,10 @@ import pytest
 
 from admin_portal.diagnosis import Diagnosis, attribute_checks, diagnose, evidence, known_reasons
 from admin_portal.diagnosis.text import duration, signed_seconds
-from admin_portal.diagnosis.vendors import PRODUCTS, topics, vendor_tables
+from admin_portal.diagnosis.vendors import topics, vendor_tables
 from admin_portal.emphasis import emphasize
-from broker.domain.management import OIDC_STRATEGIES, SAML_STRATEGIES
-from broker.domain.portal import ConnectionTest
+from broker.model.portal import ConnectionTest
+from broker.model.vendors import OIDC_STRATEGIES, PRODUCTS, SAML_STRATEGIES, product_name
 
 UPSTREAM = Path(__file__).parents[2] / "broker" / "upstream"
 _RAISED = re.compile(
@@ -118,7 +118,7 @@ def test_a_wrong_audience_is_fixed_in_the_vendors_own_words(strategy: str) -> No
                      strategy=None)  # fmt: skip
     assert SAML_AUDIENCE_LABELS[strategy] in found.fix[0].text
     assert found.fix[0].value == "https://sso.test/saml/con_1/metadata"
-    assert found.product == PRODUCTS.get(strategy)
+    assert found.product == product_name(strategy)
     assert [(r.expected, r.actual) for r in found.rows] == [
         ("https://sso.test/saml/con_1/metadata", "x")
     ]

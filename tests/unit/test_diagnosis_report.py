@@ -1,4 +1,4 @@
-"""What a test login stores for its result page (broker/login/test_report.py): the names
+"""What a test login stores for its result page (broker/login/trial_report.py): the names
 looked for, the domain rule, the IdP's decoded answer, and the caps that keep it small."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from broker.domain.model import Connection, Domain, UpstreamIdentity
-from broker.login.test_report import MAX_PIECE_CHARS, failed_report, passed_report
+from broker.login.trial_report import MAX_PIECE_CHARS, failed_report, passed_report
+from broker.model.records import Connection, Domain, UpstreamIdentity
 from broker.upstream.base import UpstreamIncomplete, UpstreamInvalid
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

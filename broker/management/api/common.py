@@ -6,9 +6,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from broker.domain.numerals import parse_decimal
 from broker.management import pagination, text_rules
 from broker.management.api.operations import Call
+from broker.model.numerals import parse_decimal
 
 #: A name a person reads: no control characters, and not blank (the use cases collapse runs
 #: of white space). The same rule as `broker.management.text`, stated for the schema.

@@ -8,7 +8,6 @@ from dataclasses import asdict
 
 from pydantic import BaseModel, ValidationError
 
-from broker.domain.model import Connection
 from broker.management import Management, pagination
 from broker.management.api.common import ListQuery, list_query
 from broker.management.api.connection_models import (
@@ -23,6 +22,7 @@ from broker.management.api.connection_models import (
 from broker.management.api.operations import Call, Operation, Reply
 from broker.management.api.problems import from_validation_error
 from broker.management.connection_view import ConnectionView
+from broker.model.records import Connection
 from broker.upstream.saml.config import SamlConnectionConfig
 
 TAG = "Connections"

@@ -18,8 +18,6 @@ from datetime import timedelta
 from pydantic import BaseModel, ValidationError
 
 from broker.clock import Clock
-from broker.domain.management import StoredResponse
-from broker.domain.rate_limits import Limit
 from broker.http import HttpRequest, HttpResponse
 from broker.limiter import RateLimiter
 from broker.management.access import AccessTokens, Principal
@@ -33,6 +31,8 @@ from broker.management.errors import (
     ResourceNotFound,
     UnsupportedMediaType,
 )
+from broker.model.management import StoredResponse
+from broker.model.rate_limits import Limit
 from broker.store import Store
 
 log = logging.getLogger(__name__)

@@ -7,11 +7,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from broker.domain.model import Domain
 from broker.management import Management, pagination
 from broker.management.api.common import Input, ListQuery, list_query
 from broker.management.api.operations import Call, Operation, Reply
 from broker.management.domains import dns_record
+from broker.model.records import Domain
 
 TAG = "Domains"
 

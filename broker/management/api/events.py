@@ -7,11 +7,11 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from broker.domain.model import AuditEvent
 from broker.management import Management, pagination
 from broker.management.api.common import ID_PATTERN, ListQuery
 from broker.management.api.operations import Call, Operation, Reply
 from broker.management.events import MAX_TYPE, TYPE_PATTERN, EventFilter
+from broker.model.records import AuditEvent
 
 TAG = "Events"
 

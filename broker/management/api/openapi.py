@@ -11,9 +11,9 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from broker.domain.management import SCOPES
 from broker.management.api.operations import Operation
 from broker.management.api.problems import MEDIA_TYPE, Problem
+from broker.model.management import SCOPES
 
 _PATH_PARAM = re.compile(r"{(\w+)}")
 _STANDARD_ERRORS = (401, 403, 429)

@@ -13,7 +13,6 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, WithJsonSchema
 
-from broker.domain.management import PORTAL_FEATURES, PortalLink
 from broker.management import Management, pagination
 from broker.management.api.common import ID_PATTERN, Input, ListQuery, list_query
 from broker.management.api.operations import Call, Operation, Reply
@@ -26,6 +25,7 @@ from broker.management.portal_links import (
     MIN_TTL_SEC,
     status,
 )
+from broker.model.management import PORTAL_FEATURES, PortalLink
 
 TAG = "Portal links"
 

@@ -10,7 +10,6 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, WithJsonSchema
 
-from broker.domain.management import STRATEGIES, Branding, SelfServiceProfile, UserAttribute
 from broker.management import Management, pagination
 from broker.management.api.common import Input, ListQuery, list_query
 from broker.management.api.operations import Call, Operation, Reply
@@ -24,6 +23,8 @@ from broker.management.profiles import (
     MAX_URL,
     ProfileFields,
 )
+from broker.model.management import Branding, SelfServiceProfile, UserAttribute
+from broker.model.vendors import STRATEGIES
 from broker.upstream.config_fields import STANDARD_CLAIMS
 
 TAG = "Self-service profiles"

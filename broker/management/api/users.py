@@ -6,10 +6,10 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from broker.domain.model import Identity
 from broker.management import Management, pagination
 from broker.management.api.common import ListQuery, list_query
 from broker.management.api.operations import Call, Operation, Reply
+from broker.model.records import Identity
 
 TAG = "Users"
 

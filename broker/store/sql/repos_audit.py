@@ -12,7 +12,7 @@ from sqlalchemy import Executable, Integer, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 
-from broker.domain.model import AuditEvent
+from broker.model.records import AuditEvent
 from broker.store.protocols import EventQuery
 from broker.store.sql.batches import LIMIT, batched_delete, checked_limit
 from broker.store.sql.statements import (

@@ -16,7 +16,7 @@ from sqlalchemy import Executable, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 
-from broker.domain.model import Connection as ConnectionModel, Identity
+from broker.model.records import Connection as ConnectionModel, Identity
 from broker.store.protocols import Conflict, NotFound, PageKey
 from broker.store.sql.statements import (
     PerDialect,

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
-from broker.domain.model import SigningKeyRecord
+from broker.model.records import SigningKeyRecord
 from broker.store.protocols import Conflict, NotFound
 from broker.store.sql.statements import affected, all_rows, insert_or_raise
 from broker.store.sql.tables import signing_keys

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
-from broker.domain.management import (
+from broker.model.management import (
     Branding,
     ManagementClient,
     PortalLink,

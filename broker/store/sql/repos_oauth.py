@@ -16,14 +16,14 @@ from typing import Any
 from sqlalchemy import bindparam, delete, exists, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
-from broker.domain.model import (
+from broker.model.portal import TrialLogin
+from broker.model.records import (
     AccessToken,
     AuthorizationCode,
     AuthorizationRequest,
     DownstreamClient,
     PendingAuthorization,
 )
-from broker.domain.portal import TestLogin
 from broker.store.protocols import CodeReplayed, NotFound
 from broker.store.sql.batches import LIMIT, batched_delete, checked_limit
 from broker.store.sql.statements import (
@@ -339,7 +339,7 @@ def _flow(row: Row[Any]) -> PendingAuthorization:
     )
 
 
-def _test_json(test: TestLogin | None) -> dict[str, Any] | None:
+def _test_json(test: TrialLogin | None) -> dict[str, Any] | None:
     if test is None:
         return None
     return {
@@ -350,10 +350,10 @@ def _test_json(test: TestLogin | None) -> dict[str, Any] | None:
     }
 
 
-def _test_login(data: dict[str, Any] | None) -> TestLogin | None:
+def _test_login(data: dict[str, Any] | None) -> TrialLogin | None:
     if data is None:
         return None
-    return TestLogin(
+    return TrialLogin(
         portal_session=data["portal_session"],
         use_draft=data["use_draft"],
         config_digest=data["config_digest"],

@@ -33,7 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Row
 
-from broker.domain.portal import ConnectionTest, PortalSession
+from broker.model.portal import ConnectionTest, PortalSession
 from broker.store.protocols import NotFound
 from broker.store.sql.batches import LIMIT, batched_delete, checked_limit
 from broker.store.sql.statements import (

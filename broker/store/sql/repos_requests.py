@@ -18,7 +18,7 @@ from sqlalchemy import Executable, bindparam, delete, null, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 
-from broker.domain.management import StoredResponse
+from broker.model.management import StoredResponse
 from broker.store.protocols_management import MAX_WINDOW
 from broker.store.sql.batches import LIMIT, batched_delete, checked_limit
 from broker.store.sql.statements import PerDialect, affected, counted, first

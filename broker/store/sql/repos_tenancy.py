@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
-from broker.domain.model import Domain, Organization
+from broker.model.records import Domain, Organization
 from broker.store.protocols import NotFound, PageKey
 from broker.store.sql.statements import (
     affected,

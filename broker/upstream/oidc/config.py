@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
-from broker.domain.management import OIDC_STRATEGIES
 from broker.errors import ConfigError
 from broker.keys.crypto import SecretBox
+from broker.model.vendors import OIDC_STRATEGIES
 from broker.upstream.base import ConnectorDeps, UpstreamConnector
 from broker.upstream.config_fields import DEFAULT_CLOCK_SKEW_SECONDS, ConfigReader, check_url
 from broker.upstream.oidc.vendors import VENDORS, check_vendor_issuer

@@ -27,10 +27,10 @@ from typing import Any
 
 from joserfc.jwk import RSAKey
 
-from broker.domain.model import Evidence, UpstreamIdentity
-from broker.domain.names import email_domain
-from broker.domain.opaque import new_secret
 from broker.http import HttpResponse, Redirect, with_query
+from broker.model.names import email_domain
+from broker.model.opaque import new_secret
+from broker.model.records import Evidence, UpstreamIdentity
 from broker.upstream import outbound
 from broker.upstream.base import (
     CallbackInput,

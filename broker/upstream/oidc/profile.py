@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from broker.domain.model import UpstreamIdentity
+from broker.model.records import UpstreamIdentity
 from broker.upstream.base import UpstreamIncomplete, UpstreamInvalid, UpstreamPolicyRefusal
 from broker.upstream.oidc.config import OidcConnectionConfig
 from broker.upstream.oidc.vendors import VENDORS

@@ -20,7 +20,7 @@ import httpx
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-from broker.domain.opaque import new_secret
+from broker.model.opaque import new_secret
 from broker.upstream import outbound
 from broker.upstream.base import UpstreamInvalid, UpstreamUnavailable
 from broker.upstream.oidc.idp_json import is_ascii_text, parse_object

@@ -15,9 +15,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from onelogin.saml2.settings import validate_url
 
-from broker.domain.management import SAML_STRATEGIES
 from broker.errors import ConfigError
 from broker.http import HttpResponse
+from broker.model.vendors import SAML_STRATEGIES
 from broker.upstream.base import ConnectorDeps, UpstreamConnector
 from broker.upstream.config_fields import (
     DEFAULT_CLOCK_SKEW_SECONDS,

@@ -15,8 +15,8 @@ import xmlsec
 from lxml import etree
 from onelogin.saml2.settings import OneLogin_Saml2_Settings
 
-from broker.domain.model import Evidence, UpstreamIdentity
 from broker.http import HttpResponse
+from broker.model.records import Evidence, UpstreamIdentity
 from broker.upstream.base import (
     CallbackInput,
     ConnectorDeps,

@@ -1,5 +1,5 @@
 """An audit event holds a small, fixed amount whatever it was built from
-(broker/domain/audit_bounds.py, applied by AuditEvent itself)."""
+(broker/model/audit_bounds.py, applied by AuditEvent itself)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from broker.domain.audit_bounds import (
+from broker.model.audit_bounds import (
     MAX_DETAIL_ENTRIES,
     MAX_DETAIL_TEXT,
     MAX_ENTRIES,
@@ -20,7 +20,7 @@ from broker.domain.audit_bounds import (
     bound_detail,
     bound_text,
 )
-from broker.domain.model import AuditEvent
+from broker.model.records import AuditEvent
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 HUGE = 30_000

@@ -1,4 +1,4 @@
-"""Who the client is (`broker.domain.client_address`): the peer unless the peer is one of
+"""Who the client is (`broker.model.client_address`): the peer unless the peer is one of
 our proxies, then the forwarded list right to left, never a value the client could choose."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from broker.domain.client_address import FORWARDED, TrustedProxies
-from broker.domain.rate_limits import address_key, bounded_key
+from broker.model.client_address import FORWARDED, TrustedProxies
+from broker.model.rate_limits import address_key, bounded_key
 
 PROXIES = (
     ipaddress.ip_network("10.0.0.0/8"),

@@ -1,11 +1,11 @@
-"""Post-login policy (broker/domain/login_policy.py): ordered checks, each its own reason."""
+"""Post-login policy (broker/model/login_policy.py): ordered checks, each its own reason."""
 
 from __future__ import annotations
 
 import pytest
 
-from broker.domain.login_policy import CHECKS, first_refusal
-from broker.domain.model import UpstreamIdentity
+from broker.model.login_policy import CHECKS, first_refusal
+from broker.model.records import UpstreamIdentity
 
 VERIFIED = ("acme.test", "acme-labs.test")
 

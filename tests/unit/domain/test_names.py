@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from broker.domain.claims import is_email_verified
-from broker.domain.names import (
+from broker.model.claims import is_email_verified
+from broker.model.names import (
     InvalidDomain,
     InvalidEmail,
     email_domain,

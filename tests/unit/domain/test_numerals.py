@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from broker.domain.numerals import InvalidNumeral, parse_decimal
+from broker.model.numerals import InvalidNumeral, parse_decimal
 
 
 @pytest.mark.parametrize(("text", "value"), [("0", 0), ("300", 300), ("0300", 300), ("99", 99)])

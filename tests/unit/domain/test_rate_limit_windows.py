@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from broker.domain.rate_limits import Limit, retry_after, window_start
+from broker.model.rate_limits import Limit, retry_after, window_start
 
 MINUTE = timedelta(minutes=1)
 

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from broker.domain.claims import is_email_verified
-from broker.domain.model import AuthorizationRequest, Connection, Domain
-from broker.domain.names import email_domain
-from broker.domain.routing import (
+from broker.model.claims import is_email_verified
+from broker.model.names import email_domain
+from broker.model.records import AuthorizationRequest, Connection, Domain
+from broker.model.routing import (
     Choose,
     NoRoute,
     Route,

@@ -17,8 +17,8 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
 
 from broker.clock import FixedClock
-from broker.domain.model import KeyState, SigningKeyRecord
 from broker.keys import KeyDecryptionError, KeyManager, NoSigningKeyError, SecretBox
+from broker.model.records import KeyState, SigningKeyRecord
 from broker.store.protocols import Conflict, Store
 
 RETIRE_AFTER = timedelta(minutes=15)

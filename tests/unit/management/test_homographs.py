@@ -6,7 +6,7 @@
 
 UTS #39's Highly Restrictive level per label (`label_scripts.py`), its digit rule, and its
 whole-script confusables against ASCII names (`lookalikes.py`), through the function every
-claim goes through (`parse_domain_name`: the normalisation of `broker.domain.names`, then the
+claim goes through (`parse_domain_name`: the normalisation of `broker.model.names`, then the
 claim policy). Lookalikes are spelled with escapes where the source would otherwise hide them.
 """
 
@@ -18,11 +18,11 @@ import idna
 import pytest
 import regex
 
-from broker.domain.names import normalize_domain
 from broker.management.domains import parse_domain_name
 from broker.management.errors import InvalidInput
 from broker.management.label_scripts import SCRIPTS, label_problem
 from broker.management.lookalikes import ascii_prototypes, ascii_skeleton
+from broker.model.names import normalize_domain
 
 CYRILLIC_A = "\u0430"
 GREEK_RHO = "\u03c1"

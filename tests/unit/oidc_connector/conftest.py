@@ -10,8 +10,8 @@ import pytest
 from joserfc.jwk import RSAKey
 
 from broker.clock import FixedClock
-from broker.domain.model import UpstreamIdentity
 from broker.keys import SecretBox
+from broker.model.records import UpstreamIdentity
 from broker.upstream.base import CallbackInput, ConnectorDeps, FlowContext, UpstreamError
 from broker.upstream.oidc.config import OidcConnectionConfig
 from broker.upstream.oidc.connector import OidcConnector

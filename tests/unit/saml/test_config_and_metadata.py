@@ -22,7 +22,7 @@ from broker.upstream.saml.idp_metadata import fetch_idp_metadata, parse_idp_meta
 from broker.upstream.saml.sp import build_authn_request, open_sp_keys, python3_saml_settings
 from broker.upstream.urls import endpoints_for
 from idp_simulator.keys import IdpKeys, generate
-from idp_simulator.metadata import metadata_xml
+from idp_simulator.saml.metadata import metadata_xml
 from tests.support.config import ISSUER, TEST_SECRET_KEY
 from tests.support.connection_configs import new_saml_config
 

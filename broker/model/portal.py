@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from broker.domain.model import JsonObject
+from broker.model.records import JsonObject
 
 
 def config_digest(config: Mapping[str, Any]) -> str:
@@ -43,11 +43,9 @@ class PortalSession:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class TestLogin:
+class TrialLogin:
     """Carried by a flow that is a portal test login rather than a login for an app: the
     callback records a report instead of issuing a code to anyone."""
-
-    __test__ = False  # a domain value, not a pytest class
 
     portal_session: str  # the session's id hash
     #: Test the connection's pending draft (an edit of an active connection), not its

@@ -17,11 +17,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from admin_portal.kit import Portal, Visit
-from broker.domain.model import Connection
-from broker.domain.portal import PortalSession
+from admin_portal.page_context import Portal, Visit
 from broker.errors import ConfigError
 from broker.http import AutoPost, Redirect
+from broker.model.portal import PortalSession
+from broker.model.records import Connection
 from broker.upstream.base import UpstreamError
 
 log = logging.getLogger(__name__)

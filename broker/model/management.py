@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from broker.model.vendors import STRATEGIES
+
 #: Scopes of the management API, one read and one write per resource (Auth0's shape).
 SCOPES = (
     "organizations:read", "organizations:write", "connections:read", "connections:write",
@@ -20,16 +22,6 @@ SCOPES = (
 
 #: What a portal link may let the customer's IT admin do.
 PORTAL_FEATURES = ("sso", "domain_verification")
-
-#: The identity providers a self-service profile may offer, as the portal's tiles.
-STRATEGIES = (
-    "okta", "entra", "google", "adfs", "onelogin", "jumpcloud", "ping", "keycloak",
-    "generic-saml", "generic-oidc",
-)  # fmt: skip
-#: Which protocols each offers: ADFS speaks only SAML (its OIDC is a different product),
-#: the generic tiles one each.
-SAML_STRATEGIES = tuple(s for s in STRATEGIES if s != "generic-oidc")
-OIDC_STRATEGIES = tuple(s for s in STRATEGIES if s not in ("adfs", "generic-saml"))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

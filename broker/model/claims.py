@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from broker.domain.model import Connection, Identity, Organization, UpstreamIdentity
-from broker.domain.names import email_domain
+from broker.model.names import email_domain
+from broker.model.records import Connection, Identity, Organization, UpstreamIdentity
 
 PROFILE_CLAIMS = ("name", "given_name", "family_name")
 EMAIL_CLAIMS = ("email", "email_verified")

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from broker.domain.model import AuthorizationRequest, Connection, Domain
-from broker.domain.names import email_domain
+from broker.model.names import email_domain
+from broker.model.records import AuthorizationRequest, Connection, Domain
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,9 +22,9 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from broker.domain.model import Connection, Domain, Evidence, UpstreamIdentity
-from broker.domain.names import email_domain
 from broker.errors import ConfigError
+from broker.model.names import email_domain
+from broker.model.records import Connection, Domain, Evidence, UpstreamIdentity
 from broker.upstream.base import UpstreamError, UpstreamIncomplete
 from broker.upstream.config_fields import ConfigReader
 from broker.upstream.oidc.vendors import VENDORS

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from idp_simulator.keys import IdpKeys
-from idp_simulator.response import NAMEID_EMAIL
-from idp_simulator.xmltools import DS, MD, SAMLP, etree, qname, to_bytes
+from idp_simulator.saml.response import NAMEID_EMAIL
+from idp_simulator.saml.xmltools import DS, MD, SAMLP, etree, qname, to_bytes
 
 __all__ = ["BINDING_POST", "BINDING_REDIRECT", "NAMEID_EMAIL", "metadata_xml"]
 

@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from idp_simulator.saml.xmltools import DS, SAML, SAMLP, XmlRefused, parse_xml, qname
 from idp_simulator.urls import url_allowed
-from idp_simulator.xmltools import DS, SAML, SAMLP, XmlRefused, parse_xml, qname
 
 __all__ = [
     "MAX_ENCODED_CHARS",

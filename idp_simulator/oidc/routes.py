@@ -16,10 +16,10 @@ from idp_simulator.login_form import (
     LoginFormError,
     parse_oidc_login_form,
 )
-from idp_simulator.oidc_authorize import AuthorizationRequest, AuthorizeError
-from idp_simulator.oidc_client_auth import OAuthError
-from idp_simulator.oidc_op import SimulatedOp
-from idp_simulator.oidc_scenarios import OIDC_DESCRIPTIONS
+from idp_simulator.oidc.authorize import AuthorizationRequest, AuthorizeError
+from idp_simulator.oidc.client_auth import OAuthError
+from idp_simulator.oidc.provider import SimulatedOp
+from idp_simulator.oidc.scenarios import OIDC_DESCRIPTIONS
 from idp_simulator.pending import PendingRequests
 from idp_simulator.web import Pages, ParameterError, form_items, single_valued
 

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from idp_simulator.authn_request import AuthnRequestInfo, Binding, parse_authn_request
 from idp_simulator.config import SimulatorConfig
 from idp_simulator.keys import IdpKeys, generate
-from idp_simulator.metadata import metadata_xml
-from idp_simulator.response import NAMEID_EMAIL, ResponseSpec
-from idp_simulator.scenarios import Scenario, scenario_response_xml
+from idp_simulator.saml.authn_request import AuthnRequestInfo, Binding, parse_authn_request
+from idp_simulator.saml.metadata import metadata_xml
+from idp_simulator.saml.response import NAMEID_EMAIL, ResponseSpec
+from idp_simulator.saml.scenarios import Scenario, scenario_response_xml
 from idp_simulator.user import SimulatedUser
 
 __all__ = [

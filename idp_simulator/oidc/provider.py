@@ -16,21 +16,21 @@ from typing import Any
 
 from idp_simulator.config import SimulatorConfig
 from idp_simulator.keys import IdpKeys, generate
-from idp_simulator.oidc_authorize import (
+from idp_simulator.oidc.authorize import (
     AuthorizationRequest,
     AuthorizeError,
     parse_authorization_request,
     pkce_verifier_matches,
 )
-from idp_simulator.oidc_client_auth import OAuthError, authenticate_client, bearer_token
-from idp_simulator.oidc_id_token import (
+from idp_simulator.oidc.client_auth import OAuthError, authenticate_client, bearer_token
+from idp_simulator.oidc.id_token import (
     JWT_ONLY_CLAIMS,
     OidcSigningKey,
     at_hash,
     identity_claims,
     unsigned_jwt,
 )
-from idp_simulator.oidc_scenarios import (
+from idp_simulator.oidc.scenarios import (
     ACCESS_DENIED_DESCRIPTION,
     OidcScenario,
     adjust_claims,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from idp_simulator.xmltools import SAML, SAMLP, etree, new_id, qname, saml_datetime, to_bytes
+from idp_simulator.saml.xmltools import SAML, SAMLP, etree, new_id, qname, saml_datetime, to_bytes
 
 __all__ = [
     "ATTRNAME_FORMAT_BASIC",

@@ -17,16 +17,16 @@ from enum import StrEnum
 from typing import Any
 
 from idp_simulator.keys import IdpKeys
-from idp_simulator.response import (
+from idp_simulator.saml.response import (
     NAMEID_UNSPECIFIED,
     STATUS_AUTHN_FAILED,
     STATUS_RESPONDER,
     ResponseSpec,
     build_response,
 )
-from idp_simulator.signing import SignatureAlgorithm, sign_response_tree
+from idp_simulator.saml.signing import SignatureAlgorithm, sign_response_tree
+from idp_simulator.saml.xmltools import DS, SAML, etree, new_id, qname, to_bytes
 from idp_simulator.user import EMAIL_ATTRIBUTE, local_part_names
-from idp_simulator.xmltools import DS, SAML, etree, new_id, qname, to_bytes
 
 __all__ = [
     "DESCRIPTIONS",

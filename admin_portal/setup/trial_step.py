@@ -1,5 +1,5 @@
 """Step 6: test a real login through the connection, in a new tab. The form posts to
-`/connections/{id}/test` (test_logins.py); the IdP's answer lands on the result page
+`/connections/{id}/test` (trial_logins.py); the IdP's answer lands on the result page
 (`/tests/{id}`). This page lists the latest results, and says whether a passed test covers
 the settings as they are now: activation needs exactly that."""
 
@@ -12,19 +12,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from admin_portal.kit import Portal, Visit
+from admin_portal.page_context import Portal, Visit
 from admin_portal.setup.flow import nav, page, setup_connection
-from admin_portal.test_logins import idp_urls
-from broker.domain.portal import config_digest
+from admin_portal.trial_logins import idp_urls
 from broker.management.connection_view import awaiting_idp
+from broker.model.portal import config_digest
 
 LATEST = 5
 
 
 @dataclass(frozen=True, slots=True)
-class TestRow:
-    __test__ = False  # a row of a page, not a pytest class
-
+class TrialRow:
     id: str
     at: datetime
     passed: bool
@@ -39,7 +37,7 @@ def routes(portal: Portal) -> list[BaseRoute]:
         organization_id = visit.organization.id
         digest = config_digest(connection.config)
         rows = [
-            TestRow(t.id, t.created_at, t.passed, t.reason, t.config_digest == digest)
+            TrialRow(t.id, t.created_at, t.passed, t.reason, t.config_digest == digest)
             for t in portal.management.connection_tests.latest(
                 organization_id, connection.id, limit=LATEST
             )

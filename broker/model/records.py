@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from broker.domain.audit_bounds import MAX_ID, MAX_TEXT, bound_detail, bound_optional
-from broker.domain.opaque import new_id
+from broker.model.audit_bounds import MAX_ID, MAX_TEXT, bound_detail, bound_optional
+from broker.model.opaque import new_id
 
 if TYPE_CHECKING:
-    from broker.domain.portal import TestLogin
+    from broker.model.portal import TrialLogin
 
 JsonObject = Mapping[str, Any]
 #: What an IdP sent, decoded (`{"saml_xml": ...}`, `{"id_token": {...}, "userinfo": ...}`),
@@ -132,7 +132,7 @@ class PendingAuthorization:
     connector_state: bytes = b""
     browser_binding: str | None = None
     #: Set when the flow is a portal test login: no code is ever issued for it.
-    test: TestLogin | None = None
+    test: TrialLogin | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

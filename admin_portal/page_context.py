@@ -26,12 +26,12 @@ from admin_portal import csrf
 from admin_portal.body_cap import MAX_BODY_BYTES, BodyTooLarge, check_declared
 from admin_portal.sessions import NoSession, Sessions
 from broker.clock import Clock
-from broker.domain.client_address import TrustedProxies
-from broker.domain.management import SelfServiceProfile
-from broker.domain.model import Connection, Organization
-from broker.domain.portal import PortalSession
 from broker.management import Management
 from broker.management.errors import ResourceNotFound
+from broker.model.client_address import TrustedProxies
+from broker.model.management import SelfServiceProfile
+from broker.model.portal import PortalSession
+from broker.model.records import Connection, Organization
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ class Portal:
 
     def client_address(self, request: Request) -> str:
         """The peer, or what the broker's trusted proxies say it was (the same rule as the
-        broker's routes: `broker.domain.client_address`)."""
+        broker's routes: `broker.model.client_address`)."""
         peer = request.client.host if request.client else None
         return self.proxies.client_address(peer, request.headers.getlist) or "unknown"
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from broker.domain.model import UpstreamIdentity
-from broker.domain.names import email_domain
+from broker.model.names import email_domain
+from broker.model.records import UpstreamIdentity
 
 
 @dataclass(frozen=True, slots=True)

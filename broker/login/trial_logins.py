@@ -19,19 +19,19 @@ from datetime import timedelta
 from typing import Any
 
 from broker.clock import Clock
-from broker.domain.model import (
+from broker.http import AutoPost, Redirect
+from broker.login.binding import BrowserBinding
+from broker.login.refusals import upstream_reason
+from broker.login.trial_report import failed_report, passed_report
+from broker.model.opaque import new_id, new_secret
+from broker.model.portal import ConnectionTest, PortalSession, TrialLogin, config_digest
+from broker.model.records import (
     AuditEvent,
     AuthorizationRequest,
     Connection,
     PendingAuthorization,
     UpstreamIdentity,
 )
-from broker.domain.opaque import new_id, new_secret
-from broker.domain.portal import ConnectionTest, PortalSession, TestLogin, config_digest
-from broker.http import AutoPost, Redirect
-from broker.login.binding import BrowserBinding
-from broker.login.refusals import upstream_reason
-from broker.login.test_report import failed_report, passed_report
 from broker.store import Store
 from broker.upstream.base import CallbackInput, FlowContext, UpstreamError, UpstreamInvalid
 from broker.upstream.registry import ConnectorCache
@@ -51,9 +51,7 @@ def tested_settings(connection: Connection, *, use_draft: bool) -> Connection:
     return replace(connection, config=connection.draft)
 
 
-class TestLogins:
-    __test__ = False  # not a pytest class, whatever its name
-
+class TrialLogins:
     def __init__(
         self,
         *,
@@ -92,7 +90,7 @@ class TestLogins:
             created_at=now,
             expires_at=now + self._flow_ttl,
             connection_id=connection.id,
-            test=TestLogin(
+            test=TrialLogin(
                 portal_session=session.id_hash,
                 use_draft=use_draft,
                 config_digest=config_digest(tested.config),
@@ -143,7 +141,7 @@ class TestLogins:
         self, flow: PendingAuthorization, connection: Connection, identity: UpstreamIdentity
     ) -> Redirect:
         """A verified answer; it still fails if the organization's verified domains, once
-        it has some, exclude the email (a real login would be refused: test_report.py)."""
+        it has some, exclude the email (a real login would be refused: trial_report.py)."""
         with self._store.unit_of_work() as uow:
             domains = uow.domains.for_organization(connection.organization_id)
         reason, report = passed_report(
@@ -205,6 +203,6 @@ class TestLogins:
         return Redirect(f"{self._portal_url}/tests/{test.id}", status=303)
 
 
-def _actor(test: TestLogin) -> str:
+def _actor(test: TrialLogin) -> str:
     """The portal link that started the test, as every change through it is recorded."""
     return f"portal_link:{test.portal_link}" if test.portal_link else "portal"

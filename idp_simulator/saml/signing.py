@@ -15,7 +15,7 @@ from typing import Any, Literal
 import xmlsec
 
 from idp_simulator.keys import IdpKeys
-from idp_simulator.xmltools import DS, SAML, SAMLP, parse_xml, qname, to_bytes
+from idp_simulator.saml.xmltools import DS, SAML, SAMLP, parse_xml, qname, to_bytes
 
 __all__ = [
     "SignatureAlgorithm",
