@@ -2,7 +2,7 @@
 
 Each repository takes and returns domain values (never rows). The contracts that matter for
 security are stated here and proven by one conformance suite on every backend
-(tests/contract/test_store.py):
+(tests/broker/store/test_store.py):
 
 - `FlowRepo.consume` and `CodeRepo.consume` are atomic: of any number of concurrent callers,
   in threads or in separate processes, exactly one gets the value.

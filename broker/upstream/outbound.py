@@ -300,7 +300,7 @@ class GuardedTransport(httpx.HTTPTransport):
     def __init__(self, policy: OutboundPolicy, resolver: Resolver = system_resolver) -> None:
         super().__init__(trust_env=False)
         # httpx builds its pool without a way to pass a network backend; this is the one
-        # place we reach past its public surface (pinned httpx; tests/unit/upstream prove it).
+        # place we reach past its public surface (pinned httpx; tests/broker/upstream prove it).
         self._pool = httpcore.ConnectionPool(
             ssl_context=httpx.create_ssl_context(trust_env=False),
             max_connections=100,

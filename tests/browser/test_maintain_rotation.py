@@ -6,7 +6,7 @@ person does and sees: the overview with an expiring certificate, adding the IdP'
 certificate (a draft), the test login in a new tab, the switch-over, and the guard (a draft
 that removes the certificate the IdP signs with fails its test, and cannot be switched
 on). The IdP switching keys mid-rotation is proven in process, with real signed logins at
-every step, by tests/portal/test_maintain_rotation.py.
+every step, by tests/admin_portal/maintain/test_rotation.py.
 """
 
 from __future__ import annotations

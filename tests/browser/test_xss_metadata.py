@@ -11,7 +11,7 @@ The simulator names itself with its own entity ID, so the hostile one makes the 
 fail on the issuer: its result page quotes the entity ID Gatehouse expected. The pages of
 a live connection are reached through an edit link for a connection made from the same
 metadata through the management API (the simulator cannot go live under a hostile entity
-ID here; tests/portal/test_setup_xss.py takes one live in process, page by page).
+ID here; tests/admin_portal/setup/test_xss.py takes one live in process, page by page).
 """
 
 from __future__ import annotations

@@ -91,7 +91,7 @@ class TestHomePage:
         assert "default-src 'none'" in response.headers["content-security-policy"]
 
 
-class TrialLogin:
+class TestLogin:
     def test_redirects_to_the_provider_with_a_protected_cookie(
         self, client: AppClient, op: FakeOP
     ) -> None:

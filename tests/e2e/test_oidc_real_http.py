@@ -36,7 +36,7 @@ pytestmark = pytest.mark.e2e
 VERIFY = "We could not verify your sign-in"
 
 # scenario -> (audit reason, text on the error page, HTTP status); the reasons are those of
-# the in-process tests (tests/oidc_upstream/test_login_scenarios.py).
+# the in-process tests (tests/broker/upstream/oidc/test_login_scenarios.py).
 FAILURES: dict[str, tuple[str, str, int]] = {
     "wrong-issuer": ("wrong_issuer", VERIFY, 400),
     "wrong-audience": ("wrong_audience", VERIFY, 400),

@@ -1,5 +1,5 @@
 """Every portal form under hostile input. The POST routes are read from the portal app
-itself (as tests/portal/test_every_route.py reads them), and the field names from the
+itself (as tests/admin_portal/test_every_route.py reads them), and the field names from the
 portal's own templates and handlers, so a form added later is fuzzed without a change here.
 
 Forms are sent with the live session's cookie and form token and our Origin, so the fuzzing

@@ -7,7 +7,7 @@ shows it, escaped), not only that nothing ran. The markup is an `<img>` whose `o
 sets `window.__xss` and opens a dialog: in Chromium either gives it away, and with the CSP
 in place the refused handler is a console error too. It has no `;`, `,`, `+` or `\\`, so
 it survives a certificate subject's RFC 4514 escaping as live markup (only the `"` and the
-`>` around it get a backslash). Shared by tests/portal/test_setup_xss.py (in
+`>` around it get a backslash). Shared by tests/admin_portal/setup/test_xss.py (in
 process, every page's HTML) and tests/browser/test_xss_metadata.py (Chromium).
 """
 
