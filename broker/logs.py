@@ -17,6 +17,12 @@ Every record also carries `request_id`, the reference of the request being serve
 its error page shows and its audit events store; `-` outside a request), and
 `TextFormatter` writes it on every line: the CLI and `gatehouse serve` log through it, so a
 reference a person reads out finds its log lines.
+
+`GATEHOUSE_LOG_FORMAT=json` (production's default) writes JSON lines instead (`JsonFormatter`,
+structlog's formatter for the standard library's records): `timestamp` (UTC, ISO 8601),
+`level`, `logger`, `message`, `request_id`, and `organization_id` / `connection_id` once the
+code serving the request knows them (`about()`); a traceback is the `exception` field, so a
+record stays one line. A log pipeline filters on the fields instead of parsing text.
 """
 
 from __future__ import annotations
@@ -27,10 +33,14 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import structlog
+
 MAX_VALUE = 1000
 #: The reference of the request this thread or task serves (set by the web layer's
 #: middleware); `-` outside a request.
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+#: The ids `about()` may attach to the lines of the request being served.
+CONTEXT_FIELDS = ("organization_id", "connection_id")
 #: One line per record, with the request's reference.
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -115,15 +125,66 @@ class TextFormatter(logging.Formatter):
         return super().format(record)
 
 
-def uvicorn_log_config(level: str = "info") -> dict[str, Any]:
-    """uvicorn's own loggers (start-up, errors, the access log) through `TextFormatter`."""
-    handler = {"class": "logging.StreamHandler", "formatter": "text", "stream": "ext://sys.stderr"}
+def about(*, organization_id: str | None = None, connection_id: str | None = None) -> None:
+    """Attach the organization and connection a request turned out to be about to the rest of
+    its log lines (JSON fields). The binding lives in the request's context, so it ends with
+    the request and never reaches another one."""
+    given = {"organization_id": organization_id, "connection_id": connection_id}
+    structlog.contextvars.bind_contextvars(**{k: v for k, v in given.items() if v is not None})
+
+
+def _request_id(_: Any, __: str, event: structlog.typing.EventDict) -> structlog.typing.EventDict:
+    record = event.get("_record")
+    event["request_id"] = getattr(record, "request_id", None) or request_id.get()
+    return event
+
+
+class JsonFormatter(structlog.stdlib.ProcessorFormatter):
+    """One JSON object per record, for `GATEHOUSE_LOG_FORMAT=json`."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            foreign_pre_chain=[
+                structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
+                structlog.stdlib.add_log_level,
+                structlog.stdlib.add_logger_name,
+                _request_id,
+                structlog.contextvars.merge_contextvars,
+            ],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.EventRenamer("message"),
+                structlog.processors.ExceptionRenderer(),
+                structlog.processors.JSONRenderer(),
+            ],
+        )
+
+
+FORMATTERS: Mapping[str, str] = {
+    "text": "broker.logs.TextFormatter",
+    "json": "broker.logs.JsonFormatter",
+}
+
+
+def formatter(log_format: str) -> logging.Formatter:
+    """The formatter `GATEHOUSE_LOG_FORMAT` names (`text` or `json`)."""
+    return JsonFormatter() if log_format == "json" else TextFormatter()
+
+
+def uvicorn_log_config(level: str = "info", log_format: str = "text") -> dict[str, Any]:
+    """uvicorn's own loggers (start-up, errors, the access log) and ours, through the
+    formatter `log_format` names."""
+    handler = {
+        "class": "logging.StreamHandler",
+        "formatter": "chosen",
+        "stream": "ext://sys.stderr",
+    }
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"text": {"()": "broker.logs.TextFormatter"}},
-        "handlers": {"text": handler},
-        "root": {"handlers": ["text"], "level": level.upper()},
+        "formatters": {"chosen": {"()": FORMATTERS[log_format]}},
+        "handlers": {"chosen": handler},
+        "root": {"handlers": ["chosen"], "level": level.upper()},
         "loggers": {
             name: {"handlers": [], "level": level.upper(), "propagate": True}
             for name in ("uvicorn", "uvicorn.error", "uvicorn.access")

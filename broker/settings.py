@@ -52,6 +52,19 @@ class TokenSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class LogSettings:
+    """How log lines are written: JSON lines for a log pipeline (production's default), text
+    for a person at a terminal (development's), at `level` and above."""
+
+    format: str = "text"
+    level: str = "info"
+
+
+LOG_FORMATS = ("json", "text")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DemoSettings:
     """Fixed credentials for the demo client, so an external RP can be pointed at a demo."""
 
@@ -181,6 +194,7 @@ class Settings:
     proxies: ProxySettings = field(default_factory=ProxySettings)
     rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    logging: LogSettings = field(default_factory=LogSettings)
 
     @property
     def is_production(self) -> bool:
@@ -217,6 +231,7 @@ class Settings:
             proxies=parse_proxy_settings(env_vars),
             rate_limits=parse_rate_limit_settings(env_vars),
             retention=_retention_settings(env_vars),
+            logging=parse_log_settings(env_vars),
             database=DatabaseSettings(url=database_url),
             secret_key=secret_key,
             var_dir=var_dir,
@@ -226,6 +241,19 @@ class Settings:
                 redirect_uris=tuple(env_vars.get("GATEHOUSE_DEMO_REDIRECT_URIS", "").split()),
             ),
         )
+
+
+def parse_log_settings(env_vars: Mapping[str, str]) -> LogSettings:
+    """Read on its own too: the CLI sets its logging up before any command loads the rest."""
+    production = env_vars.get("GATEHOUSE_ENV", DEVELOPMENT) == PRODUCTION
+    log_format = env_vars.get("GATEHOUSE_LOG_FORMAT", "").strip().lower()
+    log_format = log_format or ("json" if production else "text")
+    if log_format not in LOG_FORMATS:
+        raise ConfigError("GATEHOUSE_LOG_FORMAT", "must be json or text")
+    level = env_vars.get("GATEHOUSE_LOG_LEVEL", "").strip().lower() or "info"
+    if level not in LOG_LEVELS:
+        raise ConfigError("GATEHOUSE_LOG_LEVEL", "must be debug, info, warning or error")
+    return LogSettings(format=log_format, level=level)
 
 
 def _management_settings(env_vars: Mapping[str, str]) -> ManagementSettings:

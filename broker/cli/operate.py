@@ -41,7 +41,7 @@ def serve(host: str, port: int, workers: int) -> None:
     """Run the broker (the OpenID provider and the login pages)."""
     import uvicorn
 
-    load_settings()  # fail fast, before the server starts, on bad configuration
+    settings = load_settings()  # fail fast, before the server starts, on bad configuration
     uvicorn.run(
         "broker.app:create_app_from_env",
         factory=True,
@@ -49,7 +49,7 @@ def serve(host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         proxy_headers=False,
-        log_config=logs.uvicorn_log_config(),
+        log_config=logs.uvicorn_log_config(settings.logging.level, settings.logging.format),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +18,7 @@ from broker.errors import ConfigError
 from broker.management import Management
 from broker.management.errors import InvalidInput, ManagementError
 from broker.model.records import Organization
-from broker.settings import Settings
+from broker.settings import Settings, parse_log_settings
 from broker.store import NotFound, UnitOfWork
 from broker.store.sql import SqlStore, make_engine
 
@@ -105,6 +106,10 @@ def find_organization(uow: UnitOfWork, ref: str) -> Organization:
 def cli(verbose: bool) -> None:
     """Gatehouse: an enterprise SSO broker."""
     logs.install()
+    try:
+        log_format = parse_log_settings(os.environ).format
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
     handler = logging.StreamHandler()
-    handler.setFormatter(logs.TextFormatter())
+    handler.setFormatter(logs.formatter(log_format))
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextvars
 import io
+import json
 import logging
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,8 @@ from starlette.testclient import TestClient
 
 from broker import logs
 from broker.app import create_app
+from broker.errors import ConfigError
+from broker.settings import parse_log_settings
 from broker.store.sql import SqlStore
 from tests.support.config import make_settings
 from tests.support.databases import Database
@@ -82,19 +87,113 @@ def test_a_line_logged_while_serving_a_request_carries_its_reference(
     assert all(f"[{reference}]" in line for line in lines)
 
 
+def _json_lines(records: list[logging.LogRecord]) -> list[dict[str, object]]:
+    formatter = logs.JsonFormatter()
+    return [json.loads(formatter.format(record)) for record in records]
+
+
+def test_a_json_line_has_the_fields_a_log_pipeline_filters_on(
+    sqlite_database: Database, tmp_path: Path
+) -> None:
+    """`GATEHOUSE_LOG_FORMAT=json`: one object per line with the time, level, logger, the
+    request's reference and the connection the request was about."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logs.JsonFormatter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        app = create_app(make_settings(tmp_path), store=SqlStore(sqlite_database.engine))
+        response = TestClient(app).post("/saml/nope/acs", data={"SAMLResponse": "x"})
+    finally:
+        root.removeHandler(handler)
+    found = [json.loads(line) for line in stream.getvalue().splitlines()]
+    refusal = next(line for line in found if "unknown_connection" in str(line["message"]))
+    assert refusal["request_id"] == response.headers["x-request-id"]
+    assert refusal["level"] == "warning"
+    assert refusal["logger"] == "broker.login.service"
+    assert str(refusal["timestamp"]).endswith("Z")
+    assert "organization_id" not in refusal  # an unknown connection is about nobody
+
+
+def test_json_lines_carry_what_the_request_was_about_and_only_in_that_request() -> None:
+    logs.install()
+    logger = logging.getLogger("test.logs.json")
+
+    def record(message: str) -> logging.LogRecord:
+        return logger.makeRecord(logger.name, logging.INFO, __file__, 1, message, (), None)
+
+    def in_a_request() -> dict[str, object]:
+        logs.about(organization_id="org_acme", connection_id="con_acme")
+        return _json_lines([record("answer taken")])[0]
+
+    line = contextvars.copy_context().run(in_a_request)
+    assert (line["organization_id"], line["connection_id"]) == ("org_acme", "con_acme")
+    outside = _json_lines([record("later")])[0]
+    assert "organization_id" not in outside and outside["request_id"] == "-"
+
+
+def test_a_json_line_is_one_line_with_values_escaped_and_the_traceback_as_a_field() -> None:
+    logs.install()
+    logger = logging.getLogger("test.logs.json")
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        exc_info = sys.exc_info()
+    made = logger.makeRecord(
+        logger.name, logging.ERROR, __file__, 1, "refused %s", ("a\nfake line",), exc_info
+    )
+    text = logs.JsonFormatter().format(made)
+    assert "\n" not in text.replace("\\n", "")  # one physical line
+    line = json.loads(text)
+    assert line["message"] == "refused a\\x0afake line"
+    assert "ValueError: boom" in str(line["exception"])
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, "text"),
+        ({"GATEHOUSE_ENV": "production"}, "json"),
+        ({"GATEHOUSE_ENV": "production", "GATEHOUSE_LOG_FORMAT": "text"}, "text"),
+        ({"GATEHOUSE_LOG_FORMAT": "JSON"}, "json"),
+    ],
+)
+def test_production_logs_json_unless_told_otherwise(
+    environ: dict[str, str], expected: str
+) -> None:
+    assert parse_log_settings(environ).format == expected
+
+
+@pytest.mark.parametrize(
+    ("environ", "variable"),
+    [({"GATEHOUSE_LOG_FORMAT": "xml"}, "GATEHOUSE_LOG_FORMAT"),
+     ({"GATEHOUSE_LOG_LEVEL": "loud"}, "GATEHOUSE_LOG_LEVEL")],
+)  # fmt: skip
+def test_a_bad_log_setting_names_its_variable(environ: dict[str, str], variable: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        parse_log_settings(environ)
+    assert refused.value.field == variable
+
+
 def test_records_made_outside_a_request_say_so() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "started", (), None)
     assert "[-] started" in logs.TextFormatter().format(record)
 
 
-def test_the_server_log_config_is_one_dictconfig_uvicorn_accepts() -> None:
+@pytest.mark.parametrize(
+    ("log_format", "formatter"), [("text", logs.TextFormatter), ("json", logs.JsonFormatter)]
+)
+def test_the_server_log_config_is_one_dictconfig_uvicorn_accepts(
+    log_format: str, formatter: type[logging.Formatter]
+) -> None:
     names = ("", "uvicorn", "uvicorn.error", "uvicorn.access")
     saved = {n: (logging.getLogger(n).handlers[:], logging.getLogger(n).level) for n in names}
     try:
-        config = uvicorn.Config(_app, log_config=logs.uvicorn_log_config("warning"))
+        config = uvicorn.Config(_app, log_config=logs.uvicorn_log_config("warning", log_format))
         config.configure_logging()  # raises on a config logging.config cannot apply
         formatters = [h.formatter for h in logging.getLogger().handlers]
-        assert any(isinstance(f, logs.TextFormatter) for f in formatters)
+        assert any(isinstance(f, formatter) for f in formatters)
         assert not logging.getLogger("uvicorn.access").handlers  # one line, via the root
     finally:
         for name, (handlers, level) in saved.items():
