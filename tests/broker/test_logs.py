@@ -159,9 +159,7 @@ def test_a_json_line_is_one_line_with_values_escaped_and_the_traceback_as_a_fiel
         ({"GATEHOUSE_LOG_FORMAT": "JSON"}, "json"),
     ],
 )
-def test_production_logs_json_unless_told_otherwise(
-    environ: dict[str, str], expected: str
-) -> None:
+def test_production_logs_json_unless_told_otherwise(environ: dict[str, str], expected: str) -> None:
     assert parse_log_settings(environ).format == expected
 
 
