@@ -58,7 +58,8 @@ def one_behind_head() -> str:
     """The revision the head migrates from."""
     scripts = ScriptDirectory.from_config(alembic_config())
     head = scripts.get_revision(revisions().head)
-    assert head is not None and isinstance(head.down_revision, str)
+    assert head is not None
+    assert isinstance(head.down_revision, str)
     return head.down_revision
 
 

@@ -12,8 +12,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from broker.store import DatabaseUnreachable, SchemaNotCurrent
-from broker.store.sql import SqlStore, make_engine
-from broker.store.sql import engine as engine_module
+from broker.store.sql import SqlStore, engine as engine_module, make_engine
 from broker.store.sql.schema import require_head, revisions
 from tests.conftest import BACKENDS
 from tests.support.databases import Database
@@ -110,7 +109,7 @@ def test_a_refused_connection_is_named_with_the_password_masked() -> None:
     with refusing_port() as port, pytest.raises(DatabaseUnreachable) as refused:
         require_head(make_engine(postgres_url(port)))
     assert str(refused.value) == (
-        f'cannot connect to the database at {masked(port)}: connection to server at '
+        f"cannot connect to the database at {masked(port)}: connection to server at "
         f'"127.0.0.1", port {port} failed: Connection refused'
     )
     assert PASSWORD not in str(refused.value)
@@ -120,8 +119,8 @@ def test_a_silent_server_times_out_by_default(monkeypatch: pytest.MonkeyPatch) -
     """Without a connect timeout, libpq waits for the kernel's (about two minutes). The
     default is lowered here so the test is quick; that it applies is what is tested."""
     monkeypatch.setattr(engine_module, "_PG_CONNECT_TIMEOUT_S", 2)
+    started = time.monotonic()
     with silent_port() as port, pytest.raises(DatabaseUnreachable) as refused:
-        started = time.monotonic()
         require_head(make_engine(postgres_url(port)))
     assert time.monotonic() - started < 10
     assert str(refused.value) == (
@@ -131,8 +130,8 @@ def test_a_silent_server_times_out_by_default(monkeypatch: pytest.MonkeyPatch) -
 
 def test_the_url_may_set_its_own_connect_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine_module, "_PG_CONNECT_TIMEOUT_S", 600)
+    started = time.monotonic()
     with silent_port() as port, pytest.raises(DatabaseUnreachable) as refused:
-        started = time.monotonic()
         require_head(make_engine(postgres_url(port, query="?connect_timeout=2")))
     assert time.monotonic() - started < 10
     assert str(refused.value).endswith(": connection timeout expired")
@@ -161,7 +160,7 @@ def test_an_unknown_postgresql_database_is_named(postgres_url: str) -> None:
     ],
 )
 def test_a_url_that_cannot_work_says_what_is_expected(url: str, expected: str) -> None:
-    with pytest.raises(ValueError) as refused:
+    with pytest.raises(ValueError, match="; expected sqlite:///") as refused:
         make_engine(url)
     assert str(refused.value) == (
         f"{expected}; expected sqlite:///<file> or "
