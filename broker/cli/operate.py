@@ -24,15 +24,16 @@ from broker.settings import Settings
 from broker.store import AlreadyExists
 from broker.store.sql import SqlStore
 from broker.store.sql.migrate import upgrade_to_head
-from broker.store.sql.schema import database_revisions
+from broker.store.sql.schema import require_known
 
 
 def migrated_store(settings: Settings) -> SqlStore:
-    """The configured database brought to the schema's head. Reached first, so a database
-    that cannot be is one line (`DatabaseUnreachable`), not a traceback from Alembic."""
+    """The configured database brought to the schema's head. Looked at first, so a database
+    that cannot be reached, or that a newer Gatehouse migrated, is one line
+    (`StoreUnavailable`), not a traceback from Alembic."""
     prepare_sqlite_dir(settings)
     store = open_store(settings)
-    database_revisions(store.engine)
+    require_known(store.engine)
     upgrade_to_head(store.engine)
     return store
 

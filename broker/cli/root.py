@@ -42,6 +42,7 @@ class Commands(click.Group):
 
 
 def load_settings() -> Settings:
+    """A setting that cannot work raises `ConfigError`, which `Commands` prints."""
     return Settings.from_env()
 
 

@@ -73,15 +73,20 @@ def database_revisions(engine: Engine) -> tuple[str, ...]:
 
 def require_head(engine: Engine) -> None:
     """Raise unless the database is reachable and exactly at the migrations' head."""
+    at = require_known(engine)
+    if at != (revisions().head,):
+        raise SchemaNotCurrent(describe(engine), revisions=at, head=revisions().head, known=True)
+
+
+def require_known(engine: Engine) -> tuple[str, ...]:
+    """The database's revisions, refused when it cannot be reached or when it is at a
+    revision these migrations do not know (a newer Gatehouse migrated it: upgrading is
+    impossible and downgrading is that release's job). What `gatehouse migrate` needs."""
     at = database_revisions(engine)
     known = revisions()
-    if at != (known.head,):
-        raise SchemaNotCurrent(
-            describe(engine),
-            revisions=at,
-            head=known.head,
-            known=all(revision in known.known for revision in at),
-        )
+    if not all(revision in known.known for revision in at):
+        raise SchemaNotCurrent(describe(engine), revisions=at, head=known.head, known=False)
+    return at
 
 
 def reason(exc: sa.exc.DBAPIError) -> str:

@@ -108,10 +108,14 @@ def test_a_database_a_newer_gatehouse_migrated_is_refused(tmp_path: Path, empty_
     migrate_to(engine, "head")
     stamp(engine, UNKNOWN_REVISION)
     engine.dispose()
-    assert refused(environment(tmp_path, GATEHOUSE_DATABASE_URL=url), "keys", "list") == (
+    env = environment(tmp_path, GATEHOUSE_DATABASE_URL=url)
+    line = (
         f"the database at {url} is at revision {UNKNOWN_REVISION}, unknown to this version of "
         f"Gatehouse (head is {revisions().head}): run the version that migrated it"
     )
+    assert refused(env, "keys", "list") == line
+    assert refused(env, "migrate") == line  # neither upgraded nor given keys
+    assert refused(env, "demo") == line
 
 
 @pytest.mark.parametrize("command", [["migrate"], ["keys", "list"], ["serve"]], ids=" ".join)
