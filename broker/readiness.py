@@ -50,6 +50,8 @@ NOT_CHECKED_YET = Outcome(
 
 
 class Readiness:
+    """One per app, shared by every worker thread that answers `/readyz`."""
+
     def __init__(
         self,
         *,

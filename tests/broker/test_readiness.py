@@ -115,6 +115,22 @@ def test_a_signing_key_under_another_secret_key_is_not_ready(blank: Database) ->
     )
 
 
+def test_a_failure_nobody_foresaw_is_named_in_the_log(blank: Database) -> None:
+    """The schema's revision says head, but its signing keys' table is gone: the probe
+    still answers, in words, and the log says what broke."""
+    migrate_to(blank.engine, "head")
+    with blank.engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE signing_keys")
+    outcome = readiness(SqlStore(blank.engine)).outcome()
+    assert outcome.checks == {
+        "database": "ok",
+        "schema": "ok",
+        "signing_key": "failed (see the log)",
+    }
+    assert outcome.details["signing_key"].startswith(("OperationalError: ", "ProgrammingError: "))
+    assert "signing_keys" in outcome.details["signing_key"]
+
+
 def test_an_unreachable_database_is_named_in_words_that_hide_where_it_is() -> None:
     with refusing_port() as port:
         outcome = readiness(SqlStore(make_engine(postgres_url(port)))).outcome()

@@ -105,6 +105,36 @@ def test_a_sqlite_file_that_cannot_be_opened(tmp_path: Path) -> None:
     )
 
 
+def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
+    path = tmp_path / "gatehouse.sqlite3"
+    path.write_text("GATEHOUSE_DATABASE_URL pointed at the wrong file\n" * 100)
+    with pytest.raises(DatabaseUnreachable) as refused:
+        require_head(make_engine(f"sqlite:///{path}"))
+    assert str(refused.value) == (
+        f"cannot connect to the database at sqlite:///{path}: file is not a database"
+    )
+
+
+@pytest.mark.postgres
+def test_a_read_that_waits_on_a_lock_gives_up(postgres_database: Database) -> None:
+    """A migration holding the version table (or an overloaded server): the check says so
+    after its statement timeout instead of holding a probe's thread."""
+    holder = make_engine(postgres_database.url, schema=postgres_database.schema)
+    try:
+        with holder.begin() as connection:
+            connection.exec_driver_sql("LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE")
+            started = time.monotonic()
+            with pytest.raises(DatabaseUnreachable) as refused:
+                SqlStore(postgres_database.engine).check()
+            assert time.monotonic() - started < 10
+    finally:
+        holder.dispose()
+    assert str(refused.value) == (
+        f"cannot read the database at {where(postgres_database)}: canceling statement due to "
+        "statement timeout"
+    )
+
+
 def test_a_refused_connection_is_named_with_the_password_masked() -> None:
     with refusing_port() as port, pytest.raises(DatabaseUnreachable) as refused:
         require_head(make_engine(postgres_url(port)))
