@@ -7,6 +7,7 @@ overrides; dex `newTestServer`). Nothing here is a module-level singleton.
 from __future__ import annotations
 
 import logging
+import sys
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -20,7 +21,7 @@ from admin_portal.app import create_portal
 from admin_portal.sessions import IDLE_TTL as PORTAL_IDLE_TTL, RedeemLimits
 from broker import logs
 from broker.clock import Clock, SystemClock
-from broker.errors import UserFacingError
+from broker.errors import ConfigError, UserFacingError
 from broker.keys import KeyManager, SecretBox
 from broker.limiter import RateLimiter
 from broker.login.replays import StoreReplayGuard
@@ -33,8 +34,9 @@ from broker.management.connection_health import ConnectionHealth
 from broker.management.dns_txt import DnsTxtLookup, TxtLookup
 from broker.model.client_address import TrustedProxies
 from broker.oidc.provider import Provider
+from broker.readiness import Readiness
 from broker.settings import Settings
-from broker.store import Store
+from broker.store import Store, StoreUnavailable
 from broker.store.purge import Purger
 from broker.store.sql import SqlStore, make_engine
 from broker.upstream.base import ConnectorDeps
@@ -92,6 +94,16 @@ class Broker:
         self.http.close()
 
 
+def open_store(settings: Settings) -> SqlStore:
+    """The store `GATEHOUSE_DATABASE_URL` names, unchecked (`gatehouse migrate` opens a
+    database without a schema). A URL that cannot work is a configuration error naming
+    the variable."""
+    try:
+        return SqlStore(make_engine(settings.database.url))
+    except ValueError as exc:
+        raise ConfigError("GATEHOUSE_DATABASE_URL", str(exc)) from None
+
+
 def build_broker(
     settings: Settings,
     *,
@@ -102,7 +114,7 @@ def build_broker(
     dns: TxtLookup | None = None,
 ) -> Broker:
     clock = clock or SystemClock()
-    store = store or SqlStore(make_engine(settings.database.url))
+    store = store or open_store(settings)
     tokens = settings.tokens
     secrets = SecretBox(settings.secret_key)
     keys = KeyManager(
@@ -163,7 +175,7 @@ def build_broker(
             secrets=secrets,
             http=deps.http,
             outbound=policy,
-            dns=dns or DnsTxtLookup(settings.management.dns_resolver),
+            dns=dns or _dns_lookup(settings),
             production=settings.is_production,
             portal_url=settings.management.portal_url or f"{settings.issuer}/portal",
             bulkheads=bulkheads,
@@ -189,6 +201,13 @@ def build_broker(
     )
 
 
+def _dns_lookup(settings: Settings) -> DnsTxtLookup:
+    try:
+        return DnsTxtLookup(settings.management.dns_resolver)
+    except ValueError as exc:
+        raise ConfigError("GATEHOUSE_DNS_RESOLVER", str(exc)) from None
+
+
 def create_app(
     settings: Settings,
     *,
@@ -198,9 +217,17 @@ def create_app(
     connector_types: ConnectorTypes | None = None,
     dns: TxtLookup | None = None,
 ) -> Starlette:
+    """The broker as an ASGI app. Refuses to start (`StoreUnavailable`, one line saying
+    what to do) unless the database is reachable and at the schema this code needs, before
+    anything touches a table."""
     broker = build_broker(
         settings, store=store, http=http, clock=clock, connector_types=connector_types, dns=dns
     )
+    try:
+        broker.store.check()
+    except StoreUnavailable:
+        broker.close()
+        raise
     broker.keys.ensure_keys()
     logs.install()  # values from requests and IdPs cannot forge or flood a log line
     scrub_link_tokens_from_access_logs()  # the server logs the portal link's path (T-05)
@@ -225,6 +252,7 @@ def create_app(
         login=broker.login,
         templates=templates,
         login_pool=LoginPool(settings.upstream.login_threads),
+        readiness=Readiness(store=broker.store, keys=broker.keys),
     )
     api = ApiEndpoints(
         issuer=settings.issuer,
@@ -269,5 +297,16 @@ def create_app(
 
 def create_app_from_env() -> Starlette:
     """Factory for ASGI servers (`uvicorn --factory broker.app:create_app_from_env`), so
-    several workers each build their own app from the same environment."""
-    return create_app(Settings.from_env())
+    several workers each build their own app from the same environment.
+
+    Configuration that cannot work, or a database that cannot serve, ends the process
+    with one line on stderr and status 1, as `gatehouse` commands do: an ASGI server
+    would print a traceback for any other exception from its factory."""
+    try:
+        return create_app(Settings.from_env())
+    except ConfigError as exc:
+        problem = f"configuration: {exc}"
+    except StoreUnavailable as exc:
+        problem = str(exc)
+    sys.stderr.write(f"Error: {problem}\n")
+    raise SystemExit(1)

@@ -33,6 +33,8 @@ PRODUCTION = "production"
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 _MIN_SECRET_KEY_BYTES = 32
 _DECIMAL = re.compile(r"[0-9]{1,9}(\.[0-9]{1,6})?")
+_GENERATE_KEY = 'generate one with `python -c "import secrets; print(secrets.token_urlsafe(32))"`'
+_NETWORKS_FORM = "expected comma-separated networks in CIDR notation, such as 10.20.0.0/16"
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -215,13 +217,18 @@ class Settings:
         if raw_key:
             secret_key = parse_secret_key(raw_key)
         elif env == PRODUCTION:
-            raise ConfigError("GATEHOUSE_SECRET_KEY", "is required in production")
+            raise ConfigError(
+                "GATEHOUSE_SECRET_KEY",
+                f"is required in production: URL-safe base64 of at least 32 bytes; {_GENERATE_KEY}",
+            )
         else:
             secret_key = load_or_create_dev_secret_key(var_dir)
         try:
             networks = parse_networks(env_vars.get("GATEHOUSE_UPSTREAM_ALLOW_NETWORKS", ""))
         except ValueError as exc:
-            raise ConfigError("GATEHOUSE_UPSTREAM_ALLOW_NETWORKS", str(exc)) from exc
+            raise ConfigError(
+                "GATEHOUSE_UPSTREAM_ALLOW_NETWORKS", f"{exc}; {_NETWORKS_FORM}"
+            ) from exc
         return cls(
             issuer=issuer,
             env=env,
@@ -281,24 +288,30 @@ def _upstream_settings(env_vars: Mapping[str, str]) -> UpstreamSettings:
             raise ConfigError(name, f"must be a number from {low:g} to {high:g}")
         return float(raw)
 
+    def whole(name: str, default: int, low: int, high: int) -> int:
+        raw = env_vars.get(name, "").strip()
+        if not raw:
+            return default
+        if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+            raise ConfigError(name, f"must be a whole number from {low} to {high}")
+        return int(raw)
+
     return UpstreamSettings(
         deadline_seconds=number(
             "GATEHOUSE_UPSTREAM_DEADLINE_SECONDS", defaults.deadline_seconds, 1, 30
         ),
-        min_bytes_per_second=int(
-            number("GATEHOUSE_UPSTREAM_MIN_RATE", defaults.min_bytes_per_second, 1, 1 << 20)
+        min_bytes_per_second=whole(
+            "GATEHOUSE_UPSTREAM_MIN_RATE", defaults.min_bytes_per_second, 1, 1 << 20
         ),
-        max_in_flight=int(
-            number("GATEHOUSE_UPSTREAM_MAX_IN_FLIGHT", defaults.max_in_flight, 1, 1000)
-        ),
-        max_waiting=int(number("GATEHOUSE_UPSTREAM_MAX_WAITING", defaults.max_waiting, 0, 1000)),
-        breaker_failures=int(
-            number("GATEHOUSE_UPSTREAM_BREAKER_FAILURES", defaults.breaker_failures, 1, 1000)
+        max_in_flight=whole("GATEHOUSE_UPSTREAM_MAX_IN_FLIGHT", defaults.max_in_flight, 1, 1000),
+        max_waiting=whole("GATEHOUSE_UPSTREAM_MAX_WAITING", defaults.max_waiting, 0, 1000),
+        breaker_failures=whole(
+            "GATEHOUSE_UPSTREAM_BREAKER_FAILURES", defaults.breaker_failures, 1, 1000
         ),
         breaker_open_seconds=number(
             "GATEHOUSE_UPSTREAM_BREAKER_SECONDS", defaults.breaker_open_seconds, 1, 3600
         ),
-        login_threads=int(number("GATEHOUSE_LOGIN_THREADS", defaults.login_threads, 1, 1000)),
+        login_threads=whole("GATEHOUSE_LOGIN_THREADS", defaults.login_threads, 1, 1000),
     )
 
 
@@ -306,7 +319,7 @@ def parse_proxy_settings(env_vars: Mapping[str, str]) -> ProxySettings:
     try:
         trusted = parse_networks(env_vars.get("GATEHOUSE_TRUSTED_PROXIES", ""))
     except ValueError as exc:
-        raise ConfigError("GATEHOUSE_TRUSTED_PROXIES", str(exc)) from exc
+        raise ConfigError("GATEHOUSE_TRUSTED_PROXIES", f"{exc}; {_NETWORKS_FORM}") from exc
     header = env_vars.get("GATEHOUSE_FORWARDED_HEADER", X_FORWARDED_FOR).strip().lower()
     if header == X_FORWARDED_FOR:
         return ProxySettings(trusted=trusted, header=X_FORWARDED_FOR)
@@ -394,11 +407,18 @@ def parse_networks(text: str) -> tuple[IpNetwork, ...]:
 def parse_secret_key(raw: str) -> bytes:
     """Accept the key as URL-safe base64 of at least 32 bytes (what `make run` generates)."""
     try:
-        key = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+        return _decode_secret_key(raw)
     except ValueError as exc:
-        raise ConfigError("GATEHOUSE_SECRET_KEY", "must be URL-safe base64") from exc
+        raise ConfigError("GATEHOUSE_SECRET_KEY", f"{exc}; {_GENERATE_KEY}") from None
+
+
+def _decode_secret_key(raw: str) -> bytes:
+    try:
+        key = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+    except ValueError:
+        raise ValueError("must be URL-safe base64") from None
     if len(key) < _MIN_SECRET_KEY_BYTES:
-        raise ConfigError("GATEHOUSE_SECRET_KEY", "must decode to at least 32 bytes")
+        raise ValueError(f"must decode to at least {_MIN_SECRET_KEY_BYTES} bytes, not {len(key)}")
     return key
 
 
@@ -406,20 +426,43 @@ def load_or_create_dev_secret_key(var_dir: Path) -> bytes:
     """Development only: one generated key per var directory, so the server, the CLI and
     every process of this deployment decrypt with the same key."""
     path = var_dir / "secret.key"
-    if not path.exists():
-        var_dir.mkdir(parents=True, exist_ok=True)
-        encoded = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
-        # O_EXCL: two processes starting at once must not write two different keys.
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(encoded + "\n")
+    try:
+        created = _create_dev_secret_key(var_dir, path)
+        text = path.read_text().strip()
+    except OSError as exc:
+        raise ConfigError(
+            "GATEHOUSE_VAR_DIR",
+            f"cannot keep the development secret key in {path} ({exc.strerror or exc}); "
+            "expected a writable directory, or set GATEHOUSE_SECRET_KEY",
+        ) from None
+    if created:
         log.warning(
             "DEVELOPMENT MODE: generated GATEHOUSE_SECRET_KEY in %s. Never use this in "
             "production; set GATEHOUSE_SECRET_KEY and GATEHOUSE_ENV=production.",
             path,
         )
-    return parse_secret_key(path.read_text().strip())
+    try:
+        return _decode_secret_key(text)
+    except ValueError as exc:
+        raise ConfigError(
+            "GATEHOUSE_SECRET_KEY",
+            f"is unset, and the development key in {path} {exc}; set GATEHOUSE_SECRET_KEY, or "
+            "remove the file to have a new one generated (what was encrypted under the old one "
+            "is then lost)",
+        ) from None
+
+
+def _create_dev_secret_key(var_dir: Path, path: Path) -> bool:
+    """Write a new key unless one is there; True if this call found none."""
+    if path.exists():
+        return False
+    var_dir.mkdir(parents=True, exist_ok=True)
+    encoded = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
+    # O_EXCL: two processes starting at once must not write two different keys.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return True
+    with os.fdopen(fd, "w") as fh:
+        fh.write(encoded + "\n")
+    return True

@@ -10,22 +10,14 @@ JSON (`--json`) for configuration-as-code pipelines.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
-
-import click
 
 # Importing the command modules registers their commands on the group.
 from broker.cli import connections, management_clients, operate, tenants
 from broker.cli.root import cli
-from broker.errors import BrokerError
 
 __all__ = ["cli", "connections", "main", "management_clients", "operate", "tenants"]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="gatehouse")
-    except BrokerError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+    cli.main(args=list(argv) if argv is not None else None, prog_name="gatehouse")

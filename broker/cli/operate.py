@@ -8,28 +8,41 @@ from pathlib import Path
 import click
 
 from broker import logs
-from broker.app import build_broker
+from broker.app import build_broker, open_store
 from broker.cli.root import (
+    checked_store,
     cli,
     emit,
     load_settings,
+    open_broker,
     prepare_sqlite_dir,
 )
 from broker.clock import SystemClock
 from broker.errors import ConfigError
 from broker.oidc.clients import register_client
+from broker.settings import Settings
 from broker.store import AlreadyExists
-from broker.store.sql import make_engine
+from broker.store.sql import SqlStore
 from broker.store.sql.migrate import upgrade_to_head
+from broker.store.sql.schema import require_known
+
+
+def migrated_store(settings: Settings) -> SqlStore:
+    """The configured database brought to the schema's head. Looked at first, so a database
+    that cannot be reached, or that a newer Gatehouse migrated, is one line
+    (`StoreUnavailable`), not a traceback from Alembic."""
+    prepare_sqlite_dir(settings)
+    store = open_store(settings)
+    require_known(store.engine)
+    upgrade_to_head(store.engine)
+    return store
 
 
 @cli.command()
 def migrate() -> None:
     """Bring the database schema to the latest version and make sure signing keys exist."""
     settings = load_settings()
-    prepare_sqlite_dir(settings)
-    upgrade_to_head(make_engine(settings.database.url))
-    build_broker(settings).keys.ensure_keys()
+    build_broker(settings, store=migrated_store(settings)).keys.ensure_keys()
     click.echo("database is at the latest schema; signing keys are in place")
 
 
@@ -41,7 +54,10 @@ def serve(host: str, port: int, workers: int) -> None:
     """Run the broker (the OpenID provider and the login pages)."""
     import uvicorn
 
-    settings = load_settings()  # fail fast, before the server starts, on bad configuration
+    # Fail fast, before the server starts, on bad configuration or a database that cannot
+    # serve (each worker's app checks again, for servers started without this command).
+    settings = load_settings()
+    checked_store(settings).engine.dispose()
     uvicorn.run(
         "broker.app:create_app_from_env",
         factory=True,
@@ -60,7 +76,7 @@ def purge(as_json: bool) -> None:
     rate-limit windows, portal sessions) and what is past its retention (portal links, test
     results, audit events). Every running instance already does this every
     GATEHOUSE_PURGE_INTERVAL_SECONDS; this is for a scheduler when that is 0, or by hand."""
-    broker = build_broker(load_settings())
+    broker = open_broker()
     try:
         counts = broker.purger.purge()
     finally:
@@ -85,8 +101,7 @@ def demo(broker_port: int, demo_port: int, simulator_port: int) -> None:
     from broker.demo import run_demo
 
     settings = load_settings()
-    prepare_sqlite_dir(settings)
-    upgrade_to_head(make_engine(settings.database.url))
+    migrated_store(settings).engine.dispose()
     run_demo(settings, broker_port=broker_port, demo_port=demo_port, simulator_port=simulator_port)
 
 
@@ -116,7 +131,7 @@ def clients_create(
     as_json: bool,
 ) -> None:
     """Register a client; its secret is printed once and stored hashed."""
-    broker = build_broker(load_settings())
+    broker = open_broker()
     secret = client_secret_file.read_text().strip() if client_secret_file else None
     clock_now = SystemClock().now()
     try:
@@ -154,7 +169,7 @@ def clients_create(
 @clients.command("list")
 @click.option("--json", "as_json", is_flag=True)
 def clients_list(as_json: bool) -> None:
-    broker = build_broker(load_settings())
+    broker = open_broker()
     with broker.store.unit_of_work() as uow:
         found = uow.clients.list()
     rows = [
@@ -184,7 +199,7 @@ def keys() -> None:
 def keys_rotate(as_json: bool) -> None:
     """Promote the published NEXT key to signing, retire the old one, publish a new NEXT.
     Logins in flight are unaffected: both keys stay in the JWKS."""
-    broker = build_broker(load_settings())
+    broker = open_broker()
     broker.keys.ensure_keys()
     current = broker.keys.rotate()
     emit(as_json, {"current_kid": current.kid}, [f"now signing with {current.kid}"])
@@ -193,7 +208,7 @@ def keys_rotate(as_json: bool) -> None:
 @keys.command("list")
 @click.option("--json", "as_json", is_flag=True)
 def keys_list(as_json: bool) -> None:
-    broker = build_broker(load_settings())
+    broker = open_broker()
     infos = broker.keys.list_keys()
     rows = [
         {

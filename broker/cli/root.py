@@ -1,5 +1,10 @@
 """The `gatehouse` command group and what its commands share: settings, output (text or
-`--json` for configuration-as-code pipelines), and database access."""
+`--json` for configuration-as-code pipelines), and database access.
+
+Whatever the broker refuses on purpose (a setting that cannot work, a database that is
+unreachable or not migrated, a missing signing key) reaches the operator as one line,
+`Error: ...`, and status 1: never a traceback.
+"""
 
 from __future__ import annotations
 
@@ -14,20 +19,50 @@ from typing import Any
 import click
 
 from broker import logs
-from broker.errors import ConfigError
+from broker.app import Broker, build_broker, open_store
+from broker.errors import BrokerError, ConfigError
 from broker.management import Management
 from broker.management.errors import InvalidInput, ManagementError
 from broker.model.records import Organization
 from broker.settings import Settings, parse_log_settings
-from broker.store import NotFound, UnitOfWork
-from broker.store.sql import SqlStore, make_engine
+from broker.store import NotFound, StoreUnavailable, UnitOfWork
+from broker.store.sql import SqlStore
+
+
+class Commands(click.Group):
+    """The root group: turns the broker's refusals into click's one-line errors, for every
+    command and subcommand below it."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            raise click.ClickException(f"configuration: {exc}") from exc
+        except (BrokerError, StoreUnavailable) as exc:
+            raise click.ClickException(str(exc)) from exc
 
 
 def load_settings() -> Settings:
+    """A setting that cannot work raises `ConfigError`, which `Commands` prints."""
+    return Settings.from_env()
+
+
+def checked_store(settings: Settings) -> SqlStore:
+    """The configured database, refused unless it is reachable and migrated: a command
+    never gets as far as a missing table."""
+    store = open_store(settings)
     try:
-        return Settings.from_env()
-    except ConfigError as exc:
-        raise click.ClickException(f"configuration: {exc}") from exc
+        store.check()
+    except StoreUnavailable:
+        store.engine.dispose()
+        raise
+    return store
+
+
+def open_broker() -> Broker:
+    """The wired core over the checked database, for commands that need more than rows."""
+    settings = load_settings()
+    return build_broker(settings, store=checked_store(settings))
 
 
 def prepare_sqlite_dir(settings: Settings) -> None:
@@ -48,21 +83,19 @@ def emit(as_json: bool, data: dict[str, Any], lines: Sequence[str]) -> None:
 @contextmanager
 def unit_of_work() -> Iterator[UnitOfWork]:
     """Organizations and domains need only the database, not keys or the login machinery."""
-    engine = make_engine(load_settings().database.url)
+    store = checked_store(load_settings())
     try:
-        with SqlStore(engine).unit_of_work() as uow:
+        with store.unit_of_work() as uow:
             yield uow
     finally:
-        engine.dispose()
+        store.engine.dispose()
 
 
 @contextmanager
 def management() -> Iterator[Management]:
     """The management use cases (the same ones the API calls), with refusals turned into
     messages: a rule enforced for the API is enforced here too."""
-    from broker.app import build_broker
-
-    broker = build_broker(load_settings())
+    broker = open_broker()
     try:
         yield broker.management
     except InvalidInput as exc:
@@ -101,7 +134,7 @@ def find_organization(uow: UnitOfWork, ref: str) -> Organization:
     return next(iter(found.values()))
 
 
-@click.group()
+@click.group(cls=Commands)
 @click.option("--verbose", "-v", is_flag=True, help="Log at INFO level.")
 def cli(verbose: bool) -> None:
     """Gatehouse: an enterprise SSO broker."""

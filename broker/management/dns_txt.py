@@ -44,6 +44,11 @@ class DnsTxtLookup:
     nameserver: str | None = None
     lifetime: float = LOOKUP_SECONDS
 
+    def __post_init__(self) -> None:
+        # At start-up, not at the first verification: ValueError names what is expected.
+        if self.nameserver is not None:
+            parse_nameserver(self.nameserver)
+
     def _resolver(self) -> dns.resolver.Resolver:
         if self.nameserver is None:
             resolver = dns.resolver.Resolver()

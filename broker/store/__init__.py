@@ -9,9 +9,12 @@ from broker.store.protocols import (
     AlreadyExists,
     CodeReplayed,
     Conflict,
+    DatabaseUnreachable,
     NotFound,
+    SchemaNotCurrent,
     Store,
     StoreError,
+    StoreUnavailable,
     UnitOfWork,
 )
 
@@ -19,8 +22,11 @@ __all__ = [
     "AlreadyExists",
     "CodeReplayed",
     "Conflict",
+    "DatabaseUnreachable",
     "NotFound",
+    "SchemaNotCurrent",
     "Store",
     "StoreError",
+    "StoreUnavailable",
     "UnitOfWork",
 ]

@@ -64,6 +64,42 @@ class Conflict(StoreError):
     """A compare-and-swap lost: the row changed since it was read."""
 
 
+class StoreUnavailable(StoreError):
+    """The database cannot serve this code at all. The message is one line an operator can
+    act on; it names the database with its password masked."""
+
+
+class DatabaseUnreachable(StoreUnavailable):
+    """Connecting failed (refused, unknown host or database, credentials, timeout), or the
+    database refused the trivial read that checks it."""
+
+
+class SchemaNotCurrent(StoreUnavailable):
+    """The database answers, but its schema is not the one this code was written for: no
+    Gatehouse schema at all (`revisions` empty), an older one, or one this code does not
+    know (migrated by a newer Gatehouse)."""
+
+    def __init__(self, where: str, *, revisions: tuple[str, ...], head: str, known: bool) -> None:
+        self.revisions = revisions
+        self.head = head
+        self.known = known
+        verb = "is" if revisions else "has"
+        super().__init__(f"the database at {where} {verb} {self.summary}")
+
+    @property
+    def summary(self) -> str:
+        """What is wrong and what to run, without naming the database (for /readyz)."""
+        if not self.revisions:
+            return "no Gatehouse schema: run gatehouse migrate"
+        at = ", ".join(self.revisions)
+        if self.known:
+            return f"at revision {at}, head is {self.head}: run gatehouse migrate"
+        return (
+            f"at revision {at}, unknown to this version of Gatehouse (head is {self.head}): "
+            "run the version that migrated it"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class CodeReplayed:
     """`CodeRepo.consume` found a code that was already redeemed (RFC 6749 §4.1.2)."""
@@ -405,4 +441,10 @@ class UnitOfWork(Protocol):
 class Store(Protocol):
     def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
         """A transaction: committed when the block exits normally, rolled back on error."""
+        ...
+
+    def check(self) -> None:
+        """Raise `DatabaseUnreachable` or `SchemaNotCurrent` unless the database answers
+        a trivial read within a short timeout and its schema is the one this code needs.
+        For start-up (before anything else touches a table) and readiness probes."""
         ...

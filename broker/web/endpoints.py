@@ -17,6 +17,7 @@ from broker.login.service import LoginService
 from broker.management.access import AccessTokens
 from broker.model.client_address import TrustedProxies
 from broker.oidc.provider import Provider
+from broker.readiness import Readiness
 from broker.token_endpoint import TokenEndpoint
 from broker.web.adapt import render, to_http_request, to_response
 from broker.web.limits import (
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 Endpoint = Callable[[Request], Awaitable[Response]]
 #: Endpoints a program calls, which answer JSON errors, never a page.
 _JSON_ENDPOINTS = frozenset(("/token", "/userinfo"))
+#: A probe's answer is about this moment: no cache in between may keep it.
+_NO_STORE = {"Cache-Control": "no-store"}
 
 
 class Endpoints:
@@ -47,6 +50,7 @@ class Endpoints:
         login: LoginService,
         templates: Jinja2Templates,
         login_pool: LoginPool,
+        readiness: Readiness,
     ) -> None:
         self.issuer = issuer
         self.proxies = proxies
@@ -58,6 +62,7 @@ class Endpoints:
         self.login = login
         self.templates = templates
         self.login_pool = login_pool
+        self.readiness = readiness
 
     def _call(
         self,
@@ -135,7 +140,16 @@ class Endpoints:
         )
 
     async def health(self, request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+        """Liveness: the process answers. No I/O, so a slow database never gets a healthy
+        instance restarted (that is what readiness is for)."""
+        return JSONResponse({"status": "ok"}, headers=_NO_STORE)
+
+    async def ready(self, request: Request) -> Response:
+        """Readiness (`broker.readiness`): 200 when every check passes, else 503 naming
+        the failing ones. Not rate-limited: its cost is bounded where it is computed."""
+        outcome = await run_in_threadpool(self.readiness.outcome)
+        body = {"status": "ready" if outcome.ready else "not ready", "checks": outcome.checks}
+        return JSONResponse(body, status_code=200 if outcome.ready else 503, headers=_NO_STORE)
 
     # -- error pages ------------------------------------------------------------------
 

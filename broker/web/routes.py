@@ -24,6 +24,7 @@ def build_routes(endpoints: Endpoints, api: ApiEndpoints, portal: ASGIApp) -> li
         Mount("/portal", app=UseLoginPool(portal, endpoints.login_pool)),
         Route("/", endpoints.home, methods=["GET"]),
         Route("/healthz", endpoints.health, methods=["GET"]),
+        Route("/readyz", endpoints.ready, methods=["GET"]),
         Route("/.well-known/openid-configuration", endpoints.discovery, methods=["GET"]),
         Route("/jwks.json", endpoints.jwks, methods=["GET"]),
         Route("/authorize", endpoints.authorize, methods=["GET", "POST"]),

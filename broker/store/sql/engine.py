@@ -20,7 +20,10 @@ against the latest committed row. Pooled connections are recycled after
 `_PG_POOL_RECYCLE_S` instead of pinged before every checkout (`pool_pre_ping` costs a round
 trip per unit of work); if the server drops connections anyway, the first statement on one
 fails, SQLAlchemy sees the disconnect and invalidates the pool, and later checkouts
-reconnect: one failed request instead of a round trip on every request.
+reconnect: one failed request instead of a round trip on every request. A connection
+attempt gives up after `connect_timeout` seconds (libpq's parameter, `_PG_CONNECT_TIMEOUT_S`
+unless the URL sets its own): without it, a database host that drops packets holds a
+request, or a start-up, for the kernel's TCP timeout of about two minutes.
 """
 
 from __future__ import annotations
@@ -38,16 +41,24 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 _SQLITE_BUSY_TIMEOUT_MS = 30_000
 _PG_POOL_RECYCLE_S = 1800
+_PG_CONNECT_TIMEOUT_S = 10
+#: What a database URL looks like, for a URL that is not one.
+URL_FORMS = "sqlite:///<file> or postgresql+psycopg://<user>:<password>@<host>:<port>/<database>"
 
 
 def make_engine(url: str, *, schema: str | None = None) -> Engine:
     """An engine for `url` (`sqlite:///<file>` or `postgresql+psycopg://...`).
 
     `schema` (PostgreSQL only) becomes every connection's search_path, which is how tests
-    give each session a throwaway schema without touching the code under test.
+    give each session a throwaway schema without touching the code under test. A URL that
+    cannot work raises ValueError saying what is expected; its text never quotes the URL,
+    which may hold a password.
     """
-    parsed = make_url(url)
-    backend = parsed.get_backend_name()
+    try:
+        parsed = make_url(url)
+        backend = parsed.get_backend_name()
+    except (sa.exc.ArgumentError, ValueError):
+        raise ValueError(f"not a database URL; expected {URL_FORMS}") from None
     if backend == "sqlite":
         if schema is not None:
             raise ValueError("schema is only supported on PostgreSQL")
@@ -55,9 +66,13 @@ def make_engine(url: str, *, schema: str | None = None) -> Engine:
     if backend == "postgresql":
         if parsed.get_driver_name() != "psycopg":
             raise ValueError("use the psycopg 3 driver: postgresql+psycopg://")
-        connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
+        connect_args: dict[str, object] = {}
+        if "connect_timeout" not in parsed.query:
+            connect_args["connect_timeout"] = _PG_CONNECT_TIMEOUT_S
+        if schema:
+            connect_args["options"] = f"-csearch_path={schema}"
         return sa.create_engine(url, pool_recycle=_PG_POOL_RECYCLE_S, connect_args=connect_args)
-    raise ValueError(f"unsupported database backend: {backend!r}")
+    raise ValueError(f"unsupported database backend {backend!r}; expected {URL_FORMS}")
 
 
 class SQLiteImmediateDialect(SQLiteDialect_pysqlite):

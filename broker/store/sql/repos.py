@@ -31,6 +31,7 @@ from broker.store.sql.repos_oauth import (
 from broker.store.sql.repos_portal import SqlConnectionTestRepo, SqlPortalSessionRepo
 from broker.store.sql.repos_requests import SqlIdempotencyRepo, SqlRateLimitRepo
 from broker.store.sql.repos_tenancy import SqlDomainRepo, SqlOrganizationRepo
+from broker.store.sql.schema import require_head
 
 
 class SqlUnitOfWork:
@@ -123,6 +124,9 @@ class SqlStore:
     @property
     def engine(self) -> Engine:
         return self._engine
+
+    def check(self) -> None:
+        require_head(self._engine)
 
     @contextmanager
     def unit_of_work(self) -> Iterator[SqlUnitOfWork]:

@@ -224,6 +224,9 @@ class _Interleaved:
         with self._store.unit_of_work() as uow:
             yield _HookedUow(uow, self._meanwhile)
 
+    def check(self) -> None:
+        self._store.check()
+
 
 class _HookedUow:
     def __init__(self, uow: Any, meanwhile: Any) -> None:

@@ -227,6 +227,9 @@ class CountingStore:
         self.opened += 1
         return self.inner.unit_of_work()
 
+    def check(self) -> None:
+        self.inner.check()
+
 
 def test_each_batch_is_bounded_and_its_own_unit_of_work(store: SqlStore) -> None:
     """Five dead rows of every kind, batches of two: every table takes three units of
