@@ -1,8 +1,10 @@
-"""Whole logins over real HTTP on loopback, with independent relying parties:
+"""A whole login over real HTTP on loopback with authlib's own OAuth 2.0 client and its
+`CodeIDToken` validation (an implementation we did not write) as the relying party, as Auth0
+would be, on SQLite: the database dimension is proven in process.
 
-- the demo app's strict RP (`demo_rp.oidc_client`, written from the specs, no broker code),
-- authlib's own OAuth 2.0 client and its `CodeIDToken` validation (an implementation we did
-  not write), as Auth0 would be.
+The demo app's strict RP (`demo_rp.oidc_client`, written from the specs, no broker code)
+logs in over real HTTP through both real connectors in test_saml_real_http.py and
+test_oidc_real_http.py.
 """
 
 from __future__ import annotations
@@ -22,9 +24,9 @@ from joserfc.jwk import KeySet
 
 from broker.app import create_app
 from broker.oidc.clients import register_client
-from broker.store import Store
-from demo_rp.oidc_client import RelyingParty
+from broker.store.sql import SqlStore
 from tests.support.config import make_settings
+from tests.support.databases import Database
 from tests.support.factories import add_organization
 from tests.support.fake_connector import FakeConnectorConfig, idp_answer, return_path
 from tests.support.live_server import free_port, serve
@@ -54,7 +56,8 @@ class LiveGatehouse:
 
 
 @pytest.fixture
-def live(store: Store, tmp_path: Path) -> Iterator[LiveGatehouse]:
+def live(sqlite_database: Database, tmp_path: Path) -> Iterator[LiveGatehouse]:
+    store = SqlStore(sqlite_database.engine)
     port = free_port()
     issuer = f"http://127.0.0.1:{port}"
     settings = make_settings(tmp_path, issuer=issuer)
@@ -74,23 +77,6 @@ def live(store: Store, tmp_path: Path) -> Iterator[LiveGatehouse]:
             client_secret=registered.client_secret,
             http=http,
         )
-
-
-def test_demo_relying_party_logs_in_over_http(live: LiveGatehouse) -> None:
-    rp = RelyingParty(
-        issuer=live.issuer,
-        client_id=live.client_id,
-        client_secret=live.client_secret,
-        redirect_uri=RP_CALLBACK,
-        http=live.http,
-    )
-    url, saved = rp.start_login(login_hint="ann@acme.test")
-    callback = live.play_idp(url, sub="idp-ann", email="ann@acme.test", name="Ann")
-    verified = rp.finish_login(callback, saved)
-    assert verified.id_token_claims["email"] == "ann@acme.test"
-    assert verified.id_token_claims["email_verified"] is True
-    assert verified.id_token_claims["organization_name"] == "Acme Corp"
-    assert verified.userinfo["sub"] == verified.id_token_claims["sub"]
 
 
 def test_authlib_client_logs_in_over_http(live: LiveGatehouse) -> None:
