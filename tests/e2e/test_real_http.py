@@ -1,10 +1,12 @@
-"""A whole login over real HTTP on loopback with authlib's own OAuth 2.0 client and its
-`CodeIDToken` validation (an implementation we did not write) as the relying party, as Auth0
-would be, on SQLite: the database dimension is proven in process.
+"""Over real HTTP on loopback, on SQLite (the database dimension is proven in process):
 
-The demo app's strict RP (`demo_rp.oidc_client`, written from the specs, no broker code)
-logs in over real HTTP through both real connectors in test_saml_real_http.py and
-test_oidc_real_http.py.
+- a whole login with authlib's own OAuth 2.0 client and its `CodeIDToken` validation (an
+  implementation we did not write) as the relying party, as Auth0 would be;
+- the refusal channel no IdP answer reaches: an error redirect to the RP's redirect URI,
+  checked by the demo app's strict RP (`demo_rp.oidc_client`, written from the specs).
+
+The demo RP's whole logins over real HTTP, through both real connectors, are in
+test_saml_real_http.py and test_oidc_real_http.py.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from joserfc.jwk import KeySet
 from broker.app import create_app
 from broker.oidc.clients import register_client
 from broker.store.sql import SqlStore
+from demo_rp.errors import AuthorizationError
+from demo_rp.oidc_client import RelyingParty
 from tests.support.config import make_settings
 from tests.support.databases import Database
 from tests.support.factories import add_organization
@@ -121,3 +125,34 @@ def test_authlib_client_logs_in_over_http(live: LiveGatehouse) -> None:
     userinfo = client.get(metadata["userinfo_endpoint"]).json()
     assert userinfo["sub"] == claims["sub"]
     client.close()
+
+
+def test_a_request_refused_before_any_login_goes_back_to_the_rp_as_an_oauth_error(
+    live: LiveGatehouse,
+) -> None:
+    """prompt=none cannot be served (Gatehouse keeps no session: every login needs the
+    person), so the error goes to the RP's redirect URI with its state and iss (RFC 6749
+    4.1.2.1, RFC 9207), which the RP checks before it believes the error. A refused IdP answer
+    never takes this channel: it ends on Gatehouse's own page (the scenario tables)."""
+    rp = RelyingParty(
+        issuer=live.issuer,
+        client_id=live.client_id,
+        client_secret=live.client_secret,
+        redirect_uri=RP_CALLBACK,
+        http=live.http,
+    )
+    url, saved = rp.start_login(login_hint="ann@acme.test", extra={"prompt": "none"})
+    back = live.http.get(url)
+    assert back.status_code == 302, back.text
+    location = back.headers["location"]
+    assert location.startswith(f"{RP_CALLBACK}?"), location
+    params = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+    assert "code" not in params
+    assert (params["error"], params["state"], params["iss"]) == (
+        "login_required",
+        saved.state,
+        live.issuer,
+    )
+    with pytest.raises(AuthorizationError) as refused:
+        rp.finish_login(params, saved)
+    assert refused.value.error == "login_required"

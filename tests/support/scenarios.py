@@ -13,7 +13,8 @@ tiers make with a row are in `scenario_checks`. The tiers that read them:
 
 Every refusal of an IdP's answer ends on Gatehouse's own error page and sends nothing to the
 relying party, neither a code nor an error: no simulator scenario reaches the other refusal
-channel, an error redirect to the RP's redirect URI (only `/authorize`'s own checks use it).
+channel, an error redirect to the RP's redirect URI. Only `/authorize`'s own checks use it;
+over real HTTP it is played in tests/e2e/test_real_http.py.
 """
 
 from __future__ import annotations
