@@ -19,6 +19,10 @@ from tests.support.tiers import missing_dependency
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
+# The assertions every tier makes with a scenario table's row: pytest's detailed failure
+# messages for them too. Nothing imported above loads the module.
+pytest.register_assert_rewrite("tests.support.scenario_checks")
+
 
 @pytest.fixture(scope="session")
 def postgres_url() -> str:

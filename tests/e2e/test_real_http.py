@@ -1,8 +1,12 @@
-"""Whole logins over real HTTP on loopback, with independent relying parties:
+"""Over real HTTP on loopback, on SQLite (the database dimension is proven in process):
 
-- the demo app's strict RP (`demo_rp.oidc_client`, written from the specs, no broker code),
-- authlib's own OAuth 2.0 client and its `CodeIDToken` validation (an implementation we did
-  not write), as Auth0 would be.
+- a whole login with authlib's own OAuth 2.0 client and its `CodeIDToken` validation (an
+  implementation we did not write) as the relying party, as Auth0 would be;
+- the refusal channel no IdP answer reaches: an error redirect to the RP's redirect URI,
+  checked by the demo app's strict RP (`demo_rp.oidc_client`, written from the specs).
+
+The demo RP's whole logins over real HTTP, through both real connectors, are in
+test_saml_real_http.py and test_oidc_real_http.py.
 """
 
 from __future__ import annotations
@@ -22,9 +26,11 @@ from joserfc.jwk import KeySet
 
 from broker.app import create_app
 from broker.oidc.clients import register_client
-from broker.store import Store
+from broker.store.sql import SqlStore
+from demo_rp.errors import AuthorizationError
 from demo_rp.oidc_client import RelyingParty
 from tests.support.config import make_settings
+from tests.support.databases import Database
 from tests.support.factories import add_organization
 from tests.support.fake_connector import FakeConnectorConfig, idp_answer, return_path
 from tests.support.live_server import free_port, serve
@@ -54,7 +60,8 @@ class LiveGatehouse:
 
 
 @pytest.fixture
-def live(store: Store, tmp_path: Path) -> Iterator[LiveGatehouse]:
+def live(sqlite_database: Database, tmp_path: Path) -> Iterator[LiveGatehouse]:
+    store = SqlStore(sqlite_database.engine)
     port = free_port()
     issuer = f"http://127.0.0.1:{port}"
     settings = make_settings(tmp_path, issuer=issuer)
@@ -74,23 +81,6 @@ def live(store: Store, tmp_path: Path) -> Iterator[LiveGatehouse]:
             client_secret=registered.client_secret,
             http=http,
         )
-
-
-def test_demo_relying_party_logs_in_over_http(live: LiveGatehouse) -> None:
-    rp = RelyingParty(
-        issuer=live.issuer,
-        client_id=live.client_id,
-        client_secret=live.client_secret,
-        redirect_uri=RP_CALLBACK,
-        http=live.http,
-    )
-    url, saved = rp.start_login(login_hint="ann@acme.test")
-    callback = live.play_idp(url, sub="idp-ann", email="ann@acme.test", name="Ann")
-    verified = rp.finish_login(callback, saved)
-    assert verified.id_token_claims["email"] == "ann@acme.test"
-    assert verified.id_token_claims["email_verified"] is True
-    assert verified.id_token_claims["organization_name"] == "Acme Corp"
-    assert verified.userinfo["sub"] == verified.id_token_claims["sub"]
 
 
 def test_authlib_client_logs_in_over_http(live: LiveGatehouse) -> None:
@@ -135,3 +125,34 @@ def test_authlib_client_logs_in_over_http(live: LiveGatehouse) -> None:
     userinfo = client.get(metadata["userinfo_endpoint"]).json()
     assert userinfo["sub"] == claims["sub"]
     client.close()
+
+
+def test_a_request_refused_before_any_login_goes_back_to_the_rp_as_an_oauth_error(
+    live: LiveGatehouse,
+) -> None:
+    """prompt=none cannot be served (Gatehouse keeps no session: every login needs the
+    person), so the error goes to the RP's redirect URI with its state and iss (RFC 6749
+    4.1.2.1, RFC 9207), which the RP checks before it believes the error. A refused IdP answer
+    never takes this channel: it ends on Gatehouse's own page (the scenario tables)."""
+    rp = RelyingParty(
+        issuer=live.issuer,
+        client_id=live.client_id,
+        client_secret=live.client_secret,
+        redirect_uri=RP_CALLBACK,
+        http=live.http,
+    )
+    url, saved = rp.start_login(login_hint="ann@acme.test", extra={"prompt": "none"})
+    back = live.http.get(url)
+    assert back.status_code == 302, back.text
+    location = back.headers["location"]
+    assert location.startswith(f"{RP_CALLBACK}?"), location
+    params = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+    assert "code" not in params
+    assert (params["error"], params["state"], params["iss"]) == (
+        "login_required",
+        saved.state,
+        live.issuer,
+    )
+    with pytest.raises(AuthorizationError) as refused:
+        rp.finish_login(params, saved)
+    assert refused.value.error == "login_required"

@@ -1,0 +1,115 @@
+"""The shape of the scenario tables: one row per IdP simulator scenario, holding everything
+every tier expects of it, so that a scenario's outcome is written once.
+
+The tables themselves are `saml_scenarios.SAML` and `oidc_scenarios.OIDC`; the assertions the
+tiers make with a row are in `scenario_checks`. The tiers that read them:
+
+- in process, on SQLite and PostgreSQL (tests/broker/upstream/{saml,oidc}/
+  test_login_scenarios.py): every refused row, and the replay;
+- the portal's test logins (tests/admin_portal/test_results_scenarios.py): every row's
+  diagnosis;
+- real HTTP on loopback (tests/e2e/test_{saml,oidc}_real_http.py): only the rows marked
+  `wire`, on SQLite.
+
+Every refusal of an IdP's answer ends on Gatehouse's own error page and sends nothing to the
+relying party, neither a code nor an error: no simulator scenario reaches the other refusal
+channel, an error redirect to the RP's redirect URI. Only `/authorize`'s own checks use it;
+over real HTTP it is played in tests/e2e/test_real_http.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import KW_ONLY, dataclass
+from enum import StrEnum
+
+VERIFY = "We could not verify your sign-in"
+EXPIRED = "This sign-in has expired"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """How Gatehouse refuses an answer: the reason of the `login.failed` event it records, a
+    text of the error page the person is left on, and that page's status. `detail`, when
+    set, is a text the event's detail must hold."""
+
+    reason: str
+    page: str
+    status: int
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class Replay:
+    """The same answer arriving a second time (the simulator's replay).
+
+    `same_flow`: sent again into the login it answered, whose flow is spent. `new_flow`: the
+    reason recorded when it is posted into a fresh login's flow instead, as the portal's test
+    login does; a SAML assertion is then caught by the replay cache, an OIDC code by the
+    IdP's token endpoint, which redeems a code once."""
+
+    same_flow: Refusal
+    new_flow: str
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """What the result page of a portal test login with this scenario shows.
+
+    `shows` are texts on the page, with `{placeholders}` the portal tier fills (values that
+    depend on the connection). `evidence`: whether the page shows what the IdP sent; only an
+    answer whose signature verified is shown, as anyone can write an unsigned one. `absent`
+    are texts that must not be on the page; `sent`, how many required attributes it marks
+    as sent."""
+
+    title: str
+    _: KW_ONLY
+    evidence: bool
+    shows: tuple[str, ...] = ()
+    absent: tuple[str, ...] = ()
+    sent: int | None = None
+
+
+@dataclass(frozen=True)
+class Row:
+    """One simulator scenario and what each tier expects of it. `refusal` is None when a
+    login with it is accepted. `wire`: the real-HTTP tier plays it too (each table says why
+    beside the row)."""
+
+    scenario: StrEnum
+    refusal: Refusal | None
+    diagnosis: Diagnosis
+    _: KW_ONLY
+    replay: Replay | None = None
+    wire: bool = False
+
+    @property
+    def stored_reason(self) -> str | None:
+        """The reason a portal test login with this scenario stores (None: it passed)."""
+        if self.replay is not None:
+            return self.replay.new_flow
+        return None if self.refusal is None else self.refusal.reason
+
+
+Table = Mapping[str, Row]
+
+
+def table(*rows: Row) -> Table:
+    """The rows by scenario name, in the order given."""
+    return {str(row.scenario): row for row in rows}
+
+
+def by_scenario(row: Row) -> str:
+    """A row's test id (`ids=by_scenario` in a parametrize): its scenario's name."""
+    return str(row.scenario)
+
+
+def refused(rows: Table) -> list[Row]:
+    """The rows a login ends in a refusal for."""
+    return [row for row in rows.values() if row.refusal is not None]
+
+
+def statuses(rows: Iterable[Row]) -> list[int]:
+    """The statuses of the refused rows' error pages, sorted: the ways a refusal reaches the
+    person (400, the answer failed a check; 403, the IdP or the policy said no)."""
+    return sorted(row.refusal.status for row in rows if row.refusal is not None)
