@@ -124,7 +124,7 @@ class Bulkheads:
         try:
             yield
         except UpstreamUnavailable as exc:
-            admitted.outcome = exc.detail or exc.reason
+            admitted.outcome = exc.detail or exc.recorded_reason
             raise
         finally:
             self._release(key, admitted)
