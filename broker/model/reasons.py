@@ -129,7 +129,7 @@ class Reason(StrEnum):
     IDP_CIRCUIT_OPEN = "idp_circuit_open"
 
 
-_R = Reason
+_R = Reason  # short, for the sets below
 
 #: No connection fits the person (broker/model/routing.py).
 ROUTING_REASONS: frozenset[Reason] = frozenset(
@@ -178,7 +178,8 @@ OIDC_REASONS: frozenset[Reason] = frozenset(
 CONNECTOR_REASONS: Mapping[str, frozenset[Reason]] = {"saml": SAML_REASONS, "oidc": OIDC_REASONS}
 
 #: What a portal test login records besides its connector's reasons: the organization's
-#: domain rules, and settings changed while it ran. (Its flow's own refusals are logins'.)
+#: domain rules, and settings changed while it ran. (A refusal of its flow itself, such as
+#: another browser, is recorded as a login's, not as a test result.)
 TEST_LOGIN_REASONS: frozenset[Reason] = frozenset(
     {_R.EMAIL_DOMAIN_NOT_VERIFIED, _R.HOSTED_DOMAIN_NOT_VERIFIED, _R.SETTINGS_CHANGED}
 )
@@ -195,7 +196,7 @@ def idp_refusal(code: str) -> str:
 
 def parse_reason(recorded: str | None) -> Reason | None:
     """A stored reason as its member (`idp_refused:<code>` is `IDP_REFUSED`); None for one
-    this release does not give (an older release's, or a test's own connector's)."""
+    this release does not give (one an older release stored)."""
     if recorded is None:
         return None
     if recorded.startswith(_IDP_REFUSED_PREFIX):
