@@ -56,7 +56,7 @@ def routes(portal: Portal, starter: LoginTestStarter) -> list[BaseRoute]:
             return portal.error(
                 request, visit, status=502, title="Your identity provider did not answer",
                 message="Gatehouse could not start the login with your identity provider "
-                f"({exc.detail or exc.reason}). Check the issuer URL, then try again.",
+                f"({exc.detail or exc.recorded_reason}). Check the issuer URL, then try again.",
             )  # fmt: skip
         except ConfigError as exc:
             log.info("test login not started connection=%s: %s", connection.id, exc)

@@ -16,18 +16,16 @@ recorded when it refused: broker/login/trial_report.py) and of the connection's 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from admin_portal.diagnosis.case import Case
 from admin_portal.diagnosis.common import COMMON_DIAGNOSES, passed, unknown
 from admin_portal.diagnosis.model import AttributeCheck, Diagnosis, Evidence, FixStep, Row
-from admin_portal.diagnosis.oidc import OIDC_DIAGNOSES, refused
-from admin_portal.diagnosis.saml import SAML_DIAGNOSES, status
+from admin_portal.diagnosis.oidc import OIDC_DIAGNOSES
+from admin_portal.diagnosis.saml import SAML_DIAGNOSES
 from admin_portal.diagnosis.views import attribute_checks, evidence, profile
 from broker.model.portal import ConnectionTest
-
-#: A refusal the IdP itself made (SAML status, OAuth error): `idp_refused:<its code>`.
-IDP_REFUSED = "idp_refused:"
+from broker.model.reasons import Reason, parse_reason
 
 
 def diagnose(
@@ -48,23 +46,28 @@ def diagnose(
     facts = report.get("facts")
     case = Case(
         code=test.reason or "unknown",
+        reason=parse_reason(test.reason),
         protocol=protocol,
         strategy=strategy,
         facts={str(k): str(v) for k, v in facts.items()} if isinstance(facts, Mapping) else {},
         report=report,
         values=dict(values or {}),
     )
-    if case.code.startswith(IDP_REFUSED):
-        return status(case) if protocol == "saml" else refused(case)
-    table = SAML_DIAGNOSES if protocol == "saml" else OIDC_DIAGNOSES
-    found = COMMON_DIAGNOSES.get(case.code) or table.get(case.code) or unknown
-    return found(case)
+    if case.reason is None:
+        return unknown(case)
+    return _diagnoses(protocol).get(case.reason, unknown)(case)
 
 
-def known_reasons(protocol: str) -> frozenset[str]:
+def known_reasons(protocol: str) -> frozenset[Reason]:
     """Every reason with a diagnosis of its own (the rest get the generic one)."""
+    return frozenset(_diagnoses(protocol))
+
+
+def _diagnoses(protocol: str) -> Mapping[Reason, Callable[[Case], Diagnosis]]:
+    """The diagnoses both protocols share, and the protocol's own (a SAML `expired` is not
+    an OIDC one)."""
     table = SAML_DIAGNOSES if protocol == "saml" else OIDC_DIAGNOSES
-    return frozenset(table) | frozenset(COMMON_DIAGNOSES)
+    return {**table, **COMMON_DIAGNOSES}
 
 
 __all__ = [

@@ -10,6 +10,7 @@ from typing import Any
 from admin_portal.diagnosis.model import Diagnosis, FixStep, Row
 from admin_portal.diagnosis.text import duration, signed_seconds
 from admin_portal.diagnosis.vendors import fix_text, product_name
+from broker.model.reasons import Reason
 from broker.model.vendors import product
 
 UNKNOWN = "(not reported)"
@@ -17,7 +18,10 @@ UNKNOWN = "(not reported)"
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Case:
+    #: The reason as stored (`wrong_audience`, `idp_refused:Responder`...), shown as is.
     code: str
+    #: Its member; None for a reason this release does not give (the generic diagnosis).
+    reason: Reason | None
     protocol: str  # "saml" | "oidc"
     strategy: str | None
     facts: Mapping[str, str]
@@ -91,7 +95,9 @@ def clock_rows(case: Case) -> tuple[Row, ...]:
     offset = case.number("clock_offset_seconds")
     now = f"{case.fact('our_time')}, Gatehouse's clock then (± {skew} s)"
     expected = (
-        f"before {now}" if case.code in ("not_yet_valid", "issued_in_future") else f"after {now}"
+        f"before {now}"
+        if case.reason in (Reason.NOT_YET_VALID, Reason.ISSUED_IN_FUTURE)
+        else f"after {now}"
     )
     rows.append(Row(f"The IdP's {field}", expected, case.fact("idp_time")))
     if offset is not None:

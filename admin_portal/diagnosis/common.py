@@ -9,6 +9,7 @@ from typing import Any
 from admin_portal.diagnosis.case import Case
 from admin_portal.diagnosis.model import Diagnosis, FixStep, Row
 from admin_portal.diagnosis.vendors import product_name
+from broker.model.reasons import Reason
 
 CLAIM_LABELS: Mapping[str, str] = {
     "email": "Email",
@@ -137,6 +138,30 @@ def no_request(case: Case) -> Diagnosis:
     )
 
 
+def overloaded(case: Case) -> Diagnosis:
+    """Gatehouse refused the test itself, to protect itself from an IdP that is slow or
+    failing (broker/upstream/bulkhead.py): nothing about the settings is known yet."""
+    circuit = case.reason is Reason.IDP_CIRCUIT_OPEN
+    return case.diagnosis(
+        "Your identity provider has been failing"
+        if circuit
+        else "Your identity provider is answering too slowly",
+        "Its recent requests failed several times in a row, so Gatehouse stops waiting on it "
+        "for a while and tries again later."
+        if circuit
+        else "Too many requests to it were already waiting, so Gatehouse refused this one at "
+        "once rather than wait too.",
+        rows=(Row("Last problem", "", case.fact("problem")),) if circuit else (),
+        fix=(
+            FixStep("Wait a minute, then run the test again."),
+            FixStep(
+                "If it keeps happening, check that your identity provider is up and reachable "
+                "from the internet."
+            ),
+        ),
+    )
+
+
 def unknown(case: Case) -> Diagnosis:
     detail = str(case.report.get("detail") or "")
     return case.diagnosis(
@@ -175,10 +200,12 @@ def passed(
     )
 
 
-COMMON_DIAGNOSES: Mapping[str, Callable[[Case], Diagnosis]] = {
-    "missing_attributes": missing_attributes,
-    "email_domain_not_verified": email_domain_not_verified,
-    "hosted_domain_not_verified": hosted_domain_not_verified,
-    "settings_changed": settings_changed,
-    "no_request": no_request,
+COMMON_DIAGNOSES: Mapping[Reason, Callable[[Case], Diagnosis]] = {
+    Reason.MISSING_ATTRIBUTES: missing_attributes,
+    Reason.EMAIL_DOMAIN_NOT_VERIFIED: email_domain_not_verified,
+    Reason.HOSTED_DOMAIN_NOT_VERIFIED: hosted_domain_not_verified,
+    Reason.SETTINGS_CHANGED: settings_changed,
+    Reason.NO_REQUEST: no_request,
+    Reason.IDP_BUSY: overloaded,
+    Reason.IDP_CIRCUIT_OPEN: overloaded,
 }

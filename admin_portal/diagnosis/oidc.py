@@ -13,12 +13,13 @@ from admin_portal.diagnosis.case import (
     issuer_row,
 )
 from admin_portal.diagnosis.model import Diagnosis, FixStep, Row
+from broker.model.reasons import Reason, idp_code
 
 _TEST_AGAIN = FixStep("Save the change there, then run the test again.")
 
 
 def wrong_issuer(case: Case) -> Diagnosis:
-    on_redirect = case.code in ("wrong_issuer_parameter", "missing_issuer_parameter")
+    on_redirect = case.reason in (Reason.WRONG_ISSUER_PARAMETER, Reason.MISSING_ISSUER_PARAMETER)
     where = "the login's answer (its `iss` parameter)" if on_redirect else "the ID token"
     return case.diagnosis(
         "The answer comes from an unexpected issuer",
@@ -198,14 +199,27 @@ def token_response_invalid(case: Case) -> Diagnosis:
     )
 
 
+#: What could not be fetched, by reason.
+_FETCHED: Mapping[Reason, str] = {
+    Reason.TOKEN_ENDPOINT_UNAVAILABLE: "token endpoint",
+    Reason.TOKEN_ENDPOINT_REFUSED: "token endpoint",
+    Reason.USERINFO_UNAVAILABLE: "userinfo endpoint",
+    Reason.USERINFO_REFUSED: "userinfo endpoint",
+    Reason.DISCOVERY_UNAVAILABLE: "discovery document",
+    Reason.DISCOVERY_REFUSED: "discovery document",
+    Reason.JWKS_UNAVAILABLE: "signing keys (jwks_uri)",
+    Reason.JWKS_REFUSED: "signing keys (jwks_uri)",
+}
+#: The outbound guard refused the URL (the others: the request failed).
+_URL_REFUSED = frozenset(
+    {Reason.TOKEN_ENDPOINT_REFUSED, Reason.USERINFO_REFUSED, Reason.DISCOVERY_REFUSED,
+     Reason.JWKS_REFUSED}
+)  # fmt: skip
+
+
 def unreachable(case: Case) -> Diagnosis:
-    what = {
-        "token": "token endpoint",
-        "userinfo": "userinfo endpoint",
-        "discovery": "discovery document",
-        "jwks": "signing keys (jwks_uri)",
-    }[case.code.split("_", 1)[0]]
-    refused = case.code.endswith("_refused")
+    what = next(name for reason, name in _FETCHED.items() if reason is case.reason)
+    refused = case.reason in _URL_REFUSED
     return case.diagnosis(
         f"Gatehouse could not reach your identity provider's {what}",
         "Gatehouse does not fetch URLs that are not https or that point to a private "
@@ -226,8 +240,12 @@ def unreachable(case: Case) -> Diagnosis:
 
 
 def unusable_document(case: Case) -> Diagnosis:
-    what = {"discovery": "discovery document", "jwks": "key set (JWKS)"}.get(
-        case.code.split("_", 1)[0], "userinfo answer"
+    what = (
+        "discovery document"
+        if case.reason is Reason.DISCOVERY_INVALID
+        else "key set (JWKS)"
+        if case.reason is Reason.JWKS_INVALID
+        else "userinfo answer"
     )
     return case.diagnosis(
         f"Your identity provider's {what} cannot be used",
@@ -292,7 +310,7 @@ def email_not_verified(case: Case) -> Diagnosis:
 
 def refused(case: Case) -> Diagnosis:
     """The IdP answered the login with an OAuth error instead of a code."""
-    error = case.fact("idp_error", case.code.removeprefix("idp_refused:"))
+    error = case.fact("idp_error", idp_code(case.code))
     said = case.facts.get("idp_error_description") or None
     rows = (Row("Answer", "a code", f"error={error}"),)
     if error in ("access_denied", "consent_required", "interaction_required"):
@@ -359,43 +377,46 @@ def no_code(case: Case) -> Diagnosis:
     )
 
 
-OIDC_DIAGNOSES: Mapping[str, Callable[[Case], Diagnosis]] = {
-    "wrong_issuer": wrong_issuer,
-    "wrong_issuer_parameter": wrong_issuer,
-    "missing_issuer_parameter": wrong_issuer,
-    "discovery_issuer_mismatch": discovery_issuer_mismatch,
-    "wrong_audience": wrong_audience,
-    "expired": expired,
-    "issued_in_future": not_yet_valid,
-    "not_yet_valid": not_yet_valid,
-    "stale_authentication": stale_authentication,
-    "auth_time_missing": stale_authentication,
-    "nonce_mismatch": nonce_mismatch,
-    "unknown_key": unknown_key,
-    "signature_invalid": signature_invalid,
-    "algorithm_not_allowed": algorithm_not_allowed,
-    "no_common_algorithm": no_common_algorithm,
-    "token_error": token_error,
-    "token_response_invalid": token_response_invalid,
-    "token_endpoint_unavailable": unreachable,
-    "token_endpoint_refused": unreachable,
-    "userinfo_unavailable": unreachable,
-    "userinfo_refused": unreachable,
-    "discovery_unavailable": unreachable,
-    "discovery_refused": unreachable,
-    "jwks_unavailable": unreachable,
-    "jwks_refused": unreachable,
-    "discovery_invalid": unusable_document,
-    "jwks_invalid": unusable_document,
-    "userinfo_invalid": unusable_document,
-    "userinfo_subject_mismatch": userinfo_subject_mismatch,
-    "wrong_tenant": wrong_tenant,
-    "consumer_account": consumer_account,
-    "email_not_verified": email_not_verified,
-    "id_token_too_large": malformed_token,
-    "id_token_malformed": malformed_token,
-    "missing_subject": malformed_token,
-    "nonce_supported_claim": malformed_token,
-    "at_hash_mismatch": at_hash_mismatch,
-    "no_code": no_code,
+#: Every reason the OIDC connector gives (`OIDC_REASONS`) has its diagnosis here or in
+#: `COMMON_DIAGNOSES`; the tests enumerate them.
+OIDC_DIAGNOSES: Mapping[Reason, Callable[[Case], Diagnosis]] = {
+    Reason.IDP_REFUSED: refused,
+    Reason.WRONG_ISSUER: wrong_issuer,
+    Reason.WRONG_ISSUER_PARAMETER: wrong_issuer,
+    Reason.MISSING_ISSUER_PARAMETER: wrong_issuer,
+    Reason.DISCOVERY_ISSUER_MISMATCH: discovery_issuer_mismatch,
+    Reason.WRONG_AUDIENCE: wrong_audience,
+    Reason.EXPIRED: expired,
+    Reason.ISSUED_IN_FUTURE: not_yet_valid,
+    Reason.NOT_YET_VALID: not_yet_valid,
+    Reason.STALE_AUTHENTICATION: stale_authentication,
+    Reason.AUTH_TIME_MISSING: stale_authentication,
+    Reason.NONCE_MISMATCH: nonce_mismatch,
+    Reason.UNKNOWN_KEY: unknown_key,
+    Reason.SIGNATURE_INVALID: signature_invalid,
+    Reason.ALGORITHM_NOT_ALLOWED: algorithm_not_allowed,
+    Reason.NO_COMMON_ALGORITHM: no_common_algorithm,
+    Reason.TOKEN_ERROR: token_error,
+    Reason.TOKEN_RESPONSE_INVALID: token_response_invalid,
+    Reason.TOKEN_ENDPOINT_UNAVAILABLE: unreachable,
+    Reason.TOKEN_ENDPOINT_REFUSED: unreachable,
+    Reason.USERINFO_UNAVAILABLE: unreachable,
+    Reason.USERINFO_REFUSED: unreachable,
+    Reason.DISCOVERY_UNAVAILABLE: unreachable,
+    Reason.DISCOVERY_REFUSED: unreachable,
+    Reason.JWKS_UNAVAILABLE: unreachable,
+    Reason.JWKS_REFUSED: unreachable,
+    Reason.DISCOVERY_INVALID: unusable_document,
+    Reason.JWKS_INVALID: unusable_document,
+    Reason.USERINFO_INVALID: unusable_document,
+    Reason.USERINFO_SUBJECT_MISMATCH: userinfo_subject_mismatch,
+    Reason.WRONG_TENANT: wrong_tenant,
+    Reason.CONSUMER_ACCOUNT: consumer_account,
+    Reason.EMAIL_NOT_VERIFIED: email_not_verified,
+    Reason.ID_TOKEN_TOO_LARGE: malformed_token,
+    Reason.ID_TOKEN_MALFORMED: malformed_token,
+    Reason.MISSING_SUBJECT: malformed_token,
+    Reason.NONCE_SUPPORTED_CLAIM: malformed_token,
+    Reason.AT_HASH_MISMATCH: at_hash_mismatch,
+    Reason.NO_CODE: no_code,
 }

@@ -12,6 +12,7 @@ from admin_portal.diagnosis.case import (
     issuer_row,
 )
 from admin_portal.diagnosis.model import Diagnosis, FixStep, Row
+from broker.model.reasons import Reason, idp_code
 
 _TEST_AGAIN = FixStep("Save the change there, then run the test again.")
 
@@ -81,19 +82,19 @@ def wrong_issuer(case: Case) -> Diagnosis:
 def unsigned(case: Case) -> Diagnosis:
     return case.diagnosis(
         "The response is not signed"
-        if case.code == "unsigned"
+        if case.reason is Reason.UNSIGNED
         else "The assertion itself is not signed",
         "Gatehouse accepts only signed answers: without a signature anyone could send one."
         + (
             " This connection also requires the assertion itself to be signed."
-            if case.code == "assertion_unsigned"
+            if case.reason is Reason.ASSERTION_UNSIGNED
             else ""
         ),
         rows=(
             Row("Response signed", "yes", case.fact("response_signed")),
             Row(
                 "Assertion signed",
-                "yes" if case.code == "assertion_unsigned" else "yes (or the response)",
+                "yes" if case.reason is Reason.ASSERTION_UNSIGNED else "yes (or the response)",
                 case.fact("assertion_signed"),
             ),
         ),
@@ -346,7 +347,7 @@ def transient_nameid(case: Case) -> Diagnosis:
 
 def status(case: Case) -> Diagnosis:
     """The IdP answered with a non-success status: it refused to sign the user in."""
-    codes = case.fact("status_code", case.code.removeprefix("idp_refused:"))
+    codes = case.fact("status_code", idp_code(case.code))
     if "AuthnFailed" in codes:
         title = "Your identity provider could not sign the user in"
         text = "It reports that the authentication failed (AuthnFailed)."
@@ -376,34 +377,37 @@ def status(case: Case) -> Diagnosis:
     )
 
 
-SAML_DIAGNOSES: Mapping[str, Callable[[Case], Diagnosis]] = {
-    "expired": expired,
-    "not_yet_valid": not_yet_valid,
-    "wrong_audience": wrong_audience,
-    "missing_audience": wrong_audience,
-    "wrong_destination": wrong_destination,
-    "wrong_issuer": wrong_issuer,
-    "unsigned": unsigned,
-    "assertion_unsigned": unsigned,
-    "signature_invalid": signature_invalid,
-    "weak_algorithm": weak_algorithm,
-    "in_response_to_mismatch": in_response_to_mismatch,
-    "unsolicited": unsolicited,
-    "wrong_number_of_assertions": wrong_number_of_assertions,
-    "replayed": replayed,
-    "malformed": malformed,
-    "encryption_required": encryption_required,
-    "cbc_not_enabled": cbc_not_enabled,
-    "bad_encryption_structure": encrypted,
-    "duplicate_id": unsafe_structure,
-    "bad_signature_structure": unsafe_structure,
-    "schema_invalid": unsafe_structure,
-    "missing_response": no_response,
-    "response_too_large": no_response,
-    "subject_confirmation_invalid": subject_confirmation_invalid,
-    "missing_authn_statement": missing_authn_statement,
-    "bad_subject": missing_subject,
-    "missing_nameid": missing_subject,
-    "ambiguous_email": ambiguous_email,
-    "transient_nameid": transient_nameid,
+#: Every reason the SAML connector gives (`SAML_REASONS`) has its diagnosis here or in
+#: `COMMON_DIAGNOSES`; the tests enumerate them.
+SAML_DIAGNOSES: Mapping[Reason, Callable[[Case], Diagnosis]] = {
+    Reason.IDP_REFUSED: status,
+    Reason.EXPIRED: expired,
+    Reason.NOT_YET_VALID: not_yet_valid,
+    Reason.WRONG_AUDIENCE: wrong_audience,
+    Reason.MISSING_AUDIENCE: wrong_audience,
+    Reason.WRONG_DESTINATION: wrong_destination,
+    Reason.WRONG_ISSUER: wrong_issuer,
+    Reason.UNSIGNED: unsigned,
+    Reason.ASSERTION_UNSIGNED: unsigned,
+    Reason.SIGNATURE_INVALID: signature_invalid,
+    Reason.WEAK_ALGORITHM: weak_algorithm,
+    Reason.IN_RESPONSE_TO_MISMATCH: in_response_to_mismatch,
+    Reason.UNSOLICITED: unsolicited,
+    Reason.WRONG_NUMBER_OF_ASSERTIONS: wrong_number_of_assertions,
+    Reason.REPLAYED: replayed,
+    Reason.MALFORMED: malformed,
+    Reason.ENCRYPTION_REQUIRED: encryption_required,
+    Reason.CBC_NOT_ENABLED: cbc_not_enabled,
+    Reason.BAD_ENCRYPTION_STRUCTURE: encrypted,
+    Reason.DUPLICATE_ID: unsafe_structure,
+    Reason.BAD_SIGNATURE_STRUCTURE: unsafe_structure,
+    Reason.SCHEMA_INVALID: unsafe_structure,
+    Reason.MISSING_RESPONSE: no_response,
+    Reason.RESPONSE_TOO_LARGE: no_response,
+    Reason.SUBJECT_CONFIRMATION_INVALID: subject_confirmation_invalid,
+    Reason.MISSING_AUTHN_STATEMENT: missing_authn_statement,
+    Reason.BAD_SUBJECT: missing_subject,
+    Reason.MISSING_NAMEID: missing_subject,
+    Reason.AMBIGUOUS_EMAIL: ambiguous_email,
+    Reason.TRANSIENT_NAMEID: transient_nameid,
 }

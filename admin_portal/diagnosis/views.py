@@ -10,25 +10,27 @@ from typing import Any
 from admin_portal.diagnosis.common import CLAIM_LABELS, required_names
 from admin_portal.diagnosis.model import AttributeCheck, AttributeStatus, Evidence
 from broker.model.portal import ConnectionTest
+from broker.model.reasons import Reason, parse_reason
 
 #: Reasons given after the attributes were read: the profile was mapped, so every required
 #: attribute was found (a missing one is `missing_attributes`).
-_MAPPED = frozenset({"email_domain_not_verified", "hosted_domain_not_verified"})
+_MAPPED = frozenset({Reason.EMAIL_DOMAIN_NOT_VERIFIED, Reason.HOSTED_DOMAIN_NOT_VERIFIED})
 
 
 def attribute_checks(test: ConnectionTest) -> tuple[AttributeCheck, ...]:
     report = test.report
     identity = report.get("identity") or {}
     missing = {str(m) for m in report.get("missing") or ()}
+    reason = parse_reason(test.reason)
     checks = []
     for claim, names in required_names(report).items():
         status: AttributeStatus
         value = None
-        if test.passed or test.reason in _MAPPED:
+        if test.passed or reason in _MAPPED:
             present = identity.get(claim)
             status = "present" if present else "missing"
             value = ", ".join(present) if isinstance(present, list) else present
-        elif test.reason == "missing_attributes":
+        elif reason is Reason.MISSING_ATTRIBUTES:
             status = "missing" if claim in missing else "present"
         else:
             status = "unchecked"

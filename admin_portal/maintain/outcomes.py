@@ -9,11 +9,13 @@ the page tells the admin nothing about people that the app team's API would not.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from broker.management import Management
 from broker.management.events import EventFilter
+from broker.model.reasons import Reason, idp_code, parse_reason
 
 RECENT = 10
 
@@ -24,53 +26,56 @@ _SIGNATURE = (
 _CLOCK = "The times in the identity provider's answer were outside the allowed window: "
 #: Machine reason -> what an IT admin can act on. Unlisted reasons fall back to a generic
 #: sentence with the code, which the app team can look up.
-REASONS = {
-    "signature_invalid": _SIGNATURE,
-    "unknown_key": _SIGNATURE,
-    "unsigned": "The identity provider's answer was not signed. Turn on signing of the "
+REASONS: Mapping[Reason, str] = {
+    Reason.SIGNATURE_INVALID: _SIGNATURE,
+    Reason.UNKNOWN_KEY: _SIGNATURE,
+    Reason.UNSIGNED: "The identity provider's answer was not signed. Turn on signing of the "
     "response or the assertion.",
-    "assertion_unsigned": "The assertion was not signed. Turn on assertion signing at the "
+    Reason.ASSERTION_UNSIGNED: "The assertion was not signed. Turn on assertion signing at the "
     "identity provider.",
-    "expired": _CLOCK + "it had expired (check the identity provider's clock).",
-    "not_yet_valid": _CLOCK + "it was not valid yet (check the identity provider's clock).",
-    "issued_in_future": _CLOCK + "it was issued in the future (check the clock).",
-    "wrong_audience": "The answer was meant for another application: check the audience "
+    Reason.EXPIRED: _CLOCK + "it had expired (check the identity provider's clock).",
+    Reason.NOT_YET_VALID: _CLOCK + "it was not valid yet (check the identity provider's clock).",
+    Reason.ISSUED_IN_FUTURE: _CLOCK + "it was issued in the future (check the clock).",
+    Reason.WRONG_AUDIENCE: "The answer was meant for another application: check the audience "
     "(SP entity ID) at the identity provider.",
-    "missing_audience": "The answer named no audience: set the SP entity ID at the "
+    Reason.MISSING_AUDIENCE: "The answer named no audience: set the SP entity ID at the "
     "identity provider.",
-    "wrong_destination": "The answer was sent for another address: check the ACS URL at "
+    Reason.WRONG_DESTINATION: "The answer was sent for another address: check the ACS URL at "
     "the identity provider.",
-    "wrong_issuer": "The answer came from another identity provider than the one "
+    Reason.WRONG_ISSUER: "The answer came from another identity provider than the one "
     "configured (issuer or entity ID differs).",
-    "wrong_tenant": "The answer came from another Microsoft tenant than the one configured.",
-    "missing_attributes": "The identity provider did not send an attribute this "
+    Reason.WRONG_TENANT: "The answer came from another Microsoft tenant than the one configured.",
+    Reason.MISSING_ATTRIBUTES: "The identity provider did not send an attribute this "
     "application needs (usually the email address).",
-    "missing_nameid": "The identity provider sent no user identifier (NameID).",
-    "email_domain_not_verified": "The person's email address is outside your verified domains.",
-    "hosted_domain_not_verified": "The account belongs to a Google Workspace domain you "
+    Reason.MISSING_NAMEID: "The identity provider sent no user identifier (NameID).",
+    Reason.EMAIL_DOMAIN_NOT_VERIFIED: "The person's email address is outside your verified "
+    "domains.",
+    Reason.HOSTED_DOMAIN_NOT_VERIFIED: "The account belongs to a Google Workspace domain you "
     "have not verified.",
-    "email_not_verified": "The identity provider says the person's email address is not verified.",
-    "consumer_account": "The person signed in with a personal account, not a work account.",
-    "flow_expired": "The sign-in took too long or was finished twice (nothing to fix).",
-    "browser_mismatch": "The sign-in finished in another browser than it started in.",
-    "answer_already_used": "The same answer arrived twice (a reload; nothing to fix).",
-    "cbc_not_enabled": "The assertion was encrypted with AES-CBC, which this connection does "
+    Reason.EMAIL_NOT_VERIFIED: "The identity provider says the person's email address is not "
+    "verified.",
+    Reason.CONSUMER_ACCOUNT: "The person signed in with a personal account, not a work account.",
+    Reason.FLOW_EXPIRED: "The sign-in took too long or was finished twice (nothing to fix).",
+    Reason.BROWSER_MISMATCH: "The sign-in finished in another browser than it started in.",
+    Reason.ANSWER_ALREADY_USED: "The same answer arrived twice (a reload; nothing to fix).",
+    Reason.CBC_NOT_ENABLED: "The assertion was encrypted with AES-CBC, which this connection does "
     "not accept: set the identity provider's encryption algorithm to AES-GCM.",
-    "replayed": "An answer that had been used before was sent again, and refused.",
-    "unsolicited": "The sign-in started at the identity provider (a dashboard tile), "
+    Reason.REPLAYED: "An answer that had been used before was sent again, and refused.",
+    Reason.UNSOLICITED: "The sign-in started at the identity provider (a dashboard tile), "
     "which is not enabled: people start from the application.",
-    "idp_unreachable": "Gatehouse could not reach the identity provider.",
-    "connection_inactive": "The connection was turned off while the person was signing in.",
-    "idp_busy": "Too many sign-ins were already waiting on the identity provider, which "
+    Reason.CONNECTION_INACTIVE: "The connection was turned off while the person was signing in.",
+    Reason.IDP_BUSY: "Too many sign-ins were already waiting on the identity provider, which "
     "was answering slowly; this one was refused at once.",
-    "idp_circuit_open": "The identity provider had failed several times in a row, so "
+    Reason.IDP_CIRCUIT_OPEN: "The identity provider had failed several times in a row, so "
     "Gatehouse refused this sign-in at once instead of waiting on it.",
-    "discovery_unavailable": "Gatehouse could not read the identity provider's discovery document.",
-    "jwks_unavailable": "Gatehouse could not read the identity provider's signing keys.",
-    "userinfo_unavailable": "Gatehouse could not reach the identity provider's userinfo endpoint.",
-    "token_endpoint_unavailable": "Gatehouse could not reach the identity provider's "
+    Reason.DISCOVERY_UNAVAILABLE: "Gatehouse could not read the identity provider's discovery "
+    "document.",
+    Reason.JWKS_UNAVAILABLE: "Gatehouse could not read the identity provider's signing keys.",
+    Reason.USERINFO_UNAVAILABLE: "Gatehouse could not reach the identity provider's userinfo "
+    "endpoint.",
+    Reason.TOKEN_ENDPOINT_UNAVAILABLE: "Gatehouse could not reach the identity provider's "
     "token endpoint.",
-    "encryption_required": "The assertion was not encrypted, and this connection requires it.",
+    Reason.ENCRYPTION_REQUIRED: "The assertion was not encrypted, and this connection requires it.",
 }
 
 
@@ -106,7 +111,8 @@ def explain(kind: str, reason: str | None) -> str:
         return "The identity provider's answer passed every check."
     if reason is None:
         return "The sign-in did not finish."
-    if reason.startswith("idp_refused:"):
-        said = reason.removeprefix("idp_refused:")
-        return f"The identity provider refused the sign-in ({said})."
-    return REASONS.get(reason, f"The identity provider's answer failed a check ({reason}).")
+    member = parse_reason(reason)
+    if member is Reason.IDP_REFUSED:
+        return f"The identity provider refused the sign-in ({idp_code(reason)})."
+    found = REASONS.get(member) if member is not None else None
+    return found or f"The identity provider's answer failed a check ({reason})."

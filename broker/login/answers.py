@@ -17,6 +17,7 @@ from broker.http import HttpRequest
 from broker.login.binding import BrowserBinding
 from broker.login.refusals import LoginRefused
 from broker.model.opaque import looks_like_id
+from broker.model.reasons import Reason
 from broker.model.records import Connection, PendingAuthorization
 from broker.store import NotFound, UnitOfWork
 
@@ -33,25 +34,25 @@ def take_answer(
 ) -> PendingAuthorization:
     """The flow with its connector state taken; LoginRefused with the reason otherwise."""
     if unsolicited:
-        raise LoginRefused("unsolicited", "a SAMLResponse without RelayState")
+        raise LoginRefused(Reason.UNSOLICITED, "a SAMLResponse without RelayState")
     taken: list[bytes] = []
 
     def take(current: PendingAuthorization) -> PendingAuthorization:
         if current.connection_id != connection.id:
-            raise LoginRefused("wrong_connection", f"flow is for {current.connection_id}")
+            raise LoginRefused(Reason.WRONG_CONNECTION, f"flow is for {current.connection_id}")
         if not binding.matches(request.cookies, current.browser_binding):
-            raise LoginRefused("browser_mismatch", "the binding cookie is missing or differs")
+            raise LoginRefused(Reason.BROWSER_MISMATCH, "the binding cookie is missing or differs")
         if current.test is None and not connection.active:
-            raise LoginRefused("connection_inactive", "the connection was deactivated")
+            raise LoginRefused(Reason.CONNECTION_INACTIVE, "the connection was deactivated")
         if not current.connector_state:
-            raise LoginRefused("answer_already_used", "this hand-off was answered before")
+            raise LoginRefused(Reason.ANSWER_ALREADY_USED, "this hand-off was answered before")
         taken.append(current.connector_state)
         return replace(current, connector_state=b"")
 
     try:
         flow = uow.flows.update(lookup(flow_id), take, now=now)
     except NotFound as exc:
-        raise LoginRefused("flow_expired", "flow absent, expired or used") from exc
+        raise LoginRefused(Reason.FLOW_EXPIRED, "flow absent, expired or used") from exc
     return replace(flow, connector_state=taken[0])
 
 

@@ -15,12 +15,13 @@ from broker.clock import Clock
 from broker.limiter import RateLimiter
 from broker.login.trail import LoginTrail
 from broker.model.rate_limits import Limit
+from broker.model.reasons import Reason
 from broker.store import Store
 
 log = logging.getLogger(__name__)
 
 #: Refusals of answers no live flow stands behind, and how often they are recorded.
-WITHOUT_A_FLOW = frozenset(("flow_expired", "unsolicited"))
+WITHOUT_A_FLOW = frozenset({Reason.FLOW_EXPIRED, Reason.UNSOLICITED})
 _EVENT_A_MINUTE = Limit(name="login-failed-event", requests=1)
 
 
@@ -31,6 +32,8 @@ class FailedLogins:
         self._limiter = limiter
 
     def record(self, trail: LoginTrail, reason: str, detail: str) -> None:
+        """`reason` as the event stores it: a `Reason`, or `UpstreamError.recorded_reason`
+        (which adds the IdP's own code to `idp_refused`)."""
         log.warning(
             "login refused connection=%s reason=%s detail=%s",
             trail.connection_id,

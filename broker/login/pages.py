@@ -3,15 +3,16 @@ form carries the flow id and the token its browser's binding cookie gives (`bind
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from broker.http import Page
+from broker.model.reasons import Reason
 from broker.model.records import Connection, PendingAuthorization
 
-_NO_ROUTE_MESSAGES = {
-    "unknown_domain": "There is no single sign-on set up for {domain}.",
-    "no_active_connection": "Your organization's single sign-on is not active yet.",
-    "invalid_email": "That does not look like an email address.",
+_NO_ROUTE_MESSAGES: Mapping[Reason, str] = {
+    Reason.UNKNOWN_DOMAIN: "There is no single sign-on set up for {domain}.",
+    Reason.NO_ACTIVE_CONNECTION: "Your organization's single sign-on is not active yet.",
+    Reason.INVALID_EMAIL: "That does not look like an email address.",
 }
 
 
@@ -39,6 +40,6 @@ def chooser_page(
     )
 
 
-def no_route_message(reason: str, domain: str) -> str:
+def no_route_message(reason: Reason, domain: str) -> str:
     """Why an email does not route, in words (the email page shows it beside the field)."""
     return _NO_ROUTE_MESSAGES.get(reason, "We cannot sign you in here.").format(domain=domain)

@@ -7,9 +7,10 @@ attacker which check failed helps them, and telling an employee does not (X-03).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from broker.errors import UserFacingError
+from broker.model.reasons import Reason
 from broker.upstream.base import (
     UpstreamError,
     UpstreamIncomplete,
@@ -22,87 +23,94 @@ from broker.upstream.base import (
 _START_AGAIN = "Go back to the application and start again."
 _ASK_IT = "If it keeps happening, give your IT team the reference below."
 
-_PAGES: dict[str, tuple[str, str, int]] = {
-    "flow_expired": (
+#: A page: its title, what the person can do, the HTTP status.
+_Page = tuple[str, str, int]
+
+#: Every verification failure but the few below (X-03).
+_INVALID_ANSWER: _Page = (
+    "We could not verify your sign-in",
+    "Your identity provider's answer failed a security check. Try again. " + _ASK_IT,
+    400,
+)
+_UNREACHABLE: _Page = (
+    "Your identity provider cannot be reached",
+    "We could not contact your organization's identity provider just now. Try again in a "
+    "few minutes. " + _ASK_IT,
+    502,
+)
+_MISCONFIGURED_PAGE: _Page = (
+    "Single sign-on is not set up correctly",
+    "Your organization's identity provider connection has a configuration problem that "
+    "your IT team needs to fix. " + _ASK_IT,
+    502,
+)
+
+#: The reasons with a page of their own: the login's own refusals, and the rules an
+#: authentic account breaks.
+_PAGES: Mapping[Reason, _Page] = {
+    Reason.FLOW_EXPIRED: (
         "This sign-in has expired",
         "Sign-in links last a few minutes and work once. " + _START_AGAIN,
         400,
     ),
-    "browser_mismatch": (
+    Reason.BROWSER_MISMATCH: (
         "This sign-in was started in another browser",
         "For your safety a sign-in must finish in the browser that started it. " + _START_AGAIN,
         400,
     ),
-    "unknown_connection": (
+    Reason.UNKNOWN_CONNECTION: (
         "This sign-in answer arrived at the wrong place",
         "The single sign-on connection it was sent to does not exist. " + _ASK_IT,
         404,
     ),
-    "form_refused": (
+    Reason.FORM_REFUSED: (
         "This sign-in form has expired",
         "For your safety, the form must be sent from the page Gatehouse showed this browser. "
         + _START_AGAIN,
         403,
     ),
-    "connection_inactive": (
+    Reason.CONNECTION_INACTIVE: (
         "Single sign-on was turned off",
         "Your organization turned this sign-in method off while you were signing in. " + _ASK_IT,
         403,
     ),
-    "wrong_connection": (
+    Reason.WRONG_CONNECTION: (
         "This sign-in answer arrived at the wrong place",
         "Your identity provider answered for a different connection. " + _START_AGAIN,
         400,
     ),
-    "invalid_answer": (
-        "We could not verify your sign-in",
-        "Your identity provider's answer failed a security check. Try again. " + _ASK_IT,
-        400,
-    ),
-    "unsolicited": (
+    Reason.UNSOLICITED: (
         "Start signing in from the application",
         "Your identity provider sent a sign-in that this application did not ask for (an "
         "IdP-initiated login, for example from a dashboard tile). That is not enabled here, "
         "for your protection. Open the application and choose single sign-on there.",
         400,
     ),
-    "answer_already_used": (
+    Reason.ANSWER_ALREADY_USED: (
         "This sign-in was already answered",
         "Your identity provider's answer for this sign-in arrived before (a reload, or the back "
         "button). " + _START_AGAIN,
         400,
     ),
-    "idp_unreachable": (
-        "Your identity provider cannot be reached",
-        "We could not contact your organization's identity provider just now. Try again in a "
-        "few minutes. " + _ASK_IT,
-        502,
-    ),
-    "idp_misconfigured": (
-        "Single sign-on is not set up correctly",
-        "Your organization's identity provider connection has a configuration problem that "
-        "your IT team needs to fix. " + _ASK_IT,
-        502,
-    ),
-    "email_not_verified": (
+    Reason.EMAIL_NOT_VERIFIED: (
         "Your email address is not verified",
         "Your identity provider says it has not verified the email address on your account. "
         "Ask your IT team to verify it, then try again.",
         403,
     ),
-    "consumer_account": (
+    Reason.CONSUMER_ACCOUNT: (
         "Use your work account",
         "You signed in with a personal account. Sign out of it at your identity provider, "
         "then sign in with the account your organization gave you.",
         403,
     ),
-    "hosted_domain_not_verified": (
+    Reason.HOSTED_DOMAIN_NOT_VERIFIED: (
         "Your account belongs to another organization",
         "Your identity provider says your account belongs to a domain this organization has "
         "not verified. " + _ASK_IT,
         403,
     ),
-    "email_domain_not_verified": (
+    Reason.EMAIL_DOMAIN_NOT_VERIFIED: (
         "Your email address cannot be used here",
         "Your identity provider signed you in with an address outside the domains your "
         "organization has verified. Ask your IT team to check the email attribute sent to "
@@ -116,7 +124,7 @@ class LoginRefused(Exception):
     """A policy or binding refusal inside the login service; `reason` goes to the audit
     log, `page` to the person."""
 
-    def __init__(self, reason: str, detail: str) -> None:
+    def __init__(self, reason: Reason, detail: str) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
@@ -124,14 +132,14 @@ class LoginRefused(Exception):
 
 
 def refusal_page(
-    reason: str,
+    reason: Reason,
     *,
     detail: str,
     idp_said: str | None = None,
     missing: Sequence[str] = (),
     hint: str = "",
 ) -> UserFacingError:
-    if reason == "idp_refused":
+    if reason is Reason.IDP_REFUSED:
         return UserFacingError(
             "Your identity provider did not sign you in",
             f"It answered: {idp_said}. Try again, or ask your IT team for access to this "
@@ -139,7 +147,7 @@ def refusal_page(
             detail=detail,
             status=403,
         )
-    if reason == "missing_attributes":
+    if reason is Reason.MISSING_ATTRIBUTES:
         return UserFacingError(
             "Your identity provider did not send everything we need",
             f"Missing: {', '.join(missing)}. Ask your IT team to add it to the attributes "
@@ -147,41 +155,36 @@ def refusal_page(
             detail=detail,
             status=403,
         )
-    title, text, status = _PAGES.get(reason, _PAGES["invalid_answer"])
+    return _page(_PAGES.get(reason, _INVALID_ANSWER), detail)
+
+
+def _page(page: _Page, detail: str) -> UserFacingError:
+    title, text, status = page
     return UserFacingError(title, text, detail=detail, status=status)
 
 
 #: Verification failures that are the IdP's configuration, not an attack or the person: the
 #: discovery document cannot be used, our own fetch policy refuses its URLs.
 _MISCONFIGURED = frozenset(
-    ("discovery_issuer_mismatch", "discovery_invalid", "discovery_refused", "jwks_refused",
-     "jwks_invalid", "no_common_algorithm", "token_endpoint_refused", "userinfo_refused")
+    {Reason.DISCOVERY_ISSUER_MISMATCH, Reason.DISCOVERY_INVALID, Reason.DISCOVERY_REFUSED,
+     Reason.JWKS_REFUSED, Reason.JWKS_INVALID, Reason.NO_COMMON_ALGORITHM,
+     Reason.TOKEN_ENDPOINT_REFUSED, Reason.USERINFO_REFUSED}
 )  # fmt: skip
-
-
-def upstream_reason(exc: UpstreamError) -> str:
-    """The audit reason for a connector's refusal."""
-    if isinstance(exc, UpstreamRejected):
-        return f"idp_refused:{exc.reason}"
-    if isinstance(exc, UpstreamIncomplete):
-        return "missing_attributes"
-    return exc.reason
 
 
 def upstream_refusal(exc: UpstreamError) -> UserFacingError:
     """The page for a connector's refusal."""
     if isinstance(exc, UpstreamRejected):
-        return refusal_page("idp_refused", detail=str(exc), idp_said=exc.reason)
+        return refusal_page(exc.reason, detail=str(exc), idp_said=exc.idp_code)
     if isinstance(exc, UpstreamIncomplete):
-        return refusal_page(
-            "missing_attributes", detail=str(exc), missing=exc.missing, hint=exc.looked_for
-        )
+        return refusal_page(exc.reason, detail=str(exc), missing=exc.missing, hint=exc.looked_for)
     if isinstance(exc, UpstreamUnavailable):
-        return refusal_page("idp_unreachable", detail=str(exc))
+        return _page(_UNREACHABLE, str(exc))
     if isinstance(exc, UpstreamPolicyRefusal):
         return refusal_page(exc.reason, detail=str(exc))
     assert isinstance(exc, UpstreamInvalid)
     if exc.reason in _MISCONFIGURED:
-        return refusal_page("idp_misconfigured", detail=str(exc))
-    page = "unsolicited" if exc.reason == "unsolicited" else "invalid_answer"
-    return refusal_page(page, detail=str(exc))
+        return _page(_MISCONFIGURED_PAGE, str(exc))
+    if exc.reason is Reason.UNSOLICITED:
+        return refusal_page(exc.reason, detail=str(exc))
+    return _page(_INVALID_ANSWER, str(exc))

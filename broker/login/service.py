@@ -24,12 +24,7 @@ from broker.login.binding import BrowserBinding
 from broker.login.directory import StoreDirectory
 from broker.login.failures import FailedLogins
 from broker.login.pages import chooser_page, email_page, no_route_message
-from broker.login.refusals import (
-    LoginRefused,
-    refusal_page,
-    upstream_reason,
-    upstream_refusal,
-)
+from broker.login.refusals import LoginRefused, refusal_page, upstream_refusal
 from broker.login.trail import LoginTrail
 from broker.login.trial_logins import TrialLogins
 from broker.model.claims import build_claims
@@ -37,6 +32,7 @@ from broker.model.login_policy import first_refusal
 from broker.model.names import email_domain
 from broker.model.opaque import looks_like_id, new_id
 from broker.model.portal import PortalSession
+from broker.model.reasons import Reason
 from broker.model.records import Connection, PendingAuthorization, UpstreamIdentity
 from broker.model.routing import Choose, Route, RoutingDecision, resolve
 from broker.oidc.provider import Provider
@@ -166,7 +162,7 @@ class LoginService:
             upstream = connector.complete_login(self._context(flow, connection), answer)
             return self._finish(flow, connection, upstream, trail)
         except UpstreamError as exc:
-            self._refused(trail, upstream_reason(exc), exc.detail)
+            self._refused(trail, exc.recorded_reason, exc.detail)
             raise upstream_refusal(exc) from exc
         except LoginRefused as exc:
             self._refused(trail, exc.reason, exc.detail)
@@ -177,7 +173,7 @@ class LoginService:
             # A bug, not a refusal: still a 500 with its log line (re-raised), but the
             # attempt is on the audit trail like every other outcome, with the hand-off it
             # spent.
-            self._refused(trail, "internal_error", type(exc).__name__)
+            self._refused(trail, Reason.INTERNAL_ERROR, type(exc).__name__)
             raise
 
     def metadata(self, connection_id: str) -> Result:
@@ -206,7 +202,7 @@ class LoginService:
             token = self._binding.form_token_for(request.cookies, flow.id) or ""
             return chooser_page(flow, token, email=email or "", connections=decision.connections)
         log.info("no route flow reason=%s", decision.reason)
-        if from_hint and decision.reason == "invalid_email":
+        if from_hint and decision.reason is Reason.INVALID_EMAIL:
             return self._email_page(flow, request)
         message = no_route_message(decision.reason, email_domain(email or "") or "")
         return self._email_page(flow, request, error=message, email=email or "")
@@ -231,15 +227,15 @@ class LoginService:
         except UpstreamError as exc:
             # Discovery unreachable or refused: nothing was sent upstream, the flow stays as
             # it was, and the person learns it is not their fault.
-            self._refused(trail, upstream_reason(exc), exc.detail)
+            self._refused(trail, exc.recorded_reason, exc.detail)
             raise upstream_refusal(exc) from exc
         if flow.browser_binding and not self._binding.matches(
             request.cookies, flow.browser_binding
         ):
             # A flow belongs to the browser it was first handed off in; a leaked flow id
             # cannot be re-routed from another one.
-            self._refused(trail, "browser_mismatch", "hand-off from another browser")
-            raise refusal_page("browser_mismatch", detail="hand-off from another browser")
+            self._refused(trail, Reason.BROWSER_MISMATCH, "hand-off from another browser")
+            raise refusal_page(Reason.BROWSER_MISMATCH, detail="hand-off from another browser")
         binding_hash, cookie = self._binding.bind(request.cookies)
         with self._store.unit_of_work() as uow:
             uow.flows.update(
@@ -269,7 +265,7 @@ class LoginService:
             try:
                 organization = uow.organizations.get(connection.organization_id)
             except NotFound as exc:
-                raise LoginRefused("unknown_connection", "organization deleted") from exc
+                raise LoginRefused(Reason.UNKNOWN_CONNECTION, "organization deleted") from exc
             verified = [
                 d.name for d in uow.domains.for_organization(organization.id) if d.is_verified
             ]
@@ -279,7 +275,7 @@ class LoginService:
             try:
                 consumed = uow.flows.consume(flow.id, now=now)
             except NotFound as exc:
-                raise LoginRefused("flow_expired", "consumed by a concurrent answer") from exc
+                raise LoginRefused(Reason.FLOW_EXPIRED, "consumed by a concurrent answer") from exc
             identity = uow.identities.record_login(
                 organization_id=organization.id,
                 connection_id=connection.id,
@@ -313,7 +309,7 @@ class LoginService:
         connection = self._find_connection(connection_id)
         if connection is None:
             log.warning("login refused reason=unknown_connection connection=%s", connection_id)
-            raise refusal_page("unknown_connection", detail="no such connection")
+            raise refusal_page(Reason.UNKNOWN_CONNECTION, detail="no such connection")
         return connection
 
     def _find_connection(self, connection_id: str) -> Connection | None:
@@ -352,7 +348,9 @@ class LoginService:
             try:
                 flow = uow.flows.get(lookup(flow_id), now=self._clock.now())
             except NotFound as exc:
-                raise refusal_page("flow_expired", detail="flow absent, expired or used") from exc
+                raise refusal_page(
+                    Reason.FLOW_EXPIRED, detail="flow absent, expired or used"
+                ) from exc
         problem = self._binding.form_problem(
             request, flow.id, flow.browser_binding, origin=self._origin
         )
@@ -365,8 +363,8 @@ class LoginService:
                 request=request,
                 organization_id=handed_to.organization_id if handed_to else None,
             )
-            self._refused(trail, "form_refused", problem)
-            raise refusal_page("form_refused", detail=problem)
+            self._refused(trail, Reason.FORM_REFUSED, problem)
+            raise refusal_page(Reason.FORM_REFUSED, detail=problem)
         return flow
 
     def _context(self, flow: PendingAuthorization, connection: Connection) -> FlowContext:

@@ -21,10 +21,10 @@ from typing import Any
 from broker.clock import Clock
 from broker.http import AutoPost, Redirect
 from broker.login.binding import BrowserBinding
-from broker.login.refusals import upstream_reason
 from broker.login.trial_report import failed_report, passed_report
 from broker.model.opaque import new_id, new_secret
 from broker.model.portal import ConnectionTest, PortalSession, TrialLogin, config_digest
+from broker.model.reasons import Reason
 from broker.model.records import (
     AuditEvent,
     AuthorizationRequest,
@@ -127,7 +127,7 @@ class TrialLogins:
             tested = None
         if tested is None or config_digest(tested.config) != flow.test.config_digest:
             changed = UpstreamInvalid(
-                "settings_changed", detail="the settings changed while the test was running"
+                Reason.SETTINGS_CHANGED, detail="the settings changed while the test was running"
             )
             return self.failed(flow, connection, changed)
         connector = self._connectors.get_settings(tested)
@@ -154,7 +154,7 @@ class TrialLogins:
     ) -> Redirect:
         report = failed_report(error, self._tested(flow, connection))
         return self._record(
-            flow, connection, passed=False, reason=upstream_reason(error), report=report
+            flow, connection, passed=False, reason=error.recorded_reason, report=report
         )
 
     def _tested(self, flow: PendingAuthorization, connection: Connection) -> Connection | None:

@@ -24,6 +24,7 @@ from typing import Any
 
 from broker.errors import ConfigError
 from broker.model.names import email_domain
+from broker.model.reasons import Reason
 from broker.model.records import Connection, Domain, Evidence, UpstreamIdentity
 from broker.upstream.base import UpstreamError, UpstreamIncomplete
 from broker.upstream.config_fields import ConfigReader
@@ -39,7 +40,7 @@ MAX_DETAIL_CHARS = 2000
 
 def passed_report(
     identity: UpstreamIdentity, tested: Connection, domains: Sequence[Domain]
-) -> tuple[str | None, dict[str, Any]]:
+) -> tuple[Reason | None, dict[str, Any]]:
     """The report of an answer that verified; a reason when the domain rule refuses it."""
     report = _expected(tested)
     report["identity"] = {
@@ -60,13 +61,13 @@ def passed_report(
         "verified_domains": verified,
         "status": _domain_status(domain, verified, claimed),
     }
-    reason = None
+    reason: Reason | None = None
     if verified and (domain is None or domain not in verified):
-        reason = "email_domain_not_verified"
+        reason = Reason.EMAIL_DOMAIN_NOT_VERIFIED
     if identity.hosted_domain is not None:
         report["hosted_domain"] = identity.hosted_domain
         if verified and identity.hosted_domain not in verified and reason is None:
-            reason = "hosted_domain_not_verified"
+            reason = Reason.HOSTED_DOMAIN_NOT_VERIFIED
     return reason, report
 
 

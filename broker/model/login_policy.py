@@ -16,12 +16,13 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from broker.model.names import email_domain
+from broker.model.reasons import Reason
 from broker.model.records import UpstreamIdentity
 
 
 @dataclass(frozen=True, slots=True)
 class PolicyRefusal:
-    reason: str
+    reason: Reason
     detail: str
 
 
@@ -33,7 +34,9 @@ def email_in_a_verified_domain(
 ) -> PolicyRefusal | None:
     domain = email_domain(upstream.email or "")
     if domain is None or domain not in verified:
-        return PolicyRefusal("email_domain_not_verified", f"email domain {domain!r} not verified")
+        return PolicyRefusal(
+            Reason.EMAIL_DOMAIN_NOT_VERIFIED, f"email domain {domain!r} not verified"
+        )
     return None
 
 
@@ -41,7 +44,7 @@ def hosted_domain_verified(
     upstream: UpstreamIdentity, verified: Collection[str]
 ) -> PolicyRefusal | None:
     if upstream.hosted_domain is not None and upstream.hosted_domain not in verified:
-        return PolicyRefusal("hosted_domain_not_verified", f"hd {upstream.hosted_domain!r}")
+        return PolicyRefusal(Reason.HOSTED_DOMAIN_NOT_VERIFIED, f"hd {upstream.hosted_domain!r}")
     return None
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from broker.model.names import email_domain
+from broker.model.reasons import Reason
 from broker.model.records import AuthorizationRequest, Connection, Domain
 
 
@@ -35,7 +36,7 @@ class Choose:
 class NoRoute:
     """Nothing fits; `reason` is a stable code the page and the log use."""
 
-    reason: str
+    reason: Reason
 
 
 RoutingDecision = Route | Choose | NoRoute
@@ -66,11 +67,11 @@ def resolve(
     if request.organization_hint:
         connections = directory.connections_of(request.organization_hint)
         if connections is None:
-            return NoRoute("unknown_organization")
+            return NoRoute(Reason.UNKNOWN_ORGANIZATION)
         return resolve_for_organization(connections, email_domain(email or ""))
     domain_name = email_domain(email or "")
     if domain_name is None:
-        return NoRoute("invalid_email")
+        return NoRoute(Reason.INVALID_EMAIL)
     domain = directory.verified_domain(domain_name)
     connections = directory.connections_of(domain.organization_id) if domain else ()
     return resolve_for_domain(domain, connections or (), domain_name)
@@ -78,8 +79,8 @@ def resolve(
 
 def by_connection(connection: Connection | None) -> RoutingDecision:
     if connection is None:
-        return NoRoute("unknown_connection")
-    return Route(connection) if connection.active else NoRoute("no_active_connection")
+        return NoRoute(Reason.UNKNOWN_CONNECTION)
+    return Route(connection) if connection.active else NoRoute(Reason.NO_ACTIVE_CONNECTION)
 
 
 def resolve_for_domain(
@@ -93,7 +94,7 @@ def resolve_for_domain(
     nothing about who owns it, and the login page must not tell a stranger that someone
     has claimed (or is onboarding) a domain."""
     if domain is None or not domain.is_verified:
-        return NoRoute("unknown_domain")
+        return NoRoute(Reason.UNKNOWN_DOMAIN)
     return resolve_for_organization(connections, email_domain_name)
 
 
@@ -104,7 +105,7 @@ def resolve_for_organization(
     whose own domain list names the email's domain; else the person chooses."""
     active = tuple(c for c in connections if c.active)
     if not active:
-        return NoRoute("no_active_connection")
+        return NoRoute(Reason.NO_ACTIVE_CONNECTION)
     if len(active) == 1:
         return Route(active[0])
     if email_domain_name is not None:

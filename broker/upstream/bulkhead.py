@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from broker.model.reasons import Reason
 from broker.upstream.errors import UpstreamUnavailable
 
 log = logging.getLogger(__name__)
@@ -116,14 +117,14 @@ class Bulkheads:
     def slot(self, key: str, *, breaker: bool = True) -> Iterator[None]:
         """Run one operation that waits on `key`'s IdP, or refuse it.
 
-        Raises `UpstreamUnavailable("idp_busy" | "idp_circuit_open")` before the block
+        Raises `UpstreamUnavailable(IDP_BUSY | IDP_CIRCUIT_OPEN)` before the block
         runs; records the block's outcome when it ends. `breaker=False` only limits what is
         in flight (an admin's setup fetches: a wrong URL typed five times is not an outage)."""
         admitted = self._admit(key, breaker)
         try:
             yield
         except UpstreamUnavailable as exc:
-            admitted.outcome = exc.detail or exc.reason
+            admitted.outcome = exc.detail or exc.recorded_reason
             raise
         finally:
             self._release(key, admitted)
@@ -164,7 +165,7 @@ class Bulkheads:
                     state.trial_running = False
                 self._forget_if_idle(key, state)
                 raise UpstreamUnavailable(
-                    "idp_busy",
+                    Reason.IDP_BUSY,
                     detail=f"{state.in_flight} requests to this IdP already in flight",
                     facts={"in_flight": str(state.in_flight)},
                 )
@@ -228,7 +229,7 @@ class Bulkheads:
 
 def _circuit_open(state: _State) -> UpstreamUnavailable:
     return UpstreamUnavailable(
-        "idp_circuit_open",
+        Reason.IDP_CIRCUIT_OPEN,
         detail=f"circuit open after {state.failures} failures: {state.last_problem}",
         facts={"problem": state.last_problem[:300]},
     )

@@ -1,11 +1,15 @@
 """What a connector raises when a login cannot finish, by whose fault: the IdP said no, its
 answer failed verification, it could not be reached, the account fails a rule, or the IdP left
-out what the connection requires. The login turns each into an audit reason and a page."""
+out what the connection requires. The login turns each into an audit reason and a page.
+
+Each carries a `Reason` (broker/model/reasons.py) and is raised where the check fails, with
+the facts a diagnosis needs; nothing between the check and the login translates it."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from broker.model.reasons import Reason, idp_refusal
 from broker.model.records import Evidence
 
 
@@ -22,17 +26,34 @@ class UpstreamError(Exception):
     same test report; it is called only there (see `broker.model.records.Evidence`)."""
 
     def __init__(
-        self, reason: str, *, detail: str = "", facts: Mapping[str, str] | None = None
+        self, reason: Reason, *, detail: str = "", facts: Mapping[str, str] | None = None
     ) -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
         self.detail = detail
         self.facts: Mapping[str, str] = dict(facts or {})
         self.evidence: Evidence | None = None
+        recorded = self.recorded_reason
+        super().__init__(f"{recorded}: {detail}" if detail else recorded)
+
+    @property
+    def recorded_reason(self) -> str:
+        """The reason as the audit event and the test result store it."""
+        return self.reason.value
 
 
 class UpstreamRejected(UpstreamError):
-    """The IdP said no (denied, user not assigned...). `reason` is safe to show a person."""
+    """The IdP said no (denied, user not assigned...): `IDP_REFUSED`, with the IdP's own
+    code in `idp_code` (an OAuth error, SAML status codes), which is safe to show a person."""
+
+    def __init__(
+        self, idp_code: str, *, detail: str = "", facts: Mapping[str, str] | None = None
+    ) -> None:
+        self.idp_code = idp_code
+        super().__init__(Reason.IDP_REFUSED, detail=detail, facts=facts)
+
+    @property
+    def recorded_reason(self) -> str:
+        return idp_refusal(self.idp_code)
 
 
 class UpstreamInvalid(UpstreamError):
@@ -63,7 +84,9 @@ class UpstreamIncomplete(UpstreamError):
         facts: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(
-            "missing_attributes", detail=f"{', '.join(missing)} ({looked_for})", facts=facts
+            Reason.MISSING_ATTRIBUTES,
+            detail=f"{', '.join(missing)} ({looked_for})",
+            facts=facts,
         )
         self.missing = missing
         self.looked_for = looked_for

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from broker.errors import ConfigError
 from broker.http import Redirect
+from broker.model.reasons import Reason
 from broker.model.records import UpstreamIdentity
 from broker.upstream.base import (
     CallbackInput,
@@ -76,9 +77,9 @@ class FakeConnector:
         if "error" in answer:
             raise UpstreamRejected(answer["error"])
         if answer.get("state") != flow.flow_id:
-            raise UpstreamInvalid("state_mismatch")
+            raise UpstreamInvalid(Reason.IN_RESPONSE_TO_MISMATCH)
         if answer.get("proof", "").encode() != flow.connector_state:
-            raise UpstreamInvalid("proof_mismatch")
+            raise UpstreamInvalid(Reason.NONCE_MISMATCH)
         return UpstreamIdentity(
             subject=answer["sub"],
             email=answer.get("email"),

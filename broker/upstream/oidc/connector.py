@@ -30,6 +30,7 @@ from joserfc.jwk import RSAKey
 from broker.http import HttpResponse, Redirect, with_query
 from broker.model.names import email_domain
 from broker.model.opaque import new_secret
+from broker.model.reasons import Reason
 from broker.model.records import Evidence, UpstreamIdentity
 from broker.upstream import outbound
 from broker.upstream.base import (
@@ -71,6 +72,20 @@ _PRINTABLE = re.compile(r"[^\x20-\x7e]")
 
 
 @dataclass(frozen=True, slots=True)
+class _Document:
+    """A document the connector fetches from the IdP: its size cap, and its reasons when the
+    outbound guard refuses its URL or the request fails."""
+
+    max_bytes: int
+    refused: Reason
+    unavailable: Reason
+
+
+_DISCOVERY = _Document(MAX_DOCUMENT_BYTES, Reason.DISCOVERY_REFUSED, Reason.DISCOVERY_UNAVAILABLE)
+_JWKS = _Document(MAX_JWKS_BYTES, Reason.JWKS_REFUSED, Reason.JWKS_UNAVAILABLE)
+
+
+@dataclass(frozen=True, slots=True)
 class _FlowSecrets:
     nonce: str
     verifier: str
@@ -84,7 +99,7 @@ class _FlowSecrets:
             data = json.loads(state)
             return cls(nonce=str(data["nonce"]), verifier=str(data["verifier"]))
         except (ValueError, KeyError, TypeError) as exc:
-            raise UpstreamInvalid("no_request", detail="this flow sent no request") from exc
+            raise UpstreamInvalid(Reason.NO_REQUEST, detail="this flow sent no request") from exc
 
 
 class OidcConnector:
@@ -102,12 +117,12 @@ class OidcConnector:
         self._auth = auth
         fixed = manual_metadata(config.issuer, config.endpoints) if config.endpoints else None
         self._metadata = MetadataSource(
-            None if fixed else lambda: self._fetch(discovery_url(config.issuer), "discovery"),
+            None if fixed else lambda: self._fetch(discovery_url(config.issuer), _DISCOVERY),
             issuer=config.issuer,
             clock=deps.clock.now,
             fixed=fixed,
         )
-        self._keys = SigningKeys(lambda uri: self._fetch(uri, "jwks"), deps.clock.now)
+        self._keys = SigningKeys(lambda uri: self._fetch(uri, _JWKS), deps.clock.now)
 
     @classmethod
     def open(
@@ -198,7 +213,7 @@ class OidcConnector:
             raise UpstreamRejected(error, detail=description, facts=facts)
         code = answer.get("code")
         if not code:
-            raise UpstreamInvalid("no_code", detail="neither code nor error in the answer")
+            raise UpstreamInvalid(Reason.NO_CODE, detail="neither code nor error in the answer")
         now = self._deps.clock.now()
         tokens = redeem_code(
             self._deps.http,
@@ -237,7 +252,7 @@ class OidcConnector:
         try:
             if userinfo is not None and userinfo.get("sub") != claims["sub"]:
                 raise UpstreamInvalid(
-                    "userinfo_subject_mismatch",
+                    Reason.USERINFO_SUBJECT_MISMATCH,
                     detail="sub differs",
                     facts={
                         "id_token_sub": str(claims["sub"])[:300],
@@ -253,13 +268,13 @@ class OidcConnector:
         iss = answer.get("iss")
         if iss is None and metadata.iss_parameter_supported:
             raise UpstreamInvalid(
-                "missing_issuer_parameter",
+                Reason.MISSING_ISSUER_PARAMETER,
                 detail="RFC 9207 iss absent",
                 facts={"expected_issuer": self._config.issuer, "actual_issuer": "(none)"},
             )
         if iss is not None and iss != self._config.issuer:
             raise UpstreamInvalid(
-                "wrong_issuer_parameter",
+                Reason.WRONG_ISSUER_PARAMETER,
                 detail=f"iss {iss[:200]!r}",
                 facts={"expected_issuer": self._config.issuer, "actual_issuer": iss[:300]},
             )
@@ -273,17 +288,16 @@ class OidcConnector:
             for claim in self._config.required_claims
         )
 
-    def _fetch(self, url: str, what: str) -> bytes:
-        limit = MAX_DOCUMENT_BYTES if what == "discovery" else MAX_JWKS_BYTES
+    def _fetch(self, url: str, document: _Document) -> bytes:
         try:
-            return outbound.get(self._deps.http, url, policy=self._deps.outbound, max_bytes=limit)
+            return outbound.get(
+                self._deps.http, url, policy=self._deps.outbound, max_bytes=document.max_bytes
+            )
         except outbound.OutboundError as exc:
             facts = {"url": url[:500], "problem": exc.detail[:300]}
             if exc.kind == "refused":
-                raise UpstreamInvalid(f"{what}_refused", detail=exc.detail, facts=facts) from exc
-            raise UpstreamUnavailable(
-                f"{what}_unavailable", detail=exc.detail, facts=facts
-            ) from exc
+                raise UpstreamInvalid(document.refused, detail=exc.detail, facts=facts) from exc
+            raise UpstreamUnavailable(document.unavailable, detail=exc.detail, facts=facts) from exc
 
 
 def _evidence(

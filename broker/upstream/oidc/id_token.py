@@ -24,6 +24,7 @@ from typing import Any
 from joserfc import jws
 from joserfc.errors import JoseError
 
+from broker.model.reasons import Reason
 from broker.upstream.base import UpstreamInvalid
 from broker.upstream.oidc.idp_json import is_ascii_text, parse_object, timestamp
 from broker.upstream.oidc.signing_keys import SigningKeys
@@ -63,7 +64,7 @@ def verify_id_token(token: str, keys: SigningKeys, expect: IdTokenExpectations) 
         if "at_hash" in claims and expect.access_token is not None:
             expected = token_hash(expect.access_token, header["alg"])
             if not _same_ascii(claims["at_hash"], expected):
-                raise UpstreamInvalid("at_hash_mismatch", detail="at_hash does not match")
+                raise UpstreamInvalid(Reason.AT_HASH_MISMATCH, detail="at_hash does not match")
     except UpstreamInvalid as exc:
         exc.evidence = lambda: {"id_token": {"header": header, "claims": claims}}
         raise
@@ -81,18 +82,18 @@ def _verified_parts(
     token: str, keys: SigningKeys, expect: IdTokenExpectations
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     if len(token) > MAX_TOKEN_BYTES:
-        raise UpstreamInvalid("id_token_too_large", detail=f"{len(token)} bytes")
+        raise UpstreamInvalid(Reason.ID_TOKEN_TOO_LARGE, detail=f"{len(token)} bytes")
     if not token.isascii():  # a compact JWS is base64url and dots (RFC 7515 §7.1)
-        raise UpstreamInvalid("id_token_malformed", detail="not ASCII")
+        raise UpstreamInvalid(Reason.ID_TOKEN_MALFORMED, detail="not ASCII")
     parts = token.split(".")
     if len(parts) != 3:
         # Five parts would be an encrypted ID token, which we never ask for.
-        raise UpstreamInvalid("id_token_malformed", detail=f"{len(parts)} parts")
+        raise UpstreamInvalid(Reason.ID_TOKEN_MALFORMED, detail=f"{len(parts)} parts")
     header = _json_object(parts[0], "header")
     alg = header.get("alg")
     if not isinstance(alg, str) or alg not in expect.algorithms:
         raise UpstreamInvalid(
-            "algorithm_not_allowed",
+            Reason.ALGORITHM_NOT_ALLOWED,
             detail=f"alg {str(alg)[:20]!r}",
             facts={
                 "actual_algorithm": str(alg)[:20],
@@ -101,16 +102,16 @@ def _verified_parts(
         )
     if "crit" in header:
         # RFC 7515 §4.1.11: a critical extension we do not implement must fail.
-        raise UpstreamInvalid("id_token_malformed", detail="crit header")
+        raise UpstreamInvalid(Reason.ID_TOKEN_MALFORMED, detail="crit header")
     kid = header.get("kid")
     if kid is not None and not is_ascii_text(kid, max_chars=MAX_KID_CHARS):
-        raise UpstreamInvalid("id_token_malformed", detail="kid is not a short ASCII string")
+        raise UpstreamInvalid(Reason.ID_TOKEN_MALFORMED, detail="kid is not a short ASCII string")
     if "typ" in header and not is_ascii_text(header["typ"], max_chars=64):
-        raise UpstreamInvalid("id_token_malformed", detail="typ is not a short ASCII string")
+        raise UpstreamInvalid(Reason.ID_TOKEN_MALFORMED, detail="typ is not a short ASCII string")
     candidates = keys.candidates(expect.jwks_uri, kid=kid, alg=alg)
     if not candidates:
         raise UpstreamInvalid(
-            "unknown_key",
+            Reason.UNKNOWN_KEY,
             detail=f"no key {str(kid)[:64]!r} for {alg}",
             facts={
                 "token_kid": str(kid)[:64] if kid is not None else "(none)",
@@ -126,7 +127,7 @@ def _verified_parts(
             continue
         return header, _json_object(parts[1], "payload")
     raise UpstreamInvalid(
-        "signature_invalid",
+        Reason.SIGNATURE_INVALID,
         detail=f"kid {str(kid)[:64]!r}",
         facts={
             "token_kid": str(kid)[:64] if kid is not None else "(none)",
@@ -139,7 +140,7 @@ def _verified_parts(
 def _check_issuer_and_audience(claims: dict[str, Any], expect: IdTokenExpectations) -> None:
     if claims.get("iss") != expect.issuer:
         raise UpstreamInvalid(
-            "wrong_issuer",
+            Reason.WRONG_ISSUER,
             detail=f"iss {str(claims.get('iss'))[:200]!r}",
             facts={"expected_issuer": expect.issuer, "actual_issuer": str(claims.get("iss"))[:300]},
         )
@@ -151,13 +152,15 @@ def _check_issuer_and_audience(claims: dict[str, Any], expect: IdTokenExpectatio
         "actual_azp": str(claims.get("azp", "(none)"))[:300],
     }
     if not isinstance(audiences, list | tuple) or expect.client_id not in audiences:
-        raise UpstreamInvalid("wrong_audience", detail=f"aud {str(audience)[:200]!r}", facts=facts)
+        raise UpstreamInvalid(
+            Reason.WRONG_AUDIENCE, detail=f"aud {str(audience)[:200]!r}", facts=facts
+        )
     azp = claims.get("azp")
     # Core §3.1.3.7 steps 4-5: with several audiences the token must say it was issued to
     # us; R-11: an extra audience is another party the token also speaks to.
     if (len(audiences) > 1 or azp is not None) and azp != expect.client_id:
         raise UpstreamInvalid(
-            "wrong_audience", detail=f"azp {str(azp)[:200]!r}", facts={**facts, "field": "azp"}
+            Reason.WRONG_AUDIENCE, detail=f"azp {str(azp)[:200]!r}", facts={**facts, "field": "azp"}
         )
 
 
@@ -165,31 +168,33 @@ def _check_times(claims: dict[str, Any], expect: IdTokenExpectations) -> None:
     now, skew = expect.now.timestamp(), expect.skew.total_seconds()
     for name in ("nbf", "auth_time"):
         if claims.get(name) is not None and timestamp(claims[name]) is None:
-            raise UpstreamInvalid("id_token_malformed", detail=f"{name} is not a time")
+            raise UpstreamInvalid(Reason.ID_TOKEN_MALFORMED, detail=f"{name} is not a time")
     exp, iat = timestamp(claims.get("exp")), timestamp(claims.get("iat"))
     if exp is None or iat is None:
         # RFC 7519 §2 NumericDate: a number, finite, not a boolean (True is an int in
         # Python), and one a datetime can hold (1970..9999).
-        raise UpstreamInvalid("id_token_malformed", detail="exp and iat are required times")
+        raise UpstreamInvalid(Reason.ID_TOKEN_MALFORMED, detail="exp and iat are required times")
     if now >= exp + skew:
         raise UpstreamInvalid(
-            "expired", detail=f"exp {exp}", facts=_time_facts("exp", exp, claims, expect)
+            Reason.EXPIRED, detail=f"exp {exp}", facts=_time_facts("exp", exp, claims, expect)
         )
     if iat > now + skew:
         raise UpstreamInvalid(
-            "issued_in_future", detail=f"iat {iat}", facts=_time_facts("iat", iat, claims, expect)
+            Reason.ISSUED_IN_FUTURE,
+            detail=f"iat {iat}",
+            facts=_time_facts("iat", iat, claims, expect),
         )
     nbf = timestamp(claims.get("nbf"))
     if nbf is not None and nbf > now + skew:
         facts = _time_facts("nbf", nbf, claims, expect)
-        raise UpstreamInvalid("not_yet_valid", detail=f"nbf {nbf}", facts=facts)
+        raise UpstreamInvalid(Reason.NOT_YET_VALID, detail=f"nbf {nbf}", facts=facts)
     auth_time = timestamp(claims.get("auth_time"))
     if expect.max_age is not None:
         if auth_time is None:
-            raise UpstreamInvalid("auth_time_missing", detail="max_age was requested")
+            raise UpstreamInvalid(Reason.AUTH_TIME_MISSING, detail="max_age was requested")
         if now - auth_time > expect.max_age + skew:
             raise UpstreamInvalid(
-                "stale_authentication",
+                Reason.STALE_AUTHENTICATION,
                 detail=f"auth_time {auth_time}",
                 facts={
                     **_time_facts("auth_time", auth_time, claims, expect),
@@ -201,16 +206,18 @@ def _check_times(claims: dict[str, Any], expect: IdTokenExpectations) -> None:
 def _check_subject_and_nonce(claims: dict[str, Any], expect: IdTokenExpectations) -> None:
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub or len(sub) > MAX_SUBJECT_CHARS:
-        raise UpstreamInvalid("missing_subject", detail="sub absent, empty or too long")
+        raise UpstreamInvalid(Reason.MISSING_SUBJECT, detail="sub absent, empty or too long")
     if "nonce_supported" in claims:
         # authlib issue #259: this claim once switched the nonce check off. Nothing honest
         # sends it.
-        raise UpstreamInvalid("nonce_supported_claim", detail="nonce_supported claim")
+        raise UpstreamInvalid(Reason.NONCE_SUPPORTED_CLAIM, detail="nonce_supported claim")
     nonce = claims.get("nonce")
     if not _same_ascii(nonce, expect.nonce):
         # Never the values: the expected nonce is this flow's secret.
         facts = {"nonce_in_token": "yes, a different one" if nonce is not None else "no"}
-        raise UpstreamInvalid("nonce_mismatch", detail="nonce absent or different", facts=facts)
+        raise UpstreamInvalid(
+            Reason.NONCE_MISMATCH, detail="nonce absent or different", facts=facts
+        )
 
 
 def _time_facts(
@@ -250,8 +257,8 @@ def _json_object(segment: str, what: str) -> dict[str, Any]:
     try:
         decoded = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
     except (binascii.Error, ValueError) as exc:
-        raise UpstreamInvalid("id_token_malformed", detail=f"{what} is not base64url") from exc
-    return parse_object(decoded, "id_token_malformed", what)
+        raise UpstreamInvalid(Reason.ID_TOKEN_MALFORMED, detail=f"{what} is not base64url") from exc
+    return parse_object(decoded, Reason.ID_TOKEN_MALFORMED, what)
 
 
 def _same_ascii(value: object, expected: str) -> bool:

@@ -24,6 +24,7 @@ import json
 import math
 from typing import Any, NoReturn
 
+from broker.model.reasons import Reason
 from broker.upstream.base import UpstreamInvalid
 
 MAX_DEPTH = 32
@@ -31,7 +32,7 @@ MAX_DEPTH = 32
 MAX_TIMESTAMP = 253402300799
 
 
-def parse_object(document: bytes | str, reason: str, what: str) -> dict[str, Any]:
+def parse_object(document: bytes | str, reason: Reason, what: str) -> dict[str, Any]:
     """A JSON object, strictly; UpstreamInvalid(`reason`) saying what was wrong with `what`."""
     try:
         data = json.loads(document, parse_constant=_no_constant)

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from broker.model.reasons import Reason
 from broker.model.records import UpstreamIdentity
 from broker.upstream.base import UpstreamIncomplete, UpstreamInvalid, UpstreamPolicyRefusal
 from broker.upstream.oidc.config import OidcConnectionConfig
@@ -86,12 +87,12 @@ def _subject(config: OidcConnectionConfig, claims: Mapping[str, Any]) -> str:
     tid, oid = claims.get("tid"), claims.get("oid")
     if tid != config.tenant_id:
         raise UpstreamInvalid(
-            "wrong_tenant",
+            Reason.WRONG_TENANT,
             detail=f"tid {str(tid)[:64]!r}",
             facts={"expected_tenant": str(config.tenant_id), "actual_tenant": str(tid)[:64]},
         )
     if not isinstance(oid, str) or not oid:
-        raise UpstreamInvalid("missing_subject", detail="no oid claim")
+        raise UpstreamInvalid(Reason.MISSING_SUBJECT, detail="no oid claim")
     return f"{config.issuer}#{oid}"
 
 
@@ -101,7 +102,7 @@ def _hosted_domain(config: OidcConnectionConfig, claims: Mapping[str, Any]) -> s
     hd = claims.get("hd")
     if not isinstance(hd, str) or not hd:
         raise UpstreamPolicyRefusal(
-            "consumer_account",
+            Reason.CONSUMER_ACCOUNT,
             detail="no hd claim: not a Google Workspace account",
             facts={"hd": "(none)", "email": str(claims.get("email", "(none)"))[:300]},
         )
@@ -117,7 +118,7 @@ def _email(sources: list[Mapping[str, Any]], names: tuple[str, ...]) -> str | No
             verified = source.get("email_verified", True)
             if name == "email" and verified is not True:
                 raise UpstreamPolicyRefusal(
-                    "email_not_verified",
+                    Reason.EMAIL_NOT_VERIFIED,
                     detail=f"email_verified is {verified!r}",
                     facts={"email": value[:300], "email_verified": json.dumps(verified)[:50]},
                 )

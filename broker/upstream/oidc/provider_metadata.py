@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from broker.errors import ConfigError
+from broker.model.reasons import Reason
 from broker.upstream.base import UpstreamInvalid, UpstreamUnavailable
 from broker.upstream.config_fields import check_url
 from broker.upstream.oidc.config import SIGNING_ALGORITHMS, ManualEndpoints
@@ -65,10 +66,10 @@ def discovery_url(issuer: str) -> str:
 
 def parse_provider_metadata(document: bytes, *, issuer: str) -> ProviderMetadata:
     """The discovery document -> ProviderMetadata; UpstreamInvalid with a reason otherwise."""
-    data = parse_object(document, "discovery_invalid", "the discovery document")
+    data = parse_object(document, Reason.DISCOVERY_INVALID, "the discovery document")
     if data.get("issuer") != issuer:
         raise UpstreamInvalid(
-            "discovery_issuer_mismatch",
+            Reason.DISCOVERY_ISSUER_MISMATCH,
             detail=f"the document's issuer is {str(data.get('issuer'))[:200]!r}, not {issuer!r}",
             facts={
                 "expected_issuer": issuer,
@@ -79,7 +80,7 @@ def parse_provider_metadata(document: bytes, *, issuer: str) -> ProviderMetadata
     missing = [name for name in _REQUIRED if not isinstance(data.get(name), str)]
     if missing:
         raise UpstreamInvalid(
-            "discovery_invalid",
+            Reason.DISCOVERY_INVALID,
             detail=f"missing {', '.join(missing)}",
             facts={"discovery_url": discovery_url(issuer), "missing": ", ".join(missing)},
         )
@@ -88,7 +89,7 @@ def parse_provider_metadata(document: bytes, *, issuer: str) -> ProviderMetadata
         userinfo = data.get("userinfo_endpoint")
         userinfo = check_url(userinfo, "userinfo_endpoint") if isinstance(userinfo, str) else None
     except ConfigError as exc:
-        raise UpstreamInvalid("discovery_invalid", detail=str(exc)) from exc
+        raise UpstreamInvalid(Reason.DISCOVERY_INVALID, detail=str(exc)) from exc
     return ProviderMetadata(
         issuer=issuer,
         userinfo_endpoint=userinfo,
@@ -115,7 +116,7 @@ def check_usable(metadata: ProviderMetadata, *, algorithms: tuple[str, ...]) -> 
     usable = metadata.usable_algorithms(algorithms)
     if not usable:
         raise UpstreamInvalid(
-            "no_common_algorithm",
+            Reason.NO_COMMON_ALGORITHM,
             detail=f"the IdP signs with {list(metadata.id_token_algorithms)}; Gatehouse "
             f"accepts {list(SIGNING_ALGORITHMS)}",
             facts={

@@ -62,7 +62,7 @@ def check_provider(
     except outbound.OutboundError as exc:
         raise ConfigError("issuer", f"cannot read the discovery document: {exc.detail}") from exc
     except UpstreamError as exc:
-        raise ConfigError("issuer", exc.detail or exc.reason) from exc
+        raise ConfigError("issuer", exc.detail or exc.recorded_reason) from exc
     warnings = []
     if config.token_endpoint_auth_method not in (
         metadata.token_auth_methods or ("client_secret_basic",)

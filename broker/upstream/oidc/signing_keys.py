@@ -20,6 +20,7 @@ from typing import Any
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, Key, RSAKey
 
+from broker.model.reasons import Reason
 from broker.upstream.base import UpstreamInvalid
 from broker.upstream.oidc.idp_json import parse_object
 
@@ -49,10 +50,10 @@ class PublicKey:
 
 def parse_jwks(document: bytes) -> tuple[PublicKey, ...]:
     """Usable verification keys; anything else in the set is skipped (RFC 7517 §5)."""
-    data = parse_object(document, "jwks_invalid", "the JWKS")
+    data = parse_object(document, Reason.JWKS_INVALID, "the JWKS")
     entries = data.get("keys")
     if not isinstance(entries, list):
-        raise UpstreamInvalid("jwks_invalid", detail="no keys array")
+        raise UpstreamInvalid(Reason.JWKS_INVALID, detail="no keys array")
     keys = [key for key in map(_public_key, entries[:MAX_KEYS]) if key is not None]
     return tuple(keys)
 

@@ -21,6 +21,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from broker.model.opaque import new_secret
+from broker.model.reasons import Reason
 from broker.upstream import outbound
 from broker.upstream.base import UpstreamInvalid, UpstreamUnavailable
 from broker.upstream.oidc.idp_json import is_ascii_text, parse_object
@@ -31,6 +32,8 @@ MAX_USERINFO_BYTES = 64 * 1024
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_LIFETIME = timedelta(seconds=60)
 _PRINTABLE = re.compile(r"[^\x20-\x7e]")
+_TOKEN_ENDPOINT = (Reason.TOKEN_ENDPOINT_REFUSED, Reason.TOKEN_ENDPOINT_UNAVAILABLE)
+_USERINFO = (Reason.USERINFO_REFUSED, Reason.USERINFO_UNAVAILABLE)
 _OAUTH_ERRORS = (
     "invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
     "unsupported_grant_type", "invalid_scope",
@@ -110,15 +113,15 @@ def redeem_code(
             headers=headers,
         )
     except OutboundError as exc:
-        raise _unreachable("token_endpoint_unavailable", exc, token_endpoint) from exc
+        raise _unreachable(_TOKEN_ENDPOINT, exc, token_endpoint) from exc
     where = {"token_endpoint": token_endpoint, "client_auth_method": auth.method}
     if status >= 500:
         raise UpstreamUnavailable(
-            "token_endpoint_unavailable",
+            Reason.TOKEN_ENDPOINT_UNAVAILABLE,
             detail=f"status {status}",
             facts={**where, "token_status": str(status)},
         )
-    data = _json_object(body, "token_response_invalid")
+    data = _json_object(body, Reason.TOKEN_RESPONSE_INVALID)
     if status != 200:
         error = data.get("error")
         code_name = error if error in _OAUTH_ERRORS else "other"
@@ -127,19 +130,21 @@ def redeem_code(
         if isinstance(description, str) and description:
             # The IdP's words, for the IT admin's test report only (escaped there).
             facts["idp_error_description"] = _PRINTABLE.sub("?", description)[:300]
-        raise UpstreamInvalid("token_error", detail=f"{code_name} (status {status})", facts=facts)
+        raise UpstreamInvalid(
+            Reason.TOKEN_ERROR, detail=f"{code_name} (status {status})", facts=facts
+        )
     token_type, id_token = data.get("token_type"), data.get("id_token")
     access_token = data.get("access_token")
     if not isinstance(token_type, str) or token_type.lower() != "bearer":
         raise UpstreamInvalid(
-            "token_response_invalid",
+            Reason.TOKEN_RESPONSE_INVALID,
             detail="token_type is not Bearer",
             facts={**where, "token_type": str(token_type)[:50]},
         )
     if not isinstance(id_token, str) or not isinstance(access_token, str) or not access_token:
         present = sorted(k for k in ("id_token", "access_token") if isinstance(data.get(k), str))
         raise UpstreamInvalid(
-            "token_response_invalid",
+            Reason.TOKEN_RESPONSE_INVALID,
             detail="no id_token or access_token",
             facts={**where, "tokens_received": ", ".join(present) or "(none)"},
         )
@@ -147,7 +152,7 @@ def redeem_code(
         # RFC 6749 A.12: an access token is VSCHAR (printable ASCII). It is hashed for
         # at_hash and sent back in a header, neither of which takes anything else.
         raise UpstreamInvalid(
-            "token_response_invalid",
+            Reason.TOKEN_RESPONSE_INVALID,
             detail="access_token is not printable ASCII",
             facts={**where, "tokens_received": "access_token (not printable ASCII)"},
         )
@@ -168,20 +173,20 @@ def fetch_userinfo(
             headers={"authorization": f"Bearer {access_token}", "accept": "application/json"},
         )
     except OutboundError as exc:
-        raise _unreachable("userinfo_unavailable", exc, endpoint) from exc
-    return _json_object(body, "userinfo_invalid")
+        raise _unreachable(_USERINFO, exc, endpoint) from exc
+    return _json_object(body, Reason.USERINFO_INVALID)
 
 
-def _json_object(body: bytes, reason: str) -> dict[str, Any]:
+def _json_object(body: bytes, reason: Reason) -> dict[str, Any]:
     return parse_object(body, reason, "the response")
 
 
 def _unreachable(
-    reason: str, exc: OutboundError, url: str
+    reasons: tuple[Reason, Reason], exc: OutboundError, url: str
 ) -> UpstreamInvalid | UpstreamUnavailable:
+    """`reasons`: (the outbound guard refused the URL, the request failed)."""
+    refused, unavailable = reasons
     facts = {"url": url[:500], "problem": exc.detail[:300]}
     if exc.kind == "refused":
-        return UpstreamInvalid(
-            reason.replace("unavailable", "refused"), detail=exc.detail, facts=facts
-        )
-    return UpstreamUnavailable(reason, detail=exc.detail, facts=facts)
+        return UpstreamInvalid(refused, detail=exc.detail, facts=facts)
+    return UpstreamUnavailable(unavailable, detail=exc.detail, facts=facts)

@@ -17,12 +17,13 @@ from onelogin.saml2.response import OneLogin_Saml2_Response
 from onelogin.saml2.utils import OneLogin_Saml2_Utils
 from onelogin.saml2.xml_utils import OneLogin_Saml2_XML
 
+from broker.model.reasons import Reason
+from broker.upstream.errors import UpstreamInvalid
 from broker.upstream.saml.config import NAMEID_TRANSIENT
 from broker.upstream.saml.validate import (
     MAX_ASSERTION_AGE,
     Authenticated,
     Expectations,
-    SamlInvalid,
     VerifiedAssertion,
 )
 
@@ -33,27 +34,22 @@ def check_assertion(auth: Authenticated, expect: Expectations) -> VerifiedAssert
     _check_destination(document, expect, response_signed=auth.response_signed)
     _check_in_response_to(response, expect, response_signed=auth.response_signed)
     _check_audience(response, expect)
-    try:
-        _check_conditions(response, expect)
-        _check_issue_instant(auth.assertion, expect)
-        _check_subject_confirmation(response, expect)
-        authn_instant, session_index = _check_authn_statement(response, expect)
-    except SamlInvalid as exc:
-        if exc.reason in ("expired", "not_yet_valid"):
-            exc.facts.update(_issue_instant_facts(auth.assertion, expect))
-        raise
+    _check_conditions(auth, expect)
+    _check_issue_instant(auth, expect)
+    _check_subject_confirmation(auth, expect)
+    authn_instant, session_index = _check_authn_statement(auth, expect)
     # S-23: python3-saml's is_valid refuses EncryptedAttribute, but get_attributes (which we
     # call instead) silently skips it: refuse rather than lose attributes unnoticed.
     if response._query_assertion("/saml:AttributeStatement/saml:EncryptedAttribute"):
-        raise SamlInvalid("bad_subject", "EncryptedAttribute is not supported")
+        raise UpstreamInvalid(Reason.BAD_SUBJECT, detail="EncryptedAttribute is not supported")
     try:
         name_id_data = response.get_nameid_data()
         attributes: dict[str, list[Any]] = response.get_attributes()
-    except Exception as exc:
-        raise SamlInvalid("bad_subject", str(exc)) from exc
+    except Exception as exc:  # python3-saml's own errors (no NameID, a failed EncryptedID)
+        raise UpstreamInvalid(Reason.BAD_SUBJECT, detail=str(exc)) from exc
     name_id = name_id_data.get("Value")
     if not name_id:
-        raise SamlInvalid("missing_nameid", "the assertion names no subject")
+        raise UpstreamInvalid(Reason.MISSING_NAMEID, detail="the assertion names no subject")
     return VerifiedAssertion(
         assertion_id=auth.assertion_id,
         name_id=name_id,
@@ -99,9 +95,9 @@ def _check_destination(
     if destination is None:
         if response_signed:
             # SAML Bindings §3.5.5.2: a signed POST message MUST carry Destination.
-            raise SamlInvalid(
-                "wrong_destination",
-                "a signed response must name its Destination",
+            raise UpstreamInvalid(
+                Reason.WRONG_DESTINATION,
+                detail="a signed response must name its Destination",
                 facts={
                     "expected_destination": expect.acs_url,
                     "actual_destination": "(none)",
@@ -110,9 +106,9 @@ def _check_destination(
             )
         return
     if not _same_url(destination, expect.acs_url):
-        raise SamlInvalid(
-            "wrong_destination",
-            f"Destination {destination!r}",
+        raise UpstreamInvalid(
+            Reason.WRONG_DESTINATION,
+            detail=f"Destination {destination!r}",
             facts={
                 "expected_destination": expect.acs_url,
                 "actual_destination": destination,
@@ -133,11 +129,11 @@ def _check_in_response_to(
     )
     values = {node.get("InResponseTo") for node in confirmations}
 
-    def refuse(reason: str, detail: str) -> SamlInvalid:
+    def refuse(reason: Reason, detail: str) -> UpstreamInvalid:
         named = sorted({v for v in (envelope, *values) if v is not None})
-        return SamlInvalid(
+        return UpstreamInvalid(
             reason,
-            detail,
+            detail=detail,
             facts={
                 "expected_in_response_to": expect.request_id or "(none: unsolicited)",
                 "actual_in_response_to": ", ".join(named) or "(none)",
@@ -147,18 +143,20 @@ def _check_in_response_to(
     if expect.request_id is None:
         # Unsolicited: it must not claim to answer a request (someone else's, then).
         if envelope is not None or values - {None}:
-            raise refuse("in_response_to_mismatch", "answers a request we did not make")
+            raise refuse(Reason.IN_RESPONSE_TO_MISMATCH, "answers a request we did not make")
         return
     if envelope is None and response_signed:
-        raise refuse("unsolicited", "no InResponseTo: IdP-initiated login is not enabled")
+        raise refuse(Reason.UNSOLICITED, "no InResponseTo: IdP-initiated login is not enabled")
     if envelope is not None and envelope != expect.request_id:
-        raise refuse("in_response_to_mismatch", "the response answers another request")
+        raise refuse(Reason.IN_RESPONSE_TO_MISMATCH, "the response answers another request")
     if values - {expect.request_id, None}:
-        raise refuse("in_response_to_mismatch", "the assertion answers another request")
+        raise refuse(Reason.IN_RESPONSE_TO_MISMATCH, "the assertion answers another request")
     if not response_signed and expect.request_id not in values:
         if envelope is None and None in values:
-            raise refuse("unsolicited", "no InResponseTo: IdP-initiated login is off")
-        raise refuse("in_response_to_mismatch", "the signed assertion does not name our request")
+            raise refuse(Reason.UNSOLICITED, "no InResponseTo: IdP-initiated login is off")
+        raise refuse(
+            Reason.IN_RESPONSE_TO_MISMATCH, "the signed assertion does not name our request"
+        )
 
 
 def _check_audience(response: OneLogin_Saml2_Response, expect: Expectations) -> None:
@@ -166,9 +164,9 @@ def _check_audience(response: OneLogin_Saml2_Response, expect: Expectations) -> 
     conjunction, SAML Core §2.5.1.4)."""
     restrictions = response._query_assertion("/saml:Conditions/saml:AudienceRestriction")
     if not restrictions:
-        raise SamlInvalid(
-            "missing_audience",
-            "no AudienceRestriction",
+        raise UpstreamInvalid(
+            Reason.MISSING_AUDIENCE,
+            detail="no AudienceRestriction",
             facts={"expected_audience": expect.sp_entity_id, "actual_audience": "(none)"},
         )
     for restriction in restrictions:
@@ -177,9 +175,9 @@ def _check_audience(response: OneLogin_Saml2_Response, expect: Expectations) -> 
             for a in restriction.findall(f"{{{C.NS_SAML}}}Audience")
         ]
         if expect.sp_entity_id not in audiences:
-            raise SamlInvalid(
-                "wrong_audience",
-                f"audiences {audiences}",
+            raise UpstreamInvalid(
+                Reason.WRONG_AUDIENCE,
+                detail=f"audiences {audiences}",
                 facts={
                     "expected_audience": expect.sp_entity_id,
                     "actual_audience": ", ".join(str(a) for a in audiences) or "(none)",
@@ -187,53 +185,54 @@ def _check_audience(response: OneLogin_Saml2_Response, expect: Expectations) -> 
             )
 
 
-def _check_conditions(response: OneLogin_Saml2_Response, expect: Expectations) -> None:
+def _check_conditions(auth: Authenticated, expect: Expectations) -> None:
+    response = auth.response
     if not response.check_one_condition():
-        raise SamlInvalid("malformed", "exactly one Conditions element is required")
+        raise UpstreamInvalid(Reason.MALFORMED, detail="exactly one Conditions element is required")
     conditions = response._query_assertion("/saml:Conditions")[0]
     not_before = _instant(conditions.get("NotBefore"))
     not_on_or_after = _instant(conditions.get("NotOnOrAfter"))
     if not_before is not None and expect.now + expect.skew < not_before:
-        raise SamlInvalid(
-            "not_yet_valid",
-            f"NotBefore {not_before.isoformat()}",
-            facts=_time_facts("Conditions NotBefore", not_before, expect),
+        raise UpstreamInvalid(
+            Reason.NOT_YET_VALID,
+            detail=f"NotBefore {not_before.isoformat()}",
+            facts=_time_facts("Conditions NotBefore", not_before, auth, expect),
         )
     if not_on_or_after is not None and expect.now - expect.skew >= not_on_or_after:
-        raise SamlInvalid(
-            "expired",
-            f"NotOnOrAfter {not_on_or_after.isoformat()}",
-            facts=_time_facts("Conditions NotOnOrAfter", not_on_or_after, expect),
+        raise UpstreamInvalid(
+            Reason.EXPIRED,
+            detail=f"NotOnOrAfter {not_on_or_after.isoformat()}",
+            facts=_time_facts("Conditions NotOnOrAfter", not_on_or_after, auth, expect),
         )
 
 
-def _check_issue_instant(assertion: etree._Element, expect: Expectations) -> None:
-    issued = _instant(assertion.get("IssueInstant"))
+def _check_issue_instant(auth: Authenticated, expect: Expectations) -> None:
+    issued = _instant(auth.assertion.get("IssueInstant"))
     if issued is None:
-        raise SamlInvalid("malformed", "assertion without IssueInstant")
+        raise UpstreamInvalid(Reason.MALFORMED, detail="assertion without IssueInstant")
     if issued > expect.now + expect.skew:
-        raise SamlInvalid(
-            "not_yet_valid",
-            f"issued in the future {issued.isoformat()}",
-            facts=_time_facts("Assertion IssueInstant", issued, expect),
+        raise UpstreamInvalid(
+            Reason.NOT_YET_VALID,
+            detail=f"issued in the future {issued.isoformat()}",
+            facts=_time_facts("Assertion IssueInstant", issued, auth, expect),
         )
     if expect.now - issued > MAX_ASSERTION_AGE + expect.skew:
-        raise SamlInvalid(
-            "expired",
-            f"issued too long ago {issued.isoformat()}",
+        raise UpstreamInvalid(
+            Reason.EXPIRED,
+            detail=f"issued too long ago {issued.isoformat()}",
             facts={
-                **_time_facts("Assertion IssueInstant", issued, expect),
+                **_time_facts("Assertion IssueInstant", issued, auth, expect),
                 "max_age_seconds": str(int(MAX_ASSERTION_AGE.total_seconds())),
             },
         )
 
 
-def _check_subject_confirmation(response: OneLogin_Saml2_Response, expect: Expectations) -> None:
+def _check_subject_confirmation(auth: Authenticated, expect: Expectations) -> None:
     """S-28, SAML Profiles §4.1.4.2: one bearer confirmation whose data has our ACS URL as
     Recipient (exactly), a NotOnOrAfter still in the future, and no NotBefore."""
     problems = []
     recipients: list[str] = []
-    for confirmation in response._query_assertion("/saml:Subject/saml:SubjectConfirmation"):
+    for confirmation in auth.response._query_assertion("/saml:Subject/saml:SubjectConfirmation"):
         if confirmation.get("Method") != C.CM_BEARER:
             continue
         data = confirmation.find(f"{{{C.NS_SAML}}}SubjectConfirmationData")
@@ -250,53 +249,64 @@ def _check_subject_confirmation(response: OneLogin_Saml2_Response, expect: Expec
         elif data.get("NotBefore") is not None:
             problems.append("NotBefore present")
         elif expect.now - expect.skew >= not_on_or_after:
-            raise SamlInvalid(
-                "expired",
-                f"confirmation ended {not_on_or_after.isoformat()}",
-                facts=_time_facts("SubjectConfirmationData NotOnOrAfter", not_on_or_after, expect),
+            raise UpstreamInvalid(
+                Reason.EXPIRED,
+                detail=f"confirmation ended {not_on_or_after.isoformat()}",
+                facts=_time_facts(
+                    "SubjectConfirmationData NotOnOrAfter", not_on_or_after, auth, expect
+                ),
             )
         else:
             return
     detail = "; ".join(problems) or "no bearer SubjectConfirmation"
     if recipients:
-        raise SamlInvalid(
-            "wrong_destination",
-            detail,
+        raise UpstreamInvalid(
+            Reason.WRONG_DESTINATION,
+            detail=detail,
             facts={
                 "expected_destination": expect.acs_url,
                 "actual_destination": ", ".join(recipients),
                 "destination_field": "SubjectConfirmationData Recipient",
             },
         )
-    raise SamlInvalid("subject_confirmation_invalid", detail, facts={"problems": detail[:500]})
+    raise UpstreamInvalid(
+        Reason.SUBJECT_CONFIRMATION_INVALID, detail=detail, facts={"problems": detail[:500]}
+    )
 
 
 def _check_authn_statement(
-    response: OneLogin_Saml2_Response, expect: Expectations
+    auth: Authenticated, expect: Expectations
 ) -> tuple[datetime | None, str | None]:
+    response = auth.response
     if not response.check_one_authnstatement():
         # SAML Profiles §4.1.4.2: a bearer assertion MUST carry the AuthnStatement; without
         # it we could not say truthfully when the person authenticated (auth_time, max_age).
-        raise SamlInvalid("missing_authn_statement", "exactly one AuthnStatement is required")
+        raise UpstreamInvalid(
+            Reason.MISSING_AUTHN_STATEMENT, detail="exactly one AuthnStatement is required"
+        )
     statement = response._query_assertion("/saml:AuthnStatement")[0]
     session_end = _instant(statement.get("SessionNotOnOrAfter"))
     if session_end is not None and expect.now - expect.skew >= session_end:
-        raise SamlInvalid(
-            "expired",
-            "the IdP session has ended",
-            facts=_time_facts("AuthnStatement SessionNotOnOrAfter", session_end, expect),
+        raise UpstreamInvalid(
+            Reason.EXPIRED,
+            detail="the IdP session has ended",
+            facts=_time_facts("AuthnStatement SessionNotOnOrAfter", session_end, auth, expect),
         )
     return _instant(statement.get("AuthnInstant")), statement.get("SessionIndex")
 
 
-def _time_facts(field: str, idp_time: datetime, expect: Expectations) -> dict[str, str]:
-    """A refused instant beside our clock: the offset is the IdP's value minus our time."""
+def _time_facts(
+    field: str, idp_time: datetime, auth: Authenticated, expect: Expectations
+) -> dict[str, str]:
+    """A refused instant beside our clock (the offset is the IdP's value minus our time),
+    and the assertion's IssueInstant beside it."""
     return {
         "time_field": field,
         "idp_time": _iso(idp_time),
         "our_time": _iso(expect.now),
         "clock_offset_seconds": str(round((idp_time - expect.now).total_seconds())),
         "allowed_skew_seconds": str(round(expect.skew.total_seconds())),
+        **_issue_instant_facts(auth.assertion, expect),
     }
 
 
@@ -305,8 +315,8 @@ def _issue_instant_facts(assertion: etree._Element, expect: Expectations) -> dic
     its clock is from ours (or how long the answer took to arrive)."""
     try:
         issued = _instant(assertion.get("IssueInstant"))
-    except SamlInvalid:
-        return {}
+    except UpstreamInvalid:
+        return {}  # a malformed IssueInstant: its own check refuses it
     if issued is None:
         return {}
     return {
@@ -325,4 +335,4 @@ def _instant(value: str | None) -> datetime | None:
     try:
         return datetime.fromtimestamp(OneLogin_Saml2_Utils.parse_SAML_to_time(value), UTC)
     except ValueError as exc:
-        raise SamlInvalid("malformed", f"bad instant {value!r}") from exc
+        raise UpstreamInvalid(Reason.MALFORMED, detail=f"bad instant {value!r}") from exc

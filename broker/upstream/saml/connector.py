@@ -6,16 +6,14 @@ certificates loaded and python3-saml settings built here, not per login.
 
 from __future__ import annotations
 
-import copy
 import logging
-import re
 from datetime import timedelta
 
 import xmlsec
-from lxml import etree
 from onelogin.saml2.settings import OneLogin_Saml2_Settings
 
 from broker.http import HttpResponse
+from broker.model.reasons import Reason
 from broker.model.records import Evidence, UpstreamIdentity
 from broker.upstream.base import (
     CallbackInput,
@@ -25,7 +23,6 @@ from broker.upstream.base import (
     UpstreamError,
     UpstreamIncomplete,
     UpstreamInvalid,
-    UpstreamRejected,
 )
 from broker.upstream.saml.assertion_checks import check_assertion, is_transient
 from broker.upstream.saml.attributes import expected_names, map_attributes
@@ -38,22 +35,15 @@ from broker.upstream.saml.sp import (
     sp_metadata,
 )
 from broker.upstream.saml.validate import (
-    Authenticated,
     Expectations,
-    SamlInvalid,
-    SamlStatusError,
     VerifiedAssertion,
     authenticate,
+    evidence,
 )
-from broker.upstream.saml.xmlsig import load_verification_keys, trusted_fingerprints
+from broker.upstream.saml.xmlsig import load_verification_keys
 from broker.upstream.urls import ConnectionEndpoints
 
 log = logging.getLogger(__name__)
-
-_STATUS_PREFIX = "urn:oasis:names:tc:SAML:2.0:status:"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-#: The decoded response a test report keeps (it is stored as JSON).
-MAX_EVIDENCE_CHARS = 64 * 1024
 
 
 class SamlConnector:
@@ -130,9 +120,10 @@ class SamlConnector:
     def complete_login(self, flow: FlowContext, callback: CallbackInput) -> UpstreamIdentity:
         request_id = flow.connector_state.decode()
         if not request_id:
-            raise UpstreamInvalid("no_request", detail="this flow sent no AuthnRequest")
+            raise UpstreamInvalid(Reason.NO_REQUEST, detail="this flow sent no AuthnRequest")
         expect = Expectations(
             idp_entity_id=self._config.idp_entity_id,
+            idp_certificates=self._config.idp_certificates,
             sp_entity_id=self._endpoints.entity_id,
             acs_url=self._endpoints.callback_url,
             request_id=request_id,
@@ -143,14 +134,16 @@ class SamlConnector:
             require_assertion_signature=self._config.require_assertion_signature,
             require_encrypted_assertion=self._config.require_encrypted_assertion,
         )
-        authenticated: Authenticated | None = None
+        # Every check raises the refusal the login records, with its facts; only what the
+        # IdP signed is added here, once its signatures verified.
+        authenticated = authenticate(
+            callback.form.get("SAMLResponse"),
+            settings=self._response_settings,
+            keys=self._idp_keys,
+            expect=expect,
+        )
+        shown = evidence(authenticated)
         try:
-            authenticated = authenticate(
-                callback.form.get("SAMLResponse"),
-                settings=self._response_settings,
-                keys=self._idp_keys,
-                expect=expect,
-            )
             # Before the per-login checks, so a replayed assertion is reported as a replay
             # whichever flow it is posted into, and remembered in every broker process.
             if not self._deps.replays.first_use(
@@ -158,40 +151,16 @@ class SamlConnector:
                 authenticated.assertion_id,
                 expires_at=authenticated.valid_until,
             ):
-                raise SamlInvalid(
-                    "replayed",
-                    f"assertion {authenticated.assertion_id}",
+                raise UpstreamInvalid(
+                    Reason.REPLAYED,
+                    detail=f"assertion {authenticated.assertion_id}",
                     facts={"assertion_id": authenticated.assertion_id[:200]},
                 )
             verified = check_assertion(authenticated, expect)
-            return self._identity(verified, evidence(authenticated))
-        except SamlStatusError as exc:
-            codes = [c.removeprefix(_STATUS_PREFIX) for c in exc.codes]
-            message = _CONTROL.sub(" ", exc.message or "")[:200]
-            facts = {"status_code": " / ".join(codes)[:300]}
-            if message:
-                facts["status_message"] = message
-            raise UpstreamRejected(" / ".join(codes), detail=message, facts=facts) from exc
-        except SamlInvalid as exc:
-            error = UpstreamInvalid(exc.reason, detail=exc.detail, facts=self._facts(exc))
-            signed = authenticated or exc.verified
-            if signed is not None:
-                error.evidence = evidence(signed)
-            raise error from exc
+            return self._identity(verified, shown)
         except UpstreamError as exc:
-            if authenticated is not None:
-                exc.evidence = evidence(authenticated)
+            exc.evidence = shown
             raise
-
-    def _facts(self, exc: SamlInvalid) -> dict[str, str]:
-        facts = dict(exc.facts)
-        if exc.reason == "signature_invalid":
-            facts["trusted_fingerprints"] = trusted_fingerprints(self._config.idp_certificates)
-        if exc.reason in ("weak_algorithm", "signature_invalid"):
-            facts["allow_sha1"] = "yes" if self._config.allow_sha1 else "no"
-        if "encryption_algorithm" in facts:
-            facts["allow_cbc_encryption"] = "yes" if self._config.allow_cbc_encryption else "no"
-        return facts
 
     def _identity(self, verified: VerifiedAssertion, shown: Evidence) -> UpstreamIdentity:
         config = self._config
@@ -202,7 +171,7 @@ class SamlConnector:
         )
         if len(set(mapped.email_values)) > 1:
             raise UpstreamInvalid(
-                "ambiguous_email",
+                Reason.AMBIGUOUS_EMAIL,
                 detail="the email attribute has several values",
                 facts={"email_values": ", ".join(sorted(set(mapped.email_values)))[:500]},
             )
@@ -220,7 +189,7 @@ class SamlConnector:
             subject = values[0]
         elif is_transient(verified):
             raise UpstreamInvalid(
-                "transient_nameid",
+                Reason.TRANSIENT_NAMEID,
                 detail="a transient NameID changes at every login; configure subject_attribute",
                 facts=_received(verified),
             )
@@ -264,17 +233,3 @@ def _received(verified: VerifiedAssertion) -> dict[str, str]:
         "name_id": verified.name_id[:300],
         "name_id_format": (verified.name_id_format or "(none)")[:200],
     }
-
-
-def evidence(authenticated: Authenticated) -> Evidence:
-    """The verified (and, if it was encrypted, decrypted) response as indented XML, for a
-    test report; built only when called. Capped: the report is stored as JSON."""
-
-    def build() -> dict[str, object]:
-        tree = copy.deepcopy(authenticated.response.get_xml_document())
-        etree.indent(tree, space="  ")
-        text = etree.tostring(tree, encoding="unicode")
-        truncated = len(text) > MAX_EVIDENCE_CHARS
-        return {"saml_xml": text[:MAX_EVIDENCE_CHARS], "saml_xml_truncated": truncated}
-
-    return build

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,14 +31,17 @@ from onelogin.saml2.settings import OneLogin_Saml2_Settings
 from onelogin.saml2.utils import OneLogin_Saml2_Utils
 from onelogin.saml2.xml_utils import OneLogin_Saml2_XML
 
+from broker.model.reasons import Reason
+from broker.model.records import Evidence
+from broker.upstream.errors import UpstreamError, UpstreamInvalid, UpstreamRejected
 from broker.upstream.saml.xmlenc import check_encryption_shapes
 from broker.upstream.saml.xmlsig import (
-    XmlSecurityError,
     check_ids,
     check_signature_shapes,
     key_info_facts,
     protocol_schema,
     register_ids,
+    trusted_fingerprints,
     verify_signature,
 )
 
@@ -49,37 +54,17 @@ MAX_ASSERTION_AGE = timedelta(minutes=10)
 _RESPONSE = f"{{{C.NS_SAMLP}}}Response"
 _ASSERTION = f"{{{C.NS_SAML}}}Assertion"
 _SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
-
-
-class SamlInvalid(Exception):
-    """The response fails a check. `reason` is a stable code (audit log, tests); `facts`
-    are the expected and actual values a portal test login's diagnosis shows (see
-    `UpstreamError`), built here, on the refusal path only."""
-
-    def __init__(
-        self, reason: str, detail: str = "", *, facts: Mapping[str, str] | None = None
-    ) -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
-        self.detail = detail
-        self.facts: dict[str, str] = dict(facts or {})
-        #: Set when the refusal came after every signature verified with a pinned key
-        #: (a wrong Issuer): what the IdP signed may then be shown as what it sent.
-        self.verified: Authenticated | None = None
-
-
-class SamlStatusError(Exception):
-    """The IdP answered with a non-success status: it refused to sign the person in."""
-
-    def __init__(self, codes: Sequence[str], message: str | None) -> None:
-        super().__init__(" / ".join(codes))
-        self.codes = tuple(codes)
-        self.message = message
+_STATUS_PREFIX = "urn:oasis:names:tc:SAML:2.0:status:"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: The decoded response a test report keeps (it is stored as JSON).
+MAX_EVIDENCE_CHARS = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Expectations:
     idp_entity_id: str
+    #: The pinned IdP certificates (PEM); their fingerprints are a refused signature's facts.
+    idp_certificates: tuple[str, ...]
     sp_entity_id: str
     acs_url: str
     #: The ID of our AuthnRequest. None only on the IdP-initiated path (not enabled for any
@@ -136,14 +121,14 @@ class _Response(OneLogin_Saml2_Response):
 def decode(saml_response: str | None) -> bytes:
     """S-39: cap, then strict base64 (python3-saml's decoder is lenient)."""
     if not saml_response:
-        raise SamlInvalid("missing_response", "no SAMLResponse in the POST")
+        raise UpstreamInvalid(Reason.MISSING_RESPONSE, detail="no SAMLResponse in the POST")
     if len(saml_response) > MAX_SAML_RESPONSE_CHARS:
-        raise SamlInvalid("response_too_large", f"{len(saml_response)} characters")
+        raise UpstreamInvalid(Reason.RESPONSE_TOO_LARGE, detail=f"{len(saml_response)} characters")
     compact = "".join(saml_response.split())
     try:
         return base64.b64decode(compact, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise SamlInvalid("malformed", "SAMLResponse is not base64") from exc
+        raise UpstreamInvalid(Reason.MALFORMED, detail="SAMLResponse is not base64") from exc
 
 
 def authenticate(
@@ -153,54 +138,56 @@ def authenticate(
     keys: Sequence[xmlsec.Key],
     expect: Expectations,
 ) -> Authenticated:
+    """The response, its signatures verified under the pinned keys. Every refusal is an
+    `UpstreamInvalid` (a non-success status an `UpstreamRejected`) raised by the check that
+    fails; python3-saml's and xmlsec's own exceptions are caught where they are called."""
     raw = decode(saml_response)
     try:
         response = _Response(settings, base64.b64encode(raw), allow_cbc=expect.allow_cbc_encryption)
-    except XmlSecurityError as exc:
-        raise SamlInvalid(exc.reason, exc.detail, facts=exc.facts) from exc
+    except UpstreamError:
+        raise  # our S-22 checks, run from inside python3-saml's constructor
     except Exception as exc:
         # DTDs, entities, malformed XML, failed decryption: one reason, so that decryption
         # failures are not an oracle (X-03). Only the IT admin's test report learns that
         # the assertion was encrypted, which is the usual cause (the IdP encrypts to
         # another certificate than Gatehouse's).
         facts = {"encrypted_assertion": "yes"} if b"EncryptedAssertion" in raw else None
-        raise SamlInvalid("malformed", type(exc).__name__, facts=facts) from exc
+        raise UpstreamInvalid(Reason.MALFORMED, detail=type(exc).__name__, facts=facts) from exc
     document: etree._Element = response.document
     if document.tag != _RESPONSE or document.get("Version") != "2.0" or not document.get("ID"):
-        raise SamlInvalid("malformed", "not a SAML 2.0 Response")
+        raise UpstreamInvalid(Reason.MALFORMED, detail="not a SAML 2.0 Response")
     _check_status(response)
     effective: etree._Element = response.get_xml_document()
-    try:
-        # The decrypted tree too: python3-saml decrypts an EncryptedID in it when asked for
-        # the NameID, with the same permissive xmlsec context.
-        for tree in {id(document): document, id(effective): effective}.values():
-            check_ids(tree)
-            check_signature_shapes(tree, allow_sha1=expect.allow_sha1)
-            check_encryption_shapes(tree, allow_cbc=expect.allow_cbc_encryption)
-    except XmlSecurityError as exc:
-        raise SamlInvalid(exc.reason, exc.detail, facts=exc.facts) from exc
+    # The decrypted tree too: python3-saml decrypts an EncryptedID in it when asked for the
+    # NameID, with the same permissive xmlsec context.
+    for tree in {id(document): document, id(effective): effective}.values():
+        check_ids(tree)
+        check_signature_shapes(tree, allow_sha1=expect.allow_sha1)
+        check_encryption_shapes(tree, allow_cbc=expect.allow_cbc_encryption)
     if not response.validate_num_assertions():
         count = len(response._query_assertion(""))
-        raise SamlInvalid(
-            "wrong_number_of_assertions",
-            "exactly one assertion is allowed",
+        raise UpstreamInvalid(
+            Reason.WRONG_NUMBER_OF_ASSERTIONS,
+            detail="exactly one assertion is allowed",
             facts={"assertion_count": str(count)},
         )
     if expect.require_encrypted_assertion and not response.encrypted:
-        raise SamlInvalid(
-            "encryption_required",
-            "the assertion arrived in clear",
+        raise UpstreamInvalid(
+            Reason.ENCRYPTION_REQUIRED,
+            detail="the assertion arrived in clear",
             facts={"encrypted_assertion": "no"},
         )
     try:
         signed = response.process_signed_elements()
     except Exception as exc:
-        raise SamlInvalid("bad_signature_structure", str(exc)) from exc
+        raise UpstreamInvalid(Reason.BAD_SIGNATURE_STRUCTURE, detail=str(exc)) from exc
     schema = protocol_schema()
     if not schema.validate(document) or (
         response.encrypted and not schema.validate(response.decrypted_document)
     ):
-        raise SamlInvalid("schema_invalid", "not valid against the SAML protocol schema")
+        raise UpstreamInvalid(
+            Reason.SCHEMA_INVALID, detail="not valid against the SAML protocol schema"
+        )
     response_signed = _RESPONSE in signed
     assertion_signed = _ASSERTION in signed
     signatures = {
@@ -208,12 +195,16 @@ def authenticate(
         "assertion_signed": "yes" if assertion_signed else "no",
     }
     if not response_signed and not assertion_signed:
-        raise SamlInvalid(
-            "unsigned", "neither the response nor the assertion is signed", facts=signatures
+        raise UpstreamInvalid(
+            Reason.UNSIGNED,
+            detail="neither the response nor the assertion is signed",
+            facts=signatures,
         )
     if expect.require_assertion_signature and not assertion_signed:
-        raise SamlInvalid(
-            "assertion_unsigned", "the assertion itself must be signed", facts=signatures
+        raise UpstreamInvalid(
+            Reason.ASSERTION_UNSIGNED,
+            detail="the assertion itself must be signed",
+            facts=signatures,
         )
     # Every signature present must verify: the envelope carries Destination, Status and
     # InResponseTo, so a broken Response signature fails the whole response even when the
@@ -226,9 +217,9 @@ def authenticate(
         _verify_at(effective, OneLogin_Saml2_Utils.ASSERTION_SIGNATURE_XPATH, keys, expect)
     assertions = response._query_assertion("")
     if len(assertions) != 1:
-        raise SamlInvalid(
-            "wrong_number_of_assertions",
-            "the signed assertion was not found",
+        raise UpstreamInvalid(
+            Reason.WRONG_NUMBER_OF_ASSERTIONS,
+            detail="the signed assertion was not found",
             facts={"assertion_count": str(len(assertions))},
         )
     assertion = assertions[0]
@@ -242,10 +233,25 @@ def authenticate(
     )
     try:
         _check_issuers(response, document, expect, response_signed=response_signed)
-    except SamlInvalid as exc:
-        exc.verified = authenticated
+    except UpstreamInvalid as exc:
+        # Every signature verified with a pinned key: what the IdP signed may be shown.
+        exc.evidence = evidence(authenticated)
         raise
     return authenticated
+
+
+def evidence(authenticated: Authenticated) -> Evidence:
+    """The verified (and, if it was encrypted, decrypted) response as indented XML, for a
+    test report; built only when called. Capped: the report is stored as JSON."""
+
+    def build() -> dict[str, object]:
+        tree = copy.deepcopy(authenticated.response.get_xml_document())
+        etree.indent(tree, space="  ")
+        text = etree.tostring(tree, encoding="unicode")
+        truncated = len(text) > MAX_EVIDENCE_CHARS
+        return {"saml_xml": text[:MAX_EVIDENCE_CHARS], "saml_xml_truncated": truncated}
+
+    return build
 
 
 # -- the individual checks --------------------------------------------------------------
@@ -259,13 +265,20 @@ def _check_status(response: _Response) -> None:
         )
     ]
     if not codes:
-        raise SamlInvalid("malformed", "the response has no status")
+        raise UpstreamInvalid(Reason.MALFORMED, detail="the response has no status")
     if codes[0] != _SUCCESS:
+        # The IdP refused to sign the person in: its status codes are what a person is told
+        # and the event records, its message (control characters blanked) only the report.
         messages = OneLogin_Saml2_XML.query(
             response.document, "/samlp:Response/samlp:Status/samlp:StatusMessage"
         )
-        message = OneLogin_Saml2_XML.element_text(messages[0]) if messages else None
-        raise SamlStatusError(codes, message)
+        found = OneLogin_Saml2_XML.element_text(messages[0]) if messages else None
+        message = _CONTROL.sub(" ", found or "")[:200]
+        named = " / ".join(code.removeprefix(_STATUS_PREFIX) for code in codes)
+        facts = {"status_code": named[:300]}
+        if message:
+            facts["status_message"] = message
+        raise UpstreamRejected(named, detail=message, facts=facts)
 
 
 def _verify_at(
@@ -273,12 +286,18 @@ def _verify_at(
 ) -> None:
     nodes = OneLogin_Saml2_XML.query(tree, xpath)
     if len(nodes) != 1:
-        raise SamlInvalid("bad_signature_structure", "signature not where it must be")
+        raise UpstreamInvalid(
+            Reason.BAD_SIGNATURE_STRUCTURE, detail="signature not where it must be"
+        )
     if not verify_signature(nodes[0], keys, allow_sha1=expect.allow_sha1):
-        raise SamlInvalid(
-            "signature_invalid",
-            "no configured certificate verifies it",
-            facts=key_info_facts(nodes[0]),
+        raise UpstreamInvalid(
+            Reason.SIGNATURE_INVALID,
+            detail="no configured certificate verifies it",
+            facts={
+                **key_info_facts(nodes[0]),
+                "trusted_fingerprints": trusted_fingerprints(expect.idp_certificates),
+                "allow_sha1": "yes" if expect.allow_sha1 else "no",
+            },
         )
 
 
@@ -288,22 +307,22 @@ def _check_issuers(
     """S-30. The assertion's Issuer is required; the Response's, when present, must agree."""
     assertion_issuers = response._query_assertion("/saml:Issuer")
     if len(assertion_issuers) != 1:
-        raise SamlInvalid("wrong_issuer", "the assertion must have one Issuer")
+        raise UpstreamInvalid(Reason.WRONG_ISSUER, detail="the assertion must have one Issuer")
     found = [OneLogin_Saml2_XML.element_text(assertion_issuers[0])]
     envelope = OneLogin_Saml2_XML.query(document, "/samlp:Response/saml:Issuer")
     if len(envelope) > 1:
-        raise SamlInvalid("wrong_issuer", "several Issuers on the response")
+        raise UpstreamInvalid(Reason.WRONG_ISSUER, detail="several Issuers on the response")
     found += [OneLogin_Saml2_XML.element_text(node) for node in envelope]
     for issuer in found:
         if issuer != expect.idp_entity_id:
-            raise SamlInvalid(
-                "wrong_issuer",
-                f"issuer {issuer!r}",
+            raise UpstreamInvalid(
+                Reason.WRONG_ISSUER,
+                detail=f"issuer {issuer!r}",
                 facts={"expected_issuer": expect.idp_entity_id, "actual_issuer": str(issuer)},
             )
     if response_signed and not envelope:
-        raise SamlInvalid(
-            "wrong_issuer",
-            "a signed response must name its Issuer",
+        raise UpstreamInvalid(
+            Reason.WRONG_ISSUER,
+            detail="a signed response must name its Issuer",
             facts={"expected_issuer": expect.idp_entity_id, "actual_issuer": "(none)"},
         )

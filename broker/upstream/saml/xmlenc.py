@@ -26,7 +26,9 @@ from __future__ import annotations
 from lxml import etree
 from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
 
-from broker.upstream.saml.xmlsig import NS_DS, NS_XENC, NS_XENC11, XmlSecurityError
+from broker.model.reasons import Reason
+from broker.upstream.errors import UpstreamInvalid
+from broker.upstream.saml.xmlsig import NS_DS, NS_XENC, NS_XENC11
 
 AES128_GCM = f"{NS_XENC11}aes128-gcm"
 AES256_GCM = f"{NS_XENC11}aes256-gcm"
@@ -82,48 +84,49 @@ def check_encryption_shapes(root: etree._Element, *, allow_cbc: bool) -> None:
     """
     for tag in _FORBIDDEN:
         if next(root.iter(tag), None) is not None:
-            raise XmlSecurityError(
-                "bad_encryption_structure",
-                f"{etree.QName(tag).localname} present",
-                {"encrypted_assertion": "yes"},
+            raise UpstreamInvalid(
+                Reason.BAD_ENCRYPTION_STRUCTURE,
+                detail=f"{etree.QName(tag).localname} present",
+                facts={"encrypted_assertion": "yes"},
             )
     for data in root.iter(f"{{{NS_XENC}}}EncryptedData"):
         _check_data(data, allow_cbc=allow_cbc)
     keys = list(root.iter(f"{{{NS_XENC}}}EncryptedKey"))
     if len(keys) > MAX_ENCRYPTED_KEYS:
-        raise XmlSecurityError("bad_encryption_structure", f"{len(keys)} EncryptedKeys")
+        raise _bad_structure(f"{len(keys)} EncryptedKeys")
     for key in keys:
         _check_key(key)
     for retrieval in root.iter(f"{{{NS_DS}}}RetrievalMethod"):
         if not (retrieval.get("URI") or "").startswith("#"):
-            raise XmlSecurityError("bad_encryption_structure", "RetrievalMethod outside")
+            raise _bad_structure("RetrievalMethod outside")
 
 
 def _method(element: etree._Element) -> etree._Element:
     methods = element.findall(f"{{{NS_XENC}}}EncryptionMethod")
     if len(methods) != 1:
-        raise XmlSecurityError(
-            "bad_encryption_structure", f"{len(methods)} EncryptionMethods; exactly one"
-        )
+        raise _bad_structure(f"{len(methods)} EncryptionMethods; exactly one")
     return methods[0]
 
 
 def _check_data(data: etree._Element, *, allow_cbc: bool) -> None:
     method = _method(data)
     algorithm = method.get("Algorithm")
-    facts = {"encryption_algorithm": str(algorithm), "encrypted_assertion": "yes"}
+    facts = {
+        "encryption_algorithm": str(algorithm),
+        "encrypted_assertion": "yes",
+        "allow_cbc_encryption": "yes" if allow_cbc else "no",
+    }
+    detail = f"content encryption {algorithm}"
     if algorithm in CBC_CIPHERS and not allow_cbc:
-        raise XmlSecurityError("cbc_not_enabled", f"content encryption {algorithm}", facts)
+        raise UpstreamInvalid(Reason.CBC_NOT_ENABLED, detail=detail, facts=facts)
     if algorithm not in accepted_ciphers(allow_cbc=allow_cbc):
-        raise XmlSecurityError("weak_algorithm", f"content encryption {algorithm}", facts)
+        raise UpstreamInvalid(Reason.WEAK_ALGORITHM, detail=detail, facts=facts)
     if len(method):
-        raise XmlSecurityError("bad_encryption_structure", "parameters on the data algorithm")
+        raise _bad_structure("parameters on the data algorithm")
     key_info = data.find(f"{{{NS_DS}}}KeyInfo")
     for child in key_info if key_info is not None else ():
         if child.tag not in _DATA_KEY_INFO:
-            raise XmlSecurityError(
-                "bad_encryption_structure", f"{etree.QName(child).localname} in KeyInfo"
-            )
+            raise _bad_structure(f"{etree.QName(child).localname} in KeyInfo")
 
 
 def _check_key(key: etree._Element) -> None:
@@ -131,12 +134,14 @@ def _check_key(key: etree._Element) -> None:
     # breaks lxml's iter(*tags).
     nested = [*key.iter(f"{{{NS_XENC}}}EncryptedKey"), *key.iter(f"{{{NS_XENC}}}EncryptedData")]
     if any(inner is not key for inner in nested):
-        raise XmlSecurityError("bad_encryption_structure", "a key encrypted under another")
+        raise _bad_structure("a key encrypted under another")
     method = _method(key)
     algorithm = method.get("Algorithm")
     facts = {"key_transport_algorithm": str(algorithm), "encrypted_assertion": "yes"}
     if algorithm not in KEY_TRANSPORTS:
-        raise XmlSecurityError("weak_algorithm", f"key transport {algorithm}", facts)
+        raise UpstreamInvalid(
+            Reason.WEAK_ALGORITHM, detail=f"key transport {algorithm}", facts=facts
+        )
     for parameter in method:
         if parameter.tag == _OAEP_PARAMS:
             continue  # OAEP's label: bytes, no behaviour
@@ -149,8 +154,12 @@ def _check_key(key: etree._Element) -> None:
         )
         value = parameter.get("Algorithm")
         if value not in allowed:
-            raise XmlSecurityError(
-                "weak_algorithm",
-                f"key transport parameter {etree.QName(parameter).localname} {value}",
-                {**facts, "key_transport_parameter": str(value)},
+            raise UpstreamInvalid(
+                Reason.WEAK_ALGORITHM,
+                detail=f"key transport parameter {etree.QName(parameter).localname} {value}",
+                facts={**facts, "key_transport_parameter": str(value)},
             )
+
+
+def _bad_structure(detail: str) -> UpstreamInvalid:
+    return UpstreamInvalid(Reason.BAD_ENCRYPTION_STRUCTURE, detail=detail)

@@ -17,7 +17,7 @@ import base64
 import binascii
 import hashlib
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import onelogin.saml2
@@ -26,6 +26,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
+
+from broker.model.reasons import Reason
+from broker.upstream.errors import UpstreamInvalid
 
 NS_DS = C.NS_DS
 NS_XENC = C.NS_XENC
@@ -79,17 +82,6 @@ _DIGEST_TRANSFORMS = (
 )
 
 
-class XmlSecurityError(Exception):
-    """A structural refusal; `reason` is a stable code for the audit log, `facts` what a
-    portal test login's diagnosis shows (the refused algorithm, say)."""
-
-    def __init__(self, reason: str, detail: str, facts: Mapping[str, str] | None = None) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
-        self.facts: dict[str, str] = dict(facts or {})
-
-
 def _q(ns: str, name: str) -> str:
     return f"{{{ns}}}{name}"
 
@@ -108,55 +100,58 @@ def check_ids(root: etree._Element) -> None:
             if local != "ID":
                 continue
             if "}" in name:
-                raise XmlSecurityError("duplicate_id", f"namespaced ID attribute {name}")
+                raise UpstreamInvalid(Reason.DUPLICATE_ID, detail=f"namespaced ID attribute {name}")
             if value in seen:
-                raise XmlSecurityError("duplicate_id", f"ID {value!r} appears twice")
+                raise UpstreamInvalid(Reason.DUPLICATE_ID, detail=f"ID {value!r} appears twice")
             seen.add(value)
 
 
 def check_signature_shapes(root: etree._Element, *, allow_sha1: bool) -> None:
     """S-20, S-21: refuse before xmlsec sees the signature."""
+    sha1 = {"allow_sha1": "yes" if allow_sha1 else "no"}
     signature_methods = STRONG_SIGNATURE_METHODS | (SHA1_SIGNATURE_METHODS if allow_sha1 else set())
     digest_methods = STRONG_DIGEST_METHODS | (SHA1_DIGEST_METHODS if allow_sha1 else set())
     for signature in root.iter(_q(NS_DS, "Signature")):
         parent = signature.getparent()
         parent_id = parent.get("ID") if parent is not None else None
         if not parent_id:
-            raise XmlSecurityError("bad_signature_structure", "signed element has no ID")
+            raise _bad_structure("signed element has no ID")
         signed_info = _only(signature, "SignedInfo")
         c14n = _only(signed_info, "CanonicalizationMethod").get("Algorithm")
         if c14n not in C14N_METHODS:
-            raise XmlSecurityError(
-                "weak_algorithm", f"canonicalization {c14n}", {"canonicalization": str(c14n)}
+            raise UpstreamInvalid(
+                Reason.WEAK_ALGORITHM,
+                detail=f"canonicalization {c14n}",
+                facts={"canonicalization": str(c14n), **sha1},
             )
         method = _only(signed_info, "SignatureMethod").get("Algorithm")
         if method not in signature_methods:
-            raise XmlSecurityError(
-                "weak_algorithm", f"signature method {method}", {"signature_algorithm": str(method)}
+            raise UpstreamInvalid(
+                Reason.WEAK_ALGORITHM,
+                detail=f"signature method {method}",
+                facts={"signature_algorithm": str(method), **sha1},
             )
         references = signed_info.findall(_q(NS_DS, "Reference"))
         if len(references) != 1:
-            raise XmlSecurityError(
-                "bad_signature_structure", f"{len(references)} References; exactly one allowed"
-            )
+            raise _bad_structure(f"{len(references)} References; exactly one allowed")
         reference = references[0]
         if reference.get("URI") != f"#{parent_id}":
-            raise XmlSecurityError(
-                "bad_signature_structure", "the Reference does not point at the signed element"
-            )
+            raise _bad_structure("the Reference does not point at the signed element")
         transforms = reference.find(_q(NS_DS, "Transforms"))
         if transforms is not None:
             algorithms = [t.get("Algorithm") for t in transforms]
             if len(algorithms) > 2 or any(a not in REFERENCE_TRANSFORMS for a in algorithms):
-                raise XmlSecurityError("bad_signature_structure", f"transforms {algorithms}")
+                raise _bad_structure(f"transforms {algorithms}")
         digest = _only(reference, "DigestMethod").get("Algorithm")
         if digest not in digest_methods:
-            raise XmlSecurityError(
-                "weak_algorithm", f"digest method {digest}", {"digest_algorithm": str(digest)}
+            raise UpstreamInvalid(
+                Reason.WEAK_ALGORITHM,
+                detail=f"digest method {digest}",
+                facts={"digest_algorithm": str(digest), **sha1},
             )
         for forbidden in ("Object", "Manifest", "RetrievalMethod", "KeyInfoReference"):
             if next(signature.iter(_q(NS_DS, forbidden)), None) is not None:
-                raise XmlSecurityError("bad_signature_structure", f"ds:{forbidden} present")
+                raise _bad_structure(f"ds:{forbidden} present")
 
 
 def load_verification_keys(certificates_pem: Sequence[str]) -> tuple[xmlsec.Key, ...]:
@@ -255,5 +250,9 @@ def protocol_schema() -> etree.XMLSchema:
 def _only(parent: etree._Element, name: str) -> etree._Element:
     found = parent.findall(_q(NS_DS, name))
     if len(found) != 1:
-        raise XmlSecurityError("bad_signature_structure", f"expected one ds:{name}")
+        raise _bad_structure(f"expected one ds:{name}")
     return found[0]
+
+
+def _bad_structure(detail: str) -> UpstreamInvalid:
+    return UpstreamInvalid(Reason.BAD_SIGNATURE_STRUCTURE, detail=detail)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from broker.login.trial_report import MAX_PIECE_CHARS, failed_report, passed_report
+from broker.model.reasons import Reason
 from broker.model.records import Connection, Domain, UpstreamIdentity
 from broker.upstream.base import UpstreamIncomplete, UpstreamInvalid
 
@@ -100,6 +101,6 @@ def test_a_failure_keeps_its_facts_what_was_missing_and_the_evidence() -> None:
     assert report["missing"] == ["email"]
     assert report["looked_for"] == "email: email, mail"
     assert report["evidence"] == {"saml_xml": "<samlp:Response/>"}
-    plain = failed_report(UpstreamInvalid("expired", detail="d" * 5000), None)
+    plain = failed_report(UpstreamInvalid(Reason.EXPIRED, detail="d" * 5000), None)
     assert len(plain["detail"]) == 2000
     assert "evidence" not in plain

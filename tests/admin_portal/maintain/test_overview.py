@@ -14,6 +14,7 @@ import pytest
 from joserfc.jwk import RSAKey
 
 from broker.model.opaque import new_id
+from broker.model.reasons import Reason
 from broker.model.records import AuditEvent
 from broker.settings import UpstreamSettings
 from broker.store import Store
@@ -246,7 +247,9 @@ def test_the_overview_says_when_gatehouse_cannot_reach_the_idp(world: MaintainWo
 
     for _ in range(UpstreamSettings().breaker_failures):
         with pytest.raises(UpstreamUnavailable), bulkheads.slot(connection.id):
-            raise UpstreamUnavailable("token_endpoint_unavailable", detail="<b>did not answer</b>")
+            raise UpstreamUnavailable(
+                Reason.TOKEN_ENDPOINT_UNAVAILABLE, detail="<b>did not answer</b>"
+            )
     page = browser.get("/portal/").text
     assert "Gatehouse cannot reach your identity provider" in page
     assert "5 requests in a row" in page

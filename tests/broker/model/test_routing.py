@@ -8,6 +8,7 @@ import pytest
 
 from broker.model.claims import is_email_verified
 from broker.model.names import email_domain
+from broker.model.reasons import Reason
 from broker.model.records import AuthorizationRequest, Connection, Domain
 from broker.model.routing import (
     Choose,
@@ -34,14 +35,16 @@ UNVERIFIED = Domain(organization_id="org", name="acme.test")
 
 
 def test_unknown_domain_does_not_route() -> None:
-    assert resolve_for_domain(None, [connection("a")], "acme.test") == NoRoute("unknown_domain")
+    assert resolve_for_domain(None, [connection("a")], "acme.test") == NoRoute(
+        Reason("unknown_domain")
+    )
 
 
 def test_unverified_domain_does_not_route_and_looks_unknown() -> None:
     """Any organization may claim any name: an unverified claim must not tell a stranger
     on the login page that someone has claimed the domain."""
     decision = resolve_for_domain(UNVERIFIED, [connection("a")], "acme.test")
-    assert decision == NoRoute("unknown_domain")
+    assert decision == NoRoute(Reason("unknown_domain"))
 
 
 def test_verified_domain_with_one_connection_routes() -> None:
@@ -51,7 +54,7 @@ def test_verified_domain_with_one_connection_routes() -> None:
 
 def test_inactive_connections_do_not_route() -> None:
     decision = resolve_for_organization([connection("a", active=False)], "acme.test")
-    assert decision == NoRoute("no_active_connection")
+    assert decision == NoRoute(Reason("no_active_connection"))
 
 
 def test_several_connections_route_by_their_domain_list() -> None:
@@ -129,22 +132,22 @@ def authz(
     ("hints", "email", "decision"),
     [
         ({"connection_hint": "con_a"}, None, Route(connection("con_a"))),
-        ({"connection_hint": "con_off"}, None, NoRoute("no_active_connection")),
-        ({"connection_hint": "nope"}, "ann@acme.test", NoRoute("unknown_connection")),
+        ({"connection_hint": "con_off"}, None, NoRoute(Reason("no_active_connection"))),
+        ({"connection_hint": "nope"}, "ann@acme.test", NoRoute(Reason("unknown_connection"))),
         # The connection hint wins over the organization and the email.
         (
             {"connection_hint": "nope", "organization_hint": "org"},
             None,
-            NoRoute("unknown_connection"),
+            NoRoute(Reason("unknown_connection")),
         ),
         ({"organization_hint": "org"}, None, Route(connection("con_a"))),
-        ({"organization_hint": "org_empty"}, None, NoRoute("no_active_connection")),
-        ({"organization_hint": "nope"}, "ann@acme.test", NoRoute("unknown_organization")),
+        ({"organization_hint": "org_empty"}, None, NoRoute(Reason("no_active_connection"))),
+        ({"organization_hint": "nope"}, "ann@acme.test", NoRoute(Reason("unknown_organization"))),
         ({}, "ann@acme.test", Route(connection("con_a"))),
         ({}, "ann@ACME.test", Route(connection("con_a"))),
-        ({}, "ann@elsewhere.test", NoRoute("unknown_domain")),
-        ({}, "not an email", NoRoute("invalid_email")),
-        ({}, None, NoRoute("invalid_email")),
+        ({}, "ann@elsewhere.test", NoRoute(Reason("unknown_domain"))),
+        ({}, "not an email", NoRoute(Reason("invalid_email"))),
+        ({}, None, NoRoute(Reason("invalid_email"))),
     ],
 )
 def test_resolve_applies_the_order(

@@ -8,6 +8,7 @@ from contextlib import ExitStack
 
 import pytest
 
+from broker.model.reasons import Reason
 from broker.upstream.base import UpstreamInvalid, UpstreamUnavailable
 from broker.upstream.bulkhead import BulkheadLimits, Bulkheads
 
@@ -56,7 +57,7 @@ def bulkheads(clock: Clock, listener: Listener) -> Bulkheads:
 
 def fail(bulkheads: Bulkheads, key: str = "con_a", problem: str = "timed out") -> None:
     with pytest.raises(UpstreamUnavailable), bulkheads.slot(key):
-        raise UpstreamUnavailable("token_endpoint_unavailable", detail=problem)
+        raise UpstreamUnavailable(Reason.TOKEN_ENDPOINT_UNAVAILABLE, detail=problem)
 
 
 def succeed(bulkheads: Bulkheads, key: str = "con_a") -> None:
@@ -105,7 +106,7 @@ def test_an_answer_that_fails_verification_proves_the_idp_is_up(bulkheads: Bulkh
     fail(bulkheads)
     fail(bulkheads)
     with pytest.raises(UpstreamInvalid), bulkheads.slot("con_a"):
-        raise UpstreamInvalid("signature_invalid")
+        raise UpstreamInvalid(Reason.SIGNATURE_INVALID)
     fail(bulkheads)
     assert not bulkheads.is_open("con_a")
 
@@ -155,7 +156,7 @@ def test_operations_started_before_the_circuit_opened_do_not_reopen_it(
 def test_in_flight_only_slots_never_open_a_circuit(bulkheads: Bulkheads) -> None:
     for _ in range(10):
         with pytest.raises(UpstreamUnavailable), bulkheads.slot("setup:org", breaker=False):
-            raise UpstreamUnavailable("discovery_unavailable")
+            raise UpstreamUnavailable(Reason.DISCOVERY_UNAVAILABLE)
     with ExitStack() as held:
         held.enter_context(bulkheads.slot("setup:org", breaker=False))
         held.enter_context(bulkheads.slot("setup:org", breaker=False))

@@ -45,7 +45,7 @@ def test_r04_the_iss_parameter_is_checked_on_error_answers_too(rp: Rp) -> None:
 def test_r18_an_error_answer_is_a_refusal_with_a_fixed_code(rp: Rp) -> None:
     with pytest.raises(UpstreamRejected) as refused:
         rp.login(code=None, error="access_denied", error_description="<script>x</script>\r\n")
-    assert refused.value.reason == "access_denied"
+    assert refused.value.idp_code == "access_denied"
     assert "\r" not in refused.value.detail
     assert "\n" not in refused.value.detail
 
@@ -53,7 +53,7 @@ def test_r18_an_error_answer_is_a_refusal_with_a_fixed_code(rp: Rp) -> None:
 def test_r18_an_error_code_outside_the_standard_is_not_repeated(rp: Rp) -> None:
     with pytest.raises(UpstreamRejected) as refused:
         rp.login(code=None, error="<img src=x onerror=alert(1)>")
-    assert refused.value.reason == "error"
+    assert refused.value.idp_code == "error"
 
 
 def test_an_answer_with_neither_code_nor_error_is_refused(rp: Rp) -> None:

@@ -276,7 +276,7 @@ def test_s36_error_status_with_an_assertion_attached_is_refused(
     assert b"<saml:Assertion" in data
     with pytest.raises(UpstreamRejected) as caught:
         golden_a.open().login(encode(data))
-    assert caught.value.reason == "Responder"
+    assert caught.value.idp_code == "Responder"
 
 
 @pytest.mark.parametrize(

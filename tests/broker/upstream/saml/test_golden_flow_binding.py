@@ -90,6 +90,7 @@ def test_s34_idp_initiated_path_refuses_a_response_that_names_a_request(
     settings, keys = golden_a.validation_inputs()
     expect = validate.Expectations(
         idp_entity_id=IDP_ENTITY_ID,
+        idp_certificates=golden_a.config().idp_certificates,
         sp_entity_id=golden_a.entity_id,
         acs_url=golden_a.acs_url,
         request_id=None,
@@ -102,7 +103,7 @@ def test_s34_idp_initiated_path_refuses_a_response_that_names_a_request(
     )
     solicited = encode(respond(golden_a, idp_keys))
     auth = validate.authenticate(solicited, settings=settings, keys=keys, expect=expect)
-    with pytest.raises(validate.SamlInvalid) as caught:
+    with pytest.raises(UpstreamInvalid) as caught:
         assertion_checks.check_assertion(auth, expect)
     assert caught.value.reason == "in_response_to_mismatch"
     unsolicited = encode(respond(golden_a, idp_keys, request_id=None))
