@@ -25,6 +25,7 @@ from starlette.templating import Jinja2Templates
 from admin_portal import csrf
 from admin_portal.body_cap import MAX_BODY_BYTES, BodyTooLarge, check_declared
 from admin_portal.sessions import NoSession, Sessions
+from broker import logs
 from broker.clock import Clock
 from broker.management import Management
 from broker.management.errors import ResourceNotFound
@@ -115,6 +116,7 @@ class Portal:
 
     def visit(self, request: Request) -> Visit:
         session = self.sessions.current(request.cookies.get(self.cookie_name))
+        logs.about(organization_id=session.organization_id)
         organization = self.management.organizations.get(session.organization_id)
         profile = None
         if session.profile_id:

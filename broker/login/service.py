@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import timedelta
 
+from broker import logs
 from broker.clock import Clock
 from broker.errors import UserFacingError
 from broker.http import (
@@ -144,12 +145,7 @@ class LoginService:
         query = {k: v[0] for k, v in request.query.items() if v}
         flow_id = fields.get("RelayState") or query.get("state") or fields.get("state")
         connection = self._known_connection(connection_id)
-        trail = LoginTrail(
-            connection_id=connection.id,
-            flow_id=flow_id,
-            request=request,
-            organization_id=connection.organization_id,
-        )
+        trail = _trail(connection, flow_id, request)
         try:
             unsolicited = not flow_id and "SAMLResponse" in fields
             flow = self._callback_state(connection, flow_id, request, unsolicited)
@@ -215,12 +211,7 @@ class LoginService:
     def _hand_off(
         self, flow: PendingAuthorization, connection: Connection, request: HttpRequest
     ) -> Result:
-        trail = LoginTrail(
-            connection_id=connection.id,
-            flow_id=flow.id,
-            request=request,
-            organization_id=connection.organization_id,
-        )
+        trail = _trail(connection, flow.id, request)
         try:
             connector = self._connectors.get(connection)
             start = connector.begin_login(self._context(flow, connection))
@@ -388,6 +379,18 @@ class LoginService:
     ) -> Page:
         token = self._binding.form_token_for(request.cookies, flow.id) or ""
         return email_page(flow, token, error=error, email=email)
+
+
+def _trail(connection: Connection, flow_id: str | None, request: HttpRequest) -> LoginTrail:
+    """The events of a login through `connection`; from here on, the request's log lines
+    name its organization and connection too."""
+    logs.about(organization_id=connection.organization_id, connection_id=connection.id)
+    return LoginTrail(
+        connection_id=connection.id,
+        flow_id=flow_id,
+        request=request,
+        organization_id=connection.organization_id,
+    )
 
 
 def _one(params: Mapping[str, list[str]], name: str) -> str | None:
