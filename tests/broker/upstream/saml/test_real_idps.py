@@ -42,7 +42,7 @@ from tests.support.config import TEST_SECRET_KEY
 from tests.support.connection_configs import new_saml_config
 from tests.support.tiers import missing_dependency
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / "saml-real-idps"
+DATA = Path(__file__).resolve().parents[4].parent / "shared" / "testdata" / "saml-real-idps"
 DS = "http://www.w3.org/2000/09/xmldsig#"
 CONNECTION_ID = "con_real_idp"
 EMAIL = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
