@@ -87,11 +87,9 @@ class KeyManager:
         """Bring the store to exactly one CURRENT and one NEXT key; a no-op when it is.
 
         Run at startup and by `gatehouse migrate`, possibly by several processes at once.
-        A write that loses a race (AlreadyExists, Conflict) is rolled back and the state read
-        again. Surplus CURRENT or NEXT keys (two processes bootstrapping an empty store where
-        the backend has no uniqueness constraint on state) are retired rather than deleted:
-        `transition` is the only conditional write, and a retired key stays published, so a
-        token another process may already have signed with it keeps verifying.
+        The store holds at most one key in each of those states (`KeyRepo`), so of two
+        processes bootstrapping at once one loses a write (AlreadyExists, Conflict): its
+        unit of work is rolled back and the state read again.
         """
         for _ in range(_ENSURE_ATTEMPTS):
             try:
@@ -117,15 +115,15 @@ class KeyManager:
         fresh_next = self._new_record(KeyState.NEXT, now)
         with self._store.unit_of_work() as uow:
             records = uow.keys.list()
-            nexts = _preferred(r for r in records if r.state == KeyState.NEXT)
-            if not nexts:
+            following = _in_state(records, KeyState.NEXT)
+            if following is None:
                 raise NoSigningKeyError(
                     "no NEXT signing key to promote; run `gatehouse migrate` to create one"
                 )
-            outgoing = [r for r in records if r.state == KeyState.CURRENT] + nexts[1:]
-            for record in outgoing:
-                self._retire(uow, record, now)
-            promoted = replace(nexts[0], state=KeyState.CURRENT, activated_at=now)
+            for record in records:
+                if record.state == KeyState.CURRENT:
+                    self._retire(uow, record, now)
+            promoted = replace(following, state=KeyState.CURRENT, activated_at=now)
             uow.keys.transition(promoted.kid, from_state=KeyState.NEXT, to=promoted)
             uow.keys.add(fresh_next)
             for record in records:
@@ -151,12 +149,11 @@ class KeyManager:
                     return self._parsed[kid]
             with self._store.unit_of_work() as uow:
                 records = uow.keys.list()
-            currents = _preferred(r for r in records if r.state == KeyState.CURRENT)
-            if not currents:
+            current = _in_state(records, KeyState.CURRENT)
+            if current is None:
                 raise NoSigningKeyError(
                     "no CURRENT signing key; run `gatehouse migrate` to create the keys"
                 )
-            current = currents[0]
             live = {r.kid for r in records}
             self._parsed = {k: v for k, v in self._parsed.items() if k in live}
             if current.kid not in self._parsed:
@@ -191,23 +188,20 @@ class KeyManager:
         ]
 
     def _repair(self, uow: UnitOfWork, now: datetime) -> bool:
-        """One attempt at the CURRENT + NEXT invariant; True if it already held."""
+        """One attempt at the CURRENT + NEXT invariant; True if it already held. A missing
+        CURRENT is the published NEXT promoted (tokens it signs verify at once), or a new
+        key when there is none; then a new NEXT."""
         records = uow.keys.list()
-        currents = _preferred(r for r in records if r.state == KeyState.CURRENT)
-        nexts = _preferred(r for r in records if r.state == KeyState.NEXT)
-        if len(currents) == 1 and len(nexts) == 1:
+        current = _in_state(records, KeyState.CURRENT)
+        following = _in_state(records, KeyState.NEXT)
+        if current is not None and following is not None:
             return True
-        for record in [*currents[1:], *nexts[1:]]:
-            self._retire(uow, record, now)
-        if not currents:
-            if nexts:
-                promoted = replace(nexts[0], state=KeyState.CURRENT, activated_at=now)
-                uow.keys.transition(promoted.kid, from_state=KeyState.NEXT, to=promoted)
-            else:
-                uow.keys.add(self._new_record(KeyState.CURRENT, now))
-            uow.keys.add(self._new_record(KeyState.NEXT, now))
-        elif not nexts:
-            uow.keys.add(self._new_record(KeyState.NEXT, now))
+        if current is None and following is not None:
+            promoted = replace(following, state=KeyState.CURRENT, activated_at=now)
+            uow.keys.transition(promoted.kid, from_state=KeyState.NEXT, to=promoted)
+        elif current is None:
+            uow.keys.add(self._new_record(KeyState.CURRENT, now))
+        uow.keys.add(self._new_record(KeyState.NEXT, now))
         return False
 
     def _retire(self, uow: UnitOfWork, record: SigningKeyRecord, now: datetime) -> None:
@@ -254,9 +248,9 @@ def _context(kid: str) -> str:
     return f"signing_key:{kid}"
 
 
-def _preferred(records: Iterable[SigningKeyRecord]) -> list[SigningKeyRecord]:
-    """Oldest first, then by kid: every process picks the same winner among duplicates."""
-    return sorted(records, key=lambda r: (r.created_at, r.kid))
+def _in_state(records: Iterable[SigningKeyRecord], state: str) -> SigningKeyRecord | None:
+    """The key in a live state (CURRENT, NEXT): the store holds at most one of each."""
+    return next((r for r in records if r.state == state), None)
 
 
 def _ordered(records: Sequence[SigningKeyRecord]) -> list[SigningKeyRecord]:

@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
-from itertools import islice
+from itertools import accumulate, islice
 from typing import Any
 
 MAX_ID = 100
@@ -55,15 +56,12 @@ def bound_text(value: str, limit: int) -> str:
         if len(escaped) <= limit:
             return escaped
     budget = limit - len(_cut(len(value)))  # the widest marker this value can need
-    kept: list[str] = []
-    used = 0
-    for char in value:
-        piece = _ESCAPED.sub(_escape, char)
-        if used + len(piece) > budget:
-            break
-        kept.append(piece)
-        used += len(piece)
-    return "".join(kept) + _cut(len(value) - len(kept))
+    # Each character escapes to at least one, so no more than `budget` of them can fit;
+    # the ones kept are those whose escaped lengths add up to at most `budget`. (The whole
+    # value never fits: it is longer than `limit`, escaped, or it would have been returned.)
+    pieces = [_ESCAPED.sub(_escape, char) for char in value[:budget]]
+    kept = bisect_right(list(accumulate(map(len, pieces))), budget)
+    return "".join(pieces[:kept]) + _cut(len(value) - kept)
 
 
 def bound_optional(value: str | None, limit: int) -> str | None:

@@ -21,8 +21,6 @@ import unicodedata
 
 import idna
 
-_MAX_NAME_OCTETS = 253  # RFC 1035 §2.3.4, without the root's trailing dot
-_MAX_LABEL_OCTETS = 63
 _MAX_LOCAL_PART_OCTETS = 64  # RFC 5321 §4.5.3.1.1
 
 # RFC 5322 §3.2.3 "specials" other than "." and "@": outside a quoted string they end an
@@ -69,13 +67,11 @@ def normalize_domain(raw: str) -> str:
     if len(labels) < 2:
         raise InvalidDomain(f"{name!r} is a single label; use a full domain such as example.com")
     try:
+        # The encoded name is also held to RFC 1035 §2.3.4 here: a label of more than 63
+        # octets, or a name of more than 253, is an IDNAError ("Label/Domain too long").
         encoded = idna.encode(mapped, uts46=True, transitional=False).decode("ascii").lower()
     except idna.IDNAError as exc:
         raise InvalidDomain(f"{name!r} is not a valid domain name: {exc}") from exc
-    if len(encoded) > _MAX_NAME_OCTETS:
-        raise InvalidDomain(f"{name!r} is longer than {_MAX_NAME_OCTETS} characters")
-    if any(len(label) > _MAX_LABEL_OCTETS for label in encoded.split(".")):
-        raise InvalidDomain(f"{name!r} has a label longer than {_MAX_LABEL_OCTETS} characters")
     if encoded.rpartition(".")[2].isdigit():
         raise InvalidDomain(f"{name!r} looks like an IP address, not a domain name")
     return encoded

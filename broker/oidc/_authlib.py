@@ -41,25 +41,15 @@ log = logging.getLogger(__name__)
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-class _Headers(dict[str, str]):
-    """authlib reads `headers.get("Authorization")`; ours are lower-cased."""
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return super().get(key.lower(), default)
-
-
 class _Client(ClientMixin):
+    """A client as the token endpoint sees it. The authorization endpoint is ours
+    (`authorize.py`), so authlib's hooks for it (redirect_uri, response_type) are left out."""
+
     def __init__(self, client: DownstreamClient) -> None:
         self.client = client
 
     def get_client_id(self) -> str:
         return self.client.client_id
-
-    def get_default_redirect_uri(self) -> None:
-        return None
-
-    def check_redirect_uri(self, redirect_uri: str) -> bool:
-        return redirect_uri in self.client.redirect_uris
 
     def check_client_secret(self, client_secret: str) -> bool:
         return self.client.secret_hash is not None and secret_matches(
@@ -77,9 +67,6 @@ class _Client(ClientMixin):
         if not self.check_endpoint_auth_method(credentials.method, "token"):
             return False
         return self.client.is_public or self.check_client_secret(credentials.secret or "")
-
-    def check_response_type(self, response_type: str) -> bool:
-        return response_type == "code"
 
     def check_grant_type(self, grant_type: str) -> bool:
         return grant_type == "authorization_code"
@@ -204,17 +191,15 @@ class _TokenServer(AuthorizationServer):
 
 class _Request(OAuth2Request):
     """OAuth parameters come from the form body only (RFC 6749 §3.2, §2.3.1: client
-    credentials in a query string are not accepted)."""
+    credentials in a query string are not accepted). The query (`args`) is not offered at
+    all: the token grant never reads it, and an authlib that did would fail loudly rather
+    than read parameters from a URL."""
 
     def __init__(self, request: HttpRequest) -> None:
-        super().__init__(method=request.method, uri=request.url, headers=_Headers(request.headers))
+        super().__init__(method=request.method, uri=request.url, headers=dict(request.headers))
         self.http = request
         self._form = {k: v[0] for k, v in request.form.items() if v}
         self.payload = BasicOAuth2Payload(self._form)
-
-    @property
-    def args(self) -> dict[str, str]:
-        return {}
 
     @property
     def form(self) -> dict[str, str]:

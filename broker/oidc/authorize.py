@@ -20,7 +20,8 @@ from broker.model.records import AuthorizationRequest, DownstreamClient
 SUPPORTED_SCOPES = ("openid", "profile", "email")
 _PROMPT_VALUES = {"none", "login", "consent", "select_account"}
 # RFC 7636 §4.2: S256 challenge is BASE64URL(SHA256(verifier)), i.e. exactly 43 characters.
-_S256_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+# Matched whole (`fullmatch`): `$` would also accept one trailing newline.
+_S256_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
 _MAX_PARAM_LENGTH = 2048
 #: Tighter bounds where the value's nature allows: every flow stores these, and anyone may
 #: start a flow, so what one costs is bounded by what one request may carry. An email is at
@@ -153,7 +154,7 @@ class _Checks:
         # authorization request leaks, so only S256 is accepted (RFC 9700 §2.1.1).
         if method != "S256":
             raise self.reject("invalid_request", "code_challenge_method must be S256")
-        if not _S256_CHALLENGE.match(challenge):
+        if not _S256_CHALLENGE.fullmatch(challenge):
             raise self.reject("invalid_request", "'code_challenge' is not a valid S256 value")
         return challenge, method
 

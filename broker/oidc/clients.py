@@ -19,7 +19,8 @@ from broker.model.opaque import hash_secret, new_secret
 from broker.model.records import DownstreamClient
 from broker.store import UnitOfWork
 
-_CLIENT_ID = re.compile(r"^[A-Za-z0-9._~-]{3,128}$")
+#: Matched whole (`fullmatch`): `$` would also accept one trailing newline.
+_CLIENT_ID = re.compile(r"[A-Za-z0-9._~-]{3,128}")
 MIN_SECRET_LENGTH = 32
 
 
@@ -73,7 +74,7 @@ def register_client(
         raise ConfigError("redirect_uri", "at least one is required")
     for uri in redirect_uris:
         validate_redirect_uri(uri)
-    if client_id is not None and not _CLIENT_ID.match(client_id):
+    if client_id is not None and not _CLIENT_ID.fullmatch(client_id):
         raise ConfigError("client_id", "3-128 characters of A-Z a-z 0-9 . _ ~ -")
     if public and client_secret is not None:
         raise ConfigError("client_secret", "a public client has no secret")

@@ -306,9 +306,15 @@ class IdentityRepo(Protocol):
 
 
 class KeyRepo(Protocol):
+    """At most one key is CURRENT and one NEXT: a write that would make a second one fails
+    (`add`: AlreadyExists, `transition`: Conflict), so racing processes cannot both create
+    one. RETIRED keys are any number."""
+
     def list(self) -> Sequence[SigningKeyRecord]: ...
 
-    def add(self, key: SigningKeyRecord) -> None: ...
+    def add(self, key: SigningKeyRecord) -> None:
+        """AlreadyExists if the kid is taken, or a second CURRENT or NEXT key."""
+        ...
 
     def transition(self, kid: str, *, from_state: str, to: SigningKeyRecord) -> None:
         """Replace key `kid` with `to` only if it is still in `from_state`; Conflict if not.

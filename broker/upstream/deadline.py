@@ -85,10 +85,6 @@ def deadline_for_request(deadline: Deadline) -> Iterator[Deadline]:
         _current.reset(token)
 
 
-def current() -> Deadline | None:
-    return _current.get()
-
-
 def clamp(timeout: float | None) -> float | None:
     """`timeout` clamped to the current request's deadline, when there is one."""
     deadline = _current.get()

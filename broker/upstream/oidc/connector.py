@@ -44,7 +44,7 @@ from broker.upstream.base import (
     UpstreamUnavailable,
 )
 from broker.upstream.oidc.config import OidcConnectionConfig, key_context
-from broker.upstream.oidc.id_token import IdTokenExpectations, verify_id_token
+from broker.upstream.oidc.id_token import IdTokenExpectations, VerifiedIdToken, verify_id_token
 from broker.upstream.oidc.profile import build_identity
 from broker.upstream.oidc.provider_metadata import (
     MAX_DOCUMENT_BYTES,
@@ -225,7 +225,7 @@ class OidcConnector:
             code_verifier=secrets.verifier,
             now=now,
         )
-        claims = verify_id_token(
+        verified = verify_id_token(
             tokens.id_token,
             self._keys,
             IdTokenExpectations(
@@ -240,6 +240,7 @@ class OidcConnector:
                 access_token=tokens.access_token,
             ),
         )
+        claims = verified.claims
         userinfo = None
         if metadata.userinfo_endpoint and self._wants_userinfo(claims):
             userinfo = fetch_userinfo(
@@ -248,7 +249,7 @@ class OidcConnector:
                 endpoint=metadata.userinfo_endpoint,
                 access_token=tokens.access_token,
             )
-        shown = _evidence(claims, tokens.id_token, userinfo)
+        shown = _evidence(verified, userinfo)
         try:
             if userinfo is not None and userinfo.get("sub") != claims["sub"]:
                 raise UpstreamInvalid(
@@ -300,19 +301,12 @@ class OidcConnector:
             raise UpstreamUnavailable(document.unavailable, detail=exc.detail, facts=facts) from exc
 
 
-def _evidence(
-    claims: Mapping[str, Any], id_token: str, userinfo: Mapping[str, Any] | None
-) -> Evidence:
+def _evidence(verified: VerifiedIdToken, userinfo: Mapping[str, Any] | None) -> Evidence:
     """The verified ID token's header and claims, and userinfo, for a test report; built
     only when called. The token's signature and the access token are never kept."""
 
     def build() -> dict[str, object]:
-        header = id_token.split(".", 1)[0]
-        try:
-            decoded = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))
-        except ValueError:
-            decoded = {}
-        shown: dict[str, object] = {"id_token": {"header": decoded, "claims": dict(claims)}}
+        shown: dict[str, object] = {"id_token": verified.shown()}
         if userinfo is not None:
             shown["userinfo"] = dict(userinfo)
         return shown

@@ -52,23 +52,36 @@ class IdTokenExpectations:
     access_token: str | None = None
 
 
-def verify_id_token(token: str, keys: SigningKeys, expect: IdTokenExpectations) -> dict[str, Any]:
-    """The verified claims, or UpstreamInvalid naming the first check that failed. A refusal
+@dataclass(frozen=True, slots=True)
+class VerifiedIdToken:
+    """A verified ID token's header and claims (never its signature)."""
+
+    header: dict[str, Any]
+    claims: dict[str, Any]
+
+    def shown(self) -> dict[str, object]:
+        """As a portal test report shows it."""
+        return {"header": dict(self.header), "claims": dict(self.claims)}
+
+
+def verify_id_token(token: str, keys: SigningKeys, expect: IdTokenExpectations) -> VerifiedIdToken:
+    """The verified token, or UpstreamInvalid naming the first check that failed. A refusal
     after the signature verified carries the token's header and claims as its `evidence`
     (for a portal test report; never the signature)."""
-    header, claims = _verified_parts(token, keys, expect)
+    verified = VerifiedIdToken(*_verified_parts(token, keys, expect))
+    claims = verified.claims
     try:
         _check_issuer_and_audience(claims, expect)
         _check_times(claims, expect)
         _check_subject_and_nonce(claims, expect)
         if "at_hash" in claims and expect.access_token is not None:
-            expected = token_hash(expect.access_token, header["alg"])
+            expected = token_hash(expect.access_token, verified.header["alg"])
             if not _same_ascii(claims["at_hash"], expected):
                 raise UpstreamInvalid(Reason.AT_HASH_MISMATCH, detail="at_hash does not match")
     except UpstreamInvalid as exc:
-        exc.evidence = lambda: {"id_token": {"header": header, "claims": claims}}
+        exc.evidence = lambda: {"id_token": verified.shown()}
         raise
-    return claims
+    return verified
 
 
 def token_hash(value: str, alg: str) -> str:
@@ -176,17 +189,17 @@ def _check_times(claims: dict[str, Any], expect: IdTokenExpectations) -> None:
         raise UpstreamInvalid(Reason.ID_TOKEN_MALFORMED, detail="exp and iat are required times")
     if now >= exp + skew:
         raise UpstreamInvalid(
-            Reason.EXPIRED, detail=f"exp {exp}", facts=_time_facts("exp", exp, claims, expect)
+            Reason.EXPIRED, detail=f"exp {exp}", facts=_time_facts("exp", exp, iat, expect)
         )
     if iat > now + skew:
         raise UpstreamInvalid(
             Reason.ISSUED_IN_FUTURE,
             detail=f"iat {iat}",
-            facts=_time_facts("iat", iat, claims, expect),
+            facts=_time_facts("iat", iat, iat, expect),
         )
     nbf = timestamp(claims.get("nbf"))
     if nbf is not None and nbf > now + skew:
-        facts = _time_facts("nbf", nbf, claims, expect)
+        facts = _time_facts("nbf", nbf, iat, expect)
         raise UpstreamInvalid(Reason.NOT_YET_VALID, detail=f"nbf {nbf}", facts=facts)
     auth_time = timestamp(claims.get("auth_time"))
     if expect.max_age is not None:
@@ -197,7 +210,7 @@ def _check_times(claims: dict[str, Any], expect: IdTokenExpectations) -> None:
                 Reason.STALE_AUTHENTICATION,
                 detail=f"auth_time {auth_time}",
                 facts={
-                    **_time_facts("auth_time", auth_time, claims, expect),
+                    **_time_facts("auth_time", auth_time, iat, expect),
                     "max_age_seconds": str(expect.max_age),
                 },
             )
@@ -220,30 +233,23 @@ def _check_subject_and_nonce(claims: dict[str, Any], expect: IdTokenExpectations
         )
 
 
-def _time_facts(
-    name: str, value: float, claims: dict[str, Any], expect: IdTokenExpectations
-) -> dict[str, str]:
-    """A refused time claim beside our clock, and `iat` as the best estimate of how far the
-    IdP's clock is from ours."""
-    facts = {
+def _time_facts(name: str, value: float, iat: float, expect: IdTokenExpectations) -> dict[str, str]:
+    """A refused time claim beside our clock, and `iat` (required, so always there by now)
+    as the best estimate of how far the IdP's clock is from ours."""
+    return {
         "time_field": f"ID token {name} ({_TIME_CLAIMS.get(name, name)})",
         "idp_time": _iso(value),
         "our_time": _iso(expect.now.timestamp()),
         "clock_offset_seconds": str(round(value - expect.now.timestamp())),
         "allowed_skew_seconds": str(round(expect.skew.total_seconds())),
+        "issue_instant": _iso(iat),
+        "issue_instant_offset_seconds": str(round(iat - expect.now.timestamp())),
     }
-    iat = timestamp(claims.get("iat"))
-    if iat is not None:
-        facts["issue_instant"] = _iso(iat)
-        facts["issue_instant_offset_seconds"] = str(round(iat - expect.now.timestamp()))
-    return facts
 
 
-def _iso(timestamp: float) -> str:
-    try:
-        moment = datetime.fromtimestamp(timestamp, UTC)
-    except (OverflowError, OSError, ValueError):
-        return str(timestamp)
+def _iso(seconds: float) -> str:
+    """`seconds` is a `timestamp()` (1970..9999) or our clock's: a datetime holds it."""
+    moment = datetime.fromtimestamp(seconds, UTC)
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 

@@ -146,3 +146,13 @@ def test_certificate_refuses_naive_now(private_key: rsa.RSAPrivateKey) -> None:
             valid_days=1,
             now=datetime(2026, 3, 1),  # noqa: DTZ001
         )
+
+
+@pytest.mark.parametrize("valid_days", [0, -1])
+def test_certificate_refuses_a_validity_that_is_not_positive(
+    private_key: rsa.RSAPrivateKey, valid_days: int
+) -> None:
+    with pytest.raises(ValueError, match="valid_days must be positive"):
+        generate_self_signed_certificate(
+            private_key, "sp", valid_days=valid_days, now=datetime(2026, 3, 1, tzinfo=UTC)
+        )

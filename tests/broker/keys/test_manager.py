@@ -5,9 +5,10 @@ from __future__ import annotations
 import secrets
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import fields
+from contextlib import contextmanager
+from dataclasses import fields, replace
 from datetime import timedelta
 from typing import Any, TypeVar, cast
 
@@ -19,7 +20,7 @@ from joserfc.jwk import KeySet, RSAKey
 from broker.clock import FixedClock
 from broker.keys import KeyDecryptionError, KeyManager, NoSigningKeyError, SecretBox
 from broker.model.records import KeyState, SigningKeyRecord
-from broker.store.protocols import Conflict, Store
+from broker.store.protocols import AlreadyExists, Conflict, Store, UnitOfWork
 
 RETIRE_AFTER = timedelta(minutes=15)
 CURRENT_TTL = timedelta(seconds=5)
@@ -126,6 +127,167 @@ def test_ensure_keys_promotes_a_published_next_key_when_current_is_missing(
 
     assert kids_in(KeyState.CURRENT, manager) == [following]
     assert len(kids_in(KeyState.NEXT, manager)) == 1
+
+
+def test_ensure_keys_adds_a_next_key_when_only_current_is_left(
+    store: Store, manager: KeyManager
+) -> None:
+    manager.ensure_keys()
+    (current,) = kids_in(KeyState.CURRENT, manager)
+    (following,) = kids_in(KeyState.NEXT, manager)
+    with store.unit_of_work() as uow:
+        uow.keys.delete(following)
+
+    manager.ensure_keys()
+
+    assert kids_in(KeyState.CURRENT, manager) == [current]
+    (new_next,) = kids_in(KeyState.NEXT, manager)
+    assert new_next not in (current, following)
+
+
+def test_ensure_keys_starts_afresh_beside_retired_keys(
+    store: Store, manager: KeyManager, clock: FixedClock
+) -> None:
+    manager.ensure_keys()
+    manager.rotate()
+    with store.unit_of_work() as uow:
+        for record in uow.keys.list():
+            if record.state != KeyState.RETIRED:
+                uow.keys.delete(record.kid)
+    (retired,) = kids_in(KeyState.RETIRED, manager)
+
+    manager.ensure_keys()
+
+    states = Counter(info.state for info in manager.list_keys())
+    assert states == {KeyState.CURRENT: 1, KeyState.NEXT: 1, KeyState.RETIRED: 1}
+    assert retired in kids_in(KeyState.RETIRED, manager)
+
+
+class StaleKeyReads:
+    """The real store, except that its first `stale` listings of the keys show them as they
+    were before another process wrote: what a process that lost a race read (on PostgreSQL
+    two transactions can both read an empty table). Writes go to the real table, so the
+    loser's write meets the winner's key and the store refuses it."""
+
+    def __init__(self, store: Store, before: Sequence[SigningKeyRecord], stale: int) -> None:
+        self._store = store
+        self._before = list(before)
+        self.stale = stale
+        self.attempts = 0
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[UnitOfWork]:
+        self.attempts += 1
+        with self._store.unit_of_work() as uow:
+            if self.stale > 0:
+                self.stale -= 1
+                yield cast(UnitOfWork, _StaleUnitOfWork(uow, self._before))
+            else:
+                yield uow
+
+
+class _StaleUnitOfWork:
+    def __init__(self, uow: UnitOfWork, before: list[SigningKeyRecord]) -> None:
+        self._uow = uow
+        self.keys = _StaleKeys(uow, before)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._uow, name)
+
+
+class _StaleKeys:
+    def __init__(self, uow: UnitOfWork, before: list[SigningKeyRecord]) -> None:
+        self._keys = uow.keys
+        self._before = before
+
+    def list(self) -> list[SigningKeyRecord]:
+        return self._before
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._keys, name)
+
+
+@pytest.mark.parametrize("before", ["empty", "next-only"])
+def test_ensure_keys_that_lost_a_race_reads_again_and_succeeds(
+    store: Store, box: SecretBox, clock: FixedClock, before: str
+) -> None:
+    winner = new_manager(store, box, clock)
+    winner.ensure_keys()
+    seen = [r for r in records(store) if r.state == KeyState.NEXT] if before == "next-only" else []
+    if seen:
+        # The NEXT key this process saw has since been promoted by the winner.
+        winner.rotate()
+    settled = records(store)
+    racing = StaleKeyReads(store, seen, stale=1)
+
+    new_manager(cast(Store, racing), box, clock).ensure_keys()
+
+    assert racing.attempts == 2
+    assert records(store) == settled
+
+
+def test_ensure_keys_gives_up_when_the_keys_keep_changing(
+    store: Store, box: SecretBox, clock: FixedClock
+) -> None:
+    new_manager(store, box, clock).ensure_keys()
+    settled = records(store)
+    racing = StaleKeyReads(store, [], stale=100)
+
+    with pytest.raises(Conflict, match="kept changing"):
+        new_manager(cast(Store, racing), box, clock).ensure_keys()
+
+    assert racing.attempts == 5
+    assert records(store) == settled
+
+
+def test_every_lost_write_is_refused_by_the_store_itself(store: Store, manager: KeyManager) -> None:
+    """What the retries above rely on (the store's contract, not the manager's care)."""
+    manager.ensure_keys()
+    (following,) = (r for r in records(store) if r.state == KeyState.NEXT)
+    with store.unit_of_work() as uow, pytest.raises(AlreadyExists):
+        uow.keys.add(replace(following, kid="another", state=KeyState.CURRENT))
+
+
+@pytest.mark.parametrize(
+    ("retire_after", "current_ttl", "message"),
+    [
+        (timedelta(0), timedelta(seconds=5), "retire_after must be positive"),
+        (timedelta(seconds=-1), timedelta(seconds=5), "retire_after must be positive"),
+        (RETIRE_AFTER, timedelta(seconds=-1), "current_ttl must not be negative"),
+    ],
+)
+def test_a_manager_refuses_lifetimes_that_cannot_work(
+    store: Store, box: SecretBox, clock: FixedClock, retire_after: timedelta,
+    current_ttl: timedelta, message: str,
+) -> None:  # fmt: skip
+    with pytest.raises(ValueError, match=message):
+        KeyManager(store, box, clock, retire_after=retire_after, current_ttl=current_ttl)
+
+
+def test_a_current_ttl_of_zero_reads_the_store_every_time(
+    store: Store, box: SecretBox, clock: FixedClock
+) -> None:
+    server = KeyManager(store, box, clock, retire_after=RETIRE_AFTER, current_ttl=timedelta(0))
+    cli = new_manager(store, box, clock)
+    server.ensure_keys()
+    server.signing_key()
+
+    rotated = cli.rotate()
+
+    assert server.signing_key().kid == rotated.kid
+
+
+def test_a_key_is_decrypted_once_while_it_stays_current(
+    manager: KeyManager, clock: FixedClock
+) -> None:
+    """Which key is current is read again after `current_ttl`; the parsed key is kept."""
+    manager.ensure_keys()
+    first = manager.signing_key()
+    clock.advance(CURRENT_TTL)
+    assert manager.signing_key() is first
+    clock.advance(timedelta(minutes=1))
+    manager.rotate()
+    assert manager.signing_key() is not first
 
 
 def test_kid_is_the_rfc7638_thumbprint(manager: KeyManager) -> None:

@@ -93,6 +93,20 @@ def test_ordinary_values_are_kept_as_they_are() -> None:
     assert event.actor == "cli"
 
 
+def test_values_json_cannot_hold_become_bounded_text() -> None:
+    """A detail is stored as JSON: anything else is written as its text, bounded too."""
+    detail = bound_detail(
+        {"at": NOW, "kinds": {"saml"}, "big": 2**60, "inf": float("inf"), "raw": b"x\n" * 400}
+    )
+    assert detail["at"] == "2026-03-01 12:00:00+00:00"
+    assert detail["kinds"] == "{'saml'}"
+    assert detail["big"] == "(a 61-bit integer)"
+    assert detail["inf"] == "inf"
+    assert detail["raw"].startswith("b'x\\nx\\n")
+    assert len(detail["raw"]) <= MAX_TEXT
+    assert detail["raw"].endswith(" more]")
+
+
 def test_nesting_is_bounded_in_depth_and_in_entries() -> None:
     deep: object = "bottom"
     for _ in range(50):

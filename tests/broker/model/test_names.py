@@ -75,8 +75,11 @@ def test_normalize_domain(raw: str, normalized: str) -> None:
         ("ex@mple.com", "not a valid domain"),
         ("[127.0.0.1]", "not a valid domain"),
         ("127.0.0.1", "IP address"),
-        ("a" * 64 + ".example", "not a valid domain|label longer"),
-        (".".join([LONG_LABEL] * 4), "longer than 253|not a valid domain"),
+        # RFC 1035 §2.3.4 on the encoded name: 63 octets a label, 253 a name.
+        ("a" * 64 + ".example", "not a valid domain name: Label too long"),
+        ("ü" * 60 + ".example", "not a valid domain name: Label too long"),  # as an A-label
+        (".".join([LONG_LABEL] * 4), "not a valid domain name: Domain too long"),
+        (".".join([LONG_LABEL] * 3) + "." + "a" * 62, "not a valid domain name: Domain too long"),
     ],
 )
 def test_normalize_domain_refuses(raw: str, why: str) -> None:

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from broker.model.claims import is_email_verified
 from broker.model.names import email_domain
 from broker.model.reasons import Reason
 from broker.model.records import AuthorizationRequest, Connection, Domain
@@ -89,13 +88,6 @@ def test_several_connections_and_no_match_offer_every_active_one() -> None:
 )
 def test_email_domain(email: str, domain: str | None) -> None:
     assert email_domain(email) == domain
-
-
-def test_email_is_verified_only_in_a_verified_domain() -> None:
-    assert is_email_verified("ann@acme.test", ["acme.test"])
-    assert not is_email_verified("ann@evil.test", ["acme.test"])
-    assert not is_email_verified("ann@sub.acme.test", ["acme.test"])
-    assert not is_email_verified(None, ["acme.test"])
 
 
 class Directory:

@@ -264,3 +264,83 @@ def test_concurrent_operations_never_exceed_the_limit(clock: Clock) -> None:
     for thread in threads:
         thread.join()
     assert most == 3
+
+
+def test_without_a_listener_transitions_are_only_logged(clock: Clock) -> None:
+    bulkheads = Bulkheads(LIMITS, clock=clock)
+    for _ in range(3):
+        fail(bulkheads)
+    assert bulkheads.is_open("con_a")
+    clock.now += 30
+    succeed(bulkheads)
+    assert not bulkheads.is_open("con_a")
+
+
+def test_refuse_while_open_refuses_only_until_a_trial_is_due(
+    bulkheads: Bulkheads, clock: Clock
+) -> None:
+    bulkheads.refuse_while_open("con_a")  # never seen: nothing to refuse
+    fail(bulkheads)
+    bulkheads.refuse_while_open("con_a")  # failing, but closed
+    fail(bulkheads)
+    fail(bulkheads)
+    with pytest.raises(UpstreamUnavailable) as refused:
+        bulkheads.refuse_while_open("con_a")
+    assert refused.value.reason == "idp_circuit_open"
+    assert refused.value.facts == {"problem": "timed out"}
+    clock.now += 29.9
+    with pytest.raises(UpstreamUnavailable):
+        bulkheads.refuse_while_open("con_a")
+    clock.now += 0.1
+    bulkheads.refuse_while_open("con_a")  # a trial may go ahead
+    assert bulkheads.is_open("con_a")
+
+
+def test_a_trial_without_a_free_slot_is_refused_and_the_next_may_try(
+    bulkheads: Bulkheads, clock: Clock
+) -> None:
+    for _ in range(3):
+        fail(bulkheads)
+    clock.now += 30
+    with ExitStack() as held:
+        # Setup fetches (in-flight only) hold every slot when the trial is due.
+        held.enter_context(bulkheads.slot("con_a", breaker=False))
+        held.enter_context(bulkheads.slot("con_a", breaker=False))
+        assert refusal(bulkheads) == "idp_busy"
+    # That trial never ran: the next operation is the trial, and its success closes.
+    succeed(bulkheads)
+    assert not bulkheads.is_open("con_a")
+
+
+def test_an_operation_waiting_for_a_slot_is_refused_if_the_circuit_opens_meanwhile(
+    clock: Clock,
+) -> None:
+    bulkheads = Bulkheads(
+        BulkheadLimits(max_in_flight=1, max_waiting=1, wait_seconds=10, failures_to_open=1),
+        clock=clock,
+    )
+    outcomes: list[str] = []
+
+    def waiter() -> None:
+        try:
+            with bulkheads.slot("con_a"):
+                outcomes.append("ran")
+        except UpstreamUnavailable as exc:
+            outcomes.append(exc.reason)
+
+    thread = threading.Thread(target=waiter)
+
+    def fail_once_the_waiter_is_queued() -> None:
+        thread.start()
+        for _ in range(500):
+            if bulkheads._states["con_a"].waiting:
+                break
+            threading.Event().wait(0.01)
+        assert bulkheads._states["con_a"].waiting == 1
+        raise UpstreamUnavailable(Reason.TOKEN_ENDPOINT_UNAVAILABLE, detail="timed out")
+
+    with pytest.raises(UpstreamUnavailable), bulkheads.slot("con_a"):
+        fail_once_the_waiter_is_queued()
+    thread.join()
+    assert outcomes == ["idp_circuit_open"]
+    assert bulkheads.is_open("con_a")

@@ -19,6 +19,13 @@ from dataclasses import dataclass
 import pytest
 
 from broker.upstream import outbound
+from broker.upstream.deadline import (
+    RATE_GRACE_SECONDS,
+    Deadline,
+    DeadlineExceeded,
+    clamp,
+    deadline_for_request,
+)
 from broker.upstream.outbound import OutboundError, OutboundPolicy, make_client
 
 BODY = b"x" * 60
@@ -207,3 +214,62 @@ def test_a_connection_may_set_its_own_deadline() -> None:
                 connector.complete_login(flow, CallbackInput(query={"code": "c", "state": "f"}))
         assert "did not answer within 1 s" in refused.value.detail
         assert time.monotonic() - started < 1.0 + 3.0
+
+
+class FakeMonotonic:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_every_socket_operation_gets_at_most_the_time_left() -> None:
+    clock = FakeMonotonic()
+    deadline = Deadline(5.0, min_bytes_per_second=1, clock=clock)
+    assert deadline.clamp(None) == 5.0
+    assert deadline.clamp(2.0) == 2.0
+    clock.now += 4.0
+    assert deadline.clamp(2.0) == 1.0
+    clock.now += 1.0
+    with pytest.raises(DeadlineExceeded, match="deadline passed"):
+        deadline.clamp(2.0)
+    with pytest.raises(DeadlineExceeded):
+        deadline.clamp(None)
+
+
+def test_the_rate_is_judged_from_the_first_byte_after_the_grace() -> None:
+    clock = FakeMonotonic()
+    deadline = Deadline(60.0, min_bytes_per_second=100, clock=clock)
+    clock.now += 10.0  # waiting for the first byte costs nothing against the rate
+    deadline.received(1)
+    clock.now += RATE_GRACE_SECONDS
+    deadline.received(1)  # within the grace: not judged yet
+    clock.now += 1.0
+    deadline.received(298)  # 300 bytes in 3 s: the minimum exactly
+    clock.now += 1.0
+    with pytest.raises(DeadlineExceeded, match="75 bytes/s, under the minimum of 100"):
+        deadline.received(0)
+
+
+def test_without_a_request_in_progress_nothing_is_clamped() -> None:
+    assert clamp(None) is None
+    assert clamp(3.0) == 3.0
+    with deadline_for_request(Deadline(1.0, min_bytes_per_second=1)):
+        assert clamp(None) is not None
+    assert clamp(None) is None
+
+
+def test_an_idp_that_hangs_up_without_answering_is_unavailable() -> None:
+    class HangUp(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            self.request.recv(65536)  # then close: the client reads the end of the stream
+
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), HangUp) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        with make_client(_policy(5.0)) as client, pytest.raises(OutboundError) as refused:
+            outbound.get(client, url, policy=_policy(5.0), max_bytes=64)
+        server.shutdown()
+    assert refused.value.kind == "unavailable"
+    assert refused.value.detail == f"cannot reach {url}"

@@ -208,3 +208,57 @@ def test_a_redirect_to_a_location_that_is_not_a_url_is_refused() -> None:
     )
     with pytest.raises(OutboundError, match="another site"):
         outbound.get(client, "https://idp.test/a", policy=PRODUCTION, max_bytes=10)
+
+
+def _not_resolvable(host: str, port: int) -> list[str]:
+    raise OSError("Name or service not known")
+
+
+@pytest.mark.parametrize(
+    "resolver",
+    [
+        pytest.param(_not_resolvable, id="resolver-error"),
+        pytest.param(lambda host, port: [], id="empty-answer"),
+        pytest.param(lambda host, port: ["not-an-address"], id="garbage-answer"),
+    ],
+)
+def test_a_name_that_does_not_resolve_is_unavailable(
+    canary: Canary, resolver: outbound.Resolver
+) -> None:
+    with pytest.raises(OutboundError) as failed:
+        fetch(f"http://idp.test:{canary.port}/", DEVELOPMENT, resolver)
+    assert failed.value.kind == "unavailable"
+    assert failed.value.detail == f"cannot reach http://idp.test:{canary.port}/"
+    assert canary.connections == 0
+
+
+def test_each_resolved_address_is_tried_in_turn(canary: Canary) -> None:
+    """127.0.0.2 is loopback too, but nothing listens there on the canary's port."""
+    answer = ["127.0.0.2", "127.0.0.1"]
+    assert fetch(f"http://idp.test:{canary.port}/", DEVELOPMENT, lambda h, p: answer) == b"ok"
+    assert canary.connections == 1
+
+
+def test_when_no_resolved_address_answers_the_idp_is_unavailable(canary: Canary) -> None:
+    answer = ["127.0.0.2", "127.0.0.3"]
+    with pytest.raises(OutboundError) as failed:
+        fetch(f"http://idp.test:{canary.port}/", DEVELOPMENT, lambda h, p: answer)
+    assert failed.value.kind == "unavailable"
+    assert canary.connections == 0
+
+
+def test_an_injected_transport_still_stops_reading_at_the_deadline() -> None:
+    """A client without the guarded backend (tests, the in-process world) reads the body
+    through the same loop, which checks the deadline between chunks."""
+
+    def slow_body() -> Iterator[bytes]:
+        yield b"x"
+        threading.Event().wait(0.3)
+        yield b"y"
+
+    policy = OutboundPolicy.for_environment(production=True, deadline_seconds=0.1)
+    client = _routes({"https://idp.test/slow": httpx.Response(200, content=slow_body())})
+    with pytest.raises(OutboundError) as late:
+        outbound.get(client, "https://idp.test/slow", policy=policy, max_bytes=10)
+    assert late.value.kind == "unavailable"
+    assert late.value.detail == "https://idp.test/slow did not answer within 0.1 s"

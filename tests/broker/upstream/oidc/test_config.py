@@ -14,7 +14,9 @@ from broker.keys.crypto import KeyDecryptionError
 from broker.upstream.oidc.config import OidcConnectionConfig
 from broker.upstream.oidc.setup import check_provider
 from broker.upstream.outbound import OutboundPolicy
+from broker.upstream.urls import endpoints_for
 from tests.broker.upstream.oidc.conftest import BOX, CONNECTION_ID, make_config
+from tests.support.config import ISSUER
 from tests.support.mock_op import CLIENT_SECRET, MockOp
 
 PRODUCTION = OutboundPolicy(allow_http=False)
@@ -68,12 +70,85 @@ def test_private_key_jwt_stores_only_the_public_half_in_clear() -> None:
         ({"endpoints": {"authorization_endpoint": "https://a", "token_endpoint": "https://t",
                         "jwks_uri": "https://j", "evil": "https://e"}}, "endpoints"),
         ({"always_fetch_userinfo": "yes"}, "always_fetch_userinfo"),
+        ({"endpoints": ["https://op.test/t"]}, "endpoints"),
+        ({"token_endpoint_auth_method": "private_key_jwt"}, "client_key"),
+        ({"token_endpoint_auth_method": "private_key_jwt", "client_key": "pem"}, "client_key"),
+        ({"token_endpoint_auth_method": "private_key_jwt",
+          "client_key": {"private_key_encrypted": 1, "public_jwk": {"kty": "RSA"}}}, "client_key"),
+        ({"token_endpoint_auth_method": "private_key_jwt",
+          "client_key": {"private_key_encrypted": "x", "public_jwk": "jwk"}}, "client_key"),
+        # A public JWK holding the private exponent is a private key stored in clear.
+        ({"token_endpoint_auth_method": "private_key_jwt",
+          "client_key": {"private_key_encrypted": "x", "public_jwk": {"kty": "RSA", "d": "x"}}},
+         "client_key"),
+        ({"strategy": "adfs"}, "strategy"),  # ADFS offers no OIDC tile
+        ({"request_timeout_seconds": 60}, "request_timeout_seconds"),
     ],
 )  # fmt: skip
 def test_bad_settings_are_refused_naming_the_field(change: dict[str, Any], field: str) -> None:
     with pytest.raises(ConfigError) as refused:
         OidcConnectionConfig.parse({**make_config(), **change})
     assert refused.value.field == field
+
+
+MANUAL_ENDPOINTS = {
+    "authorization_endpoint": "https://op.test/authorize",
+    "token_endpoint": "https://op.test/token",
+    "jwks_uri": "https://op.test/jwks",
+}
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"strategy": "okta", "request_timeout_seconds": 5},
+        {"endpoints": MANUAL_ENDPOINTS},
+        {"endpoints": {**MANUAL_ENDPOINTS, "userinfo_endpoint": "https://op.test/userinfo"}},
+        {"endpoints": {**MANUAL_ENDPOINTS, "userinfo_endpoint": ""}},
+        {"token_endpoint_auth_method": "private_key_jwt", "client_secret": None},
+    ],
+)
+def test_optional_settings_round_trip(options: dict[str, Any]) -> None:
+    stored = make_config(**options)
+    parsed = OidcConnectionConfig.parse(stored)
+    assert OidcConnectionConfig.parse(parsed.to_json()) == parsed
+    assert parsed.to_json() == stored
+
+
+def test_endpoints_set_by_hand_are_a_warning_for_whoever_configures_it() -> None:
+    assert OidcConnectionConfig.parse(make_config()).warnings() == ()
+    (warning,) = OidcConnectionConfig.parse(make_config(endpoints=MANUAL_ENDPOINTS)).warnings()
+    assert "Endpoints are set by hand" in warning
+
+
+def test_an_unfinished_oidc_connection_publishes_nothing() -> None:
+    """Its `private_key_jwt` key comes with the IdP's values; before them, nothing exists."""
+    endpoints = endpoints_for(ISSUER, CONNECTION_ID, "oidc")
+    assert OidcConnectionConfig.describe_unfinished({}, endpoints) is None
+    assert OidcConnectionConfig.describe_unfinished(make_config(), endpoints) is None
+
+
+def test_check_provider_with_endpoints_set_by_hand_fetches_nothing(op: MockOp) -> None:
+    config = OidcConnectionConfig.parse(make_config(endpoints=MANUAL_ENDPOINTS))
+    checked = check_provider(config, op.client(), policy=PRODUCTION)
+    assert checked.metadata.token_endpoint == "https://op.test/token"
+    assert checked.metadata.jwks_uri == "https://op.test/jwks"
+    assert checked.warnings == ()
+    assert op.requests == []
+
+
+@pytest.mark.parametrize(
+    ("methods", "warned"), [(["plain"], True), (["plain", "S256"], False), ([], False)]
+)
+def test_check_provider_warns_when_pkce_s256_is_not_advertised(
+    op: MockOp, methods: list[str], warned: bool
+) -> None:
+    op.discovery_changes = {"code_challenge_methods_supported": methods}
+    checked = check_provider(
+        OidcConnectionConfig.parse(make_config()), op.client(), policy=PRODUCTION
+    )
+    expected = ("The IdP does not advertise PKCE S256; Gatehouse sends it anyway.",)
+    assert checked.warnings == (expected if warned else ())
 
 
 def test_a_secret_method_without_a_secret_is_refused() -> None:
