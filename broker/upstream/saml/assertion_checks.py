@@ -7,6 +7,7 @@ the request binding on signed data only (docs/security.md S-17, S-27..S-33).
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -14,7 +15,6 @@ from urllib.parse import urlsplit, urlunsplit
 from lxml import etree
 from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
 from onelogin.saml2.response import OneLogin_Saml2_Response
-from onelogin.saml2.utils import OneLogin_Saml2_Utils
 from onelogin.saml2.xml_utils import OneLogin_Saml2_XML
 
 from broker.model.reasons import Reason
@@ -329,10 +329,21 @@ def _iso(instant: datetime) -> str:
     return instant.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+#: SAML Core §1.3.3: an xs:dateTime in UTC "with no time zone component", to the second or
+#: finer (2026-01-15T12:00:00Z, 2026-01-15T12:00:00.123Z). An offset, even +00:00, is not one.
+_SAML_INSTANT = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})(\.[0-9]+)?Z")
+
+
 def _instant(value: str | None) -> datetime | None:
+    """The instant to the second (finer parts are dropped, as python3-saml's own checks do).
+    Parsed here rather than by python3-saml, whose parser raises a bare Exception for an
+    offset that would escape every check."""
     if value is None:
         return None
+    match = _SAML_INSTANT.fullmatch(value)
     try:
-        return datetime.fromtimestamp(OneLogin_Saml2_Utils.parse_SAML_to_time(value), UTC)
-    except ValueError as exc:
+        if match is None:
+            raise ValueError("not a UTC instant without a time zone")
+        return datetime.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+    except ValueError as exc:  # also a date no calendar has, or 24:00:00
         raise UpstreamInvalid(Reason.MALFORMED, detail=f"bad instant {value!r}") from exc
