@@ -29,14 +29,14 @@ from starlette.testclient import TestClient
 from broker.app import create_app, create_app_from_env
 from broker.clock import FixedClock
 from broker.errors import ConfigError
-from broker.metrics.exposition import Exposition
+from broker.metrics.exposition import Exposition, PoolUse
 from broker.metrics.listener import MetricsListener
 from broker.model.reasons import Reason
 from broker.settings import RATE_LIMIT_VARIABLES, MetricsSettings, RateLimitSettings, Settings
 from broker.store import Store
 from broker.store.purge import PurgeCounts, Purger
 from broker.store.sql import SqlStore
-from broker.store.sql.pool import pool_use
+from broker.store.sql.pool import pool_use, watch_pool
 from broker.upstream import outbound
 from broker.upstream.bulkhead import BulkheadLimits, Bulkheads
 from broker.upstream.errors import UpstreamUnavailable
@@ -297,6 +297,24 @@ def test_the_database_pool_is_read_at_scrape_time(store: SqlStore, metrics: Test
     )
 
 
+def test_a_worker_publishes_its_pool_as_it_will_be_after_each_checkout_and_checkin(
+    store: SqlStore,
+) -> None:
+    """Among several workers no scrape can read this process's pool, so it publishes on
+    every change; a checkin is published as the pool will be once it took the connection
+    back (the sixth, an overflow one, is then closed)."""
+    published: list[PoolUse | None] = []
+    watch_pool(store.engine, published.append)
+    with ExitStack() as held:
+        for _ in range(6):
+            held.enter_context(store.unit_of_work())
+        assert published[-1] == PoolUse(checked_out=6, size=5, overflow=1)
+        assert pool_use(store.engine) == published[-1]
+    assert published[-1] == PoolUse(checked_out=0, size=5, overflow=0)
+    assert pool_use(store.engine) == published[-1]
+    assert [use.checked_out for use in published if use] == [1, 2, 3, 4, 5, 6, 5, 4, 3, 2, 1, 0]
+
+
 # -- requests to IdPs -----------------------------------------------------------------------
 
 
@@ -434,7 +452,6 @@ def test_a_single_process_starts_its_listener_with_its_app(
     finally:
         listener.stop()
         app.state.broker.close()
-    assert create_app(make_settings(tmp_path), store=app.state.broker.store).state.metrics
 
 
 # -- settings -----------------------------------------------------------------------------
