@@ -24,6 +24,7 @@ from broker.clock import Clock
 from broker.limiter import RateLimiter
 from broker.management import Management
 from broker.management.errors import ResourceNotFound
+from broker.metrics import recording as metrics
 from broker.model.management import PortalLink
 from broker.model.opaque import hash_secret, new_secret
 from broker.model.portal import PortalSession
@@ -146,4 +147,5 @@ class Sessions:
             self._per_address.bucket(address_key(client)), self._everyone.bucket("")
         )
         if refused is not None:
+            metrics.rate_limited("portal_link")
             raise TooManyAttempts(refused.retry_after)

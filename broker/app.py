@@ -10,6 +10,7 @@ import logging
 import sys
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -32,6 +33,13 @@ from broker.management.api import build_operations
 from broker.management.api.dispatch import ManagementApi
 from broker.management.connection_health import ConnectionHealth
 from broker.management.dns_txt import DnsTxtLookup, TxtLookup
+from broker.metrics.exposition import (
+    Exposition,
+    forget_this_process,
+    publish_pool,
+    shared_directory,
+)
+from broker.metrics.listener import MetricsListener
 from broker.model.client_address import TrustedProxies
 from broker.oidc.provider import Provider
 from broker.readiness import Readiness
@@ -39,6 +47,7 @@ from broker.settings import Settings
 from broker.store import Store, StoreUnavailable
 from broker.store.purge import Purger
 from broker.store.sql import SqlStore, make_engine
+from broker.store.sql.pool import pool_use, watch_pool
 from broker.upstream.base import ConnectorDeps
 from broker.upstream.bulkhead import BulkheadLimits, Bulkheads
 from broker.upstream.oidc import OidcConnectionConfig
@@ -50,6 +59,7 @@ from broker.web.endpoints import Endpoints
 from broker.web.lifespan import background_lifespan
 from broker.web.limits import RouteLimits
 from broker.web.management import ApiEndpoints
+from broker.web.metrics import MetricsEndpoint
 from broker.web.middleware import SecurityHeadersMiddleware, scrub_link_tokens_from_access_logs
 from broker.web.routes import build_routes
 from broker.workers import LoginPool
@@ -223,6 +233,7 @@ def create_app(
     broker = build_broker(
         settings, store=store, http=http, clock=clock, connector_types=connector_types, dns=dns
     )
+    exposition = _metrics_exposition(broker.store)
     try:
         broker.store.check()
     except StoreUnavailable:
@@ -279,10 +290,13 @@ def create_app(
         proxies=proxies,
     )
     purger = broker.purger
+    token = settings.metrics.token
+    metrics = MetricsEndpoint(token=token, exposition=exposition) if token else None
     app = Starlette(
-        routes=build_routes(endpoints, api, portal),
+        routes=build_routes(endpoints, api, portal, metrics.scrape if metrics else None),
         lifespan=background_lifespan(
-            {"purge": (lambda stop: purger.purge(stop=stop), settings.retention.purge_interval)}
+            {"purge": (lambda stop: purger.purge(stop=stop), settings.retention.purge_interval)},
+            at_shutdown=forget_this_process,
         ),
         middleware=[Middleware(SecurityHeadersMiddleware, hsts=settings.is_production)],
         exception_handlers={
@@ -292,7 +306,30 @@ def create_app(
         },
     )
     app.state.broker = broker
+    app.state.metrics = exposition
     return app
+
+
+def _metrics_exposition(store: Store) -> Exposition:
+    """What `/metrics` answers for this app: the SQL store's pool is read at scrape time, or,
+    in a worker among several, published on every checkout and checkin for the others'
+    scrapes to add up (`broker.metrics.exposition`)."""
+    if not isinstance(store, SqlStore):
+        return Exposition.of_app(None)
+    if shared_directory() is not None:
+        watch_pool(store.engine, publish_pool)
+    return Exposition.of_app(partial(pool_use, store.engine))
+
+
+def listen_for_metrics(app: Starlette, settings: Settings) -> MetricsListener | None:
+    """The separate metrics listener of a single process (`GATEHOUSE_METRICS_LISTEN`). A
+    worker among several starts none: `gatehouse serve` runs one for all of them."""
+    address = settings.metrics.listen
+    if address is None or shared_directory() is not None:
+        return None
+    listener = MetricsListener(address, app.state.metrics)
+    listener.start()
+    return listener
 
 
 def create_app_from_env() -> Starlette:
@@ -303,7 +340,10 @@ def create_app_from_env() -> Starlette:
     with one line on stderr and status 1, as `gatehouse` commands do: an ASGI server
     would print a traceback for any other exception from its factory."""
     try:
-        return create_app(Settings.from_env())
+        settings = Settings.from_env()
+        app = create_app(settings)
+        app.state.metrics_listener = listen_for_metrics(app, settings)
+        return app
     except ConfigError as exc:
         problem = f"configuration: {exc}"
     except StoreUnavailable as exc:

@@ -174,6 +174,22 @@ class RetentionSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class MetricsSettings:
+    """How Prometheus reads `/metrics` (`broker.metrics`), as the operator chooses: on the
+    main listener with `Authorization: Bearer <token>` when `token` is set (otherwise
+    `/metrics` there is 404), and/or on a separate `listen` address (host, port) serving
+    only `/metrics`, for an address only Prometheus reaches."""
+
+    token: str | None = field(default=None, repr=False)
+    listen: tuple[str, int] | None = None
+
+
+#: A metrics token is a bearer secret in a header: long enough not to be guessed, and
+#: printable ASCII without spaces (what a header carries unchanged).
+_MIN_METRICS_TOKEN = 16
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DatabaseSettings:
     url: str
 
@@ -197,6 +213,7 @@ class Settings:
     rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     logging: LogSettings = field(default_factory=LogSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
 
     @property
     def is_production(self) -> bool:
@@ -239,6 +256,7 @@ class Settings:
             rate_limits=parse_rate_limit_settings(env_vars),
             retention=_retention_settings(env_vars),
             logging=parse_log_settings(env_vars),
+            metrics=parse_metrics_settings(env_vars),
             database=DatabaseSettings(url=database_url),
             secret_key=secret_key,
             var_dir=var_dir,
@@ -372,6 +390,33 @@ def _retention_settings(env_vars: Mapping[str, str]) -> RetentionSettings:
             "GATEHOUSE_CONNECTION_TEST_RETENTION_DAYS", defaults.connection_test_retention
         ),
     )
+
+
+def parse_metrics_settings(env_vars: Mapping[str, str]) -> MetricsSettings:
+    token = env_vars.get("GATEHOUSE_METRICS_TOKEN", "").strip() or None
+    if token is not None and (
+        len(token) < _MIN_METRICS_TOKEN or not all("!" <= ch <= "~" for ch in token)
+    ):
+        raise ConfigError(
+            "GATEHOUSE_METRICS_TOKEN",
+            f"must be at least {_MIN_METRICS_TOKEN} printable ASCII characters without "
+            f"spaces; {_GENERATE_KEY}",
+        )
+    raw = env_vars.get("GATEHOUSE_METRICS_LISTEN", "").strip()
+    return MetricsSettings(token=token, listen=parse_listen_address(raw) if raw else None)
+
+
+def parse_listen_address(raw: str) -> tuple[str, int]:
+    """`127.0.0.1:9464`, `[::1]:9464`, `metrics.internal:9464` -> (host, port)."""
+    expected = "expected host:port, such as 127.0.0.1:9464 or [::1]:9464"
+    try:
+        parts = urlsplit(f"//{raw}")
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        raise ConfigError("GATEHOUSE_METRICS_LISTEN", expected) from None
+    if not host or not port or parts.path or parts.query or parts.fragment or "@" in raw:
+        raise ConfigError("GATEHOUSE_METRICS_LISTEN", expected)
+    return host, port
 
 
 def parse_issuer(raw: str, env: str) -> str:

@@ -3,6 +3,7 @@ clients and signing keys."""
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 
 import click
@@ -19,6 +20,9 @@ from broker.cli.root import (
 )
 from broker.clock import SystemClock
 from broker.errors import ConfigError
+from broker.metrics.exposition import Exposition
+from broker.metrics.listener import MetricsListener
+from broker.metrics.workers import shared_by_workers
 from broker.oidc.clients import register_client
 from broker.settings import Settings
 from broker.store import AlreadyExists
@@ -58,15 +62,24 @@ def serve(host: str, port: int, workers: int) -> None:
     # serve (each worker's app checks again, for servers started without this command).
     settings = load_settings()
     checked_store(settings).engine.dispose()
-    uvicorn.run(
-        "broker.app:create_app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=False,
-        log_config=logs.uvicorn_log_config(settings.logging.level, settings.logging.format),
-    )
+    with ExitStack() as running:
+        if workers > 1:
+            # Each worker keeps its metrics in files of one directory, and a scrape of any
+            # of them, or of the metrics listener here, adds them up (`broker.metrics`).
+            shared = running.enter_context(shared_by_workers(settings.var_dir))
+            if settings.metrics.listen is not None:
+                listener = MetricsListener(settings.metrics.listen, Exposition.of_workers(shared))
+                listener.start()
+                running.callback(listener.stop)
+        uvicorn.run(
+            "broker.app:create_app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            proxy_headers=False,
+            log_config=logs.uvicorn_log_config(settings.logging.level, settings.logging.format),
+        )
 
 
 @cli.command()

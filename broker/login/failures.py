@@ -1,4 +1,5 @@
-"""Recording a refused login: a log line always, an audit event as a rule.
+"""Recording a refused login: a log line and a count in the metrics always, an audit event
+as a rule.
 
 The exception is the refusal no live flow stands behind (an unknown or spent `state`, an
 unsolicited SAMLResponse): anyone can send those by the thousand to a connection's ACS, so
@@ -14,6 +15,7 @@ import logging
 from broker.clock import Clock
 from broker.limiter import RateLimiter
 from broker.login.trail import LoginTrail
+from broker.metrics import recording as metrics
 from broker.model.rate_limits import Limit
 from broker.model.reasons import Reason
 from broker.store import Store
@@ -40,6 +42,7 @@ class FailedLogins:
             reason,
             detail,
         )
+        metrics.login_refused(trail.protocol, reason)
         if reason in WITHOUT_A_FLOW:
             key = f"{trail.connection_id}:{reason}"
             if self._limiter.check(_EVENT_A_MINUTE.bucket(key)) is not None:

@@ -28,6 +28,7 @@ from broker.login.pages import chooser_page, email_page, no_route_message
 from broker.login.refusals import LoginRefused, refusal_page, upstream_refusal
 from broker.login.trail import LoginTrail
 from broker.login.trial_logins import TrialLogins
+from broker.metrics import recording as metrics
 from broker.model.claims import build_claims
 from broker.model.login_policy import first_refusal
 from broker.model.names import email_domain
@@ -291,6 +292,7 @@ class LoginService:
                 trail.event("login.succeeded", None, now=now, detail={"user_id": identity.id})
             )
         log.info("login complete connection=%s sub=%s", connection.id, identity.id)
+        metrics.login_succeeded(connection.kind)
         return redirect
 
     def _known_connection(self, connection_id: str) -> Connection:
@@ -300,6 +302,7 @@ class LoginService:
         connection = self._find_connection(connection_id)
         if connection is None:
             log.warning("login refused reason=unknown_connection connection=%s", connection_id)
+            metrics.login_refused(None, Reason.UNKNOWN_CONNECTION)
             raise refusal_page(Reason.UNKNOWN_CONNECTION, detail="no such connection")
         return connection
 
@@ -353,6 +356,7 @@ class LoginService:
                 flow_id=flow.id,
                 request=request,
                 organization_id=handed_to.organization_id if handed_to else None,
+                protocol=handed_to.kind if handed_to else None,
             )
             self._refused(trail, Reason.FORM_REFUSED, problem)
             raise refusal_page(Reason.FORM_REFUSED, detail=problem)
@@ -390,6 +394,7 @@ def _trail(connection: Connection, flow_id: str | None, request: HttpRequest) ->
         flow_id=flow_id,
         request=request,
         organization_id=connection.organization_id,
+        protocol=connection.kind,
     )
 
 

@@ -16,6 +16,8 @@ class LoginTrail:
     flow_id: str | None
     request: HttpRequest
     organization_id: str | None = None
+    #: The connection's kind (`saml`, `oidc`...), for the login metrics; None before any.
+    protocol: str | None = None
 
     def with_organization(self, organization_id: str) -> LoginTrail:
         return replace(self, organization_id=organization_id)

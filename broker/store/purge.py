@@ -22,8 +22,8 @@ become a permanent cost. Every broker instance runs it (the web layer's lifespan
 Each batch is a unit of work of its own (a short transaction: a few hundred rows' locks,
 then commit), repeated until one comes back short. Concurrent purgers, in other
 instances, take disjoint batches (see `broker.store.sql.batches`), so the counts of all of
-them add up to the rows deleted. One `now` is read per run: a row that expires during the
-run waits for the next one.
+them add up to the rows deleted (and so do the metrics' counts per table, which each run
+adds to). One `now` is read per run: a row that expires during the run waits for the next one.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
 
 from broker.clock import Clock
+from broker.metrics import recording as metrics
 from broker.settings import RetentionSettings
 from broker.store.protocols import Store, UnitOfWork
 
@@ -136,6 +137,7 @@ class Purger:
         )
         counts = {name: self._purge_table(batch, cutoffs, stop) for name, batch in _BATCHES.items()}
         purged = PurgeCounts(**counts)
+        metrics.purged(counts)
         if purged.total:
             log.info("purged %s", " ".join(f"{k}={v}" for k, v in counts.items() if v))
         return purged

@@ -18,7 +18,8 @@ an IdP that keeps failing:
 
 State is per process, as a bulkhead protects this process's workers; each instance learns on
 its own. Transitions are reported to a `BreakerListener` (the composition root records them as
-audit events, which the portal's overview reads).
+audit events, which the portal's overview reads). Each refusal is counted in the metrics, and
+the requests an admitted operation makes are counted under its key (`broker.metrics`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from broker.metrics import recording as metrics
 from broker.model.reasons import Reason
 from broker.upstream.errors import UpstreamUnavailable
 
@@ -120,9 +122,14 @@ class Bulkheads:
         Raises `UpstreamUnavailable(IDP_BUSY | IDP_CIRCUIT_OPEN)` before the block
         runs; records the block's outcome when it ends. `breaker=False` only limits what is
         in flight (an admin's setup fetches: a wrong URL typed five times is not an outage)."""
-        admitted = self._admit(key, breaker)
         try:
-            yield
+            admitted = self._admit(key, breaker)
+        except UpstreamUnavailable as exc:
+            metrics.idp_refused(key, exc.reason)
+            raise
+        try:
+            with metrics.calls_to(key):
+                yield
         except UpstreamUnavailable as exc:
             admitted.outcome = exc.detail or exc.recorded_reason
             raise
@@ -136,6 +143,7 @@ class Bulkheads:
             state = self._states.get(key)
             until = state.open_until if state is not None else None
             if state is not None and until is not None and self._clock() < until:
+                metrics.idp_refused(key, Reason.IDP_CIRCUIT_OPEN)
                 raise _circuit_open(state)
 
     def is_open(self, key: str) -> bool:

@@ -35,6 +35,7 @@ from urllib.parse import urljoin, urlsplit
 import httpcore
 import httpx
 
+from broker.metrics import recording as metrics
 from broker.model.numerals import InvalidNumeral, parse_decimal
 from broker.upstream.deadline import (
     Deadline,
@@ -178,8 +179,10 @@ def _open(
     http: httpx.Client, method: str, url: str, policy: OutboundPolicy, **kwargs: Any
 ) -> Iterator[tuple[httpx.Response, Deadline]]:
     """One request under its total deadline: httpx's own timeouts start at the time left,
-    and the guarded backend clamps every socket operation to it (`deadline.py`)."""
+    and the guarded backend clamps every socket operation to it (`deadline.py`). Counted in
+    the metrics by how it ended: ok, timeout, or error (a 5xx answer included)."""
     deadline = Deadline(policy.deadline_seconds, min_bytes_per_second=policy.min_bytes_per_second)
+    outcome: metrics.IdpOutcome = "error"
     try:
         with deadline_for_request(deadline):
             timeout = httpx.Timeout(max(deadline.remaining(), 0.001))
@@ -187,14 +190,18 @@ def _open(
                 method, url, timeout=timeout, follow_redirects=False, **kwargs
             ) as response:
                 yield response, deadline
+                outcome = "error" if response.status_code >= 500 else "ok"
     except (httpx.InvalidURL, UnicodeError) as exc:  # a host name IDNA refuses: xn--.com
         raise OutboundError("refused", "not a URL a request can be made to") from exc
     except httpx.TimeoutException as exc:
+        outcome = "timeout"
         raise OutboundError("unavailable", _late(url, exc, policy)) from exc
     except httpx.HTTPError as exc:
         if isinstance(exc.__cause__, BlockedAddress):
             raise OutboundError("refused", str(exc.__cause__)) from exc
         raise OutboundError("unavailable", f"cannot reach {_shown(url)}") from exc
+    finally:
+        metrics.idp_request(outcome)
 
 
 def _late(url: str, exc: Exception, policy: OutboundPolicy) -> str:

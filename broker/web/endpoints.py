@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from starlette.exceptions import HTTPException
@@ -15,6 +16,7 @@ from broker.http import Page
 from broker.limiter import Refused
 from broker.login.service import LoginService
 from broker.management.access import AccessTokens
+from broker.metrics import recording as metrics
 from broker.model.client_address import TrustedProxies
 from broker.oidc.provider import Provider
 from broker.readiness import Readiness
@@ -71,22 +73,33 @@ class Endpoints:
         limit: Guard | None = None,
         machine: bool = False,
         waits_on_idp: bool = False,
+        step: metrics.Step | None = None,
     ) -> Endpoint:
         """`limit` runs the core call under the route's rate limits; a refusal is a page
         for a person, or OAuth JSON for a `machine` route. `waits_on_idp`: the route may
         wait on a customer's IdP (a hand-off fetches discovery, a callback redeems a code),
         so its work runs in the login pool and can never hold the threads of the token
-        endpoint, discovery or the API (`broker.workers`)."""
+        endpoint, discovery or the API (`broker.workers`). `step`: the login step whose
+        latency the route measures, refusal pages included; a request the rate limit
+        refused is counted there instead, and would only hide slow answers among instant
+        ones."""
 
         async def endpoint(request: Request) -> Response:
+            started = time.perf_counter()
             req = await to_http_request(request, issuer=self.issuer, proxies=self.proxies)
             run = self.login_pool.run if waits_on_idp else run_in_threadpool
-            result = await (run(core, req) if limit is None else run(limit, core, req))
-            if not isinstance(result, Refused):
-                return to_response(result, request, self.templates)
+            refused: Refused | None = None
+            try:
+                result = await (run(core, req) if limit is None else run(limit, core, req))
+                if not isinstance(result, Refused):
+                    return to_response(result, request, self.templates)
+                refused = result
+            finally:
+                if step is not None and refused is None:
+                    metrics.login_step(step, time.perf_counter() - started)
             if machine:
-                return too_many_for_a_machine(result)
-            return too_many_for_a_person(request, self.templates, result)
+                return too_many_for_a_machine(refused)
+            return too_many_for_a_person(request, self.templates, refused)
 
         return endpoint
 
@@ -100,12 +113,14 @@ class Endpoints:
 
     @property
     def authorize(self) -> Endpoint:
-        return self._call(self.login.authorize, limit=self.limits.authorize, waits_on_idp=True)
+        return self._call(
+            self.login.authorize, limit=self.limits.authorize, waits_on_idp=True, step="authorize"
+        )
 
     @property
     def token(self) -> Endpoint:
         """One token endpoint, two grants (`broker.token_endpoint`)."""
-        return self._call(self.token_endpoint, limit=self.limits.token, machine=True)
+        return self._call(self.token_endpoint, limit=self.limits.token, machine=True, step="token")
 
     @property
     def userinfo(self) -> Endpoint:
@@ -113,11 +128,15 @@ class Endpoints:
 
     @property
     def submit_email(self) -> Endpoint:
-        return self._call(self.login.submit_email, limit=self.limits.login, waits_on_idp=True)
+        return self._call(
+            self.login.submit_email, limit=self.limits.login, waits_on_idp=True, step="login"
+        )
 
     @property
     def choose(self) -> Endpoint:
-        return self._call(self.login.choose, limit=self.limits.login, waits_on_idp=True)
+        return self._call(
+            self.login.choose, limit=self.limits.login, waits_on_idp=True, step="login"
+        )
 
     async def callback(self, request: Request) -> Response:
         """The IdP's answer: SAML ACS POST or OIDC redirect, for the connection in the path."""
@@ -126,6 +145,7 @@ class Endpoints:
             lambda req: self.login.callback(connection_id, req),
             limit=self.limits.callback,
             waits_on_idp=True,
+            step="callback",
         )
         return await endpoint(request)
 

@@ -58,21 +58,27 @@ async def run_periodically(name: str, job: Job, interval: timedelta, stop: threa
             log.exception("background job %s failed; it runs again in about %s", name, interval)
 
 
-def background_lifespan(jobs: dict[str, tuple[Job, timedelta]]) -> Lifespan:
+def background_lifespan(
+    jobs: dict[str, tuple[Job, timedelta]], *, at_shutdown: Callable[[], None] = lambda: None
+) -> Lifespan:
     """A lifespan running each job at its own interval, by name (for the log); a job
-    whose interval is zero is disabled (an operator then runs it from a scheduler)."""
+    whose interval is zero is disabled (an operator then runs it from a scheduler).
+    `at_shutdown` runs once the jobs have stopped (a worker's metrics leave the sum)."""
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         stop = threading.Event()
-        async with anyio.create_task_group() as tasks:
-            for name, (job, interval) in jobs.items():
-                if interval > timedelta(0):
-                    tasks.start_soon(run_periodically, name, job, interval, stop)
-            try:
-                yield
-            finally:
-                stop.set()
-                tasks.cancel_scope.cancel()
+        try:
+            async with anyio.create_task_group() as tasks:
+                for name, (job, interval) in jobs.items():
+                    if interval > timedelta(0):
+                        tasks.start_soon(run_periodically, name, job, interval, stop)
+                try:
+                    yield
+                finally:
+                    stop.set()
+                    tasks.cancel_scope.cancel()
+        finally:
+            at_shutdown()
 
     return lifespan

@@ -30,6 +30,7 @@ from starlette.templating import Jinja2Templates
 
 from broker.http import HttpRequest, HttpResponse, Page, Result
 from broker.limiter import RateLimiter, Refused
+from broker.metrics import recording as metrics
 from broker.model.client_credentials import CredentialsRefused, parse_client_credentials
 from broker.model.rate_limits import Limit, address_key, bounded_key
 from broker.settings import RateLimitSettings
@@ -45,17 +46,24 @@ Guard = Callable[[Core, HttpRequest], "Result | Refused"]
 class RouteLimits:
     def __init__(self, *, limiter: RateLimiter, settings: RateLimitSettings) -> None:
         self._limiter = limiter
-        self.authorize = self._per_address(Limit(name="authorize", requests=settings.authorize))
-        self.login = self._per_address(Limit(name="login", requests=settings.login))
-        self.callback = self._per_address(Limit(name="callback", requests=settings.callback))
+        self.authorize = self._per_address(
+            Limit(name="authorize", requests=settings.authorize), "authorize"
+        )
+        self.login = self._per_address(Limit(name="login", requests=settings.login), "login")
+        self.callback = self._per_address(
+            Limit(name="callback", requests=settings.callback), "callback"
+        )
         self._token_address = Limit(name="token-address", requests=settings.token_per_address)
         self._token_client = Limit(name="token-client", requests=settings.token_per_client)
         self._failure_weight = settings.token_failure_weight
 
-    def _per_address(self, limit: Limit) -> Guard:
+    def _per_address(self, limit: Limit, route: metrics.RouteClass) -> Guard:
         def guard(core: Core, request: HttpRequest) -> Result | Refused:
             refused = self._limiter.check(limit.bucket(address_key(request.client_ip)))
-            return refused if refused is not None else core(request)
+            if refused is not None:
+                metrics.rate_limited(route)
+                return refused
+            return core(request)
 
         return guard
 
@@ -67,6 +75,7 @@ class RouteLimits:
             buckets.append(self._token_client.bucket(bounded_key(client_id)))
         refused = self._limiter.check(*buckets)
         if refused is not None:
+            metrics.rate_limited("token")
             return refused
         result = core(request)
         if failed_client_authentication(result):

@@ -31,6 +31,7 @@ from broker.management.errors import (
     ResourceNotFound,
     UnsupportedMediaType,
 )
+from broker.metrics import recording as metrics
 from broker.model.management import StoredResponse
 from broker.model.rate_limits import Limit
 from broker.store import Store
@@ -87,6 +88,7 @@ class ManagementApi:
         shared counters like every other limit."""
         refused = self._limiter.check(self._limit.bucket(principal.client_id))
         if refused is not None:
+            metrics.rate_limited("api")
             raise RateLimited(refused.retry_after)
 
     def _idempotent(self, operation: Operation, call: Call, key: str) -> HttpResponse:

@@ -84,3 +84,28 @@ def test_waits_are_jittered_around_the_interval() -> None:
     waits = [jittered(timedelta(seconds=60)) for _ in range(200)]
     assert all(30 <= wait <= 90 for wait in waits)
     assert len(set(waits)) > 100  # instances started together drift apart
+
+
+def test_the_shutdown_hook_runs_once_after_the_jobs_stopped() -> None:
+    """Where a worker among several takes its pool gauges out of the sum."""
+    events: list[str] = []
+    started = threading.Event()
+
+    def job(stop: Callable[[], bool]) -> None:
+        started.set()
+        while not stop():
+            time.sleep(0.001)
+        events.append("job stopped")
+
+    async def main() -> None:
+        lifespan = background_lifespan(
+            {"purge": (job, TINY)}, at_shutdown=lambda: events.append("shut down")
+        )
+        with anyio.fail_after(GUARD_S):
+            async with lifespan(Starlette()):
+                while not started.is_set():
+                    await anyio.sleep(0.005)
+                assert events == []
+
+    anyio.run(main)
+    assert events == ["job stopped", "shut down"]
