@@ -49,7 +49,8 @@ def read_ca_bundle(text: str) -> CaCertificates:
     ValueError says what is wrong in words an IT admin acts on. Expiry is the caller's to
     judge: a bundle given now must not be expired, a stored one that expired is warned
     about (the IdP's TLS then fails, and says so)."""
-    if len(text.encode()) > MAX_BUNDLE_BYTES:
+    data = text.encode(errors="replace")  # PEM is ASCII: a lone surrogate is no worse
+    if len(data) > MAX_BUNDLE_BYTES:
         raise ValueError(f"is larger than {MAX_BUNDLE_BYTES // 1024} KiB")
     if "PRIVATE KEY" in text:
         raise ValueError(
@@ -57,7 +58,7 @@ def read_ca_bundle(text: str) -> CaCertificates:
             "and treat the key you pasted as compromised"
         )
     try:
-        certificates = x509.load_pem_x509_certificates(text.encode())
+        certificates = x509.load_pem_x509_certificates(data)
     except ValueError as exc:
         raise ValueError("not PEM certificates (-----BEGIN CERTIFICATE-----)") from exc
     if len(certificates) != text.count("-----BEGIN "):
@@ -66,19 +67,24 @@ def read_ca_bundle(text: str) -> CaCertificates:
         raise ValueError(f"at most {MAX_BUNDLE_CERTIFICATES} certificates")
     for certificate in certificates:
         if not _is_ca(certificate):
+            subject = certificate.subject.rfc4514_string()[:200]
             raise ValueError(
-                f"{certificate.subject.rfc4514_string()} is not a certificate authority (no "
-                "basicConstraints CA:TRUE): give the CA that issued your identity provider's "
-                "TLS certificate, not that certificate itself"
+                f"{subject} is not a certificate authority (no basicConstraints CA:TRUE): give "
+                "the CA that issued your identity provider's TLS certificate, not that "
+                "certificate itself"
             )
     return tuple(dict.fromkeys(c.public_bytes(Encoding.PEM).decode() for c in certificates))
 
 
 def _is_ca(certificate: x509.Certificate) -> bool:
+    """Whether its basicConstraints say CA:TRUE. Extensions are parsed only now: one that
+    does not parse, or comes twice, is refused in words like the rest."""
     try:
         constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints)
     except x509.ExtensionNotFound:
         return False
+    except (ValueError, x509.DuplicateExtension) as exc:
+        raise ValueError("holds a certificate whose extensions cannot be read") from exc
     return constraints.value.ca
 
 

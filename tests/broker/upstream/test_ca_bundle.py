@@ -3,10 +3,15 @@ certificates only, bounded, each refusal a sentence on the field (docs/security.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import ExtensionOID, ObjectIdentifier
 
 from broker.errors import ConfigError
 from broker.keys.crypto import SecretBox
@@ -54,7 +59,8 @@ def saml(**options: object) -> dict[str, object]:
     return {**stored("saml"), **options}
 
 
-CONFIGS = {
+Parse = Callable[[Mapping[str, object]], SamlConnectionConfig | OidcConnectionConfig]
+CONFIGS: dict[str, tuple[Parse, Callable[..., dict[str, object]]]] = {
     "saml": (SamlConnectionConfig.parse, saml),
     "oidc": (OidcConnectionConfig.parse, oidc),
 }
@@ -79,6 +85,38 @@ def test_none_is_no_bundle(kind: str, value: str | None) -> None:
     assert "ca_bundle" not in config.to_json()
 
 
+def _unreadable_extensions(*, duplicated: bool) -> str:
+    """A CA whose basicConstraints extension does not parse, or comes twice (the second made
+    by renaming another extension's OID in the DER: parsing does not check the signature)."""
+    ca = private_ca("Odd Root")
+    key = ca.key
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(ca.certificate.subject)
+        .issuer_name(ca.certificate.subject)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(ca.certificate.not_valid_before_utc)
+        .not_valid_after(ca.certificate.not_valid_after_utc)
+    )
+    if not duplicated:
+        broken = x509.UnrecognizedExtension(ExtensionOID.BASIC_CONSTRAINTS, b"\x01\x02")
+        return _pem(builder.add_extension(broken, critical=True).sign(key, hashes.SHA256()))
+    spare = x509.UnrecognizedExtension(ObjectIdentifier("2.5.29.99"), b"\x30\x03\x01\x01\xff")
+    der = (
+        builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(spare, critical=False)
+        .sign(key, hashes.SHA256())
+        .public_bytes(Encoding.DER)
+    )
+    renamed = der.replace(bytes.fromhex("0603551d63"), bytes.fromhex("0603551d13"))
+    return _pem(x509.load_der_x509_certificate(renamed))
+
+
+def _pem(certificate: x509.Certificate) -> str:
+    return certificate.public_bytes(Encoding.PEM).decode()
+
+
 _KEY = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49\n-----END PRIVATE KEY-----\n"
 _CRL = "-----BEGIN X509 CRL-----\nMIIBLjCB2AIBATANBgkqhkiG9w0BAQsFADA=\n-----END X509 CRL-----\n"
 
@@ -101,6 +139,16 @@ REFUSALS: list[tuple[str, object, str]] = [
     ("something else too", ROOT.pem + _CRL, "holds something other than PEM certificates"),
     ("too many", ROOT.pem * 21, "at most 20 certificates"),
     ("too large", ROOT.pem + "#" * 65536, "is larger than 64 KiB"),
+    (
+        "an extension that does not parse",
+        _unreadable_extensions(duplicated=False),
+        "holds a certificate whose extensions cannot be read",
+    ),
+    (
+        "an extension twice",
+        _unreadable_extensions(duplicated=True),
+        "holds a certificate whose extensions cannot be read",
+    ),
 ]
 
 

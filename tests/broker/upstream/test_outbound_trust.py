@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from broker.clock import FixedClock
+from broker.http import Redirect
 from broker.keys.crypto import SecretBox
 from broker.upstream import outbound
 from broker.upstream.base import ConnectorDeps, FlowContext, UpstreamUnavailable
@@ -124,8 +125,9 @@ def test_a_login_of_a_connection_without_the_bundle_is_refused(
                 deps, endpoints_for(ISSUER, connection_id, "oidc")
             )
             flow = FlowContext(flow_id="f", connection_id=connection_id, callback_url="x")
-            location: str = connector.begin_login(flow).action.location
-            return location
+            action = connector.begin_login(flow).action
+            assert isinstance(action, Redirect)
+            return action.location
 
         assert begin("con_trusting", ca_bundle=ca.pem).startswith(f"{idp.issuer}/authorize?")
         with pytest.raises(UpstreamUnavailable) as refused:
