@@ -143,6 +143,7 @@ def build_broker(
         extra_networks=settings.upstream_allowed_networks,
         deadline_seconds=upstream.deadline_seconds,
         min_bytes_per_second=upstream.min_bytes_per_second,
+        ca_certificates=upstream.ca_certificates,
     )
     bulkheads = Bulkheads(
         BulkheadLimits(

@@ -23,6 +23,9 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
 from broker.errors import ConfigError
 from broker.model.client_address import FORWARDED, X_FORWARDED_FOR, ForwardedHeader
 
@@ -107,6 +110,9 @@ class UpstreamSettings:
     breaker_failures: int = 5
     breaker_open_seconds: float = 30.0
     login_threads: int = 40
+    #: Certificate authorities (PEM) every request to an IdP trusts beside the public bundle
+    #: (`GATEHOUSE_UPSTREAM_CA_FILE`): the private CA of on-premises IdPs' certificates.
+    ca_certificates: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -330,7 +336,32 @@ def _upstream_settings(env_vars: Mapping[str, str]) -> UpstreamSettings:
             "GATEHOUSE_UPSTREAM_BREAKER_SECONDS", defaults.breaker_open_seconds, 1, 3600
         ),
         login_threads=whole("GATEHOUSE_LOGIN_THREADS", defaults.login_threads, 1, 1000),
+        ca_certificates=read_ca_file(env_vars.get("GATEHOUSE_UPSTREAM_CA_FILE", "").strip()),
     )
+
+
+def read_ca_file(path: str) -> tuple[str, ...]:
+    """The PEM certificates of `GATEHOUSE_UPSTREAM_CA_FILE` (none when unset), read at
+    start-up: a file that cannot be read, or holds no certificate, stops the broker here
+    rather than failing every login to the IdPs it was meant for."""
+    if not path:
+        return ()
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(
+            "GATEHOUSE_UPSTREAM_CA_FILE",
+            f"cannot read {path} ({exc.strerror or exc}); expected a PEM file of certificate "
+            "authorities",
+        ) from None
+    try:
+        certificates = x509.load_pem_x509_certificates(data)
+    except ValueError:
+        raise ConfigError(
+            "GATEHOUSE_UPSTREAM_CA_FILE",
+            f"{path} is not a PEM file of certificates (-----BEGIN CERTIFICATE-----)",
+        ) from None
+    return tuple(dict.fromkeys(c.public_bytes(Encoding.PEM).decode() for c in certificates))
 
 
 def parse_proxy_settings(env_vars: Mapping[str, str]) -> ProxySettings:

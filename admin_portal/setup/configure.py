@@ -26,9 +26,11 @@ from admin_portal.setup.settings_form import (
     read_saml,
     shown_back,
 )
-from broker.management.connection_view import awaiting_idp, certificate_view
+from broker.errors import ConfigError
+from broker.management.connection_view import CertificateView, awaiting_idp, certificate_view
 from broker.management.errors import InvalidInput, ResourceConflict
 from broker.model.records import Connection
+from broker.upstream.config_fields import ConfigReader
 from broker.upstream.oidc.config import TOKEN_AUTH_METHODS
 from broker.upstream.urls import endpoints_for
 from broker.workers import run_in_threadpool
@@ -51,8 +53,10 @@ def stored_values(connection: Connection) -> dict[str, Any]:
             "idp_entity_id": config.get("idp_entity_id") or "",
             "sso_url": config.get("sso_url") or "",
             "certificates": [certificate_view(p) for p in pems] if isinstance(pems, list) else [],
+            "ca_certificates": stored_cas(config),
         }
     return {
+        "ca_certificates": stored_cas(config),
         "issuer": config.get("issuer") or "",
         "client_id": config.get("client_id") or "",
         "token_endpoint_auth_method": config.get("token_endpoint_auth_method")
@@ -60,6 +64,15 @@ def stored_values(connection: Connection) -> dict[str, Any]:
         "secret_set": config.get("client_secret_encrypted") is not None,
         "key_set": config.get("client_key") is not None,
     }
+
+
+def stored_cas(config: Mapping[str, object]) -> list[CertificateView]:
+    """The CAs of the stored CA bundle; none if it no longer parses (the use case then says
+    why, when the form is saved)."""
+    try:
+        return [certificate_view(pem) for pem in ConfigReader(config).ca_bundle()]
+    except ConfigError:
+        return []
 
 
 def bring_back(connection: Connection) -> tuple[Markup, ...]:

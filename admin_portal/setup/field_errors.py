@@ -33,6 +33,7 @@ _FIELDS = {
     "/settings/client_secret": "client_secret",
     "/settings/client_key": "token_endpoint_auth_method",
     "/settings/token_endpoint_auth_method": "token_endpoint_auth_method",
+    "/settings/ca_bundle": "ca_bundle",
     "/name": "name",
 }
 
@@ -46,6 +47,7 @@ LABELS = {
     "client_id": "The client ID",
     "client_secret": "The client secret",
     "token_endpoint_auth_method": "The authentication method",
+    "ca_bundle": "The certificate authority",
     "name": "The domain name",
 }
 

@@ -5,7 +5,10 @@ certificates, the use case does, the same way for the API, the CLI and the porta
 SAML takes one of three sources, each its own form on the page: a metadata URL, a metadata
 file, or the values by hand (entity ID, SSO URL, and the certificate as a file, PEM or DER,
 or pasted). OIDC takes the issuer, the client ID, the authentication method and the client
-secret, which is write-only: it is never put back into a form.
+secret, which is write-only: it is never put back into a form. The two forms that make
+Gatehouse fetch from the IdP (a metadata URL, an issuer) also take the CA bundle of an
+on-premises IdP whose certificate the organization's own CA issued; left empty, the stored
+one is kept.
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ from broker.upstream.oidc.config import TOKEN_AUTH_METHODS
 
 SAML_SOURCES = ("url", "file", "manual")
 #: What the manual SAML form and the OIDC form show back after a refusal (never a secret).
-SAML_TYPED = ("metadata_url", "idp_entity_id", "sso_url", "certificate_text")
-OIDC_TYPED = ("issuer", "client_id", "token_endpoint_auth_method")
+SAML_TYPED = ("metadata_url", "idp_entity_id", "sso_url", "certificate_text", "ca_bundle")
+OIDC_TYPED = ("issuer", "client_id", "token_endpoint_auth_method", "ca_bundle")
+#: Pasted PEM that a refused form shows again, unless it holds a private key.
+_PASTED = ("certificate_text", "ca_bundle")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,11 +41,12 @@ class SettingsChange:
 
 
 def shown_back(form: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, str]:
-    """The typed values a refused form shows again. A private key pasted where the
+    """The typed values a refused form shows again. A private key pasted where a
     certificate goes is a secret: it is dropped, never echoed into a page."""
     typed = {name: text(form, name) for name in names}
-    if "PRIVATE KEY" in typed.get("certificate_text", ""):
-        typed["certificate_text"] = ""
+    for name in _PASTED:
+        if "PRIVATE KEY" in typed.get(name, ""):
+            typed[name] = ""
     return typed
 
 
@@ -64,7 +70,8 @@ async def read_saml(form: Mapping[str, Any], stored: Mapping[str, object]) -> Se
     if source == "url":
         if not typed["metadata_url"]:
             raise InvalidInput.at("/settings/metadata_url", "is required")
-        return SettingsChange({"metadata_url": typed["metadata_url"]}, typed=typed, source=source)
+        given = {"metadata_url": typed["metadata_url"], **ca_bundle(form)}
+        return SettingsChange(given, typed=typed, source=source)
     if source == "file":
         document = await upload(form, "metadata_file")
         if not document:
@@ -93,6 +100,13 @@ async def read_saml(form: Mapping[str, Any], stored: Mapping[str, object]) -> Se
     return SettingsChange(settings, typed=typed, source=source)
 
 
+def ca_bundle(form: Mapping[str, Any]) -> dict[str, object]:
+    """The CA bundle pasted, as a setting; none when the box is empty (the stored one is
+    kept). Checked by the use case, like every other setting."""
+    pasted = text(form, "ca_bundle")
+    return {"ca_bundle": pasted} if pasted else {}
+
+
 def certificate_text(data: bytes) -> str:
     """An uploaded certificate as the text the settings take: PEM as it is, DER (a binary
     .cer) as base64. Anything else is left to the certificate check to refuse."""
@@ -108,7 +122,7 @@ def read_oidc(form: Mapping[str, Any], stored: Mapping[str, object]) -> Settings
     method = typed["token_endpoint_auth_method"] or TOKEN_AUTH_METHODS[0]
     if method not in TOKEN_AUTH_METHODS:
         raise InvalidInput.at("/settings/token_endpoint_auth_method", "Choose one of the methods")
-    settings: dict[str, object] = {"token_endpoint_auth_method": method}
+    settings: dict[str, object] = {"token_endpoint_auth_method": method, **ca_bundle(form)}
     missing = []
     for name in ("issuer", "client_id"):
         if typed[name]:

@@ -22,6 +22,16 @@ from broker.upstream.urls import endpoints_for
 
 _PAGE = 100
 
+#: Both create commands take it: an on-premises IdP's private certificate authority.
+ca_bundle_option = click.option(
+    "--ca-bundle",
+    "ca_bundle_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="PEM file of the CA certificates that issued the IdP's TLS certificate (an "
+    "on-premises IdP); trusted for this connection's requests only.",
+)
+
 
 @cli.group()
 def connections() -> None:
@@ -56,6 +66,7 @@ def connections() -> None:
     is_flag=True,
     help="Accept AES-CBC encrypted assertions (weak; only for an IdP without AES-GCM).",
 )
+@ca_bundle_option
 @click.option("--json", "as_json", is_flag=True)
 def connections_create_saml(
     org_ref: str,
@@ -68,6 +79,7 @@ def connections_create_saml(
     attribute_profile: str,
     allow_sha1: bool,
     allow_cbc_encryption: bool,
+    ca_bundle_file: Path | None,
     as_json: bool,
 ) -> None:
     """Create a SAML connection and print what the IdP admin needs: ACS URL, SP entity ID
@@ -91,6 +103,8 @@ def connections_create_saml(
         settings = {"metadata_xml": metadata_file.read_bytes()}
     else:
         settings = {"metadata_url": metadata_url}
+    if ca_bundle_file is not None:
+        settings["ca_bundle"] = ca_bundle_file.read_text(errors="replace")
     with unit_of_work() as uow:
         organization = find_organization(uow, org_ref)
     with management() as use_cases:
@@ -159,6 +173,7 @@ def connections_create_saml(
 )
 @click.option("--scope", "scopes", multiple=True, help="Repeat; default openid profile email.")
 @click.option("--name", default=None)
+@ca_bundle_option
 @click.option("--json", "as_json", is_flag=True)
 def connections_create_oidc(
     org_ref: str,
@@ -170,6 +185,7 @@ def connections_create_oidc(
     vendor: str,
     scopes: tuple[str, ...],
     name: str | None,
+    ca_bundle_file: Path | None,
     as_json: bool,
 ) -> None:
     """Create an OIDC connection (the IdP's discovery document is fetched and checked first)
@@ -184,6 +200,8 @@ def connections_create_oidc(
     }
     if scopes:
         settings["scopes"] = list(scopes)
+    if ca_bundle_file is not None:
+        settings["ca_bundle"] = ca_bundle_file.read_text(errors="replace")
     secret = client_secret_file.read_text().strip() if client_secret_file else None
     if client_secret_file is not None and not secret:
         raise click.UsageError("the client secret file is empty")

@@ -33,7 +33,11 @@ from cryptography import x509
 
 from broker.errors import ConfigError
 from broker.management import scoped
-from broker.management.connection_settings import parse_certificate, read_saml_idp
+from broker.management.connection_settings import (
+    fetch_policy,
+    parse_certificate,
+    read_saml_idp,
+)
 from broker.management.connection_view import certificate_view
 from broker.management.connections import (
     Connections,
@@ -114,11 +118,11 @@ class ConnectionDrafts:
         must describe the same IdP, and its other values are not taken from it here."""
         current = self._connections.get(organization_id, connection_id)
         trusted = _certificates(current)
-        with fetching_for(self._deps, organization_id, "/settings/metadata_url"):
-            fields, _, _ = read_saml_idp(
-                {"metadata_url": metadata_url}, self._deps.http, self._deps.outbound
-            )
         base = _base(current)
+        now = self._deps.clock.now()
+        policy = fetch_policy(self._deps.outbound, base, {}, now=now)
+        with fetching_for(self._deps, organization_id, "/settings/metadata_url"):
+            fields, _, _ = read_saml_idp({"metadata_url": metadata_url}, self._deps.http, policy)
         if fields["idp_entity_id"] != base.get("idp_entity_id"):
             raise InvalidInput.at(
                 "/settings/metadata_url",
@@ -129,7 +133,6 @@ class ConnectionDrafts:
         assert isinstance(listed, list)
         known = {_fingerprint(c) for c in trusted}
         # An IdP's metadata may still list a certificate that has expired: useless, skipped.
-        now = self._deps.clock.now()
         added = [c for c in listed if _fingerprint(c) not in known and _not_after(c) > now]
         if not added:
             raise InvalidInput.at(

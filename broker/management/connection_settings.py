@@ -24,8 +24,10 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from broker.errors import ConfigError
 from broker.keys.crypto import SecretBox
+from broker.management.connection_view import certificate_view
 from broker.management.errors import InvalidInput
 from broker.upstream import outbound
+from broker.upstream.config_fields import ConfigReader
 from broker.upstream.oidc.config import (
     ENDPOINT_FIELDS,
     TOKEN_AUTH_METHODS,
@@ -43,12 +45,12 @@ SAML_IDP_VALUES = ("idp_entity_id", "sso_url", "sso_binding", "certificates")
 SAML_OPTIONS = (
     "name_id_format", "attribute_profile", "attribute_mapping", "required_claims",
     "subject_attribute", "clock_skew_seconds", "allow_sha1", "allow_cbc_encryption",
-    "require_assertion_signature", "require_encrypted_assertion", "strategy",
+    "require_assertion_signature", "require_encrypted_assertion", "strategy", "ca_bundle",
 )  # fmt: skip
 OIDC_SETTINGS = (
     "issuer", "vendor", "client_id", "token_endpoint_auth_method", "scopes", "endpoints",
     "id_token_algorithms", "attribute_mapping", "required_claims", "clock_skew_seconds",
-    "always_fetch_userinfo", "strategy", "request_timeout_seconds",
+    "always_fetch_userinfo", "strategy", "request_timeout_seconds", "ca_bundle",
 )  # fmt: skip
 MAX_NAME = 200
 
@@ -87,6 +89,42 @@ def refuse_unknown(settings: Mapping[str, object], known: tuple[str, ...]) -> No
     for name in settings:
         if name not in known:
             raise InvalidInput.at(pointer(name), "this field is not accepted here")
+
+
+# -- TLS toward the IdP ---------------------------------------------------------------------
+
+
+def check_ca_bundle(settings: Mapping[str, object], *, now: datetime) -> None:
+    """A CA bundle `settings` gives is parsed as the connector parses it, and refused if one
+    of its certificates has expired: TLS with it would fail while the admin believes the
+    setup done. One that expires later, in a working connection, is warned about
+    (connection_view.py)."""
+    if settings.get("ca_bundle") is None:
+        return
+    with field_errors():
+        certificates = ConfigReader({"ca_bundle": settings["ca_bundle"]}).ca_bundle()
+    for pem in certificates:
+        view = certificate_view(pem)
+        if view.not_after <= now:
+            raise InvalidInput.at(
+                pointer("ca_bundle"), f"The certificate authority {view.subject} expired on "
+                f"{view.not_after:%Y-%m-%d}: give its current certificate",
+            )  # fmt: skip
+
+
+def fetch_policy(
+    policy: OutboundPolicy,
+    base: Mapping[str, object],
+    settings: Mapping[str, object],
+    *,
+    now: datetime,
+) -> OutboundPolicy:
+    """The policy of a fetch made while saving `settings` over `base` (the IdP's metadata):
+    trusting the CA bundle the connection will have, the one given or else the one stored,
+    and no other connection's."""
+    check_ca_bundle(settings, now=now)
+    with field_errors():
+        return policy.trusting(ConfigReader({**base, **settings}).ca_bundle())
 
 
 # -- SAML ---------------------------------------------------------------------------------

@@ -58,6 +58,8 @@ class SamlView:
     require_assertion_signature: bool
     require_encrypted_assertion: bool
     strategy: str | None
+    #: The CAs its metadata URL fetches trust beside the deployment's.
+    ca_certificates: tuple[CertificateView, ...]
     #: For the IdP admin.
     acs_url: str
     sp_entity_id: str
@@ -82,6 +84,8 @@ class OidcView:
     #: Each request's total deadline toward this IdP; None: the deployment's default.
     request_timeout_seconds: int | None
     strategy: str | None
+    #: The CAs its requests to the IdP trust beside the deployment's.
+    ca_certificates: tuple[CertificateView, ...]
     #: For the IdP admin: where the IdP sends people back, and (private_key_jwt) where
     #: Gatehouse publishes the public key it authenticates with.
     redirect_uri: str
@@ -119,6 +123,7 @@ def describe(
             settings, found = _oidc(oidc, issuer, connection.id), oidc.warnings()
         else:
             raise ConfigError("kind", f"no connector for kind {connection.kind!r}")
+        found += _ca_expiry_warnings(settings.ca_certificates, now)
     except ConfigError as exc:
         settings = None
         found = (f"The stored settings no longer pass Gatehouse's checks ({exc}); update them.",)
@@ -172,6 +177,7 @@ def _saml(config: SamlConnectionConfig, issuer: str, connection_id: str) -> Saml
         require_assertion_signature=config.require_assertion_signature,
         require_encrypted_assertion=config.require_encrypted_assertion,
         strategy=config.strategy,
+        ca_certificates=tuple(certificate_view(pem) for pem in config.ca_bundle),
         acs_url=endpoints.callback_url,
         sp_entity_id=endpoints.entity_id,
         sp_metadata_url=endpoints.metadata_url,
@@ -198,6 +204,7 @@ def _oidc(config: OidcConnectionConfig, issuer: str, connection_id: str) -> Oidc
         always_fetch_userinfo=config.always_fetch_userinfo,
         request_timeout_seconds=config.request_timeout_seconds,
         strategy=config.strategy,
+        ca_certificates=tuple(certificate_view(pem) for pem in config.ca_bundle),
         redirect_uri=endpoints.callback_url,
         jwks_uri=endpoints.metadata_url if config.client_key is not None else None,
     )
@@ -216,5 +223,25 @@ def _expiry_warnings(certificates: tuple[CertificateView, ...], now: datetime) -
             found.append(
                 f"The IdP signing certificate {certificate.subject} expires on {day}: add "
                 "the IdP's next certificate before then (both may be listed meanwhile)."
+            )
+    return tuple(found)
+
+
+def _ca_expiry_warnings(
+    certificates: tuple[CertificateView, ...], now: datetime
+) -> tuple[str, ...]:
+    found = []
+    for certificate in certificates:
+        day = f"{certificate.not_after:%Y-%m-%d}"
+        if certificate.not_after <= now:
+            found.append(
+                f"The certificate authority {certificate.subject} in the CA bundle expired on "
+                f"{day}: Gatehouse cannot verify the IdP's TLS certificate with it; give the "
+                "CA's current certificate."
+            )
+        elif certificate.not_after - now <= EXPIRY_NOTICE:
+            found.append(
+                f"The certificate authority {certificate.subject} in the CA bundle expires on "
+                f"{day}: add its next certificate to the bundle before then."
             )
     return tuple(found)

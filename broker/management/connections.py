@@ -25,9 +25,11 @@ from broker.management.connection_settings import (
     SAML_IDP_VALUES,
     SAML_OPTIONS,
     SAML_SOURCES,
+    check_ca_bundle,
     check_name,
     check_oidc_urls,
     check_sso_url,
+    fetch_policy,
     field_errors,
     first_values_at,
     oidc_config,
@@ -81,9 +83,10 @@ class Connections:
         chosen = check_name(name) if name is not None else None
         self._organization(organization_id)
         now = self._deps.clock.now()
+        policy = fetch_policy(self._deps.outbound, {}, settings, now=now)
         with fetching_for(self._deps, organization_id, "/settings/metadata_url"):
             fields, notes, renamed = read_saml_idp(
-                settings, self._deps.http, self._deps.outbound, refuse_expired_at=now
+                settings, self._deps.http, policy, refuse_expired_at=now
             )
         require_saml_idp(fields)
         check_sso_url(fields, renamed, production=self._deps.production)
@@ -123,6 +126,7 @@ class Connections:
         refuse_unknown(settings, OIDC_SETTINGS)
         chosen = check_name(name) if name is not None else None
         self._organization(organization_id)
+        check_ca_bundle(settings, now=self._deps.clock.now())
         connection_id = new_id("con")
         given = {k: v for k, v in settings.items() if v is not None}
         config = oidc_config(
@@ -258,9 +262,10 @@ class Connections:
         refuse_unknown(settings, SAML_SETTINGS)
         if client_secret is not None:
             raise InvalidInput.at("/settings/client_secret", "a SAML connection has no secret")
-        first = first_values_at(base, self._deps.clock.now())
+        now = self._deps.clock.now()
+        policy = fetch_policy(self._deps.outbound, base, settings, now=now)
         fields, notes, renamed = read_saml_idp(
-            settings, self._deps.http, self._deps.outbound, refuse_expired_at=first
+            settings, self._deps.http, policy, refuse_expired_at=first_values_at(base, now)
         )
         check_sso_url(fields, renamed, production=self._deps.production)
         raw = {**base, **fields}
@@ -279,6 +284,7 @@ class Connections:
         client_secret: str | None,
     ) -> tuple[dict[str, object], tuple[str, ...]]:
         refuse_unknown(settings, OIDC_SETTINGS)
+        check_ca_bundle(settings, now=self._deps.clock.now())
         config = oidc_config(
             base, settings, client_secret=client_secret, box=self._deps.secrets,
             connection_id=connection_id,
@@ -294,8 +300,9 @@ class Connections:
                 return self._check_provider(None, config)
         parsed = OidcConnectionConfig.parse(config)
         check_oidc_urls(parsed, self._deps.outbound)
+        policy = self._deps.outbound.trusting(parsed.ca_bundle)  # this connection's alone
         with field_errors():
-            checked = check_provider(parsed, self._deps.http, policy=self._deps.outbound)
+            checked = check_provider(parsed, self._deps.http, policy=policy)
         return parsed.warnings() + checked.warnings
 
     def _sp_key_pair(self, connection_id: str, purpose: str) -> dict[str, str]:

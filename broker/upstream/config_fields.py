@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from broker.errors import ConfigError
+from broker.upstream.trust import read_ca_bundle
 
 #: The claims a connection can map from its IdP and require.
 STANDARD_CLAIMS = ("email", "given_name", "family_name", "name", "groups")
@@ -85,6 +86,18 @@ class ConfigReader:
         if not low <= seconds <= high:
             raise ConfigError("request_timeout_seconds", f"must be {low}..{high}")
         return seconds
+
+    def ca_bundle(self) -> tuple[str, ...]:
+        """The certificate authorities (PEM, one per certificate) this connection's requests
+        to its IdP trust beside the deployment's: an on-premises IdP whose TLS certificate
+        the organization's own CA issued (`broker.upstream.trust`)."""
+        text = self.optional_string("ca_bundle")
+        if text is None:
+            return ()
+        try:
+            return read_ca_bundle(text)
+        except ValueError as exc:
+            raise ConfigError("ca_bundle", str(exc)) from exc
 
     def claim_mapping(self, name: str = "attribute_mapping") -> dict[str, tuple[str, ...]]:
         """claim -> the IdP attribute (or claim) names that carry it, in order."""

@@ -14,6 +14,9 @@ metadata endpoint, the database, Gatehouse's own admin port. Two layers stop it:
 Allowed means globally routable, or inside a network the operator listed
 (`GATEHOUSE_UPSTREAM_ALLOW_NETWORKS`; development adds loopback for the simulator).
 
+TLS trusts the public bundle, the deployment's extra CAs and, for one connection's requests,
+that connection's own CA bundle, never another's (`broker.upstream.trust`).
+
 Responses are read with a size cap and redirects followed only to the same scheme, host and
 port, at most three times (`get`); token requests never follow one (`post`). Each request has a
 *total* deadline and a minimum transfer rate (`broker.upstream.deadline`), enforced at the
@@ -25,10 +28,11 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -45,6 +49,7 @@ from broker.upstream.deadline import (
     clamp,
     deadline_for_request,
 )
+from broker.upstream.trust import TRUST_EXTENSION, TrustRouter, untrusted_certificate
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -84,6 +89,9 @@ class OutboundPolicy:
     #: How long one request may take in all, and how slowly its answer may arrive.
     deadline_seconds: float = DEADLINE_SECONDS
     min_bytes_per_second: int = MIN_BYTES_PER_SECOND
+    #: Certificate authorities (PEM) trusted beside the public bundle: the deployment's
+    #: (`GATEHOUSE_UPSTREAM_CA_FILE`), and in one connection's policy its own (`trusting`).
+    ca_certificates: tuple[str, ...] = ()
 
     @classmethod
     def for_environment(
@@ -93,6 +101,7 @@ class OutboundPolicy:
         extra_networks: Iterable[IpNetwork] = (),
         deadline_seconds: float = DEADLINE_SECONDS,
         min_bytes_per_second: int = MIN_BYTES_PER_SECOND,
+        ca_certificates: Iterable[str] = (),
     ) -> OutboundPolicy:
         extra = tuple(extra_networks)
         networks = extra if production else LOOPBACK_NETWORKS + extra
@@ -101,7 +110,14 @@ class OutboundPolicy:
             allowed_networks=networks,
             deadline_seconds=deadline_seconds,
             min_bytes_per_second=min_bytes_per_second,
+            ca_certificates=tuple(ca_certificates),
         )
+
+    def trusting(self, ca_certificates: Iterable[str]) -> OutboundPolicy:
+        """This policy for one connection's requests: also trusting the connection's own CA
+        bundle. Only that connection's policy carries it (`broker.upstream.trust`)."""
+        combined = tuple(dict.fromkeys((*self.ca_certificates, *ca_certificates)))
+        return self if combined == self.ca_certificates else replace(self, ca_certificates=combined)
 
     def address_allowed(self, address: IpAddress) -> bool:
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
@@ -179,15 +195,17 @@ def _open(
     http: httpx.Client, method: str, url: str, policy: OutboundPolicy, **kwargs: Any
 ) -> Iterator[tuple[httpx.Response, Deadline]]:
     """One request under its total deadline: httpx's own timeouts start at the time left,
-    and the guarded backend clamps every socket operation to it (`deadline.py`). Counted in
-    the metrics by how it ended: ok, timeout, or error (a 5xx answer included)."""
+    and the guarded backend clamps every socket operation to it (`deadline.py`). The
+    policy's CAs go with the request, for the transport that verifies TLS with them. Counted
+    in the metrics by how it ended: ok, timeout, or error (a 5xx answer included)."""
     deadline = Deadline(policy.deadline_seconds, min_bytes_per_second=policy.min_bytes_per_second)
     outcome: metrics.IdpOutcome = "error"
     try:
         with deadline_for_request(deadline):
             timeout = httpx.Timeout(max(deadline.remaining(), 0.001))
+            trust = {TRUST_EXTENSION: policy.ca_certificates}
             with http.stream(
-                method, url, timeout=timeout, follow_redirects=False, **kwargs
+                method, url, timeout=timeout, follow_redirects=False, extensions=trust, **kwargs
             ) as response:
                 yield response, deadline
                 outcome = "error" if response.status_code >= 500 else "ok"
@@ -199,6 +217,9 @@ def _open(
     except httpx.HTTPError as exc:
         if isinstance(exc.__cause__, BlockedAddress):
             raise OutboundError("refused", str(exc.__cause__)) from exc
+        untrusted = untrusted_certificate(exc, urlsplit(url).hostname or url)
+        if untrusted is not None:
+            raise OutboundError("unavailable", untrusted) from exc
         raise OutboundError("unavailable", f"cannot reach {_shown(url)}") from exc
     finally:
         metrics.idp_request(outcome)
@@ -301,26 +322,28 @@ class GuardedBackend(httpcore.SyncBackend):
 
 
 class GuardedTransport(httpx.HTTPTransport):
-    """httpx's transport on the guarded backend; TLS verification is unchanged (it checks
-    the certificate against the host name, not the address we connected to)."""
+    """httpx's transport on the guarded backend, verifying TLS with `ssl_context` (the
+    certificate against the host name, not the address we connected to)."""
 
-    def __init__(self, policy: OutboundPolicy, resolver: Resolver = system_resolver) -> None:
-        super().__init__(trust_env=False)
+    def __init__(self, backend: GuardedBackend, ssl_context: ssl.SSLContext) -> None:
+        super().__init__(verify=ssl_context, trust_env=False)
         # httpx builds its pool without a way to pass a network backend; this is the one
         # place we reach past its public surface (pinned httpx; tests/broker/upstream prove it).
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=ssl_context,
             max_connections=100,
             max_keepalive_connections=20,
             keepalive_expiry=5.0,
-            network_backend=GuardedBackend(policy, resolver),
+            network_backend=backend,
         )
 
 
 def make_client(policy: OutboundPolicy, resolver: Resolver = system_resolver) -> httpx.Client:
-    """The broker's one outbound client to IdPs (the composition root builds it)."""
+    """The broker's one outbound client to IdPs (the composition root builds it): a guarded
+    transport per set of trusted CAs (`TrustRouter`), all on one guarded backend."""
+    backend = GuardedBackend(policy, resolver)
     return httpx.Client(
-        transport=GuardedTransport(policy, resolver),
+        transport=TrustRouter(lambda context: GuardedTransport(backend, context)),
         timeout=policy.deadline_seconds,
         follow_redirects=False,
         trust_env=False,

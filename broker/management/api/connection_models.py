@@ -22,12 +22,21 @@ from pydantic import (
 from pydantic_core import InitErrorDetails
 
 from broker.management.api.common import Input
+from broker.upstream.trust import MAX_BUNDLE_BYTES, MAX_BUNDLE_CERTIFICATES
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 ClaimMapping = Annotated[
     dict[str, list[str]],
     Field(description="claim (email, given_name, family_name, name, groups) -> the IdP "
           "attribute or claim names that carry it, in order"),
+]  # fmt: skip
+CaBundle = Annotated[
+    str,
+    Field(max_length=MAX_BUNDLE_BYTES,
+          description=f"PEM, 1 to {MAX_BUNDLE_CERTIFICATES} CA certificates (basicConstraints "
+          "CA:TRUE): for an IdP whose TLS certificate the organization's own certificate "
+          "authority issued. Its requests trust them beside the public CAs and the "
+          "deployment's GATEHOUSE_UPSTREAM_CA_FILE; no other connection's do. Null: none"),
 ]  # fmt: skip
 
 
@@ -69,6 +78,7 @@ class SamlSettingsIn(ClaimOptions):
     )
     require_assertion_signature: bool | None = None
     require_encrypted_assertion: bool | None = None
+    ca_bundle: CaBundle | None = None
 
 
 class OidcEndpointsIn(Input):
@@ -101,6 +111,7 @@ class OidcSettingsUpdate(ClaimOptions):
         description="total deadline of each request to this IdP, in seconds (default: the "
         "deployment's GATEHOUSE_UPSTREAM_DEADLINE_SECONDS)",
     )
+    ca_bundle: CaBundle | None = None
 
 
 class OidcSettingsCreate(OidcSettingsUpdate):
@@ -164,6 +175,9 @@ class CertificateOut(BaseModel):
     sha256_fingerprint: str
 
 
+_CA_CERTIFICATES = "the connection's own CA bundle (ca_bundle), trusted for its IdP's TLS"
+
+
 class SamlSettingsOut(BaseModel):
     idp_entity_id: str
     sso_url: str
@@ -180,6 +194,7 @@ class SamlSettingsOut(BaseModel):
     require_assertion_signature: bool
     require_encrypted_assertion: bool
     strategy: str | None
+    ca_certificates: list[CertificateOut] = Field(description=_CA_CERTIFICATES)
     acs_url: str = Field(description="for the IdP admin: the ACS (Reply) URL")
     sp_entity_id: str = Field(description="for the IdP admin: the Audience / SP entity ID")
     sp_metadata_url: str = Field(description="for the IdP admin: Gatehouse's SP metadata")
@@ -200,6 +215,7 @@ class OidcSettingsOut(BaseModel):
     always_fetch_userinfo: bool
     request_timeout_seconds: int | None
     strategy: str | None
+    ca_certificates: list[CertificateOut] = Field(description=_CA_CERTIFICATES)
     redirect_uri: str = Field(description="for the IdP admin: the redirect (callback) URI")
     jwks_uri: str | None = Field(
         description="for the IdP admin (private_key_jwt): Gatehouse's public key set"

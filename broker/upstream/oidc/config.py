@@ -78,6 +78,8 @@ class OidcConnectionConfig:
     always_fetch_userinfo: bool = False
     #: The total deadline of each request to this IdP; None: the deployment's default.
     request_timeout_seconds: int | None = None
+    #: CAs (PEM) its requests trust beside the deployment's, for an on-premises IdP.
+    ca_bundle: tuple[str, ...] = ()
     #: Entra ID only: the tenant named by the issuer, which every ID token's `tid` must be.
     tenant_id: str | None = None
     #: The portal tile it was set up from (`okta`, `jumpcloud`...); `vendor` is what changes
@@ -117,6 +119,7 @@ class OidcConnectionConfig:
             clock_skew_seconds=reader.clock_skew(),
             always_fetch_userinfo=reader.boolean("always_fetch_userinfo", default=False),
             request_timeout_seconds=reader.request_timeout(),
+            ca_bundle=reader.ca_bundle(),
             tenant_id=check_vendor_issuer(VENDORS[vendor], issuer),
             strategy=reader.strategy(OIDC_STRATEGIES),
         )
@@ -159,6 +162,8 @@ class OidcConnectionConfig:
             data["strategy"] = self.strategy
         if self.request_timeout_seconds is not None:
             data["request_timeout_seconds"] = self.request_timeout_seconds
+        if self.ca_bundle:
+            data["ca_bundle"] = "".join(self.ca_bundle)
         if self.endpoints is not None:
             data["endpoints"] = {
                 name: getattr(self.endpoints, name)

@@ -78,6 +78,8 @@ class SamlConnectionConfig:
     sp_signing: SpKeyPair
     sp_encryption: SpKeyPair
     strategy: str | None = None
+    #: CAs (PEM) its metadata URL fetches trust beside the deployment's (an on-premises IdP).
+    ca_bundle: tuple[str, ...] = ()
 
     @classmethod
     def parse(cls, raw: Mapping[str, object]) -> Self:
@@ -115,6 +117,7 @@ class SamlConnectionConfig:
             sp_signing=_pair(raw.get("sp_signing"), "sp_signing"),
             sp_encryption=_pair(raw.get("sp_encryption"), "sp_encryption"),
             strategy=reader.strategy(SAML_STRATEGIES),
+            ca_bundle=reader.ca_bundle(),
         )
 
     def open(self, deps: ConnectorDeps, endpoints: ConnectionEndpoints) -> UpstreamConnector:
@@ -165,6 +168,7 @@ class SamlConnectionConfig:
             "sp_signing": _pair_json(self.sp_signing),
             "sp_encryption": _pair_json(self.sp_encryption),
             **({"strategy": self.strategy} if self.strategy else {}),
+            **({"ca_bundle": "".join(self.ca_bundle)} if self.ca_bundle else {}),
         }
 
     def warnings(self) -> tuple[str, ...]:
