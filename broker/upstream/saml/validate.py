@@ -215,14 +215,7 @@ def authenticate(
     if assertion_signed:
         register_ids(effective)
         _verify_at(effective, OneLogin_Saml2_Utils.ASSERTION_SIGNATURE_XPATH, keys, expect)
-    assertions = response._query_assertion("")
-    if len(assertions) != 1:
-        raise UpstreamInvalid(
-            Reason.WRONG_NUMBER_OF_ASSERTIONS,
-            detail="the signed assertion was not found",
-            facts={"assertion_count": str(len(assertions))},
-        )
-    assertion = assertions[0]
+    assertion = _signed_assertion(response)
     authenticated = Authenticated(
         response=response,
         assertion=assertion,
@@ -279,6 +272,21 @@ def _check_status(response: _Response) -> None:
         if message:
             facts["status_message"] = message
         raise UpstreamRejected(named, detail=message, facts=facts)
+
+
+def _signed_assertion(response: _Response) -> etree._Element:
+    """The assertion every later check reads, found the way python3-saml's accessors find it:
+    by the ID its signature references, or anywhere in the signed Response. Counted again
+    after `validate_num_assertions` because those accessors, not that count over the whole
+    document, decide what the later checks see."""
+    assertions: list[etree._Element] = response._query_assertion("")
+    if len(assertions) != 1:
+        raise UpstreamInvalid(
+            Reason.WRONG_NUMBER_OF_ASSERTIONS,
+            detail="the signed assertion was not found",
+            facts={"assertion_count": str(len(assertions))},
+        )
+    return assertions[0]
 
 
 def _verify_at(
