@@ -16,8 +16,9 @@ import pytest
 from broker.store import Store
 from idp_simulator.keys import IdpKeys, generate
 from tests.support.config import ISSUER
+from tests.support.gatehouse import ACTOR
+from tests.support.portal_forms import csrf_token
 from tests.support.portal_idp_world import PortalIdpWorld, build_portal_idp_world
-from tests.support.portal_world import ACTOR, csrf_token
 from tests.support.saml_pages import autopost, hidden_fields, login_form
 
 

@@ -1,8 +1,6 @@
-"""The IdPs a connection is configured from, in process: SAML metadata documents (the IdP
-simulator's own) served at chosen URLs, and a programmable OpenID Provider (MockOp), behind
-one httpx transport that becomes the broker's outbound client. Requests still pass the
-outbound policy first (it checks each URL before the transport is reached), so an SSRF
-attempt is refused exactly as it would be in production.
+"""The IdPs a connection is configured from, in process (tests/support/idp_hosts.py): SAML
+metadata documents (the IdP simulator's own) served at chosen URLs, and a programmable
+OpenID Provider (MockOp), behind the broker's outbound client.
 
 The `connections_world` fixture ends every test by opening each connection the test left in
 the store with the broker's own `open_connection`: a config the API accepted must open.
@@ -10,13 +8,11 @@ the store with the broker's own `open_connection`: a config the API accepted mus
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from joserfc.jwk import RSAKey
 
@@ -30,6 +26,7 @@ from broker.upstream.registry import open_connection
 from idp_simulator.keys import IdpKeys, generate
 from idp_simulator.saml.metadata import metadata_xml
 from tests.support.config import ISSUER
+from tests.support.idp_hosts import IdpHosts
 from tests.support.management_api import ApiWorld, build_api_world
 from tests.support.mock_op import MockOp
 
@@ -38,16 +35,12 @@ IDP_ENTITY_ID = "https://idp.test/metadata"
 SSO_URL = "https://idp.test/sso"
 
 
-@dataclass
-class Upstreams:
+@dataclass(kw_only=True)
+class Upstreams(IdpHosts):
+    op: MockOp
     keys: IdpKeys
     #: The IdP's next signing key, for a certificate rollover.
     next_keys: IdpKeys
-    op: MockOp
-    documents: dict[str, bytes] = field(default_factory=dict)
-    requests: list[httpx.Request] = field(default_factory=list)
-    #: Runs before each answer: what happens elsewhere while Gatehouse waits for the IdP.
-    meanwhile: Callable[[httpx.Request], None] | None = None
 
     def metadata(self, *, entity_id: str = IDP_ENTITY_ID, sso_url: str = SSO_URL) -> bytes:
         return metadata_xml(entity_id, sso_url, self.keys)
@@ -55,20 +48,6 @@ class Upstreams:
     def serve_metadata(self, url: str = METADATA_URL, **values: str) -> str:
         self.documents[url] = self.metadata(**values)
         return url
-
-    def client(self) -> httpx.Client:
-        return httpx.Client(transport=httpx.MockTransport(self.handle))
-
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        if self.meanwhile is not None:
-            self.meanwhile(request)
-        document = self.documents.get(str(request.url))
-        if document is not None:
-            return httpx.Response(200, content=document)
-        if request.url.host == urlsplit(self.op.issuer).hostname:
-            return self.op.handle(request)
-        return httpx.Response(404)
 
 
 @pytest.fixture(scope="session")
