@@ -39,9 +39,11 @@ from tests.support.simulator import (
     OP_CLIENT_ID as OP_CLIENT_ID,
     OP_CLIENT_SECRET as OP_CLIENT_SECRET,
     OP_ISSUER as OP_ISSUER,
+    arrive,
     build_simulator,
+    oidc_answer,
+    saml_answer,
 )
-from tests.support.simulator_moves import login_page, oidc_sign_in, saml_sign_in
 
 ORIGIN = {"Origin": ISSUER}
 
@@ -95,20 +97,11 @@ class SetupWorld(Gatehouse):
             follow_redirects=False,
         )
         assert started.status_code == 303, started.text
-        location = started.headers["location"]
-        at_idp = login_page(self.idp, location)
-        email = "alice@acme.example"
-        if urlsplit(location).path.startswith("/oidc/"):
-            callback = oidc_sign_in(
-                self.idp, at_idp, simulator_url=IDP_BASE, email=email, **idp_form
-            )
-            back = urlsplit(callback)
-            result = browser.get(f"{back.path}?{back.query}", follow_redirects=False)
-        else:
-            postback = saml_sign_in(
-                self.idp, at_idp, simulator_url=IDP_BASE, email=email, **idp_form
-            )
-            result = browser.post(postback.acs_path, data=postback.fields, follow_redirects=False)
+        oidc = urlsplit(started.headers["location"]).path.startswith("/oidc/")
+        answer = (oidc_answer if oidc else saml_answer)(
+            self.idp, started, email="alice@acme.example", **idp_form
+        )
+        result = arrive(browser, answer)
         assert result.status_code == 303, result.text
         result_page: str = result.headers["location"]
         return urlsplit(result_page).path

@@ -25,39 +25,23 @@ from broker.demo import seed_example_corp_with
 from broker.model.records import Connection
 from broker.settings import Settings
 from tests.support.dns_server import Zone, dns_server
-from tests.support.gatehouse import Gatehouse
 from tests.support.loopback_world import LoopbackWorld, loopback_world
 
 
 @dataclass
-class BrowserWorld(Gatehouse):
-    loop: LoopbackWorld
+class BrowserWorld(LoopbackWorld):
     #: The DNS the broker asks: `zone.publish(name, value)` is the customer's DNS provider.
     zone: Zone
 
     @property
-    def issuer(self) -> str:
-        return self.loop.issuer
-
-    @property
     def portal_url(self) -> str:
-        return f"{self.loop.issuer}/portal"
-
-    @property
-    def simulator_url(self) -> str:
-        return self.loop.simulator_url
-
-    @property
-    def rp_url(self) -> str:
-        """The demo app: its /login starts a login through Gatehouse."""
-        return self.loop.rp_url
+        return f"{self.issuer}/portal"
 
     @property
     def example_corp(self) -> Connection:
         """The demo organization's active SAML connection to the simulator (for edit links
         and logins from the demo app: alice@example.com signs in through it)."""
-        connections = self.broker.management.connections
-        return connections.get(self.loop.organization_id, self.loop.connection_id)
+        return self.broker.management.connections.get(self.organization_id, self.connection_id)
 
 
 def seed(broker: Broker, simulator_url: str, settings: Settings) -> Connection:
@@ -71,4 +55,4 @@ def browser_world(request: pytest.FixtureRequest, tmp: Path) -> Iterator[Browser
         dns_server() as (zone, resolver),
         loopback_world(request, tmp, seed, dns_resolver=resolver) as loop,
     ):
-        yield BrowserWorld(**loop.gatehouse.parts(), loop=loop, zone=zone)
+        yield BrowserWorld(**vars(loop), zone=zone)

@@ -33,6 +33,7 @@ from tests.support.gatehouse import ACTOR, Gatehouse, build_gatehouse
 from tests.support.harness import (
     CLIENT_ID as CLIENT_ID,
     PUBLIC_CLIENT_ID as PUBLIC_CLIENT_ID,
+    RelyingParties,
     authorization_request,
     pkce_pair,
     register_relying_parties,
@@ -68,9 +69,8 @@ class Handoff:
 
 
 @dataclass
-class FuzzWorld(Gatehouse):
+class FuzzWorld(Gatehouse, RelyingParties):
     op: MockOp
-    client_secret: str
     organization_id: str
     saml: Connection
     oidc: Connection
@@ -169,8 +169,8 @@ def build_fuzz_world(
     )
     return FuzzWorld(
         **built.parts(),
+        **vars(register_relying_parties(store, clock)),
         op=op,
-        client_secret=register_relying_parties(store, clock).client_secret,
         organization_id=org,
         saml=saml,
         oidc=oidc,

@@ -1,25 +1,15 @@
-"""One Gatehouse, built the one way every test world builds it.
+"""One Gatehouse, built the one way every test world builds it (dex builds each test server
+from one function plus the difference: server/helpers_test.go).
 
-dex builds each test server from one function plus the difference (server/helpers_test.go);
-`build_gatehouse` is that function here. It makes the default: settings from `make_settings`
-(the test issuer, a throwaway var dir, no background purge), a `FixedClock`, the connector
-kinds Gatehouse ships plus the tests' own (`kind = "test"`, tests/support/fake_connector.py),
-and `create_app`. A world passes only what it changes: the broker's outbound client (`http`:
-the IdP simulator's back channel, a MockOp, documents by URL), where domain checks look
-(`dns`), the clock (a served world runs on the system clock), settings fields. What it seeds
-and which IdP stands upstream is its own difference, in the module that names that world:
-
-- tests/support/harness.py: the default tenant (Acme Corp on the fake connector, the relying
-  parties), and the relying party's moves;
-- tests/support/saml_world.py, oidc_world.py: plus the IdP simulator (simulator.py) and an
-  organization logging in through its SAML IdP or its OP;
-- tests/support/portal_idp_world.py, maintain_world.py, fuzz_world.py,
-  tests/admin_portal/setup_world.py, management_api.py: the portal and the management API
-  with their own upstreams;
-- tests/support/loopback_world.py, browser_world.py: served over real HTTP on loopback.
-
-The app team's moves (organizations, domains, profiles, portal links) and the IT admin's
-first one (opening a link) are here, on the Gatehouse itself: every world has them.
+`build_gatehouse` makes the default: `make_settings` (the test issuer, a throwaway var dir),
+a `FixedClock`, the connector kinds Gatehouse ships plus the tests' fake one, `create_app`.
+A world passes only what it changes (the broker's outbound client, where domain checks look,
+the clock, settings fields) and adds its own seeds and upstream in the module that names it:
+the default tenant (harness.py), the IdP simulator (simulator.py, saml_world.py,
+oidc_world.py, portal_idp_world.py, tests/admin_portal/setup_world.py), IdP documents and a
+MockOp (maintain_world.py, fuzz_world.py, management_api.py), real HTTP on loopback
+(loopback_world.py, browser_world.py). Every world has the app team's moves, so they are
+here, on the Gatehouse.
 """
 
 from __future__ import annotations

@@ -5,7 +5,6 @@ moves a relying party and the fake IdP make against it."""
 from __future__ import annotations
 
 import base64
-import dataclasses
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -71,10 +70,10 @@ class Login:
         return self.params.get("nonce")
 
 
-@dataclass(frozen=True)
+@dataclass
 class RelyingParties:
-    """Auth0 (confidential, the one logins use), another confidential client, and a native
-    app (public, loopback redirect URI)."""
+    """The default relying parties: Auth0 (confidential, the one logins use), another
+    confidential client, and a native app (public, loopback redirect URI)."""
 
     client_id: str
     client_secret: str
@@ -106,17 +105,12 @@ def register_relying_parties(store: Store, clock: FixedClock) -> RelyingParties:
 
 
 @dataclass
-class Harness(Gatehouse):
+class Harness(Gatehouse, RelyingParties):
     #: The relying party's browser (its user agent, really: one cookie jar).
     client: TestClient
     #: The default tenant, Acme Corp, and its connection.
     acme: Organization
     connection: Connection
-    client_id: str
-    client_secret: str
-    public_client_id: str
-    other_client_id: str
-    other_client_secret: str
 
     # -- the relying party's moves --------------------------------------------------
 
@@ -222,9 +216,5 @@ def build_harness(store: Store, tmp_path: Any, **gatehouse: Any) -> Harness:
         )  # fmt: skip
     parties = register_relying_parties(store, built.clock)
     return Harness(
-        **built.parts(),
-        client=built.browser(),
-        acme=acme,
-        connection=connection,
-        **dataclasses.asdict(parties),
+        **built.parts(), **vars(parties), client=built.browser(), acme=acme, connection=connection
     )

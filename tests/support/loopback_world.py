@@ -66,16 +66,16 @@ class RequestLog:
 
 
 @dataclass
-class LoopbackWorld:
-    #: The served Gatehouse (its app runs on `issuer`).
-    gatehouse: Gatehouse
-    issuer: str
+class LoopbackWorld(Gatehouse):
     simulator_url: str
     rp_url: str
     rp_log: RequestLog
-    store: SqlStore
     organization_id: str
     connection_id: str
+
+    @property
+    def issuer(self) -> str:
+        return self.settings.issuer
 
     def audit_for(self, request_id: str) -> list[AuditEvent]:
         return audit_for(self.store, self.organization_id, request_id)
@@ -139,12 +139,10 @@ def loopback_world(
         )
         stack.enter_context(serve(rp_log, rp_port))
         yield LoopbackWorld(
-            gatehouse=gatehouse,
-            issuer=issuer,
+            **gatehouse.parts(),
             simulator_url=simulator_url,
             rp_url=rp_url,
             rp_log=rp_log,
-            store=store,
             organization_id=connection.organization_id,
             connection_id=connection.id,
         )

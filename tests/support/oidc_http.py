@@ -29,19 +29,11 @@ class OidcBrowser(Browser):
         """From the RP's authorization URL (at Gatehouse) to the simulator's login page."""
         return self.to_login_page(authorize_url, f"{simulator_url}/oidc/authorize?")
 
-    def log_in(
-        self,
-        login_page: httpx.Response,
-        *,
-        simulator_url: str,
-        scenario: str = "success",
-        email: str = EMAIL,
-    ) -> str:
-        """Fill the simulator's form; returns where its redirect sends the browser (with
-        `iss`, RFC 9207), without going there."""
-        callback = oidc_sign_in(
-            self.http, login_page, simulator_url=simulator_url, email=email, scenario=scenario
-        )
+    def log_in(self, login_page: httpx.Response, *, simulator_url: str, **form: str) -> str:
+        """Fill the simulator's form (`form`: the scenario, the email); returns where its
+        redirect sends the browser (with `iss`, RFC 9207), without going there."""
+        chosen = {"email": EMAIL, **form}
+        callback = oidc_sign_in(self.http, login_page, simulator_url=simulator_url, **chosen)
         assert query_params(callback)["iss"] == f"{simulator_url}/oidc", callback
         return callback
 

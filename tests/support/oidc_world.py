@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from starlette.testclient import TestClient
@@ -28,9 +27,11 @@ from tests.support.simulator import (
     OP_CLIENT_SECRET,
     OP_ISSUER as OP_ISSUER,
     SimulatorWorld,
+    arrive,
+    oidc_answer,
     with_simulator,
 )
-from tests.support.simulator_moves import oidc_replay, oidc_sign_in
+from tests.support.simulator_moves import oidc_replay
 
 ORG_ID = "org_labs"
 CONNECTION_ID = "con_labs_oidc"
@@ -51,19 +52,12 @@ class OidcWorld(SimulatorWorld):
         **fields: str,
     ) -> str:
         """The person logs in at the simulator; returns where it sends the browser."""
-        return oidc_sign_in(
-            self.idp, self.login_page(to_idp), simulator_url=IDP_BASE, email=email,
-            scenario=scenario, **fields,
-        )  # fmt: skip
+        return oidc_answer(self.idp, to_idp, email=email, scenario=scenario, **fields)
 
     def back(self, callback_url: str, *, client: TestClient | None = None) -> httpx.Response:
         """The browser arrives at Gatehouse's redirect URI."""
         assert callback_url.startswith(f"{ISSUER}/oidc/{CONNECTION_ID}/callback?"), callback_url
-        parts = urlsplit(callback_url)
-        response: httpx.Response = (client or self.gatehouse.client).get(
-            f"{parts.path}?{parts.query}", follow_redirects=False
-        )
-        return response
+        return arrive(client or self.gatehouse.client, callback_url)
 
     def replay(self) -> str:
         return oidc_replay(self.idp, IDP_BASE)

@@ -35,16 +35,12 @@ from tests.support.simulator import (
     OP_CLIENT_ID,
     OP_CLIENT_SECRET,
     OP_ISSUER,
+    arrive,
     build_simulator,
+    oidc_answer,
+    saml_answer,
 )
-from tests.support.simulator_moves import (
-    login_page,
-    oidc_replay,
-    oidc_sign_in,
-    query_params,
-    saml_replay,
-    saml_sign_in,
-)
+from tests.support.simulator_moves import oidc_replay, query_params, saml_replay
 
 EMAIL = "alice@example.com"
 DOMAIN = "example.com"
@@ -116,30 +112,6 @@ class PortalIdpWorld:
         assert response.headers["location"].startswith(IDP_BASE), response.headers
         return response
 
-    def saml_answer(self, to_idp: httpx.Response, *, scenario: str, email: str = EMAIL) -> PostBack:
-        """The person signs in at the simulator, which renders its auto-post page."""
-        page = login_page(self.idp, to_idp.headers["location"])
-        return saml_sign_in(self.idp, page, simulator_url=IDP_BASE, email=email, scenario=scenario)
-
-    def post_to_acs(self, postback: PostBack) -> httpx.Response:
-        response: httpx.Response = self.browser.post(
-            postback.acs_path, data=postback.fields, follow_redirects=False
-        )
-        return response
-
-    def oidc_answer(self, to_idp: httpx.Response, *, scenario: str, email: str = EMAIL) -> str:
-        """The person signs in at the simulator's OP; where it sends the browser back."""
-        page = login_page(self.idp, to_idp.headers["location"])
-        return oidc_sign_in(self.idp, page, simulator_url=IDP_BASE, email=email, scenario=scenario)
-
-    def to_callback(self, callback_url: str) -> httpx.Response:
-        assert callback_url.startswith(f"{ISSUER}/oidc/"), callback_url
-        parts = urlsplit(callback_url)
-        response: httpx.Response = self.browser.get(
-            f"{parts.path}?{parts.query}", follow_redirects=False
-        )
-        return response
-
     def result(self, back: httpx.Response, *, browser: TestClient | None = None) -> httpx.Response:
         """The broker's 303 to the result page, followed."""
         assert back.status_code == 303, back.text
@@ -162,13 +134,15 @@ class PortalIdpWorld:
         if scenario == "replay":
             return self._saml_replay(connection)
         to_idp = self.start_test(connection.id)
-        return self.result(self.post_to_acs(self.saml_answer(to_idp, scenario=scenario)))
+        postback = saml_answer(self.idp, to_idp, email=EMAIL, scenario=scenario)
+        return self.result(arrive(self.browser, postback))
 
     def oidc_test(self, connection: Connection, scenario: str) -> httpx.Response:
         if scenario == "replay":
             return self._oidc_replay(connection)
         to_idp = self.start_test(connection.id)
-        return self.result(self.to_callback(self.oidc_answer(to_idp, scenario=scenario)))
+        callback = oidc_answer(self.idp, to_idp, email=EMAIL, scenario=scenario)
+        return self.result(arrive(self.browser, callback))
 
     def _saml_replay(self, connection: Connection) -> httpx.Response:
         """A first test passes; its response, posted into a second test login (the flow
@@ -178,9 +152,8 @@ class PortalIdpWorld:
         used = saml_replay(self.idp, IDP_BASE)
         second = self.start_test(connection.id)
         relay_state = query_params(second.headers["location"])["RelayState"]
-        return self.result(
-            self.post_to_acs(PostBack(used.acs_url, {**used.fields, "RelayState": relay_state}))
-        )
+        replayed = PostBack(used.acs_url, {**used.fields, "RelayState": relay_state})
+        return self.result(arrive(self.browser, replayed))
 
     def _oidc_replay(self, connection: Connection) -> httpx.Response:
         """A first test passes; its callback (code) repeated into a second test login's
@@ -189,10 +162,12 @@ class PortalIdpWorld:
         assert "Passed" in first.text, first.text
         callback = oidc_replay(self.idp, IDP_BASE)
         second = self.start_test(connection.id)
-        state = query_params(second.headers["location"])["state"]
-        parts = urlsplit(callback)
-        params = {**query_params(callback), "state": state}
-        return self.result(self.to_callback(f"{ISSUER}{parts.path}?{urlencode(params)}"))
+        params = {
+            **query_params(callback),
+            "state": query_params(second.headers["location"])["state"],
+        }
+        replayed = f"{ISSUER}{urlsplit(callback).path}?{urlencode(params)}"
+        return self.result(arrive(self.browser, replayed))
 
 
 def build_portal_idp_world(

@@ -38,19 +38,11 @@ class SamlBrowser(Browser):
         """From the RP's authorization URL (at Gatehouse) to the simulator's login page."""
         return self.to_login_page(authorize_url, f"{simulator_url}/sso?")
 
-    def log_in(
-        self,
-        login_page: httpx.Response,
-        *,
-        simulator_url: str,
-        scenario: str = "success",
-        email: str = EMAIL,
-    ) -> PostBack:
-        """Fill the simulator's form; returns its auto-post of the SAMLResponse."""
-        return saml_sign_in(
-            self.http, login_page, simulator_url=simulator_url, email=email,
-            scenario=scenario, groups="engineering",
-        )  # fmt: skip
+    def log_in(self, login_page: httpx.Response, *, simulator_url: str, **form: str) -> PostBack:
+        """Fill the simulator's form (`form`: the scenario, the email); returns its auto-post
+        of the SAMLResponse."""
+        chosen = {"email": EMAIL, "groups": "engineering", **form}
+        return saml_sign_in(self.http, login_page, simulator_url=simulator_url, **chosen)
 
     def replay(self, *, simulator_url: str) -> PostBack:
         return saml_replay(self.http, simulator_url)

@@ -25,8 +25,8 @@ from tests.support.harness import Login
 
 # PostBack is part of the world's API (tests build their own from one it returned).
 from tests.support.saml_pages import PostBack as PostBack
-from tests.support.simulator import IDP_BASE, SimulatorWorld, with_simulator
-from tests.support.simulator_moves import saml_replay, saml_sign_in
+from tests.support.simulator import IDP_BASE, SimulatorWorld, arrive, saml_answer, with_simulator
+from tests.support.simulator_moves import saml_replay
 
 ORG_ID = "org_example"
 CONNECTION_ID = "con_example_saml"
@@ -48,17 +48,14 @@ class SamlWorld(SimulatorWorld):
         attributes: str = "",
     ) -> PostBack:
         """The person logs in at the simulator, which renders its auto-post page."""
-        return saml_sign_in(
-            self.idp, self.login_page(to_idp), simulator_url=IDP_BASE, email=email,
-            scenario=scenario, sign=sign, groups=groups, attributes=attributes,
+        return saml_answer(
+            self.idp, to_idp, email=email, scenario=scenario, sign=sign, groups=groups,
+            attributes=attributes,
         )  # fmt: skip
 
     def post(self, postback: PostBack, *, client: TestClient | None = None) -> httpx.Response:
         """The auto-post arrives at our ACS (cross-site POST from the IdP's page)."""
-        response: httpx.Response = (client or self.gatehouse.client).post(
-            postback.acs_path, data=postback.fields, follow_redirects=False
-        )
-        return response
+        return arrive(client or self.gatehouse.client, postback)
 
     def replay(self) -> PostBack:
         return saml_replay(self.idp, IDP_BASE)

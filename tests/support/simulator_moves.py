@@ -21,34 +21,30 @@ def login_page(http: httpx.Client, url: str) -> httpx.Response:
 
 
 def saml_sign_in(
-    http: httpx.Client, page: httpx.Response, *, simulator_url: str, email: str, **form: str
+    http: httpx.Client, page: httpx.Response, *, simulator_url: str, **form: str
 ) -> PostBack:
-    """Fill the SAML IdP's login form on `page` (`form`: scenario, sign, groups,
-    attributes); its auto-post of the SAMLResponse."""
-    fields = login_form(pending_key(page.text), email=email, **form)
-    posted = http.post(f"{simulator_url}/sso/login", data=fields)
+    """Submit the SAML IdP's login form on `page` (`form`: the email, the scenario, and
+    what else the person chooses); its auto-post of the SAMLResponse."""
+    posted = http.post(f"{simulator_url}/sso/login", data=typed(page, form))
     assert posted.status_code == 200, posted.text
     return autopost(posted.text)
 
 
 def oidc_sign_in(
-    http: httpx.Client,
-    page: httpx.Response,
-    *,
-    simulator_url: str,
-    email: str,
-    scenario: str = "success",
-    **fields: str,
+    http: httpx.Client, page: httpx.Response, *, simulator_url: str, **form: str
 ) -> str:
-    """Fill the OP's login form on `page` (`fields` replace what the person types); where
-    its redirect sends the browser, not followed."""
-    form = login_form(pending_key(page.text), email=email, scenario=scenario)
-    form.pop("sign")  # a SAML-only field
-    posted = http.post(
-        f"{simulator_url}/oidc/login", data={**form, **fields}, follow_redirects=False
-    )
+    """Submit the OP's login form on `page`; where its redirect sends the browser, not
+    followed."""
+    fields = typed(page, form)
+    del fields["sign"]  # a SAML-only field
+    posted = http.post(f"{simulator_url}/oidc/login", data=fields, follow_redirects=False)
     assert posted.status_code == 302, posted.text
     return redirect_target(posted, "")
+
+
+def typed(page: httpx.Response, form: dict[str, str]) -> dict[str, str]:
+    """What the person submits on the login form on `page`: `form` over the defaults."""
+    return {**login_form(pending_key(page.text), email=""), **form}
 
 
 def saml_replay(http: httpx.Client, simulator_url: str) -> PostBack:
