@@ -30,7 +30,7 @@ from tests.support.certificates import certificate_and_key
 from tests.support.config import ISSUER
 from tests.support.dns_server import Zone, dns_server
 from tests.support.gatehouse import ACTOR, Gatehouse, build_gatehouse
-from tests.support.portal_forms import csrf_token
+from tests.support.portal_forms import post_from
 
 # The simulator's values are part of the world's API (tests type them into the assistant).
 from tests.support.simulator import (
@@ -90,12 +90,7 @@ class SetupWorld(Gatehouse):
         the path of the result page the IdP's answer leads to."""
         page = browser.get(f"/portal/setup/{connection_id}/test")
         assert page.status_code == 200, page.text
-        started = browser.post(
-            f"/portal/connections/{connection_id}/test",
-            data={"csrf": csrf_token(page.text)},
-            headers=ORIGIN,
-            follow_redirects=False,
-        )
+        started = post_from(browser, f"/portal/connections/{connection_id}/test", {}, page.text)
         assert started.status_code == 303, started.text
         oidc = urlsplit(started.headers["location"]).path.startswith("/oidc/")
         answer = (oidc_answer if oidc else saml_answer)(
@@ -122,7 +117,7 @@ def setup_world(
             dns=DnsTxtLookup(nameserver, lifetime=1.0),
         )  # fmt: skip
         try:
-            yield SetupWorld(**built.parts(), idp=simulator.browser(), zone=zone)
+            yield SetupWorld(**vars(built), idp=simulator.browser(), zone=zone)
         finally:
             built.broker.close()
             outbound.close()

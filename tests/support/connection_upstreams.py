@@ -1,6 +1,9 @@
-"""The IdPs a connection is configured from, in process (tests/support/idp_hosts.py): SAML
-metadata documents (the IdP simulator's own) served at chosen URLs, and a programmable
-OpenID Provider (MockOp), behind the broker's outbound client.
+"""The IdPs a connection is configured from, in process: SAML metadata documents (the IdP
+simulator's own) served at chosen URLs, and a programmable OpenID Provider (MockOp), behind
+one httpx transport that becomes the broker's outbound client (`IdpHosts`, which the
+maintenance pages' world uses too). Requests still pass the outbound policy first (it checks
+each URL before the transport is reached), so an SSRF attempt is refused exactly as it would
+be in production.
 
 The `connections_world` fixture ends every test by opening each connection the test left in
 the store with the broker's own `open_connection`: a config the API accepted must open.
@@ -8,11 +11,13 @@ the store with the broker's own `open_connection`: a config the API accepted mus
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from joserfc.jwk import RSAKey
 
@@ -26,13 +31,37 @@ from broker.upstream.registry import open_connection
 from idp_simulator.keys import IdpKeys, generate
 from idp_simulator.saml.metadata import metadata_xml
 from tests.support.config import ISSUER
-from tests.support.idp_hosts import IdpHosts
 from tests.support.management_api import ApiWorld, build_api_world
 from tests.support.mock_op import MockOp
 
 METADATA_URL = "https://idp.test/metadata"
 IDP_ENTITY_ID = "https://idp.test/metadata"
 SSO_URL = "https://idp.test/sso"
+
+
+@dataclass
+class IdpHosts:
+    op: MockOp | None = None
+    #: What is served, by URL.
+    documents: dict[str, bytes] = field(default_factory=dict)
+    requests: list[httpx.Request] = field(default_factory=list)
+    #: Runs before each answer: what happens elsewhere while Gatehouse waits for the IdP.
+    meanwhile: Callable[[httpx.Request], None] | None = None
+
+    def client(self) -> httpx.Client:
+        """The broker's outbound client; any other URL is a 404."""
+        return httpx.Client(transport=httpx.MockTransport(self.handle))
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if self.meanwhile is not None:
+            self.meanwhile(request)
+        document = self.documents.get(str(request.url))
+        if document is not None:
+            return httpx.Response(200, content=document)
+        if self.op is not None and request.url.host == urlsplit(self.op.issuer).hostname:
+            return self.op.handle(request)
+        return httpx.Response(404)
 
 
 @dataclass(kw_only=True)

@@ -1,6 +1,5 @@
-"""A whole Gatehouse in process for hostile input (tests/support/gatehouse.py, with the
-rate limits out of the fuzzer's way): the default relying parties (confidential and public),
-an organization with a verified domain and three connections (a live SAML one, a live OIDC
+"""A whole Gatehouse in process for hostile input: the default relying parties, an
+organization with a verified domain and three connections (a live SAML one, a live OIDC
 one whose IdP is a programmable `MockOp` behind the broker's outbound client, one in setup),
 a portal session with its form token, and the moves that put a flow exactly where a hostile
 answer should land (handed off to SAML or OIDC, its browser cookie in hand).
@@ -168,7 +167,7 @@ def build_fuzz_world(
         ACTOR, org, strategy="okta", protocol="saml", offered=STRATEGIES
     )
     return FuzzWorld(
-        **built.parts(),
+        **vars(built),
         **vars(register_relying_parties(store, clock)),
         op=op,
         organization_id=org,

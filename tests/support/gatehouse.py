@@ -4,17 +4,14 @@ from one function plus the difference: server/helpers_test.go).
 `build_gatehouse` makes the default: `make_settings` (the test issuer, a throwaway var dir),
 a `FixedClock`, the connector kinds Gatehouse ships plus the tests' fake one, `create_app`.
 A world passes only what it changes (the broker's outbound client, where domain checks look,
-the clock, settings fields) and adds its own seeds and upstream in the module that names it:
-the default tenant (harness.py), the IdP simulator (simulator.py, saml_world.py,
-oidc_world.py, portal_idp_world.py, tests/admin_portal/setup_world.py), IdP documents and a
-MockOp (maintain_world.py, fuzz_world.py, management_api.py), real HTTP on loopback
-(loopback_world.py, browser_world.py). Every world has the app team's moves, so they are
-here, on the Gatehouse.
+the clock, settings fields) and adds its seeds and upstream in the module that names it: the
+default tenant (harness.py), the IdP simulator (simulator.py and the worlds around it), IdP
+documents and a MockOp (connection_upstreams.py), real HTTP on loopback (loopback_world.py). Every
+world has the app team's moves, so they are here, on the Gatehouse.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +44,8 @@ TEST_CONNECTOR_TYPES: ConnectorTypes = {**DEFAULT_CONNECTOR_TYPES, "test": FakeC
 
 @dataclass
 class Gatehouse:
+    """A world grows from it as a subclass: `World(**vars(gatehouse), <its difference>)`."""
+
     store: Store
     settings: Settings
     app: Starlette
@@ -73,10 +72,6 @@ class Gatehouse:
             base_url=self.settings.issuer,
             raise_server_exceptions=raise_server_exceptions,
         )
-
-    def parts(self) -> dict[str, Any]:
-        """The fields a world that grows from this Gatehouse passes on."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(Gatehouse)}
 
     # -- the app team's moves, through the management use cases ---------------------------
 

@@ -216,5 +216,5 @@ def build_harness(store: Store, tmp_path: Any, **gatehouse: Any) -> Harness:
         )  # fmt: skip
     parties = register_relying_parties(store, built.clock)
     return Harness(
-        **built.parts(), **vars(parties), client=built.browser(), acme=acme, connection=connection
+        **vars(built), **vars(parties), client=built.browser(), acme=acme, connection=connection
     )

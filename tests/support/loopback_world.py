@@ -1,10 +1,9 @@
 """The real-HTTP world both end-to-end suites share: the demo relying party, Gatehouse and
 the IdP simulator, each a real server on loopback, over SQLite or PostgreSQL.
 
-Gatehouse is the one test builder's (tests/support/gatehouse.py) with what a developer runs
-instead of the in-process defaults: the system clock, the connector kinds Gatehouse ships, its
-own guarded outbound client (the development policy lets it reach the simulator on
-loopback). The simulator is configured exactly as `gatehouse demo` starts it
+Gatehouse is `build_gatehouse`'s on the system clock, with the connector kinds it ships and
+its own guarded outbound client (the development policy lets it reach the simulator on
+loopback); the simulator is configured exactly as `gatehouse demo` starts it
 (`simulator_environment`), and the tenant is seeded by the demo's own seed functions, so
 these tests exercise what a developer runs. Each suite names the organization its logins
 use.
@@ -139,7 +138,7 @@ def loopback_world(
         )
         stack.enter_context(serve(rp_log, rp_port))
         yield LoopbackWorld(
-            **gatehouse.parts(),
+            **vars(gatehouse),
             simulator_url=simulator_url,
             rp_url=rp_url,
             rp_log=rp_log,

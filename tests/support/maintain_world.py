@@ -1,8 +1,6 @@
-"""The portal's maintenance pages in process: a Gatehouse (tests/support/gatehouse.py) whose
-outbound client reaches IdP documents by URL and, for OIDC, a MockOp (tests/support/
-idp_hosts.py); organizations with a live SAML connection (the IdP's values typed in,
-certificates the test makes) or an OIDC one (discovery from the MockOp), and an edit link's
-browser, which submits forms the way a page does (tests/support/portal_forms.py)."""
+"""The portal's maintenance pages in process: an organization with a live SAML connection
+(the IdP's values typed in, certificates the test makes) or an OIDC one (discovery from a
+MockOp behind the broker's outbound client), and an edit link's browser."""
 
 from __future__ import annotations
 
@@ -24,8 +22,8 @@ from broker.store import Store
 from broker.store.sql import SqlStore
 from broker.store.sql.tables import metadata
 from tests.support.certificates import certificate_pem
+from tests.support.connection_upstreams import IdpHosts
 from tests.support.gatehouse import ACTOR, Gatehouse, build_gatehouse
-from tests.support.idp_hosts import IdpHosts
 from tests.support.management_checks import database_text
 from tests.support.mock_op import MockOp
 
@@ -112,7 +110,7 @@ def build_maintain_world(
     clock = FixedClock()
     hosts = IdpHosts(op=MockOp(key=op_key, now=clock.now) if op_key is not None else None)
     built = build_gatehouse(store, tmp_path, clock=clock, http=hosts.client())
-    return MaintainWorld(**built.parts(), op=hosts.op, documents=hosts.documents)
+    return MaintainWorld(**vars(built), op=hosts.op, documents=hosts.documents)
 
 
 @pytest.fixture

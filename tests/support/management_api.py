@@ -105,7 +105,7 @@ def build_api_world(store: Store, tmp_path: Any, **gatehouse: Any) -> ApiWorld:
     """`build_gatehouse`, with its arguments (`dns`, `http`: the broker's outbound client for
     IdP metadata and discovery, `Settings` fields)."""
     built = build_gatehouse(store, tmp_path, **gatehouse)
-    return ApiWorld(**built.parts(), http=built.browser())
+    return ApiWorld(**vars(built), http=built.browser())
 
 
 def basic(client_id: str, secret: str) -> dict[str, str]:

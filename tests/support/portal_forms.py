@@ -21,11 +21,19 @@ def csrf_token(page: str) -> str:
     return html.unescape(found.group(1))
 
 
-def post_from(browser: TestClient, path: str, data: dict[str, str], page: str) -> httpx.Response:
+def post_from(
+    browser: TestClient,
+    path: str,
+    data: dict[str, str],
+    page: str,
+    *,
+    files: dict[str, Any] | None = None,
+) -> httpx.Response:
     """A form posted from the portal page whose HTML is `page`: its token, our Origin."""
     answer: httpx.Response = browser.post(
         path,
         data={"csrf": csrf_token(page), **data},
+        files=files,
         headers={"Origin": ISSUER},
         follow_redirects=False,
     )
@@ -40,13 +48,5 @@ def submit(
     files: dict[str, Any] | None = None,
     token_from: str = "/portal/",  # noqa: S107 (a page's path, not a password)
 ) -> httpx.Response:
-    """A form posted from a portal page: its token read from the page, our Origin."""
-    token = csrf_token(browser.get(token_from).text)
-    response: httpx.Response = browser.post(
-        path,
-        data={"csrf": token, **(data or {})},
-        files=files,
-        headers={"Origin": ISSUER},
-        follow_redirects=False,
-    )
-    return response
+    """A form posted from the portal page at `token_from` (read first, for its token)."""
+    return post_from(browser, path, data or {}, browser.get(token_from).text, files=files)

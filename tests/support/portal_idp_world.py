@@ -1,8 +1,5 @@
-"""The admin portal and the IdP simulator in process, for portal test logins end to end: a
-Gatehouse (tests/support/gatehouse.py) with the simulator upstream (tests/support/
-simulator.py), whose outbound client (metadata, discovery, JWKS, token, userinfo) reaches the
-simulator, so every byte of the back channel is its real answer and nothing of Gatehouse is
-mocked.
+"""The admin portal and the IdP simulator in process (tests/support/simulator.py), for
+portal test logins end to end; nothing of Gatehouse is mocked.
 
 A customer's IT admin has a portal session; their organization has a connection set up in
 the portal (begun from a tile, then given the simulator's values through the same use cases
@@ -28,7 +25,7 @@ from broker.model.vendors import STRATEGIES
 from idp_simulator.keys import IdpKeys
 from tests.support.config import ISSUER
 from tests.support.gatehouse import ACTOR, Gatehouse, build_gatehouse
-from tests.support.portal_forms import csrf_token
+from tests.support.portal_forms import submit
 from tests.support.saml_pages import PostBack
 from tests.support.simulator import (
     IDP_BASE,
@@ -100,14 +97,8 @@ class PortalIdpWorld:
         self, connection_id: str, *, browser: TestClient | None = None
     ) -> httpx.Response:
         """ "Open a test login": the portal's form, answered with the hand-off to the IdP."""
-        browser = browser or self.browser
-        token = csrf_token(browser.get("/portal/no-such-page").text)
-        response: httpx.Response = browser.post(
-            f"/portal/connections/{connection_id}/test",
-            data={"csrf": token},
-            headers={"Origin": ISSUER},
-            follow_redirects=False,
-        )
+        path = f"/portal/connections/{connection_id}/test"
+        response = submit(browser or self.browser, path, token_from="/portal/no-such-page")
         assert response.status_code == 303, response.text
         assert response.headers["location"].startswith(IDP_BASE), response.headers
         return response
