@@ -19,8 +19,6 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-import threading
-import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -38,7 +36,7 @@ from tests.admin_portal.setup import test_saml as setup_flow
 from tests.admin_portal.setup_world import SetupWorld, setup_world
 from tests.support.config import ISSUER
 from tests.support.gatehouse import ACTOR, Gatehouse, build_gatehouse
-from tests.support.live_server import free_port
+from tests.support.live_server import free_port, serve_config
 from tests.support.saml_pages import hidden_fields
 
 #: What the servers log with: uvicorn's own loggers, which a deployment keeps.
@@ -59,19 +57,8 @@ def served(store: Store, tmp_path: Path) -> Iterator[tuple[str, Gatehouse]]:
         world.app, host="127.0.0.1", port=port, log_config=None, access_log=True,
         log_level="debug", lifespan="off",
     )  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        assert thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.02)
-    try:
+    with serve_config(config):
         yield base, world
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture
