@@ -6,8 +6,8 @@ a `FixedClock`, the connector kinds Gatehouse ships plus the tests' fake one, `c
 A world passes only what it changes (the broker's outbound client, where domain checks look,
 the clock, settings fields) and adds its seeds and upstream in the module that names it: the
 default tenant (harness.py), the IdP simulator (simulator.py and the worlds around it), IdP
-documents and a MockOp (connection_upstreams.py), real HTTP on loopback (loopback_world.py). Every
-world has the app team's moves, so they are here, on the Gatehouse.
+documents and a MockOp (connection_upstreams.py), real HTTP on loopback (loopback_world.py).
+Every world has the app team's moves, so they are here, on the Gatehouse.
 """
 
 from __future__ import annotations
