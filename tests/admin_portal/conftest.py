@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 from broker.store import Store
-from tests.support.portal_world import PortalWorld, build_portal_world
+from tests.support.gatehouse import Gatehouse, build_gatehouse
 
 
 @pytest.fixture
-def world(store: Store, tmp_path: Path) -> PortalWorld:
-    return build_portal_world(store, tmp_path)
+def world(store: Store, tmp_path: Path) -> Gatehouse:
+    return build_gatehouse(store, tmp_path)

@@ -16,13 +16,14 @@ from broker.model.portal import ConnectionTest, config_digest
 from broker.model.records import Connection
 from broker.model.vendors import STRATEGIES
 from tests.support.config import ISSUER
-from tests.support.portal_world import ACTOR, PortalWorld, csrf_token, post_from
+from tests.support.gatehouse import ACTOR, Gatehouse
+from tests.support.portal_forms import csrf_token, post_from
 
 NS_MD = "urn:oasis:names:tc:SAML:2.0:metadata"
 
 
 def _begin(
-    world: PortalWorld, org_id: str, strategy: str = "okta", protocol: str = "saml"
+    world: Gatehouse, org_id: str, strategy: str = "okta", protocol: str = "saml"
 ) -> Connection:
     return world.broker.management.connection_setup.begin(
         ACTOR, org_id, strategy=strategy, protocol=protocol, offered=STRATEGIES,
@@ -31,7 +32,7 @@ def _begin(
 
 
 def _passed_test(
-    world: PortalWorld, org_id: str, connection_id: str, config: Mapping[str, object]
+    world: Gatehouse, org_id: str, connection_id: str, config: Mapping[str, object]
 ) -> None:
     with world.store.unit_of_work() as uow:
         uow.connection_tests.add(
@@ -52,7 +53,7 @@ def test_every_tile_offers_the_protocols_its_product_speaks() -> None:
 
 
 def test_a_begun_saml_connection_publishes_sp_metadata_and_routes_nothing(
-    world: PortalWorld,
+    world: Gatehouse,
 ) -> None:
     org = world.organization()
     connection = _begin(world, org.id)
@@ -79,7 +80,7 @@ def test_a_begun_saml_connection_publishes_sp_metadata_and_routes_nothing(
         world.broker.management.connections.activate(ACTOR, org.id, connection.id)
 
 
-def test_a_begun_oidc_connection_takes_the_vendor_defaults(world: PortalWorld) -> None:
+def test_a_begun_oidc_connection_takes_the_vendor_defaults(world: Gatehouse) -> None:
     org = world.organization()
     connection = _begin(world, org.id, "entra", "oidc")
     assert connection.kind == "oidc"
@@ -88,7 +89,7 @@ def test_a_begun_oidc_connection_takes_the_vendor_defaults(world: PortalWorld) -
     assert world.browser().get(f"/oidc/{connection.id}/jwks.json").status_code == 404
 
 
-def test_only_offered_strategies_and_their_protocols_begin(world: PortalWorld) -> None:
+def test_only_offered_strategies_and_their_protocols_begin(world: Gatehouse) -> None:
     org = world.organization()
     setup = world.broker.management.connection_setup
     with pytest.raises(InvalidInput):
@@ -100,7 +101,7 @@ def test_only_offered_strategies_and_their_protocols_begin(world: PortalWorld) -
 
 
 def test_activation_needs_a_passed_test_of_exactly_the_settings_and_a_verified_domain(
-    world: PortalWorld,
+    world: Gatehouse,
 ) -> None:
     org = world.organization()
     setup = world.broker.management.connection_setup
@@ -128,7 +129,7 @@ def test_activation_needs_a_passed_test_of_exactly_the_settings_and_a_verified_d
         setup.activate_tested(ACTOR, org.id, connection.id)
 
 
-def test_a_test_login_needs_the_idp_values_first(world: PortalWorld) -> None:
+def test_a_test_login_needs_the_idp_values_first(world: Gatehouse) -> None:
     org = world.organization()
     connection = _begin(world, org.id)
     browser = world.signed_in(org.id)
@@ -140,7 +141,7 @@ def test_a_test_login_needs_the_idp_values_first(world: PortalWorld) -> None:
     assert "Reference" in page.text
 
 
-def test_another_organizations_connection_is_not_found(world: PortalWorld) -> None:
+def test_another_organizations_connection_is_not_found(world: Gatehouse) -> None:
     """T-04: the id of organization B's connection, from a session of A."""
     mine, theirs = world.organization("Acme"), world.organization("Rival")
     other = _begin(world, theirs.id)
@@ -153,7 +154,7 @@ def test_another_organizations_connection_is_not_found(world: PortalWorld) -> No
     assert "Rival" not in page.text
 
 
-def test_an_edit_link_reaches_only_its_own_connection(world: PortalWorld) -> None:
+def test_an_edit_link_reaches_only_its_own_connection(world: Gatehouse) -> None:
     org = world.organization()
     edited, other = _begin(world, org.id), _begin(world, org.id, "entra", "oidc")
     browser = world.signed_in(org.id, connection_id=edited.id)
@@ -171,7 +172,7 @@ def test_an_edit_link_reaches_only_its_own_connection(world: PortalWorld) -> Non
     assert page.status_code == 404
 
 
-def test_a_forged_form_is_refused(world: PortalWorld) -> None:
+def test_a_forged_form_is_refused(world: Gatehouse) -> None:
     """T-08: without the session's form token, or from another site, nothing starts."""
     org = world.organization()
     connection = _begin(world, org.id)

@@ -17,7 +17,8 @@ from broker.management.domains import Verification
 from broker.model.records import Domain
 from broker.store import Store
 from tests.admin_portal.setup_world import ORIGIN, SetupWorld, setup_world
-from tests.support.portal_world import ACTOR, csrf_token
+from tests.support.gatehouse import ACTOR
+from tests.support.portal_forms import csrf_token
 
 
 @pytest.fixture

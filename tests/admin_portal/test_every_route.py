@@ -27,8 +27,9 @@ from broker.model.vendors import STRATEGIES
 from broker.store import Store
 from tests.support.certificates import certificate_pem, fingerprint
 from tests.support.config import ISSUER
+from tests.support.gatehouse import ACTOR
 from tests.support.maintain_world import MaintainWorld, build_maintain_world, op_key
-from tests.support.portal_world import ACTOR, csrf_token
+from tests.support.portal_forms import csrf_token
 
 __all__ = ["op_key"]  # fixtures
 

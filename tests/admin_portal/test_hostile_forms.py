@@ -12,8 +12,8 @@ import pytest
 
 from tests.support.certificates import certificate_pem
 from tests.support.config import ISSUER
-from tests.support.maintain_world import MaintainWorld, submit, world
-from tests.support.portal_world import csrf_token
+from tests.support.maintain_world import MaintainWorld, world
+from tests.support.portal_forms import csrf_token, submit
 from tests.support.raw_asgi import raw_client
 
 __all__ = ["world"]  # fixtures

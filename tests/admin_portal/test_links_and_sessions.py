@@ -9,10 +9,10 @@ import sqlalchemy as sa
 
 from broker.store.sql import SqlStore
 from tests.support.config import ISSUER
-from tests.support.portal_world import PortalWorld
+from tests.support.gatehouse import Gatehouse
 
 
-def test_a_link_opens_a_session_and_the_url_loses_the_token(world: PortalWorld) -> None:
+def test_a_link_opens_a_session_and_the_url_loses_the_token(world: Gatehouse) -> None:
     org = world.organization()
     browser = world.browser()
     url = world.link(org.id)
@@ -31,7 +31,7 @@ def test_a_link_opens_a_session_and_the_url_loses_the_token(world: PortalWorld) 
     assert token not in home.text
 
 
-def test_the_interstitial_spends_nothing(world: PortalWorld) -> None:
+def test_the_interstitial_spends_nothing(world: Gatehouse) -> None:
     """T-03: a mail scanner fetching the link leaves it usable."""
     org = world.organization()
     url = world.link(org.id, max_uses=1)
@@ -44,7 +44,7 @@ def test_the_interstitial_spends_nothing(world: PortalWorld) -> None:
     assert "can no longer be used" in second.text
 
 
-def test_portal_pages_carry_their_security_headers(world: PortalWorld) -> None:
+def test_portal_pages_carry_their_security_headers(world: Gatehouse) -> None:
     org = world.organization()
     browser = world.signed_in(org.id)
     for path in ("/portal/", "/portal/link/anything", "/portal/signed-out"):
@@ -56,13 +56,13 @@ def test_portal_pages_carry_their_security_headers(world: PortalWorld) -> None:
         assert page.headers["cache-control"] == "no-store", path
 
 
-def test_no_cookie_no_page(world: PortalWorld) -> None:
+def test_no_cookie_no_page(world: Gatehouse) -> None:
     page = world.browser().get("/portal/")
     assert page.status_code == 401
     assert "Open your setup link again" in page.text
 
 
-def test_a_session_ends_when_idle_and_at_its_absolute_end(world: PortalWorld) -> None:
+def test_a_session_ends_when_idle_and_at_its_absolute_end(world: Gatehouse) -> None:
     org = world.organization()
     browser = world.signed_in(org.id)
     world.clock.advance(timedelta(minutes=29))
@@ -76,7 +76,7 @@ def test_a_session_ends_when_idle_and_at_its_absolute_end(world: PortalWorld) ->
     assert status == 401
 
 
-def test_revoking_the_link_ends_its_sessions(world: PortalWorld) -> None:
+def test_revoking_the_link_ends_its_sessions(world: Gatehouse) -> None:
     """T-06."""
     org = world.organization()
     issued = world.broker.management.portal_links.create("test", org.id)
@@ -87,7 +87,7 @@ def test_revoking_the_link_ends_its_sessions(world: PortalWorld) -> None:
     assert browser.get("/portal/").status_code == 401
 
 
-def test_a_cookie_the_browser_brought_is_never_the_session(world: PortalWorld) -> None:
+def test_a_cookie_the_browser_brought_is_never_the_session(world: Gatehouse) -> None:
     """T-12: session fixation. The cookie is minted at the exchange, whatever was there."""
     org = world.organization()
     browser = world.browser()
@@ -96,7 +96,7 @@ def test_a_cookie_the_browser_brought_is_never_the_session(world: PortalWorld) -
     assert "chosen-by-the-attacker" not in response.headers["set-cookie"]
 
 
-def test_neither_the_link_nor_the_session_is_stored_in_clear(world: PortalWorld) -> None:
+def test_neither_the_link_nor_the_session_is_stored_in_clear(world: Gatehouse) -> None:
     org = world.organization()
     url = world.link(org.id)
     browser = world.browser()
@@ -114,7 +114,7 @@ def test_neither_the_link_nor_the_session_is_stored_in_clear(world: PortalWorld)
             assert secret not in dumped, table
 
 
-def test_a_cross_site_exchange_is_refused(world: PortalWorld) -> None:
+def test_a_cross_site_exchange_is_refused(world: Gatehouse) -> None:
     org = world.organization()
     token = urlsplit(world.link(org.id)).path.rsplit("/", 1)[1]
     browser = world.browser()

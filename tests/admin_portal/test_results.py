@@ -17,10 +17,12 @@ import pytest
 from broker.store import Store
 from idp_simulator.keys import IdpKeys, generate
 from tests.support.config import ISSUER
+from tests.support.gatehouse import ACTOR
+from tests.support.portal_forms import csrf_token
 from tests.support.portal_idp_world import PortalIdpWorld, build_portal_idp_world
-from tests.support.portal_world import ACTOR, csrf_token
 from tests.support.saml_pages import autopost, hidden_fields, login_form
 from tests.support.scenario_checks import page_text
+from tests.support.simulator import arrive
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +119,7 @@ def test_the_idps_content_is_escaped_everywhere(world: PortalIdpWorld) -> None:
         hidden_fields(page)["pending"], email="alice@example.com", attributes=f"displayName={evil}"
     )
     posted = world.idp.post("/sso/login", data=form)
-    result = world.result(world.post_to_acs(autopost(posted.text)))
+    result = world.result(arrive(world.browser, autopost(posted.text)))
     assert result.status_code == 200
     assert "Passed" in result.text
     assert "<script>alert" not in result.text

@@ -19,8 +19,6 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-import threading
-import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -37,8 +35,8 @@ from broker.store import Store
 from tests.admin_portal.setup import test_saml as setup_flow
 from tests.admin_portal.setup_world import SetupWorld, setup_world
 from tests.support.config import ISSUER
-from tests.support.live_server import free_port
-from tests.support.portal_world import ACTOR, PortalWorld, build_portal_world
+from tests.support.gatehouse import ACTOR, Gatehouse, build_gatehouse
+from tests.support.live_server import free_port, serve_config
 from tests.support.saml_pages import hidden_fields
 
 #: What the servers log with: uvicorn's own loggers, which a deployment keeps.
@@ -50,28 +48,17 @@ LOGO = "https://cdn.example.com/brand/logo.png"
 
 
 @pytest.fixture
-def served(store: Store, tmp_path: Path) -> Iterator[tuple[str, PortalWorld]]:
+def served(store: Store, tmp_path: Path) -> Iterator[tuple[str, Gatehouse]]:
     """Gatehouse under uvicorn with its access log, as `gatehouse serve` runs it."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    world = build_portal_world(store, tmp_path, issuer=base)
+    world = build_gatehouse(store, tmp_path, issuer=base)
     config = uvicorn.Config(
         world.app, host="127.0.0.1", port=port, log_config=None, access_log=True,
         log_level="debug", lifespan="off",
     )  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        assert thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.02)
-    try:
+    with serve_config(config):
         yield base, world
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture
@@ -91,7 +78,7 @@ def every_log_line(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptu
 
 
 def test_no_log_line_carries_a_link_token_or_a_session_cookie(
-    served: tuple[str, PortalWorld], every_log_line: pytest.LogCaptureFixture
+    served: tuple[str, Gatehouse], every_log_line: pytest.LogCaptureFixture
 ) -> None:
     base, world = served
     org = world.broker.management.organizations.create(ACTOR, name="Acme Corp")

@@ -33,7 +33,8 @@ from broker.settings import RateLimitSettings
 from broker.store import NotFound, Store
 from broker.store.sql import SqlStore
 from tests.support.config import ISSUER
-from tests.support.portal_world import ACTOR, PortalWorld, app_team, build_portal_world
+from tests.support.gatehouse import ACTOR, Gatehouse, build_gatehouse
+from tests.support.management_api import app_team
 
 ORIGIN = {"Origin": ISSUER}
 REDEEMS_PER_MINUTE = RateLimitSettings().portal_link
@@ -52,7 +53,7 @@ def redeem(browser: TestClient, token: str) -> httpx.Response:
     return answer
 
 
-def browser_at(world: PortalWorld, address: str) -> TestClient:
+def browser_at(world: Gatehouse, address: str) -> TestClient:
     return TestClient(
         world.app, base_url=ISSUER, raise_server_exceptions=False, client=(address, 50000)
     )
@@ -67,7 +68,7 @@ def sessions_stored(store: Store) -> int:
     return count
 
 
-def refusals(world: PortalWorld, organization_id: str) -> list[dict[str, Any]]:
+def refusals(world: Gatehouse, organization_id: str) -> list[dict[str, Any]]:
     """The app team's view: GET /api/v1/events?type=portal_link.refused, oldest first."""
     answer = app_team(world).get(
         "/events", params={"organization_id": organization_id, "type": "portal_link.refused"}
@@ -87,7 +88,7 @@ def page_text(response: httpx.Response) -> str:
 # -- T-02: expiry at redemption and on every session use ---------------------------------
 
 
-def test_a_link_is_redeemable_until_the_second_it_expires(world: PortalWorld) -> None:
+def test_a_link_is_redeemable_until_the_second_it_expires(world: Gatehouse) -> None:
     org = world.organization()
     url = world.link(org.id, ttl_sec=300)
     early, late = world.browser(), world.browser()
@@ -102,7 +103,7 @@ def test_a_link_is_redeemable_until_the_second_it_expires(world: PortalWorld) ->
     assert late.get("/portal/").status_code == 401
 
 
-def test_a_session_ends_at_its_idle_limit_to_the_second(world: PortalWorld) -> None:
+def test_a_session_ends_at_its_idle_limit_to_the_second(world: Gatehouse) -> None:
     org = world.organization()
     browser = world.signed_in(org.id)
     world.clock.advance(timedelta(minutes=30) - timedelta(seconds=1))
@@ -113,7 +114,7 @@ def test_a_session_ends_at_its_idle_limit_to_the_second(world: PortalWorld) -> N
     assert browser.get("/portal/").status_code == 401
 
 
-def test_a_session_ends_at_its_absolute_limit_to_the_second(world: PortalWorld) -> None:
+def test_a_session_ends_at_its_absolute_limit_to_the_second(world: Gatehouse) -> None:
     org = world.organization()
     browser = world.signed_in(org.id)
     for _ in range(16):  # active every 29 minutes: 7 h 44 min
@@ -129,7 +130,7 @@ def test_a_session_ends_at_its_absolute_limit_to_the_second(world: PortalWorld) 
 
 
 def test_a_second_redemption_is_refused_and_the_organization_hears_of_it(
-    world: PortalWorld,
+    world: Gatehouse,
 ) -> None:
     org = world.organization()
     url = world.link(org.id, max_uses=1)
@@ -150,7 +151,7 @@ def test_a_second_redemption_is_refused_and_the_organization_hears_of_it(
 
 @pytest.mark.parametrize("reason", ["expired", "revoked"])
 def test_an_expired_or_revoked_link_is_refused_with_its_reason(
-    world: PortalWorld, reason: str
+    world: Gatehouse, reason: str
 ) -> None:
     org = world.organization()
     issued = world.broker.management.portal_links.create(ACTOR, org.id, ttl_sec=300)
@@ -164,7 +165,7 @@ def test_an_expired_or_revoked_link_is_refused_with_its_reason(
 
 
 def test_an_unknown_token_is_logged_and_is_no_organizations_event(
-    world: PortalWorld, caplog: pytest.LogCaptureFixture
+    world: Gatehouse, caplog: pytest.LogCaptureFixture
 ) -> None:
     org = world.organization()
     spent = world.link(org.id, max_uses=1)
@@ -187,7 +188,7 @@ def test_an_unknown_token_is_logged_and_is_no_organizations_event(
 
 
 def test_the_lookup_by_hash_finds_a_link_in_any_state_and_nothing_else(
-    world: PortalWorld,
+    world: Gatehouse,
 ) -> None:
     """The store's side of the classification: `find` reads a spent link; `use`, the way
     in, still refuses it."""
@@ -206,7 +207,7 @@ def test_the_lookup_by_hash_finds_a_link_in_any_state_and_nothing_else(
 # -- T-07: brute force ---------------------------------------------------------------------
 
 
-def test_a_hundred_guesses_from_one_address_open_nothing(world: PortalWorld) -> None:
+def test_a_hundred_guesses_from_one_address_open_nothing(world: Gatehouse) -> None:
     org = world.organization()
     url = world.link(org.id)
     guesser = browser_at(world, "198.51.100.9")
@@ -226,7 +227,7 @@ def test_a_hundred_guesses_from_one_address_open_nothing(world: PortalWorld) -> 
     assert redeem(browser_at(world, "198.51.100.10"), secrets.token_urlsafe(32)).status_code == 410
 
 
-def test_guesses_spread_over_many_addresses_reach_the_global_limit(world: PortalWorld) -> None:
+def test_guesses_spread_over_many_addresses_reach_the_global_limit(world: Gatehouse) -> None:
     org = world.organization()
     url = world.link(org.id)
     addresses = REDEEMS_PER_MINUTE_ALL // REDEEMS_PER_MINUTE  # each just within its own limit
@@ -245,7 +246,7 @@ def test_guesses_spread_over_many_addresses_reach_the_global_limit(world: Portal
 
 
 def test_one_address_over_its_own_limit_does_not_close_the_door_to_everyone(
-    world: PortalWorld,
+    world: Gatehouse,
 ) -> None:
     org = world.organization()
     url = world.link(org.id)
@@ -256,10 +257,10 @@ def test_one_address_over_its_own_limit_does_not_close_the_door_to_everyone(
 
 
 def test_two_broker_instances_count_into_the_same_limits(
-    world: PortalWorld, store: Store, tmp_path: Path
+    world: Gatehouse, store: Store, tmp_path: Path
 ) -> None:
     (tmp_path / "other").mkdir()
-    other = build_portal_world(store, tmp_path / "other")
+    other = build_gatehouse(store, tmp_path / "other")
     other.clock.advance(world.clock.now() - other.clock.now())
     one, two = browser_at(world, "198.51.100.9"), browser_at(other, "198.51.100.9")
     for n in range(REDEEMS_PER_MINUTE):

@@ -20,8 +20,9 @@ from playwright.sync_api import expect
 
 from tests.support.browser import Screenshots
 from tests.support.browser_a11y import assert_accessible
-from tests.support.browser_world import ACTOR, BrowserWorld
+from tests.support.browser_world import BrowserWorld
 from tests.support.certificates import certificate_pem, fingerprint
+from tests.support.gatehouse import ACTOR
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page

@@ -27,7 +27,8 @@ from playwright.sync_api import expect
 from broker.upstream.saml.idp_metadata import parse_idp_metadata
 from tests.support.browser import PageLog, Screenshots
 from tests.support.browser_setup import Assistant, h1, invite_acme
-from tests.support.browser_world import ACTOR, BrowserWorld
+from tests.support.browser_world import BrowserWorld
+from tests.support.gatehouse import ACTOR
 from tests.support.xss_metadata import (
     ENTITY,
     SSO,

@@ -31,5 +31,5 @@ is shared, 80 s under `scripts/test`'s coverage; the counts are in each test's
 ones each run, to explore (a failure then prints the `@reproduce_failure` that replays it).
 
 The rate limits being added to these routes are set out of the fuzzer's way in one place:
-`fuzz_settings` in tests/support/fuzz_world.py.
+`FUZZ_SETTINGS` in tests/support/fuzz_world.py.
 """

@@ -25,7 +25,8 @@ from broker.model.management import UserAttribute
 from broker.model.records import Organization
 from tests.support.browser import Screenshots
 from tests.support.browser_a11y import assert_accessible
-from tests.support.browser_world import ACTOR, BrowserWorld
+from tests.support.browser_world import BrowserWorld
+from tests.support.gatehouse import ACTOR
 
 if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page, ViewportSize

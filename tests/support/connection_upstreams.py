@@ -1,8 +1,9 @@
 """The IdPs a connection is configured from, in process: SAML metadata documents (the IdP
 simulator's own) served at chosen URLs, and a programmable OpenID Provider (MockOp), behind
-one httpx transport that becomes the broker's outbound client. Requests still pass the
-outbound policy first (it checks each URL before the transport is reached), so an SSRF
-attempt is refused exactly as it would be in production.
+one httpx transport that becomes the broker's outbound client (`IdpHosts`, which the
+maintenance pages' world uses too). Requests still pass the outbound policy first (it checks
+each URL before the transport is reached), so an SSRF attempt is refused exactly as it would
+be in production.
 
 The `connections_world` fixture ends every test by opening each connection the test left in
 the store with the broker's own `open_connection`: a config the API accepted must open.
@@ -39,24 +40,16 @@ SSO_URL = "https://idp.test/sso"
 
 
 @dataclass
-class Upstreams:
-    keys: IdpKeys
-    #: The IdP's next signing key, for a certificate rollover.
-    next_keys: IdpKeys
-    op: MockOp
+class IdpHosts:
+    op: MockOp | None = None
+    #: What is served, by URL.
     documents: dict[str, bytes] = field(default_factory=dict)
     requests: list[httpx.Request] = field(default_factory=list)
     #: Runs before each answer: what happens elsewhere while Gatehouse waits for the IdP.
     meanwhile: Callable[[httpx.Request], None] | None = None
 
-    def metadata(self, *, entity_id: str = IDP_ENTITY_ID, sso_url: str = SSO_URL) -> bytes:
-        return metadata_xml(entity_id, sso_url, self.keys)
-
-    def serve_metadata(self, url: str = METADATA_URL, **values: str) -> str:
-        self.documents[url] = self.metadata(**values)
-        return url
-
     def client(self) -> httpx.Client:
+        """The broker's outbound client; any other URL is a 404."""
         return httpx.Client(transport=httpx.MockTransport(self.handle))
 
     def handle(self, request: httpx.Request) -> httpx.Response:
@@ -66,9 +59,24 @@ class Upstreams:
         document = self.documents.get(str(request.url))
         if document is not None:
             return httpx.Response(200, content=document)
-        if request.url.host == urlsplit(self.op.issuer).hostname:
+        if self.op is not None and request.url.host == urlsplit(self.op.issuer).hostname:
             return self.op.handle(request)
         return httpx.Response(404)
+
+
+@dataclass(kw_only=True)
+class Upstreams(IdpHosts):
+    op: MockOp
+    keys: IdpKeys
+    #: The IdP's next signing key, for a certificate rollover.
+    next_keys: IdpKeys
+
+    def metadata(self, *, entity_id: str = IDP_ENTITY_ID, sso_url: str = SSO_URL) -> bytes:
+        return metadata_xml(entity_id, sso_url, self.keys)
+
+    def serve_metadata(self, url: str = METADATA_URL, **values: str) -> str:
+        self.documents[url] = self.metadata(**values)
+        return url
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from broker.model.records import Connection, Domain, Organization
+from broker.model.records import Connection, Domain, JsonObject, Organization
 from broker.store import UnitOfWork
 
 
@@ -17,16 +17,18 @@ def add_organization(
     now: datetime,
     connection_id: str,
     kind: str = "test",
-    idp_url: str = "https://idp.test",
+    config: JsonObject | None = None,
+    connection_name: str | None = None,
 ) -> tuple[Organization, Connection]:
-    """An organization with one verified domain and one active connection."""
+    """An organization with one verified domain and one active connection; by default of
+    the fake connector's kind, to its pretend IdP."""
     organization = Organization(id=org_id, name=name, created_at=now)
     connection = Connection(
         id=connection_id,
         organization_id=org_id,
         kind=kind,
-        name=f"{name} IdP",
-        config={"idp_url": idp_url},
+        name=connection_name or f"{name} IdP",
+        config=config or {"idp_url": "https://idp.test"},
         created_at=now,
     )
     uow.organizations.add(organization)

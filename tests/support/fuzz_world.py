@@ -1,8 +1,8 @@
-"""A whole Gatehouse in process for hostile input: a registered relying party (confidential
-and public), an organization with a verified domain and three connections (a live SAML one,
-a live OIDC one whose IdP is a programmable `MockOp` behind the broker's outbound client, one
-in setup), a portal session with its form token, and the moves that put a flow exactly where
-a hostile answer should land (handed off to SAML or OIDC, its browser cookie in hand).
+"""A whole Gatehouse in process for hostile input: the default relying parties, an
+organization with a verified domain and three connections (a live SAML one, a live OIDC
+one whose IdP is a programmable `MockOp` behind the broker's outbound client, one in setup),
+a portal session with its form token, and the moves that put a flow exactly where a hostile
+answer should land (handed off to SAML or OIDC, its browser cookie in hand).
 
 Requests go through `RawClient` (tests/support/raw_asgi.py): the app gets the header and
 body bytes a fuzzer drew, not what httpx would have made of them.
@@ -19,52 +19,43 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-import httpx
 from joserfc.jwk import RSAKey
-from starlette.applications import Starlette
-from starlette.testclient import TestClient
 
-from broker.app import Broker, create_app
 from broker.clock import FixedClock
 from broker.management.dns_txt import TxtLookup
 from broker.model.records import Connection
 from broker.model.vendors import STRATEGIES
-from broker.oidc.clients import register_client
-from broker.settings import ManagementSettings, Settings
+from broker.settings import ManagementSettings
 from broker.store import Store
-from tests.support.certificates import certificate_pem
-from tests.support.config import (
-    ISSUER,
-    OUT_OF_REACH,
-    PUBLIC_CALLBACK,
-    RP_CALLBACK,
-    make_settings,
+from tests.support.config import OUT_OF_REACH, RP_CALLBACK
+from tests.support.gatehouse import ACTOR, Gatehouse, build_gatehouse
+from tests.support.harness import (
+    CLIENT_ID as CLIENT_ID,
+    PUBLIC_CLIENT_ID as PUBLIC_CLIENT_ID,
+    RelyingParties,
+    authorization_request,
+    pkce_pair,
+    register_relying_parties,
 )
-from tests.support.harness import pkce_pair
+from tests.support.maintain_world import live_oidc, live_saml
 from tests.support.mock_op import MockOp
-from tests.support.portal_world import ACTOR, csrf_token
+from tests.support.portal_forms import csrf_token
 from tests.support.raw_asgi import RawAnswer, RawClient
 
 DOMAIN = "acme.test"
 EMAIL = f"ann@{DOMAIN}"
-IDP_ENTITY_ID = "https://idp.acme.test/saml"
-SSO_URL = "https://idp.acme.test/sso"
-CLIENT_ID = "auth0-tenant"
 #: One PKCE pair for every flow: a token request can then bring the right verifier.
 VERIFIER, CHALLENGE = pkce_pair()
-PUBLIC_CLIENT_ID = "native-app"
 
 
-def fuzz_settings(tmp_path: Path) -> Settings:
-    """THE place the fuzzed app's settings are made. Anything that would refuse requests for
-    reasons other than their content belongs here, set out of the fuzzer's way: the rate
-    limits (a fuzzer sends hundreds of requests a minute from one address), the management
-    API's per-client budget among them."""
-    return make_settings(
-        tmp_path,
-        rate_limits=OUT_OF_REACH,
-        management=ManagementSettings(requests_per_minute=10**6),
-    )
+#: THE place the fuzzed app's settings are made. Anything that would refuse requests for
+#: reasons other than their content belongs here, set out of the fuzzer's way: the rate
+#: limits (a fuzzer sends hundreds of requests a minute from one address), the management
+#: API's per-client budget among them.
+FUZZ_SETTINGS: dict[str, Any] = {
+    "rate_limits": OUT_OF_REACH,
+    "management": ManagementSettings(requests_per_minute=10**6),
+}
 
 
 @dataclass
@@ -77,13 +68,8 @@ class Handoff:
 
 
 @dataclass
-class FuzzWorld:
-    app: Starlette
-    broker: Broker
-    store: Store
-    clock: FixedClock
+class FuzzWorld(Gatehouse, RelyingParties):
     op: MockOp
-    client_secret: str
     organization_id: str
     saml: Connection
     oidc: Connection
@@ -103,16 +89,9 @@ class FuzzWorld:
     # -- relying party --------------------------------------------------------------------
 
     def authorize_params(self, **overrides: str) -> dict[str, str]:
-        params = {
-            "response_type": "code",
-            "client_id": CLIENT_ID,
-            "redirect_uri": RP_CALLBACK,
-            "scope": "openid profile email",
-            "state": "rp-state",
-            "nonce": "rp-nonce",
-            "code_challenge": CHALLENGE,
-            "code_challenge_method": "S256",
-        }
+        params = authorization_request(
+            client_id=CLIENT_ID, state="rp-state", nonce="rp-nonce", challenge=CHALLENGE
+        )
         return params | overrides
 
     def new_flow(self) -> str:
@@ -167,19 +146,7 @@ class FuzzWorld:
         passes first: link redemptions are counted per minute (T-07), and the fuzzer's own
         guesses at `/portal/link` may have used this one's up."""
         self.clock.advance(timedelta(minutes=1))
-        browser = TestClient(self.app, base_url=ISSUER)
-        issued = self.broker.management.portal_links.create(ACTOR, self.organization_id)
-        path = urlsplit(issued.url).path
-        page = browser.get(path)
-        token = re.search(r'name="token" value="([^"]+)"', page.text)
-        assert token, page.text
-        opened = browser.post(
-            "/portal/link",
-            data={"token": html.unescape(token.group(1))},
-            headers={"Origin": ISSUER},
-            follow_redirects=False,
-        )
-        assert opened.status_code == 303, opened.text
+        browser = self.signed_in(self.organization_id)
         self.portal_cookie = "; ".join(f"{k}={v}" for k, v in browser.cookies.items())
         self.portal_token = csrf_token(browser.get("/portal/").text)
 
@@ -190,47 +157,19 @@ def build_fuzz_world(
     """`dns`: where domain checks look (a DNS server on loopback; never the network)."""
     clock = FixedClock()
     op = MockOp(key=op_key, now=clock.now)
-    http = httpx.Client(transport=httpx.MockTransport(lambda request: op.handle(request)))
-    app = create_app(fuzz_settings(tmp_path), store=store, clock=clock, http=http, dns=dns)
-    broker: Broker = app.state.broker
-    management = broker.management
-    organization = management.organizations.create(ACTOR, name="Acme Corp")
-    org = organization.id
-    management.domains.add(ACTOR, org, DOMAIN)
-    management.domains.mark_verified(ACTOR, org, DOMAIN)
-    year = clock.now() + timedelta(days=365)
-    saml = management.connections.create_saml(
-        ACTOR,
-        org,
-        {
-            "idp_entity_id": IDP_ENTITY_ID,
-            "sso_url": SSO_URL,
-            "certificates": [certificate_pem(not_after=year)],
-        },
-    ).connection
-    oidc = management.connections.create_oidc(
-        ACTOR, org, {"issuer": op.issuer, "client_id": op.client_id}, client_secret=op.client_secret
-    ).connection
-    in_setup = management.connection_setup.begin(
+    built = build_gatehouse(
+        store, tmp_path, clock=clock, http=op.client(), dns=dns, **FUZZ_SETTINGS
+    )
+    org = built.organization().id
+    built.verified_domain(org, DOMAIN)
+    saml, oidc = live_saml(built, org), live_oidc(built, org, op)
+    in_setup = built.broker.management.connection_setup.begin(
         ACTOR, org, strategy="okta", protocol="saml", offered=STRATEGIES
     )
-    with store.unit_of_work() as uow:
-        now = clock.now()
-        registered = register_client(
-            uow, name="Auth0", redirect_uris=[RP_CALLBACK], now=now, client_id=CLIENT_ID
-        )
-        register_client(
-            uow, name="Native", redirect_uris=[PUBLIC_CALLBACK], now=now,
-            client_id=PUBLIC_CLIENT_ID, public=True,
-        )  # fmt: skip
-    assert registered.client_secret
     return FuzzWorld(
-        app=app,
-        broker=broker,
-        store=store,
-        clock=clock,
+        **vars(built),
+        **vars(register_relying_parties(store, clock)),
         op=op,
-        client_secret=registered.client_secret,
         organization_id=org,
         saml=saml,
         oidc=oidc,

@@ -1,5 +1,6 @@
-"""An in-process Gatehouse with one organization, one test connection and two clients,
-plus the moves a relying party and an IdP make against it."""
+"""The default world: a Gatehouse (tests/support/gatehouse.py) with its default tenant, Acme
+Corp (acme.test) logging in through the fake connector, and three relying parties; plus the
+moves a relying party and the fake IdP make against it."""
 
 from __future__ import annotations
 
@@ -15,21 +16,42 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from starlette.testclient import TestClient
 
-from broker.app import DEFAULT_CONNECTOR_TYPES, create_app
 from broker.clock import FixedClock
 from broker.model.records import Connection, Organization
 from broker.oidc.clients import register_client
-from broker.settings import Settings
 from broker.store import Store
-from tests.support.config import ISSUER, PUBLIC_CALLBACK, RP_CALLBACK, make_settings
+from tests.support.config import PUBLIC_CALLBACK, RP_CALLBACK
 from tests.support.factories import add_organization
-from tests.support.fake_connector import FakeConnectorConfig, idp_answer, return_path
+from tests.support.fake_connector import idp_answer, return_path
+from tests.support.gatehouse import Gatehouse, build_gatehouse
+
+#: The default relying parties' client ids (the other one's is generated).
+CLIENT_ID = "auth0-tenant"
+PUBLIC_CLIENT_ID = "native-app"
 
 
 def pkce_pair() -> tuple[str, str]:
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
     return verifier, challenge.rstrip(b"=").decode()
+
+
+def authorization_request(
+    *, client_id: str, state: str, nonce: str, challenge: str | None
+) -> dict[str, str]:
+    """A relying party's /authorize parameters: the code flow, OpenID scopes, and PKCE
+    (S256) when there is a `challenge`."""
+    params = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": RP_CALLBACK,
+        "scope": "openid profile email",
+        "state": state,
+        "nonce": nonce,
+    }
+    if challenge is not None:
+        params |= {"code_challenge": challenge, "code_challenge_method": "S256"}
+    return params
 
 
 @dataclass
@@ -49,35 +71,61 @@ class Login:
 
 
 @dataclass
-class Harness:
-    store: Store
-    clock: FixedClock
-    settings: Settings
-    client: TestClient
+class RelyingParties:
+    """The default relying parties: Auth0 (confidential, the one logins use), another
+    confidential client, and a native app (public, loopback redirect URI)."""
+
     client_id: str
     client_secret: str
     public_client_id: str
-    organization: Organization
+    other_client_id: str
+    other_client_secret: str
+
+
+def register_relying_parties(store: Store, clock: FixedClock) -> RelyingParties:
+    now = clock.now()
+    with store.unit_of_work() as uow:
+        auth0 = register_client(
+            uow, name="Auth0", redirect_uris=[RP_CALLBACK], now=now, client_id=CLIENT_ID
+        )
+        other = register_client(uow, name="Other", redirect_uris=[RP_CALLBACK], now=now)
+        public = register_client(
+            uow, name="Native", redirect_uris=[PUBLIC_CALLBACK], now=now,
+            client_id=PUBLIC_CLIENT_ID, public=True,
+        )  # fmt: skip
+    assert auth0.client_secret
+    assert other.client_secret
+    return RelyingParties(
+        client_id=auth0.client.client_id,
+        client_secret=auth0.client_secret,
+        public_client_id=public.client.client_id,
+        other_client_id=other.client.client_id,
+        other_client_secret=other.client_secret,
+    )
+
+
+@dataclass
+class Harness(Gatehouse, RelyingParties):
+    #: The relying party's browser (its user agent, really: one cookie jar).
+    client: TestClient
+    #: The default tenant, Acme Corp, and its connection.
+    acme: Organization
     connection: Connection
-    other_client_id: str = ""
-    other_client_secret: str = ""
 
     # -- the relying party's moves --------------------------------------------------
 
     def new_login(self, *, pkce: bool = True, **overrides: str | None) -> Login:
         verifier, challenge = pkce_pair()
         params: dict[str, str | None] = {
-            "response_type": "code",
-            "client_id": self.client_id,
-            "redirect_uri": RP_CALLBACK,
-            "scope": "openid profile email",
-            "state": secrets.token_urlsafe(12),
-            "nonce": secrets.token_urlsafe(12),
+            **authorization_request(
+                client_id=self.client_id,
+                state=secrets.token_urlsafe(12),
+                nonce=secrets.token_urlsafe(12),
+                challenge=challenge if pkce else None,
+            ),
             "login_hint": "ann@acme.test",
+            **overrides,
         }
-        if pkce:
-            params |= {"code_challenge": challenge, "code_challenge_method": "S256"}
-        params |= overrides
         clean = {k: v for k, v in params.items() if v is not None}
         return Login(params=clean, verifier=verifier if pkce else None)
 
@@ -157,45 +205,16 @@ def callback_params(response: httpx.Response) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
-def build_harness(
-    store: Store, tmp_path: Any, *, http: httpx.Client | None = None, **settings_overrides: Any
-) -> Harness:
-    """`http` is the broker's outbound client (the in-process world routes it to the
-    simulator); `settings_overrides` are `Settings` fields (tiny rate limits, say)."""
-    clock = FixedClock()
-    settings = make_settings(tmp_path, **settings_overrides)
-    now = clock.now()
+def build_harness(store: Store, tmp_path: Any, **gatehouse: Any) -> Harness:
+    """`build_gatehouse` with the default tenant; `gatehouse` are its arguments (the
+    outbound client, the clock, `Settings` fields such as tiny rate limits)."""
+    built = build_gatehouse(store, tmp_path, **gatehouse)
     with store.unit_of_work() as uow:
-        organization, connection = add_organization(
-            uow, org_id="org_acme", name="Acme Corp", domain="acme.test", now=now,
-            connection_id="con_acme",
+        acme, connection = add_organization(
+            uow, org_id="org_acme", name="Acme Corp", domain="acme.test",
+            now=built.clock.now(), connection_id="con_acme",
         )  # fmt: skip
-        confidential = register_client(
-            uow, name="Auth0", redirect_uris=[RP_CALLBACK], now=now, client_id="auth0-tenant"
-        )
-        other = register_client(uow, name="Other", redirect_uris=[RP_CALLBACK], now=now)
-        public = register_client(
-            uow, name="Native", redirect_uris=[PUBLIC_CALLBACK], now=now, public=True
-        )
-    app = create_app(
-        settings,
-        store=store,
-        http=http,
-        clock=clock,
-        connector_types={**DEFAULT_CONNECTOR_TYPES, "test": FakeConnectorConfig},
-    )
-    assert confidential.client_secret
-    assert other.client_secret
+    parties = register_relying_parties(store, built.clock)
     return Harness(
-        store=store,
-        clock=clock,
-        settings=settings,
-        client=TestClient(app, base_url=ISSUER, raise_server_exceptions=False),
-        client_id=confidential.client.client_id,
-        client_secret=confidential.client_secret,
-        public_client_id=public.client.client_id,
-        organization=organization,
-        connection=connection,
-        other_client_id=other.client.client_id,
-        other_client_secret=other.client_secret,
+        **vars(built), **vars(parties), client=built.browser(), acme=acme, connection=connection
     )

@@ -1,10 +1,12 @@
 """The real-HTTP world both end-to-end suites share: the demo relying party, Gatehouse and
 the IdP simulator, each a real server on loopback, over SQLite or PostgreSQL.
 
-The simulator is configured exactly as `gatehouse demo` starts it (`simulator_environment`),
-Gatehouse uses its own guarded outbound client (the development policy lets it reach the
-simulator on loopback), and the tenant is seeded by the demo's own seed functions, so these
-tests exercise what a developer runs. Each suite names the organization its logins use.
+Gatehouse is `build_gatehouse`'s on the system clock, with the connector kinds it ships and
+its own guarded outbound client (the development policy lets it reach the simulator on
+loopback); the simulator is configured exactly as `gatehouse demo` starts it
+(`simulator_environment`), and the tenant is seeded by the demo's own seed functions, so
+these tests exercise what a developer runs. Each suite names the organization its logins
+use.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ import httpx
 import pytest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from broker.app import Broker, create_app
+from broker.app import DEFAULT_CONNECTOR_TYPES, Broker
+from broker.clock import SystemClock
 from broker.demo import simulator_environment
 from broker.model.records import AuditEvent, Connection
 from broker.oidc.clients import register_client
@@ -35,7 +38,7 @@ from demo_rp.oidc_client import RelyingParty
 from idp_simulator.app import create_app as create_simulator
 from idp_simulator.config import SimulatorConfig
 from tests.support import databases
-from tests.support.config import make_settings
+from tests.support.gatehouse import Gatehouse, build_gatehouse
 from tests.support.live_server import free_port, serve
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -62,14 +65,16 @@ class RequestLog:
 
 
 @dataclass
-class LoopbackWorld:
-    issuer: str
+class LoopbackWorld(Gatehouse):
     simulator_url: str
     rp_url: str
     rp_log: RequestLog
-    store: SqlStore
     organization_id: str
     connection_id: str
+
+    @property
+    def issuer(self) -> str:
+        return self.settings.issuer
 
     def audit_for(self, request_id: str) -> list[AuditEvent]:
         return audit_for(self.store, self.organization_id, request_id)
@@ -103,24 +108,21 @@ def loopback_world(
         issuer = f"http://127.0.0.1:{broker_port}"
         simulator_url = f"http://127.0.0.1:{simulator_port}"
         rp_url = f"http://127.0.0.1:{rp_port}"
-        settings = make_settings(
-            tmp, issuer=issuer, management=ManagementSettings(dns_resolver=dns_resolver)
-        )
-
-        environment = simulator_environment(settings, simulator_url=simulator_url)
+        gatehouse = build_gatehouse(
+            store, tmp, clock=SystemClock(), connector_types=DEFAULT_CONNECTOR_TYPES,
+            issuer=issuer, management=ManagementSettings(dns_resolver=dns_resolver),
+        )  # fmt: skip
+        broker = gatehouse.broker
+        environment = simulator_environment(broker.settings, simulator_url=simulator_url)
         stack.enter_context(
             serve(create_simulator(SimulatorConfig.from_env(environment)), simulator_port)
         )
-        gatehouse = create_app(settings, store=store)
-        stack.callback(gatehouse.state.broker.close)
-        stack.enter_context(serve(gatehouse, broker_port))
-        connection = seed(gatehouse.state.broker, simulator_url, settings)
+        stack.callback(broker.close)
+        stack.enter_context(serve(gatehouse.app, broker_port))
+        connection = seed(broker, simulator_url, broker.settings)
         with store.unit_of_work() as uow:
             registered = register_client(
-                uow,
-                name="Demo RP",
-                redirect_uris=[f"{rp_url}/callback"],
-                now=gatehouse.state.broker.clock.now(),
+                uow, name="Demo RP", redirect_uris=[f"{rp_url}/callback"], now=broker.clock.now()
             )
         assert registered.client_secret is not None
         rp_http = stack.enter_context(browser_client())
@@ -136,11 +138,10 @@ def loopback_world(
         )
         stack.enter_context(serve(rp_log, rp_port))
         yield LoopbackWorld(
-            issuer=issuer,
+            **vars(gatehouse),
             simulator_url=simulator_url,
             rp_url=rp_url,
             rp_log=rp_log,
-            store=store,
             organization_id=connection.organization_id,
             connection_id=connection.id,
         )

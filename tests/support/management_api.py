@@ -1,6 +1,6 @@
-"""The management API in process: a broker app, management clients with chosen scopes, and
-a caller that fetches its token at /token (client credentials) as an app team's backend
-does, then calls /api/v1 with it."""
+"""The management API in process: a Gatehouse (tests/support/gatehouse.py), management
+clients with chosen scopes, and a caller that fetches its token at /token (client
+credentials) as an app team's backend does, then calls /api/v1 with it."""
 
 from __future__ import annotations
 
@@ -11,13 +11,11 @@ from typing import Any
 import httpx
 from starlette.testclient import TestClient
 
-from broker.app import Broker, create_app
-from broker.clock import FixedClock
 from broker.management.access import api_audience, register_management_client
-from broker.management.dns_txt import TxtLookup
 from broker.model.management import SCOPES
 from broker.store import Store
-from tests.support.config import ISSUER, make_settings
+from tests.support.config import ISSUER
+from tests.support.gatehouse import Gatehouse, build_gatehouse
 
 API = "/api/v1"
 
@@ -69,46 +67,45 @@ class Caller:
 
 
 @dataclass
-class ApiWorld:
-    store: Store
-    clock: FixedClock
+class ApiWorld(Gatehouse):
+    #: The app team's backend's HTTP client (every caller shares it).
     http: TestClient
-    broker: Broker
     callers: dict[str, Caller] = field(default_factory=dict)
 
     def caller(self, *scopes: str, name: str = "backend") -> Caller:
         """A new management client granted `scopes` (all of them if none are named)."""
-        granted = scopes or SCOPES
-        with self.store.unit_of_work() as uow:
-            registered = register_management_client(
-                uow, name=name, scopes=list(granted), now=self.clock.now()
-            )
-        return Caller(
-            http=self.http,
-            client_id=registered.client.client_id,
-            client_secret=registered.client_secret,
-            scopes=tuple(granted),
-        )
+        return register_caller(self, self.http, *scopes, name=name)
 
     def admin(self) -> Caller:
         return self.callers.setdefault("admin", self.caller(name="admin"))
 
 
-def build_api_world(
-    store: Store,
-    tmp_path: Any,
-    *,
-    dns: TxtLookup | None = None,
-    http: httpx.Client | None = None,
-    **settings: Any,
-) -> ApiWorld:
-    """`http` is the broker's outbound client (IdP metadata and discovery)."""
-    clock = FixedClock()
-    app = create_app(
-        make_settings(tmp_path, **settings), store=store, clock=clock, dns=dns, http=http
+def register_caller(world: Gatehouse, http: TestClient, *scopes: str, name: str) -> Caller:
+    granted = scopes or SCOPES
+    with world.store.unit_of_work() as uow:
+        registered = register_management_client(
+            uow, name=name, scopes=list(granted), now=world.clock.now()
+        )
+    return Caller(
+        http=http,
+        client_id=registered.client.client_id,
+        client_secret=registered.client_secret,
+        scopes=tuple(granted),
     )
-    http = TestClient(app, base_url=ISSUER, raise_server_exceptions=False)
-    return ApiWorld(store=store, clock=clock, http=http, broker=app.state.broker)
+
+
+def app_team(world: Gatehouse) -> Caller:
+    """The app team's backend as a management API client that reads events."""
+    return register_caller(
+        world, world.browser(raise_server_exceptions=True), "events:read", name="backend"
+    )
+
+
+def build_api_world(store: Store, tmp_path: Any, **gatehouse: Any) -> ApiWorld:
+    """`build_gatehouse`, with its arguments (`dns`, `http`: the broker's outbound client for
+    IdP metadata and discovery, `Settings` fields)."""
+    built = build_gatehouse(store, tmp_path, **gatehouse)
+    return ApiWorld(**vars(built), http=built.browser())
 
 
 def basic(client_id: str, secret: str) -> dict[str, str]:

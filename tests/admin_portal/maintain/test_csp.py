@@ -12,7 +12,8 @@ import pytest
 
 from admin_portal.page_context import web_origin
 from admin_portal.trial_logins import idp_urls
-from tests.support.maintain_world import SSO_URL, MaintainWorld, submit, world
+from tests.support.maintain_world import SSO_URL, MaintainWorld, world
+from tests.support.portal_forms import submit
 
 __all__ = ["world"]  # fixtures
 

@@ -17,8 +17,9 @@ from broker.store.sql import SqlStore
 from broker.store.sql.tables import flows
 from tests.support.certificates import certificate_pem
 from tests.support.config import ISSUER
-from tests.support.maintain_world import MaintainWorld, submit, world
-from tests.support.portal_world import app_team
+from tests.support.maintain_world import MaintainWorld, world
+from tests.support.management_api import app_team
+from tests.support.portal_forms import submit
 
 __all__ = ["world"]  # fixtures
 

@@ -22,9 +22,9 @@ from tests.support.maintain_world import (
     MaintainWorld,
     build_maintain_world,
     op_key,
-    submit,
     world,
 )
+from tests.support.portal_forms import submit
 
 __all__ = ["op_key", "world"]  # fixtures
 

@@ -20,16 +20,16 @@ from broker.settings import UpstreamSettings
 from broker.store import Store
 from broker.upstream.base import UpstreamUnavailable
 from tests.support.certificates import certificate_pem, fingerprint
+from tests.support.gatehouse import ACTOR
 from tests.support.maintain_world import (
     IDP_ENTITY_ID,
     SSO_URL,
     MaintainWorld,
     build_maintain_world,
     op_key,
-    submit,
     world,
 )
-from tests.support.portal_world import ACTOR
+from tests.support.portal_forms import submit
 
 __all__ = ["op_key", "world"]  # fixtures
 

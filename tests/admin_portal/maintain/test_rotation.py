@@ -24,19 +24,16 @@ from starlette.testclient import TestClient
 
 from broker.model.portal import ConnectionTest
 from broker.store import Store
-from idp_simulator.app import create_app as create_simulator
 from idp_simulator.keys import IdpKeys, generate
 from tests.support.certificates import fingerprint
-from tests.support.maintain_world import submit
-from tests.support.portal_world import ACTOR, PortalWorld
+from tests.support.portal_forms import submit
 from tests.support.saml_world import (
     CONNECTION_ID,
-    IDP_BASE,
     ORG_ID,
     SamlWorld,
     build_saml_world,
-    simulator_config,
 )
+from tests.support.simulator import IDP_BASE, build_simulator
 
 
 @pytest.fixture(scope="module")
@@ -117,14 +114,10 @@ def rotation(
 ) -> Iterator[Rotation]:
     signing_old = build_saml_world(store, tmp_path, old_keys)
     gatehouse = signing_old.gatehouse
-    simulator = create_simulator(simulator_config(), keys=new_keys, clock=gatehouse.clock.now)
-    signing_new = replace(signing_old, idp=TestClient(simulator, base_url=IDP_BASE))
-    app = gatehouse.client.app
-    broker = app.state.broker  # type: ignore[attr-defined]
-    issued = broker.management.portal_links.create(ACTOR, ORG_ID, connection_id=CONNECTION_ID)
-    portal = PortalWorld(store=store, clock=gatehouse.clock, broker=broker, app=app)
-    browser = portal.browser()
-    assert portal.open_link(browser, issued.url).status_code == 303
+    signing_new = replace(signing_old, idp=build_simulator(new_keys, gatehouse.clock).browser())
+    issued = gatehouse.issue(ORG_ID, connection_id=CONNECTION_ID)
+    browser = gatehouse.browser()
+    assert gatehouse.open_link(browser, issued.url).status_code == 303
     with gatehouse.client, signing_old.idp, signing_new.idp, browser:
         yield Rotation(signing_old, signing_new, browser, issued.link.id)
 

@@ -24,8 +24,9 @@ from broker.model.records import Connection
 from broker.store import Store
 from tests.support.certificates import certificate_pem, fingerprint
 from tests.support.config import ISSUER
-from tests.support.maintain_world import MaintainWorld, build_maintain_world, op_key, submit
-from tests.support.portal_world import ACTOR, csrf_token
+from tests.support.gatehouse import ACTOR
+from tests.support.maintain_world import MaintainWorld, build_maintain_world, op_key
+from tests.support.portal_forms import csrf_token, submit
 
 #: A certificate's end, years after the world's clock.
 FAR = datetime(2030, 1, 1, tzinfo=UTC)

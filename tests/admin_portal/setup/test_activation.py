@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from broker.store import Store
 from tests.admin_portal.setup_world import IDP_METADATA_URL, ORIGIN, SetupWorld, setup_world
-from tests.support.portal_world import csrf_token
+from tests.support.portal_forms import csrf_token
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from broker.upstream.config_fields import STANDARD_CLAIMS
 from broker.upstream.oidc.vendors import VENDORS
 from broker.upstream.saml.attributes import PROFILES
 from tests.admin_portal.setup_world import SetupWorld, setup_world
-from tests.support.portal_world import ACTOR
+from tests.support.gatehouse import ACTOR
 
 PAIRS = [(s, p) for s in STRATEGIES for p in protocols(s)]
 

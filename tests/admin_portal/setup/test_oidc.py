@@ -17,7 +17,7 @@ from tests.admin_portal.setup_world import (
     SetupWorld,
     setup_world,
 )
-from tests.support.portal_world import post_from
+from tests.support.portal_forms import post_from
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from tests.admin_portal.setup_world import (
     idp_keys,
     setup_world,
 )
-from tests.support.portal_world import csrf_token, post_from
+from tests.support.portal_forms import csrf_token, post_from
 
 
 @pytest.fixture

@@ -16,7 +16,8 @@ from starlette.testclient import TestClient
 from broker.model.management import UserAttribute
 from broker.store import Store
 from tests.admin_portal.setup_world import IDP_METADATA_URL, ORIGIN, SetupWorld, setup_world
-from tests.support.portal_world import ACTOR, csrf_token
+from tests.support.gatehouse import ACTOR
+from tests.support.portal_forms import csrf_token
 
 #: Every assistant page of a connection, and every form, with a body that would change it.
 PAGES = ("guide", "settings", "attributes", "test", "activate", "done")
@@ -134,7 +135,7 @@ def test_a_link_without_domain_verification_reaches_no_domain_page(world: SetupW
 
 def test_only_the_profiles_identity_providers_are_offered(world: SetupWorld) -> None:
     org = world.organization()
-    profile = world.profile(allowed_strategies=["okta", "adfs"])
+    profile = world.profile(strategies=["okta", "adfs"]).id
     browser = world.signed_in(org.id, profile_id=profile)
     choose = browser.get("/portal/setup")
     offered = {v for v in ("okta:saml", "okta:oidc", "adfs:saml") if f'value="{v}"' in choose.text}
@@ -151,9 +152,9 @@ def test_only_the_profiles_identity_providers_are_offered(world: SetupWorld) -> 
 def test_the_profiles_required_attributes_cannot_be_made_optional(world: SetupWorld) -> None:
     org = world.organization()
     profile = world.profile(
-        user_attributes=[UserAttribute(name="email"), UserAttribute(name="groups"),
-                         UserAttribute(name="name", required=False)],
-    )  # fmt: skip
+        attributes=[UserAttribute(name="email"), UserAttribute(name="groups"),
+                    UserAttribute(name="name", required=False)],
+    ).id  # fmt: skip
     browser = world.signed_in(org.id, profile_id=profile)
     choose = browser.get("/portal/setup")
     begun = post(browser, "/portal/setup/begin", {"choice": "okta:saml"}, csrf_token(choose.text))

@@ -25,7 +25,8 @@ from tests.admin_portal.setup_world import (
     idp_keys,
     setup_world,
 )
-from tests.support.portal_world import ACTOR, csrf_token
+from tests.support.gatehouse import ACTOR
+from tests.support.portal_forms import csrf_token
 
 SSO_URL = "https://idp.example.test/sso"
 

@@ -16,7 +16,8 @@ from broker.model.records import Connection
 from broker.model.vendors import STRATEGIES
 from broker.store import Store
 from tests.support.config import ISSUER
-from tests.support.portal_world import ACTOR, PortalWorld, build_portal_world, post_from
+from tests.support.gatehouse import ACTOR, Gatehouse, build_gatehouse
+from tests.support.portal_forms import post_from
 from tests.support.private_ca import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -30,9 +31,9 @@ NOT_TRUSTED = "the TLS certificate of localhost is not trusted"
 
 
 @pytest.fixture
-def world(store: Store, tmp_path: Path) -> Iterator[PortalWorld]:
+def world(store: Store, tmp_path: Path) -> Iterator[Gatehouse]:
     """The portal with the broker's real outbound client (closed after the test)."""
-    built = build_portal_world(store, tmp_path)
+    built = build_gatehouse(store, tmp_path)
     yield built
     built.broker.close()
 
@@ -48,7 +49,7 @@ def idp(ca: PrivateCa, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OnP
         yield served
 
 
-def begun(world: PortalWorld, strategy: str, protocol: str) -> tuple[TestClient, Connection]:
+def begun(world: Gatehouse, strategy: str, protocol: str) -> tuple[TestClient, Connection]:
     org = world.organization()
     connection = world.broker.management.connection_setup.begin(
         ACTOR, org.id, strategy=strategy, protocol=protocol, offered=STRATEGIES
@@ -56,13 +57,13 @@ def begun(world: PortalWorld, strategy: str, protocol: str) -> tuple[TestClient,
     return world.signed_in(org.id), connection
 
 
-def stored(world: PortalWorld, connection: Connection) -> dict[str, object]:
+def stored(world: Gatehouse, connection: Connection) -> dict[str, object]:
     with world.store.unit_of_work() as uow:
         return dict(uow.connections.get(connection.id).config)
 
 
 def test_an_oidc_idp_on_the_customers_network(
-    world: PortalWorld, idp: OnPremisesIdp, ca: PrivateCa
+    world: Gatehouse, idp: OnPremisesIdp, ca: PrivateCa
 ) -> None:
     browser, connection = begun(world, "keycloak", "oidc")
     path = f"/portal/setup/{connection.id}/settings"
@@ -85,7 +86,7 @@ def test_an_oidc_idp_on_the_customers_network(
 
 
 def test_a_saml_idp_on_the_customers_network(
-    world: PortalWorld, idp: OnPremisesIdp, ca: PrivateCa
+    world: Gatehouse, idp: OnPremisesIdp, ca: PrivateCa
 ) -> None:
     browser, connection = begun(world, "adfs", "saml")
     path = f"/portal/setup/{connection.id}/settings"
@@ -102,7 +103,7 @@ def test_a_saml_idp_on_the_customers_network(
 
 
 def test_a_refused_bundle_is_said_beside_its_box_and_a_key_never_shown_back(
-    world: PortalWorld, idp: OnPremisesIdp
+    world: Gatehouse, idp: OnPremisesIdp
 ) -> None:
     browser, connection = begun(world, "keycloak", "oidc")
     path = f"/portal/setup/{connection.id}/settings"

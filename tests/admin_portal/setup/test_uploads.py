@@ -23,7 +23,7 @@ from broker.store import Store
 from tests.admin_portal.setup.test_settings_errors import SSO_URL, error_beside, idp_metadata, send
 from tests.admin_portal.setup_world import EXPIRED_ON, ORIGIN, SetupWorld, certificate, setup_world
 from tests.support.config import ISSUER
-from tests.support.portal_world import csrf_token
+from tests.support.portal_forms import csrf_token
 from tests.support.saml_pages import hidden_fields
 
 VALID_UNTIL = EXPIRED_ON + timedelta(days=3650)

@@ -34,8 +34,9 @@ from starlette.testclient import TestClient
 from broker.store import Store
 from tests.admin_portal.setup_world import IDP_BASE, SetupWorld, idp_keys, setup_world
 from tests.support.certificates import certificate_pem
-from tests.support.maintain_world import build_maintain_world, submit
-from tests.support.portal_world import ACTOR
+from tests.support.gatehouse import ACTOR
+from tests.support.maintain_world import build_maintain_world
+from tests.support.portal_forms import submit
 from tests.support.xss_metadata import (
     ENTITY,
     SSO,

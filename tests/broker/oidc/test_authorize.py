@@ -206,7 +206,7 @@ def test_unknown_domain_gets_a_page_to_try_again(gatehouse: Harness) -> None:
 
 
 def test_organization_hint_routes(gatehouse: Harness) -> None:
-    login = gatehouse.new_login(login_hint=None, organization=gatehouse.organization.id)
+    login = gatehouse.new_login(login_hint=None, organization=gatehouse.acme.id)
     assert gatehouse.authorize(login).headers["location"].startswith("https://idp.test/")
 
 

@@ -54,7 +54,7 @@ def test_same_idp_subject_in_another_organization_is_another_user(gatehouse: Har
 
 def test_organization_claims_use_names_auth0_does_not_reserve(gatehouse: Harness) -> None:
     claims = id_claims(gatehouse, groups="eng,admins", department="R&D")
-    assert claims["organization_id"] == gatehouse.organization.id
+    assert claims["organization_id"] == gatehouse.acme.id
     assert claims["organization_name"] == "Acme Corp"
     assert claims["connection_id"] == gatehouse.connection.id
     assert claims["idp_type"] == "test"
@@ -82,9 +82,7 @@ def test_email_outside_the_verified_domains_is_refused_without_a_code(gatehouse:
 def test_unverified_domain_does_not_make_email_verified(gatehouse: Harness) -> None:
     # The organization also claims an unverified domain: routing and claims ignore it.
     with gatehouse.store.unit_of_work() as uow:
-        uow.domains.add(
-            Domain(organization_id=gatehouse.organization.id, name="acme-unverified.test")
-        )
+        uow.domains.add(Domain(organization_id=gatehouse.acme.id, name="acme-unverified.test"))
     login = gatehouse.new_login(login_hint="ann@acme-unverified.test")
     response = gatehouse.authorize(login)
     assert response.status_code == 400

@@ -40,7 +40,8 @@ from tests.support.saml_golden import (
     encode,
 )
 from tests.support.saml_golden_cases import refused, respond
-from tests.support.saml_world import CONNECTION_ID, IDP_BASE, ORG_ID, PostBack, SamlWorld
+from tests.support.saml_world import CONNECTION_ID, ORG_ID, PostBack, SamlWorld
+from tests.support.simulator import IDP_BASE
 
 # -- S-33, S-34: request binding ---------------------------------------------------------------
 
