@@ -2,7 +2,7 @@
 portal session -> POST /portal/connections/{id}/test -> the simulator (scenario chosen on
 its login form) -> Gatehouse's ACS or redirect URI -> GET /portal/tests/{id}; the page must
 show the diagnosis of that scenario's row in the scenario tables
-(tests/support/saml_scenarios.py, oidc_scenarios.py), and what the IdP sent only if its
+(tests/support/saml_scenarios.toml, oidc_scenarios.toml), and what the IdP sent only if its
 signature verified. The tables have a row for every simulator scenario (checked by the
 in-process tier, tests/broker/upstream/*/test_login_scenarios.py).
 """
@@ -21,12 +21,11 @@ from broker.store import Store
 from broker.upstream.saml.xmlsig import certificate_fingerprint
 from idp_simulator.keys import IdpKeys, generate
 from idp_simulator.saml.scenarios import Scenario
-from tests.support import oidc_scenarios, saml_scenarios
 from tests.support.config import ISSUER
 from tests.support.oidc_world import OP_CLIENT_ID, OP_ISSUER
 from tests.support.portal_idp_world import EMAIL, PortalIdpWorld, build_portal_idp_world
 from tests.support.scenario_checks import assert_diagnosis
-from tests.support.scenarios import Row, by_scenario
+from tests.support.scenarios import OIDC, OIDC_EVIDENCE, SAML, SAML_EVIDENCE, Row, by_scenario
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +40,7 @@ def world(store: Store, tmp_path: Path, idp_keys: IdpKeys) -> Iterator[PortalIdp
         yield built
 
 
-@pytest.mark.parametrize("row", saml_scenarios.SAML.values(), ids=by_scenario)
+@pytest.mark.parametrize("row", SAML.values(), ids=by_scenario)
 def test_a_saml_scenario_gets_its_diagnosis(
     world: PortalIdpWorld, idp_keys: IdpKeys, row: Row
 ) -> None:
@@ -59,15 +58,15 @@ def test_a_saml_scenario_gets_its_diagnosis(
         fingerprints = set(re.findall(r"(?:[0-9A-F]{2}:){31}[0-9A-F]{2}", page.text))
         assert trusted in fingerprints
         assert len(fingerprints - {trusted}) == 1  # the signer's, from the response's KeyInfo
-    assert_diagnosis(page, row, world.last_test(), values, evidence=saml_scenarios.EVIDENCE)
+    assert_diagnosis(page, row, world.last_test(), values, evidence=SAML_EVIDENCE)
 
 
-@pytest.mark.parametrize("row", oidc_scenarios.OIDC.values(), ids=by_scenario)
+@pytest.mark.parametrize("row", OIDC.values(), ids=by_scenario)
 def test_an_oidc_scenario_gets_its_diagnosis(world: PortalIdpWorld, row: Row) -> None:
     connection = world.oidc_connection("okta")
     page = world.oidc_test(connection, row.scenario)
     values = {"email": EMAIL, "op_issuer": OP_ISSUER, "op_client_id": OP_CLIENT_ID}
-    assert_diagnosis(page, row, world.last_test(), values, evidence=oidc_scenarios.EVIDENCE)
+    assert_diagnosis(page, row, world.last_test(), values, evidence=OIDC_EVIDENCE)
 
 
 def _fingerprint(pem: bytes) -> str:

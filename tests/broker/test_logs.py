@@ -7,8 +7,10 @@ import io
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 from starlette.testclient import TestClient
@@ -17,9 +19,12 @@ from broker import logs
 from broker.app import create_app
 from broker.errors import ConfigError
 from broker.settings import parse_log_settings
+from broker.store import Store
 from broker.store.sql import SqlStore
+from idp_simulator.keys import IdpKeys, generate
 from tests.support.config import make_settings
 from tests.support.databases import Database
+from tests.support.saml_world import build_saml_world
 
 
 @pytest.mark.parametrize(
@@ -66,25 +71,42 @@ def test_installed_records_escape_their_arguments_but_keep_their_shape(
     assert args[4] == 200
 
 
+def _logged(formatter: logging.Formatter, serve: Callable[[], httpx.Response]) -> tuple[str, str]:
+    """The request's reference and every line the whole process logged while serving it."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        response = serve()
+    finally:
+        root.removeHandler(handler)
+    return response.headers["x-request-id"], stream.getvalue()
+
+
+def _answer_for_no_connection(sqlite_database: Database, tmp_path: Path) -> httpx.Response:
+    app = create_app(make_settings(tmp_path), store=SqlStore(sqlite_database.engine))
+    response: httpx.Response = TestClient(app).post("/saml/nope/acs", data={"SAMLResponse": "x"})
+    return response
+
+
 def test_a_line_logged_while_serving_a_request_carries_its_reference(
     sqlite_database: Database, tmp_path: Path
 ) -> None:
     """The reference a person reads from an error page finds the log lines of that request,
     in the format the CLI and `gatehouse serve` use."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logs.TextFormatter())
-    root = logging.getLogger()
-    root.addHandler(handler)
-    try:
-        app = create_app(make_settings(tmp_path), store=SqlStore(sqlite_database.engine))
-        response = TestClient(app).post("/saml/nope/acs", data={"SAMLResponse": "x"})
-    finally:
-        root.removeHandler(handler)
-    reference = response.headers["x-request-id"]
-    lines = [line for line in stream.getvalue().splitlines() if "unknown_connection" in line]
+    reference, text = _logged(
+        logs.TextFormatter(), lambda: _answer_for_no_connection(sqlite_database, tmp_path)
+    )
+    lines = [line for line in text.splitlines() if "unknown_connection" in line]
     assert lines
     assert all(f"[{reference}]" in line for line in lines)
+
+
+@pytest.fixture(scope="module")
+def idp_keys() -> IdpKeys:
+    return generate()
 
 
 def _json_lines(records: list[logging.LogRecord]) -> list[dict[str, object]]:
@@ -95,25 +117,39 @@ def _json_lines(records: list[logging.LogRecord]) -> list[dict[str, object]]:
 def test_a_json_line_has_the_fields_a_log_pipeline_filters_on(
     sqlite_database: Database, tmp_path: Path
 ) -> None:
-    """`GATEHOUSE_LOG_FORMAT=json`: one object per line with the time, level, logger, the
-    request's reference and the connection the request was about."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logs.JsonFormatter())
-    root = logging.getLogger()
-    root.addHandler(handler)
-    try:
-        app = create_app(make_settings(tmp_path), store=SqlStore(sqlite_database.engine))
-        response = TestClient(app).post("/saml/nope/acs", data={"SAMLResponse": "x"})
-    finally:
-        root.removeHandler(handler)
-    found = [json.loads(line) for line in stream.getvalue().splitlines()]
+    """`GATEHOUSE_LOG_FORMAT=json`: one object per line with the time, level, logger and the
+    request's reference."""
+    reference, text = _logged(
+        logs.JsonFormatter(), lambda: _answer_for_no_connection(sqlite_database, tmp_path)
+    )
+    found = [json.loads(line) for line in text.splitlines()]
     refusal = next(line for line in found if "unknown_connection" in str(line["message"]))
-    assert refusal["request_id"] == response.headers["x-request-id"]
+    assert refusal["request_id"] == reference
     assert refusal["level"] == "warning"
     assert refusal["logger"] == "broker.login.service"
     assert str(refusal["timestamp"]).endswith("Z")
     assert "organization_id" not in refusal  # an unknown connection is about nobody
+
+
+def test_a_refused_login_logs_its_organization_and_connection(
+    store: Store, tmp_path: Path, idp_keys: IdpKeys
+) -> None:
+    """A whole login against the SAML simulator, refused (wrong audience): its lines name the
+    organization and connection it was about, so an operator filters one customer's."""
+    world = build_saml_world(store, tmp_path, idp_keys)
+
+    def refused_login() -> httpx.Response:
+        _, back = world.login(scenario="wrong-audience")
+        assert back.status_code == 400, back.text
+        return back
+
+    with world.gatehouse.client, world.idp:
+        reference, text = _logged(logs.JsonFormatter(), refused_login)
+    found = [json.loads(line) for line in text.splitlines()]
+    refusal = next(line for line in found if line["request_id"] == reference)
+    assert "wrong_audience" in str(refusal["message"])
+    assert refusal["organization_id"] == world.organization.id
+    assert refusal["connection_id"] == world.connection.id
 
 
 def test_json_lines_carry_what_the_request_was_about_and_only_in_that_request() -> None:

@@ -24,7 +24,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from tests.support.config import TEST_SECRET_KEY
 from tests.support.live_server import free_port
 from tests.support.metrics_scrape import AUTHORIZATION, TOKEN, Scrape
-from tests.support.serve_process import ServeProcess, gatehouse, gatehouse_serve
+from tests.support.processes import BrokerProcess, gatehouse, gatehouse_serve
 
 pytestmark = pytest.mark.e2e
 
@@ -37,7 +37,7 @@ BATCH = 20
 
 @dataclass
 class Served:
-    process: ServeProcess
+    process: BrokerProcess
     listener: str
     var_dir: Path
 

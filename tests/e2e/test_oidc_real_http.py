@@ -6,7 +6,7 @@ verifies the ID token itself.
 
 This tier plays what only real HTTP shows: real sockets and the uvicorn stack, redirects and
 cookies across three origins, the back channel on real sockets, headers on the wire. So it
-plays the rows of the OIDC scenario table (tests/support/oidc_scenarios.py) marked `wire` (a
+plays the rows of the OIDC scenario table (tests/support/oidc_scenarios.toml) marked `wire` (a
 success, and one refusal for each status of the error page) on SQLite; what every scenario
 means, on SQLite and PostgreSQL, is proven in process from the same table
 (tests/broker/upstream/oidc/test_login_scenarios.py).
@@ -30,9 +30,8 @@ from broker.settings import Settings
 from idp_simulator.oidc.scenarios import OidcScenario
 from tests.support.loopback_world import LoopbackWorld, browser_client, loopback_world
 from tests.support.oidc_http import EMAIL, ORG_NAME, OidcBrowser
-from tests.support.oidc_scenarios import OIDC
 from tests.support.scenario_checks import assert_refused_on_the_wire, assert_rp_signed_in
-from tests.support.scenarios import Row, by_scenario, refused, statuses
+from tests.support.scenarios import OIDC, Row, by_scenario, refused, statuses
 
 pytestmark = pytest.mark.e2e
 

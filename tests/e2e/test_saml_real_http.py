@@ -4,7 +4,7 @@ back to the RP, which redeems the code and verifies the ID token itself.
 
 This tier plays what only real HTTP shows: real sockets and the uvicorn stack, the auto-post
 form, redirects and cookies across three origins, headers on the wire. So it plays the rows
-of the SAML scenario table (tests/support/saml_scenarios.py) marked `wire` (a success, and one
+of the SAML scenario table (tests/support/saml_scenarios.toml) marked `wire` (a success, and one
 refusal for each status of the error page) on SQLite; what every scenario means, on SQLite and
 PostgreSQL, is proven in process from the same table
 (tests/broker/upstream/saml/test_login_scenarios.py).
@@ -28,9 +28,8 @@ from broker.model.records import Connection
 from broker.settings import Settings
 from tests.support.loopback_world import LoopbackWorld, browser_client, loopback_world
 from tests.support.saml_http import EMAIL, ORG_NAME, SamlBrowser
-from tests.support.saml_scenarios import SAML
 from tests.support.scenario_checks import assert_refused_on_the_wire, assert_rp_signed_in
-from tests.support.scenarios import Row, by_scenario, refused, statuses
+from tests.support.scenarios import SAML, Row, by_scenario, refused, statuses
 
 pytestmark = pytest.mark.e2e
 

@@ -1,8 +1,10 @@
 """The shape of the scenario tables: one row per IdP simulator scenario, holding everything
 every tier expects of it, so that a scenario's outcome is written once.
 
-The tables themselves are `saml_scenarios.SAML` and `oidc_scenarios.OIDC`; the assertions the
-tiers make with a row are in `scenario_checks`. The tiers that read them:
+The tables are data, `saml_scenarios.toml` and `oidc_scenarios.toml` beside this module,
+read here into `SAML` and `OIDC` (a row naming no scenario the simulator has, or a key no
+row type has, fails at import); the assertions the tiers make with a row are in
+`scenario_checks`. The tiers that read them:
 
 - in process, on SQLite and PostgreSQL (tests/broker/upstream/{saml,oidc}/
   test_login_scenarios.py): every refused row, and the replay;
@@ -19,12 +21,15 @@ over real HTTP it is played in tests/e2e/test_real_http.py.
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import KW_ONLY, dataclass
 from enum import StrEnum
+from pathlib import Path
+from typing import Any
 
-VERIFY = "We could not verify your sign-in"
-EXPIRED = "This sign-in has expired"
+from idp_simulator.oidc.scenarios import OidcScenario
+from idp_simulator.saml.scenarios import Scenario
 
 
 @dataclass(frozen=True)
@@ -94,9 +99,31 @@ class Row:
 Table = Mapping[str, Row]
 
 
-def table(*rows: Row) -> Table:
-    """The rows by scenario name, in the order given."""
-    return {str(row.scenario): row for row in rows}
+def load(name: str, scenarios: type[StrEnum]) -> tuple[Table, str]:
+    """The table in `<name>_scenarios.toml`, by scenario name in the file's order, and the
+    text that starts what a result page shows of the IdP's answer."""
+    data = tomllib.loads((Path(__file__).parent / f"{name}_scenarios.toml").read_text())
+    rows = [_row(fields, scenarios) for fields in data["row"]]
+    return {str(row.scenario): row for row in rows}, str(data["evidence"])
+
+
+def _row(fields: Mapping[str, Any], scenarios: type[StrEnum]) -> Row:
+    fields = dict(fields)
+    refusal = fields.pop("refusal", None)
+    replay = fields.pop("replay", None)
+    return Row(
+        scenarios(fields.pop("scenario")),
+        None if refusal is None else Refusal(**refusal),
+        Diagnosis(**_tuples(fields.pop("diagnosis"))),
+        replay=None
+        if replay is None
+        else Replay(Refusal(**replay["same_flow"]), new_flow=replay["new_flow"]),
+        **fields,
+    )
+
+
+def _tuples(fields: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
 
 
 def by_scenario(row: Row) -> str:
@@ -113,3 +140,7 @@ def statuses(rows: Iterable[Row]) -> list[int]:
     """The statuses of the refused rows' error pages, sorted: the ways a refusal reaches the
     person (400, the answer failed a check; 403, the IdP or the policy said no)."""
     return sorted(row.refusal.status for row in rows if row.refusal is not None)
+
+
+SAML, SAML_EVIDENCE = load("saml", Scenario)
+OIDC, OIDC_EVIDENCE = load("oidc", OidcScenario)

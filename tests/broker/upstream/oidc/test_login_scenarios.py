@@ -1,7 +1,7 @@
 """Every OIDC simulator scenario, end to end in process: relying party -> Gatehouse ->
 the simulator's OP -> Gatehouse's redirect URI (code redeemed over the back channel) ->
 relying party, on SQLite and PostgreSQL. What each scenario must end in is the OIDC scenario
-table's (tests/support/oidc_scenarios.py): a refusal must show its page, issue no code, store
+table's (tests/support/oidc_scenarios.toml): a refusal must show its page, issue no code, store
 nothing for the user, and leave an audit event with the reason."""
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ from starlette.testclient import TestClient
 from broker.store.sql import SqlStore
 from idp_simulator.oidc.scenarios import OidcScenario
 from tests.support.config import ISSUER
-from tests.support.oidc_scenarios import OIDC
 from tests.support.oidc_world import CONNECTION_ID, EMAIL, OP_ISSUER, ORG_ID, OidcWorld
 from tests.support.scenario_checks import Tenant, assert_describes
-from tests.support.scenarios import Row, by_scenario, refused
+from tests.support.scenarios import OIDC, Row, by_scenario, refused
 
 
 def tenant(world: OidcWorld) -> Tenant:

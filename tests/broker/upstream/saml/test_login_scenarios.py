@@ -1,6 +1,6 @@
 """Every simulator scenario, end to end in process: relying party -> Gatehouse -> simulator
 -> Gatehouse ACS -> relying party, on SQLite and PostgreSQL. What each scenario must end in is
-the SAML scenario table's (tests/support/saml_scenarios.py): a refusal must show its page,
+the SAML scenario table's (tests/support/saml_scenarios.toml): a refusal must show its page,
 issue no code, store nothing for the user, and leave an audit event with the reason."""
 
 from __future__ import annotations
@@ -15,10 +15,9 @@ from broker.store.sql import SqlStore
 from idp_simulator.saml.scenarios import Scenario
 from tests.support.config import ISSUER
 from tests.support.saml_pages import autopost, hidden_fields, login_form, pending_key
-from tests.support.saml_scenarios import SAML
 from tests.support.saml_world import ORG_ID, PostBack, SamlWorld
 from tests.support.scenario_checks import Tenant, assert_describes
-from tests.support.scenarios import Replay, Row, by_scenario, refused
+from tests.support.scenarios import SAML, Replay, Row, by_scenario, refused
 
 
 def tenant(world: SamlWorld) -> Tenant:
