@@ -92,8 +92,18 @@ def safe_args(args: Any) -> Any:
     return args
 
 
+#: Libraries whose DEBUG lines carry secrets: authlib logs every token it issues ("Issue
+#: token {'access_token': ...}"). Held at INFO whatever the root's level; an operator who
+#: sets one of them to DEBUG by name asks for tokens in the log.
+QUIET_BELOW_INFO = ("authlib",)
+
+
 def install() -> None:
-    """Make every log record of this process escape its values (idempotent)."""
+    """Make every log record of this process escape its values, and keep the libraries of
+    `QUIET_BELOW_INFO` from logging secrets at DEBUG (idempotent)."""
+    for name in QUIET_BELOW_INFO:
+        if logging.getLogger(name).level == logging.NOTSET:
+            logging.getLogger(name).setLevel(logging.INFO)
     current: Callable[..., logging.LogRecord] = logging.getLogRecordFactory()
     if getattr(current, _INSTALLED, False):
         return
