@@ -7,15 +7,13 @@ test_results_scenarios.py."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-import pytest
 
 from broker.store import Store
-from idp_simulator.keys import IdpKeys, generate
+from idp_simulator.keys import IdpKeys
 from tests.support.config import ISSUER
 from tests.support.gatehouse import ACTOR
 from tests.support.portal_forms import csrf_token
@@ -25,34 +23,22 @@ from tests.support.scenario_checks import page_text
 from tests.support.simulator import arrive
 
 
-@pytest.fixture(scope="module")
-def idp_keys() -> IdpKeys:
-    return generate()
-
-
-@pytest.fixture
-def world(store: Store, tmp_path: Path, idp_keys: IdpKeys) -> Iterator[PortalIdpWorld]:
-    built = build_portal_idp_world(store, tmp_path, idp_keys)
-    with built.browser, built.idp:
-        yield built
-
-
-def _failed_test(world: PortalIdpWorld) -> str:
+def _failed_test(idp_world: PortalIdpWorld) -> str:
     """A failed SAML test of the world's organization; the path of its result page."""
-    connection = world.saml_connection()
-    world.saml_test(connection, "wrong-audience")
-    return f"/portal/tests/{world.last_test_id}"
+    connection = idp_world.saml_connection()
+    idp_world.saml_test(connection, "wrong-audience")
+    return f"/portal/tests/{idp_world.last_test_id}"
 
 
 # -- who may read a result ------------------------------------------------------------------
 
 
-def test_another_organizations_result_is_not_found(world: PortalIdpWorld) -> None:
+def test_another_organizations_result_is_not_found(idp_world: PortalIdpWorld) -> None:
     """T-04: the id of organization A's result, from a session of organization B, is "not
     found", exactly as an id that does not exist; nothing of the report shows."""
-    path = _failed_test(world)
-    rival = world.portal.organization("Rival Inc")
-    theirs = world.portal.signed_in(rival.id)
+    path = _failed_test(idp_world)
+    rival = idp_world.portal.organization("Rival Inc")
+    theirs = idp_world.portal.signed_in(rival.id)
     page = theirs.get(path)
     assert page.status_code == 404
     assert "nothing here for your organization" in page.text
@@ -63,29 +49,29 @@ def test_another_organizations_result_is_not_found(world: PortalIdpWorld) -> Non
     assert "nothing here for your organization" in absent.text
 
 
-def test_an_edit_link_reads_only_its_own_connections_results(world: PortalIdpWorld) -> None:
-    path = _failed_test(world)
-    other = world.saml_connection()
-    edit = world.portal.signed_in(world.organization.id, connection_id=other.id)
+def test_an_edit_link_reads_only_its_own_connections_results(idp_world: PortalIdpWorld) -> None:
+    path = _failed_test(idp_world)
+    other = idp_world.saml_connection()
+    edit = idp_world.portal.signed_in(idp_world.organization.id, connection_id=other.id)
     assert edit.get(path).status_code == 404
-    mine = world.portal.signed_in(
-        world.organization.id, connection_id=world.last_test().connection_id
+    mine = idp_world.portal.signed_in(
+        idp_world.organization.id, connection_id=idp_world.last_test().connection_id
     )
     assert mine.get(path).status_code == 200
 
 
-def test_without_a_session_the_result_is_not_shown(world: PortalIdpWorld) -> None:
-    path = _failed_test(world)
-    stranger = world.portal.browser()
+def test_without_a_session_the_result_is_not_shown(idp_world: PortalIdpWorld) -> None:
+    path = _failed_test(idp_world)
+    stranger = idp_world.portal.browser()
     page = stranger.get(path)
     assert page.status_code == 401
     assert "metadata-other" not in page.text
 
 
-def test_a_link_without_single_sign_on_cannot_read_results(world: PortalIdpWorld) -> None:
-    path = _failed_test(world)
-    domains_only = world.portal.signed_in(
-        world.organization.id, enabled_features=("domain_verification",)
+def test_a_link_without_single_sign_on_cannot_read_results(idp_world: PortalIdpWorld) -> None:
+    path = _failed_test(idp_world)
+    domains_only = idp_world.portal.signed_in(
+        idp_world.organization.id, enabled_features=("domain_verification",)
     )
     page = domains_only.get(path)
     assert page.status_code == 403
@@ -95,9 +81,9 @@ def test_a_link_without_single_sign_on_cannot_read_results(world: PortalIdpWorld
 # -- what a failure page shows --------------------------------------------------------------
 
 
-def test_a_failure_page_has_the_reference_and_no_stack_trace(world: PortalIdpWorld) -> None:
-    path = _failed_test(world)
-    page = world.browser.get(path)
+def test_a_failure_page_has_the_reference_and_no_stack_trace(idp_world: PortalIdpWorld) -> None:
+    path = _failed_test(idp_world)
+    page = idp_world.browser.get(path)
     assert page.status_code == 200
     reference = page.headers["x-request-id"]
     assert f"Reference <code>{reference}</code>" in page.text
@@ -108,18 +94,18 @@ def test_a_failure_page_has_the_reference_and_no_stack_trace(world: PortalIdpWor
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
 
 
-def test_the_idps_content_is_escaped_everywhere(world: PortalIdpWorld) -> None:
+def test_the_idps_content_is_escaped_everywhere(idp_world: PortalIdpWorld) -> None:
     """T-10: what the IdP sends is text on the page, never markup: an attribute value with
     a script tag shows in the profile, the attributes and the decoded XML, escaped."""
     evil = '<script>alert("x")</script><img src=x onerror=alert(1)>'
-    connection = world.saml_connection(required=("email",))
-    to_idp = world.start_test(connection.id)
-    page = _login_page(world, to_idp)
+    connection = idp_world.saml_connection(required=("email",))
+    to_idp = idp_world.start_test(connection.id)
+    page = _login_page(idp_world, to_idp)
     form = login_form(
         hidden_fields(page)["pending"], email="alice@example.com", attributes=f"displayName={evil}"
     )
-    posted = world.idp.post("/sso/login", data=form)
-    result = world.result(arrive(world.browser, autopost(posted.text)))
+    posted = idp_world.idp.post("/sso/login", data=form)
+    result = idp_world.result(arrive(idp_world.browser, autopost(posted.text)))
     assert result.status_code == 200
     assert "Passed" in result.text
     assert "<script>alert" not in result.text
@@ -128,9 +114,9 @@ def test_the_idps_content_is_escaped_everywhere(world: PortalIdpWorld) -> None:
     assert re.search(r"<script(?![^>]*src=)", result.text) is None  # no inline script at all
 
 
-def _login_page(world: PortalIdpWorld, to_idp: httpx.Response) -> str:
+def _login_page(idp_world: PortalIdpWorld, to_idp: httpx.Response) -> str:
     location = urlsplit(to_idp.headers["location"])
-    page: httpx.Response = world.idp.get(f"{location.path}?{location.query}")
+    page: httpx.Response = idp_world.idp.get(f"{location.path}?{location.query}")
     assert page.status_code == 200
     return page.text
 
@@ -138,21 +124,21 @@ def _login_page(world: PortalIdpWorld, to_idp: httpx.Response) -> str:
 # -- diagnoses beyond the simulator's scenarios ---------------------------------------------
 
 
-def test_a_wrong_client_secret_is_named_as_such(world: PortalIdpWorld) -> None:
+def test_a_wrong_client_secret_is_named_as_such(idp_world: PortalIdpWorld) -> None:
     """The token endpoint's invalid_client: "the client secret is wrong or expired", with
     the vendor's place to make a new one."""
-    connection = world.oidc_connection("keycloak")
-    world.portal.broker.management.connections.update(
-        ACTOR, world.organization.id, connection.id, client_secret="not-the-secret"
+    connection = idp_world.oidc_connection("keycloak")
+    idp_world.portal.broker.management.connections.update(
+        ACTOR, idp_world.organization.id, connection.id, client_secret="not-the-secret"
     )
-    page = world.oidc_test(connection, "success")
-    assert world.last_test().reason == "token_error"
+    page = idp_world.oidc_test(connection, "success")
+    assert idp_world.last_test().reason == "token_error"
     text = page_text(page.text)
     assert "The client secret is wrong or expired" in text
     assert "invalid_client (HTTP 401)" in text
     assert "Credentials tab" in text  # Keycloak's own label
     assert "not-the-secret" not in page.text
-    assert "not-the-secret" not in str(world.last_test().report)
+    assert "not-the-secret" not in str(idp_world.last_test().report)
 
 
 def test_before_any_domain_is_verified_a_test_passes_with_a_note(
@@ -161,29 +147,29 @@ def test_before_any_domain_is_verified_a_test_passes_with_a_note(
     """The setup steps may come in either order: without a verified domain yet, the test
     passes and says which domain to verify; once one is verified, an address outside the
     verified domains fails the test (as it would fail a login)."""
-    world = build_portal_idp_world(store, tmp_path, idp_keys, verify_domain=False)
-    with world.browser, world.idp:
-        connection = world.saml_connection()
-        page = world.saml_test(connection, "success")
-        assert world.last_test().passed
+    idp_world = build_portal_idp_world(store, tmp_path, idp_keys, verify_domain=False)
+    with idp_world.browser, idp_world.idp:
+        connection = idp_world.saml_connection()
+        page = idp_world.saml_test(connection, "success")
+        assert idp_world.last_test().passed
         assert "Before you turn single sign-on on, verify example.com" in page_text(page.text)
 
-        domains = world.portal.broker.management.domains
-        domains.add(ACTOR, world.organization.id, "example.org")
-        domains.mark_verified(ACTOR, world.organization.id, "example.org")
-        page = world.saml_test(connection, "success")
-        assert not world.last_test().passed
-        assert world.last_test().reason == "email_domain_not_verified"
+        domains = idp_world.portal.broker.management.domains
+        domains.add(ACTOR, idp_world.organization.id, "example.org")
+        domains.mark_verified(ACTOR, idp_world.organization.id, "example.org")
+        page = idp_world.saml_test(connection, "success")
+        assert not idp_world.last_test().passed
+        assert idp_world.last_test().reason == "email_domain_not_verified"
         assert "one of: example.org" in page_text(page.text)
 
 
-def test_the_result_offers_the_same_test_again(world: PortalIdpWorld) -> None:
-    path = _failed_test(world)
-    page = world.browser.get(path)
+def test_the_result_offers_the_same_test_again(idp_world: PortalIdpWorld) -> None:
+    path = _failed_test(idp_world)
+    page = idp_world.browser.get(path)
     token = csrf_token(page.text)
     action = re.search(r'<form method="post" action="([^"]+/test)"', page.text)
     assert action
-    again = world.browser.post(
+    again = idp_world.browser.post(
         action.group(1), data={"csrf": token}, headers={"Origin": ISSUER}, follow_redirects=False
     )
     assert again.status_code == 303
@@ -191,12 +177,12 @@ def test_the_result_offers_the_same_test_again(world: PortalIdpWorld) -> None:
 
 
 def test_the_result_page_lets_its_test_form_reach_the_idp_and_nowhere_else(
-    world: PortalIdpWorld,
+    idp_world: PortalIdpWorld,
 ) -> None:
     """A browser checks CSP form-action on the redirect that answers a form: "Run the test
     again" hands the browser to the IdP, so the page allows the IdP's origin, and only it
     (Chromium stopped the hand-off before: tests/browser/test_diagnosis_flow.py)."""
-    page = world.browser.get(_failed_test(world))
+    page = idp_world.browser.get(_failed_test(idp_world))
     found = re.search(r"form-action ([^;]+);", page.headers["content-security-policy"])
     assert found
     assert found.group(1).split() == ["'self'", "https://idp.example.test"]

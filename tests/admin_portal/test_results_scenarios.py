@@ -10,42 +10,27 @@ in-process tier, tests/broker/upstream/*/test_login_scenarios.py).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from broker.store import Store
 from broker.upstream.saml.xmlsig import certificate_fingerprint
-from idp_simulator.keys import IdpKeys, generate
+from idp_simulator.keys import IdpKeys
 from idp_simulator.saml.scenarios import Scenario
 from tests.support.config import ISSUER
 from tests.support.oidc_world import OP_CLIENT_ID, OP_ISSUER
-from tests.support.portal_idp_world import EMAIL, PortalIdpWorld, build_portal_idp_world
+from tests.support.portal_idp_world import EMAIL, PortalIdpWorld
 from tests.support.scenario_checks import assert_diagnosis
 from tests.support.scenarios import OIDC, OIDC_EVIDENCE, SAML, SAML_EVIDENCE, Row, by_scenario
 
 
-@pytest.fixture(scope="module")
-def idp_keys() -> IdpKeys:
-    return generate()
-
-
-@pytest.fixture
-def world(store: Store, tmp_path: Path, idp_keys: IdpKeys) -> Iterator[PortalIdpWorld]:
-    built = build_portal_idp_world(store, tmp_path, idp_keys)
-    with built.browser, built.idp:
-        yield built
-
-
 @pytest.mark.parametrize("row", SAML.values(), ids=by_scenario)
 def test_a_saml_scenario_gets_its_diagnosis(
-    world: PortalIdpWorld, idp_keys: IdpKeys, row: Row
+    idp_world: PortalIdpWorld, idp_keys: IdpKeys, row: Row
 ) -> None:
-    connection = world.saml_connection("okta")
-    page = world.saml_test(connection, row.scenario)
+    connection = idp_world.saml_connection("okta")
+    page = idp_world.saml_test(connection, row.scenario)
     values = {
         "email": EMAIL,
         "sp_entity_id": f"{ISSUER}/saml/{connection.id}/metadata",
@@ -58,15 +43,15 @@ def test_a_saml_scenario_gets_its_diagnosis(
         fingerprints = set(re.findall(r"(?:[0-9A-F]{2}:){31}[0-9A-F]{2}", page.text))
         assert trusted in fingerprints
         assert len(fingerprints - {trusted}) == 1  # the signer's, from the response's KeyInfo
-    assert_diagnosis(page, row, world.last_test(), values, evidence=SAML_EVIDENCE)
+    assert_diagnosis(page, row, idp_world.last_test(), values, evidence=SAML_EVIDENCE)
 
 
 @pytest.mark.parametrize("row", OIDC.values(), ids=by_scenario)
-def test_an_oidc_scenario_gets_its_diagnosis(world: PortalIdpWorld, row: Row) -> None:
-    connection = world.oidc_connection("okta")
-    page = world.oidc_test(connection, row.scenario)
+def test_an_oidc_scenario_gets_its_diagnosis(idp_world: PortalIdpWorld, row: Row) -> None:
+    connection = idp_world.oidc_connection("okta")
+    page = idp_world.oidc_test(connection, row.scenario)
     values = {"email": EMAIL, "op_issuer": OP_ISSUER, "op_client_id": OP_CLIENT_ID}
-    assert_diagnosis(page, row, world.last_test(), values, evidence=OIDC_EVIDENCE)
+    assert_diagnosis(page, row, idp_world.last_test(), values, evidence=OIDC_EVIDENCE)
 
 
 def _fingerprint(pem: bytes) -> str:
