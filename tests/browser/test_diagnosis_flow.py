@@ -23,6 +23,7 @@ from tests.support.browser import Screenshots
 from tests.support.browser_setup import Assistant, SpValues, h1, invite_acme
 from tests.support.browser_world import BrowserWorld
 from tests.support.certificates import fingerprint
+from tests.support.scenarios import SAML
 
 if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
@@ -32,9 +33,9 @@ pytestmark = pytest.mark.browser
 
 @dataclass(frozen=True)
 class Shown:
-    """What the result page must show for a scenario."""
+    """What the result page must show for a scenario beside its title (the scenario table's):
+    the comparison row, and the fix."""
 
-    title: str
     #: The expected-vs-received row: its label, and the expected value from what the
     #: admin was shown (the SP values) and what Gatehouse stored (its trusted certificate).
     row: str
@@ -48,7 +49,6 @@ class Shown:
 
 SCENARIOS = {
     "wrong-audience": Shown(
-        title="The response is meant for another application (wrong audience)",
         row="Audience (SP entity ID)",
         expected=lambda sp, _trusted: sp.entity_id,
         received=lambda sp, _trusted: f"{sp.entity_id}-other",
@@ -57,14 +57,12 @@ SCENARIOS = {
         fix_value=lambda sp: sp.entity_id,
     ),
     "expired": Shown(
-        title="The response had expired when it arrived",
         row="Its distance from Gatehouse's clock",
         expected=lambda _sp, _trusted: "within ± 120 s",
         received=lambda _sp, _trusted: re.compile(r"^-36\d\d s \(1 hour behind our clock\)$"),
         fix="Check the clock of your identity provider's server: it must be set by NTP.",
     ),
     "wrong-key": Shown(
-        title="Signed with a certificate Gatehouse does not trust",
         row="Signing certificate (SHA-256 fingerprint)",
         expected=lambda _sp, trusted: trusted,
         # Another certificate's: any fingerprint but the trusted one.
@@ -92,6 +90,7 @@ def test_a_failing_test_login_says_what_is_wrong_and_how_to_fix_it(
     world: BrowserWorld, page: Page, shot: Screenshots, scenario: str
 ) -> None:
     shown = SCENARIOS[scenario]
+    title = SAML[scenario].diagnosis.title  # the one scenario table's
     domain = f"acme-{scenario}.test"
     email = f"alice@{domain}"
     invitation = invite_acme(world, domain)
@@ -110,8 +109,8 @@ def test_a_failing_test_login_says_what_is_wrong_and_how_to_fix_it(
     result = admin.test_login(email, scenario)
     expect(result).to_have_title(re.compile(r"^Test login failed"))
     expect(result.get_by_text("✗ Failed", exact=True)).to_be_visible()
-    diagnosis = result.get_by_role("region", name=shown.title)
-    expect(diagnosis.get_by_role("heading", level=2)).to_have_text(shown.title)
+    diagnosis = result.get_by_role("region", name=title)
+    expect(diagnosis.get_by_role("heading", level=2)).to_have_text(title)
     expected, received = compared(result, shown.row)
     expect(expected).to_have_text(shown.expected(sp, trusted))
     expect(received).to_have_text(shown.received(sp, trusted))
