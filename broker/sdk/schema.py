@@ -32,7 +32,8 @@ class ApiObject:
     #: Which resource this is, as errors name it.
     RESOURCE: ClassVar[str] = "object"
 
-    extra: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    #: Not hashed (a dict is not hashable): an Organization can still go in a set.
+    extra: Mapping[str, Any] = field(default_factory=dict, repr=False, hash=False)
 
     @classmethod
     def from_json(cls, data: Any) -> Self:

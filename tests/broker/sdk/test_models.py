@@ -234,6 +234,9 @@ def test_a_field_a_newer_server_adds_is_kept_and_written_back(world: tuple[ApiWo
     acme = Organization.from_json(newer)
     assert acme.extra == {"region": "eu", "plan": {"tier": "enterprise"}}
     assert acme.to_dict() == newer
+    known = Organization.from_json(wire.last)
+    assert acme != known  # extra takes part in equality,
+    assert hash(acme) == hash(known)  # not in the hash: an organization can go in a set
 
 
 def test_a_missing_or_mistyped_field_names_the_resource_and_the_field(
