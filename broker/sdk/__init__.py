@@ -14,28 +14,66 @@ distribution, and a server change that breaks it breaks a test.
             ...
 
 Tokens are fetched with the client credentials grant and refreshed before they expire;
-lists are iterators that follow the cursors; errors raise `GatehouseError` subclasses that
-carry the problem details.
+lists are iterators that follow the cursors; every answer is a frozen dataclass with the
+API's field names (`to_dict()` gives the JSON back, unknown fields are kept in `extra`);
+errors raise `GatehouseError` subclasses that carry the problem details, and an answer
+missing a field raises `MalformedResponse` naming it.
 """
 
 from broker.sdk.client import Gatehouse
 from broker.sdk.errors import (
+    ConfigurationError,
     Conflict,
     Forbidden,
     GatehouseError,
     InvalidRequest,
+    MalformedResponse,
     NotFound,
     RateLimited,
+    SdkError,
     Unauthorized,
+)
+from broker.sdk.models import (
+    Certificate,
+    Connection,
+    DnsRecord,
+    Domain,
+    Event,
+    OidcConnection,
+    OidcSettings,
+    Organization,
+    PortalLink,
+    Profile,
+    SamlConnection,
+    SamlSettings,
+    User,
+    Verification,
 )
 
 __all__ = [
+    "Certificate",
+    "ConfigurationError",
     "Conflict",
+    "Connection",
+    "DnsRecord",
+    "Domain",
+    "Event",
     "Forbidden",
     "Gatehouse",
     "GatehouseError",
     "InvalidRequest",
+    "MalformedResponse",
     "NotFound",
+    "OidcConnection",
+    "OidcSettings",
+    "Organization",
+    "PortalLink",
+    "Profile",
     "RateLimited",
+    "SamlConnection",
+    "SamlSettings",
+    "SdkError",
     "Unauthorized",
+    "User",
+    "Verification",
 ]

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from broker.sdk.errors import ConfigurationError
 from broker.sdk.models import Domain, Organization, Verification
 from broker.sdk.resources import Connections, Events, PortalLinks, Profiles, Users
 from broker.sdk.transport import Transport
@@ -109,8 +110,8 @@ class Gatehouse:
         env = os.environ if environ is None else environ
         return cls(
             env.get("GATEHOUSE_URL", "http://127.0.0.1:8000"),
-            env["GATEHOUSE_CLIENT_ID"],
-            env["GATEHOUSE_CLIENT_SECRET"],
+            _required(env, "GATEHOUSE_CLIENT_ID"),
+            _required(env, "GATEHOUSE_CLIENT_SECRET"),
         )
 
     def close(self) -> None:
@@ -126,3 +127,11 @@ class Gatehouse:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    """An empty value counts as unset: `export GATEHOUSE_CLIENT_ID=` is a mistake too."""
+    value = env.get(name)
+    if not value:
+        raise ConfigurationError(f"{name} is not set")
+    return value

@@ -13,7 +13,28 @@ class FieldProblem:
     detail: str
 
 
-class GatehouseError(Exception):
+class SdkError(Exception):
+    """Anything this SDK raises: a refusal of the API (`GatehouseError`), a missing setting
+    (`ConfigurationError`) or an answer it cannot read (`MalformedResponse`)."""
+
+
+class ConfigurationError(SdkError):
+    """The SDK was not given what it needs to reach Gatehouse (`from_env` without
+    `GATEHOUSE_CLIENT_ID`...)."""
+
+
+class MalformedResponse(SdkError):
+    """An answer lacks a field the SDK needs, or has it with the wrong JSON type: an older
+    or broken server, or a proxy's page instead of the API's JSON. Fields the SDK does not
+    know are never an error (they go to `extra`)."""
+
+    def __init__(self, resource: str, field: str, problem: str) -> None:
+        self.resource = resource
+        self.field = field
+        super().__init__(f"the API's {resource}: {field} {problem}")
+
+
+class GatehouseError(SdkError):
     """A refusal of the API. `problem` is the whole document; `detail` what went wrong."""
 
     def __init__(self, status: int, problem: Mapping[str, Any]) -> None:

@@ -1,122 +1,274 @@
-"""What the API answers, as frozen dataclasses (a field the server adds later is ignored,
-not an error: the client keeps working against a newer Gatehouse)."""
+"""What the API answers, one frozen dataclass per resource, with the API's own field names
+(the management API's response models; `broker.sdk.schema` reads and writes them).
+
+A field the server adds later goes to `extra`, not an error: the client keeps working
+against a newer Gatehouse. `to_dict()` gives back the API's JSON.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-T = TypeVar("T")
+from broker.sdk.errors import MalformedResponse
+from broker.sdk.schema import SOMETIMES, ApiObject
 
-
-def _parse(cls: type[T], data: Mapping[str, Any]) -> T:
-    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-    return cls(**{k: v for k, v in data.items() if k in known})
+_frozen = dataclass(frozen=True, slots=True, kw_only=True)
 
 
-def _instant(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) else None
+@_frozen
+class Organization(ApiObject):
+    RESOURCE = "organization"
 
-
-@dataclass(frozen=True, slots=True)
-class Organization:
     id: str
     name: str
     external_id: str | None
-    created_at: datetime | None
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Organization:
-        return cls(
-            id=data["id"],
-            name=data["name"],
-            external_id=data.get("external_id"),
-            created_at=_instant(data.get("created_at")),
-        )
+    created_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class DnsRecord:
+@_frozen
+class DnsRecord(ApiObject):
     """Publish this at your DNS provider, then verify."""
+
+    RESOURCE = "DNS record"
 
     type: str
     name: str
     value: str
 
 
-@dataclass(frozen=True, slots=True)
-class Domain:
+@_frozen
+class Domain(ApiObject):
+    RESOURCE = "domain"
+
     name: str
     verified: bool
     verified_at: datetime | None
+    created_at: datetime | None
+    #: The TXT record to publish; None once verified.
     verification: DnsRecord | None
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Domain:
-        record = data.get("verification")
-        return cls(
-            name=data["name"],
-            verified=bool(data["verified"]),
-            verified_at=_instant(data.get("verified_at")),
-            verification=_parse(DnsRecord, record) if record else None,
-        )
 
+@_frozen
+class Verification(ApiObject):
+    """The answer of a verify call: a failure is an answer (`reason`), not an error."""
 
-@dataclass(frozen=True, slots=True)
-class Verification:
-    verified: bool
+    RESOURCE = "domain verification"
+
+    status: str
     reason: str | None
     detail: str | None
     domain: Domain
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Verification:
-        return cls(
-            verified=data["status"] == "verified",
-            reason=data.get("reason"),
-            detail=data.get("detail"),
-            domain=Domain.from_json(data["domain"]),
-        )
+    @property
+    def verified(self) -> bool:
+        return self.status == "verified"
 
 
-@dataclass(frozen=True, slots=True)
-class Resource:
-    """A resource whose fields are read as a mapping (`raw`) plus the ones every caller
-    needs by name; used where the API's shape is rich (connections, profiles, events)."""
+@_frozen
+class Certificate(ApiObject):
+    RESOURCE = "certificate"
+
+    subject: str
+    issuer: str
+    not_before: datetime
+    #: After this the IdP's signatures are refused.
+    not_after: datetime
+    sha256_fingerprint: str
+
+
+@_frozen
+class SamlSettings(ApiObject):
+    RESOURCE = "SAML settings"
+
+    idp_entity_id: str
+    sso_url: str
+    sso_binding: str
+    certificates: tuple[Certificate, ...]
+    name_id_format: str
+    attribute_profile: str
+    attribute_mapping: Mapping[str, tuple[str, ...]]
+    required_claims: tuple[str, ...]
+    subject_attribute: str | None
+    clock_skew_seconds: int
+    allow_sha1: bool
+    allow_cbc_encryption: bool
+    require_assertion_signature: bool
+    require_encrypted_assertion: bool
+    strategy: str | None
+    ca_certificates: tuple[Certificate, ...]
+    #: For the IdP admin: the ACS (Reply) URL, the Audience, and Gatehouse's SP metadata.
+    acs_url: str
+    sp_entity_id: str
+    sp_metadata_url: str
+
+
+@_frozen
+class OidcSettings(ApiObject):
+    """The client secret is write-only: `client_secret_set` says whether one is stored."""
+
+    RESOURCE = "OIDC settings"
+
+    issuer: str
+    vendor: str
+    client_id: str
+    token_endpoint_auth_method: str
+    client_secret_set: bool
+    scopes: tuple[str, ...]
+    endpoints: Mapping[str, str] | None
+    id_token_algorithms: tuple[str, ...]
+    attribute_mapping: Mapping[str, tuple[str, ...]]
+    required_claims: tuple[str, ...]
+    clock_skew_seconds: int
+    always_fetch_userinfo: bool
+    request_timeout_seconds: int | None
+    strategy: str | None
+    ca_certificates: tuple[Certificate, ...]
+    #: For the IdP admin: the redirect (callback) URI, and for private_key_jwt our keys.
+    redirect_uri: str
+    jwks_uri: str | None
+
+
+@_frozen
+class _ConnectionFields(ApiObject):
+    id: str
+    type: str
+    organization_id: str
+    name: str
+    #: Whether logins route to it.
+    active: bool
+    #: Increases with every change.
+    version: int
+    created_at: datetime
+    #: What weakens the connection or will break it.
+    warnings: tuple[str, ...]
+
+
+@_frozen
+class SamlConnection(_ConnectionFields):
+    RESOURCE = "SAML connection"
+
+    #: None only if the stored settings no longer pass Gatehouse's checks.
+    settings: SamlSettings | None
+
+
+@_frozen
+class OidcConnection(_ConnectionFields):
+    RESOURCE = "OIDC connection"
+
+    #: None only if the stored settings no longer pass Gatehouse's checks.
+    settings: OidcSettings | None
+
+
+Connection = SamlConnection | OidcConnection
+
+_CONNECTIONS: dict[str, type[SamlConnection] | type[OidcConnection]] = {
+    "saml": SamlConnection,
+    "oidc": OidcConnection,
+}
+
+
+def connection_from_json(data: Any) -> Connection:
+    """A SAML or an OIDC connection, by its `type`."""
+    kind = data.get("type") if isinstance(data, Mapping) else None
+    if kind not in _CONNECTIONS:
+        raise MalformedResponse("connection", "type", f"is {kind!r}, not saml or oidc")
+    return _CONNECTIONS[kind].from_json(data)
+
+
+@_frozen
+class ProfileUserAttribute(ApiObject):
+    RESOURCE = "profile user attribute"
+
+    name: str
+    description: str
+    required: bool
+
+
+@_frozen
+class ProfileColors(ApiObject):
+    RESOURCE = "profile colors"
+
+    primary: str
+
+
+@_frozen
+class ProfileBranding(ApiObject):
+    RESOURCE = "profile branding"
+
+    logo_url: str | None
+    colors: ProfileColors | None
+
+
+@_frozen
+class Profile(ApiObject):
+    """A self-service profile: what the admin portal offers a kind of customer."""
+
+    RESOURCE = "self-service profile"
 
     id: str
-    raw: Mapping[str, Any] = field(repr=False)
-
-    def __getitem__(self, name: str) -> Any:
-        return self.raw[name]
-
-    def get(self, name: str, default: Any = None) -> Any:
-        return self.raw.get(name, default)
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Resource:
-        return cls(id=str(data.get("id", "")), raw=dict(data))
+    name: str
+    description: str
+    user_attributes: tuple[ProfileUserAttribute, ...]
+    branding: ProfileBranding
+    allowed_strategies: tuple[str, ...]
+    introduction: str
+    created_at: datetime
+    updated_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class PortalLink:
+@_frozen
+class PortalLink(ApiObject):
+    RESOURCE = "portal link"
+
     id: str
-    organization_id: str | None
+    profile_id: str | None
+    connection_id: str | None
     enabled_features: tuple[str, ...]
-    expires_at: datetime | None
+    max_uses: int
+    uses: int
+    expires_at: datetime
+    revoked_at: datetime | None
+    created_at: datetime
+    created_by: str
+    #: active, expired, used_up or revoked.
     status: str
-    #: Only in the answer that created the link.
-    url: str | None = None
+    #: Only in the answer that created the link: send it on at once.
+    url: str | None = field(default=None, metadata=SOMETIMES)
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> PortalLink:
-        return cls(
-            id=data["id"],
-            organization_id=data.get("organization_id"),
-            enabled_features=tuple(data.get("enabled_features", ())),
-            expires_at=_instant(data.get("expires_at")),
-            status=str(data.get("status", "")),
-            url=data.get("url"),
-        )
+
+@_frozen
+class User(ApiObject):
+    RESOURCE = "user"
+
+    #: The `sub` Gatehouse asserts to the app.
+    id: str
+    connection_id: str
+    #: Who the organization's IdP says they are.
+    idp_subject: str
+    email: str | None
+    created_at: datetime
+    last_login_at: datetime
+
+
+@_frozen
+class Event(ApiObject):
+    """An audit event."""
+
+    RESOURCE = "event"
+
+    id: str
+    at: datetime
+    #: What happened: login.failed, domain.verified, ...
+    type: str
+    #: A stable machine code for a failure.
+    reason: str | None
+    #: management_client:<id>, cli, portal_link:<id>; None for a login.
+    actor: str | None
+    organization_id: str | None
+    connection_id: str | None
+    #: The correlation id a person was shown.
+    request_id: str | None
+    detail: Mapping[str, Any]

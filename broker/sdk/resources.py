@@ -5,14 +5,34 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from broker.sdk.models import PortalLink, Resource
+from broker.sdk.errors import MalformedResponse
+from broker.sdk.models import (
+    Connection,
+    Event,
+    OidcConnection,
+    PortalLink,
+    Profile,
+    SamlConnection,
+    User,
+    connection_from_json,
+)
 from broker.sdk.transport import Transport
+
+C = TypeVar("C", SamlConnection, OidcConnection)
 
 
 def _without_none(values: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
+
+
+def _of_type(kind: type[C], data: Any) -> C:
+    """The connection just created, of the type asked for (else the server misbehaved)."""
+    connection = connection_from_json(data)
+    if not isinstance(connection, kind):
+        raise MalformedResponse("connection", "type", f"is {connection.type!r}")
+    return connection
 
 
 class Connections:
@@ -28,11 +48,13 @@ class Connections:
 
     def create_saml(
         self, organization_id: str, *, name: str | None = None, active: bool = True, **settings: Any
-    ) -> Resource:
+    ) -> SamlConnection:
         """`metadata_url=`, `metadata_xml=`, or `idp_entity_id=`, `sso_url=` and
         `certificates=[...]`, plus any SAML option (`attribute_profile=`...)."""
         body = _without_none({"type": "saml", "name": name, "active": active, "settings": settings})
-        return Resource.from_json(self._t.request("POST", self._path(organization_id), json=body))
+        return _of_type(
+            SamlConnection, self._t.request("POST", self._path(organization_id), json=body)
+        )
 
     def create_oidc(
         self,
@@ -44,38 +66,40 @@ class Connections:
         name: str | None = None,
         active: bool = True,
         **settings: Any,
-    ) -> Resource:
+    ) -> OidcConnection:
         fields = _without_none(
             {"issuer": issuer, "client_id": client_id, "client_secret": client_secret}
         )
         body = _without_none(
             {"type": "oidc", "name": name, "active": active, "settings": {**fields, **settings}}
         )
-        return Resource.from_json(self._t.request("POST", self._path(organization_id), json=body))
+        return _of_type(
+            OidcConnection, self._t.request("POST", self._path(organization_id), json=body)
+        )
 
-    def get(self, organization_id: str, connection_id: str) -> Resource:
-        return Resource.from_json(
+    def get(self, organization_id: str, connection_id: str) -> Connection:
+        return connection_from_json(
             self._t.request("GET", self._path(organization_id, connection_id))
         )
 
-    def list(self, organization_id: str) -> Iterator[Resource]:
+    def list(self, organization_id: str) -> Iterator[Connection]:
         for item in self._t.pages(self._path(organization_id)):
-            yield Resource.from_json(item)
+            yield connection_from_json(item)
 
     def update(
         self, organization_id: str, connection_id: str, *, name: str | None = None, **settings: Any
-    ) -> Resource:
+    ) -> Connection:
         body = _without_none({"name": name, "settings": settings or None})
         path = self._path(organization_id, connection_id)
-        return Resource.from_json(self._t.request("PATCH", path, json=body))
+        return connection_from_json(self._t.request("PATCH", path, json=body))
 
-    def activate(self, organization_id: str, connection_id: str) -> Resource:
+    def activate(self, organization_id: str, connection_id: str) -> Connection:
         path = self._path(organization_id, connection_id) + "/activate"
-        return Resource.from_json(self._t.request("POST", path))
+        return connection_from_json(self._t.request("POST", path))
 
-    def deactivate(self, organization_id: str, connection_id: str) -> Resource:
+    def deactivate(self, organization_id: str, connection_id: str) -> Connection:
         path = self._path(organization_id, connection_id) + "/deactivate"
-        return Resource.from_json(self._t.request("POST", path))
+        return connection_from_json(self._t.request("POST", path))
 
     def delete(self, organization_id: str, connection_id: str) -> None:
         self._t.request("DELETE", self._path(organization_id, connection_id))
@@ -87,23 +111,23 @@ class Profiles:
     def __init__(self, transport: Transport) -> None:
         self._t = transport
 
-    def create(self, name: str, **fields: Any) -> Resource:
+    def create(self, name: str, **fields: Any) -> Profile:
         """Fields as the API names them: `user_attributes=[{"name": "email", "required":
         True}]`, `branding={"logo_url": ..., "colors": {"primary": "#0055aa"}}`,
         `allowed_strategies=[...]`, `introduction=`, `description=`."""
-        return Resource.from_json(
+        return Profile.from_json(
             self._t.request("POST", "/profiles", json={"name": name, **fields})
         )
 
-    def get(self, profile_id: str) -> Resource:
-        return Resource.from_json(self._t.request("GET", f"/profiles/{profile_id}"))
+    def get(self, profile_id: str) -> Profile:
+        return Profile.from_json(self._t.request("GET", f"/profiles/{profile_id}"))
 
-    def list(self) -> Iterator[Resource]:
+    def list(self) -> Iterator[Profile]:
         for item in self._t.pages("/profiles"):
-            yield Resource.from_json(item)
+            yield Profile.from_json(item)
 
-    def update(self, profile_id: str, **fields: Any) -> Resource:
-        return Resource.from_json(self._t.request("PATCH", f"/profiles/{profile_id}", json=fields))
+    def update(self, profile_id: str, **fields: Any) -> Profile:
+        return Profile.from_json(self._t.request("PATCH", f"/profiles/{profile_id}", json=fields))
 
     def delete(self, profile_id: str) -> None:
         self._t.request("DELETE", f"/profiles/{profile_id}")
@@ -152,13 +176,13 @@ class Users:
     def __init__(self, transport: Transport) -> None:
         self._t = transport
 
-    def list(self, organization_id: str) -> Iterator[Resource]:
+    def list(self, organization_id: str) -> Iterator[User]:
         for item in self._t.pages(f"/organizations/{organization_id}/users"):
-            yield Resource.from_json(item)
+            yield User.from_json(item)
 
-    def get(self, organization_id: str, user_id: str) -> Resource:
+    def get(self, organization_id: str, user_id: str) -> User:
         path = f"/organizations/{organization_id}/users/{user_id}"
-        return Resource.from_json(self._t.request("GET", path))
+        return User.from_json(self._t.request("GET", path))
 
     def delete(self, organization_id: str, user_id: str) -> None:
         self._t.request("DELETE", f"/organizations/{organization_id}/users/{user_id}")
@@ -177,7 +201,7 @@ class Events:
         type: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
-    ) -> Iterator[Resource]:
+    ) -> Iterator[Event]:
         """`type` is exact (`login.failed`) or a prefix (`login.*`)."""
         params = _without_none(
             {
@@ -188,4 +212,4 @@ class Events:
             }
         )
         for item in self._t.pages("/events", params):
-            yield Resource.from_json(item)
+            yield Event.from_json(item)

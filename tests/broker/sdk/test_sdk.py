@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from broker.sdk import Conflict, Forbidden, Gatehouse, InvalidRequest, NotFound
+from broker.sdk import ConfigurationError, Conflict, Forbidden, Gatehouse, InvalidRequest, NotFound
 from broker.store import Store
 from idp_simulator.keys import generate
 from idp_simulator.saml.metadata import metadata_xml
@@ -92,17 +92,18 @@ def test_connections_profiles_links_users_and_events(world: ApiWorld) -> None:
     acme = gatehouse.organizations.create("Acme")
     metadata = metadata_xml("https://idp.test/metadata", "https://idp.test/sso", generate())
     connection = gatehouse.connections.create_saml(acme.id, metadata_xml=metadata.decode())
-    assert connection["type"] == "saml"
-    assert connection["settings"]["acs_url"].endswith(f"/saml/{connection.id}/acs")
+    assert connection.type == "saml"
+    assert connection.settings is not None
+    assert connection.settings.acs_url.endswith(f"/saml/{connection.id}/acs")
     inactive = gatehouse.connections.deactivate(acme.id, connection.id)
-    assert inactive["active"] is False
+    assert inactive.active is False
     assert [c.id for c in gatehouse.connections.list(acme.id)] == [connection.id]
     profile = gatehouse.profiles.create(
         "Enterprise",
         user_attributes=[{"name": "email", "required": True}],
         branding={"colors": {"primary": "#0055aa"}},
     )
-    assert gatehouse.profiles.update(profile.id, introduction="Hello")["introduction"] == "Hello"
+    assert gatehouse.profiles.update(profile.id, introduction="Hello").introduction == "Hello"
     link = gatehouse.portal_links.create(acme.id, features=["sso"], profile_id=profile.id)
     assert link.url is not None
     assert link.url.startswith(f"{ISSUER}/portal/link/")
@@ -116,8 +117,18 @@ def test_connections_profiles_links_users_and_events(world: ApiWorld) -> None:
                                     now=world.clock.now())  # fmt: skip
     assert [u.id for u in gatehouse.users.list(acme.id)] == ["usr_ann"]
     gatehouse.users.delete(acme.id, "usr_ann")
-    types = {e["type"] for e in gatehouse.events.list(organization_id=acme.id)}
+    types = {e.type for e in gatehouse.events.list(organization_id=acme.id)}
     assert {"organization.created", "connection.created", "portal_link.revoked",
             "user.deleted"} <= types  # fmt: skip
     only_links = list(gatehouse.events.list(organization_id=acme.id, type="portal_link.*"))
-    assert {e["type"] for e in only_links} == {"portal_link.created", "portal_link.revoked"}
+    assert {e.type for e in only_links} == {"portal_link.created", "portal_link.revoked"}
+
+
+def test_from_env_names_the_missing_variable() -> None:
+    with pytest.raises(ConfigurationError, match=r"^GATEHOUSE_CLIENT_ID is not set$"):
+        Gatehouse.from_env({"GATEHOUSE_URL": ISSUER})
+    with pytest.raises(ConfigurationError, match=r"^GATEHOUSE_CLIENT_SECRET is not set$"):
+        Gatehouse.from_env({"GATEHOUSE_CLIENT_ID": "mc_1", "GATEHOUSE_CLIENT_SECRET": ""})
+    env = {"GATEHOUSE_CLIENT_ID": "mc_1", "GATEHOUSE_CLIENT_SECRET": "s3cret"}
+    with Gatehouse.from_env(env) as gatehouse:
+        assert gatehouse._transport.api == "http://127.0.0.1:8000/api/v1"
