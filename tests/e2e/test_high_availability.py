@@ -280,9 +280,11 @@ def test_logins_go_on_when_one_instance_dies(deployment: Deployment) -> None:
     assert len(failed) <= BROWSERS, [login.error for login in failed]
     assert len([login for login in logins[len(before) :] if login.verified]) >= LOGINS_AFTER_KILL
 
-    # The first request nginx sent to B after the kill was refused, and passed on to A.
+    # nginx found B dead on the first request it sent there after the kill: refused (or cut
+    # off, if a GET) and passed on to A, or a POST B had received, answered 502.
     hops = [hop for login in logins[len(before) :] for hop in login.hops]
-    assert (b, a) in {hop.upstreams for hop in hops}, hops
+    noticed = [hop for hop in hops if hop.upstreams == (b, a) or hop.status == 502]
+    assert noticed, hops
     # The survivor serves alone: once nginx saw B refuse, nothing more went to B.
     last_logins = [login for login in logins if login.verified][-BROWSERS:]
     assert served_by(last_logins) == {a}
