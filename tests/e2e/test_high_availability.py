@@ -1,6 +1,7 @@
 """The production guide's deployment, outside a container: two `gatehouse serve` processes
-on one PostgreSQL database behind nginx, configured only by the environment variables the
-README's "Running in production" section names, the IdP simulator as every user's SAML IdP.
+on one PostgreSQL database behind nginx terminating TLS (a certificate from a test CA the
+clients trust), configured only by the environment variables the README's "Running in
+production" section names, the IdP simulator as every user's SAML IdP.
 
 Browsers (each from 127.0.0.2, so the proxy's `X-Forwarded-For` is what tells Gatehouse who
 they are) and a relying party run complete logins through nginx, which spreads them round
@@ -15,8 +16,7 @@ redeemed at /token): so at most one login per browser, the one whose POST was in
 the kill, fails, and it fails visibly (the person starts again; Auth0 shows its error).
 
 `GATEHOUSE_ENV` stays `development` here, the one difference from the guide: production
-refuses an http:// issuer and requests to an IdP on loopback, and this test's proxy and
-simulator listen on plain HTTP on 127.0.0.1.
+refuses requests to an IdP on loopback over plain HTTP, where this test's simulator listens.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import base64
 import os
 import re
 import signal
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -48,6 +49,7 @@ from tests.support import databases
 from tests.support.config import RP_CALLBACK, TEST_SECRET_KEY
 from tests.support.live_server import free_port, serve
 from tests.support.nginx import load_balancer
+from tests.support.private_ca import private_ca
 from tests.support.processes import BrokerProcess, gatehouse, gatehouse_serve, with_search_path
 from tests.support.saml_http import EMAIL, SamlBrowser, query_params, seed_saml_tenant
 
@@ -111,6 +113,7 @@ class Deployment:
     client_id: str
     client_secret: str
     store: SqlStore
+    trust: ssl.SSLContext  # the test CA, which issued the proxy's certificate
 
     def log_in(self) -> Login:
         """One complete login, as Auth0 and a person's browser make it, every hop to
@@ -120,12 +123,14 @@ class Deployment:
         with (
             httpx.Client(
                 timeout=10,
-                transport=httpx.HTTPTransport(local_address=BROWSER_ADDRESS),
+                transport=httpx.HTTPTransport(local_address=BROWSER_ADDRESS, verify=self.trust),
                 event_hooks=hooks,
             ) as browser_http,
             httpx.Client(
                 timeout=10,
-                transport=httpx.HTTPTransport(local_address=RELYING_PARTY_ADDRESS),
+                transport=httpx.HTTPTransport(
+                    local_address=RELYING_PARTY_ADDRESS, verify=self.trust
+                ),
                 event_hooks=hooks,
             ) as rp_http,
         ):
@@ -151,12 +156,18 @@ def address(process: BrokerProcess) -> str:
     return process.url.removeprefix("http://")
 
 
+def get(url: str, trust: ssl.SSLContext) -> httpx.Response:
+    return httpx.get(url, timeout=5, verify=trust)
+
+
 @pytest.fixture
 def deployment(postgres_url: str, tmp_path: Path) -> Iterator[Deployment]:
     with ExitStack() as stack:
         schema = stack.enter_context(databases.throwaway_schema(postgres_url, migrated=False))
         proxy_port, port_a, port_b, simulator_port = (free_port() for _ in range(4))
-        proxy = f"http://127.0.0.1:{proxy_port}"
+        proxy = f"https://127.0.0.1:{proxy_port}"
+        ca = private_ca("Gatehouse test CA")
+        trust = ssl.create_default_context(cadata=ca.pem)
         simulator = f"http://127.0.0.1:{simulator_port}"
         # What the production guide has every instance set, and nothing else.
         env = {
@@ -199,9 +210,13 @@ def deployment(postgres_url: str, tmp_path: Path) -> Iterator[Deployment]:
 
         a = stack.enter_context(gatehouse_serve(env, port=port_a, workers=1, log_dir=tmp_path))
         b = stack.enter_context(gatehouse_serve(env, port=port_b, workers=1, log_dir=tmp_path))
-        stack.enter_context(
-            load_balancer([address(a), address(b)], tmp_path / "nginx", port=proxy_port)
+        balancer = load_balancer(
+            [address(a), address(b)],
+            tmp_path / "nginx",
+            port=proxy_port,
+            tls=ca.issue_server_certificate("127.0.0.1"),
         )
+        assert stack.enter_context(balancer) == proxy
         yield Deployment(
             proxy=proxy,
             simulator=simulator,
@@ -210,6 +225,7 @@ def deployment(postgres_url: str, tmp_path: Path) -> Iterator[Deployment]:
             client_id=registered.client.client_id,
             client_secret=registered.client_secret,
             store=store,
+            trust=trust,
         )
 
 
@@ -255,7 +271,7 @@ def served_by(logins: list[Login]) -> set[str]:
 
 def test_logins_go_on_when_one_instance_dies(deployment: Deployment) -> None:
     for instance in (deployment.a, deployment.b):
-        assert httpx.get(f"{instance.url}/readyz", timeout=5).status_code == 200
+        assert get(f"{instance.url}/readyz", deployment.trust).status_code == 200
     deadline = time.monotonic() + RUN_TIMEOUT_S
     with Stream(deployment) as stream:
         stream.wait_for(LOGINS_BEFORE_KILL, deadline)
@@ -288,7 +304,7 @@ def test_logins_go_on_when_one_instance_dies(deployment: Deployment) -> None:
     # The survivor serves alone: once nginx saw B refuse, nothing more went to B.
     last_logins = [login for login in logins if login.verified][-BROWSERS:]
     assert served_by(last_logins) == {a}
-    assert httpx.get(f"{deployment.proxy}/readyz", timeout=5).status_code == 200
+    assert get(f"{deployment.proxy}/readyz", deployment.trust).status_code == 200
 
     # Both instances counted each client under its own address, which only the proxy's
     # X-Forwarded-For gave them, in the counters they share; the proxy's counts nothing.

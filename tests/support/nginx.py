@@ -46,8 +46,8 @@ http {{
 }}
 """
 
-# The production guide's load balancer (README, "Running in production"; compose.yaml's
-# nginx.conf is the same with TLS): round robin without sticky sessions; an instance that
+# The production guide's load balancer (README, "Running in production"; the upstream rules
+# of compose.yaml's deploy/nginx.conf): round robin without sticky sessions; an instance that
 # refuses a connection is taken out for `fail_timeout` and the request goes to the next one.
 # nginx does that for every method whose request was not yet sent; a request already sent is
 # passed on only when idempotent (GET, HEAD...): a POST that reached an instance which then
@@ -70,7 +70,8 @@ http {{
 {servers}
     }}
     server {{
-        listen 127.0.0.1:{port};
+        listen 127.0.0.1:{port}{ssl};
+{tls}
         location / {{
             proxy_pass http://gatehouse;
             proxy_next_upstream error timeout;
@@ -97,18 +98,33 @@ def reverse_proxy(upstream: str, folder: Path, *, port: int | None = None) -> It
 
 @contextmanager
 def load_balancer(
-    upstreams: Sequence[str], folder: Path, *, port: int | None = None
+    upstreams: Sequence[str],
+    folder: Path,
+    *,
+    port: int | None = None,
+    tls: tuple[str, str] | None = None,
 ) -> Iterator[str]:
     """nginx on 127.0.0.1:`port` spreading requests round robin over `upstreams`
     (`127.0.0.1:PORT` each), as the production guide's proxy does; yields its base URL.
-    Every answer carries `X-Upstream`: the instances the request was sent to, in order."""
+    With `tls` (certificate PEM, key PEM) it terminates TLS, as in production, and the URL
+    is https. Every answer carries `X-Upstream`: the instances the request was sent to, in
+    order."""
     port = port or free_port()
+    folder.mkdir(parents=True, exist_ok=True)
+    tls_lines = ""
+    if tls is not None:
+        certificate, key = folder / "certificate.pem", folder / "key.pem"
+        certificate.write_text(tls[0])
+        key.write_text(tls[1])
+        tls_lines = f"        ssl_certificate {certificate};\n        ssl_certificate_key {key};"
     servers = "\n".join(
         f"        server {address} max_fails=1 fail_timeout=30s;" for address in upstreams
     )
-    config = _BALANCER_CONFIG.format(folder=folder, port=port, servers=servers)
+    config = _BALANCER_CONFIG.format(
+        folder=folder, port=port, servers=servers, ssl=" ssl" if tls else "", tls=tls_lines
+    )
     with _nginx(config, folder, port):
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}"
 
 
 @contextmanager
