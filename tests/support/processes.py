@@ -61,13 +61,18 @@ def broker_process(env: Mapping[str, str], *, port: int, log_dir: Path) -> Itera
 def gatehouse_serve(
     env: Mapping[str, str], *, port: int, workers: int, log_dir: Path
 ) -> Iterator[BrokerProcess]:
-    """`gatehouse serve --workers N` on 127.0.0.1:`port`, once every worker has started."""
+    """`gatehouse serve --workers N` on 127.0.0.1:`port`, once every worker has started
+    (one worker is uvicorn in the `serve` process itself: its PID is the process's)."""
     command = [
         sys.executable, "-m", "broker", "serve",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
     ]  # fmt: skip
     log_path = log_dir / f"serve-{port}.log"
-    with _running(command, env, log_path, port, lambda p: len(p.worker_pids()) >= workers) as up:
+
+    def started(process: BrokerProcess) -> bool:
+        return workers == 1 or len(process.worker_pids()) >= workers
+
+    with _running(command, env, log_path, port, started) as up:
         yield up
 
 
