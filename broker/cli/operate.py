@@ -1,5 +1,5 @@
 """Running Gatehouse and what it needs: migrate, serve, purge, the demo, relying-party
-clients and signing keys."""
+clients (secret rotation, disabling), signing keys and secrets at rest."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from broker.cli.root import (
 )
 from broker.clock import SystemClock
 from broker.errors import ConfigError
+from broker.keys import KeyDecryptionError
 from broker.metrics.exposition import Exposition
 from broker.metrics.listener import MetricsListener
 from broker.metrics.workers import shared_by_workers
@@ -33,6 +34,7 @@ from broker.oidc.clients import (
     rotate_client_secret,
     set_client_disabled,
 )
+from broker.reencrypt import reencrypt
 from broker.settings import Settings
 from broker.store import AlreadyExists, NotFound, UnitOfWork
 from broker.store.sql import SqlStore
@@ -314,3 +316,53 @@ def keys_list(as_json: bool) -> None:
         for k in infos
     ]
     emit(as_json, {"keys": rows}, [f"{r['kid']}  {r['state']}" for r in rows] or ["no keys"])
+
+
+@cli.group("secrets")
+def secrets_group() -> None:
+    """What is encrypted at rest under GATEHOUSE_SECRET_KEY (signing keys, connection
+    secrets), and moving it to a new key."""
+
+
+@secrets_group.command("reencrypt")
+@click.option("--json", "as_json", is_flag=True)
+def secrets_reencrypt(as_json: bool) -> None:
+    """Re-encrypt every stored secret with GATEHOUSE_SECRET_KEY, in batches. Idempotent:
+    run it after adding the previous key to GATEHOUSE_SECRET_KEYS_OLD, and again until
+    nothing still needs an old key."""
+    _report_secrets(as_json, write=True)
+
+
+@secrets_group.command("status")
+@click.option("--json", "as_json", is_flag=True)
+def secrets_status(as_json: bool) -> None:
+    """How many stored secrets still need a key from GATEHOUSE_SECRET_KEYS_OLD."""
+    _report_secrets(as_json, write=False)
+
+
+def _report_secrets(as_json: bool, *, write: bool) -> None:
+    broker = open_broker()
+    try:
+        outcome = reencrypt(broker.store, broker.secrets, write=write)
+    except KeyDecryptionError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        broker.close()
+    lines = [f"re-encrypted {outcome.changed} secrets"] if write else []
+    if outcome.outdated:
+        lines.append(
+            f"{outcome.outdated} secrets still need a key from GATEHOUSE_SECRET_KEYS_OLD: "
+            "run gatehouse secrets reencrypt"
+            + (" again (a connection or key changed meanwhile)" if write else "")
+        )
+    else:
+        lines.append("nothing still needs an old key: GATEHOUSE_SECRET_KEYS_OLD can be removed")
+    emit(
+        as_json,
+        {
+            "current_key_id": broker.secrets.current_key_id,
+            "reencrypted": outcome.changed,
+            "still_needing_old_keys": outcome.outdated,
+        },
+        [f"GATEHOUSE_SECRET_KEY id: {broker.secrets.current_key_id}", *lines],
+    )
