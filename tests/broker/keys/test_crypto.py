@@ -105,9 +105,7 @@ def test_error_message_carries_no_plaintext(box: SecretBox) -> None:
 def version_1_blob(master: bytes, plaintext: bytes, context: str) -> bytes:
     """A ciphertext as Gatehouse wrote it before key ids: `01 || nonce || ct+tag`, the
     version byte and context as associated data."""
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(
-        master
-    )
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(master)
     nonce = os.urandom(12)
     return b"\x01" + nonce + AESGCM(derived).encrypt(nonce, plaintext, b"\x01" + context.encode())
 
@@ -119,7 +117,8 @@ def test_version_1_ciphertexts_still_decrypt_with_the_current_key() -> None:
     assert box.decrypt(blob, context=CONTEXT) == PLAINTEXT
     assert not box.is_current(blob)
     fresh = box.reencrypt(blob, context=CONTEXT)
-    assert fresh is not None and box.is_current(fresh)
+    assert fresh is not None
+    assert box.is_current(fresh)
     assert box.decrypt(fresh, context=CONTEXT) == PLAINTEXT
 
 
@@ -141,7 +140,8 @@ def test_key_ring_old_keys_decrypt_and_the_current_key_encrypts() -> None:
     assert ring.decrypt(blob, context=CONTEXT) == PLAINTEXT
     assert not ring.is_current(blob)
     fresh = ring.reencrypt(blob, context=CONTEXT)
-    assert fresh is not None and fresh[1:5].hex() == key_id(new)
+    assert fresh is not None
+    assert fresh[1:5].hex() == key_id(new)
     assert ring.reencrypt(fresh, context=CONTEXT) is None  # already current: left alone
     assert SecretBox(new).decrypt(fresh, context=CONTEXT) == PLAINTEXT
 

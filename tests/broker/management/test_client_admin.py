@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import httpx
 import pytest
 
 from broker.errors import ConfigError
@@ -19,7 +20,7 @@ from tests.support.management_api import ApiWorld, Caller, basic
 def token_status(world: ApiWorld, caller: Caller, secret: str, auth: str) -> int:
     if auth == "post":
         return dataclasses.replace(caller, client_secret=secret).fetch_token().status_code
-    response = world.http.post(
+    response: httpx.Response = world.http.post(
         "/token",
         data={"grant_type": "client_credentials", "audience": api_audience(ISSUER)},
         headers=basic(caller.client_id, secret),

@@ -27,7 +27,8 @@ def rotate(gatehouse: Harness) -> str:
         rotated = rotate_client_secret(
             uow, gatehouse.client_id, now=gatehouse.clock.now(), actor="cli"
         )
-    assert rotated.client_secret and rotated.client_secret != gatehouse.client_secret
+    assert rotated.client_secret
+    assert rotated.client_secret != gatehouse.client_secret
     return rotated.client_secret
 
 
