@@ -25,11 +25,12 @@ import base64
 import copy
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from broker.keys import SecretBox
 from broker.keys.manager import signing_key_context
-from broker.model.records import Connection
+from broker.model.records import AuditEvent, Connection
 from broker.store import Conflict, Store, UnitOfWork
 from broker.upstream.oidc.config import key_context as oidc_key_context, secret_context
 from broker.upstream.saml.sp import key_context as saml_key_context
@@ -51,6 +52,25 @@ def reencrypt(store: Store, box: SecretBox, *, write: bool = True) -> Reencrypti
     """With `write=False`, only count (`gatehouse secrets status`)."""
     runs = [_signing_keys(store, box, write=write), _connections(store, box, write=write)]
     return Reencryption(sum(r.changed for r in runs), sum(r.outdated for r in runs))
+
+
+def record(
+    store: Store, box: SecretBox, outcome: Reencryption, *, now: datetime, actor: str
+) -> None:
+    """An audit event for a run that changed something: when the stored secrets moved to
+    which key (its id), and whether any were left behind."""
+    event = AuditEvent(
+        at=now,
+        kind="secrets.reencrypted",
+        actor=actor,
+        detail={
+            "key_id": box.current_key_id,
+            "reencrypted": outcome.changed,
+            "still_needing_old_keys": outcome.outdated,
+        },
+    )
+    with store.unit_of_work() as uow:
+        uow.audit.record(event)
 
 
 def _signing_keys(store: Store, box: SecretBox, *, write: bool) -> Reencryption:

@@ -34,7 +34,7 @@ from broker.oidc.clients import (
     rotate_client_secret,
     set_client_disabled,
 )
-from broker.reencrypt import reencrypt
+from broker.reencrypt import record as record_reencryption, reencrypt
 from broker.settings import Settings
 from broker.store import AlreadyExists, NotFound, UnitOfWork
 from broker.store.sql import SqlStore
@@ -344,6 +344,10 @@ def _report_secrets(as_json: bool, *, write: bool) -> None:
     broker = open_broker()
     try:
         outcome = reencrypt(broker.store, broker.secrets, write=write)
+        if outcome.changed:
+            record_reencryption(
+                broker.store, broker.secrets, outcome, now=broker.clock.now(), actor=CLI_ACTOR
+            )
     except KeyDecryptionError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:

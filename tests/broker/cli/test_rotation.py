@@ -131,6 +131,14 @@ def test_secrets_reencrypt_moves_the_signing_keys_to_the_new_key(env: dict[str, 
         "reencrypted": 2,
         "still_needing_old_keys": 0,
     }
+    with store_for(env).unit_of_work() as uow:
+        [event] = uow.audit.page(EventQuery(limit=10, kind="secrets.reencrypted"))
+    assert event.actor == "cli"
+    assert dict(event.detail) == {
+        "key_id": SecretBox(new).current_key_id,
+        "reencrypted": 2,
+        "still_needing_old_keys": 0,
+    }
     again = run(rotated, "secrets", "reencrypt")
     assert "re-encrypted 0 secrets" in again
     assert "nothing still needs an old key: GATEHOUSE_SECRET_KEYS_OLD can be removed" in again
@@ -142,6 +150,8 @@ def test_secrets_reencrypt_moves_the_signing_keys_to_the_new_key(env: dict[str, 
             )
             assert pem.startswith(b"-----BEGIN PRIVATE KEY-----")
     run(env | {"GATEHOUSE_SECRET_KEY": key(new)}, "keys", "rotate")
+    with store_for(env).unit_of_work() as uow:  # a run that changed nothing is not an event
+        assert len(uow.audit.page(EventQuery(limit=10, kind="secrets.reencrypted"))) == 1
 
 
 def test_a_malformed_old_key_is_a_configuration_error(env: dict[str, str]) -> None:
