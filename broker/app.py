@@ -126,7 +126,7 @@ def build_broker(
     clock = clock or SystemClock()
     store = store or open_store(settings)
     tokens = settings.tokens
-    secrets = SecretBox(settings.secret_key)
+    secrets = SecretBox(settings.secret_key, settings.old_secret_keys)
     keys = KeyManager(
         store,
         secrets,

@@ -206,6 +206,9 @@ class Settings:
     env: str
     database: DatabaseSettings
     secret_key: bytes = field(repr=False)
+    #: Keys that decrypt but no longer encrypt: GATEHOUSE_SECRET_KEY's predecessors, kept
+    #: until `gatehouse secrets reencrypt` has moved every stored secret to the current key.
+    old_secret_keys: tuple[bytes, ...] = field(default=(), repr=False)
     var_dir: Path
     tokens: TokenSettings = field(default_factory=TokenSettings)
     demo: DemoSettings = field(default_factory=DemoSettings)
@@ -265,6 +268,7 @@ class Settings:
             metrics=parse_metrics_settings(env_vars),
             database=DatabaseSettings(url=database_url),
             secret_key=secret_key,
+            old_secret_keys=parse_old_secret_keys(env_vars.get("GATEHOUSE_SECRET_KEYS_OLD", "")),
             var_dir=var_dir,
             demo=DemoSettings(
                 client_id=env_vars.get("GATEHOUSE_DEMO_CLIENT_ID") or None,
@@ -486,6 +490,17 @@ def parse_secret_key(raw: str) -> bytes:
         return _decode_secret_key(raw)
     except ValueError as exc:
         raise ConfigError("GATEHOUSE_SECRET_KEY", f"{exc}; {_GENERATE_KEY}") from None
+
+
+def parse_old_secret_keys(raw: str) -> tuple[bytes, ...]:
+    """Comma-separated, each in GATEHOUSE_SECRET_KEY's format; blanks are ignored."""
+    keys = []
+    for position, item in enumerate((i.strip() for i in raw.split(",") if i.strip()), 1):
+        try:
+            keys.append(_decode_secret_key(item))
+        except ValueError as exc:
+            raise ConfigError("GATEHOUSE_SECRET_KEYS_OLD", f"key {position} {exc}") from None
+    return tuple(keys)
 
 
 def _decode_secret_key(raw: str) -> bytes:

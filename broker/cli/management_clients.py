@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
-from broker.cli.root import cli, emit, load_settings, unit_of_work
+from broker.cli.root import CLI_ACTOR, cli, emit, load_settings, unit_of_work
 from broker.clock import SystemClock
+from broker.errors import ConfigError
 from broker.management.access import api_audience, register_management_client
+from broker.management.client_admin import revoke_previous_secret, rotate_secret, set_disabled
 from broker.model.management import SCOPES
-from broker.store import AlreadyExists, NotFound
+from broker.store import AlreadyExists, NotFound, UnitOfWork
 
 
 @cli.group("management-clients")
@@ -92,6 +96,8 @@ def management_clients_list(as_json: bool) -> None:
             "name": c.name,
             "scopes": list(c.scopes),
             "revoked": c.revoked_at is not None,
+            "disabled": c.disabled_at is not None,
+            "secrets": 1 + (c.previous_secret_hash is not None),
         }
         for c in found
     ]
@@ -101,6 +107,8 @@ def management_clients_list(as_json: bool) -> None:
         [
             f"{c.client_id}  {c.name}  {' '.join(c.scopes)}"
             + ("  (revoked)" if c.revoked_at else "")
+            + ("  (disabled)" if c.disabled_at else "")
+            + ("  (two secrets)" if c.previous_secret_hash else "")
             for c in found
         ]
         or ["no management clients"],
@@ -118,3 +126,60 @@ def management_clients_revoke(client_id: str) -> None:
             raise click.ClickException(f"no management client {client_id!r}") from exc
         uow.management_clients.revoke(client_id, now=SystemClock().now())
     click.echo(f"revoked {client_id}")
+
+
+@management_clients.command("rotate-secret")
+@click.argument("client_id")
+@click.option("--json", "as_json", is_flag=True)
+def management_clients_rotate_secret(client_id: str, as_json: bool) -> None:
+    """Add a new secret (printed once); the old one keeps working until `revoke-secret`.
+    Redeploy the backend with the new secret in between."""
+    with _changing_client(client_id) as uow:
+        rotated = rotate_secret(uow, client_id, now=SystemClock().now(), actor=CLI_ACTOR)
+    emit(
+        as_json,
+        {"client_id": client_id, "client_secret": rotated.client_secret},
+        [
+            f"client_id:     {client_id}",
+            f"client_secret: {rotated.client_secret}   (shown once; store it now)",
+            "the previous secret stays valid until: gatehouse management-clients "
+            f"revoke-secret {client_id}",
+        ],
+    )
+
+
+@management_clients.command("revoke-secret")
+@click.argument("client_id")
+def management_clients_revoke_secret(client_id: str) -> None:
+    """Stop accepting the older of the client's two secrets (refused if it has one)."""
+    with _changing_client(client_id) as uow:
+        revoke_previous_secret(uow, client_id, now=SystemClock().now(), actor=CLI_ACTOR)
+    click.echo(f"{client_id}: the previous secret no longer works; only the newest one does")
+
+
+@management_clients.command("disable")
+@click.argument("client_id")
+def management_clients_disable(client_id: str) -> None:
+    """Refuse the client tokens, and its tokens, until it is enabled again."""
+    with _changing_client(client_id) as uow:
+        set_disabled(uow, client_id, disabled=True, now=SystemClock().now(), actor=CLI_ACTOR)
+    click.echo(f"disabled {client_id}")
+
+
+@management_clients.command("enable")
+@click.argument("client_id")
+def management_clients_enable(client_id: str) -> None:
+    with _changing_client(client_id) as uow:
+        set_disabled(uow, client_id, disabled=False, now=SystemClock().now(), actor=CLI_ACTOR)
+    click.echo(f"enabled {client_id}")
+
+
+@contextmanager
+def _changing_client(client_id: str) -> Iterator[UnitOfWork]:
+    try:
+        with unit_of_work() as uow:
+            yield uow
+    except NotFound as exc:
+        raise click.ClickException(f"no management client {client_id!r}") from exc
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc

@@ -1,9 +1,10 @@
 """Running Gatehouse and what it needs: migrate, serve, purge, the demo, relying-party
-clients and signing keys."""
+clients (secret rotation, disabling), signing keys and secrets at rest."""
 
 from __future__ import annotations
 
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import click
@@ -11,21 +12,31 @@ import click
 from broker import logs
 from broker.app import build_broker, open_store
 from broker.cli.root import (
+    CLI_ACTOR,
     checked_store,
     cli,
     emit,
     load_settings,
     open_broker,
     prepare_sqlite_dir,
+    unit_of_work,
 )
 from broker.clock import SystemClock
 from broker.errors import ConfigError
+from broker.keys import KeyDecryptionError
 from broker.metrics.exposition import Exposition
 from broker.metrics.listener import MetricsListener
 from broker.metrics.workers import shared_by_workers
-from broker.oidc.clients import register_client
+from broker.model.records import DownstreamClient
+from broker.oidc.clients import (
+    register_client,
+    revoke_previous_client_secret,
+    rotate_client_secret,
+    set_client_disabled,
+)
+from broker.reencrypt import record as record_reencryption, reencrypt
 from broker.settings import Settings
-from broker.store import AlreadyExists
+from broker.store import AlreadyExists, NotFound, UnitOfWork
 from broker.store.sql import SqlStore
 from broker.store.sql.migrate import upgrade_to_head
 from broker.store.sql.schema import require_known
@@ -192,14 +203,85 @@ def clients_list(as_json: bool) -> None:
             "public": c.is_public,
             "redirect_uris": list(c.redirect_uris),
             "created_at": c.created_at.isoformat(),
+            "secrets": _secret_count(c),
+            "disabled": c.disabled_at is not None,
         }
         for c in found
     ]
     emit(
         as_json,
         {"clients": rows},
-        [f"{c.client_id}  {c.name}  {' '.join(c.redirect_uris)}" for c in found] or ["no clients"],
+        [
+            f"{c.client_id}  {c.name}  {' '.join(c.redirect_uris)}"
+            + ("  (two secrets)" if c.previous_secret_hash else "")
+            + ("  (disabled)" if c.disabled_at else "")
+            for c in found
+        ]
+        or ["no clients"],
     )
+
+
+def _secret_count(client: DownstreamClient) -> int:
+    return (client.secret_hash is not None) + (client.previous_secret_hash is not None)
+
+
+@clients.command("rotate-secret")
+@click.argument("client_id")
+@click.option("--json", "as_json", is_flag=True)
+def clients_rotate_secret(client_id: str, as_json: bool) -> None:
+    """Add a new secret (printed once); the old one keeps working until `revoke-secret`.
+    Update the relying party (e.g. Auth0's connection settings) in between."""
+    with _changing_client(client_id) as uow:
+        rotated = rotate_client_secret(uow, client_id, now=SystemClock().now(), actor=CLI_ACTOR)
+    emit(
+        as_json,
+        {"client_id": client_id, "client_secret": rotated.client_secret},
+        [
+            f"client_id:     {client_id}",
+            f"client_secret: {rotated.client_secret}   (shown once; store it now)",
+            "the previous secret stays valid until: gatehouse clients revoke-secret " + client_id,
+        ],
+    )
+
+
+@clients.command("revoke-secret")
+@click.argument("client_id")
+def clients_revoke_secret(client_id: str) -> None:
+    """Stop accepting the older of the client's two secrets (refused if it has one)."""
+    with _changing_client(client_id) as uow:
+        revoke_previous_client_secret(uow, client_id, now=SystemClock().now(), actor=CLI_ACTOR)
+    click.echo(f"{client_id}: the previous secret no longer works; only the newest one does")
+
+
+@clients.command("disable")
+@click.argument("client_id")
+def clients_disable(client_id: str) -> None:
+    """Refuse the client at /authorize and /token until it is enabled again."""
+    with _changing_client(client_id) as uow:
+        set_client_disabled(uow, client_id, disabled=True, now=SystemClock().now(), actor=CLI_ACTOR)
+    click.echo(f"disabled {client_id}")
+
+
+@clients.command("enable")
+@click.argument("client_id")
+def clients_enable(client_id: str) -> None:
+    with _changing_client(client_id) as uow:
+        set_client_disabled(
+            uow, client_id, disabled=False, now=SystemClock().now(), actor=CLI_ACTOR
+        )
+    click.echo(f"enabled {client_id}")
+
+
+@contextmanager
+def _changing_client(client_id: str) -> Iterator[UnitOfWork]:
+    """One unit of work for a change to a login client, refusals as one-line messages."""
+    try:
+        with unit_of_work() as uow:
+            yield uow
+    except NotFound as exc:
+        raise click.ClickException(f"no client {client_id!r}") from exc
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @cli.group()
@@ -234,3 +316,57 @@ def keys_list(as_json: bool) -> None:
         for k in infos
     ]
     emit(as_json, {"keys": rows}, [f"{r['kid']}  {r['state']}" for r in rows] or ["no keys"])
+
+
+@cli.group("secrets")
+def secrets_group() -> None:
+    """What is encrypted at rest under GATEHOUSE_SECRET_KEY (signing keys, connection
+    secrets), and moving it to a new key."""
+
+
+@secrets_group.command("reencrypt")
+@click.option("--json", "as_json", is_flag=True)
+def secrets_reencrypt(as_json: bool) -> None:
+    """Re-encrypt every stored secret with GATEHOUSE_SECRET_KEY, in batches. Idempotent:
+    run it after adding the previous key to GATEHOUSE_SECRET_KEYS_OLD, and again until
+    nothing still needs an old key."""
+    _report_secrets(as_json, write=True)
+
+
+@secrets_group.command("status")
+@click.option("--json", "as_json", is_flag=True)
+def secrets_status(as_json: bool) -> None:
+    """How many stored secrets still need a key from GATEHOUSE_SECRET_KEYS_OLD."""
+    _report_secrets(as_json, write=False)
+
+
+def _report_secrets(as_json: bool, *, write: bool) -> None:
+    broker = open_broker()
+    try:
+        outcome = reencrypt(broker.store, broker.secrets, write=write)
+        if outcome.changed:
+            record_reencryption(
+                broker.store, broker.secrets, outcome, now=broker.clock.now(), actor=CLI_ACTOR
+            )
+    except KeyDecryptionError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        broker.close()
+    lines = [f"re-encrypted {outcome.changed} secrets"] if write else []
+    if outcome.outdated:
+        lines.append(
+            f"{outcome.outdated} secrets still need a key from GATEHOUSE_SECRET_KEYS_OLD: "
+            "run gatehouse secrets reencrypt"
+            + (" again (a connection or key changed meanwhile)" if write else "")
+        )
+    else:
+        lines.append("nothing still needs an old key: GATEHOUSE_SECRET_KEYS_OLD can be removed")
+    emit(
+        as_json,
+        {
+            "current_key_id": broker.secrets.current_key_id,
+            "reencrypted": outcome.changed,
+            "still_needing_old_keys": outcome.outdated,
+        },
+        [f"GATEHOUSE_SECRET_KEY id: {broker.secrets.current_key_id}", *lines],
+    )

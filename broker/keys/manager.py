@@ -229,7 +229,7 @@ class KeyManager:
             alg=RS256,
             state=state,
             private_key_encrypted=self._box.encrypt(
-                private_key_to_pem(private_key), context=_context(kid)
+                private_key_to_pem(private_key), context=signing_key_context(kid)
             ),
             public_jwk=public_jwk,
             created_at=now,
@@ -237,14 +237,16 @@ class KeyManager:
         )
 
     def _parse(self, record: SigningKeyRecord) -> SigningKey:
-        pem = self._box.decrypt(record.private_key_encrypted, context=_context(record.kid))
+        pem = self._box.decrypt(
+            record.private_key_encrypted, context=signing_key_context(record.kid)
+        )
         key = RSAKey.import_key(
             pem, parameters={"kid": record.kid, "alg": record.alg, "use": "sig"}
         )
         return SigningKey(kid=record.kid, alg=record.alg, key=key)
 
 
-def _context(kid: str) -> str:
+def signing_key_context(kid: str) -> str:
     return f"signing_key:{kid}"
 
 

@@ -6,7 +6,8 @@ tenants). They get tokens with the client credentials grant at `/token`, naming 
 string, RFC 6750 §2.3). Tokens are JWTs (RFC 9068 `at+jwt`) signed with the OP's keys,
 lived 5 minutes, and checked on every request: signature, `typ` (an ID token Gatehouse
 issued to Auth0 is not an access token, M-03), issuer, audience, expiry, and that the client
-is still live, so revoking a client takes effect at once.
+is still live, so revoking or disabling a client takes effect at once. A rotated client has
+two valid secrets until the older one is revoked (`client_admin`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from broker.model.client_credentials import (
     parse_client_credentials,
 )
 from broker.model.management import SCOPES, ManagementClient
-from broker.model.opaque import hash_secret, looks_like_id, new_id, new_secret, secret_matches
+from broker.model.opaque import hash_secret, looks_like_id, new_id, new_secret
 from broker.store import NotFound, Store, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -160,6 +161,8 @@ class AccessTokens:
                 raise Unauthenticated("the token's client no longer exists") from exc
         if client.revoked_at is not None:
             raise Unauthenticated("the token's client was revoked")
+        if client.disabled_at is not None:
+            raise Unauthenticated("the token's client is disabled")
         scope = claims.get("scope")
         granted = set(scope.split()) if isinstance(scope, str) else set()
         return Principal(client_id=client.client_id, scopes=frozenset(granted & set(client.scopes)))
@@ -191,7 +194,7 @@ class AccessTokens:
         if client is None:
             hash_secret(secret)
             return None
-        if client.revoked_at is not None or not secret_matches(secret, client.secret_hash):
+        if not client.secret_matches(secret) or not client.is_live:
             return None
         return client
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from broker.model.opaque import secrets_match
 from broker.model.vendors import STRATEGIES
 
 #: Scopes of the management API, one read and one write per resource (Auth0's shape).
@@ -27,7 +28,10 @@ PORTAL_FEATURES = ("sso", "domain_verification")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ManagementClient:
     """A backend of the app team calling the management API (client credentials). Separate
-    from login clients: a leaked Auth0 client secret must not administer tenants."""
+    from login clients: a leaked Auth0 client secret must not administer tenants.
+
+    `previous_secret_hash` stays valid until revoked, while the backend is switched to a
+    rotated secret. Revoking is for good; disabling (`disabled_at`) can be undone."""
 
     client_id: str
     name: str
@@ -35,6 +39,15 @@ class ManagementClient:
     scopes: tuple[str, ...]
     created_at: datetime
     revoked_at: datetime | None = None
+    previous_secret_hash: str | None = None
+    disabled_at: datetime | None = None
+
+    @property
+    def is_live(self) -> bool:
+        return self.revoked_at is None and self.disabled_at is None
+
+    def secret_matches(self, secret: str) -> bool:
+        return secrets_match(secret, self.secret_hash, self.previous_secret_hash)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

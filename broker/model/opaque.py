@@ -35,6 +35,17 @@ def secret_matches(secret: str, expected_hash: str) -> bool:
     return hmac.compare_digest(hash_secret(secret), expected_hash)
 
 
+def secrets_match(secret: str, current_hash: str, previous_hash: str | None) -> bool:
+    """The current secret, or the one a rotation replaced. Both comparisons always run, in
+    constant time, so the answer's timing says neither which one matched nor whether a
+    previous secret exists."""
+    digest = hash_secret(secret)
+    current = hmac.compare_digest(digest, current_hash)
+    # Without a previous secret, the current one is compared again: the same work.
+    previous = hmac.compare_digest(digest, previous_hash or current_hash)
+    return current | (previous and previous_hash is not None)
+
+
 def looks_like_id(text: str | None) -> bool:
     """Whether `text` could be an id or secret of ours: printable ASCII without spaces, at
     most `MAX_ID_CHARS`. Anything else, from a URL or a form, names nothing, and is answered

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from broker.model.audit_bounds import MAX_ID, MAX_TEXT, bound_detail, bound_optional
-from broker.model.opaque import new_id
+from broker.model.opaque import new_id, secrets_match
 
 if TYPE_CHECKING:
     from broker.model.portal import TrialLogin
@@ -25,6 +25,9 @@ class DownstreamClient:
 
     `secret_hash` is None for a public client, which must then use PKCE (RFC 7636, OAuth 2.0
     Security BCP §2.1.1). Redirect URIs are compared byte for byte (RFC 9700 §4.1.3).
+    `previous_secret_hash` is the secret a rotation replaced, still accepted until it is
+    revoked, so the relying party can be switched over without a failed login. A client with
+    `disabled_at` set is refused at /authorize and /token until it is enabled again.
     """
 
     client_id: str
@@ -32,10 +35,17 @@ class DownstreamClient:
     secret_hash: str | None
     redirect_uris: tuple[str, ...]
     created_at: datetime
+    previous_secret_hash: str | None = None
+    disabled_at: datetime | None = None
 
     @property
     def is_public(self) -> bool:
         return self.secret_hash is None
+
+    def secret_matches(self, secret: str) -> bool:
+        return self.secret_hash is not None and secrets_match(
+            secret, self.secret_hash, self.previous_secret_hash
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

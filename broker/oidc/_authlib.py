@@ -32,7 +32,7 @@ from broker.model.client_credentials import (
     CredentialsRefused,
     parse_client_credentials,
 )
-from broker.model.opaque import hash_secret, looks_like_id, secret_matches
+from broker.model.opaque import hash_secret, looks_like_id
 from broker.model.records import AuthorizationCode, DownstreamClient
 from broker.store import CodeReplayed, NotFound, UnitOfWork
 
@@ -52,9 +52,8 @@ class _Client(ClientMixin):
         return self.client.client_id
 
     def check_client_secret(self, client_secret: str) -> bool:
-        return self.client.secret_hash is not None and secret_matches(
-            client_secret, self.client.secret_hash
-        )
+        """The current secret or, while a rotation is being rolled out, the previous one."""
+        return self.client.secret_matches(client_secret)
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         if self.client.is_public:
@@ -162,6 +161,9 @@ class _TokenServer(AuthorizationServer):
             raise InvalidClientError(status_code=401, description=FAILED)
         if not client.authenticates(credentials):
             raise InvalidClientError(status_code=401, description=FAILED)
+        if client.client.disabled_at is not None:
+            # After authenticating: only the client itself learns that it is disabled.
+            raise InvalidClientError(status_code=401, description="the client is disabled")
         request.auth_method = credentials.method
         return client
 

@@ -107,6 +107,12 @@ class _Checks:
     def param(self, name: str) -> str | None:
         return _first(self.params, name) or None
 
+    def check_enabled(self) -> None:
+        """RFC 6749 §4.1.2.1 `unauthorized_client`: the client is known and its redirect is
+        trusted, but it may not obtain a code while an operator has it disabled."""
+        if self.client.disabled_at is not None:
+            raise self.reject("unauthorized_client", "the client is disabled")
+
     def check_single_values(self) -> None:
         for name in _SINGLE_VALUED:
             if len(self.params.get(name, [])) > 1:
@@ -189,6 +195,7 @@ def validate_authorization_request(
     InvalidClientRequest (show a page) or AuthorizeRejected (redirect the error)."""
     client, redirect_uri = check_trusted_redirect(params, find_client)
     checks = _Checks(params, client, redirect_uri)
+    checks.check_enabled()
     checks.check_single_values()
     checks.check_no_request_object()
     checks.check_response_type()

@@ -1,4 +1,5 @@
-"""Registering downstream clients (the Auth0 tenant, the demo app).
+"""Registering downstream clients (the Auth0 tenant, the demo app), rotating their secrets
+and disabling them.
 
 The secret is returned once and stored as a hash: Gatehouse only needs to recognize it.
 Redirect URIs are validated when registered so that `/authorize` can compare them byte for
@@ -10,13 +11,13 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import urlsplit
 
 from broker.errors import ConfigError
 from broker.model.opaque import hash_secret, new_secret
-from broker.model.records import DownstreamClient
+from broker.model.records import AuditEvent, DownstreamClient
 from broker.store import UnitOfWork
 
 #: Matched whole (`fullmatch`): `$` would also accept one trailing newline.
@@ -90,3 +91,56 @@ def register_client(
     )
     uow.clients.add(client)
     return RegisteredClient(client=client, client_secret=secret)
+
+
+def rotate_client_secret(
+    uow: UnitOfWork, client_id: str, *, now: datetime, actor: str
+) -> RegisteredClient:
+    """A new secret, returned once; the current one becomes the previous and stays valid
+    until `revoke_previous_client_secret`, so the relying party can switch over without a
+    failed login. A secret an earlier rotation left valid is dropped: at most two at once.
+    NotFound if the client is absent; ConfigError for a public client."""
+    client = uow.clients.get(client_id)
+    if client.secret_hash is None:
+        raise ConfigError("client_secret", "a public client has no secret to rotate")
+    secret = new_secret()
+    rotated = replace(
+        client, secret_hash=hash_secret(secret), previous_secret_hash=client.secret_hash
+    )
+    uow.clients.save(rotated)
+    _audit(uow, "client.secret_rotated", client_id, now=now, actor=actor)
+    return RegisteredClient(client=rotated, client_secret=secret)
+
+
+def revoke_previous_client_secret(
+    uow: UnitOfWork, client_id: str, *, now: datetime, actor: str
+) -> DownstreamClient:
+    """The older secret stops working; refused (ConfigError) when there is only one, so the
+    command can never lock a relying party out."""
+    client = uow.clients.get(client_id)
+    if client.previous_secret_hash is None:
+        raise ConfigError("client_secret", "the client has only one secret; rotate it first")
+    revoked = replace(client, previous_secret_hash=None)
+    uow.clients.save(revoked)
+    _audit(uow, "client.secret_revoked", client_id, now=now, actor=actor)
+    return revoked
+
+
+def set_client_disabled(
+    uow: UnitOfWork, client_id: str, *, disabled: bool, now: datetime, actor: str
+) -> DownstreamClient:
+    """Disable (refused at /authorize and /token) or enable again. Idempotent: the first
+    disabling time stays, and only a change is recorded."""
+    client = uow.clients.get(client_id)
+    if (client.disabled_at is not None) == disabled:
+        return client
+    changed = replace(client, disabled_at=now if disabled else None)
+    uow.clients.save(changed)
+    kind = "client.disabled" if disabled else "client.enabled"
+    _audit(uow, kind, client_id, now=now, actor=actor)
+    return changed
+
+
+def _audit(uow: UnitOfWork, kind: str, client_id: str, *, now: datetime, actor: str) -> None:
+    """In the change's own unit of work: the change and its record commit together."""
+    uow.audit.record(AuditEvent(at=now, kind=kind, actor=actor, detail={"client_id": client_id}))

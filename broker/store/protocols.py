@@ -122,6 +122,10 @@ class ClientRepo(Protocol):
         """Remove the client if present (re-seeding the demo client); no error if absent."""
         ...
 
+    def save(self, client: DownstreamClient) -> None:
+        """Store its secrets and disabled time; NotFound if absent."""
+        ...
+
 
 class FlowRepo(Protocol):
     def create(self, flow: PendingAuthorization) -> None: ...

@@ -35,6 +35,10 @@ class ManagementClientRepo(Protocol):
 
     def revoke(self, client_id: str, *, now: datetime) -> None: ...
 
+    def save(self, client: ManagementClient) -> None:
+        """Store its secrets and disabled time; NotFound if absent."""
+        ...
+
 
 class ProfileRepo(Protocol):
     def add(self, profile: SelfServiceProfile) -> None: ...

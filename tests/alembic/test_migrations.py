@@ -322,3 +322,43 @@ def test_0004_keeps_connections_identities_and_portal_links_both_ways(
     assert config == {"entity_id": "https://idp.a.test"}
     migrate_to(empty_engine, "0004")
     assert counts(empty_engine, *kept) == expected
+
+
+def test_0006_gives_clients_a_previous_secret_and_a_disabled_time_both_ways(
+    empty_engine: Engine,
+) -> None:
+    """Existing clients keep their one secret and stay enabled; the downgrade keeps them."""
+    migrate_to(empty_engine, "0005")
+    with empty_engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO clients (client_id, name, secret_hash, redirect_uris, created_at) "
+                "VALUES ('auth0', 'Auth0', 'h1', '[]', :at)"
+            ),
+            {"at": NOW},
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO management_clients (client_id, name, secret_hash, scopes, "
+                "created_at) VALUES ('mc_1', 'backend', 'h2', '[]', :at)"
+            ),
+            {"at": NOW},
+        )
+    migrate_to(empty_engine, "0006")
+    for table in ("clients", "management_clients"):
+        assert {"previous_secret_hash", "disabled_at"} <= column_names(empty_engine, table)
+        with empty_engine.begin() as connection:
+            row = connection.execute(
+                sa.text(f"SELECT previous_secret_hash, disabled_at FROM {table}")  # noqa: S608
+            ).one()
+            assert tuple(row) == (None, None)
+            connection.execute(
+                sa.text(f"UPDATE {table} SET previous_secret_hash = 'old', disabled_at = :at"),  # noqa: S608
+                {"at": NOW},
+            )
+    migrate_to(empty_engine, "0005", down=True)
+    for table, secret_hash in (("clients", "h1"), ("management_clients", "h2")):
+        assert not {"previous_secret_hash", "disabled_at"} & column_names(empty_engine, table)
+        with empty_engine.connect() as connection:
+            kept = connection.execute(sa.text(f"SELECT secret_hash FROM {table}")).scalar_one()  # noqa: S608
+        assert kept == secret_hash

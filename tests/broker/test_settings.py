@@ -156,3 +156,13 @@ def test_rate_limits_come_from_the_environment(tmp_path: Path) -> None:
             with pytest.raises(ConfigError) as refused:
                 Settings.from_env({**env, variable: bad})
             assert refused.value.field == variable
+
+
+def test_old_secret_keys_are_read_in_order_and_blanks_ignored(tmp_path: Path) -> None:
+    env = {"GATEHOUSE_SECRET_KEY": KEY, "GATEHOUSE_VAR_DIR": str(tmp_path)}
+    assert Settings.from_env(env).old_secret_keys == ()
+    older = base64.urlsafe_b64encode(b"o" * 32).decode()
+    oldest = base64.urlsafe_b64encode(b"p" * 40).decode()
+    settings = Settings.from_env(env | {"GATEHOUSE_SECRET_KEYS_OLD": f" {older},, {oldest} ,"})
+    assert settings.old_secret_keys == (b"o" * 32, b"p" * 40)
+    assert "o" * 32 not in repr(settings)  # field(repr=False), like the current key

@@ -21,6 +21,11 @@ REFUSALS = [
     ("GATEHOUSE_SECRET_KEY", SHORT_KEY, f"must decode to at least 32 bytes, not 5; {GENERATE}"),
     ("GATEHOUSE_SECRET_KEY", "a", f"must be URL-safe base64; {GENERATE}"),
     (
+        "GATEHOUSE_SECRET_KEYS_OLD",
+        f"{base64.urlsafe_b64encode(b'k' * 32).decode()}, {SHORT_KEY}",
+        "key 2 must decode to at least 32 bytes, not 5",
+    ),
+    (
         "GATEHOUSE_UPSTREAM_ALLOW_NETWORKS",
         "10.0.0.0/8, intranet",
         f"not an IP network: 'intranet'; {NETWORKS}",

@@ -51,6 +51,17 @@ _REVOKE_CLIENT = (
     .values(revoked_at=func.coalesce(management_clients.c.revoked_at, _CLIENT_NOW))
 )
 
+_SAVE_CLIENT = (
+    update(management_clients)
+    .where(management_clients.c.client_id == _CLIENT_ID)
+    .values(
+        {
+            column: bindparam(f"p_{column}", type_=management_clients.c[column].type)
+            for column in ("secret_hash", "previous_secret_hash", "disabled_at")
+        }
+    )
+)
+
 
 class SqlManagementClientRepo:
     def __init__(self, connection: Connection) -> None:
@@ -66,6 +77,8 @@ class SqlManagementClientRepo:
             "scopes": list(client.scopes),
             "created_at": client.created_at,
             "revoked_at": client.revoked_at,
+            "previous_secret_hash": client.previous_secret_hash,
+            "disabled_at": client.disabled_at,
         }
         statement = _INSERT_CLIENT.on(self._connection)
         what = f"management client {client.client_id!r}"
@@ -86,6 +99,17 @@ class SqlManagementClientRepo:
         params = {"p_client_id": client_id, "p_now": now}
         if affected(self._connection, _REVOKE_CLIENT, params) != 1:
             raise NotFound(f"management client {client_id!r}")
+
+    def save(self, client: ManagementClient) -> None:
+        """The secrets and the disabled time; the revocation time has its own path."""
+        params = {
+            "p_client_id": client.client_id,
+            "p_secret_hash": client.secret_hash,
+            "p_previous_secret_hash": client.previous_secret_hash,
+            "p_disabled_at": client.disabled_at,
+        }
+        if affected(self._connection, _SAVE_CLIENT, params) != 1:
+            raise NotFound(f"management client {client.client_id!r}")
 
 
 _PROFILE_ID = bindparam("p_profile_id", type_=profiles.c.id.type)
@@ -276,6 +300,8 @@ def _client(row: Row[Any]) -> ManagementClient:
         scopes=tuple(row.scopes),
         created_at=row.created_at,
         revoked_at=row.revoked_at,
+        previous_secret_hash=row.previous_secret_hash,
+        disabled_at=row.disabled_at,
     )
 
 

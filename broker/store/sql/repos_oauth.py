@@ -44,6 +44,16 @@ _INSERT_CLIENT = insert_ignoring_duplicates(clients)
 _GET_CLIENT = select(clients).where(clients.c.client_id == bindparam("p_client_id"))
 _LIST_CLIENTS = select(clients).order_by(clients.c.created_at, clients.c.client_id)
 _DELETE_CLIENT = delete(clients).where(clients.c.client_id == bindparam("p_client_id"))
+_SAVE_CLIENT = (
+    update(clients)
+    .where(clients.c.client_id == bindparam("p_client_id"))
+    .values(
+        {
+            column: bindparam(f"p_{column}", type_=clients.c[column].type)
+            for column in ("secret_hash", "previous_secret_hash", "disabled_at")
+        }
+    )
+)
 
 
 class SqlClientRepo:
@@ -57,6 +67,8 @@ class SqlClientRepo:
             "secret_hash": client.secret_hash,
             "redirect_uris": list(client.redirect_uris),
             "created_at": client.created_at,
+            "previous_secret_hash": client.previous_secret_hash,
+            "disabled_at": client.disabled_at,
         }
         insert_unless_duplicate(
             self._connection,
@@ -76,6 +88,16 @@ class SqlClientRepo:
 
     def delete(self, client_id: str) -> None:
         affected(self._connection, _DELETE_CLIENT, {"p_client_id": client_id})
+
+    def save(self, client: DownstreamClient) -> None:
+        params = {
+            "p_client_id": client.client_id,
+            "p_secret_hash": client.secret_hash,
+            "p_previous_secret_hash": client.previous_secret_hash,
+            "p_disabled_at": client.disabled_at,
+        }
+        if affected(self._connection, _SAVE_CLIENT, params) != 1:
+            raise NotFound(f"client {client.client_id!r}")
 
 
 def _live_flow() -> tuple[Any, ...]:
@@ -304,6 +326,8 @@ def _client(row: Row[Any]) -> DownstreamClient:
         secret_hash=row.secret_hash,
         redirect_uris=tuple(row.redirect_uris),
         created_at=row.created_at,
+        previous_secret_hash=row.previous_secret_hash,
+        disabled_at=row.disabled_at,
     )
 
 

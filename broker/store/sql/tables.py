@@ -80,6 +80,8 @@ class ClientRow(Base):
     secret_hash: Mapped[str | None]
     redirect_uris: Mapped[list[str]]
     created_at: Mapped[datetime]
+    previous_secret_hash: Mapped[str | None]
+    disabled_at: Mapped[datetime | None]
 
 
 class OrganizationRow(Base):
@@ -274,6 +276,8 @@ class ManagementClientRow(Base):
     scopes: Mapped[list[str]]
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    previous_secret_hash: Mapped[str | None]
+    disabled_at: Mapped[datetime | None]
 
 
 class ProfileRow(Base):

@@ -16,6 +16,7 @@ from broker.model.opaque import (
     new_id,
     new_secret,
     secret_matches,
+    secrets_match,
 )
 
 
@@ -44,6 +45,24 @@ def test_a_secret_is_stored_as_its_sha256() -> None:
 )
 def test_a_secret_matches_only_its_own_hash(presented: str, matches: bool) -> None:
     assert secret_matches(presented, hash_secret("s3cret")) is matches
+
+
+@pytest.mark.parametrize(
+    ("presented", "previous", "matches"),
+    [
+        ("new", "old", True),
+        ("old", "old", True),
+        ("other", "old", False),
+        ("new", None, True),
+        ("old", None, False),
+        ("", None, False),
+    ],
+)
+def test_secrets_match_the_current_or_the_previous_secret(
+    presented: str, previous: str | None, matches: bool
+) -> None:
+    previous_hash = hash_secret(previous) if previous is not None else None
+    assert secrets_match(presented, hash_secret("new"), previous_hash) is matches
 
 
 @pytest.mark.parametrize(

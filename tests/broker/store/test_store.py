@@ -157,6 +157,24 @@ def test_client_delete_is_idempotent(store: Store) -> None:
         assert uow.clients.get("rp").name == "Re-seeded"
 
 
+def test_client_save_stores_the_secrets_and_the_disabled_time(store: Store) -> None:
+    client = DownstreamClient(
+        client_id="rp", name="RP", secret_hash="h1", redirect_uris=(), created_at=NOW
+    )
+    changed = replace(client, secret_hash="h2", previous_secret_hash="h1", disabled_at=NOW)
+    with store.unit_of_work() as uow:
+        uow.clients.add(client)
+    with store.unit_of_work() as uow:
+        uow.clients.save(changed)
+        with pytest.raises(NotFound):
+            uow.clients.save(replace(changed, client_id="nobody"))
+    with store.unit_of_work() as uow:
+        assert uow.clients.get("rp") == changed
+        uow.clients.save(replace(changed, previous_secret_hash=None, disabled_at=None))
+    with store.unit_of_work() as uow:
+        assert uow.clients.get("rp") == replace(client, secret_hash="h2")
+
+
 def test_naive_datetimes_are_refused(store: Store) -> None:
     naive = replace(organization(), created_at=NOW.replace(tzinfo=None))
     with pytest.raises(StatementError, match="naive datetime"), store.unit_of_work() as uow:

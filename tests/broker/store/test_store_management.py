@@ -90,6 +90,19 @@ def test_management_client_revocation_is_idempotent_and_keeps_the_client(store: 
         assert uow.management_clients.get("mc_1") == replace(client(), revoked_at=NOW + SECOND)
 
 
+def test_management_client_save_stores_the_secrets_and_the_disabled_time(store: Store) -> None:
+    """Not the revocation time: that has its own, idempotent, path."""
+    changed = replace(client(), secret_hash="h2", previous_secret_hash="h1", disabled_at=NOW)
+    with store.unit_of_work() as uow:
+        uow.management_clients.add(client())
+    with store.unit_of_work() as uow:
+        uow.management_clients.save(replace(changed, revoked_at=NOW))
+        with pytest.raises(NotFound):
+            uow.management_clients.save(replace(changed, client_id="mc_x"))
+    with store.unit_of_work() as uow:
+        assert uow.management_clients.get("mc_1") == changed
+
+
 # --- self-service profiles -----------------------------------------------------------------
 
 
