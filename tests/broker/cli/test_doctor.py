@@ -14,12 +14,13 @@ import pytest
 from click.testing import CliRunner
 
 from broker.cli import cli
+from broker.store.sql import SqlStore, make_engine
 from broker.store.sql.schema import revisions
 from idp_simulator.app import create_app as create_simulator
 from idp_simulator.config import SimulatorConfig
 from idp_simulator.keys import generate
 from tests.broker.cli.test_connections import write_metadata
-from tests.support.dns_server import dns_server
+from tests.support.dns_server import dns_server, silent_nameserver
 from tests.support.live_server import free_port, serve
 
 ISSUER = "http://127.0.0.1:8000"
@@ -99,8 +100,10 @@ def op_issuer() -> Iterator[str]:
 def create_oidc(env: dict[str, str], org: str, issuer: str, tmp_path: Path) -> str:
     secret = tmp_path / "secret.txt"
     secret.write_text(SECRET)
-    created = run(env, "connections", "create-oidc", "--org", org, "--issuer", issuer,
-                  "--client-id", "gatehouse", "--client-secret-file", str(secret), "--json")  # fmt: skip
+    created = run(
+        env, "connections", "create-oidc", "--org", org, "--issuer", issuer,
+        "--client-id", "gatehouse", "--client-secret-file", str(secret), "--json",
+    )  # fmt: skip
     cid: str = json.loads(created)["id"]
     return cid
 
@@ -177,3 +180,64 @@ def test_an_idp_that_does_not_answer_fails_its_connection(
         "deactivate the connection",
         f"ok    idp {up} ({org}): {live}/.well-known/openid-configuration answered",
     ]
+
+
+def test_a_configuration_gatehouse_refuses_is_the_one_finding(env: dict[str, str]) -> None:
+    production = {**env, "GATEHOUSE_ENV": "production"}
+    [line] = doctor(production, 1)
+    assert line.startswith("FAIL  configuration: GATEHOUSE_ISSUER: ")
+    assert "https" in line
+    assert line.endswith("; Gatehouse refuses to start with it")
+    assert doctor({**env, "GATEHOUSE_DNS_RESOLVER": "127.0.0.1:notaport"}, 1) == [
+        "FAIL  configuration: GATEHOUSE_DNS_RESOLVER: not a resolver address: "
+        "'127.0.0.1:notaport' (host or host:port); Gatehouse refuses to start with it"
+    ]
+
+
+def test_an_unreachable_database_is_named_and_the_rest_not_checked(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    missing = f"sqlite:///{tmp_path / 'no-such-dir' / 'gh.sqlite3'}"
+    lines = doctor({**env, "GATEHOUSE_DATABASE_URL": missing}, 1)
+    assert lines == [
+        CONFIGURATION,
+        f"FAIL  database: cannot connect to the database at {missing}: unable to open "
+        "database file; check GATEHOUSE_DATABASE_URL and the server",
+        "warn  schema: not checked: the database is unreachable",
+        "warn  signing keys: not checked: the database is unreachable",
+        dns_line(env),
+        "warn  idps: not checked: the database is unreachable",
+    ]
+
+
+def test_a_resolver_that_does_not_answer_fails_and_one_without_public_dns_warns(
+    env: dict[str, str],
+) -> None:
+    run(env, "migrate")
+    with silent_nameserver() as silent:
+        lines = doctor({**env, "GATEHOUSE_DNS_RESOLVER": silent}, 1)
+    assert lines[4] == (
+        f"FAIL  dns: {silent} did not answer within 2 s: domains cannot be verified; check "
+        "GATEHOUSE_DNS_RESOLVER and that the resolver is reachable from here"
+    )
+    with dns_server() as (_, empty):
+        lines = doctor({**env, "GATEHOUSE_DNS_RESOLVER": empty}, 0)
+    assert lines[4] == (
+        f"warn  dns: {empty} answered, but knows no TXT record at example.com: domain "
+        "verification needs a resolver that sees public DNS (GATEHOUSE_DNS_RESOLVER)"
+    )
+
+
+def test_a_missing_next_key_warns_that_a_rotation_would_fail(env: dict[str, str]) -> None:
+    run(env, "migrate")
+    keys = {k["state"]: k["kid"] for k in json.loads(run(env, "keys", "list", "--json"))["keys"]}
+    store = SqlStore(make_engine(env["GATEHOUSE_DATABASE_URL"]))
+    try:
+        with store.unit_of_work() as uow:
+            uow.keys.delete(keys["next"])
+    finally:
+        store.engine.dispose()
+    assert doctor(env, 0)[3] == (
+        f"warn  signing keys: current {keys['current']} can sign, but there is no next key "
+        "for `gatehouse keys rotate` to switch to: run gatehouse migrate"
+    )
