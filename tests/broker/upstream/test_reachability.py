@@ -53,8 +53,11 @@ def test_a_document_for_another_issuer_is_a_problem(issuer: str, http: httpx.Cli
 
 
 def test_endpoints_given_by_hand_are_checked_by_the_jwks(issuer: str, http: httpx.Client) -> None:
-    endpoints = {"authorization_endpoint": f"{issuer}/authorize",
-                 "token_endpoint": f"{issuer}/token", "jwks_uri": f"{issuer}/jwks.json"}  # fmt: skip
+    endpoints = {
+        "authorization_endpoint": f"{issuer}/authorize",
+        "token_endpoint": f"{issuer}/token",
+        "jwks_uri": f"{issuer}/jwks.json",
+    }
     assert reach("oidc", oidc(issuer, endpoints=endpoints), http, POLICY) == Reachability(
         f"{issuer}/jwks.json"
     )
