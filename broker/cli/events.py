@@ -16,7 +16,7 @@ from broker.cli.api_json import api_json
 from broker.cli.root import cli, emit, management, unit_of_work
 from broker.management import Management
 from broker.management.api.events import event_out
-from broker.management.events import EventFilter
+from broker.management.events import EventFilter, Events
 from broker.model.records import AuditEvent
 from broker.store import NotFound
 
@@ -161,29 +161,38 @@ def _follow(
     stop_at: float | None,
 ) -> Iterator[AuditEvent]:  # fmt: skip
     """The last `backlog` events, then each new one once, oldest first, polling every
-    `interval` seconds until `stop_at` (monotonic)."""
+    `interval` seconds until `stop_at` (monotonic).
+
+    What the overlap window holds when following starts is there already: read before the
+    backlog, so an event recorded between the two reads is in the backlog (printed), and
+    one recorded after both is new (printed by the next poll)."""
     events = use_cases.events
+    newest = use_cases.deps.clock.now()
+    there = _window(events, where, newest - FOLLOW_OVERLAP)
     recent = list(events.page(where, before=None, limit=backlog)) if backlog else []
-    seen: dict[str, datetime] = {e.id: e.at for e in recent}
-    newest = max((e.at for e in recent), default=use_cases.deps.clock.now())
+    seen = {e.id: e.at for e in there + recent}
+    newest = max([newest, *seen.values()])
     yield from reversed(recent)
     while stop_at is None or time.monotonic() < stop_at:
-        time.sleep(
-            interval if stop_at is None else max(0.0, min(interval, stop_at - time.monotonic()))
-        )
-        since = newest - FOLLOW_OVERLAP
-        window = EventFilter(type=where.type, organization_id=where.organization_id,
-                             request_id=where.request_id, since=since)  # fmt: skip
-        fresh: list[AuditEvent] = []
-        page = events.page(window, before=None, limit=_PAGE)
-        while page:
-            fresh += [e for e in page if e.id not in seen]
-            if len(page) < _PAGE:
-                break
-            page = events.page(window, before=(page[-1].at, page[-1].id), limit=_PAGE)
+        left = interval if stop_at is None else stop_at - time.monotonic()
+        time.sleep(max(0.0, min(interval, left)))
+        fresh = [e for e in _window(events, where, newest - FOLLOW_OVERLAP) if e.id not in seen]
         for event in sorted(fresh, key=lambda e: (e.at, e.id)):
             seen[event.id] = event.at
             newest = max(newest, event.at)
             yield event
         cutoff = newest - FOLLOW_OVERLAP
         seen = {i: at for i, at in seen.items() if at >= cutoff}
+
+
+def _window(events: Events, where: EventFilter, since: datetime) -> list[AuditEvent]:
+    """Every event `where` selects from `since` on, newest first."""
+    window = EventFilter(type=where.type, organization_id=where.organization_id,
+                         request_id=where.request_id, since=since)  # fmt: skip
+    found: list[AuditEvent] = []
+    while True:
+        before = (found[-1].at, found[-1].id) if found else None
+        page = events.page(window, before=before, limit=_PAGE)
+        found += page
+        if len(page) < _PAGE:
+            return found

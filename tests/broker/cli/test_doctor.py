@@ -57,7 +57,6 @@ def run(env: dict[str, str], *args: str) -> str:
 def doctor(env: dict[str, str], status: int) -> list[str]:
     result = CliRunner().invoke(cli, ["doctor"], env=env, catch_exceptions=False)
     assert result.exit_code == status, result.output
-    print(result.stdout)  # the report's copy of each run (pytest -s)
     return result.stdout.splitlines()
 
 

@@ -142,3 +142,23 @@ def test_follow_ends_at_its_timeout(env: dict[str, str]) -> None:
     assert 0.5 <= time.monotonic() - began < 10
     [line] = out.splitlines()
     assert "organization.created" in line
+
+
+def test_follow_without_a_backlog_prints_only_what_is_new(env: dict[str, str]) -> None:
+    """An event recorded just before following began is not new, though it is within the
+    window each poll looks back over."""
+    org = create_org(env, "Acme")
+    with audit_log(env) as store:
+        login_failed(store, org, "req-old", datetime.now(UTC))
+
+        def record_later() -> None:
+            time.sleep(0.5)
+            login_failed(store, org, "req-new", datetime.now(UTC))
+
+        writer = threading.Thread(target=record_later)
+        writer.start()
+        out = run(env, "events", "follow", "--limit", "0", "--interval", "0.1",
+                  "--max-events", "1", "--timeout", "20")  # fmt: skip
+        writer.join()
+    [line] = out.splitlines()
+    assert line.endswith("ref=req-new")
