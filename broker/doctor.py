@@ -21,7 +21,7 @@ from broker.app import Broker, build_broker, open_store
 from broker.errors import ConfigError
 from broker.keys import KeyDecryptionError, NoSigningKeyError
 from broker.management.dns_txt import DnsTxtLookup, TxtLookupError
-from broker.model.records import Connection
+from broker.model.records import Connection, KeyState
 from broker.settings import Settings
 from broker.store import DatabaseUnreachable, SchemaNotCurrent
 from broker.store.sql import SqlStore
@@ -129,7 +129,7 @@ def _signing_keys(broker: Broker) -> Finding:
     except NoSigningKeyError:
         return Finding(FAIL, "signing keys", "no current signing key: run gatehouse migrate")
     except KeyDecryptionError:
-        kid = by_state["current"].kid
+        kid = by_state[KeyState.CURRENT].kid
         return Finding(FAIL, "signing keys", f"the current key {kid} does not {decrypt}: {fix}")
     try:
         following = keys.next_key()
@@ -139,10 +139,10 @@ def _signing_keys(broker: Broker) -> Finding:
             "for `gatehouse keys rotate` to switch to: run gatehouse migrate",
         )  # fmt: skip
     except KeyDecryptionError:
-        kid = by_state["next"].kid
+        kid = by_state[KeyState.NEXT].kid
         return Finding(FAIL, "signing keys", f"the next key {kid} does not {decrypt}, so a "
                        f"rotation would break signing: {fix}")  # fmt: skip
-    since = by_state["current"].activated_at
+    since = by_state[KeyState.CURRENT].activated_at
     signing = f" (signing since {since:%Y-%m-%d})" if since else ""
     return Finding(
         OK, "signing keys", f"current {current.kid}{signing} and next {following.kid} {decrypt}; "

@@ -30,6 +30,7 @@ _PAGE = 200
 
 
 def filter_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The filters `list` and `follow` share, so the two cannot come to differ."""
     for option in reversed(
         [
             click.option("--type", "event_type", default=None,
