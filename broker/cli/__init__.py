@@ -6,6 +6,9 @@ JSON (`--json`) for configuration-as-code pipelines.
     tenants.py      orgs, domains
     connections.py  connections
     management_clients.py  management-clients (the management API's callers)
+    portal_links.py portal-links
+    events.py       events list, events follow
+    doctor.py       doctor: is this deployment able to serve logins?
 """
 
 from __future__ import annotations
@@ -13,10 +16,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 # Importing the command modules registers their commands on the group.
-from broker.cli import connections, management_clients, operate, tenants
+from broker.cli import (
+    connections,
+    doctor,
+    events,
+    management_clients,
+    operate,
+    portal_links,
+    tenants,
+)
 from broker.cli.root import cli
 
-__all__ = ["cli", "connections", "main", "management_clients", "operate", "tenants"]
+__all__ = [
+    "cli",
+    "connections",
+    "doctor",
+    "events",
+    "main",
+    "management_clients",
+    "operate",
+    "portal_links",
+    "tenants",
+]
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from broker.cli.api_json import api_json
 from broker.cli.root import (
     CLI_ACTOR,
     cli,
@@ -15,9 +16,11 @@ from broker.cli.root import (
     management,
     unit_of_work,
 )
-from broker.management.connection_view import OidcView, SamlView
+from broker.management.api.connections import connection_out
+from broker.management.connection_view import ConnectionView, OidcView, SamlView
 from broker.management.connections import Connections
 from broker.model.records import Connection
+from broker.store import NotFound
 from broker.upstream.urls import endpoints_for
 
 _PAGE = 100
@@ -272,3 +275,92 @@ def _all_pages(connections: Connections, organization_id: str) -> list[Connectio
         found += page
         if len(page) < _PAGE:
             return found
+
+
+def _organization_of(connection_id: str) -> str:
+    """The organization a connection belongs to: the operator names a connection by its id
+    alone, and the use cases take both (as the API's path does)."""
+    with unit_of_work() as uow:
+        try:
+            return uow.connections.get(connection_id).organization_id
+        except NotFound as exc:
+            raise click.ClickException(f"no connection {connection_id!r}") from exc
+
+
+def _shown(view: ConnectionView, as_json: bool) -> None:
+    """A connection as the API's `ConnectionOut` (`--json`), or its main facts."""
+    data = api_json(connection_out(view))
+    lines = [
+        f"{view.id}  {view.type}  {view.organization_id}  {view.name}",
+        f"  active:   {'yes: logins route to it' if view.active else 'no'}",
+        f"  version:  {view.version}",
+        f"  created:  {view.created_at.isoformat()}",
+    ]
+    settings = data["settings"]
+    if isinstance(settings, dict):
+        lines += [
+            f"  {name}: {value}"
+            for name, value in settings.items()
+            if isinstance(value, str | int | bool) and value != ""
+        ]
+    else:
+        lines.append("  settings: they no longer pass Gatehouse's checks; update them")
+    lines += [f"warning: {w}" for w in view.warnings]
+    emit(as_json, data, lines)
+
+
+@connections.command("show")
+@click.argument("connection_id")
+@click.option("--json", "as_json", is_flag=True)
+def connections_show(connection_id: str, as_json: bool) -> None:
+    """A connection's settings (never a secret or a private key) and warnings."""
+    organization_id = _organization_of(connection_id)
+    with management() as use_cases:
+        found = use_cases.connections.get(organization_id, connection_id)
+        view = use_cases.connections.describe(found)
+    _shown(view, as_json)
+
+
+@connections.command("activate")
+@click.argument("connection_id")
+@click.option("--json", "as_json", is_flag=True)
+def connections_activate(connection_id: str, as_json: bool) -> None:
+    """Route the organization's logins to it (refused if its settings no longer pass)."""
+    organization_id = _organization_of(connection_id)
+    with management() as use_cases:
+        activated = use_cases.connections.activate(CLI_ACTOR, organization_id, connection_id)
+        view = use_cases.connections.describe(activated)
+    _shown(view, as_json)
+
+
+@connections.command("deactivate")
+@click.argument("connection_id")
+@click.option("--json", "as_json", is_flag=True)
+def connections_deactivate(connection_id: str, as_json: bool) -> None:
+    """Stop routing logins to it; its settings and users are kept."""
+    organization_id = _organization_of(connection_id)
+    with management() as use_cases:
+        deactivated = use_cases.connections.deactivate(CLI_ACTOR, organization_id, connection_id)
+        view = use_cases.connections.describe(deactivated)
+    _shown(view, as_json)
+
+
+@connections.command("delete")
+@click.argument("connection_id")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--json", "as_json", is_flag=True, help="Print the connection as it was.")
+def connections_delete(connection_id: str, yes: bool, as_json: bool) -> None:
+    """Delete a connection and the users that logged in through it."""
+    organization_id = _organization_of(connection_id)
+    with management() as use_cases:
+        found = use_cases.connections.get(organization_id, connection_id)
+        view = use_cases.connections.describe(found)
+    if not yes:
+        click.confirm(
+            f"Delete {found.kind} connection {found.id} ({found.name}) of {organization_id}, "
+            "and the users that logged in through it?",
+            abort=True,
+        )
+    with management() as use_cases:
+        use_cases.connections.delete(CLI_ACTOR, organization_id, connection_id)
+    emit(as_json, api_json(connection_out(view)), [f"deleted {found.id}"])

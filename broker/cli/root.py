@@ -135,6 +135,7 @@ def find_organization(uow: UnitOfWork, ref: str) -> Organization:
 
 
 @click.group(cls=Commands)
+@click.version_option(package_name="gatehouse", prog_name="gatehouse")
 @click.option("--verbose", "-v", is_flag=True, help="Log at INFO level.")
 def cli(verbose: bool) -> None:
     """Gatehouse: an enterprise SSO broker."""

@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from broker.cli.api_json import api_json
 from broker.cli.root import (
     CLI_ACTOR,
     cli,
@@ -14,6 +15,8 @@ from broker.cli.root import (
     management,
     unit_of_work,
 )
+from broker.management.api.domains import domain_out
+from broker.management.api.organizations import organization_out
 from broker.management.domains import dns_record
 from broker.management.errors import ResourceNotFound
 from broker.model.records import Domain, Organization
@@ -62,6 +65,30 @@ def orgs_list(as_json: bool) -> None:
         as_json,
         {"organizations": [_organization_json(o) for o in found]},
         [f"{o.id}  {o.name}  {o.external_id or '-'}" for o in found] or ["no organizations"],
+    )
+
+
+@orgs.command("delete")
+@click.argument("org_ref", metavar="ORG")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--json", "as_json", is_flag=True, help="Print the organization as it was.")
+def orgs_delete(org_ref: str, yes: bool, as_json: bool) -> None:
+    """Delete ORG (id or external id) with its domains, connections, users and portal
+    links: from then on no login routes to it."""
+    with unit_of_work() as uow:
+        organization = find_organization(uow, org_ref)
+    if not yes:
+        click.confirm(
+            f"Delete {organization.id} ({organization.name}) with its domains, connections, "
+            "users and portal links?",
+            abort=True,
+        )
+    with management() as use_cases:
+        use_cases.organizations.delete(CLI_ACTOR, organization.id)
+    emit(
+        as_json,
+        api_json(organization_out(organization)),
+        [f"deleted {organization.id} ({organization.name})"],
     )
 
 
@@ -159,4 +186,22 @@ def domains_list(org_ref: str | None, as_json: bool) -> None:
             for d in found
         ]
         or ["no domains"],
+    )
+
+
+@domains.command("delete")
+@click.argument("org_ref", metavar="ORG")
+@click.argument("domain")
+@click.option("--json", "as_json", is_flag=True, help="Print the domain as it was.")
+def domains_delete(org_ref: str, domain: str, as_json: bool) -> None:
+    """Release DOMAIN from ORG (id or external id): it stops routing logins at once."""
+    with unit_of_work() as uow:
+        organization = find_organization(uow, org_ref)
+    with management() as use_cases:
+        released = use_cases.domains.get(organization.id, domain)
+        use_cases.domains.delete(CLI_ACTOR, organization.id, released.name)
+    emit(
+        as_json,
+        api_json(domain_out(released)),
+        [f"released {released.name} from {organization.id}"],
     )

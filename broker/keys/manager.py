@@ -161,6 +161,15 @@ class KeyManager:
             self._current = (current.kid, now)
             return self._parsed[current.kid]
 
+    def next_key(self) -> SigningKey:
+        """The NEXT key, decrypted and parsed: the one `rotate` promotes. Read for a check
+        (`gatehouse doctor`) that a rotation would not fail to sign; nothing signs with it."""
+        with self._store.unit_of_work() as uow:
+            following = _in_state(uow.keys.list(), KeyState.NEXT)
+        if following is None:
+            raise NoSigningKeyError("no NEXT signing key; run `gatehouse migrate` to create one")
+        return self._parse(following)
+
     def public_jwks(self) -> dict[str, object]:
         """The JWK Set (RFC 7517 §5) relying parties verify with: CURRENT first, then NEXT,
         then RETIRED keys still within retention. Only public members are copied out of the

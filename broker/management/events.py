@@ -30,6 +30,8 @@ class EventFilter:
     connection_id: str | None = None
     #: An exact type, or a prefix ending in `.*`.
     type: str | None = None
+    #: The events of one request: the reference a person was shown on an error page.
+    request_id: str | None = None
     #: Inclusive.
     since: datetime | None = None
     #: Exclusive, so consecutive windows never overlap.
@@ -71,6 +73,7 @@ def _query(where: EventFilter, *, before: PageKey | None, limit: int) -> EventQu
         connection_id=where.connection_id,
         kind=kind,
         kind_prefix=prefix,
+        request_id=where.request_id,
         since=where.since,
         until=where.until,
         before=before,

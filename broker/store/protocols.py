@@ -362,6 +362,8 @@ class EventQuery:
     kind: str | None = None
     #: A kind prefix (`login.`) instead of one kind.
     kind_prefix: str | None = None
+    #: The events of one request (the reference a person was shown).
+    request_id: str | None = None
     since: datetime | None = None
     until: datetime | None = None
     before: PageKey | None = None

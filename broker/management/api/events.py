@@ -1,4 +1,5 @@
-"""`/events`: the audit log, newest first, filtered by organization, type and time."""
+"""`/events`: the audit log, newest first, filtered by organization, type, request and
+time."""
 
 from __future__ import annotations
 
@@ -23,6 +24,10 @@ class EventListQuery(ListQuery):
     type: str | None = Field(
         default=None, max_length=MAX_TYPE, pattern=TYPE_PATTERN,
         description="An event type (login.failed) or a prefix ending in .* (login.*)",
+    )  # fmt: skip
+    request_id: str | None = Field(
+        default=None, min_length=1, max_length=200,
+        description="The events of one request: the reference a person was shown",
     )  # fmt: skip
     since: AwareDatetime | None = Field(default=None, description="Inclusive")
     until: AwareDatetime | None = Field(default=None, description="Exclusive")
@@ -71,6 +76,7 @@ def operations(management: Management) -> list[Operation]:
         where = EventFilter(
             organization_id=query.organization_id,
             type=query.type,
+            request_id=query.request_id,
             since=query.since,
             until=query.until,
         )

@@ -77,7 +77,8 @@ class PortalLinkList(BaseModel):
     next_cursor: str | None
 
 
-def _out(link: PortalLink, now: datetime) -> dict[str, object]:
+def link_out(link: PortalLink, now: datetime) -> dict[str, object]:
+    """The fields of `PortalLinkOut` (the CLI answers them too)."""
     return {
         "id": link.id,
         "profile_id": link.profile_id,
@@ -110,7 +111,7 @@ def operations(management: Management) -> list[Operation]:
             enabled_features=body.enabled_features,
         )
         created = PortalLinkCreated.model_validate(
-            _out(issued.link, clock.now()) | {"url": issued.url}
+            link_out(issued.link, clock.now()) | {"url": issued.url}
         )
         kept = created.model_dump(mode="json") | {
             "url": None,
@@ -132,7 +133,7 @@ def operations(management: Management) -> list[Operation]:
             lambda k: (k.created_at, k.id),
         )
         now = clock.now()
-        items = [PortalLinkOut.model_validate(_out(k, now)) for k in page.items]
+        items = [PortalLinkOut.model_validate(link_out(k, now)) for k in page.items]
         return Reply(body=PortalLinkList(items=items, next_cursor=page.next_cursor))
 
     def revoke(call: Call) -> Reply:

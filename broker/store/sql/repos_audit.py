@@ -58,11 +58,12 @@ def _event_pages(
     by_connection: bool,
     by_kind: bool,
     by_prefix: bool,
+    by_request: bool,
     since: bool,
     until: bool,
 ) -> Keyset:
     """The pages of one combination of filters, built on its first use and kept (at most
-    64 statements). The prefix is compared with `substr`, not LIKE: SQLite's LIKE ignores
+    128 statements). The prefix is compared with `substr`, not LIKE: SQLite's LIKE ignores
     ASCII case, PostgreSQL's does not, and `_` or `%` in a prefix would need escaping;
     `substr(kind, 1, n) = prefix` is exact and case-sensitive on both."""
     query = select(audit_events)
@@ -76,6 +77,9 @@ def _event_pages(
         prefix_length = bindparam("p_kind_prefix_length", type_=Integer())
         prefix = bindparam("p_kind_prefix", type_=audit_events.c.kind.type)
         query = query.where(func.substr(audit_events.c.kind, 1, prefix_length) == prefix)
+    if by_request:
+        request_id = bindparam("p_request_id", type_=audit_events.c.request_id.type)
+        query = query.where(audit_events.c.request_id == request_id)
     if since:
         query = query.where(audit_events.c.at >= bindparam("p_since", type_=_AT))
     if until:
@@ -127,6 +131,7 @@ class SqlAuditRepo:
             by_connection=query.connection_id is not None,
             by_kind=query.kind is not None,
             by_prefix=query.kind_prefix is not None,
+            by_request=query.request_id is not None,
             since=query.since is not None,
             until=query.until is not None,
         )
@@ -136,6 +141,7 @@ class SqlAuditRepo:
             "p_kind": query.kind,
             "p_kind_prefix": query.kind_prefix,
             "p_kind_prefix_length": len(query.kind_prefix or ""),
+            "p_request_id": query.request_id,
             "p_since": query.since,
             "p_until": query.until,
         }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Self
 
 from broker.errors import ConfigError
@@ -19,6 +19,7 @@ from broker.model.vendors import OIDC_STRATEGIES
 from broker.upstream.base import ConnectorDeps, UpstreamConnector
 from broker.upstream.config_fields import DEFAULT_CLOCK_SKEW_SECONDS, ConfigReader, check_url
 from broker.upstream.oidc.vendors import VENDORS, check_vendor_issuer
+from broker.upstream.outbound import OutboundPolicy
 from broker.upstream.urls import ConnectionEndpoints
 
 TOKEN_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
@@ -136,6 +137,15 @@ class OidcConnectionConfig:
         values; before them there is nothing to publish."""
         del raw, endpoints  # the protocol's signature
         return None
+
+    def policy(self, deployment: OutboundPolicy) -> OutboundPolicy:
+        """The deployment's outbound policy as this connection's requests use it: trusting
+        its own CAs, no other connection's (`broker.upstream.trust`), with its own deadline
+        if it sets one."""
+        policy = deployment.trusting(self.ca_bundle)
+        if self.request_timeout_seconds is not None:
+            policy = replace(policy, deadline_seconds=self.request_timeout_seconds)
+        return policy
 
     def to_json(self) -> dict[str, object]:
         """The stored form; `parse(to_json())` gives back an equal config."""

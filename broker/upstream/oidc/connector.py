@@ -136,11 +136,7 @@ class OidcConnector:
                 context=key_context(cid),
             )
             key = RSAKey.import_key(pem, parameters={"kid": config.client_key.public_jwk["kid"]})
-        # This connection's requests alone trust its own CAs (broker.upstream.trust).
-        policy = deps.outbound.trusting(config.ca_bundle)
-        if config.request_timeout_seconds is not None:
-            policy = replace(policy, deadline_seconds=config.request_timeout_seconds)
-        deps = replace(deps, outbound=policy)
+        deps = replace(deps, outbound=config.policy(deps.outbound))
         auth = ClientAuth(
             method=config.token_endpoint_auth_method,
             client_id=config.client_id,

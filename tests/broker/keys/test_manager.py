@@ -351,6 +351,20 @@ def test_signing_key_without_keys_says_what_to_run(manager: KeyManager) -> None:
         manager.signing_key()
 
 
+def test_next_key_is_the_one_a_rotation_promotes_decrypted(
+    store: Store, manager: KeyManager, box: SecretBox, clock: FixedClock
+) -> None:
+    with pytest.raises(NoSigningKeyError, match="gatehouse migrate"):
+        manager.next_key()
+    manager.ensure_keys()
+    (following,) = kids_in(KeyState.NEXT, manager)
+    parsed = manager.next_key()
+    assert parsed.kid == following
+    assert manager.rotate().kid == following
+    with pytest.raises(KeyDecryptionError):
+        new_manager(store, SecretBox(secrets.token_bytes(32)), clock).next_key()
+
+
 def test_rotate_without_keys_says_what_to_run(manager: KeyManager) -> None:
     with pytest.raises(NoSigningKeyError, match="gatehouse migrate"):
         manager.rotate()

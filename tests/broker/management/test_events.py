@@ -102,6 +102,17 @@ def test_a_login_event_shows_its_reason_and_never_its_flow_id(world: ApiWorld) -
     ]
 
 
+def test_a_reference_finds_the_events_of_one_request(world: ApiWorld) -> None:
+    """The reference a person read off an error page (`request_id`), as `gatehouse events
+    list --reference` asks it."""
+    with world.store.unit_of_work() as uow:
+        for event_id, request_id in [("evt_1", "req-1"), ("evt_2", "req-2"), ("evt_3", "req-1")]:
+            uow.audit.record(AuditEvent(id=event_id, at=T0, kind="login.failed",
+                                        request_id=request_id))  # fmt: skip
+    assert walk(world.admin(), 1, request_id="req-1") == ["evt_3", "evt_1"]
+    assert walk(world.admin(), 10, request_id="req-9") == []
+
+
 def at(seconds: int) -> str:
     return (T0 + timedelta(seconds=seconds)).isoformat()
 

@@ -68,6 +68,21 @@ def test_pages_newest_first_break_ties_by_id_and_never_repeat(store: Store) -> N
     assert ids(store, limit=10) == ["evt_new", "evt_0", "evt_d", "evt_c", "evt_b", "evt_a", "evt_z"]
 
 
+def test_page_filters_by_request_id(store: Store) -> None:
+    """The reference a person was shown (`gatehouse events list --reference`)."""
+    record(
+        store,
+        AuditEvent(id="evt_1", at=NOW, kind="login.failed", request_id="req-1"),
+        AuditEvent(id="evt_2", at=NOW, kind="login.failed", request_id="req-2"),
+        AuditEvent(id="evt_3", at=NOW + SECOND, kind="login.succeeded", request_id="req-1"),
+        event("evt_4"),
+    )
+    assert ids(store, limit=10, request_id="req-1") == ["evt_3", "evt_1"]
+    assert ids(store, limit=10, request_id="req-1", kind="login.failed") == ["evt_1"]
+    assert ids(store, limit=1, request_id="req-1", before=(NOW + SECOND, "evt_3")) == ["evt_1"]
+    assert ids(store, limit=10, request_id="REQ-1") == []
+
+
 def test_page_filters_by_organization_kind_and_kind_prefix(store: Store) -> None:
     record(
         store,
