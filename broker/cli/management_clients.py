@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
-from broker.cli.root import CLI_ACTOR, cli, emit, load_settings, unit_of_work
+from broker.cli.client_secrets import SecretAdmin, add_secret_commands
+from broker.cli.root import cli, emit, load_settings, unit_of_work
 from broker.clock import SystemClock
-from broker.errors import ConfigError
 from broker.management.access import api_audience, register_management_client
 from broker.management.client_admin import revoke_previous_secret, rotate_secret, set_disabled
 from broker.model.management import SCOPES
-from broker.store import AlreadyExists, NotFound, UnitOfWork
+from broker.store import AlreadyExists, NotFound
 
 
 @cli.group("management-clients")
@@ -128,58 +126,15 @@ def management_clients_revoke(client_id: str) -> None:
     click.echo(f"revoked {client_id}")
 
 
-@management_clients.command("rotate-secret")
-@click.argument("client_id")
-@click.option("--json", "as_json", is_flag=True)
-def management_clients_rotate_secret(client_id: str, as_json: bool) -> None:
-    """Add a new secret (printed once); the old one keeps working until `revoke-secret`.
-    Redeploy the backend with the new secret in between."""
-    with _changing_client(client_id) as uow:
-        rotated = rotate_secret(uow, client_id, now=SystemClock().now(), actor=CLI_ACTOR)
-    emit(
-        as_json,
-        {"client_id": client_id, "client_secret": rotated.client_secret},
-        [
-            f"client_id:     {client_id}",
-            f"client_secret: {rotated.client_secret}   (shown once; store it now)",
-            "the previous secret stays valid until: gatehouse management-clients "
-            f"revoke-secret {client_id}",
-        ],
-    )
-
-
-@management_clients.command("revoke-secret")
-@click.argument("client_id")
-def management_clients_revoke_secret(client_id: str) -> None:
-    """Stop accepting the older of the client's two secrets (refused if it has one)."""
-    with _changing_client(client_id) as uow:
-        revoke_previous_secret(uow, client_id, now=SystemClock().now(), actor=CLI_ACTOR)
-    click.echo(f"{client_id}: the previous secret no longer works; only the newest one does")
-
-
-@management_clients.command("disable")
-@click.argument("client_id")
-def management_clients_disable(client_id: str) -> None:
-    """Refuse the client tokens, and its tokens, until it is enabled again."""
-    with _changing_client(client_id) as uow:
-        set_disabled(uow, client_id, disabled=True, now=SystemClock().now(), actor=CLI_ACTOR)
-    click.echo(f"disabled {client_id}")
-
-
-@management_clients.command("enable")
-@click.argument("client_id")
-def management_clients_enable(client_id: str) -> None:
-    with _changing_client(client_id) as uow:
-        set_disabled(uow, client_id, disabled=False, now=SystemClock().now(), actor=CLI_ACTOR)
-    click.echo(f"enabled {client_id}")
-
-
-@contextmanager
-def _changing_client(client_id: str) -> Iterator[UnitOfWork]:
-    try:
-        with unit_of_work() as uow:
-            yield uow
-    except NotFound as exc:
-        raise click.ClickException(f"no management client {client_id!r}") from exc
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+add_secret_commands(
+    management_clients,
+    SecretAdmin(
+        group="management-clients",
+        kind="management client",
+        rotate=rotate_secret,
+        revoke_previous=revoke_previous_secret,
+        set_disabled=set_disabled,
+        switch_over="Redeploy the backend with the new secret in between.",
+        disabled_means="Refuse the client tokens, and its tokens",
+    ),
+)

@@ -3,14 +3,14 @@ clients (secret rotation, disabling), signing keys and secrets at rest."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 import click
 
 from broker import logs
 from broker.app import build_broker, open_store
+from broker.cli.client_secrets import SecretAdmin, add_secret_commands
 from broker.cli.root import (
     CLI_ACTOR,
     checked_store,
@@ -19,7 +19,6 @@ from broker.cli.root import (
     load_settings,
     open_broker,
     prepare_sqlite_dir,
-    unit_of_work,
 )
 from broker.clock import SystemClock
 from broker.errors import ConfigError
@@ -36,7 +35,7 @@ from broker.oidc.clients import (
 )
 from broker.reencrypt import record as record_reencryption, reencrypt
 from broker.settings import Settings
-from broker.store import AlreadyExists, NotFound, UnitOfWork
+from broker.store import AlreadyExists
 from broker.store.sql import SqlStore
 from broker.store.sql.migrate import upgrade_to_head
 from broker.store.sql.schema import require_known
@@ -225,63 +224,18 @@ def _secret_count(client: DownstreamClient) -> int:
     return (client.secret_hash is not None) + (client.previous_secret_hash is not None)
 
 
-@clients.command("rotate-secret")
-@click.argument("client_id")
-@click.option("--json", "as_json", is_flag=True)
-def clients_rotate_secret(client_id: str, as_json: bool) -> None:
-    """Add a new secret (printed once); the old one keeps working until `revoke-secret`.
-    Update the relying party (e.g. Auth0's connection settings) in between."""
-    with _changing_client(client_id) as uow:
-        rotated = rotate_client_secret(uow, client_id, now=SystemClock().now(), actor=CLI_ACTOR)
-    emit(
-        as_json,
-        {"client_id": client_id, "client_secret": rotated.client_secret},
-        [
-            f"client_id:     {client_id}",
-            f"client_secret: {rotated.client_secret}   (shown once; store it now)",
-            "the previous secret stays valid until: gatehouse clients revoke-secret " + client_id,
-        ],
-    )
-
-
-@clients.command("revoke-secret")
-@click.argument("client_id")
-def clients_revoke_secret(client_id: str) -> None:
-    """Stop accepting the older of the client's two secrets (refused if it has one)."""
-    with _changing_client(client_id) as uow:
-        revoke_previous_client_secret(uow, client_id, now=SystemClock().now(), actor=CLI_ACTOR)
-    click.echo(f"{client_id}: the previous secret no longer works; only the newest one does")
-
-
-@clients.command("disable")
-@click.argument("client_id")
-def clients_disable(client_id: str) -> None:
-    """Refuse the client at /authorize and /token until it is enabled again."""
-    with _changing_client(client_id) as uow:
-        set_client_disabled(uow, client_id, disabled=True, now=SystemClock().now(), actor=CLI_ACTOR)
-    click.echo(f"disabled {client_id}")
-
-
-@clients.command("enable")
-@click.argument("client_id")
-def clients_enable(client_id: str) -> None:
-    with _changing_client(client_id) as uow:
-        set_client_disabled(
-            uow, client_id, disabled=False, now=SystemClock().now(), actor=CLI_ACTOR
-        )
-    click.echo(f"enabled {client_id}")
-
-
-@contextmanager
-def _changing_client(client_id: str) -> Iterator[UnitOfWork]:
-    """One unit of work for a change to a login client, refusals as one-line messages."""
-    try:
-        with unit_of_work() as uow:
-            yield uow
-    except NotFound as exc:
-        raise click.ClickException(f"no client {client_id!r}") from exc
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+add_secret_commands(
+    clients,
+    SecretAdmin(
+        group="clients",
+        kind="client",
+        rotate=rotate_client_secret,
+        revoke_previous=revoke_previous_client_secret,
+        set_disabled=set_client_disabled,
+        switch_over="Update the relying party (e.g. Auth0's connection settings) in between.",
+        disabled_means="Refuse the client at /authorize and /token",
+    ),
+)
 
 
 @cli.group()
