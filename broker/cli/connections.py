@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -16,6 +17,7 @@ from broker.cli.root import (
     management,
     unit_of_work,
 )
+from broker.management import Management
 from broker.management.api.connections import connection_out
 from broker.management.connection_view import ConnectionView, OidcView, SamlView
 from broker.management.connections import Connections
@@ -314,11 +316,9 @@ def _shown(view: ConnectionView, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def connections_show(connection_id: str, as_json: bool) -> None:
     """A connection's settings (never a secret or a private key) and warnings."""
-    organization_id = _organization_of(connection_id)
-    with management() as use_cases:
-        found = use_cases.connections.get(organization_id, connection_id)
-        view = use_cases.connections.describe(found)
-    _shown(view, as_json)
+    _show_after(
+        connection_id, as_json, lambda use_cases, org: use_cases.connections.get(org, connection_id)
+    )
 
 
 @connections.command("activate")
@@ -326,11 +326,11 @@ def connections_show(connection_id: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def connections_activate(connection_id: str, as_json: bool) -> None:
     """Route the organization's logins to it (refused if its settings no longer pass)."""
-    organization_id = _organization_of(connection_id)
-    with management() as use_cases:
-        activated = use_cases.connections.activate(CLI_ACTOR, organization_id, connection_id)
-        view = use_cases.connections.describe(activated)
-    _shown(view, as_json)
+    _show_after(
+        connection_id,
+        as_json,
+        lambda use_cases, org: use_cases.connections.activate(CLI_ACTOR, org, connection_id),
+    )
 
 
 @connections.command("deactivate")
@@ -338,10 +338,21 @@ def connections_activate(connection_id: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def connections_deactivate(connection_id: str, as_json: bool) -> None:
     """Stop routing logins to it; its settings and users are kept."""
+    _show_after(
+        connection_id,
+        as_json,
+        lambda use_cases, org: use_cases.connections.deactivate(CLI_ACTOR, org, connection_id),
+    )
+
+
+def _show_after(
+    connection_id: str, as_json: bool, step: Callable[[Management, str], Connection]
+) -> None:
+    """`step` on the connection in its organization's scope, then the connection as the API
+    shows it."""
     organization_id = _organization_of(connection_id)
     with management() as use_cases:
-        deactivated = use_cases.connections.deactivate(CLI_ACTOR, organization_id, connection_id)
-        view = use_cases.connections.describe(deactivated)
+        view = use_cases.connections.describe(step(use_cases, organization_id))
     _shown(view, as_json)
 
 
