@@ -14,7 +14,9 @@ from sqlalchemy.engine import Engine
 
 from broker.store.sql import SqlStore
 from tests.support import databases
+from tests.support.config import ISSUER
 from tests.support.databases import Database
+from tests.support.private_ca import OnPremisesIdp, PrivateCa, on_premises_idp, private_ca
 from tests.support.tiers import missing_dependency
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -80,3 +82,20 @@ def engine(database: Database) -> Engine:
 @pytest.fixture
 def store(engine: Engine) -> SqlStore:
     return SqlStore(engine)
+
+
+@pytest.fixture(scope="session")
+def company_ca() -> PrivateCa:
+    """A customer's own certificate authority, which no public bundle trusts."""
+    return private_ca("Example Corp Root CA")
+
+
+@pytest.fixture(scope="session")
+def company_idp(
+    company_ca: PrivateCa, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[OnPremisesIdp]:
+    """The IdP simulator on the customer's network: served over real TLS on loopback with a
+    certificate `company_ca` issued."""
+    folder = tmp_path_factory.mktemp("company-idp")
+    with on_premises_idp(company_ca, folder, broker_issuer=ISSUER) as served:
+        yield served

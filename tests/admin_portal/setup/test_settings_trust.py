@@ -15,7 +15,6 @@ from starlette.testclient import TestClient
 from broker.model.records import Connection
 from broker.model.vendors import STRATEGIES
 from broker.store import Store
-from tests.support.config import ISSUER
 from tests.support.gatehouse import ACTOR, Gatehouse, build_gatehouse
 from tests.support.portal_forms import post_from
 from tests.support.private_ca import (
@@ -23,7 +22,6 @@ from tests.support.private_ca import (
     CLIENT_SECRET,
     OnPremisesIdp,
     PrivateCa,
-    on_premises_idp,
     private_ca,
 )
 
@@ -36,17 +34,6 @@ def world(store: Store, tmp_path: Path) -> Iterator[Gatehouse]:
     built = build_gatehouse(store, tmp_path)
     yield built
     built.broker.close()
-
-
-@pytest.fixture(scope="module")
-def ca() -> PrivateCa:
-    return private_ca("Example Corp Root CA")
-
-
-@pytest.fixture(scope="module")
-def idp(ca: PrivateCa, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OnPremisesIdp]:
-    with on_premises_idp(ca, tmp_path_factory.mktemp("idp"), broker_issuer=ISSUER) as served:
-        yield served
 
 
 def begun(world: Gatehouse, strategy: str, protocol: str) -> tuple[TestClient, Connection]:
@@ -63,52 +50,55 @@ def stored(world: Gatehouse, connection: Connection) -> dict[str, object]:
 
 
 def test_an_oidc_idp_on_the_customers_network(
-    world: Gatehouse, idp: OnPremisesIdp, ca: PrivateCa
+    world: Gatehouse, company_idp: OnPremisesIdp, company_ca: PrivateCa
 ) -> None:
     browser, connection = begun(world, "keycloak", "oidc")
     path = f"/portal/setup/{connection.id}/settings"
     page = browser.get(path)
     assert 'id="ca_bundle"' in page.text
-    form = {"issuer": idp.issuer, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+    form = {"issuer": company_idp.issuer, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
     refused = post_from(browser, path, form, page.text)
     assert refused.status_code == 422
     assert 'id="issuer-error"' in refused.text
     assert NOT_TRUSTED in html.unescape(refused.text)
-    saved = post_from(browser, path, {**form, "ca_bundle": ca.pem}, refused.text)
+    saved = post_from(browser, path, {**form, "ca_bundle": company_ca.pem}, refused.text)
     assert saved.status_code == 303, saved.text
-    assert stored(world, connection)["ca_bundle"] == ca.pem
+    assert stored(world, connection)["ca_bundle"] == company_ca.pem
     again = browser.get(path)
     assert "Saved now: <code>CN=Example Corp Root CA</code>" in again.text
     # Left empty, the bundle stays: the discovery document is read again with it.
     kept = post_from(browser, path, form, again.text)
     assert kept.status_code == 303, kept.text
-    assert stored(world, connection)["ca_bundle"] == ca.pem
+    assert stored(world, connection)["ca_bundle"] == company_ca.pem
 
 
 def test_a_saml_idp_on_the_customers_network(
-    world: Gatehouse, idp: OnPremisesIdp, ca: PrivateCa
+    world: Gatehouse, company_idp: OnPremisesIdp, company_ca: PrivateCa
 ) -> None:
     browser, connection = begun(world, "adfs", "saml")
     path = f"/portal/setup/{connection.id}/settings"
     page = browser.get(path)
-    form = {"source": "url", "metadata_url": idp.metadata_url}
+    form = {"source": "url", "metadata_url": company_idp.metadata_url}
     refused = post_from(browser, path, form, page.text)
     assert refused.status_code == 422
     assert 'id="metadata_url-error"' in refused.text
     assert NOT_TRUSTED in html.unescape(refused.text)
-    saved = post_from(browser, path, {**form, "ca_bundle": ca.pem}, refused.text)
+    saved = post_from(browser, path, {**form, "ca_bundle": company_ca.pem}, refused.text)
     assert saved.status_code in (200, 303), saved.text  # 200: the metadata's notes
     config = stored(world, connection)
-    assert (config["idp_entity_id"], config["ca_bundle"]) == (idp.metadata_url, ca.pem)
+    assert (config["idp_entity_id"], config["ca_bundle"]) == (
+        company_idp.metadata_url,
+        company_ca.pem,
+    )
 
 
 def test_a_refused_bundle_is_said_beside_its_box_and_a_key_never_shown_back(
-    world: Gatehouse, idp: OnPremisesIdp
+    world: Gatehouse, company_idp: OnPremisesIdp
 ) -> None:
     browser, connection = begun(world, "keycloak", "oidc")
     path = f"/portal/setup/{connection.id}/settings"
     page = browser.get(path)
-    form = {"issuer": idp.issuer, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+    form = {"issuer": company_idp.issuer, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
     leaf = private_ca("idp.corp.test", ca=False).pem
     refused = post_from(browser, path, {**form, "ca_bundle": leaf}, page.text)
     assert refused.status_code == 422

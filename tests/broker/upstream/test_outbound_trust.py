@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -48,64 +47,56 @@ UNKNOWN_ISSUER = (
 )
 
 
-@pytest.fixture(scope="module")
-def ca() -> PrivateCa:
-    return private_ca("Example Corp Root CA")
-
-
-@pytest.fixture(scope="module")
-def idp(ca: PrivateCa, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OnPremisesIdp]:
-    with on_premises_idp(ca, tmp_path_factory.mktemp("idp"), broker_issuer=ISSUER) as served:
-        yield served
-
-
-def discovery(idp: OnPremisesIdp, http: httpx.Client, policy: OutboundPolicy) -> str:
+def discovery(company_idp: OnPremisesIdp, http: httpx.Client, policy: OutboundPolicy) -> str:
     """The issuer the IdP's discovery document names."""
-    url = f"{idp.issuer}/.well-known/openid-configuration"
+    url = f"{company_idp.issuer}/.well-known/openid-configuration"
     issuer: str = json.loads(outbound.get(http, url, policy=policy, max_bytes=65536))["issuer"]
     return issuer
 
 
 def test_a_certificate_from_a_private_ca_is_refused_with_a_sentence_saying_so(
-    idp: OnPremisesIdp,
+    company_idp: OnPremisesIdp,
 ) -> None:
     with make_client(ON_PREMISES) as http, pytest.raises(OutboundError) as refused:
-        discovery(idp, http, ON_PREMISES)
+        discovery(company_idp, http, ON_PREMISES)
     assert (refused.value.kind, refused.value.detail) == ("unavailable", UNKNOWN_ISSUER)
 
 
 def test_the_deployments_cas_are_trusted_by_every_request(
-    idp: OnPremisesIdp, ca: PrivateCa
+    company_idp: OnPremisesIdp, company_ca: PrivateCa
 ) -> None:
     """GATEHOUSE_UPSTREAM_CA_FILE, as the composition root passes it."""
     policy = OutboundPolicy.for_environment(
-        production=True, extra_networks=LOOPBACK_NETWORKS, ca_certificates=[ca.pem]
+        production=True, extra_networks=LOOPBACK_NETWORKS, ca_certificates=[company_ca.pem]
     )
     with make_client(policy) as http:
-        assert discovery(idp, http, policy) == idp.issuer
+        assert discovery(company_idp, http, policy) == company_idp.issuer
         # Beside the public CAs, not instead of them: a connection adding its own keeps both.
-        assert discovery(idp, http, policy.trusting([private_ca("Other").pem])) == idp.issuer
+        assert (
+            discovery(company_idp, http, policy.trusting([private_ca("Other").pem]))
+            == company_idp.issuer
+        )
 
 
 def test_one_tenants_ca_is_trusted_for_its_own_connection_and_no_other(
-    idp: OnPremisesIdp, ca: PrivateCa
+    company_idp: OnPremisesIdp, company_ca: PrivateCa
 ) -> None:
     """The IdP's certificate stands for one issued by tenant A's CA to impersonate the host
     of tenant B's IdP. B's requests refuse it, whatever B trusts, even right after A's
     request kept a verified connection to the same host alive in the client."""
-    tenant_a = ON_PREMISES.trusting([ca.pem])
+    tenant_a = ON_PREMISES.trusting([company_ca.pem])
     tenant_b = ON_PREMISES.trusting([private_ca("Tenant B Root CA").pem])
     with make_client(ON_PREMISES) as http:
-        assert discovery(idp, http, tenant_a) == idp.issuer
+        assert discovery(company_idp, http, tenant_a) == company_idp.issuer
         for policy in (tenant_b, ON_PREMISES):
             with pytest.raises(OutboundError) as refused:
-                discovery(idp, http, policy)
+                discovery(company_idp, http, policy)
             assert refused.value.detail == UNKNOWN_ISSUER
-        assert discovery(idp, http, tenant_a) == idp.issuer
+        assert discovery(company_idp, http, tenant_a) == company_idp.issuer
 
 
 def test_a_login_of_a_connection_without_the_bundle_is_refused(
-    idp: OnPremisesIdp, ca: PrivateCa
+    company_idp: OnPremisesIdp, company_ca: PrivateCa
 ) -> None:
     """Two opened OIDC connectors sharing the broker's client, to the same on-premises IdP:
     only the one whose connection carries the CA bundle reads the discovery document."""
@@ -118,7 +109,7 @@ def test_a_login_of_a_connection_without_the_bundle_is_refused(
 
         def begin(connection_id: str, **options: object) -> str:
             raw = new_oidc_config(
-                {"issuer": idp.issuer, "client_id": CLIENT_ID, **options},
+                {"issuer": company_idp.issuer, "client_id": CLIENT_ID, **options},
                 box=box, connection_id=connection_id, client_secret=CLIENT_SECRET,
             )  # fmt: skip
             connector = OidcConnectionConfig.parse(raw).open(
@@ -129,7 +120,9 @@ def test_a_login_of_a_connection_without_the_bundle_is_refused(
             assert isinstance(action, Redirect)
             return action.location
 
-        assert begin("con_trusting", ca_bundle=ca.pem).startswith(f"{idp.issuer}/authorize?")
+        assert begin("con_trusting", ca_bundle=company_ca.pem).startswith(
+            f"{company_idp.issuer}/authorize?"
+        )
         with pytest.raises(UpstreamUnavailable) as refused:
             begin("con_other")
     assert refused.value.detail == UNKNOWN_ISSUER
@@ -137,12 +130,14 @@ def test_a_login_of_a_connection_without_the_bundle_is_refused(
 
 
 def test_a_certificate_for_another_host_is_refused_without_the_ca_hint(
-    ca: PrivateCa, tmp_path: Path
+    company_ca: PrivateCa, tmp_path: Path
 ) -> None:
-    with on_premises_idp(ca, tmp_path, broker_issuer=ISSUER, hosts=("idp.other.test",)) as idp:
-        policy = ON_PREMISES.trusting([ca.pem])
+    with on_premises_idp(
+        company_ca, tmp_path, broker_issuer=ISSUER, hosts=("idp.other.test",)
+    ) as company_idp:
+        policy = ON_PREMISES.trusting([company_ca.pem])
         with make_client(policy) as http, pytest.raises(OutboundError) as refused:
-            discovery(idp, http, policy)
+            discovery(company_idp, http, policy)
     assert refused.value.detail == (
         "the TLS certificate of localhost is not trusted (Hostname mismatch, certificate is "
         "not valid for 'localhost'.)"
