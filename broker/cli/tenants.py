@@ -190,7 +190,7 @@ def domains_list(org_ref: str | None, as_json: bool) -> None:
 
 
 @domains.command("delete")
-@click.argument("org_ref", metavar="ORG")
+@click.option("--org", "org_ref", required=True, metavar="ORG", help="Id or external id.")
 @click.argument("domain")
 @click.option("--json", "as_json", is_flag=True, help="Print the domain as it was.")
 def domains_delete(org_ref: str, domain: str, as_json: bool) -> None:

@@ -84,5 +84,5 @@ def test_portal_links_events_organizations_and_domains_match_the_api(
     assert events == api_get(api, "/events")["items"]
     organization = api_get(api, f"/organizations/{org}")
     domain = api_get(api, f"/organizations/{org}/domains/acme.test")
-    assert json.loads(run(env, "domains", "delete", org, "acme.test", "--json")) == domain
+    assert json.loads(run(env, "domains", "delete", "--org", org, "acme.test", "--json")) == domain
     assert json.loads(run(env, "orgs", "delete", org, "--yes", "--json")) == organization

@@ -100,16 +100,16 @@ def test_domains_delete_releases_the_claim(env: dict[str, str]) -> None:
     run(env, "domains", "add", "--org", org, "acme.test")
     run(env, "domains", "add", "--org", org, "acme.example")
     run(env, "domains", "verify", "--org", org, "acme.test", "--operator")
-    released = json.loads(run(env, "domains", "delete", "cus_1", "ACME.test.", "--json"))
+    released = json.loads(run(env, "domains", "delete", "--org", "cus_1", "ACME.test.", "--json"))
     assert released["name"] == "acme.test"
     assert released["verified"] is True
     assert released["verification"] is None
     assert set(released) == {"name", "verified", "verified_at", "created_at", "verification"}
     assert [d["name"] for d in domains(env)] == ["acme.example"]
-    assert run(env, "domains", "delete", org, "acme.example") == (
+    assert run(env, "domains", "delete", "--org", org, "acme.example") == (
         f"released acme.example from {org}\n"
     )
-    assert "domain acme.test" in refused(env, "domains", "delete", org, "acme.test")
+    assert "domain acme.test" in refused(env, "domains", "delete", "--org", org, "acme.test")
     assert event_types(env)[:2] == ["domain.deleted", "domain.deleted"]
 
 
