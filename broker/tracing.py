@@ -31,6 +31,7 @@ from broker.model.opaque import looks_like_id
 from broker.model.reasons import parse_reason
 
 if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
     from opentelemetry.trace import Span, Tracer, TracerProvider
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ def _exporter_names() -> list[str]:
     return [n.strip() for n in names.split(",") if n.strip() and n.strip() != "none"]
 
 
-def _exporter(name: str) -> object | None:
+def _exporter(name: str) -> SpanExporter | None:
     """The exporter an installed package registers under `name` (the SDK's own entry-point
     group, as its auto-configuration uses: `console` ships with the SDK, `otlp` with
     `opentelemetry-exporter-otlp`)."""
