@@ -20,7 +20,7 @@ from starlette.middleware import Middleware
 
 from admin_portal.app import create_portal
 from admin_portal.sessions import IDLE_TTL as PORTAL_IDLE_TTL, RedeemLimits
-from broker import logs
+from broker import logs, tracing
 from broker.clock import Clock, SystemClock
 from broker.errors import ConfigError, UserFacingError
 from broker.keys import KeyManager, SecretBox
@@ -242,6 +242,7 @@ def create_app(
         raise
     broker.keys.ensure_keys()
     logs.install()  # values from requests and IdPs cannot forge or flood a log line
+    tracing.configure_from_environment()  # GATEHOUSE_OTEL=1 with the `otel` extra
     scrub_link_tokens_from_access_logs()  # the server logs the portal link's path (T-05)
     if not settings.is_production:
         log.warning(

@@ -1,5 +1,5 @@
-"""Recording a refused login: a log line and a count in the metrics always, an audit event
-as a rule.
+"""Recording a refused login: a log line, a count in the metrics and the reason on the step's
+trace span always, an audit event as a rule.
 
 The exception is the refusal no live flow stands behind (an unknown or spent `state`, an
 unsolicited SAMLResponse): anyone can send those by the thousand to a connection's ACS, so
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 
+from broker import tracing
 from broker.clock import Clock
 from broker.limiter import RateLimiter
 from broker.login.trail import LoginTrail
@@ -43,6 +44,7 @@ class FailedLogins:
             detail,
         )
         metrics.login_refused(trail.protocol, reason)
+        tracing.refused(reason)
         if reason in WITHOUT_A_FLOW:
             key = f"{trail.connection_id}:{reason}"
             if self._limiter.check(_EVENT_A_MINUTE.bucket(key)) is not None:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import timedelta
 
-from broker import logs
+from broker import logs, tracing
 from broker.clock import Clock
 from broker.errors import UserFacingError
 from broker.http import (
@@ -293,6 +293,7 @@ class LoginService:
             )
         log.info("login complete connection=%s sub=%s", connection.id, identity.id)
         metrics.login_succeeded(connection.kind)
+        tracing.succeeded()
         return redirect
 
     def _known_connection(self, connection_id: str) -> Connection:
@@ -303,6 +304,7 @@ class LoginService:
         if connection is None:
             log.warning("login refused reason=unknown_connection connection=%s", connection_id)
             metrics.login_refused(None, Reason.UNKNOWN_CONNECTION)
+            tracing.refused(Reason.UNKNOWN_CONNECTION)
             raise refusal_page(Reason.UNKNOWN_CONNECTION, detail="no such connection")
         return connection
 
@@ -387,8 +389,9 @@ class LoginService:
 
 def _trail(connection: Connection, flow_id: str | None, request: HttpRequest) -> LoginTrail:
     """The events of a login through `connection`; from here on, the request's log lines
-    name its organization and connection too."""
+    name its organization and connection too, and so does the step's trace span."""
     logs.about(organization_id=connection.organization_id, connection_id=connection.id)
+    tracing.about(organization_id=connection.organization_id, connection_id=connection.id)
     return LoginTrail(
         connection_id=connection.id,
         flow_id=flow_id,

@@ -122,6 +122,11 @@ def calls_to(key: str) -> Iterator[None]:
         _calling.reset(token)
 
 
+def current_slot() -> str | None:
+    """The bulkhead key requests made here are counted for (`calls_to`), for their spans."""
+    return _calling.get()
+
+
 def idp_request(outcome: IdpOutcome) -> None:
     """One request made by the outbound guard, for the slot it runs in."""
     IDP_REQUESTS.labels(connection=_connection_label(_calling.get()), outcome=outcome).inc()

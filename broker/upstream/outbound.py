@@ -39,6 +39,7 @@ from urllib.parse import urljoin, urlsplit
 import httpcore
 import httpx
 
+from broker import tracing
 from broker.metrics import recording as metrics
 from broker.model.numerals import InvalidNumeral, parse_decimal
 from broker.upstream.deadline import (
@@ -197,32 +198,35 @@ def _open(
     """One request under its total deadline: httpx's own timeouts start at the time left,
     and the guarded backend clamps every socket operation to it (`deadline.py`). The
     policy's CAs go with the request, for the transport that verifies TLS with them. Counted
-    in the metrics by how it ended: ok, timeout, or error (a 5xx answer included)."""
+    in the metrics by how it ended: ok, timeout, or error (a 5xx answer included), and
+    traced as one span (`broker.tracing`) with the same outcome."""
     deadline = Deadline(policy.deadline_seconds, min_bytes_per_second=policy.min_bytes_per_second)
     outcome: metrics.IdpOutcome = "error"
-    try:
-        with deadline_for_request(deadline):
-            timeout = httpx.Timeout(max(deadline.remaining(), 0.001))
-            trust = {TRUST_EXTENSION: policy.ca_certificates}
-            with http.stream(
-                method, url, timeout=timeout, follow_redirects=False, extensions=trust, **kwargs
-            ) as response:
-                yield response, deadline
-                outcome = "error" if response.status_code >= 500 else "ok"
-    except (httpx.InvalidURL, UnicodeError) as exc:  # a host name IDNA refuses: xn--.com
-        raise OutboundError("refused", "not a URL a request can be made to") from exc
-    except httpx.TimeoutException as exc:
-        outcome = "timeout"
-        raise OutboundError("unavailable", _late(url, exc, policy)) from exc
-    except httpx.HTTPError as exc:
-        if isinstance(exc.__cause__, BlockedAddress):
-            raise OutboundError("refused", str(exc.__cause__)) from exc
-        untrusted = untrusted_certificate(exc, urlsplit(url).hostname or url)
-        if untrusted is not None:
-            raise OutboundError("unavailable", untrusted) from exc
-        raise OutboundError("unavailable", f"cannot reach {_shown(url)}") from exc
-    finally:
-        metrics.idp_request(outcome)
+    with tracing.idp_request(method, url, metrics.current_slot()) as traced:
+        try:
+            with deadline_for_request(deadline):
+                timeout = httpx.Timeout(max(deadline.remaining(), 0.001))
+                trust = {TRUST_EXTENSION: policy.ca_certificates}
+                with http.stream(
+                    method, url, timeout=timeout, follow_redirects=False, extensions=trust, **kwargs
+                ) as response:
+                    yield response, deadline
+                    outcome = "error" if response.status_code >= 500 else "ok"
+        except (httpx.InvalidURL, UnicodeError) as exc:  # a host name IDNA refuses: xn--.com
+            raise OutboundError("refused", "not a URL a request can be made to") from exc
+        except httpx.TimeoutException as exc:
+            outcome = "timeout"
+            raise OutboundError("unavailable", _late(url, exc, policy)) from exc
+        except httpx.HTTPError as exc:
+            if isinstance(exc.__cause__, BlockedAddress):
+                raise OutboundError("refused", str(exc.__cause__)) from exc
+            untrusted = untrusted_certificate(exc, urlsplit(url).hostname or url)
+            if untrusted is not None:
+                raise OutboundError("unavailable", untrusted) from exc
+            raise OutboundError("unavailable", f"cannot reach {_shown(url)}") from exc
+        finally:
+            metrics.idp_request(outcome)
+            traced.append(outcome)
 
 
 def _late(url: str, exc: Exception, policy: OutboundPolicy) -> str:

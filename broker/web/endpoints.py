@@ -21,6 +21,7 @@ from broker.model.client_address import TrustedProxies
 from broker.oidc.provider import Provider
 from broker.readiness import Readiness
 from broker.token_endpoint import TokenEndpoint
+from broker.tracing import step_span
 from broker.web.adapt import render, to_http_request, to_response
 from broker.web.limits import (
     Core,
@@ -82,7 +83,8 @@ class Endpoints:
         endpoint, discovery or the API (`broker.workers`). `step`: the login step whose
         latency the route measures, refusal pages included; a request the rate limit
         refused is counted there instead, and would only hide slow answers among instant
-        ones."""
+        ones. The step is also a trace span (`broker.tracing`), the rate limit's refusals
+        included: a trace shows every request."""
 
         async def endpoint(request: Request) -> Response:
             started = time.perf_counter()
@@ -90,7 +92,8 @@ class Endpoints:
             run = self.login_pool.run if waits_on_idp else run_in_threadpool
             refused: Refused | None = None
             try:
-                result = await (run(core, req) if limit is None else run(limit, core, req))
+                with step_span(step):
+                    result = await (run(core, req) if limit is None else run(limit, core, req))
                 if not isinstance(result, Refused):
                     return to_response(result, request, self.templates)
                 refused = result
