@@ -23,7 +23,7 @@ from broker.app import Broker, build_broker
 from broker.clock import SystemClock
 from broker.management.access import register_management_client
 from broker.management.errors import InvalidInput, ManagementError
-from broker.model.management import SCOPES
+from broker.model.management import ORDINARY_SCOPES
 from broker.model.opaque import new_id
 from broker.model.records import Connection, Domain, Organization
 from broker.oidc.clients import register_client
@@ -103,7 +103,7 @@ def seed_demo(settings: Settings, *, demo_port: int) -> DemoClient:
             register_management_client(
                 uow,
                 name="Gatehouse demo backend",
-                scopes=SCOPES,
+                scopes=ORDINARY_SCOPES,
                 now=SystemClock().now(),
                 client_id=client.management_client_id,
                 client_secret=client.management_client_secret,
