@@ -47,7 +47,8 @@ DEMO_OIDC_CLIENT_ID = "gatehouse-demo"
 DEMO_PORTAL_ORG_EXTERNAL_ID = "example-startup"
 DEMO_PORTAL_ORG_NAME = "Example Startup"
 DEMO_PORTAL_DOMAIN = "example.net"
-#: A management client with every scope, so the README's onboarding snippet runs as written.
+#: A management client with every ordinary scope (not domains:assert), so the README's
+#: onboarding snippet runs as written.
 DEMO_MANAGEMENT_CLIENT_ID = "gatehouse-demo-backend"
 #: The seed is an operator's command, like the CLI's; the audit log names it so.
 DEMO_ACTOR = "cli"
@@ -355,7 +356,7 @@ Gatehouse demo is running (Ctrl-C stops it).
   Demo client_id:           {client.client_id}
   Demo client_secret:       {client.client_secret}
   Management API:           {issuer}/api/v1  (docs: {issuer}/api/v1/docs)
-    client_id:              {client.management_client_id}   (every scope)
+    client_id:              {client.management_client_id}   (every scope but domains:assert)
     client_secret:          {client.management_client_secret}
   Demo redirect URIs:       {" ".join(client.redirect_uris)}
   Database:                 {settings.database.url}
