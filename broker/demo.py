@@ -23,7 +23,7 @@ from broker.app import Broker, build_broker
 from broker.clock import SystemClock
 from broker.management.access import register_management_client
 from broker.management.errors import InvalidInput, ManagementError
-from broker.model.management import SCOPES
+from broker.model.management import ORDINARY_SCOPES
 from broker.model.opaque import new_id
 from broker.model.records import Connection, Domain, Organization
 from broker.oidc.clients import register_client
@@ -47,7 +47,8 @@ DEMO_OIDC_CLIENT_ID = "gatehouse-demo"
 DEMO_PORTAL_ORG_EXTERNAL_ID = "example-startup"
 DEMO_PORTAL_ORG_NAME = "Example Startup"
 DEMO_PORTAL_DOMAIN = "example.net"
-#: A management client with every scope, so the README's onboarding snippet runs as written.
+#: A management client with every ordinary scope (not domains:assert), so the README's
+#: onboarding snippet runs as written.
 DEMO_MANAGEMENT_CLIENT_ID = "gatehouse-demo-backend"
 #: The seed is an operator's command, like the CLI's; the audit log names it so.
 DEMO_ACTOR = "cli"
@@ -103,7 +104,7 @@ def seed_demo(settings: Settings, *, demo_port: int) -> DemoClient:
             register_management_client(
                 uow,
                 name="Gatehouse demo backend",
-                scopes=SCOPES,
+                scopes=ORDINARY_SCOPES,
                 now=SystemClock().now(),
                 client_id=client.management_client_id,
                 client_secret=client.management_client_secret,
@@ -355,7 +356,7 @@ Gatehouse demo is running (Ctrl-C stops it).
   Demo client_id:           {client.client_id}
   Demo client_secret:       {client.client_secret}
   Management API:           {issuer}/api/v1  (docs: {issuer}/api/v1/docs)
-    client_id:              {client.management_client_id}   (every scope)
+    client_id:              {client.management_client_id}   (every scope but domains:assert)
     client_secret:          {client.management_client_secret}
   Demo redirect URIs:       {" ".join(client.redirect_uris)}
   Database:                 {settings.database.url}

@@ -72,6 +72,9 @@ def connections() -> None:
     help="Accept AES-CBC encrypted assertions (weak; only for an IdP without AES-GCM).",
 )
 @ca_bundle_option
+@click.option(
+    "--active", is_flag=True, help="Route logins to it at once (default: inactive until activated)."
+)
 @click.option("--json", "as_json", is_flag=True)
 def connections_create_saml(
     org_ref: str,
@@ -85,6 +88,7 @@ def connections_create_saml(
     allow_sha1: bool,
     allow_cbc_encryption: bool,
     ca_bundle_file: Path | None,
+    active: bool,
     as_json: bool,
 ) -> None:
     """Create a SAML connection and print what the IdP admin needs: ACS URL, SP entity ID
@@ -123,6 +127,7 @@ def connections_create_saml(
                 "allow_cbc_encryption": allow_cbc_encryption,
             },
             name=name,
+            active=active,
         )
         view = use_cases.connections.describe(saved.connection, saved.warnings)
     assert isinstance(view.settings, SamlView)
@@ -134,6 +139,7 @@ def connections_create_saml(
         "acs_url": saml.acs_url,
         "sp_entity_id": saml.sp_entity_id,
         "sp_metadata_url": saml.sp_metadata_url,
+        "active": view.active,
         "warnings": list(view.warnings),
     }
     lines = [
@@ -144,6 +150,7 @@ def connections_create_saml(
         f"  SP entity ID (Audience):  {saml.sp_entity_id}",
         f"  SP metadata URL:          {saml.sp_metadata_url}",
         *(f"warning: {w}" for w in view.warnings),
+        *_inactive_hint(view),
     ]
     emit(as_json, data, lines)
 
@@ -179,6 +186,9 @@ def connections_create_saml(
 @click.option("--scope", "scopes", multiple=True, help="Repeat; default openid profile email.")
 @click.option("--name", default=None)
 @ca_bundle_option
+@click.option(
+    "--active", is_flag=True, help="Route logins to it at once (default: inactive until activated)."
+)
 @click.option("--json", "as_json", is_flag=True)
 def connections_create_oidc(
     org_ref: str,
@@ -191,6 +201,7 @@ def connections_create_oidc(
     scopes: tuple[str, ...],
     name: str | None,
     ca_bundle_file: Path | None,
+    active: bool,
     as_json: bool,
 ) -> None:
     """Create an OIDC connection (the IdP's discovery document is fetched and checked first)
@@ -214,7 +225,7 @@ def connections_create_oidc(
         organization = find_organization(uow, org_ref)
     with management() as use_cases:
         saved = use_cases.connections.create_oidc(
-            CLI_ACTOR, organization.id, settings, client_secret=secret, name=name
+            CLI_ACTOR, organization.id, settings, client_secret=secret, name=name, active=active
         )
         view = use_cases.connections.describe(saved.connection, saved.warnings)
     assert isinstance(view.settings, OidcView)
@@ -224,6 +235,7 @@ def connections_create_oidc(
         "organization_id": organization.id,
         "issuer": issuer,
         "redirect_uri": oidc.redirect_uri,
+        "active": view.active,
         "warnings": list(view.warnings),
     }
     lines = [
@@ -236,7 +248,18 @@ def connections_create_oidc(
         data["jwks_uri"] = oidc.jwks_uri
         lines.append(f"  Client public keys (JWKS URL):               {oidc.jwks_uri}")
     lines += [f"warning: {w}" for w in view.warnings]
+    lines += _inactive_hint(view)
     emit(as_json, data, lines)
+
+
+def _inactive_hint(view: ConnectionView) -> list[str]:
+    """A connection created without --active routes no login yet: say how to start."""
+    if view.active:
+        return []
+    return [
+        "",
+        f"Inactive: once a test login works, run `gatehouse connections activate {view.id}`",
+    ]
 
 
 @connections.command("list")
@@ -308,6 +331,7 @@ def _shown(view: ConnectionView, as_json: bool) -> None:
     else:
         lines.append("  settings: they no longer pass Gatehouse's checks; update them")
     lines += [f"warning: {w}" for w in view.warnings]
+    lines += _inactive_hint(view)
     emit(as_json, data, lines)
 
 

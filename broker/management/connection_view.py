@@ -92,6 +92,14 @@ class OidcView:
     jwks_uri: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class LastTest:
+    """The outcome of the connection's newest test login (the portal's test step)."""
+
+    passed: bool
+    at: datetime
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ConnectionView:
     id: str
@@ -105,13 +113,24 @@ class ConnectionView:
     #: tightened since they were saved); `warnings` then says what to fix.
     settings: SamlView | OidcView | None
     warnings: tuple[str, ...]
+    #: None: never tested.
+    last_test: LastTest | None
+    #: When a test last passed, of whatever settings; None: no test ever passed.
+    last_passed_at: datetime | None
 
 
 def describe(
-    connection: Connection, *, issuer: str, now: datetime, warnings: tuple[str, ...] = ()
+    connection: Connection,
+    *,
+    issuer: str,
+    now: datetime,
+    last_test: LastTest | None,
+    last_passed_at: datetime | None,
+    warnings: tuple[str, ...] = (),
 ) -> ConnectionView:
     """`warnings`: what the change that produced `connection` noticed (metadata, discovery)
-    besides what the stored settings say by themselves."""
+    besides what the stored settings say by themselves. `last_test`, `last_passed_at`: from
+    the stored test results (the caller reads them)."""
     settings: SamlView | OidcView | None
     try:
         if connection.kind == SamlConnectionConfig.kind:
@@ -139,6 +158,8 @@ def describe(
         created_at=connection.created_at,
         settings=settings,
         warnings=tuple(dict.fromkeys(warnings + found)),
+        last_test=last_test,
+        last_passed_at=last_passed_at,
     )
 
 

@@ -38,7 +38,7 @@ from broker.management.connection_settings import (
     require_saml_idp,
     saml_config,
 )
-from broker.management.connection_view import ConnectionView, describe
+from broker.management.connection_view import ConnectionView, LastTest, describe
 from broker.management.deps import ManagementDeps, fetching_for, record
 from broker.management.errors import InvalidInput, ResourceConflict, ResourceNotFound
 from broker.model.opaque import new_id
@@ -78,7 +78,8 @@ class Connections:
         active: bool = True,
     ) -> Saved:
         """From `metadata_url` (fetched through the outbound guard), `metadata_xml`, or
-        `idp_entity_id` + `sso_url` + `certificates`; the SP key pairs are generated here."""
+        `idp_entity_id` + `sso_url` + `certificates`; the SP key pairs are generated here.
+        `active`: the API and the CLI pass the caller's choice (inactive unless asked)."""
         refuse_unknown(settings, SAML_SETTINGS)
         chosen = check_name(name) if name is not None else None
         self._organization(organization_id)
@@ -157,9 +158,19 @@ class Connections:
             return list(uow.connections.page(organization_id, after=after, limit=limit))
 
     def describe(self, connection: Connection, warnings: tuple[str, ...] = ()) -> ConnectionView:
-        """The public view (no secret, no private key: M-05)."""
+        """The public view (no secret, no private key: M-05), with what the stored test
+        logins say: the newest outcome, and when one last passed (the purge keeps both)."""
+        with self._deps.store.unit_of_work() as uow:
+            tests = uow.connection_tests
+            newest = tests.latest(connection.organization_id, connection.id, limit=1)
+            passed = tests.newest_passed(connection.organization_id, connection.id)
         return describe(
-            connection, issuer=self._deps.issuer, now=self._deps.clock.now(), warnings=warnings
+            connection,
+            issuer=self._deps.issuer,
+            now=self._deps.clock.now(),
+            last_test=LastTest(newest[0].passed, newest[0].created_at) if newest else None,
+            last_passed_at=passed.created_at if passed else None,
+            warnings=warnings,
         )
 
     def update(
@@ -228,10 +239,7 @@ class Connections:
             raise ResourceConflict("the connection changed since it was checked; test it again")
         if current.active:
             return current
-        try:
-            parse_settings(current)
-        except ConfigError as exc:
-            raise ResourceConflict(f"update its settings before activating it ({exc})") from exc
+        refuse_unless_activatable(current)
         return self.save(actor, current, replace(current, active=True), "connection.activated")
 
     def deactivate(self, actor: str, organization_id: str, connection_id: str) -> Connection:
@@ -321,6 +329,9 @@ class Connections:
             scoped.organization(uow, organization_id)
 
     def _add(self, actor: str, connection: Connection) -> None:
+        """A connection created active passes the same check as `activate` first."""
+        if connection.active:
+            refuse_unless_activatable(connection)
         with self._deps.store.unit_of_work() as uow:
             scoped.organization(uow, connection.organization_id)
             try:
@@ -370,6 +381,15 @@ def changed_settings(before: Mapping[str, object], after: Mapping[str, object]) 
     return sorted(
         _CHANGED_NAME.get(k, k) for k in {*before, *after} if before.get(k) != after.get(k)
     )
+
+
+def refuse_unless_activatable(connection: Connection) -> None:
+    """The rule for routing logins to a connection, whether it is activated later or
+    created active: its settings must pass the connector's checks (409 otherwise)."""
+    try:
+        parse_settings(connection)
+    except ConfigError as exc:
+        raise ResourceConflict(f"update its settings before activating it ({exc})") from exc
 
 
 def parse_settings(connection: Connection) -> None:

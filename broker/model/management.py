@@ -18,8 +18,14 @@ from broker.model.vendors import STRATEGIES
 SCOPES = (
     "organizations:read", "organizations:write", "connections:read", "connections:write",
     "domains:read", "domains:write", "portal_links:write", "profiles:read", "profiles:write",
-    "events:read", "users:read", "users:write",
+    "events:read", "users:read", "users:write", "domains:assert",
 )  # fmt: skip
+#: Scopes a client gets only by naming them, never in an "everything" grant (the demo's
+#: backend): `domains:assert` marks a domain verified on the caller's word, without DNS,
+#: and so lets its organization's IdP vouch for every address in it.
+PRIVILEGED_SCOPES = ("domains:assert",)
+#: What "every scope" means for a client that does not name them.
+ORDINARY_SCOPES = tuple(s for s in SCOPES if s not in PRIVILEGED_SCOPES)
 
 #: What a portal link may let the customer's IT admin do.
 PORTAL_FEATURES = ("sso", "domain_verification")

@@ -132,6 +132,16 @@ class OidcSettings(ApiObject):
 
 
 @_frozen
+class LastTest(ApiObject):
+    """The outcome of a connection's newest test login."""
+
+    RESOURCE = "test outcome"
+
+    passed: bool
+    at: datetime
+
+
+@_frozen
 class _ConnectionFields(ApiObject):
     id: str
     type: str
@@ -144,6 +154,10 @@ class _ConnectionFields(ApiObject):
     created_at: datetime
     #: What weakens the connection or will break it.
     warnings: tuple[str, ...]
+    #: The newest test login's outcome; None: never tested.
+    last_test: LastTest | None
+    #: When a test login last passed, of whatever settings; None: none ever passed.
+    last_passed_at: datetime | None
 
 
 @_frozen

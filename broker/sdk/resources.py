@@ -47,10 +47,16 @@ class Connections:
         return f"{base}/{connection_id}" if connection_id else base
 
     def create_saml(
-        self, organization_id: str, *, name: str | None = None, active: bool = True, **settings: Any
+        self,
+        organization_id: str,
+        *,
+        name: str | None = None,
+        active: bool = False,
+        **settings: Any,
     ) -> SamlConnection:
         """`metadata_url=`, `metadata_xml=`, or `idp_entity_id=`, `sso_url=` and
-        `certificates=[...]`, plus any SAML option (`attribute_profile=`...)."""
+        `certificates=[...]`, plus any SAML option (`attribute_profile=`...). `active=True`:
+        logins route to it at once; otherwise it waits for `activate`."""
         body = _without_none({"type": "saml", "name": name, "active": active, "settings": settings})
         return _of_type(
             SamlConnection, self._t.request("POST", self._path(organization_id), json=body)
@@ -64,9 +70,10 @@ class Connections:
         client_id: str,
         client_secret: str | None = None,
         name: str | None = None,
-        active: bool = True,
+        active: bool = False,
         **settings: Any,
     ) -> OidcConnection:
+        """`active=True`: logins route to it at once; otherwise it waits for `activate`."""
         fields = _without_none(
             {"issuer": issuer, "client_id": client_id, "client_secret": client_secret}
         )

@@ -46,6 +46,11 @@ class ConnectionTestRepo(Protocol):
         """The connection's most recent tests, newest first."""
         ...
 
+    def newest_passed(self, organization_id: str, connection_id: str) -> ConnectionTest | None:
+        """The connection's newest passed test, of whatever settings; None if none ever
+        passed. `purge_before` always keeps it, so "ever passed" stays answerable."""
+        ...
+
     def passed(self, organization_id: str, connection_id: str, config_digest: str) -> bool:
         """Whether a test of exactly these settings passed (activation requires one)."""
         ...

@@ -12,7 +12,7 @@ import httpx
 from starlette.testclient import TestClient
 
 from broker.management.access import api_audience, register_management_client
-from broker.model.management import SCOPES
+from broker.model.management import ORDINARY_SCOPES
 from broker.store import Store
 from tests.support.config import ISSUER
 from tests.support.gatehouse import Gatehouse, build_gatehouse
@@ -73,7 +73,8 @@ class ApiWorld(Gatehouse):
     callers: dict[str, Caller] = field(default_factory=dict)
 
     def caller(self, *scopes: str, name: str = "backend") -> Caller:
-        """A new management client granted `scopes` (all of them if none are named)."""
+        """A new management client granted `scopes` (all but the privileged ones if none
+        are named: those only by name, as in production)."""
         return register_caller(self, self.http, *scopes, name=name)
 
     def admin(self) -> Caller:
@@ -81,7 +82,7 @@ class ApiWorld(Gatehouse):
 
 
 def register_caller(world: Gatehouse, http: TestClient, *scopes: str, name: str) -> Caller:
-    granted = scopes or SCOPES
+    granted = scopes or ORDINARY_SCOPES
     with world.store.unit_of_work() as uow:
         registered = register_management_client(
             uow, name=name, scopes=list(granted), now=world.clock.now()

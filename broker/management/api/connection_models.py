@@ -119,17 +119,23 @@ class OidcSettingsCreate(OidcSettingsUpdate):
     client_id: str = Field(min_length=1, max_length=1024)
 
 
+_ACTIVE = (
+    "true: logins route to it at once (the same check as activateConnection); default "
+    "false: stored, but routes no login until activated, e.g. once a test passed"
+)
+
+
 class SamlConnectionCreate(Input):
     type: Literal["saml"]
     name: Name | None = None
-    active: bool = Field(default=True, description="false: stored, but routes no login yet")
+    active: bool = Field(default=False, description=_ACTIVE)
     settings: SamlSettingsIn
 
 
 class OidcConnectionCreate(Input):
     type: Literal["oidc"]
     name: Name | None = None
-    active: bool = Field(default=True, description="false: stored, but routes no login yet")
+    active: bool = Field(default=False, description=_ACTIVE)
     settings: OidcSettingsCreate
 
 
@@ -222,6 +228,11 @@ class OidcSettingsOut(BaseModel):
     )
 
 
+class LastTestOut(BaseModel):
+    passed: bool
+    at: datetime
+
+
 class ConnectionOutBase(BaseModel):
     id: str
     type: str
@@ -234,6 +245,12 @@ class ConnectionOutBase(BaseModel):
         description="null only if the stored settings no longer pass Gatehouse's checks"
     )
     warnings: list[str] = Field(description="what weakens the connection or will break it")
+    last_test: LastTestOut | None = Field(
+        description="the newest test login's outcome (the portal's test step); null: never tested"
+    )
+    last_passed_at: datetime | None = Field(
+        description="when a test login last passed, of whatever settings; null: none ever passed"
+    )
 
 
 class SamlConnectionOut(ConnectionOutBase):

@@ -1,4 +1,5 @@
-"""`/organizations/{id}/domains`: claim, verify by DNS TXT, list, read, release."""
+"""`/organizations/{id}/domains`: claim, verify by DNS TXT (or on the caller's word, behind
+its own scope), list, read, release."""
 
 from __future__ import annotations
 
@@ -105,6 +106,10 @@ def operations(management: Management) -> list[Operation]:
             )
         )
 
+    def assert_verified(call: Call) -> Reply:
+        org, name = call.path["organization_id"], call.path["domain"]
+        return Reply(body=domain_out(domains.mark_verified(call.principal.actor, org, name)))
+
     def delete(call: Call) -> Reply:
         domains.delete(call.principal.actor, call.path["organization_id"], call.path["domain"])
         return Reply(204)
@@ -127,6 +132,16 @@ def operations(management: Management) -> list[Operation]:
                   scope=write, handler=verify, response=VerificationOut,
                   description="A failed check answers 200 with status failed and the "
                   "reason, and is recorded as a domain.verification_failed event."),
+        Operation(method="POST", path=item + "/assert-verified",
+                  operation_id="assertDomainVerified",
+                  summary="Mark the domain verified on the caller's word, without DNS",
+                  tag=TAG, scope="domains:assert", handler=assert_verified,
+                  response=DomainOut, errors=(404, 409),
+                  description="For an organization that cannot publish the TXT record; the "
+                  "same as `gatehouse domains verify --operator`. Needs the domains:assert "
+                  "scope, which a client gets only when it is named. Recorded as a "
+                  "domain.verified event with reason operator_assertion and the caller as "
+                  "actor; a domain another organization verified answers 409."),
         Operation(method="DELETE", path=item, operation_id="deleteDomain",
                   summary="Release a domain; it stops routing logins at once", tag=TAG,
                   scope=write, handler=delete, status=204),

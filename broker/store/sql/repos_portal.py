@@ -150,6 +150,16 @@ _LATEST_TESTS = keyset(
     _TESTS.c.id,
     descending=True,
 )
+_LATEST_PASSED = keyset(
+    select(_TESTS).where(
+        _TESTS.c.organization_id == _TEST_ORGANIZATION_ID,
+        _TESTS.c.connection_id == _TEST_CONNECTION_ID,
+        _TESTS.c.passed == true(),
+    ),
+    _TESTS.c.created_at,
+    _TESTS.c.id,
+    descending=True,
+)
 _PASSED = select(
     exists().where(
         _TESTS.c.organization_id == _TEST_ORGANIZATION_ID,
@@ -215,6 +225,12 @@ class SqlConnectionTestRepo:
         params = {"p_organization_id": organization_id, "p_connection_id": connection_id}
         rows = _LATEST_TESTS.page(self._connection, params, after=None, limit=limit)
         return [_test(row) for row in rows]
+
+    def newest_passed(self, organization_id: str, connection_id: str) -> ConnectionTest | None:
+        """In the order of `latest`."""
+        params = {"p_organization_id": organization_id, "p_connection_id": connection_id}
+        rows = _LATEST_PASSED.page(self._connection, params, after=None, limit=1)
+        return _test(rows[0]) if rows else None
 
     def passed(self, organization_id: str, connection_id: str, config_digest: str) -> bool:
         params = {

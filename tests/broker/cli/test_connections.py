@@ -51,10 +51,26 @@ def test_create_from_a_metadata_file_prints_the_sp_values(
     assert out["acs_url"] == f"{ISSUER}/saml/{cid}/acs"
     assert out["sp_entity_id"] == f"{ISSUER}/saml/{cid}/metadata"
     assert out["sp_metadata_url"] == out["sp_entity_id"]
+    assert out["active"] is False  # until `connections activate` (or --active)
     listed = json.loads(run(env, "connections", "list", "--json"))["connections"]
     assert [c["id"] for c in listed] == [cid]
     text = run(env, "connections", "create-saml", "--org", org, "--metadata-file", str(metadata))
     assert "ACS URL (Reply URL):" in text
+    second = text.splitlines()[0]
+    assert f"Inactive: once a test login works, run `gatehouse connections activate {second}`" in (
+        text
+    )
+
+
+def test_active_routes_logins_at_once(env: dict[str, str], tmp_path: Path) -> None:
+    create_org(env, "Example Corp", "example")
+    metadata, _ = write_metadata(tmp_path)
+    args = ["connections", "create-saml", "--org", "example", "--metadata-file", str(metadata)]
+    out = json.loads(run(env, *args, "--active", "--json"))
+    assert out["active"] is True
+    shown = json.loads(run(env, "connections", "show", out["id"], "--json"))
+    assert (shown["active"], shown["version"]) == (True, 1)
+    assert "Inactive" not in run(env, *args, "--active")
 
 
 def test_create_from_a_metadata_url(env: dict[str, str], tmp_path: Path) -> None:

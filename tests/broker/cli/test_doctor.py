@@ -101,7 +101,7 @@ def create_oidc(env: dict[str, str], org: str, issuer: str, tmp_path: Path) -> s
     secret.write_text(SECRET)
     created = run(
         env, "connections", "create-oidc", "--org", org, "--issuer", issuer,
-        "--client-id", "gatehouse", "--client-secret-file", str(secret), "--json",
+        "--client-id", "gatehouse", "--client-secret-file", str(secret), "--active", "--json",
     )  # fmt: skip
     cid: str = json.loads(created)["id"]
     return cid
@@ -115,7 +115,7 @@ def test_a_healthy_deployment_is_all_ok(env: dict[str, str], tmp_path: Path) -> 
         oidc = create_oidc(env, org, issuer, tmp_path)
         saml = json.loads(
             run(env, "connections", "create-saml", "--org", org, "--metadata-file",
-                str(metadata), "--json")
+                str(metadata), "--active", "--json")
         )["id"]  # fmt: skip
         inactive = create_oidc(env, org, issuer, tmp_path)
         run(env, "connections", "deactivate", inactive)

@@ -20,7 +20,7 @@ __all__ = ["env"]  # the fixture, re-used
 def saml_connection(env: dict[str, str], org: str, tmp_path: Path) -> str:
     metadata, _ = write_metadata(tmp_path)
     out = run(env, "connections", "create-saml", "--org", org, "--metadata-file", str(metadata),
-              "--name", "Example SAML", "--json")  # fmt: skip
+              "--name", "Example SAML", "--active", "--json")  # fmt: skip
     cid: str = json.loads(out)["id"]
     return cid
 
@@ -36,6 +36,7 @@ def test_show_activate_and_deactivate(env: dict[str, str], tmp_path: Path) -> No
     shown = json.loads(run(env, "connections", "show", cid, "--json"))
     assert (shown["id"], shown["type"], shown["organization_id"]) == (cid, "saml", org)
     assert (shown["name"], shown["active"], shown["version"]) == ("Example SAML", True, 1)
+    assert (shown["last_test"], shown["last_passed_at"]) == (None, None)  # never tested
     assert shown["settings"]["idp_entity_id"] == "https://idp.test/metadata"
     assert shown["settings"]["acs_url"] == f"{env['GATEHOUSE_ISSUER']}/saml/{cid}/acs"
     text = run(env, "connections", "show", cid)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 from cryptography import x509
 
+from broker.model.portal import ConnectionTest
 from broker.upstream.oidc.config import OidcConnectionConfig
 from tests.support.config import ISSUER
 from tests.support.connection_upstreams import (
@@ -50,7 +51,9 @@ def test_saml_from_a_metadata_document_answers_what_the_idp_admin_needs(
     assert (created["type"], created["name"], created["organization_id"]) == (
         "saml", "Acme Okta", org,
     )  # fmt: skip
-    assert (created["active"], created["version"]) == (True, 1)
+    # Inactive until asked: no login routes to an IdP its admin has not set up yet.
+    assert (created["active"], created["version"]) == (False, 1)
+    assert (created["last_test"], created["last_passed_at"]) == (None, None)
     saml = created["settings"]
     assert (saml["idp_entity_id"], saml["sso_url"], saml["sso_binding"]) == (
         IDP_ENTITY_ID, SSO_URL, "redirect",
@@ -305,3 +308,60 @@ def kinds(world: ApiWorld, org: str) -> list[str]:
     with world.store.unit_of_work() as uow:
         return [e.kind for e in reversed(uow.audit.list(organization_id=org))
                 if e.kind.startswith("connection.")]  # fmt: skip
+
+
+def test_active_true_at_creation_routes_logins_at_once(
+    connections_world: ApiWorld, upstreams: Upstreams
+) -> None:
+    """`"active": true` passes the same check as activateConnection, in the one write that
+    creates it: one version, one connection.created event."""
+    world, org = connections_world, organization(connections_world)
+    saml = create(world, org, "saml", active=True, metadata_xml=upstreams.metadata().decode())
+    oidc = create(world, org, "oidc", active=True, **oidc_settings(upstreams))
+    for created in (saml, oidc):
+        assert (created["active"], created["version"]) == (True, 1)
+    with world.store.unit_of_work() as uow:
+        kinds = [e.kind for e in uow.audit.list(organization_id=org)]
+    assert kinds.count("connection.created") == 2
+    assert "connection.activated" not in kinds
+    inactive = create(world, org, "saml", active=False, metadata_xml=upstreams.metadata().decode())
+    assert inactive["active"] is False
+
+
+def test_a_connection_says_its_newest_test_and_when_one_last_passed(
+    connections_world: ApiWorld, upstreams: Upstreams
+) -> None:
+    """From the portal's stored test logins: the newest outcome, and the newest pass of
+    whatever settings, which the retention purge keeps however old."""
+    world, org = connections_world, organization(connections_world)
+    cid = create(world, org, "saml", metadata_xml=upstreams.metadata().decode())["id"]
+    path = f"/organizations/{org}/connections/{cid}"
+    start = world.clock.now()
+    outcomes = [(False, "wrong_audience"), (True, None), (True, None), (False, "expired")]
+    with world.store.unit_of_work() as uow:
+        for n, (passed, reason) in enumerate(outcomes):
+            uow.connection_tests.add(
+                ConnectionTest(
+                    id=f"ct_{n}", organization_id=org, connection_id=cid,
+                    config_digest=f"digest{n}", passed=passed, reason=reason, report={},
+                    created_at=start + timedelta(minutes=n),
+                )
+            )  # fmt: skip
+    read = world.admin().get(path).json()
+    assert read["last_test"]["passed"] is False
+    assert _instant(read["last_test"]["at"]) == start + timedelta(minutes=3)
+    assert _instant(read["last_passed_at"]) == start + timedelta(minutes=2)
+    with world.store.unit_of_work() as uow:
+        assert uow.connection_tests.purge_before(start + timedelta(days=90), limit=100) == 2
+    after = world.admin().get(path).json()
+    assert (after["last_test"], after["last_passed_at"]) == (
+        read["last_test"], read["last_passed_at"],
+    )  # fmt: skip
+    [listed] = world.admin().get(f"/organizations/{org}/connections").json()["items"]
+    assert (listed["last_test"], listed["last_passed_at"]) == (
+        read["last_test"], read["last_passed_at"],
+    )  # fmt: skip
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -257,3 +257,64 @@ def test_a_resolver_address_that_is_not_one_is_refused(text: str) -> None:
 def test_a_resolver_address_reads_host_and_port() -> None:
     assert parse_nameserver("[::1]:5353") == ("::1", 5353)
     assert parse_nameserver("10.0.0.2") == ("10.0.0.2", 53)
+
+
+# -- an operator's assertion (domains:assert) ---------------------------------------------
+
+
+def test_a_client_granted_domains_assert_verifies_without_dns(world: ApiWorld) -> None:
+    """The API's `domains verify --operator`: no TXT record, audited with the caller as the
+    actor and the assertion as the reason."""
+    org = organization(world)
+    claim(world, org, "acme.test")
+    operator = world.caller("domains:assert", name="operator")
+    response = operator.post(f"/organizations/{org}/domains/acme.test/assert-verified")
+    assert response.status_code == 200, response.text
+    asserted = response.json()
+    assert (asserted["name"], asserted["verified"], asserted["verification"]) == (
+        "acme.test", True, None,
+    )  # fmt: skip
+    assert asserted["verified_at"] is not None
+    with world.store.unit_of_work() as uow:
+        assert uow.domains.find_verified("acme.test").organization_id == org
+        verified = [e for e in uow.audit.list(organization_id=org) if e.kind == "domain.verified"]
+    assert [(e.actor, e.reason) for e in verified] == [
+        (f"management_client:{operator.client_id}", "operator_assertion")
+    ]
+    again = operator.post(f"/organizations/{org}/domains/acme.test/assert-verified")
+    assert again.json() == asserted  # already verified: nothing more is recorded
+    assert events(world, org).count(("domain.verified", "operator_assertion")) == 1
+
+
+def test_asserting_needs_its_own_scope_which_no_default_grant_carries(world: ApiWorld) -> None:
+    """A client made without naming `domains:assert` (here: every ordinary scope, as the
+    admin and the demo's backend have) gets 403 naming it, and nothing changes."""
+    org = organization(world)
+    claim(world, org, "acme.test")
+    response = world.admin().post(f"/organizations/{org}/domains/acme.test/assert-verified")
+    assert response.status_code == 403
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["scope"] == "domains:assert"
+    assert "domains:assert" not in world.admin().scopes
+    got = world.admin().get(f"/organizations/{org}/domains/acme.test").json()
+    assert got["verified"] is False
+    assert ("domain.verified", "operator_assertion") not in events(world, org)
+
+
+def test_an_assertion_cannot_take_another_organizations_domain(world: ApiWorld) -> None:
+    """D-01 holds for the assertion too: 409 once another organization verified the name;
+    404 for a name this organization has not claimed."""
+    first, second = organization(world, "First"), organization(world, "Second")
+    operator = world.caller("domains:assert", name="operator")
+    for org in (first, second):
+        claim(world, org, "shared.test")
+    won = operator.post(f"/organizations/{first}/domains/shared.test/assert-verified")
+    assert won.status_code == 200
+    lost = operator.post(f"/organizations/{second}/domains/shared.test/assert-verified")
+    assert lost.status_code == 409
+    assert lost.headers["content-type"] == "application/problem+json"
+    assert ("domain.verification_failed", "verified_by_another_organization") in events(
+        world, second
+    )
+    absent = operator.post(f"/organizations/{first}/domains/other.test/assert-verified")
+    assert absent.status_code == 404

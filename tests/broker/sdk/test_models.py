@@ -15,9 +15,11 @@ import httpx
 import pytest
 
 from broker.management.dns_txt import DnsTxtLookup
+from broker.model.portal import ConnectionTest
 from broker.sdk import (
     Event,
     Gatehouse,
+    LastTest,
     MalformedResponse,
     OidcConnection,
     Organization,
@@ -122,7 +124,7 @@ def test_saml_connections_round_trip(world: tuple[ApiWorld, Zone], upstreams: Up
     gatehouse, wire = sdk(world[0])
     acme = gatehouse.organizations.create("Acme")
     created = gatehouse.connections.create_saml(
-        acme.id, metadata_xml=upstreams.metadata().decode(), name="Okta"
+        acme.id, metadata_xml=upstreams.metadata().decode(), name="Okta", active=True
     )
     wire.round_trips(created)
     assert isinstance(created, SamlConnection)
@@ -132,6 +134,7 @@ def test_saml_connections_round_trip(world: tuple[ApiWorld, Zone], upstreams: Up
         True,
         1,
     )
+    assert (created.last_test, created.last_passed_at) == (None, None)
     assert created.settings is not None
     assert created.settings.acs_url == f"{ISSUER}/saml/{created.id}/acs"
     assert created.settings.sp_entity_id.startswith(ISSUER)
@@ -147,6 +150,19 @@ def test_saml_connections_round_trip(world: tuple[ApiWorld, Zone], upstreams: Up
     assert renamed.version > created.version
     wire.round_trips(gatehouse.connections.get(acme.id, created.id))
     wire.page_round_trips(list(gatehouse.connections.list(acme.id)))
+    tested_at = world[0].clock.now()
+    with world[0].store.unit_of_work() as uow:
+        uow.connection_tests.add(
+            ConnectionTest(
+                id="ct_1", organization_id=acme.id, connection_id=created.id,
+                config_digest="d", passed=True, reason=None, report={}, created_at=tested_at,
+            )
+        )  # fmt: skip
+    tested = gatehouse.connections.get(acme.id, created.id)
+    wire.round_trips(tested)
+    assert isinstance(tested.last_test, LastTest)
+    assert (tested.last_test.passed, tested.last_test.at) == (True, tested_at)
+    assert tested.last_passed_at == tested_at
 
 
 def test_oidc_connections_round_trip(world: tuple[ApiWorld, Zone], upstreams: Upstreams) -> None:

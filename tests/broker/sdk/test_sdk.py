@@ -40,6 +40,12 @@ def test_organizations_and_domains_round_trip(world: ApiWorld) -> None:
     assert claim.verification is not None
     assert claim.verification.name == "_gatehouse-challenge.acme.test"
     assert [d.name for d in gatehouse.domains.list(acme.id)] == ["acme.test"]
+    with pytest.raises(Forbidden) as forbidden:  # no default grant carries it
+        gatehouse.domains.assert_verified(acme.id, "acme.test")
+    assert forbidden.value.scope == "domains:assert"
+    operator = sdk(world, "domains:assert")
+    asserted = operator.domains.assert_verified(acme.id, "acme.test")
+    assert (asserted.name, asserted.verified, asserted.verification) == ("acme.test", True, None)
     gatehouse.domains.delete(acme.id, "acme.test")
     gatehouse.organizations.delete(acme.id)
     with pytest.raises(NotFound):
@@ -91,7 +97,14 @@ def test_connections_profiles_links_users_and_events(world: ApiWorld) -> None:
     gatehouse = sdk(world)
     acme = gatehouse.organizations.create("Acme")
     metadata = metadata_xml("https://idp.test/metadata", "https://idp.test/sso", generate())
-    connection = gatehouse.connections.create_saml(acme.id, metadata_xml=metadata.decode())
+    waiting = gatehouse.connections.create_saml(acme.id, metadata_xml=metadata.decode())
+    assert waiting.active is False  # until asked
+    connection = gatehouse.connections.create_saml(
+        acme.id, metadata_xml=metadata.decode(), active=True
+    )
+    assert connection.active is True
+    assert (connection.last_test, connection.last_passed_at) == (None, None)
+    gatehouse.connections.delete(acme.id, waiting.id)
     assert connection.type == "saml"
     assert connection.settings is not None
     assert connection.settings.acs_url.endswith(f"/saml/{connection.id}/acs")

@@ -312,6 +312,29 @@ def test_passed_is_for_exactly_the_settings_tested(store: Store) -> None:
         assert tests.passed("org_a", "con_a", "d1")
 
 
+def test_newest_passed_is_the_connections_own_of_any_settings(store: Store) -> None:
+    """What a connection's `last_passed_at` reads: newest first in `latest`'s order, a
+    failure after it changes nothing, and none for a connection no test passed."""
+    seed_tenants(store)
+    with store.unit_of_work() as uow:
+        tests = uow.connection_tests
+        assert tests.newest_passed("org_a", "con_a") is None
+        tests.add(connection_test("ct_1", digest="d1", passed=False))
+        assert tests.newest_passed("org_a", "con_a") is None  # tested, never passed
+        tests.add(connection_test("ct_3", digest="d1", at=NOW + SECOND))
+        tests.add(connection_test("ct_2", digest="d2", at=NOW + SECOND))  # same instant
+        tests.add(connection_test("ct_4", digest="d3", passed=False, at=NOW + 2 * SECOND))
+        tests.add(connection_test("ct_5", "con_b", "org_b", at=NOW + 3 * SECOND))
+        newest = tests.newest_passed("org_a", "con_a")
+        assert newest == connection_test("ct_3", digest="d1", at=NOW + SECOND)
+        assert [t.id for t in tests.latest("org_a", "con_a", limit=1)] == ["ct_4"]
+        assert tests.newest_passed("org_a", "con_keep") is None
+        assert tests.newest_passed("org_b", "con_a") is None  # another organization's
+        assert tests.newest_passed("org_b", "con_b") == connection_test(
+            "ct_5", "con_b", "org_b", at=NOW + 3 * SECOND
+        )
+
+
 def test_deleting_a_connection_removes_its_tests(store: Store) -> None:
     """A connection deleted and created again under the same id (the management API takes
     ids from its callers) must not inherit a passed test of the old one."""
