@@ -115,7 +115,10 @@ def create_app(
             info = idp.parse_request(binding, single_valued(items))
         except (ParameterError, AuthnRequestError) as exc:
             return pages.error(request, "This login request cannot be answered", str(exc))
-        return login_page(request, pending.put(info), info, dict(DEFAULT_FORM))
+        form = dict(DEFAULT_FORM)
+        if info.subject_hint:
+            form["email"] = info.subject_hint
+        return login_page(request, pending.put(info), info, form)
 
     async def login(request: Request) -> Response:
         try:

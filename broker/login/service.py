@@ -136,6 +136,8 @@ class LoginService:
             return self._email_page(
                 flow, request, error="Choose one of the listed sign-in options."
             )
+        if email and email != flow.request.login_hint:
+            flow = replace(flow, entered_email=email)
         return self._hand_off(flow, match, request)
 
     def callback(self, connection_id: str, request: HttpRequest) -> Result:
@@ -193,6 +195,9 @@ class LoginService:
     ) -> Result:
         with self._store.unit_of_work() as uow:
             decision = self._decide(uow, flow, email=email)
+        if not from_hint and email:
+            # Kept on the flow (persisted at hand-off) so the IdP is told who is coming.
+            flow = replace(flow, entered_email=email)
         if isinstance(decision, Route):
             return self._hand_off(flow, decision.connection, request)
         if isinstance(decision, Choose):
@@ -237,6 +242,7 @@ class LoginService:
                     connection_id=connection.id,
                     connector_state=start.connector_state,
                     browser_binding=binding_hash,
+                    entered_email=flow.entered_email,
                 ),
                 now=self._clock.now(),
             )
@@ -369,7 +375,7 @@ class LoginService:
             flow_id=flow.id,
             connection_id=connection.id,
             callback_url=endpoints_for(self._issuer, connection.id, connection.kind).callback_url,
-            login_hint=flow.request.login_hint,
+            login_hint=flow.entered_email or flow.request.login_hint,
             force_reauthentication="login" in flow.request.prompt,
             max_age=flow.request.max_age,
             connector_state=flow.connector_state,

@@ -46,6 +46,7 @@ SAML_OPTIONS = (
     "name_id_format", "attribute_profile", "attribute_mapping", "required_claims",
     "subject_attribute", "clock_skew_seconds", "allow_sha1", "allow_cbc_encryption",
     "require_assertion_signature", "require_encrypted_assertion", "strategy", "ca_bundle",
+    "subject_hint",
 )  # fmt: skip
 OIDC_SETTINGS = (
     "issuer", "vendor", "client_id", "token_endpoint_auth_method", "scopes", "endpoints",

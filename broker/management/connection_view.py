@@ -57,6 +57,7 @@ class SamlView:
     allow_cbc_encryption: bool
     require_assertion_signature: bool
     require_encrypted_assertion: bool
+    subject_hint: bool
     strategy: str | None
     #: The CAs its metadata URL fetches trust beside the deployment's.
     ca_certificates: tuple[CertificateView, ...]
@@ -197,6 +198,7 @@ def _saml(config: SamlConnectionConfig, issuer: str, connection_id: str) -> Saml
         allow_cbc_encryption=config.allow_cbc_encryption,
         require_assertion_signature=config.require_assertion_signature,
         require_encrypted_assertion=config.require_encrypted_assertion,
+        subject_hint=config.subject_hint,
         strategy=config.strategy,
         ca_certificates=tuple(certificate_view(pem) for pem in config.ca_bundle),
         acs_url=endpoints.callback_url,

@@ -143,6 +143,11 @@ class PendingAuthorization:
     browser_binding: str | None = None
     #: Set when the flow is a portal test login: no code is ever issued for it.
     test: TrialLogin | None = None
+    #: The address the person typed on our email page, sent upstream as the login hint.
+    #: It wins over the relying party's `login_hint`: the RP's is a guess made before the
+    #: person arrived, the typed one is what the person just told us, and it is the address
+    #: routing chose the IdP by.
+    entered_email: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -97,6 +97,7 @@ class SamlSettings(ApiObject):
     allow_cbc_encryption: bool
     require_assertion_signature: bool
     require_encrypted_assertion: bool
+    subject_hint: bool
     strategy: str | None
     ca_certificates: tuple[Certificate, ...]
     #: For the IdP admin: the ACS (Reply) URL, the Audience, and Gatehouse's SP metadata.

@@ -53,7 +53,9 @@ class FlowContext:
 
     `flow_id` goes upstream as OIDC `state` / SAML `RelayState`; `callback_url` is the
     published ACS URL or redirect URI for this connection; `connector_state` is what
-    `begin_login` returned (empty before it ran).
+    `begin_login` returned (empty before it ran). `login_hint` is who is expected at the IdP:
+    the address typed on our email page, else the relying party's `login_hint` (OIDC sends it
+    as `login_hint`, SAML as the AuthnRequest's Subject when the connection allows).
 
     `force_reauthentication` and `max_age` carry the relying party's freshness demands
     (OIDC `prompt=login`, `max_age`) upstream: Gatehouse keeps no session of its own, but the

@@ -61,6 +61,9 @@ class AuthnRequestInfo:
     signed: bool
     relay_state: str | None
     binding: Binding
+    #: The `<saml:Subject><saml:NameID>` the SP named (SAML Core §3.4.1): who it expects to
+    #: log in. Only a hint: the login form starts with it, the person may change it.
+    subject_hint: str | None = None
 
 
 def parse_authn_request(
@@ -103,6 +106,7 @@ def parse_authn_request(
         signed=signed,
         relay_state=relay_state,
         binding=binding,
+        subject_hint=_subject_hint(root),
     )
 
 
@@ -161,6 +165,13 @@ def _acs_url(root: Any, allowed_prefixes: tuple[str, ...]) -> str:
             f"{', '.join(allowed_prefixes)} (set IDP_SIM_ALLOWED_ACS)"
         )
     return str(acs_url)
+
+
+def _subject_hint(root: Any) -> str | None:
+    name_id = root.find(f"{qname(SAML, 'Subject')}/{qname(SAML, 'NameID')}")
+    if name_id is None or not name_id.text or not name_id.text.strip():
+        return None
+    return str(name_id.text).strip()
 
 
 def _name_id_format(root: Any) -> str | None:

@@ -27,7 +27,7 @@ from idp_simulator.config import SimulatorConfig
 from idp_simulator.keys import IdpKeys
 from tests.support.config import ISSUER
 from tests.support.harness import Harness, Login, build_harness, callback_params
-from tests.support.saml_pages import PostBack
+from tests.support.saml_pages import PostBack, hidden_fields
 from tests.support.simulator_moves import login_page, oidc_sign_in, saml_sign_in
 
 IDP_BASE = "https://idp.example.test"
@@ -126,6 +126,19 @@ class SimulatorWorld:
         """The RP sends the person to /authorize; Gatehouse hands off to the simulator."""
         login = self.gatehouse.new_login(login_hint=self.email if email is None else email)
         response = self.gatehouse.authorize(login)
+        assert response.status_code == 302, response.text
+        assert response.headers["location"].startswith(self.handoff), response.headers
+        return login, response
+
+    def start_typed(self, email: str) -> tuple[Login, httpx.Response]:
+        """The RP names no one (no `login_hint`): the person types `email` on Gatehouse's
+        email page, and Gatehouse hands off to the simulator."""
+        login = self.gatehouse.new_login(login_hint=None)
+        page = self.gatehouse.authorize(login)
+        assert page.status_code == 200, page.text
+        response: httpx.Response = self.gatehouse.client.post(
+            "/login", data={**hidden_fields(page.text), "email": email}, follow_redirects=False
+        )
         assert response.status_code == 302, response.text
         assert response.headers["location"].startswith(self.handoff), response.headers
         return login, response

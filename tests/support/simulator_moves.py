@@ -6,6 +6,8 @@ itself: each hop is a step whose target the caller can assert."""
 
 from __future__ import annotations
 
+import html
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -40,6 +42,16 @@ def oidc_sign_in(
     posted = http.post(f"{simulator_url}/oidc/login", data=fields, follow_redirects=False)
     assert posted.status_code == 302, posted.text
     return redirect_target(posted, "")
+
+
+_EMAIL_INPUT = re.compile(r'<input[^>]*\bname="email"[^>]*\bvalue="([^"]*)"')
+
+
+def prefilled_email(page: httpx.Response) -> str:
+    """The address the login form on `page` starts with (what a hint from the SP put there)."""
+    found = _EMAIL_INPUT.search(page.text)
+    assert found, page.text
+    return html.unescape(found.group(1))
 
 
 def typed(page: httpx.Response, form: dict[str, str]) -> dict[str, str]:

@@ -78,6 +78,11 @@ class SamlSettingsIn(ClaimOptions):
     )
     require_assertion_signature: bool | None = None
     require_encrypted_assertion: bool | None = None
+    subject_hint: bool | None = Field(
+        default=None,
+        description="name the person's email in the AuthnRequest Subject (default true); "
+        "turn off for an IdP that refuses requests carrying a Subject",
+    )
     ca_bundle: CaBundle | None = None
 
 
@@ -199,6 +204,7 @@ class SamlSettingsOut(BaseModel):
     allow_cbc_encryption: bool = Field(description="AES-CBC encrypted assertions accepted")
     require_assertion_signature: bool
     require_encrypted_assertion: bool
+    subject_hint: bool = Field(description="the person's email sent in the AuthnRequest Subject")
     strategy: str | None
     ca_certificates: list[CertificateOut] = Field(description=_CA_CERTIFICATES)
     acs_url: str = Field(description="for the IdP admin: the ACS (Reply) URL")

@@ -132,7 +132,7 @@ class SqlFlowRepo:
     def create(self, flow: PendingAuthorization) -> None:
         params = {
             "id": flow.id,
-            "request": _request_json(flow.request),
+            "request": _request_json(flow.request, flow.entered_email),
             "connection_id": flow.connection_id,
             "connector_state": flow.connector_state,
             "browser_binding": flow.browser_binding,
@@ -155,12 +155,13 @@ class SqlFlowRepo:
         *,
         now: datetime,
     ) -> PendingAuthorization:
-        """Only the request, connection and connector state may change: the id is the
-        correlation handle and the expiry was fixed at creation, so updates cannot keep a
-        flow alive past its TTL. The browser binding may be set once, never replaced: a
-        flow bound to one browser cannot be re-bound to another. Whether the flow is a
-        portal test login (`test`) is fixed at creation: an update can neither turn a login
-        for an app into a test (or back) nor retarget a test to other settings."""
+        """Only the request, the entered email, connection and connector state may change:
+        the id is the correlation handle and the expiry was fixed at creation, so updates
+        cannot keep a flow alive past its TTL. The browser binding may be set once, never
+        replaced: a flow bound to one browser cannot be re-bound to another. Whether the
+        flow is a portal test login (`test`) is fixed at creation: an update can neither
+        turn a login for an app into a test (or back) nor retarget a test to other
+        settings."""
         key = {"p_flow_id": flow_id, "now": now}
         row = first(self._connection, _LOCK_FLOW, key)
         if row is None:
@@ -179,7 +180,7 @@ class SqlFlowRepo:
             raise ValueError("a flow's test login is set at creation and cannot change")
         params = {
             **key,
-            "p_request": _request_json(changed.request),
+            "p_request": _request_json(changed.request, changed.entered_email),
             "p_connection_id": changed.connection_id,
             "p_connector_state": changed.connector_state,
             "p_browser_binding": changed.browser_binding,
@@ -335,9 +336,16 @@ _TUPLE_REQUEST_FIELDS = ("scope", "prompt")
 _REQUEST_FIELDS = tuple(f.name for f in fields(AuthorizationRequest))
 
 
-def _request_json(request: AuthorizationRequest) -> dict[str, Any]:
+#: The key, beside the request's fields in the flow's `request` JSON, of the address typed on
+#: the email page. Kept in that document rather than a column of its own: no migration, and
+#: `_request` already drops keys it does not know, so a deploy without it still reads the flow.
+_ENTERED_EMAIL = "entered_email"
+
+
+def _request_json(request: AuthorizationRequest, entered_email: str | None) -> dict[str, Any]:
     data = {name: getattr(request, name) for name in _REQUEST_FIELDS}
-    return {**data, **{name: list(data[name]) for name in _TUPLE_REQUEST_FIELDS}}
+    typed = {_ENTERED_EMAIL: entered_email} if entered_email is not None else {}
+    return {**data, **{name: list(data[name]) for name in _TUPLE_REQUEST_FIELDS}, **typed}
 
 
 def _request(data: dict[str, Any]) -> AuthorizationRequest:
@@ -360,6 +368,7 @@ def _flow(row: Row[Any]) -> PendingAuthorization:
         connector_state=row.connector_state,
         browser_binding=row.browser_binding,
         test=_test_login(row.test),
+        entered_email=row.request.get(_ENTERED_EMAIL),
     )
 
 

@@ -80,6 +80,12 @@ class SamlConnectionConfig:
     strategy: str | None = None
     #: CAs (PEM) its metadata URL fetches trust beside the deployment's (an on-premises IdP).
     ca_bundle: tuple[str, ...] = ()
+    #: Name the expected person in the AuthnRequest's `<saml:Subject>` (SAML Core §3.4.1: a
+    #: requester MAY), so the IdP's login page starts with their address. On by default:
+    #: Okta, Entra ID and ADFS take it as a hint. An IdP that refuses requests carrying a
+    #: Subject (some ADFS versions) needs it off. Sent only with the emailAddress NameID
+    #: format: the Subject's Format is the connection's, and an address is only that one.
+    subject_hint: bool = True
 
     @classmethod
     def parse(cls, raw: Mapping[str, object]) -> Self:
@@ -118,6 +124,7 @@ class SamlConnectionConfig:
             sp_encryption=_pair(raw.get("sp_encryption"), "sp_encryption"),
             strategy=reader.strategy(SAML_STRATEGIES),
             ca_bundle=reader.ca_bundle(),
+            subject_hint=reader.boolean("subject_hint", default=True),
         )
 
     def open(self, deps: ConnectorDeps, endpoints: ConnectionEndpoints) -> UpstreamConnector:
@@ -165,6 +172,7 @@ class SamlConnectionConfig:
             "allow_cbc_encryption": self.allow_cbc_encryption,
             "require_assertion_signature": self.require_assertion_signature,
             "require_encrypted_assertion": self.require_encrypted_assertion,
+            "subject_hint": self.subject_hint,
             "sp_signing": _pair_json(self.sp_signing),
             "sp_encryption": _pair_json(self.sp_encryption),
             **({"strategy": self.strategy} if self.strategy else {}),

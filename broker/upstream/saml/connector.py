@@ -114,6 +114,7 @@ class SamlConnector:
             self._sp_keys,
             relay_state=flow.flow_id,
             force_authn=flow.force_reauthentication or flow.max_age is not None,
+            subject_hint=flow.login_hint,
         )
         return LoginStart(action=out.action, connector_state=out.request_id.encode())
 

@@ -26,6 +26,7 @@ from broker.keys.crypto import SecretBox
 from broker.upstream.saml.config import (
     BINDING_POST,
     BINDING_REDIRECT,
+    NAMEID_EMAIL,
     SamlConnectionConfig,
     SpKeyPair,
 )
@@ -142,13 +143,26 @@ def build_authn_request(
     *,
     relay_state: str,
     force_authn: bool,
+    subject_hint: str | None = None,
 ) -> AuthnRequestOut:
     """An AuthnRequest signed with the SP signing key, on the binding the IdP asked for.
+
+    `subject_hint` (an email address) becomes the request's `<saml:Subject><saml:NameID>`
+    when the connection allows it and its NameID format is emailAddress (see
+    `SamlConnectionConfig.subject_hint`). python3-saml pastes the value into its XML
+    template unescaped, so it is escaped here: an address may hold `&`.
 
     HTTP-Redirect signs the query string itself (SAML Bindings §3.4.4.1): the octets signed
     are exactly the URL-encoded parameters we send, in the order the spec fixes.
     """
-    request = OneLogin_Saml2_Authn_Request(settings, force_authn=force_authn)
+    subject = (
+        xml_escape(subject_hint)
+        if subject_hint and config.subject_hint and config.name_id_format == NAMEID_EMAIL
+        else None
+    )
+    request = OneLogin_Saml2_Authn_Request(
+        settings, force_authn=force_authn, name_id_value_req=subject
+    )
     if config.sso_binding == "post":
         signed = OneLogin_Saml2_Utils.add_sign(
             request.get_xml(),

@@ -75,6 +75,20 @@ def test_no_name_id_policy_means_no_format():
     assert parse("post", post_params(authn_request_xml(name_id_format=None))).name_id_format is None
 
 
+def test_a_subject_name_id_is_read_as_the_hint_for_the_login_form():
+    subject = (
+        '<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:'
+        'emailAddress"> expired+a&amp;b@example.com </saml:NameID></saml:Subject>'
+    )
+    info = parse("redirect", redirect_params(authn_request_xml(extra=subject)))
+    assert info.subject_hint == "expired+a&b@example.com"
+
+
+@pytest.mark.parametrize("extra", ["", "<saml:Subject><saml:NameID> </saml:NameID></saml:Subject>"])
+def test_no_subject_name_id_means_no_hint(extra):
+    assert parse("post", post_params(authn_request_xml(extra=extra))).subject_hint is None
+
+
 @pytest.mark.parametrize(
     ("params", "message"),
     [

@@ -16,6 +16,8 @@ from tests.support.config import ISSUER
 from tests.support.oidc_world import CONNECTION_ID, EMAIL, OP_ISSUER, ORG_ID, OidcWorld
 from tests.support.scenario_checks import Tenant, assert_describes
 from tests.support.scenarios import OIDC, Row, by_scenario, refused
+from tests.support.simulator import IDP_BASE
+from tests.support.simulator_moves import login_page, oidc_sign_in, prefilled_email
 
 
 def tenant(world: OidcWorld) -> Tenant:
@@ -77,6 +79,24 @@ def test_a_refused_scenario_shows_its_page_issues_no_code_and_is_audited(
     back = world.back(world.at_idp(to_idp, scenario=row.scenario))
     tenant(world).assert_refused(back, row.refusal)
     assert tenant(world).identities() == 0
+    assert failures(world) == [row.refusal.reason]
+
+
+def test_the_address_typed_on_the_email_page_picks_the_scenario_at_the_op(
+    world: OidcWorld,
+) -> None:
+    """No login_hint from the RP: the typed address goes upstream as `login_hint`, the
+    simulator's form starts with it, and submitting the form as shown runs the scenario its
+    local part names."""
+    row = OIDC[OidcScenario.EXPIRED]
+    assert row.refusal is not None
+    _, to_idp = world.start_typed("expired@example.org")
+    page = login_page(world.idp, to_idp.headers["location"])
+    assert prefilled_email(page) == "expired@example.org"
+    shown = oidc_sign_in(
+        world.idp, page, simulator_url=IDP_BASE, email=prefilled_email(page), scenario=""
+    )
+    tenant(world).assert_refused(world.back(shown), row.refusal)
     assert failures(world) == [row.refusal.reason]
 
 

@@ -226,3 +226,55 @@ def test_an_sso_url_with_xml_syntax_is_the_authn_requests_destination_as_it_is(
     request = etree.fromstring(document)
     assert request.get("Destination") == sso_url
     assert request.find(f"{{{C.NS_SAMLP}}}Extensions") is None
+
+
+def _sent_request(config: dict[str, Any], subject_hint: str | None) -> Any:
+    """The AuthnRequest a connection with `config` sends (HTTP-Redirect), as XML."""
+    parsed = SamlConnectionConfig.parse(config)
+    keys = open_sp_keys(parsed, SecretBox(TEST_SECRET_KEY), "con_1")
+    settings = python3_saml_settings(
+        parsed, endpoints_for(ISSUER, "con_1", "saml"),
+        private_key_pem=keys.signing_key_pem, certificate_pem=keys.signing_cert_pem,
+    )  # fmt: skip
+    out = build_authn_request(
+        parsed, settings, keys, relay_state="flow", force_authn=False, subject_hint=subject_hint
+    )
+    assert not isinstance(out.action, AutoPost)
+    query = parse_qs(urlsplit(out.action.location).query)
+    return etree.fromstring(zlib.decompress(base64.b64decode(query["SAMLRequest"][0]), -15))
+
+
+def test_the_expected_person_is_the_authn_requests_subject_by_default(
+    config: dict[str, Any],
+) -> None:
+    """SAML Core §3.4.1: the requester MAY name the Subject; the address is escaped, since
+    python3-saml writes it into its template as it is."""
+    assert SamlConnectionConfig.parse(config).subject_hint is True
+    request = _sent_request({**config, "sso_binding": "redirect"}, "a&b@example.com")
+    name_ids = request.findall(f"{{{C.NS_SAML}}}Subject/{{{C.NS_SAML}}}NameID")
+    assert [(n.text, n.get("Format")) for n in name_ids] == [
+        ("a&b@example.com", "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("options", "hint"),
+    [
+        ({"subject_hint": False}, "ann@example.com"),
+        ({"name_id_format": "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"}, "a@b.c"),
+        ({}, None),
+    ],
+)
+def test_no_subject_when_turned_off_not_an_email_format_or_no_one_expected(
+    config: dict[str, Any], options: dict[str, Any], hint: str | None
+) -> None:
+    request = _sent_request({**config, "sso_binding": "redirect", **options}, hint)
+    assert request.find(f"{{{C.NS_SAML}}}Subject") is None
+
+
+def test_subject_hint_round_trips_and_must_be_a_boolean(config: dict[str, Any]) -> None:
+    off = SamlConnectionConfig.parse({**config, "subject_hint": False})
+    assert off.subject_hint is False
+    assert SamlConnectionConfig.parse(off.to_json()) == off
+    with pytest.raises(ConfigError, match="subject_hint"):
+        SamlConnectionConfig.parse({**config, "subject_hint": "yes"})

@@ -18,6 +18,8 @@ from tests.support.saml_pages import autopost, hidden_fields, login_form, pendin
 from tests.support.saml_world import ORG_ID, PostBack, SamlWorld
 from tests.support.scenario_checks import Tenant, assert_describes
 from tests.support.scenarios import SAML, Replay, Row, by_scenario, refused
+from tests.support.simulator import IDP_BASE
+from tests.support.simulator_moves import login_page, prefilled_email, saml_sign_in
 
 
 def tenant(world: SamlWorld) -> Tenant:
@@ -82,6 +84,24 @@ def test_a_refused_scenario_shows_its_page_issues_no_code_and_is_audited(
     back = world.post(world.at_idp(to_idp, email="alice@example.com", scenario=row.scenario))
     tenant(world).assert_refused(back, row.refusal)
     assert tenant(world).identities() == 0
+    assert failures(world) == [row.refusal.reason]
+
+
+def test_the_address_typed_on_the_email_page_picks_the_scenario_at_the_idp(
+    world: SamlWorld,
+) -> None:
+    """No login_hint from the RP: the typed address travels in the AuthnRequest's Subject,
+    the simulator's form starts with it, and submitting the form as shown runs the scenario
+    its local part names."""
+    row = SAML[Scenario.EXPIRED]
+    assert row.refusal is not None
+    _, to_idp = world.start_typed("expired@example.com")
+    page = login_page(world.idp, to_idp.headers["location"])
+    assert prefilled_email(page) == "expired@example.com"
+    shown = saml_sign_in(
+        world.idp, page, simulator_url=IDP_BASE, email=prefilled_email(page), scenario=""
+    )
+    tenant(world).assert_refused(world.post(shown), row.refusal)
     assert failures(world) == [row.refusal.reason]
 
 
