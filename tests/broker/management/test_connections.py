@@ -104,6 +104,18 @@ def test_saml_from_the_idps_values_takes_a_certificate_as_pem_or_base64_der(
     )  # fmt: skip
 
 
+def test_saml_names_the_expected_person_in_the_request_unless_turned_off(
+    connections_world: ApiWorld, upstreams: Upstreams
+) -> None:
+    world, org = connections_world, organization(connections_world)
+    created = create(world, org, "saml", metadata_xml=upstreams.metadata().decode())
+    assert created["settings"]["subject_hint"] is True
+    path = f"/organizations/{org}/connections/{created['id']}"
+    updated = world.admin().patch(path, json={"settings": {"subject_hint": False}})
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["settings"]["subject_hint"] is False
+
+
 def test_saml_accepts_aes_cbc_only_when_asked_and_says_so(
     connections_world: ApiWorld, upstreams: Upstreams
 ) -> None:

@@ -438,6 +438,18 @@ def test_flow_round_trip(store: Store) -> None:
         assert uow.flows.get("flow-1", now=NOW) == flow()
 
 
+def test_flow_entered_email_round_trips_and_may_be_set_by_an_update(store: Store) -> None:
+    """Kept inside the request document: the request read back is the one written."""
+    with store.unit_of_work() as uow:
+        uow.flows.create(replace(flow(), entered_email="ann@acme.test"))
+        uow.flows.create(flow("flow-2"))
+        uow.flows.update("flow-2", lambda f: replace(f, entered_email="bo@acme.test"), now=NOW)
+    with store.unit_of_work() as uow:
+        assert uow.flows.get("flow-1", now=NOW) == replace(flow(), entered_email="ann@acme.test")
+        second = uow.flows.get("flow-2", now=NOW)
+    assert second == replace(flow("flow-2"), entered_email="bo@acme.test")
+
+
 def test_flow_browser_binding_round_trip(store: Store) -> None:
     bound = replace(flow(), browser_binding="b" * 64)
     with store.unit_of_work() as uow:
