@@ -248,7 +248,11 @@ def test_oidc_callback(
     finally:
         op.handle = handle  # type: ignore[method-assign]
         op.claims_changes, op.header_changes, op.sign = {}, {}, None
-    watch.check(reply, f"OIDC callback {claims=} {header=} {token=} {userinfo=} {raw=} {answer=}")
+    watch.check(
+        reply,
+        f"OIDC callback {claims=} {header=} {token=} {userinfo=} {raw=} {answer=}",
+        hostile_idp=True,
+    )
 
 
 def _changed_if_object(document: Any, changes: dict[str, Any]) -> Any:

@@ -25,7 +25,7 @@ from broker.clock import FixedClock
 from broker.management.dns_txt import TxtLookup
 from broker.model.records import Connection
 from broker.model.vendors import STRATEGIES
-from broker.settings import ManagementSettings
+from broker.settings import ManagementSettings, MetricsSettings
 from broker.store import Store
 from tests.support.config import OUT_OF_REACH, RP_CALLBACK
 from tests.support.gatehouse import ACTOR, Gatehouse, build_gatehouse
@@ -52,9 +52,12 @@ VERIFIER, CHALLENGE = pkce_pair()
 #: reasons other than their content belongs here, set out of the fuzzer's way: the rate
 #: limits (a fuzzer sends hundreds of requests a minute from one address), the management
 #: API's per-client budget among them.
+#: `/metrics` is served on the main listener only with a token: the fuzz world sets one.
+METRICS_TOKEN = "fuzz-metrics-token-not-a-real-one"
 FUZZ_SETTINGS: dict[str, Any] = {
     "rate_limits": OUT_OF_REACH,
     "management": ManagementSettings(requests_per_minute=10**6),
+    "metrics": MetricsSettings(token=METRICS_TOKEN),
 }
 
 
