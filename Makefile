@@ -18,6 +18,7 @@ run: $(STAMP)
 
 ## Run the whole test suite (SQLite always; PostgreSQL when reachable).
 test: $(STAMP)
+	scripts/system-packages
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/test
 
 ## Lint, format check, types, import layers, XML stack smoke test.
