@@ -26,6 +26,7 @@ from broker.login.directory import StoreDirectory
 from broker.login.failures import FailedLogins
 from broker.login.pages import chooser_page, email_page, no_route_message
 from broker.login.refusals import LoginRefused, refusal_page, upstream_refusal
+from broker.login.returns import client_error
 from broker.login.trail import LoginTrail
 from broker.login.trial_logins import TrialLogins
 from broker.metrics import recording as metrics
@@ -35,7 +36,7 @@ from broker.model.names import email_domain
 from broker.model.opaque import looks_like_id, new_id
 from broker.model.portal import PortalSession
 from broker.model.reasons import Reason
-from broker.model.records import Connection, PendingAuthorization, UpstreamIdentity
+from broker.model.records import Connection, OnRefusal, PendingAuthorization, UpstreamIdentity
 from broker.model.routing import Choose, Route, RoutingDecision, resolve
 from broker.oidc.provider import Provider
 from broker.store import NotFound, Store, UnitOfWork
@@ -149,6 +150,7 @@ class LoginService:
         flow_id = fields.get("RelayState") or query.get("state") or fields.get("state")
         connection = self._known_connection(connection_id)
         trail = _trail(connection, flow_id, request)
+        flow: PendingAuthorization | None = None
         try:
             unsolicited = not flow_id and "SAMLResponse" in fields
             flow = self._callback_state(connection, flow_id, request, unsolicited)
@@ -162,10 +164,10 @@ class LoginService:
             return self._finish(flow, connection, upstream, trail)
         except UpstreamError as exc:
             self._refused(trail, exc.recorded_reason, exc.detail)
-            raise upstream_refusal(exc) from exc
+            return self._tell(flow, exc.recorded_reason, upstream_refusal(exc), request)
         except LoginRefused as exc:
             self._refused(trail, exc.reason, exc.detail)
-            raise exc.page from exc
+            return self._tell(exc.flow or flow, exc.reason, exc.page, request)
         except UserFacingError:
             raise  # a page chosen on purpose, recorded where it was chosen
         except Exception as exc:
@@ -222,10 +224,11 @@ class LoginService:
             connector = self._connectors.get(connection)
             start = connector.begin_login(self._context(flow, connection))
         except UpstreamError as exc:
-            # Discovery unreachable or refused: nothing was sent upstream, the flow stays as
-            # it was, and the person learns it is not their fault.
+            # Discovery unreachable or refused: nothing was sent upstream, and the person
+            # learns it is not their fault. The flow is this browser's (it came with the
+            # flow's form token, or created it): its client is told.
             self._refused(trail, exc.recorded_reason, exc.detail)
-            raise upstream_refusal(exc) from exc
+            return self._tell(flow, exc.recorded_reason, upstream_refusal(exc), request)
         if flow.browser_binding and not self._binding.matches(
             request.cookies, flow.browser_binding
         ):
@@ -339,6 +342,30 @@ class LoginService:
 
     def _refused(self, trail: LoginTrail, reason: str, detail: str) -> None:
         self._failures.record(trail, reason, detail)
+
+    def _tell(
+        self,
+        flow: PendingAuthorization | None,
+        recorded_reason: str,
+        page: UserFacingError,
+        request: HttpRequest,
+    ) -> Redirect:
+        """The refusal's page, with a button that takes the person back to the client with
+        the error; the error at once for a client set to `OnRefusal.REDIRECT`. Only the page
+        where the client cannot be told (`returns.py`): no flow from this browser, a test
+        login (the portal shows its own result), a client deleted since."""
+        told = client_error(recorded_reason)
+        if flow is None or flow.test is not None or told is None:
+            raise page
+        on_refusal = self._provider.on_refusal(flow.request.client_id)
+        if on_refusal is None:
+            raise page
+        description = told.description(request.request_id)
+        back = self._provider.deny(flow, told.error, description)
+        log.info("refusal told to client=%s error=%s", flow.request.client_id, told.error)
+        if on_refusal is OnRefusal.REDIRECT:
+            return back
+        raise page.returning_to(back.location)
 
     # -- helpers ----------------------------------------------------------------------
 

@@ -123,7 +123,7 @@ class ClientRepo(Protocol):
         ...
 
     def save(self, client: DownstreamClient) -> None:
-        """Store its secrets and disabled time; NotFound if absent."""
+        """Store its secrets, disabled time and `on_refusal`; NotFound if absent."""
         ...
 
 

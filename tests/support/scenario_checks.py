@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import sqlalchemy as sa
@@ -31,7 +32,8 @@ IDP_OWN_WORDS = "simulated"
 
 
 def refusal_page(response: httpx.Response, refusal: Refusal) -> str:
-    """`response` is the error page of `refusal`, with nothing sent onward; returns its
+    """`response` is the error page of `refusal`, with no code sent onward, and with the
+    way back to the relying party the refusal has (`back_to_client`); returns its
     reference, which must be the response's X-Request-Id."""
     assert response.status_code == refusal.status, response.text
     assert "location" not in response.headers
@@ -40,7 +42,23 @@ def refusal_page(response: httpx.Response, refusal: Refusal) -> str:
     assert IDP_OWN_WORDS not in response.text.lower()
     request_id = str(response.headers["x-request-id"])
     assert f"<code>{request_id}</code>" in response.text, response.text
+    back = back_to_client(response.text)
+    if refusal.error is None:
+        assert back is None, back
+    else:
+        assert back is not None, response.text
+        params = dict(parse_qsl(urlsplit(back).query))
+        assert params["error"] == refusal.error
+        assert params["error_description"] == f"{refusal.code} (reference {request_id})"
+        assert params["state"] and params["iss"]
+        assert "code" not in params
     return request_id
+
+
+def back_to_client(page_html: str) -> str | None:
+    """Where an error page's button takes the person back to the application, or None."""
+    found = re.search(r'<a class="button" href="([^"]+)">Back to the application</a>', page_html)
+    return None if found is None else html.unescape(found.group(1))
 
 
 @dataclass(frozen=True)
