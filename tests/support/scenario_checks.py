@@ -50,7 +50,8 @@ def refusal_page(response: httpx.Response, refusal: Refusal) -> str:
         params = dict(parse_qsl(urlsplit(back).query))
         assert params["error"] == refusal.error
         assert params["error_description"] == f"{refusal.code} (reference {request_id})"
-        assert params["state"] and params["iss"]
+        assert params["state"]
+        assert params["iss"]
         assert "code" not in params
     return request_id
 

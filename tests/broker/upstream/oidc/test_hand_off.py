@@ -7,7 +7,6 @@ from dataclasses import replace
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import httpx
-
 from starlette.testclient import TestClient
 
 from broker.upstream.oidc.config import OidcConnectionConfig
@@ -24,7 +23,8 @@ def failures(world: OidcWorld) -> list[str | None]:
 def told(page: httpx.Response) -> tuple[str, str]:
     """The error and reason code the page's button takes back to the relying party."""
     back = back_to_client(page.text)
-    assert back is not None and back.startswith(RP_CALLBACK), page.text
+    assert back is not None, page.text
+    assert back.startswith(RP_CALLBACK)
     params = dict(parse_qsl(urlsplit(back).query))
     reference = page.headers["x-request-id"]
     code, _, rest = params["error_description"].partition(" ")
