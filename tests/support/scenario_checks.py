@@ -129,13 +129,29 @@ def tenant_of(live: LoopbackWorld) -> Tenant:
 
 
 def assert_refused_on_the_wire(
-    live: LoopbackWorld, arrive: Callable[[], httpx.Response], refusal: Refusal
+    live: LoopbackWorld,
+    http: httpx.Client,
+    arrive: Callable[[], httpx.Response],
+    refusal: Refusal,
 ) -> None:
-    """The answer `arrive` sends to Gatehouse is refused with `refusal`, and the relying
-    party hears nothing: neither a code nor an error."""
+    """The answer `arrive` sends to Gatehouse is refused with `refusal`: the relying party
+    hears nothing until the person presses the page's button, which takes them (`http`, the
+    browser) to the demo RP with the error; the RP shows it once it checked `state` and
+    `iss`. No code reaches it at any point."""
     callbacks_before = live.rp_log.callbacks()
-    tenant_of(live).assert_refused(arrive(), refusal)
+    page = arrive()
+    tenant_of(live).assert_refused(page, refusal)
     assert live.rp_log.callbacks() == callbacks_before
+    back = back_to_client(page.text)
+    assert back is not None
+    assert back.startswith(f"{live.rp_url}/callback?")
+    shown = http.get(back)
+    assert "Sign-in refused" in shown.text, shown.text
+    assert f"<code>{refusal.error}</code>" in shown.text
+    reference = page.headers["x-request-id"]
+    assert f"<code>{refusal.code} (reference {reference})</code>" in shown.text
+    assert f"<code>{live.issuer}</code> (the expected issuer" in shown.text
+    assert live.rp_log.callbacks() == [*callbacks_before, back.removeprefix(live.rp_url)]
 
 
 def assert_rp_signed_in(
