@@ -95,6 +95,4 @@ def test_a_refused_answer_shows_its_page_whose_button_takes_the_error_to_the_rp(
 ) -> None:
     assert row.refusal is not None
     callback = log_in(live, browser, row.scenario)
-    assert_refused_on_the_wire(
-        live, browser.http, lambda: browser.http.get(callback), row.refusal
-    )
+    assert_refused_on_the_wire(live, browser.http, lambda: browser.http.get(callback), row.refusal)
