@@ -353,13 +353,22 @@ class LoginService:
         """The refusal's page, with a button that takes the person back to the client with
         the error; the error at once for a client set to `OnRefusal.REDIRECT`. Only the page
         where the client cannot be told (`returns.py`): no flow from this browser, a test
-        login (the portal shows its own result), a client deleted since."""
+        login (the portal shows its own result), a client deleted since.
+
+        A flow the client is told about ends here: it is consumed, so the request gets one
+        response (this error), never a code later through the same flow. When a concurrent
+        answer consumed it first, that answer's response is the one; this stays a page."""
         told = client_error(recorded_reason)
         if flow is None or flow.test is not None or told is None:
             raise page
         on_refusal = self._provider.on_refusal(flow.request.client_id)
         if on_refusal is None:
             raise page
+        with self._store.unit_of_work() as uow:
+            try:
+                uow.flows.consume(flow.id, now=self._clock.now())
+            except NotFound:
+                raise page from None
         description = told.description(request.request_id)
         back = self._provider.deny(flow, told.error, description)
         log.info("refusal told to client=%s error=%s", flow.request.client_id, told.error)

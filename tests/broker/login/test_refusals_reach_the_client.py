@@ -17,6 +17,7 @@ from broker.model.records import OnRefusal
 from tests.support.config import ISSUER, RP_CALLBACK
 from tests.support.fake_connector import idp_answer, return_path
 from tests.support.harness import Harness, Login
+from tests.support.saml_pages import hidden_fields
 from tests.support.scenario_checks import back_to_client
 
 
@@ -100,10 +101,37 @@ def test_a_client_deleted_since_the_flow_began_hears_nothing(gatehouse: Harness)
     assert back_to_client(page.text) is None
 
 
-def test_an_answer_arriving_twice_sends_the_person_back_to_try_again(gatehouse: Harness) -> None:
-    at_idp = gatehouse.authorize(gatehouse.new_login())
+def test_a_refusal_told_to_the_client_ends_the_flow(gatehouse: Harness) -> None:
+    """One response per request: after the error, neither a second answer nor the email
+    page can make the same flow issue a code."""
+    login = gatehouse.new_login(login_hint=None)
+    email_page = gatehouse.authorize(login)
+    form = hidden_fields(email_page.text)
+    at_idp = gatehouse.client.post(
+        "/login", data={**form, "email": "ann@acme.test"}, follow_redirects=False
+    )
     first = gatehouse.idp_returns(at_idp, error="access_denied")
     assert back_to_client(first.text) is not None
+    again = gatehouse.idp_returns(at_idp, sub="idp-ann", email="ann@acme.test")
+    assert "This sign-in has expired" in again.text
+    assert back_to_client(again.text) is None
+    rerouted = gatehouse.client.post(
+        "/login", data={**form, "email": "ann@acme.test"}, follow_redirects=False
+    )
+    assert "This sign-in has expired" in rerouted.text
+    assert "location" not in rerouted.headers
+
+
+def test_an_answer_already_used_sends_the_person_back_to_try_again(gatehouse: Harness) -> None:
+    """The hand-off was answered, and that answer told no one (its client was deleted,
+    then registered again): the next answer into the flow is told to try again."""
+    at_idp = gatehouse.authorize(gatehouse.new_login())
+    with gatehouse.store.unit_of_work() as uow:
+        client = uow.clients.get(gatehouse.client_id)
+        uow.clients.delete(gatehouse.client_id)
+    assert back_to_client(gatehouse.idp_returns(at_idp, error="access_denied").text) is None
+    with gatehouse.store.unit_of_work() as uow:
+        uow.clients.add(client)
     again = gatehouse.idp_returns(at_idp, error="access_denied")
     assert "already answered" in again.text
     back = back_to_client(again.text)
