@@ -17,15 +17,17 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
+import pydantic
 import requests
 from auth0.authentication import GetToken
 from auth0.authentication.exceptions import Auth0Error, RateLimitError
 from auth0.management.client import Auth0
 from auth0.management.core.api_error import ApiError
+from auth0.management.core.parse_error import ParsingError
 from auth0.management.types import (
     ConnectionPropertiesOptions,
     UpdateConnectionOptions,
@@ -153,7 +155,7 @@ class ManagementApi:
                 name=name,
                 strategy="oidc",
                 display_name=name,
-                options=ConnectionPropertiesOptions(**options),
+                options=_typed(ConnectionPropertiesOptions, options),
                 metadata=dict(metadata),
             )
         return _remote(made.id, made.name, made.strategy, made.options, made.metadata)
@@ -164,7 +166,9 @@ class ManagementApi:
         """PATCH replaces `options` and `metadata` whole: pass them complete."""
         with _refusals():
             self._api.connections.update(
-                connection_id, options=UpdateConnectionOptions(**options), metadata=dict(metadata)
+                connection_id,
+                options=_typed(UpdateConnectionOptions, options),
+                metadata=dict(metadata),
             )
 
     def enable_for(self, connection_id: str, client_ids: Sequence[str]) -> None:
@@ -196,6 +200,23 @@ class ManagementApi:
         return self._token
 
 
+M = TypeVar("M", bound=pydantic.BaseModel)
+
+
+def _typed(model: type[M], options: Mapping[str, Any]) -> M:
+    """The SDK's model of the options. Options read back from Auth0 that its own model
+    refuses (edited into a shape the API does not define) are refused by field name only:
+    a value may be a secret."""
+    try:
+        return model(**options)
+    except pydantic.ValidationError as exc:
+        fields = sorted({".".join(map(str, e["loc"]))[:80] for e in exc.errors()})
+        raise Auth0Refused(
+            "the connection's options do not have the shape Auth0's API defines "
+            f"({', '.join(fields[:5])}): correct them in the dashboard"
+        ) from None
+
+
 def _remote(
     connection_id: str | None,
     name: str | None,
@@ -222,6 +243,11 @@ def _refusals() -> Iterator[None]:
         yield
     except ApiError as exc:
         raise _from_api_error(exc) from None
+    except ParsingError as exc:
+        raise Auth0Refused(
+            f"Auth0 answered {exc.status_code} with a body not shaped as its API defines",
+            status=exc.status_code,
+        ) from None
     except RateLimitError as exc:
         raise Auth0Refused(
             f"rate limited at /oauth/token: {exc.message}",

@@ -41,6 +41,13 @@ PROFILE_CLAIMS = ("email", "email_verified", "name", "given_name", "family_name"
 UPSTREAM_PARAMS: dict[str, Any] = {"login_hint": {"alias": "login_hint"}}
 
 
+#: The options `connection_options` sets; every other option is the app team's.
+OPTION_NAMES = (
+    "type", "discovery_url", "issuer", "client_id", "token_endpoint_auth_method", "scope",
+    "upstream_params", "attribute_map", "domain_aliases",
+)  # fmt: skip
+
+
 def attribute_map() -> dict[str, Any]:
     """`use_map`: only what is listed reaches the profile, each from the ID token Gatehouse
     issued (`context.tokenset`); Auth0's connection does not need `/userinfo` for it."""

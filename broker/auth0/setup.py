@@ -18,6 +18,7 @@ from typing import Any
 from broker.auth0.aliases import AliasPlan, plan_aliases, read_record, write_record
 from broker.auth0.api import Auth0Refused, ManagementApi, RemoteConnection
 from broker.auth0.options import GatehouseSide, connection_options, with_aliases
+from broker.model.opaque import looks_like_id
 from broker.oidc.clients import register_client
 from broker.store import NotFound, Store, UnitOfWork
 
@@ -141,13 +142,22 @@ def apply_sync(api: ManagementApi, planned: SyncPlan) -> None:
 
 def _options_of(connection: RemoteConnection) -> dict[str, Any]:
     """PATCH replaces the options whole, so changing them without having read them would
-    erase the app team's settings (and the client secret Auth0 holds)."""
-    if connection.options is None:
+    erase the app team's settings (and the client secret Auth0 holds). Options whose
+    fields Gatehouse reads are not of the shape Auth0 defines are refused, not guessed at."""
+    options = connection.options
+    if options is None:
         raise Auth0Refused(
             f"Auth0 returned connection {connection.id} without its options: the M2M "
             "application needs the read:connections_options scope"
         )
-    return connection.options
+    aliases = options.get("domain_aliases")
+    if aliases is not None and not (
+        isinstance(aliases, list) and all(isinstance(a, str) for a in aliases)
+    ):
+        raise Auth0Refused(f"connection {connection.id}: domain_aliases is not a list of names")
+    if not isinstance(options.get("upstream_params") or {}, dict):
+        raise Auth0Refused(f"connection {connection.id}: upstream_params is not an object")
+    return options
 
 
 def _known_client(
@@ -158,7 +168,7 @@ def _known_client(
 ) -> str | None:
     """The Gatehouse client the connection already names, when Gatehouse has it."""
     client_id = (options or {}).get("client_id")
-    if not isinstance(client_id, str) or not client_id:
+    if not isinstance(client_id, str) or not looks_like_id(client_id):
         return None
     try:
         client = uow.clients.get(client_id)

@@ -110,6 +110,9 @@ class Auth0Standin:
     requests: list[Recorded] = field(default_factory=list)
     tokens: set[str] = field(default_factory=set)
     scripted: list[Scripted] = field(default_factory=list)
+    #: False: answer as Auth0 does to a token without `read:connections_options`, which
+    #: leaves `options` out of every connection it returns.
+    options_scope: bool = True
 
     # -- what the tests do -----------------------------------------------------------
 
@@ -244,10 +247,16 @@ class Auth0Standin:
             if (not strategies or c["strategy"] in strategies)
             and (name is None or c["name"] == name)
         ]
-        return JSONResponse({"total": len(found), "start": 0, "limit": 50, "connections": found})
+        shown = [self._shown(c) for c in found]
+        return JSONResponse({"total": len(found), "start": 0, "limit": 50, "connections": shown})
 
     def _get(self, request: Request, _: Any) -> Response:
-        return JSONResponse(self._connection(request))
+        return JSONResponse(self._shown(self._connection(request)))
+
+    def _shown(self, connection: dict[str, Any]) -> dict[str, Any]:
+        if self.options_scope:
+            return connection
+        return {k: v for k, v in connection.items() if k != "options"}
 
     def _create(self, _: Request, body: Any) -> Response:
         _fields(body, CREATE_FIELDS)
