@@ -67,7 +67,7 @@ class M2MApplication:
     origin: str | None = None
 
     def __post_init__(self) -> None:
-        if not _DOMAIN.fullmatch(self.domain):
+        if not is_domain(self.domain):
             raise ValueError(f"{self.domain!r} is not an Auth0 domain (acme.us.auth0.com)")
         if self.origin is not None:
             check_origin(self.origin)
@@ -80,6 +80,12 @@ class M2MApplication:
     def audience(self) -> str:
         """The Management API's identifier: always the tenant's own domain."""
         return f"https://{self.domain}/api/v2/"
+
+
+def is_domain(name: str) -> bool:
+    """A tenant's domain or a custom domain: letters, digits, dots and hyphens, a port at
+    most; it is put into URLs as it is."""
+    return _DOMAIN.fullmatch(name) is not None
 
 
 def check_origin(origin: str) -> None:

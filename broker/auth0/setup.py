@@ -2,10 +2,12 @@
 together. The decisions are in `options` and `aliases`; this module only reads, decides
 through them, and writes.
 
-A client registered for Auth0 is committed only once Auth0 has taken the connection that
-names it: the registration's unit of work spans the Management API call, so a refusal (a
-409, a rate limit) leaves no orphan client behind, and running `connect` again after a
-failure registers one client, not two.
+A client for Auth0 is drawn (id, secret) before the Management API call and stored only
+once Auth0 has taken the connection that names it: a refusal (a 409, a rate limit) leaves
+no orphan client behind, and no database transaction is held open across Auth0's answers
+and retries (on SQLite that would hold the write lock the running broker needs). Should
+storing fail after Auth0 took it, the connection names a client Gatehouse does not have,
+and the next `connect` registers one and gives Auth0 its secret.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from typing import Any
 from broker.auth0.aliases import AliasPlan, plan_aliases, read_record, write_record
 from broker.auth0.api import Auth0Refused, ManagementApi, RemoteConnection
 from broker.auth0.options import GatehouseSide, connection_options, with_aliases
-from broker.model.opaque import looks_like_id
-from broker.oidc.clients import register_client
+from broker.model.opaque import looks_like_id, new_id, new_secret
+from broker.oidc.clients import register_client, validate_redirect_uri
 from broker.store import NotFound, Store, UnitOfWork
 
 
@@ -70,35 +72,39 @@ def connect(
     warnings: list[str] = []
     with store.unit_of_work() as uow:
         known_id = _known_client(uow, current_options, request, warnings)
-        if known_id is not None:
-            side = GatehouseSide(issuer=request.issuer, client_id=known_id)
-        else:
-            registered = register_client(
+        verified = verified_domains(uow)
+    if known_id is not None:
+        side = GatehouseSide(issuer=request.issuer, client_id=known_id)
+    else:
+        for uri in request.callback_urls:
+            validate_redirect_uri(uri)  # refused before Auth0 is asked anything
+        side = GatehouseSide(
+            issuer=request.issuer, client_id=new_id("gh"), client_secret=new_secret()
+        )
+    plan = plan_aliases(
+        (current_options or {}).get("domain_aliases") or [],
+        read_record(existing.metadata if existing else None),
+        verified,
+    )
+    metadata = write_record(existing.metadata if existing else None, plan.added_by_gatehouse)
+    options = connection_options(side, plan.aliases, current_options)
+    if existing is not None:
+        api.update_connection(existing.id, options=options, metadata=metadata)
+        connection_id = existing.id
+    else:
+        connection_id = api.create_connection(
+            name=request.connection_name, options=options, metadata=metadata
+        ).id
+    if side.client_secret is not None:
+        with store.unit_of_work() as uow:
+            register_client(
                 uow,
                 name=f"Auth0 connection {request.connection_name}",
                 redirect_uris=request.callback_urls,
                 now=now,
+                client_id=side.client_id,
+                client_secret=side.client_secret,
             )
-            side = GatehouseSide(
-                issuer=request.issuer,
-                client_id=registered.client.client_id,
-                client_secret=registered.client_secret,
-            )
-        plan = plan_aliases(
-            (current_options or {}).get("domain_aliases") or [],
-            read_record(existing.metadata if existing else None),
-            verified_domains(uow),
-        )
-        metadata = write_record(existing.metadata if existing else None, plan.added_by_gatehouse)
-        options = connection_options(side, plan.aliases, current_options)
-        if existing is not None:
-            api.update_connection(existing.id, options=options, metadata=metadata)
-            connection_id = existing.id
-        else:
-            made = api.create_connection(
-                name=request.connection_name, options=options, metadata=metadata
-            )
-            connection_id = made.id
     api.enable_for(connection_id, request.applications)
     return ConnectOutcome(
         connection_id=connection_id,

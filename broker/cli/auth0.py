@@ -21,7 +21,7 @@ import click
 
 from broker.auth0.action import default_namespace, post_login_action
 from broker.auth0.aliases import AliasPlan, AliasRecordFull
-from broker.auth0.api import Auth0Refused, M2MApplication, ManagementApi
+from broker.auth0.api import Auth0Refused, M2MApplication, ManagementApi, is_domain
 from broker.auth0.setup import ConnectRequest, NotConnected, apply_sync, connect, plan_sync
 from broker.cli.root import checked_store, cli, emit, load_settings
 from broker.errors import ConfigError
@@ -46,6 +46,13 @@ def _connection_name(_: click.Context, __: click.Parameter, value: str) -> str:
         raise click.BadParameter(
             "letters, digits and '-', starting and ending with a letter or digit, at most 128"
         )
+    return value
+
+
+def _custom_domains(_: click.Context, __: click.Parameter, value: tuple[str, ...]) -> Any:
+    for name in value:
+        if not is_domain(name):
+            raise click.BadParameter(f"{name!r} is not a domain (login.example.com)")
     return value
 
 
@@ -125,6 +132,7 @@ def auth0() -> None:
     "--custom-domain",
     "custom_domains",
     multiple=True,
+    callback=_custom_domains,
     help="An Auth0 custom domain whose /login/callback Gatehouse must accept.",
 )
 @click.option("--claim-namespace", default=None, help="Prefix of the Action's claims.")

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from broker.auth0.api import Auth0Refused, M2MApplication, ManagementApi, check_origin
-from broker.auth0.setup import plan_sync
+from broker.auth0.setup import ConnectRequest, connect, plan_sync
+from broker.errors import ConfigError
 from broker.store.sql import SqlStore
 from tests.support.auth0_standin import DOMAIN, Auth0Standin, auth0_standin
 from tests.support.databases import Database
@@ -130,6 +131,20 @@ def test_loopback_and_https_origins_are_accepted() -> None:
 def test_a_domain_that_is_not_one_is_refused(domain: str) -> None:
     with pytest.raises(ValueError, match="is not an Auth0 domain"):
         M2MApplication(domain, "id", "secret")
+
+
+def test_a_redirect_uri_register_client_refuses_is_refused_before_auth0_is_asked(
+    api: ManagementApi, standin: Auth0Standin, sqlite_database: Database
+) -> None:
+    request = ConnectRequest(
+        connection_name="gatehouse",
+        issuer="https://sso.example",
+        callback_urls=("https://*.app.test/login/callback",),
+        applications=(),
+    )
+    with pytest.raises(ConfigError, match="wildcards"):
+        connect(api, SqlStore(sqlite_database.engine), request, now=datetime.now(UTC))
+    assert standin.writes() == []
 
 
 def test_the_secret_is_not_in_the_repr() -> None:

@@ -340,6 +340,28 @@ def test_a_connection_name_auth0_would_refuse_is_refused_here(
     assert standin.requests == []
 
 
+def test_custom_domains_are_redirect_uris_too(
+    env: dict[str, str], standin: Auth0Standin, store: SqlStore
+) -> None:
+    ok(env, standin, "connect", "--custom-domain", "login.app.test")
+    with store.unit_of_work() as uow:
+        client = uow.clients.get(standin.named("gatehouse")["options"]["client_id"])
+    assert client.redirect_uris == (
+        f"https://{DOMAIN}/login/callback",
+        "https://login.app.test/login/callback",
+    )
+
+
+@pytest.mark.parametrize("custom", ["*.app.test", "login.app.test/x", "login.app.test#"])
+def test_a_custom_domain_that_is_not_one_is_refused_before_auth0_is_asked(
+    env: dict[str, str], standin: Auth0Standin, custom: str
+) -> None:
+    result = gatehouse(env, standin, "connect", "--custom-domain", custom)
+    assert result.exit_code == 2, result.output
+    assert "is not a domain" in result.output
+    assert standin.requests == []
+
+
 def test_action_prints_the_post_login_action(env: dict[str, str]) -> None:
     result = CliRunner().invoke(
         cli,
