@@ -61,6 +61,10 @@ UPSTREAM_ALIASES = frozenset({
     "acr_values", "audience", "client_id", "display", "id_token_hint", "login_hint",
     "max_age", "prompt", "resource", "response_mode", "response_type", "ui_locales",
 })  # fmt: skip
+#: POST /oauth/token, client credentials (Authentication API).
+TOKEN_FIELDS = frozenset({
+    "grant_type", "client_id", "client_secret", "audience", "organization", "scope",
+})  # fmt: skip
 LIST_QUERY = frozenset({
     "include_totals", "from", "take", "strategy", "name", "fields", "include_fields",
     "page", "per_page",
@@ -190,6 +194,10 @@ class Auth0Standin:
             try:
                 if path.startswith("/api/"):
                     self._authorize(request)
+                    if raw and not request.headers.get("content-type", "").startswith(
+                        "application/json"
+                    ):
+                        raise Invalid(400, "Content-Type must be application/json", "invalid_body")
                 return handler(request, body)
             except Invalid as exc:
                 return _error(exc.status, str(exc), exc.error_code)
@@ -215,6 +223,9 @@ class Auth0Standin:
 
     def _token(self, request: Request, body: Any) -> Response:
         """Client credentials (Auth0's Authentication API): JSON or a form."""
+        if isinstance(body, dict) and set(body) - TOKEN_FIELDS:
+            return JSONResponse({"error": "invalid_request",
+                                 "error_description": "unknown parameters"}, 400)  # fmt: skip
         if not isinstance(body, dict) or body.get("grant_type") != "client_credentials":
             return JSONResponse({"error": "invalid_request",
                                  "error_description": "grant_type is required"}, 400)  # fmt: skip

@@ -40,6 +40,10 @@ def test_the_token_is_asked_for_the_tenants_management_api(
     assert token_request.path == "/oauth/token"
     assert token_request.body["audience"] == f"https://{DOMAIN}/api/v2/"
     assert token_request.body["grant_type"] == "client_credentials"
+    listing = standin.requests[1]
+    assert (listing.method, listing.path) == ("GET", "/api/v2/connections")
+    assert ("name", "gatehouse") in listing.query
+    assert ("strategy", "oidc") in listing.query
     api.find_connection("gatehouse")
     assert [r.path for r in standin.requests].count("/oauth/token") == 1  # fetched once
 

@@ -309,6 +309,13 @@ def test_a_token_auth0_no_longer_accepts_is_refused(
     assert "Auth0 refused: 401 Unauthorized" in output
 
 
+def test_missing_scopes_are_named(env: dict[str, str], standin: Auth0Standin) -> None:
+    standin.answer(403, method="GET", path="/api/v2/connections")
+    output = refused(env, standin, "connect")
+    assert "Auth0 refused: 403 Forbidden" in output
+    assert "read:connections_options" in output
+
+
 def test_the_m2m_secret_can_come_from_a_file(
     env: dict[str, str], standin: Auth0Standin, tmp_path: Path
 ) -> None:
