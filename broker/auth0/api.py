@@ -34,6 +34,9 @@ from auth0.management.types import (
     UpdateEnabledClientConnectionsRequestContentItem,
 )
 
+#: Auth0 takes at most this many applications per `PATCH /connections/{id}/clients`.
+ENABLE_BATCH = 50
+
 #: A tenant's domain (`acme.us.auth0.com`, or a custom domain), optionally with a port.
 _DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::[0-9]{1,5})?")
 
@@ -117,6 +120,7 @@ class RemoteConnection:
     strategy: str
     options: dict[str, Any] | None
     metadata: dict[str, str | None]
+    display_name: str | None = None
 
 
 class ManagementApi:
@@ -151,7 +155,7 @@ class ManagementApi:
     def get_connection(self, connection_id: str) -> RemoteConnection:
         with _refusals():
             got = self._api.connections.get(connection_id)
-        return _remote(got.id, got.name, got.strategy, got.options, got.metadata)
+        return _remote(got.id, got.name, got.strategy, got.options, got.metadata, got.display_name)
 
     def create_connection(
         self, *, name: str, options: Mapping[str, Any], metadata: Mapping[str, str | None]
@@ -164,15 +168,23 @@ class ManagementApi:
                 options=_typed(ConnectionPropertiesOptions, options),
                 metadata=dict(metadata),
             )
-        return _remote(made.id, made.name, made.strategy, made.options, made.metadata)
+        return _remote(
+            made.id, made.name, made.strategy, made.options, made.metadata, made.display_name
+        )
 
     def update_connection(
-        self, connection_id: str, *, options: Mapping[str, Any], metadata: Mapping[str, str | None]
+        self,
+        connection: RemoteConnection,
+        *,
+        options: Mapping[str, Any],
+        metadata: Mapping[str, str | None],
     ) -> None:
-        """PATCH replaces `options` and `metadata` whole: pass them complete."""
+        """PATCH replaces `options` and `metadata` whole: pass them complete. The display
+        name is sent back as it was, since Auth0 resets a PATCH without one to the name."""
         with _refusals():
             self._api.connections.update(
-                connection_id,
+                connection.id,
+                display_name=connection.display_name or connection.name,
                 options=_typed(UpdateConnectionOptions, options),
                 metadata=dict(metadata),
             )
@@ -180,14 +192,13 @@ class ManagementApi:
     def enable_for(self, connection_id: str, client_ids: Sequence[str]) -> None:
         """`PATCH /connections/{id}/clients`, Auth0's current way (the connection's
         `enabled_clients` is deprecated). Only enables: other applications stay as they are."""
-        if not client_ids:
-            return
-        items = [
-            UpdateEnabledClientConnectionsRequestContentItem(client_id=c, status=True)
-            for c in client_ids
-        ]
-        with _refusals():
-            self._api.connections.clients.update(connection_id, request=items)
+        for start in range(0, len(client_ids), ENABLE_BATCH):
+            items = [
+                UpdateEnabledClientConnectionsRequestContentItem(client_id=c, status=True)
+                for c in client_ids[start : start + ENABLE_BATCH]
+            ]
+            with _refusals():
+                self._api.connections.clients.update(connection_id, request=items)
 
     def _access_token(self) -> str:
         """Called by the SDK before each request; fetched once per command."""
@@ -229,6 +240,7 @@ def _remote(
     strategy: str | None,
     options: Any,
     metadata: Mapping[str, str | None] | None,
+    display_name: str | None,
 ) -> RemoteConnection:
     if not connection_id or not name:
         raise Auth0Refused("Auth0 answered with a connection without an id or a name")
@@ -238,6 +250,7 @@ def _remote(
         strategy=strategy or "",
         options=dict(options) if isinstance(options, Mapping) else None,
         metadata=dict(metadata or {}),
+        display_name=display_name,
     )
 
 

@@ -89,7 +89,7 @@ def connect(
     metadata = write_record(existing.metadata if existing else None, plan.added_by_gatehouse)
     options = connection_options(side, plan.aliases, current_options)
     if existing is not None:
-        api.update_connection(existing.id, options=options, metadata=metadata)
+        api.update_connection(existing, options=options, metadata=metadata)
         connection_id = existing.id
     else:
         connection_id = api.create_connection(
@@ -140,7 +140,7 @@ def apply_sync(api: ManagementApi, planned: SyncPlan) -> None:
     if not planned.plan.changes and metadata == planned.connection.metadata:
         return
     api.update_connection(
-        planned.connection.id,
+        planned.connection,
         options=with_aliases(planned.options, planned.plan.aliases),
         metadata=metadata,
     )

@@ -54,7 +54,7 @@ def test_create_find_update_enable(api: ManagementApi, standin: Auth0Standin) ->
     assert found == made
     assert found is not None
     assert found.options == OPTIONS
-    api.update_connection(made.id, options={**OPTIONS, "scope": "openid email"}, metadata={})
+    api.update_connection(made, options={**OPTIONS, "scope": "openid email"}, metadata={})
     assert standin.connections[made.id]["options"]["scope"] == "openid email"
     assert standin.connections[made.id]["metadata"] == {}
     api.enable_for(made.id, ["app_1"])
@@ -63,6 +63,24 @@ def test_create_find_update_enable(api: ManagementApi, standin: Auth0Standin) ->
     assert [r.body for r in standin.requests if r.path.endswith("/clients")] == [
         [{"client_id": "app_1", "status": True}]
     ]
+
+
+def test_many_applications_are_enabled_in_batches_auth0_takes(
+    api: ManagementApi, standin: Auth0Standin
+) -> None:
+    made = api.create_connection(name="gatehouse", options=OPTIONS, metadata={})
+    api.enable_for(made.id, [f"app_{i}" for i in range(120)])
+    assert len(standin.enabled[made.id]) == 120
+    batches = [r.body for r in standin.requests if r.path.endswith("/clients")]
+    assert [len(b) for b in batches] == [50, 50, 20]
+
+
+def test_the_display_name_survives_an_update(api: ManagementApi, standin: Auth0Standin) -> None:
+    standin.add_connection("gatehouse", "oidc", options=OPTIONS, display_name="Acme SSO")
+    found = api.find_connection("gatehouse")
+    assert found is not None
+    api.update_connection(found, options=OPTIONS, metadata={})
+    assert standin.named("gatehouse")["display_name"] == "Acme SSO"
 
 
 def test_an_unknown_option_is_refused_as_auth0_does(api: ManagementApi) -> None:
