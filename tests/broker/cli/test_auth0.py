@@ -384,6 +384,17 @@ def test_action_prints_the_post_login_action(env: dict[str, str]) -> None:
     assert "api.accessToken.setCustomClaim" in result.stdout
 
 
+def test_a_claimed_but_unverified_domain_never_routes_in_auth0(
+    env: dict[str, str], standin: Auth0Standin, store: SqlStore
+) -> None:
+    """D-01: an unverified claim is inert, in Auth0's Identifier First too."""
+    with store.unit_of_work() as uow:
+        uow.domains.add(Domain(organization_id="org_acme", name="victim.example"))
+    ok(env, standin, "connect")
+    ok(env, standin, "sync")
+    assert standin.named("gatehouse")["options"]["domain_aliases"] == ["acme.example"]
+
+
 def test_a_released_domain_keeps_an_unrelated_organizations_domain(
     env: dict[str, str], standin: Auth0Standin, store: SqlStore
 ) -> None:
