@@ -272,7 +272,7 @@ def _refusals() -> Iterator[None]:
             f"rate limited at /oauth/token: {exc.message}",
             status=429,
             error_code=exc.error_code,
-            retry_at=exc.reset_at if exc.reset_at > 0 else None,
+            retry_at=reset_time(str(exc.reset_at)),
         ) from None
     except Auth0Error as exc:
         raise Auth0Refused(
@@ -294,5 +294,13 @@ def _from_api_error(exc: ApiError) -> Auth0Refused:
         f"{exc.status_code} {body.get('error') or ''}: {message}".replace(" :", ":"),
         status=exc.status_code,
         error_code=body.get("errorCode") if isinstance(body.get("errorCode"), str) else None,
-        retry_at=int(reset) if reset.isdigit() else None,
+        retry_at=reset_time(reset),
     )
+
+
+def reset_time(header: str) -> int | None:
+    """`x-ratelimit-reset`, a Unix time in seconds, when it is one (ASCII digits, before
+    the year 5138); anything else is no time at all."""
+    if header.isascii() and header.isdigit() and len(header) <= 11:
+        return int(header) or None
+    return None

@@ -8,7 +8,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from broker.auth0.api import Auth0Refused, M2MApplication, ManagementApi, check_origin
+from broker.auth0.api import (
+    Auth0Refused,
+    M2MApplication,
+    ManagementApi,
+    check_origin,
+    reset_time,
+)
 from broker.auth0.setup import ConnectRequest, connect, plan_sync
 from broker.errors import ConfigError
 from broker.store.sql import SqlStore
@@ -171,3 +177,12 @@ def test_a_redirect_uri_register_client_refuses_is_refused_before_auth0_is_asked
 
 def test_the_secret_is_not_in_the_repr() -> None:
     assert "hunter2" not in repr(M2MApplication(DOMAIN, "id", "hunter2"))
+
+
+@pytest.mark.parametrize("header", ["99999999999999999999", "²", "-1", "", "1e9", "0"])
+def test_a_reset_time_that_is_not_one_is_no_time(header: str) -> None:
+    assert reset_time(header) is None
+
+
+def test_a_reset_time_is_read() -> None:
+    assert reset_time("1764892800") == 1764892800
