@@ -25,11 +25,20 @@ are the ones who started it, so they stay pages (RFC 9700 §4.11.2).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from broker.clock import Clock
+from broker.errors import UserFacingError
+from broker.http import HttpRequest, Redirect
 from broker.model.reasons import Reason, parse_reason
+from broker.model.records import OnRefusal, PendingAuthorization
+from broker.oidc.provider import Provider
+from broker.store import NotFound, Store
+
+log = logging.getLogger(__name__)
 
 _R = Reason
 
@@ -102,3 +111,44 @@ def client_error(recorded_reason: str) -> ClientError | None:
     if error is not None:
         return ClientError(error, reason.value)
     return ClientError("access_denied", INVALID_ANSWER)
+
+
+class ClientReturns:
+    """Telling the client of a refused login, once (see the module docstring)."""
+
+    def __init__(self, *, provider: Provider, store: Store, clock: Clock) -> None:
+        self._provider = provider
+        self._store = store
+        self._clock = clock
+
+    def tell(
+        self,
+        flow: PendingAuthorization | None,
+        recorded_reason: str,
+        page: UserFacingError,
+        request: HttpRequest,
+    ) -> Redirect:
+        """The refusal's page, with a button that takes the person back to the client with
+        the error; the error at once for a client set to `OnRefusal.REDIRECT`. Only the page
+        where the client cannot be told: no flow from this browser, a test login (the
+        portal shows its own result), a client deleted since, a reason that stays a page.
+
+        A flow the client is told about ends here: it is consumed, so the request gets one
+        response (this error), never a code later through the same flow. When a concurrent
+        answer consumed it first, that answer's response is the one; this stays a page."""
+        told = client_error(recorded_reason)
+        if flow is None or flow.test is not None or told is None:
+            raise page
+        on_refusal = self._provider.on_refusal(flow.request.client_id)
+        if on_refusal is None:
+            raise page
+        with self._store.unit_of_work() as uow:
+            try:
+                uow.flows.consume(flow.id, now=self._clock.now())
+            except NotFound:
+                raise page from None
+        back = self._provider.deny(flow, told.error, told.description(request.request_id))
+        log.info("refusal told to client=%s error=%s", flow.request.client_id, told.error)
+        if on_refusal is OnRefusal.REDIRECT:
+            return back
+        raise page.returning_to(back.location)

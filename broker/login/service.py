@@ -26,7 +26,7 @@ from broker.login.directory import StoreDirectory
 from broker.login.failures import FailedLogins
 from broker.login.pages import chooser_page, email_page, no_route_message
 from broker.login.refusals import LoginRefused, refusal_page, upstream_refusal
-from broker.login.returns import client_error
+from broker.login.returns import ClientReturns
 from broker.login.trail import LoginTrail
 from broker.login.trial_logins import TrialLogins
 from broker.metrics import recording as metrics
@@ -36,7 +36,7 @@ from broker.model.names import email_domain
 from broker.model.opaque import looks_like_id, new_id
 from broker.model.portal import PortalSession
 from broker.model.reasons import Reason
-from broker.model.records import Connection, OnRefusal, PendingAuthorization, UpstreamIdentity
+from broker.model.records import Connection, PendingAuthorization, UpstreamIdentity
 from broker.model.routing import Choose, Route, RoutingDecision, resolve
 from broker.oidc.provider import Provider
 from broker.store import NotFound, Store, UnitOfWork
@@ -66,6 +66,7 @@ class LoginService:
         self._connectors = connectors
         self._clock = clock
         self._failures = FailedLogins(store=store, clock=clock, limiter=limiter)
+        self._returns = ClientReturns(provider=provider, store=store, clock=clock)
         self._binding = BrowserBinding(
             secure=issuer.startswith("https://"), max_age_seconds=flow_ttl_seconds
         )
@@ -164,10 +165,10 @@ class LoginService:
             return self._finish(flow, connection, upstream, trail)
         except UpstreamError as exc:
             self._refused(trail, exc.recorded_reason, exc.detail)
-            return self._tell(flow, exc.recorded_reason, upstream_refusal(exc), request)
+            return self._returns.tell(flow, exc.recorded_reason, upstream_refusal(exc), request)
         except LoginRefused as exc:
             self._refused(trail, exc.reason, exc.detail)
-            return self._tell(exc.flow or flow, exc.reason, exc.page, request)
+            return self._returns.tell(exc.flow or flow, exc.reason, exc.page, request)
         except UserFacingError:
             raise  # a page chosen on purpose, recorded where it was chosen
         except Exception as exc:
@@ -228,7 +229,7 @@ class LoginService:
             # learns it is not their fault. The flow is this browser's (it came with the
             # flow's form token, or created it): its client is told.
             self._refused(trail, exc.recorded_reason, exc.detail)
-            return self._tell(flow, exc.recorded_reason, upstream_refusal(exc), request)
+            return self._returns.tell(flow, exc.recorded_reason, upstream_refusal(exc), request)
         if flow.browser_binding and not self._binding.matches(
             request.cookies, flow.browser_binding
         ):
@@ -342,39 +343,6 @@ class LoginService:
 
     def _refused(self, trail: LoginTrail, reason: str, detail: str) -> None:
         self._failures.record(trail, reason, detail)
-
-    def _tell(
-        self,
-        flow: PendingAuthorization | None,
-        recorded_reason: str,
-        page: UserFacingError,
-        request: HttpRequest,
-    ) -> Redirect:
-        """The refusal's page, with a button that takes the person back to the client with
-        the error; the error at once for a client set to `OnRefusal.REDIRECT`. Only the page
-        where the client cannot be told (`returns.py`): no flow from this browser, a test
-        login (the portal shows its own result), a client deleted since.
-
-        A flow the client is told about ends here: it is consumed, so the request gets one
-        response (this error), never a code later through the same flow. When a concurrent
-        answer consumed it first, that answer's response is the one; this stays a page."""
-        told = client_error(recorded_reason)
-        if flow is None or flow.test is not None or told is None:
-            raise page
-        on_refusal = self._provider.on_refusal(flow.request.client_id)
-        if on_refusal is None:
-            raise page
-        with self._store.unit_of_work() as uow:
-            try:
-                uow.flows.consume(flow.id, now=self._clock.now())
-            except NotFound:
-                raise page from None
-        description = told.description(request.request_id)
-        back = self._provider.deny(flow, told.error, description)
-        log.info("refusal told to client=%s error=%s", flow.request.client_id, told.error)
-        if on_refusal is OnRefusal.REDIRECT:
-            return back
-        raise page.returning_to(back.location)
 
     # -- helpers ----------------------------------------------------------------------
 
