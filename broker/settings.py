@@ -170,10 +170,15 @@ class RetentionSettings:
     yearly review still finds last year's events). Portal links stay listed by the
     management API for `portal_link_retention` after they expired or were revoked, and a
     connection's test results stay readable for `connection_test_retention` (its newest
-    test, and newest passed test, are kept whatever their age).
+    test, and newest passed test, are kept whatever their age). A webhook delivery that
+    ended (delivered, or failed for good) stays readable with its attempts for
+    `webhook_delivery_retention`. The webhook worker runs every `webhook_interval` (about
+    a second: the delay from a change to its webhook); zero disables it.
     """
 
     purge_interval: timedelta = timedelta(seconds=60)
+    webhook_interval: timedelta = timedelta(seconds=1)
+    webhook_delivery_retention: timedelta = timedelta(days=30)
     audit_retention: timedelta = timedelta(days=400)
     portal_link_retention: timedelta = timedelta(days=30)
     connection_test_retention: timedelta = timedelta(days=30)
@@ -415,8 +420,18 @@ def _retention_settings(env_vars: Mapping[str, str]) -> RetentionSettings:
         least=0,
         most=_MAX_PURGE_INTERVAL_S,
     )
+    webhook_ms = whole(
+        "GATEHOUSE_WEBHOOK_INTERVAL_MS",
+        int(defaults.webhook_interval.total_seconds() * 1000),
+        least=0,
+        most=_MAX_PURGE_INTERVAL_S * 1000,
+    )
     return RetentionSettings(
         purge_interval=timedelta(seconds=interval),
+        webhook_interval=timedelta(milliseconds=webhook_ms),
+        webhook_delivery_retention=days(
+            "GATEHOUSE_WEBHOOK_DELIVERY_RETENTION_DAYS", defaults.webhook_delivery_retention
+        ),
         audit_retention=days("GATEHOUSE_AUDIT_RETENTION_DAYS", defaults.audit_retention),
         portal_link_retention=days(
             "GATEHOUSE_PORTAL_LINK_RETENTION_DAYS", defaults.portal_link_retention

@@ -46,6 +46,7 @@ from broker.store.protocols_management import (
     RateLimitRepo,
 )
 from broker.store.protocols_portal import ConnectionTestRepo, PortalSessionRepo
+from broker.store.protocols_webhooks import WebhookDeliveryRepo, WebhookEndpointRepo
 
 
 class StoreError(Exception):
@@ -447,6 +448,12 @@ class UnitOfWork(Protocol):
 
     @property
     def connection_tests(self) -> ConnectionTestRepo: ...
+
+    @property
+    def webhook_endpoints(self) -> WebhookEndpointRepo: ...
+
+    @property
+    def webhook_deliveries(self) -> WebhookDeliveryRepo: ...
 
     def commit(self) -> None:
         """Commit now and keep going (for a write that must survive a later error)."""

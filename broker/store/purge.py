@@ -17,6 +17,8 @@ become a permanent cost. Every broker instance runs it (the web layer's lifespan
     portal_links          ended (expired, revoked) a retention ago PortalLinkRepo
     connection_tests      a retention old; never a connection's     ConnectionTestRepo
                           newest, nor its newest passed
+    webhook_deliveries    delivered or failed a retention ago      WebhookDeliveryRepo
+                          (their attempts go with them)
     audit_events          the audit retention old                  AuditRepo
 
 Each batch is a unit of work of its own (a short transaction: a few hundred rows' locks,
@@ -60,6 +62,7 @@ class PurgeCounts:
     portal_sessions: int = 0
     portal_links: int = 0
     connection_tests: int = 0
+    webhook_deliveries: int = 0
     audit_events: int = 0
 
     @property
@@ -79,6 +82,7 @@ class _Cutoffs:
     idle: timedelta
     links: datetime
     tests: datetime
+    webhooks: datetime
     audit: datetime
 
 
@@ -96,6 +100,9 @@ _BATCHES: dict[str, Callable[[UnitOfWork, _Cutoffs, int], int]] = {
     ),
     "portal_links": lambda uow, at, n: uow.portal_links.purge_ended(at.links, limit=n),
     "connection_tests": lambda uow, at, n: uow.connection_tests.purge_before(at.tests, limit=n),
+    "webhook_deliveries": lambda uow, at, n: uow.webhook_deliveries.purge_finished_before(
+        at.webhooks, limit=n
+    ),
     "audit_events": lambda uow, at, n: uow.audit.purge_before(at.audit, limit=n),
 }
 assert list(_BATCHES) == [f.name for f in fields(PurgeCounts)]
@@ -133,6 +140,7 @@ class Purger:
             idle=self._portal_idle,
             links=now - self._retention.portal_link_retention,
             tests=now - self._retention.connection_test_retention,
+            webhooks=now - self._retention.webhook_delivery_retention,
             audit=now - self._retention.audit_retention,
         )
         counts = {name: self._purge_table(batch, cutoffs, stop) for name, batch in _BATCHES.items()}

@@ -191,6 +191,42 @@ def post(
         return response.status_code, _read_capped(response, max_bytes, deadline)
 
 
+def post_content(
+    http: httpx.Client,
+    url: str,
+    *,
+    policy: OutboundPolicy,
+    content: bytes,
+    headers: Mapping[str, str],
+    excerpt_bytes: int,
+) -> tuple[int, bytes]:
+    """POST `content` (a webhook) and return the status with at most `excerpt_bytes` of the
+    answer: the rest is never read, since the answer only helps whoever debugs the
+    receiver. A redirect is answered as its status (a receiver must answer itself). An
+    answer that drips past the deadline is an `unavailable` OutboundError like any other;
+    `error_class` names what happened for the attempt's record."""
+    check_url(url, policy)
+    with _open(http, "POST", url, policy, headers=headers, content=content) as (answer, deadline):
+        excerpt = bytearray()
+        for chunk in answer.iter_bytes():
+            excerpt += chunk
+            if len(excerpt) >= excerpt_bytes:
+                break
+            if deadline.remaining() <= 0:
+                raise httpx.ReadTimeout("the request's deadline passed")
+        return answer.status_code, bytes(excerpt[:excerpt_bytes])
+
+
+def error_class(exc: OutboundError) -> str:
+    """`refused` (policy: scheme, address), `timeout` (deadline or too slow), or
+    `connection` (refused, reset, closed, TLS): a stable word for an attempt's record."""
+    if exc.kind == "refused":
+        return "refused"
+    if isinstance(exc.__cause__, httpx.TimeoutException):
+        return "timeout"
+    return "connection"
+
+
 @contextmanager
 def _open(
     http: httpx.Client, method: str, url: str, policy: OutboundPolicy, **kwargs: Any

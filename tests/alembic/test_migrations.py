@@ -385,3 +385,35 @@ def test_0007_keeps_existing_clients_on_the_page_both_ways(empty_engine: Engine)
     assert "on_refusal" not in column_names(empty_engine, "clients")
     with empty_engine.connect() as connection:
         assert connection.execute(sa.text("SELECT name FROM clients")).scalar_one() == "Auth0"
+
+
+def test_0008_adds_the_webhook_tables_and_removes_only_them(empty_engine: Engine) -> None:
+    """The outbox and deliveries reference audit events that existed before; the
+    downgrade drops the four new tables and keeps the events."""
+    migrate_to(empty_engine, "0007")
+    with empty_engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO audit_events (id, at, kind, detail) "
+                "VALUES ('evt_1', :at, 'organization.created', '{}')"
+            ),
+            {"at": NOW},
+        )
+    migrate_to(empty_engine, "0008")
+    webhook_tables = {
+        "webhook_endpoints",
+        "webhook_outbox",
+        "webhook_deliveries",
+        "webhook_attempts",
+    }
+    assert webhook_tables <= table_names(empty_engine)
+    with empty_engine.begin() as connection:
+        connection.execute(
+            sa.text("INSERT INTO webhook_outbox (event_id, at) VALUES ('evt_1', :at)"),
+            {"at": NOW},
+        )
+    migrate_to(empty_engine, "0007", down=True)
+    assert not webhook_tables & table_names(empty_engine)
+    with empty_engine.connect() as connection:
+        kind = connection.execute(sa.text("SELECT kind FROM audit_events")).scalar_one()
+    assert kind == "organization.created"

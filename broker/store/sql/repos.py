@@ -31,6 +31,7 @@ from broker.store.sql.repos_oauth import (
 from broker.store.sql.repos_portal import SqlConnectionTestRepo, SqlPortalSessionRepo
 from broker.store.sql.repos_requests import SqlIdempotencyRepo, SqlRateLimitRepo
 from broker.store.sql.repos_tenancy import SqlDomainRepo, SqlOrganizationRepo
+from broker.store.sql.repos_webhooks import SqlWebhookDeliveryRepo, SqlWebhookEndpointRepo
 from broker.store.sql.schema import require_head
 
 
@@ -111,6 +112,14 @@ class SqlUnitOfWork:
     @cached_property
     def connection_tests(self) -> SqlConnectionTestRepo:
         return SqlConnectionTestRepo(self._connection)
+
+    @cached_property
+    def webhook_endpoints(self) -> SqlWebhookEndpointRepo:
+        return SqlWebhookEndpointRepo(self._connection)
+
+    @cached_property
+    def webhook_deliveries(self) -> SqlWebhookDeliveryRepo:
+        return SqlWebhookDeliveryRepo(self._connection)
 
     def commit(self) -> None:
         """Commit; the next statement begins a new transaction."""

@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 
 from broker.model.records import AuditEvent
+from broker.model.webhook_catalogue import queued
 from broker.store.protocols import EventQuery
 from broker.store.sql.batches import LIMIT, batched_delete, checked_limit
 from broker.store.sql.statements import (
@@ -25,9 +26,10 @@ from broker.store.sql.statements import (
     insert_unless_duplicate,
     keyset,
 )
-from broker.store.sql.tables import audit_events, replay_cache
+from broker.store.sql.tables import audit_events, replay_cache, webhook_outbox
 
 _INSERT_EVENT = insert_ignoring_duplicates(audit_events)
+_QUEUE_EVENT = webhook_outbox.insert()
 _LIMIT = bindparam("p_limit", type_=Integer())
 _ORGANIZATION_ID = bindparam("p_organization_id", type_=audit_events.c.organization_id.type)
 _KIND = bindparam("p_kind", type_=audit_events.c.kind.type)
@@ -98,7 +100,10 @@ class SqlAuditRepo:
 
     def record(self, event: AuditEvent) -> None:
         """ON CONFLICT DO NOTHING: a duplicate id is AlreadyExists without a savepoint, and
-        leaves the unit of work usable."""
+        leaves the unit of work usable. An event an app may receive as a webhook
+        (`webhook_catalogue.queued`) is also put in the outbox here, in the same
+        transaction: every call site that records a change queues its webhook, and a
+        rolled-back change queues nothing."""
         params = {
             "id": event.id,
             "at": event.at,
@@ -113,6 +118,8 @@ class SqlAuditRepo:
         }
         statement = _INSERT_EVENT.on(self._connection)
         insert_unless_duplicate(self._connection, statement, params, f"audit event {event.id!r}")
+        if queued(event.kind):
+            self._connection.execute(_QUEUE_EVENT, {"event_id": event.id, "at": event.at})
 
     def list(
         self, *, limit: int = 100, organization_id: str | None = None, kind: str | None = None
@@ -122,7 +129,7 @@ class SqlAuditRepo:
             raise ValueError("limit must be at least 1")
         query = _LIST_EVENTS[(organization_id is not None, kind is not None)]
         params = {"p_limit": limit, "p_organization_id": organization_id, "p_kind": kind}
-        return [_event(row) for row in all_rows(self._connection, query, params)]
+        return [event_from_row(row) for row in all_rows(self._connection, query, params)]
 
     def page(self, query: EventQuery) -> Sequence[AuditEvent]:
         """Newest first by (at, id), or oldest first (an export): events of one instant come
@@ -150,7 +157,7 @@ class SqlAuditRepo:
             "p_until": query.until,
         }
         rows = pages.page(self._connection, params, after=query.before, limit=query.limit)
-        return [_event(row) for row in rows]
+        return [event_from_row(row) for row in rows]
 
     def purge_before(self, before: datetime, *, limit: int) -> int:
         params = {"p_before": before, LIMIT: checked_limit(limit)}
@@ -204,7 +211,7 @@ class SqlReplayRepo:
         return affected(self._connection, _PURGE_REPLAYS.on(self._connection), params)
 
 
-def _event(row: Row[Any]) -> AuditEvent:
+def event_from_row(row: Row[Any]) -> AuditEvent:
     return AuditEvent(
         id=row.id,
         at=row.at,

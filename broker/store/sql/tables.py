@@ -394,6 +394,80 @@ class ConnectionTestRow(Base):
     created_at: Mapped[datetime]
 
 
+class WebhookEndpointRow(Base):
+    """An app's receiver. No foreign key to its organization filter: an endpoint that
+    listens to one organization still hears that the organization was deleted."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    url: Mapped[str]
+    event_types: Mapped[list[str]]
+    organization_id: Mapped[str | None]
+    enabled: Mapped[bool]
+    secret_encrypted: Mapped[bytes]
+    previous_secret_encrypted: Mapped[bytes | None]
+    previous_secret_expires_at: Mapped[datetime | None]
+    failing_since: Mapped[datetime | None]
+    disabled_reason: Mapped[str | None]
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
+    created_by: Mapped[str]
+
+
+class WebhookOutboxRow(Base):
+    """An event recorded but not yet fanned out to the endpoints that want it. Written by
+    the same INSERT batch as the event (`SqlAuditRepo.record`), so a change, its event and
+    its place in the outbox commit together. Goes with the event (the audit purge)."""
+
+    __tablename__ = "webhook_outbox"
+
+    event_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("audit_events.id", ondelete="CASCADE"), primary_key=True
+    )
+    at: Mapped[datetime] = mapped_column(index=True)
+
+
+class WebhookDeliveryRow(Base):
+    """One event owed to one endpoint. `claim_token`/`lease_until` are a worker's claim:
+    another worker may take the row only once the lease has passed (a killed worker)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (sa.Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),)
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    endpoint_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), index=True
+    )
+    event_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("audit_events.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str]
+    attempts: Mapped[int]
+    next_attempt_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    manual: Mapped[bool]
+    claim_token: Mapped[str | None]
+    lease_until: Mapped[datetime | None]
+
+
+class WebhookAttemptRow(Base):
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True
+    )
+    endpoint_id: Mapped[str]
+    event_id: Mapped[str]
+    at: Mapped[datetime]
+    status_code: Mapped[int | None]
+    latency_ms: Mapped[int]
+    response_excerpt: Mapped[str]
+    error: Mapped[str | None]
+
+
 # The tables, for the repositories' Core statements: the same columns (hence the same types,
 # UtcDateTime included) as the mapped classes above, without the ORM.
 
@@ -422,3 +496,7 @@ idempotency_keys = _table(IdempotencyRow)
 rate_limits = _table(RateLimitRow)
 portal_sessions = _table(PortalSessionRow)
 connection_tests = _table(ConnectionTestRow)
+webhook_endpoints = _table(WebhookEndpointRow)
+webhook_outbox = _table(WebhookOutboxRow)
+webhook_deliveries = _table(WebhookDeliveryRow)
+webhook_attempts = _table(WebhookAttemptRow)
