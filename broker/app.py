@@ -31,6 +31,7 @@ from broker.management import Management, ManagementDeps
 from broker.management.access import AccessTokens
 from broker.management.api import build_operations
 from broker.management.api.dispatch import ManagementApi
+from broker.management.api.events import event_out
 from broker.management.connection_health import ConnectionHealth
 from broker.management.dns_txt import DnsTxtLookup, TxtLookup
 from broker.metrics.exposition import (
@@ -56,12 +57,13 @@ from broker.upstream.registry import ConnectorCache, ConnectorTypes
 from broker.upstream.saml import SamlConnectionConfig
 from broker.web.adapt import make_templates
 from broker.web.endpoints import Endpoints
-from broker.web.lifespan import background_lifespan
+from broker.web.lifespan import Job, background_lifespan
 from broker.web.limits import RouteLimits
 from broker.web.management import ApiEndpoints
 from broker.web.metrics import MetricsEndpoint
 from broker.web.middleware import SecurityHeadersMiddleware, scrub_link_tokens_from_access_logs
 from broker.web.routes import build_routes
+from broker.webhooks.worker import WebhookWorker
 from broker.workers import LoginPool
 
 log = logging.getLogger(__name__)
@@ -98,10 +100,21 @@ class Broker:
     purger: Purger
     #: The request counters every instance shares (rate limits, sampled refusals).
     limiter: RateLimiter
+    #: Delivers the outbox's events to webhook endpoints; the app's lifespan runs it.
+    webhooks: WebhookWorker
 
     def close(self) -> None:
         """Release the outbound HTTP pool (CLI commands and seeds build a broker briefly)."""
+        self.webhooks.close()
         self.http.close()
+
+    def background_jobs(self) -> dict[str, tuple[Job, timedelta]]:
+        """What every instance runs beside serving (and `gatehouse worker` instead of it)."""
+        retention = self.settings.retention
+        return {
+            "purge": (lambda stop: self.purger.purge(stop=stop), retention.purge_interval),
+            "webhooks": (lambda stop: self.webhooks.run(stop), retention.webhook_interval),
+        }
 
 
 def open_store(settings: Settings) -> SqlStore:
@@ -209,7 +222,11 @@ def build_broker(
             store=store, clock=clock, retention=settings.retention, portal_idle=PORTAL_IDLE_TTL
         ),
         limiter=limiter,
-    )
+        webhooks=WebhookWorker(
+            store=store, clock=clock, secret_box=secrets, http=deps.http, policy=policy,
+            render=lambda event: event_out(event).model_dump(mode="json"),
+        ),
+    )  # fmt: skip
 
 
 def _dns_lookup(settings: Settings) -> DnsTxtLookup:
@@ -291,15 +308,11 @@ def create_app(
         redeem_limits=RedeemLimits(per_address=limits.portal_link, everyone=limits.portal_link_all),
         proxies=proxies,
     )
-    purger = broker.purger
     token = settings.metrics.token
     metrics = MetricsEndpoint(token=token, exposition=exposition) if token else None
     app = Starlette(
         routes=build_routes(endpoints, api, portal, metrics.scrape if metrics else None),
-        lifespan=background_lifespan(
-            {"purge": (lambda stop: purger.purge(stop=stop), settings.retention.purge_interval)},
-            at_shutdown=forget_this_process,
-        ),
+        lifespan=background_lifespan(broker.background_jobs(), at_shutdown=forget_this_process),
         middleware=[Middleware(SecurityHeadersMiddleware, hsts=settings.is_production)],
         exception_handlers={
             UserFacingError: endpoints.user_facing_error,

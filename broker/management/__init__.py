@@ -16,6 +16,7 @@ holds everywhere at once because it lives in one place.
     portal_links.py    PortalLinks    create (URL once), list, revoke, redeem (the portal)
     users.py           Users          identities that logged in, per organization
     events.py          Events         the audit log, newest first, filtered
+    webhooks.py        Webhooks       endpoints, secret rotation, deliveries, resend
     scoped.py          reads scoped to one organization (another's is "not found")
     access.py          management clients, client-credentials tokens, scopes
     api/               the REST adapter: operation table, dispatch, problems, OpenAPI
@@ -35,6 +36,7 @@ from broker.management.organizations import Organizations
 from broker.management.portal_links import PortalLinks
 from broker.management.profiles import Profiles
 from broker.management.users import Users
+from broker.management.webhooks import Webhooks
 
 
 class Management:
@@ -53,6 +55,7 @@ class Management:
         self.portal_links = PortalLinks(deps)
         self.users = Users(deps)
         self.events = Events(deps)
+        self.webhooks = Webhooks(deps)
 
 
 __all__ = ["Management", "ManagementDeps"]

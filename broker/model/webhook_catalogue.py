@@ -4,12 +4,16 @@ Prefix rules, not a closed list of kinds: a scheduled job that adds
 `connection.certificate_expiring` or `domain.unverified` is deliverable the day it is
 recorded, with no change here.
 
-    organization.*  domain.*  connection.*  portal_link.*  directory.*  webhook_endpoint.*
+    organization.*  domain.*  connection.*  portal_link.*  directory.*
         queued for every event; a `*` subscription receives them
     login.*
         queued too, but delivered only to endpoints that name `login.*` (or one login
         kind) explicitly: there is one per sign-in, so a catch-all `*` endpoint that did
         not ask for them must not be flooded by them
+    webhook_endpoint.*
+        explicit too: the webhooks' own bookkeeping (created, secret rotated, disabled
+        after three days of failures), for a monitoring endpoint that asks for it; a `*`
+        endpoint would otherwise receive the news of its own creation
 
 Any other kind (a circuit breaker's `idp.*`, management client bookkeeping) stays in the
 audit log only, and is never queued.
@@ -23,16 +27,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 #: Families every `*` subscription receives.
-FAMILIES: tuple[str, ...] = (
-    "organization",
-    "domain",
-    "connection",
-    "portal_link",
-    "directory",
-    "webhook_endpoint",
-)
-#: Families only an explicit subscription receives (high volume).
-OPT_IN_FAMILIES: tuple[str, ...] = ("login",)
+FAMILIES: tuple[str, ...] = ("organization", "domain", "connection", "portal_link", "directory")
+#: Families only an explicit subscription receives (high volume; the webhooks' own).
+OPT_IN_FAMILIES: tuple[str, ...] = ("login", "webhook_endpoint")
 ALL_FAMILIES = FAMILIES + OPT_IN_FAMILIES
 #: The longest pattern accepted (a kind is at most this long in the audit log too).
 MAX_PATTERN = 200

@@ -54,9 +54,18 @@ class WebhookDeliveryRepo(Protocol):
 
     def add(self, deliveries: Sequence[WebhookDelivery]) -> None: ...
 
-    def claim(self, *, now: datetime, lease_until: datetime, token: str, limit: int) -> Claim:
+    def claim(
+        self,
+        *,
+        now: datetime,
+        lease_until: datetime,
+        token: str,
+        limit: int,
+        skip_endpoints: Sequence[str] = (),
+    ) -> Claim:
         """Lease at most `limit` due deliveries (pending, `next_attempt_at` <= now, no live
-        lease, endpoint enabled), oldest due first, to `token` until `lease_until`."""
+        lease, endpoint enabled and not in `skip_endpoints`), oldest due first, to `token`
+        until `lease_until`."""
         ...
 
     def settle(

@@ -118,6 +118,9 @@ class WebhookWorker:
             max_in_flight=self._limits.per_endpoint, max_waiting=0, wait_seconds=0.0
         )
         self._bulkheads = Bulkheads(per_endpoint)
+        #: Deliveries in flight per endpoint in this instance (what the claims skip).
+        self._busy: dict[str, int] = {}
+        self._busy_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(self._limits.threads, thread_name_prefix="webhook")
 
     def close(self) -> None:
@@ -134,10 +137,11 @@ class WebhookWorker:
                 counts.fanned_out += fanned
                 free = self._limits.threads - len(in_flight)
                 claimed = [] if stop() or free <= 0 else self._claim(free)
-                for job in claimed:
+                started = [job for job in claimed if self._take_slot(job, counts)]
+                for job in started:
                     in_flight.add(self._pool.submit(self._deliver, job, counts))
                 if not in_flight:
-                    if fanned or claimed:
+                    if fanned or started:
                         continue
                     return counts
                 done, in_flight = wait(
@@ -148,6 +152,28 @@ class WebhookWorker:
         finally:
             for future in in_flight:
                 future.result()
+
+    def _take_slot(self, job: _Job, counts: RunCounts) -> bool:
+        """Count the job against its endpoint's slots in this instance, or hand it back,
+        still due, when they are all taken: the next claims skip that endpoint until a
+        slot frees, so a hanging receiver's backlog is neither sent nor spun on."""
+        endpoint_id = job.delivery.endpoint_id
+        with self._busy_lock:
+            taken = self._busy.get(endpoint_id, 0)
+            if taken < self._limits.per_endpoint:
+                self._busy[endpoint_id] = taken + 1
+                return True
+        self._hand_back(job, due=job.delivery.next_attempt_at)
+        counts.add("handed_back")
+        return False
+
+    def _free_slot(self, endpoint_id: str) -> None:
+        with self._busy_lock:
+            left = self._busy.get(endpoint_id, 1) - 1
+            if left > 0:
+                self._busy[endpoint_id] = left
+            else:
+                self._busy.pop(endpoint_id, None)
 
     def fan_out(self) -> int:
         """One batch of the outbox into deliveries; the number of events taken."""
@@ -169,10 +195,13 @@ class WebhookWorker:
     def _claim(self, limit: int) -> list[_Job]:
         now = self._clock.now()
         token = _secrets.token_urlsafe(16)
+        with self._busy_lock:
+            full = [e for e, n in self._busy.items() if n >= self._limits.per_endpoint]
         with self._store.unit_of_work() as uow:
             claim = uow.webhook_deliveries.claim(
-                now=now, lease_until=now + self._limits.lease, token=token, limit=limit
-            )
+                now=now, lease_until=now + self._limits.lease, token=token, limit=limit,
+                skip_endpoints=full,
+            )  # fmt: skip
         return [_Job(delivery, claim.token) for delivery in claim.deliveries]
 
     def _deliver(self, job: _Job, counts: RunCounts) -> None:
@@ -180,6 +209,8 @@ class WebhookWorker:
             self._attempt(job, counts)
         except Exception:  # one delivery's bug must not end the others' run
             log.exception("webhook delivery %s failed unexpectedly", job.delivery.id)
+        finally:
+            self._free_slot(job.delivery.endpoint_id)
 
     def _attempt(self, job: _Job, counts: RunCounts) -> None:
         delivery = job.delivery
@@ -199,7 +230,7 @@ class WebhookWorker:
                     render=self._render,
                 )
         except UpstreamUnavailable:  # its endpoint's slots are taken: back in the queue
-            self._hand_back(job)
+            self._hand_back(job, due=self._clock.now() + _BUSY_RETRY)
             counts.add("handed_back")
             return
         if not self._settle(job, endpoint, outcome):
@@ -216,12 +247,13 @@ class WebhookWorker:
             return [current, previous]
         return [current]
 
-    def _hand_back(self, job: _Job) -> None:
+    def _hand_back(self, job: _Job, *, due: datetime) -> None:
+        """Release the claim unsent (not an attempt): due again at `due`."""
         d = job.delivery
         with self._store.unit_of_work() as uow:
             uow.webhook_deliveries.settle(
                 d.id, token=job.token, status=PENDING, attempts=d.attempts,
-                next_attempt_at=self._clock.now() + _BUSY_RETRY, finished_at=None,
+                next_attempt_at=due, finished_at=None,
             )  # fmt: skip
 
     def _settle(self, job: _Job, endpoint: WebhookEndpoint, outcome: sender.Outcome) -> bool:

@@ -27,6 +27,7 @@ from broker.model.records import (
     Organization,
     PendingAuthorization,
 )
+from broker.model.webhooks import DELIVERED, WebhookDelivery, WebhookEndpoint
 from broker.settings import RetentionSettings
 from broker.store import Store, UnitOfWork
 from broker.store.purge import PurgeCounts
@@ -41,6 +42,8 @@ CON = "con_p"
 LIVE_LINK = "pl_live"
 LIVE_CODE = "code-live"
 LONG_AGO = NOW - timedelta(days=3650)
+WEBHOOK_ENDPOINT = "whe_p"
+LIVE_EVENT = "evt-live"
 
 
 def flow(flow_id: str, *, expires_at: datetime) -> PendingAuthorization:
@@ -157,6 +160,26 @@ def add_tenant(store: Store, *, now: datetime = NOW) -> None:
         uow.portal_links.add(link(LIVE_LINK, expires_at=now + timedelta(days=1)))
         uow.connection_tests.add(result("tst-newest", at=now, passed=True))
         uow.codes.add(code(LIVE_CODE, expires_at=now + timedelta(days=1)))
+        uow.webhook_endpoints.add(endpoint(WEBHOOK_ENDPOINT))
+        uow.audit.record(event(LIVE_EVENT, at=now))
+
+
+def endpoint(endpoint_id: str) -> WebhookEndpoint:
+    return WebhookEndpoint(
+        id=endpoint_id, url="https://hooks.example/in", event_types=("*",),
+        organization_id=None, enabled=True, secret_encrypted=b"sealed",
+        previous_secret_encrypted=None, previous_secret_expires_at=None, failing_since=None,
+        disabled_reason=None, created_at=LONG_AGO, updated_at=LONG_AGO, created_by="cli",
+    )  # fmt: skip
+
+
+def delivered(delivery_id: str, *, finished_at: datetime) -> WebhookDelivery:
+    """A delivery of the live event that ended at `finished_at`."""
+    return WebhookDelivery(
+        id=delivery_id, endpoint_id=WEBHOOK_ENDPOINT, event_id=LIVE_EVENT, status=DELIVERED,
+        attempts=1, next_attempt_at=LONG_AGO, created_at=LONG_AGO, finished_at=finished_at,
+        manual=False,
+    )  # fmt: skip
 
 
 def add_dead_rows(store: Store, count: int, *, now: datetime = NOW, prefix: str = "x") -> None:
@@ -166,6 +189,7 @@ def add_dead_rows(store: Store, count: int, *, now: datetime = NOW, prefix: str 
     gone_links = now - RETENTION.portal_link_retention
     old_tests = now - RETENTION.connection_test_retention
     old_events = now - RETENTION.audit_retention
+    old_deliveries = now - RETENTION.webhook_delivery_retention
     writes: list[Callable[[UnitOfWork, str], object]] = [
         lambda uow, i: uow.flows.create(flow(f"flow-{i}", expires_at=now)),
         lambda uow, i: uow.access_tokens.add(token(f"tok-{i}", LIVE_CODE, expires_at=now)),
@@ -180,6 +204,9 @@ def add_dead_rows(store: Store, count: int, *, now: datetime = NOW, prefix: str 
         ),
         lambda uow, i: uow.portal_links.add(link(f"pl-{i}", expires_at=gone_links)),
         lambda uow, i: uow.connection_tests.add(result(f"tst-{i}", at=old_tests)),
+        lambda uow, i: uow.webhook_deliveries.add(
+            [delivered(f"whd-{i}", finished_at=old_deliveries)]
+        ),
         lambda uow, i: uow.audit.record(event(f"evt-{i}", at=old_events)),
     ]
     assert len(writes) == len(PurgeCounts().as_dict())

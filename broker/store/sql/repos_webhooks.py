@@ -108,6 +108,7 @@ def _claim(locking: bool) -> Any:
             _D.c.next_attempt_at <= _NOW,
             or_(_D.c.lease_until.is_(None), _D.c.lease_until <= _NOW),
             _E.c.enabled.is_(True),
+            _D.c.endpoint_id.not_in(bindparam("p_skip", expanding=True)),
         )
         .order_by(_D.c.next_attempt_at, _D.c.id)
         .limit(bindparam(LIMIT, type_=Integer()))
@@ -232,8 +233,17 @@ class SqlWebhookDeliveryRepo:
         except IntegrityError as exc:  # the endpoint (or event) was deleted meanwhile
             raise NotFound("a delivery's endpoint or event is gone") from exc
 
-    def claim(self, *, now: datetime, lease_until: datetime, token: str, limit: int) -> Claim:
+    def claim(
+        self,
+        *,
+        now: datetime,
+        lease_until: datetime,
+        token: str,
+        limit: int,
+        skip_endpoints: Sequence[str] = (),
+    ) -> Claim:
         params = {
+            "p_skip": list(skip_endpoints),
             "p_now": now,
             "p_lease_until": lease_until,
             "p_token": token,
