@@ -70,11 +70,13 @@ class _Handler(BaseHTTPRequestHandler):
             if receiver.delay_seconds:
                 time.sleep(receiver.delay_seconds)
             self.send_response(204)
+            self.send_header("connection", "close")
             self.send_header("content-length", "0")
             self.end_headers()
         elif behaviour == "error":
             answer = b"receiver exploded " + b"x" * 4000
             self.send_response(500)
+            self.send_header("connection", "close")
             self.send_header("content-length", str(len(answer)))
             self.end_headers()
             self.wfile.write(answer)
@@ -82,6 +84,7 @@ class _Handler(BaseHTTPRequestHandler):
             receiver.stopping.wait(30)
         elif behaviour == "drip":
             self.send_response(200)
+            self.send_header("connection", "close")
             self.send_header("content-length", "1000")
             self.end_headers()
             for _ in range(1000):
@@ -97,10 +100,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
 
+class _Server(ThreadingHTTPServer):
+    #: The default backlog (5) refuses connections under a burst of parallel senders.
+    request_queue_size = 256
+
+
 @contextmanager
 def webhook_receiver() -> Iterator[Receiver]:
     handler = type("Handler", (_Handler,), {})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = _Server(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     receiver = Receiver(url=f"http://127.0.0.1:{server.server_address[1]}/hooks")
     handler.receiver = receiver  # type: ignore[attr-defined]

@@ -1,0 +1,64 @@
+"""Which events are queued, which patterns are accepted, which endpoint gets what."""
+
+from __future__ import annotations
+
+import pytest
+
+from broker.model.webhook_catalogue import queued, subscribed, valid_pattern
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        ("organization.created", True),
+        ("domain.verified", True),
+        ("connection.certificate_expiring", True),  # a kind a scheduled job adds later
+        ("portal_link.refused", True),
+        ("directory.user_deactivated", True),
+        ("login.succeeded", True),
+        ("webhook_endpoint.disabled", True),
+        ("idp.circuit_opened", False),
+        ("management_client.created", False),
+        ("organization", False),
+        ("organizations.created", False),
+    ],
+)
+def test_queued_by_family(kind: str, expected: bool) -> None:
+    assert queued(kind) is expected
+
+
+@pytest.mark.parametrize(
+    ("patterns", "kind", "expected"),
+    [
+        (["*"], "connection.activated", True),
+        (["*"], "login.succeeded", False),
+        (["*"], "webhook_endpoint.disabled", False),
+        (["*"], "idp.circuit_opened", False),
+        (["login.*"], "login.failed", True),
+        (["login.succeeded"], "login.succeeded", True),
+        (["login.succeeded"], "login.failed", False),
+        (["connection.*"], "connection.activated", True),
+        (["connection.*"], "connections.x", False),
+        (["connection.*"], "domain.verified", False),
+        (["domain.verified", "*"], "login.failed", False),
+        (["*", "login.*"], "login.failed", True),
+    ],
+)
+def test_subscribed(patterns: list[str], kind: str, expected: bool) -> None:
+    assert subscribed(patterns, kind) is expected
+
+
+@pytest.mark.parametrize(
+    "pattern", ["*", "connection.*", "login.*", "domain.verified", "connection.cert_expiring"]
+)
+def test_valid_patterns(pattern: str) -> None:
+    assert valid_pattern(pattern)
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["", "**", "connection", "connection.", "connection.**", "idp.*", "login.*.x",
+     "Connection.*", "domain..x", "domain.x.", "x" * 300, "connection.a b", "domain.é"],
+)  # fmt: skip
+def test_invalid_patterns(pattern: str) -> None:
+    assert not valid_pattern(pattern)
