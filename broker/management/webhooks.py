@@ -13,15 +13,17 @@ deliveries and their attempts, re-send an event by hand.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+from broker.keys.crypto import KeyDecryptionError
 from broker.management import scoped
 from broker.management.deps import ManagementDeps, record
-from broker.management.errors import InvalidInput, ResourceNotFound
+from broker.management.errors import InvalidInput, ResourceConflict, ResourceNotFound
 from broker.model.opaque import new_id
 from broker.model.webhook_catalogue import queued, valid_pattern
 from broker.model.webhooks import (
@@ -215,6 +217,20 @@ class Webhooks:
                 event_id=event_id, delivery_id=delivery.id,
             )  # fmt: skip
         return delivery
+
+    def seal_secret(self, endpoint_id: str, secret: str) -> str:
+        """The secret encrypted for the one place an answer with it must be kept: the
+        reply a retried request (same Idempotency-Key) replays."""
+        blob = signing.seal(self._deps.secrets, endpoint_id, secret, "replay")
+        return base64.urlsafe_b64encode(blob).decode()
+
+    def unseal_secret(self, endpoint_id: str, sealed: str) -> str:
+        try:
+            blob = base64.urlsafe_b64decode(sealed.encode())
+            return signing.unseal(self._deps.secrets, endpoint_id, blob, "replay")
+        except (KeyDecryptionError, ValueError) as exc:
+            raise ResourceConflict("the secret of this request cannot be shown again; "
+                                   "rotate it") from exc  # fmt: skip
 
     def _check_url(self, url: str) -> None:
         if len(url) > MAX_URL:

@@ -16,6 +16,7 @@ from broker.management.api import (
     portal_links,
     profiles,
     users,
+    webhooks,
 )
 from broker.management.api.operations import Operation
 
@@ -29,6 +30,7 @@ def build_operations(management: Management) -> list[Operation]:
         *portal_links.operations(management),
         *users.operations(management),
         *events.operations(management),
+        *webhooks.operations(management),
     ]
 
 
