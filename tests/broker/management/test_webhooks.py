@@ -4,8 +4,8 @@ resend; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 import pytest
+import sqlalchemy as sa
 
 from broker.store.sql import SqlStore
 from tests.support.management_api import ApiWorld
