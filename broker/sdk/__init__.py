@@ -49,6 +49,9 @@ from broker.sdk.models import (
     SamlSettings,
     User,
     Verification,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 
 __all__ = [
@@ -78,4 +81,7 @@ __all__ = [
     "Unauthorized",
     "User",
     "Verification",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

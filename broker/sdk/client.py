@@ -13,6 +13,7 @@ from broker.sdk.errors import ConfigurationError
 from broker.sdk.models import Domain, Organization, Verification
 from broker.sdk.resources import Connections, Events, PortalLinks, Profiles, Users
 from broker.sdk.transport import Transport
+from broker.sdk.webhooks import Webhooks
 
 _UNSET: Any = object()
 
@@ -108,6 +109,7 @@ class Gatehouse:
         self.portal_links = PortalLinks(self._transport)
         self.users = Users(self._transport)
         self.events = Events(self._transport)
+        self.webhooks = Webhooks(self._transport)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Gatehouse:

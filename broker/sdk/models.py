@@ -287,3 +287,55 @@ class Event(ApiObject):
     #: The correlation id a person was shown.
     request_id: str | None
     detail: Mapping[str, Any]
+
+
+@_frozen
+class WebhookEndpoint(ApiObject):
+    RESOURCE = "webhook endpoint"
+
+    id: str
+    url: str
+    #: Exact kinds, families (`connection.*`) or `*`.
+    event_types: tuple[str, ...]
+    organization_id: str | None
+    enabled: bool
+    #: `failing` when Gatehouse disabled it after three days of failed deliveries.
+    disabled_reason: str | None
+    failing_since: datetime | None
+    #: While a rotation's overlap lasts: when the previous secret stops signing.
+    previous_secret_expires_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    #: `whsec_...`, only in the answers of create and rotate_secret: store it at once.
+    secret: str | None = field(default=None, metadata=SOMETIMES)
+
+
+@_frozen
+class WebhookAttempt(ApiObject):
+    RESOURCE = "webhook attempt"
+
+    at: datetime
+    status_code: int | None
+    latency_ms: int
+    #: The first KiB of the receiver's answer (or why there was none).
+    response_excerpt: str
+    #: timeout, connection, refused, status (a non-2xx answer); None when delivered.
+    error: str | None
+
+
+@_frozen
+class WebhookDelivery(ApiObject):
+    RESOURCE = "webhook delivery"
+
+    id: str
+    event_id: str
+    #: pending, delivered or failed.
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    created_at: datetime
+    finished_at: datetime | None
+    #: A resend by hand.
+    manual: bool
+    #: Only when one delivery is read: every attempt, oldest first.
+    attempt_log: tuple[WebhookAttempt, ...] = field(default=(), metadata=SOMETIMES)
