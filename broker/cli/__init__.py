@@ -10,6 +10,7 @@ JSON (`--json`) for configuration-as-code pipelines.
     events.py       events list, events follow
     doctor.py       doctor: is this deployment able to serve logins?
     auth0.py        auth0 connect, auth0 sync, auth0 action
+    webhooks.py     webhooks (endpoints, deliveries, resend), worker
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from broker.cli import (
     operate,
     portal_links,
     tenants,
+    webhooks,
 )
 from broker.cli.root import cli
 
@@ -40,6 +42,7 @@ __all__ = [
     "operate",
     "portal_links",
     "tenants",
+    "webhooks",
 ]
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import signal
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -82,3 +83,23 @@ def background_lifespan(
             at_shutdown()
 
     return lifespan
+
+
+def run_in_foreground(jobs: dict[str, tuple[Job, timedelta]]) -> None:
+    """`gatehouse worker`: the same jobs at the same intervals, without serving HTTP, until
+    SIGINT or SIGTERM; then each job is told to stop and finishes its current batch."""
+
+    async def main() -> None:
+        stop = threading.Event()
+        async with anyio.create_task_group() as tasks:
+            for name, (job, interval) in jobs.items():
+                if interval > timedelta(0):
+                    tasks.start_soon(run_periodically, name, job, interval, stop)
+            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                async for received in signals:
+                    log.info("worker stopping on signal %s", received)
+                    stop.set()
+                    tasks.cancel_scope.cancel()
+                    break
+
+    anyio.run(main)
