@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check audit lint bench bench-isolation clean
+.PHONY: run test check audit lint bench bench-isolation bench-webhooks clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ bench: $(STAMP)
 ## page. Options: make bench-isolation BENCH_ARGS="--protocol saml --attackers 80".
 bench-isolation: $(STAMP)
 	$(BIN)/python -m bench.isolation $(BENCH_ARGS)
+
+## Webhook delivery to a loopback receiver: events/s, and the delay from a change to its
+## arrival (p50/p99), with 1 and 2 workers (instances). Options: make bench-webhooks
+## BENCH_ARGS="--events 5000 --database-url postgresql+psycopg://postgres@127.0.0.1/test".
+bench-webhooks: $(STAMP)
+	$(BIN)/python -m bench.webhooks $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .coverage .coverage.* .mypy_cache .ruff_cache .pytest_cache
