@@ -5,7 +5,8 @@ What `SecretBox` encrypts and the database keeps:
 
 - signing keys' private halves (`signing_keys.private_key_encrypted`);
 - in each connection's settings and pending draft: a SAML connection's SP signing and
-  encryption keys, an OIDC connection's client secret and `private_key_jwt` key.
+  encryption keys, an OIDC connection's client secret and `private_key_jwt` key;
+- webhook endpoints' signing secrets (current and, during an overlap, previous).
 
 Portal link URLs sealed for an idempotent retry are left alone: they live only as long as
 their Idempotency-Key (24 hours) and a retry after the old key is
@@ -34,6 +35,7 @@ from broker.model.records import AuditEvent, Connection
 from broker.store import Conflict, Store, UnitOfWork
 from broker.upstream.oidc.config import key_context as oidc_key_context, secret_context
 from broker.upstream.saml.sp import key_context as saml_key_context
+from broker.webhooks.signing import secret_context as webhook_secret_context
 
 BATCH_SIZE = 100
 
@@ -50,7 +52,11 @@ class Reencryption:
 
 def reencrypt(store: Store, box: SecretBox, *, write: bool = True) -> Reencryption:
     """With `write=False`, only count (`gatehouse secrets status`)."""
-    runs = [_signing_keys(store, box, write=write), _connections(store, box, write=write)]
+    runs = [
+        _signing_keys(store, box, write=write),
+        _connections(store, box, write=write),
+        _webhook_endpoints(store, box, write=write),
+    ]
     return Reencryption(sum(r.changed for r in runs), sum(r.outdated for r in runs))
 
 
@@ -96,6 +102,43 @@ def _signing_keys(store: Store, box: SecretBox, *, write: bool) -> Reencryption:
                 outdated += 1
             else:
                 changed += 1
+    return Reencryption(changed, outdated)
+
+
+def _webhook_endpoints(store: Store, box: SecretBox, *, write: bool) -> Reencryption:
+    """Each page in one unit of work; an endpoint's secrets are rewritten together."""
+    changed = outdated = 0
+    after = None
+    while True:
+        with store.unit_of_work() as uow:
+            page = uow.webhook_endpoints.page(after=after, limit=BATCH_SIZE)
+            for endpoint in page:
+                current = box.reencrypt(
+                    endpoint.secret_encrypted, context=webhook_secret_context(endpoint.id)
+                )
+                previous = None
+                if endpoint.previous_secret_encrypted is not None:
+                    previous = box.reencrypt(
+                        endpoint.previous_secret_encrypted,
+                        context=webhook_secret_context(endpoint.id, "previous"),
+                    )
+                count = (current is not None) + (previous is not None)
+                if not count:
+                    continue
+                if not write:
+                    outdated += count
+                    continue
+                uow.webhook_endpoints.save(
+                    replace(
+                        endpoint,
+                        secret_encrypted=current or endpoint.secret_encrypted,
+                        previous_secret_encrypted=previous or endpoint.previous_secret_encrypted,
+                    )
+                )
+                changed += count
+        if len(page) < BATCH_SIZE:
+            break
+        after = (page[-1].created_at, page[-1].id)
     return Reencryption(changed, outdated)
 
 

@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 import httpx
 
 from broker.clock import Clock
-from broker.keys.crypto import SecretBox
+from broker.keys.crypto import KeyDecryptionError, SecretBox
 from broker.model.opaque import new_id
 from broker.model.records import AuditEvent
 from broker.model.webhook_catalogue import subscribed
@@ -56,6 +56,11 @@ log = logging.getLogger(__name__)
 
 DISABLED_KIND = "webhook_endpoint.disabled"
 _BUSY_RETRY = timedelta(seconds=1)
+_UNSIGNABLE = sender.Outcome(
+    status_code=None, latency_ms=0, error="secret",
+    excerpt="not sent: the signing secret cannot be decrypted with GATEHOUSE_SECRET_KEY "
+    "or GATEHOUSE_SECRET_KEYS_OLD",
+)  # fmt: skip
 _POLL_SECONDS = 0.1
 
 
@@ -218,17 +223,19 @@ class WebhookWorker:
             endpoint = uow.webhook_endpoints.get(delivery.endpoint_id)
             event = uow.webhook_deliveries.event(delivery.event_id)
         try:
+            secrets = self._secrets(endpoint, self._clock.now())
+        except KeyDecryptionError:  # a master key removed too early: an attempt that failed
+            log.error("webhook endpoint %s: its signing secret cannot be decrypted", endpoint.id)
+            self._settle(job, endpoint, _UNSIGNABLE)
+            counts.add("failed_attempts")
+            return
+        try:
             with self._bulkheads.slot(f"webhook:{endpoint.id}", breaker=False):
                 now = self._clock.now()
                 outcome = sender.send(
-                    self._http,
-                    self._policy,
-                    url=endpoint.url,
-                    event=event,
-                    secrets=self._secrets(endpoint, now),
-                    now=now,
-                    render=self._render,
-                )
+                    self._http, self._policy, url=endpoint.url, event=event, secrets=secrets,
+                    now=now, render=self._render,
+                )  # fmt: skip
         except UpstreamUnavailable:  # its endpoint's slots are taken: back in the queue
             self._hand_back(job, due=self._clock.now() + _BUSY_RETRY)
             counts.add("handed_back")

@@ -114,3 +114,33 @@ def test_reencrypt_moves_everything_to_the_new_key(
     assert plaintexts(store, SecretBox(NEW)) == expected
     with pytest.raises(KeyDecryptionError):
         plaintexts(store, SecretBox(OLD))
+
+
+def test_webhook_secrets_move_to_the_new_key_both_of_them(store: Store) -> None:
+    """An endpoint during a rotation's overlap holds two secrets under the old key: both
+    are counted, both move, and both still open with the new key alone."""
+    from broker.model.webhooks import WebhookEndpoint
+    from broker.webhooks import signing
+
+    old, now = SecretBox(OLD), datetime(2026, 1, 1, tzinfo=UTC)
+    endpoint = WebhookEndpoint(
+        id="whe_1", url="https://hooks.example/in", event_types=("*",), organization_id=None,
+        enabled=True, secret_encrypted=signing.seal(old, "whe_1", "whsec_current"),
+        previous_secret_encrypted=signing.seal(old, "whe_1", "whsec_before", "previous"),
+        previous_secret_expires_at=now, failing_since=None, disabled_reason=None,
+        created_at=now, updated_at=now, created_by="cli",
+    )  # fmt: skip
+    with store.unit_of_work() as uow:
+        uow.webhook_endpoints.add(endpoint)
+    ring = SecretBox(NEW, [OLD])
+    assert reencrypt(store, ring, write=False) == Reencryption(0, 2)
+    assert reencrypt(store, ring) == Reencryption(2, 0)
+    new_only = SecretBox(NEW)
+    with store.unit_of_work() as uow:
+        moved = uow.webhook_endpoints.get("whe_1")
+    assert signing.unseal(new_only, "whe_1", moved.secret_encrypted) == "whsec_current"
+    assert moved.previous_secret_encrypted is not None
+    assert (
+        signing.unseal(new_only, "whe_1", moved.previous_secret_encrypted, "previous")
+        == "whsec_before"
+    )

@@ -62,3 +62,25 @@ def test_bad_values_are_refused_by_name(tmp_path: Path, name: str, value: str) -
         retention(tmp_path, **{name: value})
     assert refused.value.field == name
     assert "whole number" in refused.value.message
+
+
+def test_the_webhook_worker_interval_and_delivery_retention(tmp_path: Path) -> None:
+    assert retention(tmp_path).webhook_interval == timedelta(seconds=1)
+    assert retention(tmp_path).webhook_delivery_retention == timedelta(days=30)
+    read = retention(
+        tmp_path,
+        GATEHOUSE_WEBHOOK_INTERVAL_MS="250",
+        GATEHOUSE_WEBHOOK_DELIVERY_RETENTION_DAYS="7",
+    )
+    assert read.webhook_interval == timedelta(milliseconds=250)
+    assert read.webhook_delivery_retention == timedelta(days=7)
+    assert retention(tmp_path, GATEHOUSE_WEBHOOK_INTERVAL_MS="0").webhook_interval == timedelta(0)
+
+
+@pytest.mark.parametrize("value", ["-1", "1.5", "1e3", "one", "\u0661"])
+def test_a_webhook_interval_that_is_not_a_whole_number_is_refused(
+    tmp_path: Path, value: str
+) -> None:
+    with pytest.raises(ConfigError) as refused:
+        retention(tmp_path, GATEHOUSE_WEBHOOK_INTERVAL_MS=value)
+    assert "GATEHOUSE_WEBHOOK_INTERVAL_MS" in str(refused.value)

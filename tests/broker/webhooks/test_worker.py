@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -309,3 +310,35 @@ def test_a_resend_delivers_the_same_event_id_again(
     again = [r for r in receiver.delivered() if r.headers["webhook-id"] == event_id]
     assert len(again) == 2
     assert verified(secret, again[1])["data"]["id"] == event_id
+
+
+def test_the_guard_refuses_at_delivery_an_address_the_url_was_not_allowed(
+    gatehouse: Gatehouse, start: Start, store: Store
+) -> None:
+    """An endpoint whose URL names a private address (written before a policy change, or
+    by hand) is refused at every delivery by the outbound guard: no request leaves."""
+    endpoint_id, _secret = _subscribe(gatehouse, "https://hooks.example.com/in")
+    with store.unit_of_work() as uow:
+        endpoint = uow.webhook_endpoints.get(endpoint_id)
+        uow.webhook_endpoints.save(replace(endpoint, url="https://10.0.0.7/in"))
+    gatehouse.organization("Acme")
+    start().run()
+    [delivery] = _deliveries(gatehouse, endpoint_id)
+    _found, [attempt] = gatehouse.broker.management.webhooks.delivery(endpoint_id, delivery.id)
+    assert (attempt.error, attempt.status_code) == ("refused", None)
+    assert delivery.status == PENDING
+
+
+def test_a_secret_that_cannot_be_decrypted_is_a_failed_attempt_not_a_stuck_claim(
+    gatehouse: Gatehouse, start: Start, store: Store
+) -> None:
+    endpoint_id, _secret = _subscribe(gatehouse, "https://hooks.example.com/in")
+    with store.unit_of_work() as uow:
+        endpoint = uow.webhook_endpoints.get(endpoint_id)
+        uow.webhook_endpoints.save(replace(endpoint, secret_encrypted=b"\x02garbage-garbage"))
+    gatehouse.organization("Acme")
+    start().run()
+    [delivery] = _deliveries(gatehouse, endpoint_id)
+    _found, [attempt] = gatehouse.broker.management.webhooks.delivery(endpoint_id, delivery.id)
+    assert attempt.error == "secret"
+    assert (delivery.status, delivery.attempts) == (PENDING, 1)
