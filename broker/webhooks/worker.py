@@ -142,7 +142,11 @@ class WebhookWorker:
                 counts.fanned_out += fanned
                 free = self._limits.threads - len(in_flight)
                 claimed = [] if stop() or free <= 0 else self._claim(free)
-                started = [job for job in claimed if self._take_slot(job, counts)]
+                started = [job for job in claimed if self._take_slot(job)]
+                waiting = [job for job in claimed if job not in started]
+                if waiting:
+                    self._hand_back(waiting, due=None)
+                    counts.handed_back += len(waiting)
                 for job in started:
                     in_flight.add(self._pool.submit(self._deliver, job, counts))
                 if not in_flight:
@@ -158,18 +162,17 @@ class WebhookWorker:
             for future in in_flight:
                 future.result()
 
-    def _take_slot(self, job: _Job, counts: RunCounts) -> bool:
-        """Count the job against its endpoint's slots in this instance, or hand it back,
-        still due, when they are all taken: the next claims skip that endpoint until a
-        slot frees, so a hanging receiver's backlog is neither sent nor spun on."""
+    def _take_slot(self, job: _Job) -> bool:
+        """Count the job against its endpoint's slots in this instance, or say no when they
+        are all taken: the caller hands it back, still due, and the next claims skip that
+        endpoint until a slot frees, so a hanging receiver's backlog is neither sent nor
+        spun on."""
         endpoint_id = job.delivery.endpoint_id
         with self._busy_lock:
             taken = self._busy.get(endpoint_id, 0)
             if taken < self._limits.per_endpoint:
                 self._busy[endpoint_id] = taken + 1
                 return True
-        self._hand_back(job, due=job.delivery.next_attempt_at)
-        counts.add("handed_back")
         return False
 
     def _free_slot(self, endpoint_id: str) -> None:
@@ -237,7 +240,7 @@ class WebhookWorker:
                     now=now, render=self._render,
                 )  # fmt: skip
         except UpstreamUnavailable:  # its endpoint's slots are taken: back in the queue
-            self._hand_back(job, due=self._clock.now() + _BUSY_RETRY)
+            self._hand_back([job], due=self._clock.now() + _BUSY_RETRY)
             counts.add("handed_back")
             return
         if not self._settle(job, endpoint, outcome):
@@ -254,14 +257,16 @@ class WebhookWorker:
             return [current, previous]
         return [current]
 
-    def _hand_back(self, job: _Job, *, due: datetime) -> None:
-        """Release the claim unsent (not an attempt): due again at `due`."""
-        d = job.delivery
+    def _hand_back(self, jobs: list[_Job], *, due: datetime | None) -> None:
+        """Release claims unsent (not attempts), in one transaction: due again at `due`,
+        or when they were due already (None)."""
         with self._store.unit_of_work() as uow:
-            uow.webhook_deliveries.settle(
-                d.id, token=job.token, status=PENDING, attempts=d.attempts,
-                next_attempt_at=due, finished_at=None,
-            )  # fmt: skip
+            for job in jobs:
+                d = job.delivery
+                uow.webhook_deliveries.settle(
+                    d.id, token=job.token, status=PENDING, attempts=d.attempts,
+                    next_attempt_at=due or d.next_attempt_at, finished_at=None,
+                )  # fmt: skip
 
     def _settle(self, job: _Job, endpoint: WebhookEndpoint, outcome: sender.Outcome) -> bool:
         d, now = job.delivery, self._clock.now()
@@ -288,7 +293,8 @@ class WebhookWorker:
                     error=outcome.error,
                 )
             )  # fmt: skip
-            _track_health(uow, endpoint.id, delivered=outcome.delivered, now=now)
+            if not (outcome.delivered and endpoint.failing_since is None):
+                _track_health(uow, endpoint.id, delivered=outcome.delivered, now=now)
         return True
 
 
