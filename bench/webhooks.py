@@ -49,8 +49,8 @@ class _Receiver(ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.lock = threading.Lock()
-        #: (event id, seconds from the event's time to its arrival)
-        self.arrivals: dict[str, float] = {}
+        #: (endpoint path, event id) -> seconds from the event's time to its arrival
+        self.arrivals: dict[tuple[str, str], float] = {}
 
     @property
     def url(self) -> str:
@@ -70,7 +70,7 @@ class _Handler(BaseHTTPRequestHandler):
         payload = json.loads(body)
         delay = (arrived - datetime.fromisoformat(payload["timestamp"])).total_seconds()
         with self.server.lock:
-            self.server.arrivals.setdefault(self.headers["webhook-id"], delay)
+            self.server.arrivals.setdefault((self.path, self.headers["webhook-id"]), delay)
         self.send_response(204)
         self.send_header("connection", "close")
         self.send_header("content-length", "0")
@@ -140,7 +140,7 @@ def _endpoints(store: SqlStore, box: SecretBox, url: str, count: int) -> None:
             endpoint_id = f"whe_bench_{n}"
             uow.webhook_endpoints.add(
                 WebhookEndpoint(
-                    id=endpoint_id, url=url, event_types=("organization.*",),
+                    id=endpoint_id, url=f"{url}/{n}", event_types=("organization.*",),
                     organization_id=None, enabled=True,
                     secret_encrypted=signing.seal(box, endpoint_id, signing.new_secret()),
                     previous_secret_encrypted=None, previous_secret_expires_at=None,

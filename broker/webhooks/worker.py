@@ -12,7 +12,8 @@ One run, until there is nothing left to do or it is told to stop:
     send      each in a thread, in its endpoint's bulkhead: an endpoint has at most
               `per_endpoint` requests in flight in this instance, so a hanging receiver
               holds its own slots for a deadline each and the others keep flowing; a
-              delivery over its endpoint's limit is handed back unsent, due in a second
+              delivery claimed over its endpoint's limit is handed back unsent, still
+              due, and the next claims skip endpoints whose slots are all taken
     settle    record the attempt and the delivery's new state, only if this worker's lease
               still holds (a worker that outlived its lease changes nothing)
 
@@ -87,9 +88,9 @@ class RunCounts:
     lost_leases: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def add(self, name: str) -> None:
+    def add(self, name: str, count: int = 1) -> None:
         with self._lock:
-            setattr(self, name, getattr(self, name) + 1)
+            setattr(self, name, getattr(self, name) + count)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,14 +140,14 @@ class WebhookWorker:
         try:
             while True:
                 fanned = 0 if stop() else self.fan_out()
-                counts.fanned_out += fanned
+                counts.add("fanned_out", fanned)
                 free = self._limits.threads - len(in_flight)
                 claimed = [] if stop() or free <= 0 else self._claim(free)
                 started = [job for job in claimed if self._take_slot(job)]
                 waiting = [job for job in claimed if job not in started]
                 if waiting:
                     self._hand_back(waiting, due=None)
-                    counts.handed_back += len(waiting)
+                    counts.add("handed_back", len(waiting))
                 for job in started:
                     in_flight.add(self._pool.submit(self._deliver, job, counts))
                 if not in_flight:
