@@ -6,7 +6,7 @@ the app team asserted is never looked up."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from broker.management.domains import dns_record
 from broker.store import NotFound, Store
 from tests.support.dns_server import Zone, dns_server, silent_nameserver
 from tests.support.gatehouse import ACTOR, Gatehouse, build_gatehouse
+from tests.support.harness import build_harness
 
 DAY = timedelta(days=1)
 NAME = "acme.example"
@@ -189,3 +190,33 @@ def test_a_domain_deleted_between_lookup_and_verdict_is_left_alone(world: World)
     assert recheck.check(claim) == "gone"
     assert job.names == ("domain_recheck", "certificate_expiry")
     assert world.events() == []
+
+
+def test_logins_stop_routing_once_the_grace_is_over(store: Store, tmp_path: Path) -> None:
+    """End to end through /authorize: Acme's people are sent to their IdP while the record
+    is missing but the grace lasts, and no longer after it."""
+    with dns_server() as (zone, nameserver):
+        harness = build_harness(store, tmp_path, dns=DnsTxtLookup(nameserver))
+        with store.unit_of_work() as uow:
+            claim = uow.domains.get(harness.acme.id, "acme.test")
+            uow.domains.save(replace(claim, verification_token="t0ken", verified_by="dns"))
+            record = dns_record(uow.domains.get(harness.acme.id, "acme.test"))
+        assert record is not None
+
+        def sent_to_idp() -> bool:
+            answer = harness.authorize(harness.new_login(login_hint="ann@acme.test"))
+            return answer.is_redirect and answer.headers["location"].startswith("https://idp.test")
+
+        assert sent_to_idp()
+        harness.clock.advance(DAY)
+        harness.broker.scheduler.run_due()  # the record was never published: failing
+        harness.clock.advance(6 * DAY)
+        harness.broker.scheduler.run_due()
+        assert sent_to_idp()  # six days into the grace
+        harness.clock.advance(DAY)
+        harness.broker.scheduler.run_due()
+        assert not sent_to_idp()
+        zone.publish(record.name, record.value)  # too late: verifying again is the way back
+        harness.clock.advance(DAY)
+        harness.broker.scheduler.run_due()
+        assert not sent_to_idp()
