@@ -23,6 +23,8 @@ from admin_portal.sessions import IDLE_TTL as PORTAL_IDLE_TTL, RedeemLimits
 from broker import logs, tracing
 from broker.clock import Clock, SystemClock
 from broker.errors import ConfigError, UserFacingError
+from broker.jobs.scheduler import Scheduler
+from broker.jobs.wiring import build_scheduler
 from broker.keys import KeyManager, SecretBox
 from broker.limiter import RateLimiter
 from broker.login.replays import StoreReplayGuard
@@ -98,6 +100,8 @@ class Broker:
     purger: Purger
     #: The request counters every instance shares (rate limits, sampled refusals).
     limiter: RateLimiter
+    #: The scheduled jobs (broker.jobs); the app's lifespan ticks it.
+    scheduler: Scheduler
 
     def close(self) -> None:
         """Release the outbound HTTP pool (CLI commands and seeds build a broker briefly)."""
@@ -168,6 +172,7 @@ def build_broker(
         issuer=settings.issuer,
     )
     limiter = RateLimiter(store=store, clock=clock)
+    dns = dns or _dns_lookup(settings)
     login = LoginService(
         issuer=settings.issuer,
         limiter=limiter,
@@ -186,7 +191,7 @@ def build_broker(
             secrets=secrets,
             http=deps.http,
             outbound=policy,
-            dns=dns or _dns_lookup(settings),
+            dns=dns,
             production=settings.is_production,
             portal_url=settings.management.portal_url or f"{settings.issuer}/portal",
             bulkheads=bulkheads,
@@ -209,6 +214,9 @@ def build_broker(
             store=store, clock=clock, retention=settings.retention, portal_idle=PORTAL_IDLE_TTL
         ),
         limiter=limiter,
+        scheduler=build_scheduler(
+            settings.jobs, store=store, clock=clock, dns=dns, bulkheads=bulkheads
+        ),
     )
 
 
@@ -291,13 +299,16 @@ def create_app(
         redeem_limits=RedeemLimits(per_address=limits.portal_link, everyone=limits.portal_link_all),
         proxies=proxies,
     )
-    purger = broker.purger
+    purger, scheduler = broker.purger, broker.scheduler
     token = settings.metrics.token
     metrics = MetricsEndpoint(token=token, exposition=exposition) if token else None
     app = Starlette(
         routes=build_routes(endpoints, api, portal, metrics.scrape if metrics else None),
         lifespan=background_lifespan(
-            {"purge": (lambda stop: purger.purge(stop=stop), settings.retention.purge_interval)},
+            {
+                "purge": (lambda stop: purger.purge(stop=stop), settings.retention.purge_interval),
+                "jobs": (scheduler.run_due, settings.jobs.tick),
+            },
             at_shutdown=forget_this_process,
         ),
         middleware=[Middleware(SecurityHeadersMiddleware, hsts=settings.is_production)],
