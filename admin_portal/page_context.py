@@ -30,6 +30,7 @@ from broker.clock import Clock
 from broker.management import Management
 from broker.management.errors import ResourceNotFound
 from broker.model.client_address import TrustedProxies
+from broker.model.connection_labels import connection_label
 from broker.model.management import SelfServiceProfile
 from broker.model.portal import PortalSession
 from broker.model.records import Connection, Organization
@@ -98,13 +99,14 @@ class Portal:
         self.clock = clock
         self.secure = secure
         self.cookie_name = SECURE_COOKIE if secure else DEV_COOKIE
-        self.templates = Jinja2Templates(
-            env=jinja2.Environment(
-                loader=jinja2.FileSystemLoader(TEMPLATES),
-                autoescape=True,
-                undefined=jinja2.StrictUndefined,
-            )
+        environment = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(TEMPLATES),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
         )
+        # A connection is shown by its IdP ("Okta (SAML)"), never a protocol's generic name.
+        environment.filters["label"] = connection_label
+        self.templates = Jinja2Templates(env=environment)
 
     def client_address(self, request: Request) -> str:
         """The peer, or what the broker's trusted proxies say it was (the same rule as the

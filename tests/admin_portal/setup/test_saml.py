@@ -143,7 +143,8 @@ def test_a_saml_connection_from_the_first_page_to_on(world: SetupWorld) -> None:
     assert guide_again.headers["location"] == f"/portal/connections/{connection.id}"
 
     welcome = browser.get("/portal/")
-    assert "✓ Single sign-on is on, through Okta (SAML)." in welcome.text
+    assert "Single sign-on is on" in welcome.text
+    assert f'Through <a href="/portal/connections/{connection.id}">Okta (SAML)</a>' in welcome.text
     assert "Already begun" not in welcome.text
 
     by_kind = {e.kind: e.actor for e in world.events(org.id)}
