@@ -116,8 +116,8 @@ class Portal:
 
     # -- sessions -------------------------------------------------------------------------
 
-    def visit(self, request: Request) -> Visit:
-        session = self.sessions.current(request.cookies.get(self.cookie_name))
+    def visit(self, request: Request, *, touch: bool = True) -> Visit:
+        session = self.sessions.current(request.cookies.get(self.cookie_name), touch=touch)
         logs.about(organization_id=session.organization_id)
         organization = self.management.organizations.get(session.organization_id)
         profile = None
@@ -198,7 +198,8 @@ class Portal:
         logo = web_origin(branding["logo_url"] or "")
         images = " ".join(["'self'", "data:", *([logo] if logo else [])])
         response.headers["Content-Security-Policy"] = (
-            "default-src 'none'; script-src 'self'; "
+            # connect-src: the test step asks its own origin whether the test finished.
+            "default-src 'none'; script-src 'self'; connect-src 'self'; "
             f"style-src 'self' 'nonce-{nonce}'; img-src {images}; "
             f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
         )
@@ -247,8 +248,11 @@ class Portal:
             status=status,
         )  # fmt: skip
 
-    def with_visit(self, handler: Callable[[Request, Visit], Awaitable[Response]]) -> Handler:
+    def with_visit(
+        self, handler: Callable[[Request, Visit], Awaitable[Response]], *, touch: bool = True
+    ) -> Handler:
         """A page that needs a live session; without one, the "open your link" page.
+        `touch=False`: the request does not count as the admin's activity (`Sessions`).
 
         The refusals every page shares are answered here: a form that fails the CSRF
         checks (T-08), a form too large or unreadable (T-11), and an id that is not this
@@ -264,7 +268,7 @@ class Portal:
 
         async def answer(request: Request) -> Response:
             try:
-                visit = self.visit(request)
+                visit = self.visit(request, touch=touch)
             except (NoSession, ResourceNotFound):
                 return self.signed_out(request)
             try:

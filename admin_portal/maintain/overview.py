@@ -77,6 +77,8 @@ class Overview:
     pending: PendingChange | None
     #: Set while the connection's circuit is open: sign-ins are refused at once.
     unreachable: Unreachable | None
+    #: The newest test login of any settings: the page follows the next (trial_status.py).
+    latest_test_id: str | None
 
 
 def overview(management: Management, connection: Connection, *, now: datetime) -> Overview:
@@ -99,7 +101,13 @@ def overview(management: Management, connection: Connection, *, now: datetime) -
         unreachable=management.connection_health.unreachable(
             connection.organization_id, connection.id
         ),
-    )
+        latest_test_id=next(
+            (t.id for t in management.connection_tests.latest(
+                connection.organization_id, connection.id, limit=1
+            )),
+            None,
+        ),
+    )  # fmt: skip
 
 
 def certificate(view: CertificateView, now: datetime) -> Certificate:
