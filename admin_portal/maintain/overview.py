@@ -25,7 +25,7 @@ from broker.management.connection_view import (
     certificate_view,
 )
 from broker.model.records import Connection
-from broker.model.vendors import product
+from broker.model.vendors import product_name
 
 #: Setting names as the change summary says them (others: the name, spaced).
 SETTING_NAMES = {
@@ -92,7 +92,8 @@ def overview(management: Management, connection: Connection, *, now: datetime) -
         view=view,
         saml=saml,
         oidc=oidc,
-        product=found.name if (found := product(strategy)) else None,
+        # A generic tile is no product: the protocol row says what it is.
+        product=product_name(strategy),
         certificates=tuple(
             certificate(c, now) for c in (saml.certificates if saml is not None else ())
         ),
