@@ -55,6 +55,7 @@ def stored_values(connection: Connection) -> dict[str, Any]:
             "sso_url": config.get("sso_url") or "",
             "certificates": [certificate_view(p) for p in pems] if isinstance(pems, list) else [],
             "ca_certificates": stored_cas(config),
+            "subject_hint": config.get("subject_hint", True) is not False,
         }
     return {
         "ca_certificates": stored_cas(config),

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import pytest
 from playwright.sync_api import expect
 
+from broker.model.connection_labels import connection_label
 from tests.support.browser import Screenshots
 from tests.support.browser_a11y import assert_accessible
 from tests.support.browser_world import BrowserWorld
@@ -73,7 +74,7 @@ def test_adding_the_idps_next_certificate_loses_no_login(
     # The IT admin opens the edit link: the connection's overview.
     page.goto(world.link(org.id, connection_id=connection.id))
     page.get_by_role("button", name="Continue").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(connection.name)
+    expect(page.get_by_role("heading", level=1)).to_have_text(connection_label(connection))
     shot("overview")
     assert_accessible(page)
 
