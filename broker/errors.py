@@ -20,14 +20,31 @@ class UserFacingError(BrokerError):
     """Something a person must be told on a page.
 
     `title` and `hint` are shown; `detail` goes to the log with the correlation id.
+    `return_to`, when set, is where the page's button takes the person: back to the
+    application, with what it must be told (`broker.login.returns`).
     """
 
-    def __init__(self, title: str, hint: str, *, detail: str = "", status: int = 400) -> None:
+    def __init__(
+        self,
+        title: str,
+        hint: str,
+        *,
+        detail: str = "",
+        status: int = 400,
+        return_to: str | None = None,
+    ) -> None:
         super().__init__(detail or title)
         self.title = title
         self.hint = hint
         self.detail = detail
         self.status = status
+        self.return_to = return_to
+
+    def returning_to(self, url: str) -> UserFacingError:
+        """This page with a button to `url`."""
+        return UserFacingError(
+            self.title, self.hint, detail=self.detail, status=self.status, return_to=url
+        )
 
 
 class ConfigError(BrokerError):

@@ -25,6 +25,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
+from demo_rp.errors import AuthorizationError
 from demo_rp.oidc_client import DiscoveryFailed, LoginFailed, LoginState, RelyingParty
 
 __all__ = ["COOKIE_NAME", "PendingLogins", "create_app"]
@@ -122,6 +123,14 @@ def create_app(rp: RelyingParty, *, session_secret: str) -> Starlette:
     def failure(request: Request, exc: LoginFailed, status: int | None = None) -> Response:
         if status is None:
             status = 502 if isinstance(exc, DiscoveryFailed) else 400
+        if isinstance(exc, AuthorizationError):
+            # Checked before it was believed: `state` is this browser's, `iss` the issuer's.
+            context = {
+                "error": exc.error,
+                "error_description": exc.error_description or "",
+                "issuer": rp.issuer,
+            }
+            return page(request, "refused.html", context, status)
         return page(request, "error.html", {"reason": exc.reason, "detail": exc.detail}, status)
 
     def home(request: Request) -> Response:

@@ -9,6 +9,7 @@ JSON (`--json`) for configuration-as-code pipelines.
     portal_links.py portal-links
     events.py       events list, events follow
     doctor.py       doctor: is this deployment able to serve logins?
+    auth0.py        auth0 connect, auth0 sync, auth0 action
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 
 # Importing the command modules registers their commands on the group.
 from broker.cli import (
+    auth0,
     connections,
     doctor,
     events,
@@ -28,6 +30,7 @@ from broker.cli import (
 from broker.cli.root import cli
 
 __all__ = [
+    "auth0",
     "cli",
     "connections",
     "doctor",

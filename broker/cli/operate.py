@@ -26,16 +26,17 @@ from broker.keys import KeyDecryptionError
 from broker.metrics.exposition import Exposition
 from broker.metrics.listener import MetricsListener
 from broker.metrics.workers import shared_by_workers
-from broker.model.records import DownstreamClient
+from broker.model.records import DownstreamClient, OnRefusal
 from broker.oidc.clients import (
     register_client,
     revoke_previous_client_secret,
     rotate_client_secret,
     set_client_disabled,
+    set_client_on_refusal,
 )
 from broker.reencrypt import record as record_reencryption, reencrypt
 from broker.settings import Settings
-from broker.store import AlreadyExists
+from broker.store import AlreadyExists, NotFound
 from broker.store.sql import SqlStore
 from broker.store.sql.migrate import upgrade_to_head
 from broker.store.sql.schema import require_known
@@ -128,6 +129,18 @@ def demo(broker_port: int, demo_port: int, simulator_port: int) -> None:
     run_demo(settings, broker_port=broker_port, demo_port=demo_port, simulator_port=simulator_port)
 
 
+_ON_REFUSAL_CHOICE = click.Choice([choice.value for choice in OnRefusal])
+_ON_REFUSAL = click.option(
+    "--on-refusal",
+    type=_ON_REFUSAL_CHOICE,
+    default=OnRefusal.PAGE.value,
+    show_default=True,
+    help="A refused login: Gatehouse's page with a button back to the client carrying the "
+    "error (page), or the error sent to the client at once (redirect; for a relying party "
+    "that shows its own, such as Auth0).",
+)
+
+
 @cli.group()
 def clients() -> None:
     """Relying parties allowed to use Gatehouse (your Auth0 tenant)."""
@@ -144,6 +157,7 @@ def clients() -> None:
     help="Read the client secret from this file instead of generating one.",
 )
 @click.option("--public", is_flag=True, help="A client without a secret; PKCE is then required.")
+@_ON_REFUSAL
 @click.option("--json", "as_json", is_flag=True)
 def clients_create(
     name: str,
@@ -151,6 +165,7 @@ def clients_create(
     client_id: str | None,
     client_secret_file: Path | None,
     public: bool,
+    on_refusal: str,
     as_json: bool,
 ) -> None:
     """Register a client; its secret is printed once and stored hashed."""
@@ -167,6 +182,7 @@ def clients_create(
                 client_id=client_id,
                 client_secret=secret,
                 public=public,
+                on_refusal=OnRefusal(on_refusal),
             )
     except AlreadyExists as exc:
         raise click.ClickException(f"client_id {client_id!r} is already registered") from exc
@@ -178,6 +194,7 @@ def clients_create(
         "client_secret": registered.client_secret,
         "name": client.name,
         "redirect_uris": list(client.redirect_uris),
+        "on_refusal": client.on_refusal.value,
         "issuer": broker.settings.issuer,
     }
     lines = [f"client_id:     {client.client_id}"]
@@ -204,6 +221,7 @@ def clients_list(as_json: bool) -> None:
             "created_at": c.created_at.isoformat(),
             "secrets": _secret_count(c),
             "disabled": c.disabled_at is not None,
+            "on_refusal": c.on_refusal.value,
         }
         for c in found
     ]
@@ -214,10 +232,34 @@ def clients_list(as_json: bool) -> None:
             f"{c.client_id}  {c.name}  {' '.join(c.redirect_uris)}"
             + ("  (two secrets)" if c.previous_secret_hash else "")
             + ("  (disabled)" if c.disabled_at else "")
+            + ("  (refusals redirected at once)" if c.on_refusal is OnRefusal.REDIRECT else "")
             for c in found
         ]
         or ["no clients"],
     )
+
+
+@clients.command("update")
+@click.argument("client_id")
+@click.option(
+    "--on-refusal",
+    type=_ON_REFUSAL_CHOICE,
+    required=True,
+    help="How the client hears of a refused login (see `clients create --help`).",
+)
+@click.option("--json", "as_json", is_flag=True)
+def clients_update(client_id: str, on_refusal: str, as_json: bool) -> None:
+    """Change how a client hears of refused logins."""
+    broker = open_broker()
+    try:
+        with broker.store.unit_of_work() as uow:
+            client = set_client_on_refusal(
+                uow, client_id, OnRefusal(on_refusal), now=SystemClock().now(), actor="cli"
+            )
+    except NotFound as exc:
+        raise click.ClickException(f"no client {client_id!r}") from exc
+    data = {"client_id": client.client_id, "on_refusal": client.on_refusal.value}
+    emit(as_json, data, [f"{client.client_id}: refused logins -> {client.on_refusal.value}"])
 
 
 def _secret_count(client: DownstreamClient) -> int:

@@ -6,6 +6,7 @@ taken, so of concurrent answers exactly one gets it; an answer refused here leav
 as it was. The checks, in order: the answer names a flow (no IdP-initiated login), the flow
 was handed to this connection, from this browser, the connection is still on (turned off
 while the person was at the IdP: the switch holds at once), and the hand-off is unanswered.
+A refusal after the browser check names the flow, so its client can be told.
 """
 
 from __future__ import annotations
@@ -43,9 +44,13 @@ def take_answer(
         if not binding.matches(request.cookies, current.browser_binding):
             raise LoginRefused(Reason.BROWSER_MISMATCH, "the binding cookie is missing or differs")
         if current.test is None and not connection.active:
-            raise LoginRefused(Reason.CONNECTION_INACTIVE, "the connection was deactivated")
+            raise LoginRefused(
+                Reason.CONNECTION_INACTIVE, "the connection was deactivated", flow=current
+            )
         if not current.connector_state:
-            raise LoginRefused(Reason.ANSWER_ALREADY_USED, "this hand-off was answered before")
+            raise LoginRefused(
+                Reason.ANSWER_ALREADY_USED, "this hand-off was answered before", flow=current
+            )
         taken.append(current.connector_state)
         return replace(current, connector_state=b"")
 

@@ -2,7 +2,9 @@
 
 The audit log keeps the precise machine reason (`signature_invalid`, `wrong_audience`...);
 the person gets a page they can act on. Verification failures share one page: telling an
-attacker which check failed helps them, and telling an employee does not (X-03).
+attacker which check failed helps them, and telling an employee does not (X-03). The one
+exception is an answer too old to be accepted, which a second try can fix. Where the
+client can be told, the page also gets a button back to it (`returns.py`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from broker.errors import UserFacingError
+from broker.login.returns import MISCONFIGURED
 from broker.model.reasons import Reason
+from broker.model.records import PendingAuthorization
 from broker.upstream.base import (
     UpstreamError,
     UpstreamIncomplete,
@@ -37,6 +41,14 @@ _UNREACHABLE: _Page = (
     "We could not contact your organization's identity provider just now. Try again in a "
     "few minutes. " + _ASK_IT,
     502,
+)
+_TOO_OLD: _Page = (
+    "Sign in again",
+    "Your identity provider's answer was too old to be accepted: answers count for a few "
+    "minutes, and the application may ask for a recent sign-in. Sign in again. If it keeps "
+    "happening, your identity provider's clock may be wrong: give your IT team the reference "
+    "below.",
+    400,
 )
 _MISCONFIGURED_PAGE: _Page = (
     "Single sign-on is not set up correctly",
@@ -122,12 +134,16 @@ _PAGES: Mapping[Reason, _Page] = {
 
 class LoginRefused(Exception):
     """A policy or binding refusal inside the login service; `reason` goes to the audit
-    log, `page` to the person."""
+    log, `page` to the person. `flow`, when set, is the flow the refusal is for, taken from
+    its own browser: the client that started it can be told (`returns.py`)."""
 
-    def __init__(self, reason: Reason, detail: str) -> None:
+    def __init__(
+        self, reason: Reason, detail: str, *, flow: PendingAuthorization | None = None
+    ) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
+        self.flow = flow
         self.page = refusal_page(reason, detail=detail)
 
 
@@ -163,15 +179,6 @@ def _page(page: _Page, detail: str) -> UserFacingError:
     return UserFacingError(title, text, detail=detail, status=status)
 
 
-#: Verification failures that are the IdP's configuration, not an attack or the person: the
-#: discovery document cannot be used, our own fetch policy refuses its URLs.
-_MISCONFIGURED = frozenset(
-    {Reason.DISCOVERY_ISSUER_MISMATCH, Reason.DISCOVERY_INVALID, Reason.DISCOVERY_REFUSED,
-     Reason.JWKS_REFUSED, Reason.JWKS_INVALID, Reason.NO_COMMON_ALGORITHM,
-     Reason.TOKEN_ENDPOINT_REFUSED, Reason.USERINFO_REFUSED}
-)  # fmt: skip
-
-
 def upstream_refusal(exc: UpstreamError) -> UserFacingError:
     """The page for a connector's refusal."""
     if isinstance(exc, UpstreamRejected):
@@ -183,8 +190,10 @@ def upstream_refusal(exc: UpstreamError) -> UserFacingError:
     if isinstance(exc, UpstreamPolicyRefusal):
         return refusal_page(exc.reason, detail=str(exc))
     assert isinstance(exc, UpstreamInvalid)
-    if exc.reason in _MISCONFIGURED:
+    if exc.reason in MISCONFIGURED:
         return _page(_MISCONFIGURED_PAGE, str(exc))
+    if exc.reason in (Reason.EXPIRED, Reason.STALE_AUTHENTICATION):
+        return _page(_TOO_OLD, str(exc))
     if exc.reason is Reason.UNSOLICITED:
         return refusal_page(exc.reason, detail=str(exc))
     return _page(_INVALID_ANSWER, str(exc))

@@ -26,6 +26,7 @@ from broker.login.directory import StoreDirectory
 from broker.login.failures import FailedLogins
 from broker.login.pages import chooser_page, email_page, no_route_message
 from broker.login.refusals import LoginRefused, refusal_page, upstream_refusal
+from broker.login.returns import ClientReturns
 from broker.login.trail import LoginTrail
 from broker.login.trial_logins import TrialLogins
 from broker.metrics import recording as metrics
@@ -65,6 +66,7 @@ class LoginService:
         self._connectors = connectors
         self._clock = clock
         self._failures = FailedLogins(store=store, clock=clock, limiter=limiter)
+        self._returns = ClientReturns(provider=provider, store=store, clock=clock)
         self._binding = BrowserBinding(
             secure=issuer.startswith("https://"), max_age_seconds=flow_ttl_seconds
         )
@@ -149,6 +151,7 @@ class LoginService:
         flow_id = fields.get("RelayState") or query.get("state") or fields.get("state")
         connection = self._known_connection(connection_id)
         trail = _trail(connection, flow_id, request)
+        flow: PendingAuthorization | None = None
         try:
             unsolicited = not flow_id and "SAMLResponse" in fields
             flow = self._callback_state(connection, flow_id, request, unsolicited)
@@ -162,10 +165,10 @@ class LoginService:
             return self._finish(flow, connection, upstream, trail)
         except UpstreamError as exc:
             self._refused(trail, exc.recorded_reason, exc.detail)
-            raise upstream_refusal(exc) from exc
+            return self._returns.tell(flow, exc.recorded_reason, upstream_refusal(exc), request)
         except LoginRefused as exc:
             self._refused(trail, exc.reason, exc.detail)
-            raise exc.page from exc
+            return self._returns.tell(exc.flow or flow, exc.reason, exc.page, request)
         except UserFacingError:
             raise  # a page chosen on purpose, recorded where it was chosen
         except Exception as exc:
@@ -222,10 +225,11 @@ class LoginService:
             connector = self._connectors.get(connection)
             start = connector.begin_login(self._context(flow, connection))
         except UpstreamError as exc:
-            # Discovery unreachable or refused: nothing was sent upstream, the flow stays as
-            # it was, and the person learns it is not their fault.
+            # Discovery unreachable or refused: nothing was sent upstream, and the person
+            # learns it is not their fault. The flow is this browser's (it came with the
+            # flow's form token, or created it): its client is told.
             self._refused(trail, exc.recorded_reason, exc.detail)
-            raise upstream_refusal(exc) from exc
+            return self._returns.tell(flow, exc.recorded_reason, upstream_refusal(exc), request)
         if flow.browser_binding and not self._binding.matches(
             request.cookies, flow.browser_binding
         ):

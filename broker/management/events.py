@@ -1,4 +1,5 @@
-"""Events: the audit log as the app team reads it, newest first, with filters.
+"""Events: the audit log as the app team reads it, newest first, with filters; and exported
+oldest first, a closed time window at a time, for a SIEM.
 
 Pages are keyset pages on (at, id) descending, so an event recorded while a caller pages
 sorts before everything already read: no page repeats or skips one. An `organization_id`
@@ -47,8 +48,25 @@ class Events:
         with self._deps.store.unit_of_work() as uow:
             return list(uow.audit.page(query))
 
+    def export(self, where: EventFilter, *, after: PageKey | None, limit: int) -> list[AuditEvent]:
+        """Oldest first, from after `after`: a SIEM reads a time range in the order things
+        happened, and resumes from the last event it stored. The window must be closed and
+        over (`until` not in the future), so an export never chases events still being
+        written; a transaction still open at `until` may commit an event dated before it,
+        which is why the README advises exporting windows that ended a minute ago."""
+        if where.since is None or where.until is None:
+            missing = "/since" if where.since is None else "/until"
+            raise InvalidInput.at(missing, "an export needs a closed window: since and until")
+        if where.until.utcoffset() is not None and where.until > self._deps.clock.now():
+            raise InvalidInput.at("/until", "the window must be over: until is in the future")
+        query = _query(where, before=after, limit=limit, oldest_first=True)
+        with self._deps.store.unit_of_work() as uow:
+            return list(uow.audit.page(query))
 
-def _query(where: EventFilter, *, before: PageKey | None, limit: int) -> EventQuery:
+
+def _query(
+    where: EventFilter, *, before: PageKey | None, limit: int, oldest_first: bool = False
+) -> EventQuery:
     errors: list[FieldError] = []
     kind = prefix = None
     if where.type is not None:
@@ -77,4 +95,5 @@ def _query(where: EventFilter, *, before: PageKey | None, limit: int) -> EventQu
         since=where.since,
         until=where.until,
         before=before,
+        oldest_first=oldest_first,
     )

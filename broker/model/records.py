@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from broker.model.audit_bounds import MAX_ID, MAX_TEXT, bound_detail, bound_optional
@@ -19,6 +20,18 @@ JsonObject = Mapping[str, Any]
 Evidence = Callable[[], JsonObject]
 
 
+class OnRefusal(StrEnum):
+    """How a client hears of a refused login it can be told about (`broker.login.returns`).
+
+    `PAGE`: Gatehouse's page says what happened, in the person's terms, with a button that
+    takes them back to the client with the error. `REDIRECT`: the error goes to the client
+    at once, for relying parties that render their own (Auth0 does).
+    """
+
+    PAGE = "page"
+    REDIRECT = "redirect"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DownstreamClient:
     """A relying party of ours: an Auth0 tenant, or the demo app.
@@ -28,6 +41,7 @@ class DownstreamClient:
     `previous_secret_hash` is the secret a rotation replaced, still accepted until it is
     revoked, so the relying party can be switched over without a failed login. A client with
     `disabled_at` set is refused at /authorize and /token until it is enabled again.
+    `on_refusal`: how it hears of a refused login (`OnRefusal`).
     """
 
     client_id: str
@@ -37,6 +51,7 @@ class DownstreamClient:
     created_at: datetime
     previous_secret_hash: str | None = None
     disabled_at: datetime | None = None
+    on_refusal: OnRefusal = OnRefusal.PAGE
 
     @property
     def is_public(self) -> bool:

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from broker.errors import ConfigError
 from broker.model.opaque import hash_secret, new_secret
-from broker.model.records import AuditEvent, DownstreamClient
+from broker.model.records import AuditEvent, DownstreamClient, OnRefusal
 from broker.store import UnitOfWork
 
 #: Matched whole (`fullmatch`): `$` would also accept one trailing newline.
@@ -66,6 +66,7 @@ def register_client(
     client_id: str | None = None,
     client_secret: str | None = None,
     public: bool = False,
+    on_refusal: OnRefusal = OnRefusal.PAGE,
 ) -> RegisteredClient:
     """Create a client. `client_id`/`client_secret` may be fixed by operators who keep
     configuration as code; otherwise both are generated (256-bit secret)."""
@@ -88,6 +89,7 @@ def register_client(
         secret_hash=hash_secret(secret) if secret else None,
         redirect_uris=tuple(dict.fromkeys(redirect_uris)),
         created_at=now,
+        on_refusal=on_refusal,
     )
     uow.clients.add(client)
     return RegisteredClient(client=client, client_secret=secret)
@@ -138,6 +140,27 @@ def set_client_disabled(
     uow.clients.save(changed)
     kind = "client.disabled" if disabled else "client.enabled"
     _audit(uow, kind, client_id, now=now, actor=actor)
+    return changed
+
+
+def set_client_on_refusal(
+    uow: UnitOfWork, client_id: str, on_refusal: OnRefusal, *, now: datetime, actor: str
+) -> DownstreamClient:
+    """How the client hears of refused logins from now on (`OnRefusal`); only a change is
+    recorded. NotFound if the client is absent."""
+    client = uow.clients.get(client_id)
+    if client.on_refusal is on_refusal:
+        return client
+    changed = replace(client, on_refusal=on_refusal)
+    uow.clients.save(changed)
+    uow.audit.record(
+        AuditEvent(
+            at=now,
+            kind="client.on_refusal_changed",
+            actor=actor,
+            detail={"client_id": client_id, "on_refusal": on_refusal.value},
+        )
+    )
     return changed
 
 

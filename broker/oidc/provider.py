@@ -25,6 +25,7 @@ from broker.model.records import (
     AccessToken,
     AuthorizationCode,
     DownstreamClient,
+    OnRefusal,
     PendingAuthorization,
 )
 from broker.oidc import _authlib
@@ -163,10 +164,17 @@ class Provider:
         return Redirect(location)
 
     def deny(self, flow: PendingAuthorization, error: str, description: str) -> Redirect:
-        """Send an error back to the client for a flow that cannot finish (e.g. the person
-        cancelled upstream)."""
+        """The error redirect for a flow that cannot finish (OIDC Core §3.1.2.6): to the
+        redirect URI validated when it began, with its `state` and our `iss`."""
         authz = flow.request
         return self._error_redirect(authz.redirect_uri, error, description, authz.state)
+
+    def on_refusal(self, client_id: str) -> OnRefusal | None:
+        """How the client wants refusals delivered; None if it was deleted since the flow
+        began (nothing is sent to a client that no longer exists)."""
+        with self._store.unit_of_work() as uow:
+            client = _find_client(uow, client_id)
+        return None if client is None else client.on_refusal
 
     def _error_redirect(
         self, redirect_uri: str, error: str, description: str, state: str | None

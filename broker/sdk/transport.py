@@ -1,13 +1,14 @@
 """The authenticated session: client-credentials tokens fetched and refreshed, JSON in and
-out, problems turned into exceptions, cursors followed."""
+out, problems turned into exceptions, cursors and `Link: rel=next` followed."""
 
 from __future__ import annotations
 
+import json as json_module
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
 
@@ -66,6 +67,29 @@ class Transport:
         headers: dict[str, str] = {}
         if method == "POST":
             headers["Idempotency-Key"] = idempotency_key or str(uuid.uuid4())
+        return _decoded(self._send(method, path, json=json, params=params, headers=headers))
+
+    def lines(self, path: str, params: Mapping[str, Any]) -> Iterator[Any]:
+        """Every record of an NDJSON export, page after page, following `Link: rel=next`."""
+        query: Mapping[str, Any] | None = params
+        while query is not None:
+            response = self._send("GET", path, params=query, headers={})
+            if response.status_code >= 400:
+                raise error_for(response.status_code, _json_or_empty(response))
+            for line in response.text.splitlines():
+                yield json_module.loads(line)
+            following = response.links.get("next", {}).get("url")
+            query = dict(parse_qsl(urlsplit(following).query)) if following else None
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str],
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> httpx.Response:
         query = {k: v for k, v in (params or {}).items() if v is not None}
         for attempt in range(2):
             headers["Authorization"] = f"Bearer {self.token()}"
@@ -75,7 +99,7 @@ class Transport:
             if response.status_code == 401 and attempt == 0:
                 self._token = None  # revoked or expired early: one fresh token, one retry
                 continue
-            return _decoded(response)
+            return response
         raise AssertionError("unreachable")
 
     def pages(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[Any]:

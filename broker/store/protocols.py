@@ -123,7 +123,7 @@ class ClientRepo(Protocol):
         ...
 
     def save(self, client: DownstreamClient) -> None:
-        """Store its secrets and disabled time; NotFound if absent."""
+        """Store its secrets, disabled time and `on_refusal`; NotFound if absent."""
         ...
 
 
@@ -344,7 +344,7 @@ class AuditRepo(Protocol):
     def page(self, query: EventQuery) -> Sequence[AuditEvent]:
         """Newest first, by (at, id) descending, starting after `query.before`: a page
         never changes when events are added meanwhile (they sort before every existing
-        one)."""
+        one). With `query.oldest_first`, ascending from after that key instead."""
         ...
 
     def purge_before(self, before: datetime, *, limit: int) -> int:
@@ -366,7 +366,10 @@ class EventQuery:
     request_id: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    #: The key the page continues from: before it newest first, after it oldest first.
     before: PageKey | None = None
+    #: Ascending (at, id): an export, read in the order things happened.
+    oldest_first: bool = False
 
 
 class ReplayRepo(Protocol):

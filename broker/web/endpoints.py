@@ -186,7 +186,7 @@ class Endpoints:
             return oauth_error(exc.status, exc.title)
         page = Page(
             template="error.html",
-            context={"title": exc.title, "hint": exc.hint},
+            context={"title": exc.title, "hint": exc.hint, "return_to": exc.return_to},
             status=exc.status,
         )
         return render(request, self.templates, page)

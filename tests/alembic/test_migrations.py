@@ -362,3 +362,26 @@ def test_0006_gives_clients_a_previous_secret_and_a_disabled_time_both_ways(
         with empty_engine.connect() as connection:
             kept = connection.execute(sa.text(f"SELECT secret_hash FROM {table}")).scalar_one()  # noqa: S608
         assert kept == secret_hash
+
+
+def test_0007_keeps_existing_clients_on_the_page_both_ways(empty_engine: Engine) -> None:
+    """A client registered before 0007 keeps what its people saw: the refusal page (now
+    with its way back); the downgrade drops only the new column."""
+    migrate_to(empty_engine, "0006")
+    with empty_engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO clients (client_id, name, secret_hash, redirect_uris, created_at) "
+                "VALUES ('auth0', 'Auth0', 'h1', '[]', :at)"
+            ),
+            {"at": NOW},
+        )
+    migrate_to(empty_engine, "0007")
+    with empty_engine.begin() as connection:
+        kept = connection.execute(sa.text("SELECT on_refusal FROM clients")).scalar_one()
+        assert kept == "page"
+        connection.execute(sa.text("UPDATE clients SET on_refusal = 'redirect'"))
+    migrate_to(empty_engine, "0006", down=True)
+    assert "on_refusal" not in column_names(empty_engine, "clients")
+    with empty_engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT name FROM clients")).scalar_one() == "Auth0"

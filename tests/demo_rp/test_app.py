@@ -169,9 +169,37 @@ class TestCallback:
 
         response = client.get("/callback", params=params)
 
-        assert_error_page(response, 400, "authorization_error")
+        assert response.status_code == 400
+        assert "Sign-in refused" in response.text
+        assert "<code>access_denied</code>" in response.text
         assert "<script>" not in response.text
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in response.text
+
+    def test_an_error_shows_what_was_received_after_state_and_iss_were_checked(
+        self, client: AppClient, op: FakeOP
+    ) -> None:
+        params = start(client, op)
+        del params["code"]
+        params |= {"error": "login_required", "error_description": "expired (reference 0a1b)"}
+
+        response = client.get("/callback", params=params)
+
+        assert "Sign-in refused" in response.text
+        assert "<code>login_required</code>" in response.text
+        assert "<code>expired (reference 0a1b)</code>" in response.text
+        assert f"<code>{ISSUER}</code> (the expected issuer" in response.text
+
+    def test_an_error_with_a_forged_state_is_not_believed(
+        self, client: AppClient, op: FakeOP
+    ) -> None:
+        params = start(client, op)
+        del params["code"]
+        params |= {"error": "access_denied", "state": "forged"}
+
+        response = client.get("/callback", params=params)
+
+        assert_error_page(response, 400, "state_mismatch")
+        assert "access_denied" not in response.text
 
     def test_an_unexpected_exception_shows_no_trace(self) -> None:
         def explode(request: httpx.Request) -> httpx.Response:

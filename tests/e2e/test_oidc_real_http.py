@@ -90,9 +90,9 @@ def test_alice_logs_in_and_the_relying_party_verifies_her_id_token(
 
 
 @pytest.mark.parametrize("row", [row for row in WIRE if row.refusal], ids=by_scenario)
-def test_a_refused_answer_ends_on_an_error_page_and_nothing_reaches_the_rp(
+def test_a_refused_answer_shows_its_page_whose_button_takes_the_error_to_the_rp(
     live: LoopbackWorld, browser: OidcBrowser, row: Row
 ) -> None:
     assert row.refusal is not None
     callback = log_in(live, browser, row.scenario)
-    assert_refused_on_the_wire(live, lambda: browser.http.get(callback), row.refusal)
+    assert_refused_on_the_wire(live, browser.http, lambda: browser.http.get(callback), row.refusal)

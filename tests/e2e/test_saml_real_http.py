@@ -82,11 +82,11 @@ def test_alice_logs_in_and_the_relying_party_verifies_her_id_token(
 
 
 @pytest.mark.parametrize("row", [row for row in WIRE if row.refusal], ids=by_scenario)
-def test_a_refused_answer_ends_on_an_error_page_and_nothing_reaches_the_rp(
+def test_a_refused_answer_shows_its_page_whose_button_takes_the_error_to_the_rp(
     live: LoopbackWorld, browser: SamlBrowser, row: Row
 ) -> None:
     assert row.refusal is not None
     postback = browser.log_in(
         start(live, browser), simulator_url=live.simulator_url, scenario=row.scenario
     )
-    assert_refused_on_the_wire(live, lambda: browser.post(postback), row.refusal)
+    assert_refused_on_the_wire(live, browser.http, lambda: browser.post(postback), row.refusal)

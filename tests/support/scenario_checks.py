@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import sqlalchemy as sa
@@ -31,7 +32,8 @@ IDP_OWN_WORDS = "simulated"
 
 
 def refusal_page(response: httpx.Response, refusal: Refusal) -> str:
-    """`response` is the error page of `refusal`, with nothing sent onward; returns its
+    """`response` is the error page of `refusal`, with no code sent onward, and with the
+    way back to the relying party the refusal has (`back_to_client`); returns its
     reference, which must be the response's X-Request-Id."""
     assert response.status_code == refusal.status, response.text
     assert "location" not in response.headers
@@ -40,7 +42,24 @@ def refusal_page(response: httpx.Response, refusal: Refusal) -> str:
     assert IDP_OWN_WORDS not in response.text.lower()
     request_id = str(response.headers["x-request-id"])
     assert f"<code>{request_id}</code>" in response.text, response.text
+    back = back_to_client(response.text)
+    if refusal.error is None:
+        assert back is None, back
+    else:
+        assert back is not None, response.text
+        params = dict(parse_qsl(urlsplit(back).query))
+        assert params["error"] == refusal.error
+        assert params["error_description"] == f"{refusal.code} (reference {request_id})"
+        assert params["state"]
+        assert params["iss"]
+        assert "code" not in params
     return request_id
+
+
+def back_to_client(page_html: str) -> str | None:
+    """Where an error page's button takes the person back to the application, or None."""
+    found = re.search(r'<a class="button" href="([^"]+)">Back to the application</a>', page_html)
+    return None if found is None else html.unescape(found.group(1))
 
 
 @dataclass(frozen=True)
@@ -110,13 +129,29 @@ def tenant_of(live: LoopbackWorld) -> Tenant:
 
 
 def assert_refused_on_the_wire(
-    live: LoopbackWorld, arrive: Callable[[], httpx.Response], refusal: Refusal
+    live: LoopbackWorld,
+    http: httpx.Client,
+    arrive: Callable[[], httpx.Response],
+    refusal: Refusal,
 ) -> None:
-    """The answer `arrive` sends to Gatehouse is refused with `refusal`, and the relying
-    party hears nothing: neither a code nor an error."""
+    """The answer `arrive` sends to Gatehouse is refused with `refusal`: the relying party
+    hears nothing until the person presses the page's button, which takes them (`http`, the
+    browser) to the demo RP with the error; the RP shows it once it checked `state` and
+    `iss`. No code reaches it at any point."""
     callbacks_before = live.rp_log.callbacks()
-    tenant_of(live).assert_refused(arrive(), refusal)
+    page = arrive()
+    tenant_of(live).assert_refused(page, refusal)
     assert live.rp_log.callbacks() == callbacks_before
+    back = back_to_client(page.text)
+    assert back is not None
+    assert back.startswith(f"{live.rp_url}/callback?")
+    shown = http.get(back)
+    assert "Sign-in refused" in shown.text, shown.text
+    assert f"<code>{refusal.error}</code>" in shown.text
+    reference = page.headers["x-request-id"]
+    assert f"<code>{refusal.code} (reference {reference})</code>" in shown.text
+    assert f"<code>{live.issuer}</code> (the expected issuer" in shown.text
+    assert live.rp_log.callbacks() == [*callbacks_before, back.removeprefix(live.rp_url)]
 
 
 def assert_rp_signed_in(

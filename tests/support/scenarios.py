@@ -13,10 +13,10 @@ row type has, fails at import); the assertions the tiers make with a row are in
 - real HTTP on loopback (tests/e2e/test_{saml,oidc}_real_http.py): only the rows marked
   `wire`, on SQLite.
 
-Every refusal of an IdP's answer ends on Gatehouse's own error page and sends nothing to the
-relying party, neither a code nor an error: no simulator scenario reaches the other refusal
-channel, an error redirect to the RP's redirect URI. Only `/authorize`'s own checks use it;
-over real HTTP it is played in tests/e2e/test_real_http.py.
+Every refusal of an IdP's answer shows Gatehouse's own error page, whose button takes the
+person back to the relying party with the row's `error`, its reason code and the page's
+reference, `state` and `iss`; no code is ever issued. A refusal of the flow itself (a
+replay into a spent flow) stays a page with no way back.
 """
 
 from __future__ import annotations
@@ -35,13 +35,18 @@ from idp_simulator.saml.scenarios import Scenario
 @dataclass(frozen=True)
 class Refusal:
     """How Gatehouse refuses an answer: the reason of the `login.failed` event it records, a
-    text of the error page the person is left on, and that page's status. `detail`, when
-    set, is a text the event's detail must hold."""
+    text of the error page the person is shown, and that page's status. `detail`, when
+    set, is a text the event's detail must hold. `error` and `code`: what the relying party
+    is told through the page's button back to it, the OAuth error and the public reason
+    code its `error_description` starts with; absent when the refusal stays a page
+    (nothing proves who is asking: broker/login/returns.py)."""
 
     reason: str
     page: str
     status: int
     detail: str | None = None
+    error: str | None = None
+    code: str | None = None
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from broker.clock import Clock
 from broker.http import HttpRequest, HttpResponse
 from broker.limiter import RateLimiter
 from broker.management.access import AccessTokens, Principal
-from broker.management.api.operations import Call, Operation, Reply
+from broker.management.api.operations import NDJSON, Call, Operation, Reply
 from broker.management.api.problems import from_validation_error, problem_response
 from broker.management.errors import (
     InvalidInput,
@@ -147,9 +147,16 @@ class ManagementApi:
 
 
 def _respond(reply: Reply) -> HttpResponse:
-    headers = dict(_JSON)
+    headers = {**_JSON, **(reply.headers or {})}
     if reply.location:
         headers["Location"] = reply.location
+    if reply.lines is not None:
+        lines = b"".join(
+            line.model_dump_json(by_alias=True).encode() + b"\n" for line in reply.lines
+        )
+        return HttpResponse(
+            status=reply.status, body=lines, headers={**headers, "Content-Type": NDJSON}
+        )
     if reply.body is None:
         return HttpResponse(status=reply.status, headers={"Cache-Control": "no-store"})
     body = reply.body.model_dump_json(by_alias=True).encode()

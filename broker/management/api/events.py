@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from pydantic import AwareDatetime, BaseModel, Field
 
 from broker.management import Management, pagination
-from broker.management.api.common import ID_PATTERN, ListQuery
-from broker.management.api.operations import Call, Operation, Reply
+from broker.management.api.common import ID_PATTERN, Count, Input, ListQuery
+from broker.management.api.operations import NDJSON, Call, Operation, Reply
 from broker.management.events import MAX_TYPE, TYPE_PATTERN, EventFilter
 from broker.model.records import AuditEvent
 
@@ -31,6 +32,31 @@ class EventListQuery(ListQuery):
     )  # fmt: skip
     since: AwareDatetime | None = Field(default=None, description="Inclusive")
     until: AwareDatetime | None = Field(default=None, description="Exclusive")
+
+
+#: An export's page: big enough that a day of a busy tenant is a few requests.
+EXPORT_LIMIT = 10_000
+EXPORT_DEFAULT_LIMIT = 1_000
+
+
+class EventExportQuery(Input):
+    organization_id: str | None = Field(
+        default=None, max_length=200, pattern=ID_PATTERN, description="Events of one organization"
+    )
+    type: str | None = Field(
+        default=None, max_length=MAX_TYPE, pattern=TYPE_PATTERN,
+        description="An event type (login.failed) or a prefix ending in .* (login.*)",
+    )  # fmt: skip
+    since: AwareDatetime = Field(description="Inclusive")
+    until: AwareDatetime = Field(description="Exclusive; not in the future")
+    cursor: str | None = Field(
+        default=None, max_length=pagination.MAX_CURSOR_CHARS,
+        description="From the previous page's Link header (rel=next)",
+    )  # fmt: skip
+    limit: Count | None = Field(
+        default=None, ge=1, le=EXPORT_LIMIT,
+        description=f"events per page; {EXPORT_DEFAULT_LIMIT} unless set, at most {EXPORT_LIMIT}",
+    )  # fmt: skip
 
 
 class EventOut(BaseModel):
@@ -89,7 +115,35 @@ def operations(management: Management) -> list[Operation]:
         items = [event_out(e) for e in page.items]
         return Reply(body=EventList(items=items, next_cursor=page.next_cursor))
 
+    def export(call: Call) -> Reply:
+        query = call.query
+        assert isinstance(query, EventExportQuery)
+        where = EventFilter(
+            organization_id=query.organization_id,
+            type=query.type,
+            since=query.since,
+            until=query.until,
+        )
+        size = query.limit or EXPORT_DEFAULT_LIMIT
+        found = events.export(where, after=pagination.decode_key(query.cursor), limit=size + 1)
+        page = pagination.page(found, size, lambda e: pagination.encode(e.at, e.id))
+        headers = {}
+        if page.next_cursor is not None:
+            following = query.model_dump(mode="json", exclude_none=True)
+            following["cursor"] = page.next_cursor
+            headers["Link"] = f'</api/v1/events/export?{urlencode(following)}>; rel="next"'
+        return Reply(lines=[event_out(e) for e in page.items], headers=headers)
+
     return [
+        Operation(method="GET", path="/events/export", operation_id="exportEvents",
+                  summary="The audit log of a time window as NDJSON, oldest first", tag=TAG,
+                  scope="events:read", handler=export, query=EventExportQuery,
+                  response=EventOut, media_type=NDJSON, errors=(),
+                  description="One event per line, in the order they happened, for a SIEM. "
+                  "The window (since, until) is required and must be over. A page holds "
+                  "`limit` events; when more remain, the `Link` header (rel=next) is the "
+                  "next page's URL. Export windows that ended a minute ago or more: a "
+                  "transaction still open at `until` may yet record an event inside it."),
         Operation(method="GET", path="/events", operation_id="listEvents",
                   summary="The audit log, newest first", tag=TAG, scope="events:read",
                   handler=list_all, query=EventListQuery, response=EventList, errors=(),

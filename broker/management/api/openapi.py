@@ -126,7 +126,7 @@ def _responses(operation: Operation, refs: dict[Any, Any]) -> dict[str, Any]:
     success: dict[str, Any] = {"description": "OK" if operation.status != 204 else "No content"}
     if operation.response is not None:
         schema = refs[(operation.response, "validation")]
-        success["content"] = {"application/json": {"schema": schema}}
+        success["content"] = {operation.media_type: {"schema": schema}}
     responses: dict[str, Any] = {str(operation.status): success}
     problem = {MEDIA_TYPE: {"schema": refs[(Problem, "validation")]}}
     statuses = sorted({*_STANDARD_ERRORS, *operation.errors, 415 if operation.body else 401})

@@ -6,7 +6,7 @@ so the documented API and the served one cannot drift apart.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel
@@ -36,6 +36,11 @@ class Reply:
     #: a secret shown once that must not rest in the database in clear (a portal link's
     #: URL); the operation's `replay` turns it back into the body.
     kept: Mapping[str, object] | None = None
+    #: For an operation whose `media_type` is NDJSON: the records, one JSON line each,
+    #: instead of `body`.
+    lines: Sequence[BaseModel] | None = None
+    #: Extra headers (a `Link` to the next page of an export).
+    headers: Mapping[str, str] | None = None
 
 
 Handler = Callable[[Call], Reply]
@@ -61,3 +66,9 @@ class Operation:
     idempotent_post: bool = field(default=False)
     #: For a handler that answers `Reply.kept`: the body a retry gets back from it.
     replay: Callable[[Mapping[str, object]], Mapping[str, object]] | None = None
+    #: What a success answers: JSON, or `NDJSON` (`response` is then one line's model).
+    media_type: str = "application/json"
+
+
+#: Newline-delimited JSON: one record per line, for exports a SIEM reads as a stream.
+NDJSON = "application/x-ndjson"

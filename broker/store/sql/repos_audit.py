@@ -61,10 +61,12 @@ def _event_pages(
     by_request: bool,
     since: bool,
     until: bool,
+    oldest_first: bool,
 ) -> Keyset:
-    """The pages of one combination of filters, built on its first use and kept (at most
-    128 statements). The prefix is compared with `substr`, not LIKE: SQLite's LIKE ignores
-    ASCII case, PostgreSQL's does not, and `_` or `%` in a prefix would need escaping;
+    """The pages of one combination of filters and an order, built on its first use and
+    kept (at most 256 statements). The prefix is compared with `substr`, not LIKE: SQLite's
+    LIKE ignores ASCII case, PostgreSQL's does not, and `_` or `%` in a prefix would need
+    escaping;
     `substr(kind, 1, n) = prefix` is exact and case-sensitive on both."""
     query = select(audit_events)
     if by_organization:
@@ -84,7 +86,7 @@ def _event_pages(
         query = query.where(audit_events.c.at >= bindparam("p_since", type_=_AT))
     if until:
         query = query.where(audit_events.c.at < bindparam("p_until", type_=_AT))
-    return keyset(query, audit_events.c.at, audit_events.c.id, descending=True)
+    return keyset(query, audit_events.c.at, audit_events.c.id, descending=not oldest_first)
 
 
 _PURGE_EVENTS = batched_delete(audit_events, audit_events.c.at <= bindparam("p_before", type_=_AT))
@@ -123,8 +125,9 @@ class SqlAuditRepo:
         return [_event(row) for row in all_rows(self._connection, query, params)]
 
     def page(self, query: EventQuery) -> Sequence[AuditEvent]:
-        """Newest first by (at, id): events of one instant come in a fixed order, so a page
-        boundary can fall between them without losing or repeating one. `since` is
+        """Newest first by (at, id), or oldest first (an export): events of one instant come
+        in a fixed order, so a page boundary can fall between them without losing or
+        repeating one. `since` is
         inclusive and `until` exclusive, so consecutive windows never overlap."""
         pages = _event_pages(
             by_organization=query.organization_id is not None,
@@ -134,6 +137,7 @@ class SqlAuditRepo:
             by_request=query.request_id is not None,
             since=query.since is not None,
             until=query.until is not None,
+            oldest_first=query.oldest_first,
         )
         params = {
             "p_organization_id": query.organization_id,

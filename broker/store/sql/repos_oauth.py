@@ -22,6 +22,7 @@ from broker.model.records import (
     AuthorizationCode,
     AuthorizationRequest,
     DownstreamClient,
+    OnRefusal,
     PendingAuthorization,
 )
 from broker.store.protocols import CodeReplayed, NotFound
@@ -50,7 +51,7 @@ _SAVE_CLIENT = (
     .values(
         {
             column: bindparam(f"p_{column}", type_=clients.c[column].type)
-            for column in ("secret_hash", "previous_secret_hash", "disabled_at")
+            for column in ("secret_hash", "previous_secret_hash", "disabled_at", "on_refusal")
         }
     )
 )
@@ -69,6 +70,7 @@ class SqlClientRepo:
             "created_at": client.created_at,
             "previous_secret_hash": client.previous_secret_hash,
             "disabled_at": client.disabled_at,
+            "on_refusal": client.on_refusal.value,
         }
         insert_unless_duplicate(
             self._connection,
@@ -95,6 +97,7 @@ class SqlClientRepo:
             "p_secret_hash": client.secret_hash,
             "p_previous_secret_hash": client.previous_secret_hash,
             "p_disabled_at": client.disabled_at,
+            "p_on_refusal": client.on_refusal.value,
         }
         if affected(self._connection, _SAVE_CLIENT, params) != 1:
             raise NotFound(f"client {client.client_id!r}")
@@ -329,6 +332,7 @@ def _client(row: Row[Any]) -> DownstreamClient:
         created_at=row.created_at,
         previous_secret_hash=row.previous_secret_hash,
         disabled_at=row.disabled_at,
+        on_refusal=OnRefusal(row.on_refusal),
     )
 
 

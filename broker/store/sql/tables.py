@@ -82,6 +82,7 @@ class ClientRow(Base):
     created_at: Mapped[datetime]
     previous_secret_hash: Mapped[str | None]
     disabled_at: Mapped[datetime | None]
+    on_refusal: Mapped[str] = mapped_column(server_default="page")
 
 
 class OrganizationRow(Base):

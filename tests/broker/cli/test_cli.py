@@ -104,6 +104,33 @@ def test_clients_create_refuses_a_duplicate_id(env: dict[str, str]) -> None:
     assert "already registered" in result.output
 
 
+def test_a_client_hears_of_refusals_on_the_page_until_set_to_redirect(
+    env: dict[str, str],
+) -> None:
+    run(env, "migrate")
+    args = ["clients", "create", "--name", "A", "--redirect-uri", "https://a.test/cb",
+            "--client-id", "rp-a", "--json"]  # fmt: skip
+    assert json.loads(run(env, *args))["on_refusal"] == "page"
+    changed = run(env, "clients", "update", "rp-a", "--on-refusal", "redirect", "--json")
+    assert json.loads(changed) == {"client_id": "rp-a", "on_refusal": "redirect"}
+    assert "refusals redirected at once" in run(env, "clients", "list")
+    run(env, "clients", "update", "rp-a", "--on-refusal", "redirect")  # no change, no event
+    with store_for(env).unit_of_work() as uow:
+        assert uow.clients.get("rp-a").on_refusal == "redirect"
+        events = uow.audit.list(kind="client.on_refusal_changed")
+    assert [(e.actor, e.detail) for e in events] == [
+        ("cli", {"client_id": "rp-a", "on_refusal": "redirect"})
+    ]
+    created = ["clients", "create", "--name", "B", "--redirect-uri", "https://b.test/cb",
+               "--on-refusal", "redirect", "--json"]  # fmt: skip
+    assert json.loads(run(env, *created))["on_refusal"] == "redirect"
+    missing = CliRunner().invoke(
+        cli, ["clients", "update", "nope", "--on-refusal", "page"], env=env
+    )
+    assert missing.exit_code == 1
+    assert "no client 'nope'" in missing.output
+
+
 @pytest.mark.parametrize(
     "uri", ["http://evil.test/cb", "https://a.test/cb#frag", "https://*.a.test/cb", "/relative"]
 )

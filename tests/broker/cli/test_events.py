@@ -162,3 +162,25 @@ def test_follow_without_a_backlog_prints_only_what_is_new(env: dict[str, str]) -
         writer.join()
     [line] = out.splitlines()
     assert line.endswith("ref=req-new")
+
+
+def test_export_writes_a_window_oldest_first_as_the_api_does(env: dict[str, str]) -> None:
+    org = create_org(env, "Acme", "cus_1")
+    start = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
+    with audit_log(env) as store:
+        recorded = [
+            login_failed(store, org, f"req-{n}", start + timedelta(seconds=n)) for n in range(3)
+        ]
+    out = run(env, "events", "export", "--since", "2026-01-01T09:00:00",
+              "--until", "2026-01-01T09:00:02+00:00", "--org", "cus_1")  # fmt: skip
+    exported = [json.loads(line) for line in out.splitlines()]
+    assert [e["id"] for e in exported] == [recorded[0].id, recorded[1].id]
+    assert exported[0]["request_id"] == "req-0"
+    assert exported[0]["type"] == "login.failed"
+
+
+def test_export_refuses_a_window_not_yet_over(env: dict[str, str]) -> None:
+    run(env, "migrate")
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%d")
+    message = refused(env, "events", "export", "--since", "2026-01-01", "--until", tomorrow)
+    assert "the window must be over" in message

@@ -145,3 +145,17 @@ def test_from_env_names_the_missing_variable() -> None:
     env = {"GATEHOUSE_CLIENT_ID": "mc_1", "GATEHOUSE_CLIENT_SECRET": "s3cret"}
     with Gatehouse.from_env(env) as gatehouse:
         assert gatehouse._transport.api == "http://127.0.0.1:8000/api/v1"
+
+
+def test_an_export_follows_every_page_oldest_first(world: ApiWorld) -> None:
+    gatehouse = sdk(world)
+    start = world.clock.now()
+    for number in range(5):
+        world.clock.advance(timedelta(seconds=1))
+        gatehouse.organizations.create(f"Org {number}")
+    world.clock.advance(timedelta(minutes=1))
+    exported = list(gatehouse.events.export(since=start, until=world.clock.now(), page_size=2))
+    assert [e.detail["name"] for e in exported] == [f"Org {n}" for n in range(5)]
+    assert [e.at for e in exported] == sorted(e.at for e in exported)
+    with pytest.raises(InvalidRequest):
+        list(gatehouse.events.export(since=start, until=start + timedelta(days=1)))

@@ -4,18 +4,32 @@ cannot be re-routed from another browser."""
 from __future__ import annotations
 
 from dataclasses import replace
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
+import httpx
 from starlette.testclient import TestClient
 
 from broker.upstream.oidc.config import OidcConnectionConfig
-from tests.support.config import ISSUER
+from tests.support.config import ISSUER, RP_CALLBACK
 from tests.support.oidc_world import EMAIL, ORG_ID, OidcWorld
+from tests.support.scenario_checks import back_to_client
 
 
 def failures(world: OidcWorld) -> list[str | None]:
     with world.store.unit_of_work() as uow:
         return [e.reason for e in uow.audit.list(organization_id=ORG_ID, kind="login.failed")]
+
+
+def told(page: httpx.Response) -> tuple[str, str]:
+    """The error and reason code the page's button takes back to the relying party."""
+    back = back_to_client(page.text)
+    assert back is not None, page.text
+    assert back.startswith(RP_CALLBACK)
+    params = dict(parse_qsl(urlsplit(back).query))
+    reference = page.headers["x-request-id"]
+    code, _, rest = params["error_description"].partition(" ")
+    assert rest == f"(reference {reference})"
+    return params["error"], code
 
 
 def test_an_unreachable_idp_gets_a_page_and_an_audit_event(world: OidcWorld) -> None:
@@ -30,6 +44,7 @@ def test_an_unreachable_idp_gets_a_page_and_an_audit_event(world: OidcWorld) -> 
     assert "cannot be reached" in response.text
     assert response.headers["x-request-id"] in response.text
     assert failures(world) == ["discovery_unavailable"]
+    assert told(response) == ("temporarily_unavailable", "idp_unavailable")
 
 
 def test_a_discovery_document_for_another_issuer_is_a_configuration_problem(
@@ -46,6 +61,7 @@ def test_a_discovery_document_for_another_issuer_is_a_configuration_problem(
     assert response.status_code == 502
     assert "not set up correctly" in response.text
     assert failures(world) == ["discovery_issuer_mismatch"]
+    assert told(response) == ("server_error", "idp_misconfigured")
 
 
 def test_a_flow_handed_off_in_one_browser_cannot_be_rerouted_from_another(

@@ -1,3 +1,6 @@
+"""The harness most broker tests use: Gatehouse with Acme Corp on the fake connector and three
+relying parties (`tests/support/harness.py`)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
