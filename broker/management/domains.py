@@ -33,8 +33,12 @@ class DnsRecord:
     """What the organization publishes to prove it controls the domain."""
 
     type: str
+    #: The record's full name, `_gatehouse-challenge.acme.com`.
     name: str
     value: str
+    #: The same name within the domain's zone, `_gatehouse-challenge`: what a DNS console
+    #: that adds the domain to the name itself wants (most do).
+    host: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +57,7 @@ def dns_record(domain: Domain) -> DnsRecord | None:
         type="TXT",
         name=f"{CHALLENGE_PREFIX}.{domain.name}",
         value=f"{VALUE_PREFIX}{domain.verification_token}",
+        host=CHALLENGE_PREFIX,
     )
 
 
