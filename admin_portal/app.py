@@ -5,6 +5,8 @@ POST /link           exchange the link for a session; 303 to /
 GET  /               welcome (an edit link: 303 to its connection's overview)
 POST /sign-out       end the session
 POST /connections/{id}/test   a test login in a new tab (trial_logins.py)
+GET  /connections/{id}/tests/latest   whether a test finished, for the page that waits
+                              on it (trial_status.py)
 GET  /tests/{id}              its result and diagnosis (results.py, diagnosis/)
 GET  /setup, /setup/{id}/...  the setup assistant for a new connection (setup/)
 GET  /domains                 the domains step: DNS TXT record, "check now" (domains.py)
@@ -21,7 +23,16 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from admin_portal import domains, home, links, maintain, results, setup, trial_logins
+from admin_portal import (
+    domains,
+    home,
+    links,
+    maintain,
+    results,
+    setup,
+    trial_logins,
+    trial_status,
+)
 from admin_portal.body_cap import BodyCap
 from admin_portal.page_context import Portal
 from admin_portal.sessions import RedeemLimits, Sessions
@@ -63,6 +74,7 @@ def create_portal(
         *setup.routes(portal),
         *domains.routes(portal),
         *trial_logins.routes(portal, start_test),
+        *trial_status.routes(portal),
         *results.routes(portal),
         *maintain.routes(portal),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

@@ -56,7 +56,10 @@ def outcome(verification: Verification) -> Outcome:
         None: f"{name} is verified. People with an @{name} address can sign in through your "
         "identity provider once single sign-on is on.",
         "record_not_found": f"There is no TXT record at {where} yet. DNS changes can take "
-        "from a few minutes to a few hours to appear: check again later.",
+        "from a few minutes to a few hours to appear: check again later. If your DNS "
+        f"console adds {name} to the names you type, the name there must be "
+        f"{record.host if record else where} alone, or the record ends up at "
+        f"{where}.{name}.",
         "value_mismatch": f"There is a TXT record at {where}, but not with the value shown "
         f"here ({verification.detail}). Publish the value exactly as shown, then check again.",
         "timeout": "The DNS lookup did not get an answer in time. Check again in a minute.",

@@ -1,6 +1,10 @@
 """The portal's first page: which organization, what will happen, the steps ahead, and the
 connections already begun (the admin comes back with the same link and continues); or, for
-an edit link, the connection it was sent for."""
+an edit link, the connection it was sent for.
+
+Where a link lands (`landing`): an admin whose single sign-on is on comes back to look after
+it, not to start over, so a link that opens on one live connection lands on its overview;
+with several, this page lists them first. From either, a new setup is one click away."""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from starlette.routing import BaseRoute, Route
 
 from admin_portal.page_context import Portal, Visit
 from broker.management.connection_view import awaiting_idp
+from broker.model.connection_labels import connection_label
+from broker.model.portal import PortalSession
 from broker.model.records import Connection
 
 MAX_LISTED = 100
@@ -49,6 +55,21 @@ def routes(portal: Portal) -> list[BaseRoute]:
     return [Route("/", portal.with_visit(home), methods=["GET"])]
 
 
+def landing(portal: Portal, session: PortalSession) -> str:
+    """The portal path a link's new session opens on: an edit link's connection; the one
+    live connection of the organization; else the welcome page (none live, several, or a
+    link without `sso`, which may not see connections)."""
+    if session.connection_id is not None:
+        return f"/connections/{session.connection_id}"
+    if "sso" not in session.features:
+        return "/"
+    connections = portal.management.connections.page(
+        session.organization_id, after=None, limit=MAX_LISTED
+    )
+    active = [c for c in connections if c.active]
+    return f"/connections/{active[0].id}" if len(active) == 1 else "/"
+
+
 def begun(connections: list[Connection]) -> list[Begun]:
     """Inactive connections begun from a tile (the setup assistant records the product):
     waiting for the IdP's values continue at the guide, the others at the test."""
@@ -59,7 +80,12 @@ def begun(connections: list[Connection]) -> list[Begun]:
         waiting = awaiting_idp(connection)
         step = "guide" if waiting else "test"
         found.append(
-            Begun(connection.id, connection.name, waiting, f"/setup/{connection.id}/{step}")
+            Begun(
+                connection.id,
+                connection_label(connection),
+                waiting,
+                f"/setup/{connection.id}/{step}",
+            )
         )
     return found
 

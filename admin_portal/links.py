@@ -10,8 +10,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from admin_portal import csrf
+from admin_portal.home import landing
 from admin_portal.page_context import Portal
 from admin_portal.sessions import SESSION_TTL, LinkRefused, TooManyAttempts
+from broker.workers import run_in_threadpool
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +46,8 @@ def routes(portal: Portal) -> list[BaseRoute]:
             busy.headers["Retry-After"] = str(exc.retry_after)
             return busy
         # A new session secret, never one the browser brought (T-12), and a URL without
-        # the token from here on.
-        response = portal.redirect("/")
+        # the token from here on; a live connection's admin lands on it.
+        response = portal.redirect(await run_in_threadpool(landing, portal, opened.session))
         portal.set_session_cookie(response, opened.secret, int(SESSION_TTL.total_seconds()))
         return response
 

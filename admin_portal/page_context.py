@@ -30,6 +30,7 @@ from broker.clock import Clock
 from broker.management import Management
 from broker.management.errors import ResourceNotFound
 from broker.model.client_address import TrustedProxies
+from broker.model.connection_labels import connection_label
 from broker.model.management import SelfServiceProfile
 from broker.model.portal import PortalSession
 from broker.model.records import Connection, Organization
@@ -98,13 +99,14 @@ class Portal:
         self.clock = clock
         self.secure = secure
         self.cookie_name = SECURE_COOKIE if secure else DEV_COOKIE
-        self.templates = Jinja2Templates(
-            env=jinja2.Environment(
-                loader=jinja2.FileSystemLoader(TEMPLATES),
-                autoescape=True,
-                undefined=jinja2.StrictUndefined,
-            )
+        environment = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(TEMPLATES),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
         )
+        # A connection is shown by its IdP ("Okta (SAML)"), never a protocol's generic name.
+        environment.filters["label"] = connection_label
+        self.templates = Jinja2Templates(env=environment)
 
     def client_address(self, request: Request) -> str:
         """The peer, or what the broker's trusted proxies say it was (the same rule as the
@@ -114,8 +116,8 @@ class Portal:
 
     # -- sessions -------------------------------------------------------------------------
 
-    def visit(self, request: Request) -> Visit:
-        session = self.sessions.current(request.cookies.get(self.cookie_name))
+    def visit(self, request: Request, *, touch: bool = True) -> Visit:
+        session = self.sessions.current(request.cookies.get(self.cookie_name), touch=touch)
         logs.about(organization_id=session.organization_id)
         organization = self.management.organizations.get(session.organization_id)
         profile = None
@@ -196,7 +198,8 @@ class Portal:
         logo = web_origin(branding["logo_url"] or "")
         images = " ".join(["'self'", "data:", *([logo] if logo else [])])
         response.headers["Content-Security-Policy"] = (
-            "default-src 'none'; script-src 'self'; "
+            # connect-src: the test step asks its own origin whether the test finished.
+            "default-src 'none'; script-src 'self'; connect-src 'self'; "
             f"style-src 'self' 'nonce-{nonce}'; img-src {images}; "
             f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
         )
@@ -245,8 +248,11 @@ class Portal:
             status=status,
         )  # fmt: skip
 
-    def with_visit(self, handler: Callable[[Request, Visit], Awaitable[Response]]) -> Handler:
+    def with_visit(
+        self, handler: Callable[[Request, Visit], Awaitable[Response]], *, touch: bool = True
+    ) -> Handler:
         """A page that needs a live session; without one, the "open your link" page.
+        `touch=False`: the request does not count as the admin's activity (`Sessions`).
 
         The refusals every page shares are answered here: a form that fails the CSRF
         checks (T-08), a form too large or unreadable (T-11), and an id that is not this
@@ -262,7 +268,7 @@ class Portal:
 
         async def answer(request: Request) -> Response:
             try:
-                visit = self.visit(request)
+                visit = self.visit(request, touch=touch)
             except (NoSession, ResourceNotFound):
                 return self.signed_out(request)
             try:

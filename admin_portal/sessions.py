@@ -119,7 +119,9 @@ class Sessions:
             raise LinkRefused from exc
         return OpenedSession(session=opened[0], secret=secret)
 
-    def current(self, secret: str | None) -> PortalSession:
+    def current(self, secret: str | None, *, touch: bool = True) -> PortalSession:
+        """`touch=False` for what a page's script asks on its own (a test's status): a
+        page left open in a tab must not keep its session from going idle."""
         if not secret:
             raise NoSession
         now = self._clock.now()
@@ -128,7 +130,7 @@ class Sessions:
                 session = uow.portal_sessions.get_live(hash_secret(secret), now=now, idle=IDLE_TTL)
             except NotFound as exc:
                 raise NoSession from exc
-            if now - session.last_seen_at >= TOUCH_EVERY:
+            if touch and now - session.last_seen_at >= TOUCH_EVERY:
                 uow.portal_sessions.touch(session.id_hash, now=now)
         return session
 

@@ -23,6 +23,8 @@ from admin_portal.sessions import IDLE_TTL as PORTAL_IDLE_TTL, RedeemLimits
 from broker import logs, tracing
 from broker.clock import Clock, SystemClock
 from broker.errors import ConfigError, UserFacingError
+from broker.jobs.scheduler import Scheduler
+from broker.jobs.wiring import build_scheduler
 from broker.keys import KeyManager, SecretBox
 from broker.limiter import RateLimiter
 from broker.login.replays import StoreReplayGuard
@@ -100,6 +102,8 @@ class Broker:
     purger: Purger
     #: The request counters every instance shares (rate limits, sampled refusals).
     limiter: RateLimiter
+    #: The scheduled jobs (broker.jobs); the app's lifespan ticks it.
+    scheduler: Scheduler
     #: Delivers the outbox's events to webhook endpoints; the app's lifespan runs it.
     webhooks: WebhookWorker
 
@@ -113,6 +117,7 @@ class Broker:
         retention = self.settings.retention
         return {
             "purge": (lambda stop: self.purger.purge(stop=stop), retention.purge_interval),
+            "jobs": (self.scheduler.run_due, self.settings.jobs.tick),
             "webhooks": (lambda stop: self.webhooks.run(stop), retention.webhook_interval),
         }
 
@@ -181,6 +186,7 @@ def build_broker(
         issuer=settings.issuer,
     )
     limiter = RateLimiter(store=store, clock=clock)
+    dns = dns or _dns_lookup(settings)
     login = LoginService(
         issuer=settings.issuer,
         limiter=limiter,
@@ -199,7 +205,7 @@ def build_broker(
             secrets=secrets,
             http=deps.http,
             outbound=policy,
-            dns=dns or _dns_lookup(settings),
+            dns=dns,
             production=settings.is_production,
             portal_url=settings.management.portal_url or f"{settings.issuer}/portal",
             bulkheads=bulkheads,
@@ -222,6 +228,9 @@ def build_broker(
             store=store, clock=clock, retention=settings.retention, portal_idle=PORTAL_IDLE_TTL
         ),
         limiter=limiter,
+        scheduler=build_scheduler(
+            settings.jobs, store=store, clock=clock, dns=dns, bulkheads=bulkheads
+        ),
         webhooks=WebhookWorker(
             store=store, clock=clock, secret_box=secrets, http=deps.http, policy=policy,
             render=lambda event: event_out(event).model_dump(mode="json"),

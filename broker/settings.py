@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from broker.errors import ConfigError
 from broker.model.client_address import FORWARDED, X_FORWARDED_FOR, ForwardedHeader
+from broker.settings_jobs import JobSettings, parse_job_settings
 
 log = logging.getLogger(__name__)
 
@@ -228,6 +229,7 @@ class Settings:
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     logging: LogSettings = field(default_factory=LogSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    jobs: JobSettings = field(default_factory=JobSettings)
 
     @property
     def is_production(self) -> bool:
@@ -271,6 +273,7 @@ class Settings:
             retention=_retention_settings(env_vars),
             logging=parse_log_settings(env_vars),
             metrics=parse_metrics_settings(env_vars),
+            jobs=parse_job_settings(env_vars),
             database=DatabaseSettings(url=database_url),
             secret_key=secret_key,
             old_secret_keys=parse_old_secret_keys(env_vars.get("GATEHOUSE_SECRET_KEYS_OLD", "")),

@@ -25,7 +25,7 @@ from broker.management.connection_view import (
     certificate_view,
 )
 from broker.model.records import Connection
-from broker.model.vendors import product
+from broker.model.vendors import product_name
 
 #: Setting names as the change summary says them (others: the name, spaced).
 SETTING_NAMES = {
@@ -77,6 +77,8 @@ class Overview:
     pending: PendingChange | None
     #: Set while the connection's circuit is open: sign-ins are refused at once.
     unreachable: Unreachable | None
+    #: The newest test login of any settings: the page follows the next (trial_status.py).
+    latest_test_id: str | None
 
 
 def overview(management: Management, connection: Connection, *, now: datetime) -> Overview:
@@ -90,7 +92,8 @@ def overview(management: Management, connection: Connection, *, now: datetime) -
         view=view,
         saml=saml,
         oidc=oidc,
-        product=found.name if (found := product(strategy)) else None,
+        # A generic tile is no product: the protocol row says what it is.
+        product=product_name(strategy),
         certificates=tuple(
             certificate(c, now) for c in (saml.certificates if saml is not None else ())
         ),
@@ -99,7 +102,13 @@ def overview(management: Management, connection: Connection, *, now: datetime) -
         unreachable=management.connection_health.unreachable(
             connection.organization_id, connection.id
         ),
-    )
+        latest_test_id=next(
+            (t.id for t in management.connection_tests.latest(
+                connection.organization_id, connection.id, limit=1
+            )),
+            None,
+        ),
+    )  # fmt: skip
 
 
 def certificate(view: CertificateView, now: datetime) -> Certificate:

@@ -8,6 +8,7 @@ import logging
 from starlette.requests import Request
 from starlette.responses import Response
 
+from admin_portal.maintain.expiry_banner import expiry_banner
 from admin_portal.maintain.overview import overview
 from admin_portal.maintain.pages import connection_of, sentence
 from admin_portal.page_context import Portal, Visit
@@ -89,7 +90,10 @@ class Pages:
         shown = await run_in_threadpool(
             overview, self.portal.management, connection, now=self.portal.clock.now()
         )
-        context = {"o": shown, "notice": notice, "error": error}
+        context = {
+            "o": shown, "notice": notice, "error": error,
+            "expiry": expiry_banner(shown.certificates),
+        }  # fmt: skip
         return self.portal.render(
             request, "maintain_overview.html", context, visit=visit, status=status,
             form_targets=idp_urls(connection),  # the test form's hand-off to the IdP

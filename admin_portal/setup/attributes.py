@@ -1,5 +1,10 @@
 """Step 5: which IdP attributes (SAML) or claims (OIDC) each claim is read from, pre-filled
-with the vendor's defaults, and which ones a login requires."""
+with the vendor's defaults, and which ones a login requires.
+
+The page leads with plain words: per piece of information (email, first name, last name,
+groups...), whether it is needed, what the vendor's console calls it and the name to send it
+under. The full lists of names Gatehouse accepts (OIDs, claim URIs) are what an admin edits
+rarely, so they wait behind "Attribute names we accept"."""
 
 from __future__ import annotations
 
@@ -7,10 +12,13 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from admin_portal.emphasis import emphasize
+from admin_portal.guides import Guide, guide_for
 from admin_portal.guides.values import (
     CLAIM_LABELS,
     current_names,
@@ -39,15 +47,21 @@ class ClaimRow:
     defaults: str
     required: bool
     locked: bool
+    #: The name to send it under: the first this connection reads ("" if none).
+    send_as: str
+    #: Where the value comes from in the vendor's console, in its words ("user.email").
+    source: Markup
 
 
 def claim_rows(
     connection: Connection, locked: frozenset[str], typed: Mapping[str, str] | None = None
 ) -> list[ClaimRow]:
+    """Every standard claim, the required ones first (what the login cannot do without)."""
     names = current_names(connection)
     defaults = default_names(connection)
     required = set(required_claims(connection)) | locked
-    return [
+    sources = _guide(connection).sources
+    rows = [
         ClaimRow(
             claim=claim,
             label=CLAIM_LABELS[claim],
@@ -55,9 +69,17 @@ def claim_rows(
             defaults=", ".join(defaults.get(claim, ())),
             required=claim in required,
             locked=claim in locked,
+            send_as=names[claim][0] if names[claim] else "",
+            source=emphasize(sources.get(claim, "")),
         )
         for claim in STANDARD_CLAIMS
     ]
+    return sorted(rows, key=lambda row: not row.required)
+
+
+def _guide(connection: Connection) -> Guide:
+    strategy = connection.config.get("strategy")
+    return guide_for(strategy if isinstance(strategy, str) else None, connection.kind)
 
 
 def routes(portal: Portal) -> list[BaseRoute]:
@@ -72,6 +94,7 @@ def routes(portal: Portal) -> list[BaseRoute]:
         return portal.render(
             request, "setup_attributes.html",
             {"connection": connection, "rows": rows, "errors": errors,
+             "product": _guide(connection).product,
              "awaiting": awaiting_idp(connection),
              "steps": nav(visit, "attributes", connection.id)},
             visit=visit, status=status,

@@ -28,6 +28,7 @@ from admin_portal.setup.settings_form import (
 )
 from broker.errors import ConfigError
 from broker.management.connection_view import CertificateView, awaiting_idp, certificate_view
+from broker.management.connections import Saved
 from broker.management.errors import InvalidInput, ResourceConflict
 from broker.model.records import Connection
 from broker.upstream.config_fields import ConfigReader
@@ -54,6 +55,7 @@ def stored_values(connection: Connection) -> dict[str, Any]:
             "sso_url": config.get("sso_url") or "",
             "certificates": [certificate_view(p) for p in pems] if isinstance(pems, list) else [],
             "ca_certificates": stored_cas(config),
+            "subject_hint": config.get("subject_hint", True) is not False,
         }
     return {
         "ca_certificates": stored_cas(config),
@@ -139,10 +141,11 @@ def routes(portal: Portal) -> list[BaseRoute]:
         except ResourceConflict as exc:
             errors = FormErrors({FORM: sentence(exc.detail)})
             return render(request, visit, connection, errors=errors, status=409)
-        if saved.warnings:
+        notes = await run_in_threadpool(attention, portal, saved)
+        if notes:
             return portal.render(
                 request, "setup_saved.html",
-                {"connection": saved.connection, "warnings": saved.warnings,
+                {"connection": saved.connection, "warnings": notes,
                  "steps": nav(visit, "settings", connection.id)},
                 visit=visit,
             )  # fmt: skip
@@ -153,6 +156,14 @@ def routes(portal: Portal) -> list[BaseRoute]:
         Route(path, page(portal, show), methods=["GET"]),
         Route(path, page(portal, save), methods=["POST"]),
     ]
+
+
+def attention(portal: Portal, saved: Saved) -> tuple[str, ...]:
+    """What the admin must act on after a save, and only that: the connection's view says
+    it (an IdP certificate expired or expiring within the notice period, a setting that
+    weakens the connection, what the IdP's discovery document contradicts). A page that
+    stops the admin to read "the certificate expires in 2035" teaches them to skip it."""
+    return portal.management.connections.describe(saved.connection, saved.warnings).warnings
 
 
 def _typed(form: Mapping[str, Any]) -> dict[str, str]:

@@ -4,7 +4,10 @@ certificates, the use case does, the same way for the API, the CLI and the porta
 
 SAML takes one of three sources, each its own form on the page: a metadata URL, a metadata
 file, or the values by hand (entity ID, SSO URL, and the certificate as a file, PEM or DER,
-or pasted). OIDC takes the issuer, the client ID, the authentication method and the client
+or pasted); a fourth form, once the IdP's values are saved, holds the options (whether the
+AuthnRequest names the person signing in: `subject_hint`).
+
+OIDC takes the issuer, the client ID, the authentication method and the client
 secret, which is write-only: it is never put back into a form. The two forms that make
 Gatehouse fetch from the IdP (a metadata URL, an issuer) also take the CA bundle of an
 on-premises IdP whose certificate the organization's own CA issued; left empty, the stored
@@ -23,7 +26,7 @@ from starlette.datastructures import UploadFile
 from broker.management.errors import FieldError, InvalidInput
 from broker.upstream.oidc.config import TOKEN_AUTH_METHODS
 
-SAML_SOURCES = ("url", "file", "manual")
+SAML_SOURCES = ("url", "file", "manual", "options")
 #: What the manual SAML form and the OIDC form show back after a refusal (never a secret).
 SAML_TYPED = ("metadata_url", "idp_entity_id", "sso_url", "certificate_text", "ca_bundle")
 OIDC_TYPED = ("issuer", "client_id", "token_endpoint_auth_method", "ca_bundle")
@@ -77,6 +80,10 @@ async def read_saml(form: Mapping[str, Any], stored: Mapping[str, object]) -> Se
         if not document:
             raise InvalidInput.at("/settings/metadata_xml", "Choose the metadata file to upload")
         return SettingsChange({"metadata_xml": document}, typed=typed, source=source)
+    if source == "options":
+        # A checkbox sends nothing when unticked: its absence is "off".
+        hint = form.get("subject_hint") == "1"
+        return SettingsChange({"subject_hint": hint}, typed=typed, source=source)
     if source != "manual":
         raise InvalidInput.at("/settings", "Choose how to give your identity provider's values")
     settings: dict[str, object] = {

@@ -8,6 +8,7 @@ JSON (`--json`) for configuration-as-code pipelines.
     management_clients.py  management-clients (the management API's callers)
     portal_links.py portal-links
     events.py       events list, events follow
+    jobs.py         jobs run, jobs list (the scheduled jobs)
     doctor.py       doctor: is this deployment able to serve logins?
     auth0.py        auth0 connect, auth0 sync, auth0 action
     webhooks.py     webhooks (endpoints, deliveries, resend), worker
@@ -23,6 +24,7 @@ from broker.cli import (
     connections,
     doctor,
     events,
+    jobs,
     management_clients,
     operate,
     portal_links,
@@ -37,6 +39,7 @@ __all__ = [
     "connections",
     "doctor",
     "events",
+    "jobs",
     "main",
     "management_clients",
     "operate",

@@ -71,6 +71,14 @@ def connections() -> None:
     is_flag=True,
     help="Accept AES-CBC encrypted assertions (weak; only for an IdP without AES-GCM).",
 )
+@click.option(
+    "--subject-hint/--no-subject-hint",
+    default=True,
+    show_default=True,
+    help="Send the email the person typed as the AuthnRequest's Subject, so the IdP's "
+    "login page is pre-filled. Turn off for an IdP that refuses an AuthnRequest with a "
+    "Subject.",
+)
 @ca_bundle_option
 @click.option(
     "--active", is_flag=True, help="Route logins to it at once (default: inactive until activated)."
@@ -87,6 +95,7 @@ def connections_create_saml(
     attribute_profile: str,
     allow_sha1: bool,
     allow_cbc_encryption: bool,
+    subject_hint: bool,
     ca_bundle_file: Path | None,
     active: bool,
     as_json: bool,
@@ -125,6 +134,7 @@ def connections_create_saml(
                 "attribute_profile": attribute_profile,
                 "allow_sha1": allow_sha1,
                 "allow_cbc_encryption": allow_cbc_encryption,
+                "subject_hint": subject_hint,
             },
             name=name,
             active=active,

@@ -6,7 +6,8 @@ taken, so of concurrent answers exactly one gets it; an answer refused here leav
 as it was. The checks, in order: the answer names a flow (no IdP-initiated login), the flow
 was handed to this connection, from this browser, the connection is still on (turned off
 while the person was at the IdP: the switch holds at once), and the hand-off is unanswered.
-A refusal after the browser check names the flow, so its client can be told.
+A connection turned off names the flow, so its client can be told; an answer already taken
+does not: the answer that took it owns the request's one response.
 """
 
 from __future__ import annotations
@@ -48,9 +49,7 @@ def take_answer(
                 Reason.CONNECTION_INACTIVE, "the connection was deactivated", flow=current
             )
         if not current.connector_state:
-            raise LoginRefused(
-                Reason.ANSWER_ALREADY_USED, "this hand-off was answered before", flow=current
-            )
+            raise LoginRefused(Reason.ANSWER_ALREADY_USED, "this hand-off was answered before")
         taken.append(current.connector_state)
         return replace(current, connector_state=b"")
 

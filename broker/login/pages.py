@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from broker.http import Page
+from broker.model.connection_labels import connection_label
 from broker.model.reasons import Reason
 from broker.model.records import Connection, PendingAuthorization
 
@@ -36,6 +37,8 @@ def chooser_page(
             "form_token": form_token,
             "email": email,
             "connections": connections,
+            # Each button names the IdP ("Okta (SAML)"), not a protocol's generic name.
+            "labels": {c.id: connection_label(c) for c in connections},
         },
     )
 

@@ -9,7 +9,7 @@ button carries the error back, or at once.
 
 Which OAuth error, by what the person can do about it:
 
-- `login_required`: trying again can work (the answer was too old, or already used);
+- `login_required`: trying again can work (the answer was too old);
 - `temporarily_unavailable`: the IdP could not be reached, or is busy;
 - `server_error`: the IdP's connection is set up wrong (its documents cannot be used);
 - `access_denied`: everything else an IdP's answer is refused for.
@@ -20,7 +20,8 @@ one (`idp_refused`, `email_not_verified`...). Every verification failure shares 
 
 No error is sent for a refusal of the flow itself (expired, another browser, another
 connection, a forged form, an unsolicited answer): nothing proves the client and the person
-are the ones who started it, so they stay pages (RFC 9700 §4.11.2).
+are the ones who started it, so they stay pages (RFC 9700 §4.11.2). Nor for an answer that
+arrives after another one took the hand-off: the request's one response is that answer's.
 """
 
 from __future__ import annotations
@@ -42,11 +43,15 @@ log = logging.getLogger(__name__)
 
 _R = Reason
 
-#: Refusals that prove nothing about who is asking: never redirected to a client.
+#: Refusals never told to a client: those that prove nothing about who is asking, and
+#: an answer arriving after another took the hand-off (that one's outcome is the request's
+#: one response; telling this one too would be a second, and consuming the flow for it
+#: would refuse the answer that took it).
 STAY_ON_THE_PAGE: frozenset[Reason] = frozenset(
     {_R.FLOW_EXPIRED, _R.UNSOLICITED, _R.FORM_REFUSED, _R.BROWSER_MISMATCH,
      _R.WRONG_CONNECTION, _R.UNKNOWN_CONNECTION, _R.INTERNAL_ERROR, _R.SETTINGS_CHANGED,
-     _R.INVALID_EMAIL, _R.UNKNOWN_DOMAIN, _R.UNKNOWN_ORGANIZATION, _R.NO_ACTIVE_CONNECTION}
+     _R.INVALID_EMAIL, _R.UNKNOWN_DOMAIN, _R.UNKNOWN_ORGANIZATION, _R.NO_ACTIVE_CONNECTION,
+     _R.ANSWER_ALREADY_USED}
 )  # fmt: skip
 
 #: The IdP could not be reached or answer in time: a retry later can work.
@@ -66,7 +71,6 @@ MISCONFIGURED: frozenset[Reason] = frozenset(
 _OWN_ERROR: Mapping[Reason, str] = {
     _R.EXPIRED: "login_required",
     _R.STALE_AUTHENTICATION: "login_required",
-    _R.ANSWER_ALREADY_USED: "login_required",
     _R.IDP_REFUSED: "access_denied",
     _R.MISSING_ATTRIBUTES: "access_denied",
     _R.EMAIL_NOT_VERIFIED: "access_denied",

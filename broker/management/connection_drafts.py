@@ -122,7 +122,7 @@ class ConnectionDrafts:
         now = self._deps.clock.now()
         policy = fetch_policy(self._deps.outbound, base, {}, now=now)
         with fetching_for(self._deps, organization_id, "/settings/metadata_url"):
-            fields, _, _ = read_saml_idp({"metadata_url": metadata_url}, self._deps.http, policy)
+            fields, _ = read_saml_idp({"metadata_url": metadata_url}, self._deps.http, policy)
         if fields["idp_entity_id"] != base.get("idp_entity_id"):
             raise InvalidInput.at(
                 "/settings/metadata_url",

@@ -137,9 +137,11 @@ def read_saml_idp(
     policy: OutboundPolicy,
     *,
     refuse_expired_at: datetime | None = None,
-) -> tuple[dict[str, object], tuple[str, ...], dict[str, str]]:
-    """The IdP values `settings` gives, as stored config fields, with the metadata's
-    warnings and the error renames for `field_errors`. Metadata replaces all IdP values;
+) -> tuple[dict[str, object], dict[str, str]]:
+    """The IdP values `settings` gives, as stored config fields, with the error renames
+    for `field_errors`. Nothing is said here about certificates that are fine (a
+    certificate valid for years needs no note); expiry notes come from the connection's
+    view, which knows the time. Metadata replaces all IdP values;
     given one by one, only those given are returned (an update keeps the others).
 
     `refuse_expired_at`: a connection's first IdP values (a new connection) may not trust
@@ -161,7 +163,7 @@ def read_saml_idp(
         with field_errors({"metadata": "metadata_url"}):
             idp = parse_idp_metadata(fetch_idp_metadata(url, http, policy=policy))
         _refuse_expired_metadata(idp, "metadata_url", refuse_expired_at)
-        return _idp_fields(idp), idp.warnings, dict.fromkeys(_IDP_CONFIG, "metadata_url")
+        return _idp_fields(idp), dict.fromkeys(_IDP_CONFIG, "metadata_url")
     if "metadata_xml" in given:
         document = settings["metadata_xml"]
         if not isinstance(document, str | bytes):
@@ -169,7 +171,7 @@ def read_saml_idp(
         with field_errors({"metadata": "metadata_xml"}):
             idp = parse_idp_metadata(document.encode() if isinstance(document, str) else document)
         _refuse_expired_metadata(idp, "metadata_xml", refuse_expired_at)
-        return _idp_fields(idp), idp.warnings, dict.fromkeys(_IDP_CONFIG, "metadata_xml")
+        return _idp_fields(idp), dict.fromkeys(_IDP_CONFIG, "metadata_xml")
     fields = {n: settings[n] for n in SAML_IDP_VALUES[:3] if settings.get(n) is not None}
     certificates = settings.get("certificates")
     if certificates is not None:
@@ -179,7 +181,7 @@ def read_saml_idp(
             parse_certificate(c, i, refuse_expired_at=refuse_expired_at)
             for i, c in enumerate(certificates)
         ]
-    return fields, (), {}
+    return fields, {}
 
 
 def first_values_at(base: Mapping[str, object], now: datetime) -> datetime | None:

@@ -86,7 +86,7 @@ class Connections:
         now = self._deps.clock.now()
         policy = fetch_policy(self._deps.outbound, {}, settings, now=now)
         with fetching_for(self._deps, organization_id, "/settings/metadata_url"):
-            fields, notes, renamed = read_saml_idp(
+            fields, renamed = read_saml_idp(
                 settings, self._deps.http, policy, refuse_expired_at=now
             )
         require_saml_idp(fields)
@@ -110,7 +110,7 @@ class Connections:
             created_at=now,
         )
         self._add(actor, connection)
-        return Saved(connection, notes)
+        return Saved(connection)
 
     def create_oidc(
         self,
@@ -272,7 +272,7 @@ class Connections:
             raise InvalidInput.at("/settings/client_secret", "a SAML connection has no secret")
         now = self._deps.clock.now()
         policy = fetch_policy(self._deps.outbound, base, settings, now=now)
-        fields, notes, renamed = read_saml_idp(
+        fields, renamed = read_saml_idp(
             settings, self._deps.http, policy, refuse_expired_at=first_values_at(base, now)
         )
         check_sso_url(fields, renamed, production=self._deps.production)
@@ -282,7 +282,7 @@ class Connections:
                 raw[option] = settings[option]
                 if settings[option] is None:
                     del raw[option]
-        return saml_config(raw, renamed), notes
+        return saml_config(raw, renamed), ()
 
     def _oidc_settings(
         self,

@@ -33,8 +33,12 @@ class DnsRecord:
     """What the organization publishes to prove it controls the domain."""
 
     type: str
+    #: The record's full name, `_gatehouse-challenge.acme.com`.
     name: str
     value: str
+    #: The same name within the domain's zone, `_gatehouse-challenge`: what a DNS console
+    #: that adds the domain to the name itself wants (most do).
+    host: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +57,17 @@ def dns_record(domain: Domain) -> DnsRecord | None:
         type="TXT",
         name=f"{CHALLENGE_PREFIX}.{domain.name}",
         value=f"{VALUE_PREFIX}{domain.verification_token}",
+        host=CHALLENGE_PREFIX,
     )
+
+
+def record_found(values: list[str], record: DnsRecord) -> bool:
+    """Whether the TXT strings at the record's name include its value (the daily
+    re-check of `broker.jobs` asks the same question as the first verification).
+    Compared as bytes: a TXT string is any bytes (RFC 1035 §3.3.14), and `compare_digest`
+    raises TypeError on a str that is not ASCII."""
+    expected = record.value.encode()
+    return any(hmac.compare_digest(v.strip().encode(), expected) for v in values)
 
 
 def parse_domain_name(raw: str, pointer: str = "/name") -> str:
@@ -130,10 +144,7 @@ class Domains:
         except UpstreamUnavailable:
             detail = "this organization's earlier checks are still waiting on DNS"
             return self._failed(actor, claim, "timeout", detail)
-        # Compared as bytes: a TXT string is any bytes (RFC 1035 §3.3.14), and
-        # `compare_digest` raises TypeError on a str that is not ASCII.
-        expected = record_to_find.value.encode()
-        if not any(hmac.compare_digest(v.strip().encode(), expected) for v in values):
+        if not record_found(values, record_to_find):
             found = ", ".join(repr(v[:80]) for v in values[:3])
             return self._failed(actor, claim, "value_mismatch", f"found {found}")
         return self._mark_verified(actor, claim, method="dns")
@@ -150,7 +161,7 @@ class Domains:
         return outcome.domain
 
     def _mark_verified(self, actor: str, claim: Domain, *, method: str) -> Verification:
-        verified = replace(claim, verified_at=self._deps.clock.now())
+        verified = replace(claim, verified_at=self._deps.clock.now(), verified_by=method)
         with self._deps.store.unit_of_work() as uow:
             try:
                 uow.domains.save(verified)

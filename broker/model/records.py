@@ -87,6 +87,10 @@ class Domain:
     #: (`_gatehouse-challenge.<name>` TXT); None for a claim an operator verified by hand.
     verification_token: str | None = None
     created_at: datetime | None = None
+    #: How it was verified: `dns` (re-checked daily, broker.jobs) or `operator_assertion`
+    #: (the app team's word: there is no record to re-check); None when unverified, or
+    #: verified before Gatehouse recorded how.
+    verified_by: str | None = None
 
     @property
     def is_verified(self) -> bool:

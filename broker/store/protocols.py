@@ -38,6 +38,7 @@ from broker.model.records import (
     PendingAuthorization,
     SigningKeyRecord,
 )
+from broker.store.protocols_jobs import CertificateNoticeRepo, DomainRecheckRepo, JobRunRepo
 from broker.store.protocols_management import (
     IdempotencyRepo,
     ManagementClientRepo,
@@ -454,6 +455,15 @@ class UnitOfWork(Protocol):
 
     @property
     def webhook_deliveries(self) -> WebhookDeliveryRepo: ...
+
+    @property
+    def job_runs(self) -> JobRunRepo: ...
+
+    @property
+    def domain_rechecks(self) -> DomainRecheckRepo: ...
+
+    @property
+    def certificate_notices(self) -> CertificateNoticeRepo: ...
 
     def commit(self) -> None:
         """Commit now and keep going (for a write that must survive a later error)."""

@@ -1,4 +1,5 @@
-"""What every broker instance does in the background while it serves: today, the purge.
+"""What every broker instance does in the background while it serves: the purge, and the
+tick of the scheduled jobs (`broker.jobs`, each run once across the cluster).
 
 Started by the app's Starlette lifespan, so it runs wherever the app is served with one
 (`gatehouse serve`, any ASGI server with lifespan on) and nowhere else: tests that drive

@@ -46,14 +46,19 @@ def test_a_domain_is_claimed_published_and_checked(world: SetupWorld) -> None:
 
     # Later, with the same link: the claim and its record are still there.
     page = world.signed_in(org.id, enabled_features=["domain_verification"]).get("/portal/domains")
-    assert ">_gatehouse-challenge.acme.example</code>" in page.text
+    # The name within the zone first, the full name for a console that wants it, and why.
+    assert 'id="record-host-1">_gatehouse-challenge</code>' in page.text
+    assert 'id="record-name-1">_gatehouse-challenge.acme.example</code>' in page.text
+    assert "Most DNS consoles add <code>acme.example</code> to the" in page.text
+    assert "<code>_gatehouse-challenge.acme.example.acme.example</code>" in page.text
     assert f">{value}</code>" in page.text
-    assert page.text.count("data-copy=") == 2
+    assert page.text.count("data-copy=") == 3
 
     missing = post(browser, "/portal/domains/acme.example/check", {})
     assert missing.status_code == 200
     assert "Not verified yet." in missing.text
     assert "There is no TXT record at _gatehouse-challenge.acme.example yet" in missing.text
+    assert "the name there must be _gatehouse-challenge alone" in missing.text
 
     world.zone.publish("_gatehouse-challenge.acme.example", "gatehouse-domain-verification=x")
     wrong = post(browser, "/portal/domains/acme.example/check", {})

@@ -87,6 +87,7 @@ AIMED: dict[tuple[str, str], Aimed] = {
     ("GET", "/domains"): lambda b: (f"/portal/domains?connection={b.saml.id}", {}),
     ("POST", "/domains/{name}/check"): lambda b: (f"/portal/domains/{b.domain}/check", {}),
     ("POST", "/connections/{connection_id}/test"): _live("/test", {"draft": "1"}),
+    ("GET", "/connections/{connection_id}/tests/latest"): _live("/tests/latest"),
     ("GET", "/tests/{test_id}"): lambda b: (f"/portal/tests/{b.test_id}", {}),
     ("GET", "/connections/{connection_id}"): _live(""),
     ("POST", "/connections/{connection_id}/switch-over"): lambda b: (

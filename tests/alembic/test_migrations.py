@@ -159,7 +159,9 @@ def test_0003_lets_several_organizations_claim_a_name_but_one_verify_it(
     migrate_to(empty_engine, "0003")
     domains = metadata.tables["domains"]
     with empty_engine.begin() as connection:
-        [kept] = connection.execute(sa.select(domains)).mappings()
+        # 0003's columns only: later revisions add some (0009: verified_by).
+        columns = ("organization_id", "name", "verified_at", "verification_token", "created_at")
+        [kept] = connection.execute(sa.select(*(domains.c[n] for n in columns))).mappings()
         assert (kept["organization_id"], kept["name"]) == ("org_a", "a.test")
         assert kept["created_at"] == kept["verified_at"]
         assert kept["verification_token"] is None
@@ -385,6 +387,59 @@ def test_0007_keeps_existing_clients_on_the_page_both_ways(empty_engine: Engine)
     assert "on_refusal" not in column_names(empty_engine, "clients")
     with empty_engine.connect() as connection:
         assert connection.execute(sa.text("SELECT name FROM clients")).scalar_one() == "Auth0"
+
+
+def test_0009_backfills_how_domains_were_verified_and_drops_only_its_own_both_ways(
+    empty_engine: Engine,
+) -> None:
+    """A domain verified before 0009 gets the method of its latest kept `domain.verified`
+    event (so one asserted by the app team is never re-checked by DNS); one without such
+    an event stays NULL (not re-checked). The downgrade drops the jobs' tables and the
+    column, and keeps the domains."""
+    migrate_to(empty_engine, "0007")
+    with empty_engine.begin() as connection:
+        connection.execute(
+            sa.text("INSERT INTO organizations (id, name, created_at) VALUES ('o', 'O', :at)"),
+            {"at": NOW},
+        )
+        for name in ("dns.test", "asserted.test", "old.test", "claimed.test"):
+            verified = None if name == "claimed.test" else NOW
+            connection.execute(
+                sa.text(
+                    "INSERT INTO domains (organization_id, name, verified_at, "
+                    "verification_token, created_at) VALUES ('o', :name, :at, 't', :now)"
+                ),
+                {"name": name, "at": verified, "now": NOW},
+            )
+        events = [
+            ("e1", "dns.test", "operator_assertion", NOW),
+            ("e2", "dns.test", "dns", NOW.replace(hour=13)),  # the latest one counts
+            ("e3", "asserted.test", "operator_assertion", NOW),
+            ("e4", "claimed.test", "dns", NOW),  # unverified since: stays NULL
+        ]
+        for event_id, name, reason, at in events:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO audit_events (id, at, kind, organization_id, reason, detail) "
+                    "VALUES (:id, :at, 'domain.verified', 'o', :reason, :detail)"
+                ),
+                {"id": event_id, "at": at, "reason": reason, "detail": f'{{"domain": "{name}"}}'},
+            )
+    migrate_to(empty_engine, "0009")
+    with empty_engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT name, verified_by FROM domains")).all()
+    methods: dict[str, str | None] = dict(rows)
+    assert methods == {
+        "dns.test": "dns",
+        "asserted.test": "operator_assertion",
+        "old.test": None,
+        "claimed.test": None,
+    }
+    assert {"job_runs", "domain_rechecks", "certificate_notices"} <= table_names(empty_engine)
+    migrate_to(empty_engine, "0007", down=True)
+    assert not {"job_runs", "domain_rechecks", "certificate_notices"} & table_names(empty_engine)
+    assert "verified_by" not in column_names(empty_engine, "domains")
+    assert counts(empty_engine, "domains") == {"domains": 4}
 
 
 def test_0008_adds_the_webhook_tables_and_removes_only_them(empty_engine: Engine) -> None:

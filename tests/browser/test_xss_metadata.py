@@ -24,6 +24,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from broker.model.connection_labels import connection_label
 from broker.upstream.saml.idp_metadata import parse_idp_metadata
 from tests.support.browser import PageLog, Screenshots
 from tests.support.browser_setup import Assistant, h1, invite_acme
@@ -175,7 +176,9 @@ def _the_live_connections_pages(
     connection = made.connection
     page.goto(world.link(org.id, connection_id=connection.id))
     page.get_by_role("button", name="Continue").click()
-    expect(h1(page)).to_have_text(connection.name)
+    # Named after the IdP's host (the name stored is made from the entity ID, payload and
+    # all, and the facts below still show the entity ID).
+    expect(h1(page)).to_have_text(connection_label(connection))
     safe.step(page, "the overview", ENTITY, SSO, CERT_CN, CERT_O)
 
     page.get_by_role("link", name="Add or remove a certificate").click()

@@ -20,9 +20,8 @@ from broker.auth0.setup import ConnectRequest, apply_sync, connect, plan_sync
 from broker.store.sql import SqlStore
 from tests.fuzz import hostile
 from tests.fuzz.conftest import fuzz
-from tests.support.auth0_standin import DOMAIN, Auth0Standin, auth0_standin
+from tests.support.auth0_standin import DOMAIN, Auth0Standin, acme_store, auth0_standin
 from tests.support.databases import Database
-from tests.support.factories import add_organization
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -52,11 +51,7 @@ def standin() -> Iterator[Auth0Standin]:
 
 @pytest.fixture
 def store(sqlite_database: Database) -> SqlStore:
-    store = SqlStore(sqlite_database.engine)
-    with store.unit_of_work() as uow:
-        add_organization(uow, org_id="org_acme", name="Acme", domain="acme.example",
-                         now=NOW, connection_id="conn_acme")  # fmt: skip
-    return store
+    return acme_store(sqlite_database, now=NOW)
 
 
 @fuzz(max_examples=40)

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -29,6 +30,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from broker.store.sql import SqlStore
+from tests.support.databases import Database
+from tests.support.factories import add_organization
 from tests.support.live_server import free_port, serve
 
 DOMAIN = "gatehouse-test.eu.auth0.com"
@@ -457,3 +461,13 @@ def auth0_standin() -> Iterator[Auth0Standin]:
     with serve(standin.app(), free_port()) as url:
         standin.url = url
         yield standin
+
+
+def acme_store(database: Database, *, now: datetime) -> SqlStore:
+    """The Gatehouse side `auth0 connect` reads: Acme with acme.example verified (one
+    organization, one connection)."""
+    store = SqlStore(database.engine)
+    with store.unit_of_work() as uow:
+        add_organization(uow, org_id="org_acme", name="Acme", domain="acme.example",
+                         now=now, connection_id="conn_acme")  # fmt: skip
+    return store

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from broker.settings import DatabaseSettings, RateLimitSettings, RetentionSettings, Settings
+from broker.settings_jobs import JobSettings
 
 ISSUER = "https://gatehouse.test"
 RP_CALLBACK = "https://rp.test/callback"
@@ -25,6 +26,8 @@ def make_settings(tmp_path: Any, **overrides: Any) -> Settings:
         # TestClient(app)`): it would delete rows the test's fixed clock has expired while
         # the test looks at them. Tests of the purge loop set an interval of their own.
         "retention": RetentionSettings(purge_interval=timedelta(0)),
+        # Nor the scheduled jobs' tick, for the same reason: tests run them by hand.
+        "jobs": JobSettings(tick=timedelta(0)),
     }
     values.update(overrides)
     return Settings(**values)

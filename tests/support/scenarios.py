@@ -10,8 +10,8 @@ row type has, fails at import); the assertions the tiers make with a row are in
   test_login_scenarios.py): every refused row, and the replay;
 - the portal's test logins (tests/admin_portal/test_results_scenarios.py): every row's
   diagnosis;
-- real HTTP on loopback (tests/e2e/test_{saml,oidc}_real_http.py): only the rows marked
-  `wire`, on SQLite.
+- real HTTP on loopback (tests/e2e/test_{saml,oidc}_real_http.py): the success and every
+  refused row, each chosen by the address typed in the demo app, on SQLite.
 
 Every refusal of an IdP's answer shows Gatehouse's own error page, whose button takes the
 person back to the relying party with the row's `error`, its reason code and the page's
@@ -83,15 +83,13 @@ class Diagnosis:
 @dataclass(frozen=True)
 class Row:
     """One simulator scenario and what each tier expects of it. `refusal` is None when a
-    login with it is accepted. `wire`: the real-HTTP tier plays it too (each table says why
-    beside the row)."""
+    login with it is accepted."""
 
     scenario: StrEnum
     refusal: Refusal | None
     diagnosis: Diagnosis
     _: KW_ONLY
     replay: Replay | None = None
-    wire: bool = False
 
     @property
     def stored_reason(self) -> str | None:

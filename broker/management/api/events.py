@@ -18,7 +18,9 @@ from broker.model.records import AuditEvent
 TAG = "Events"
 
 
-class EventListQuery(ListQuery):
+class EventWhere(Input):
+    """The filters a list and an export share."""
+
     organization_id: str | None = Field(
         default=None, max_length=200, pattern=ID_PATTERN, description="Events of one organization"
     )
@@ -26,6 +28,9 @@ class EventListQuery(ListQuery):
         default=None, max_length=MAX_TYPE, pattern=TYPE_PATTERN,
         description="An event type (login.failed) or a prefix ending in .* (login.*)",
     )  # fmt: skip
+
+
+class EventListQuery(EventWhere, ListQuery):
     request_id: str | None = Field(
         default=None, min_length=1, max_length=200,
         description="The events of one request: the reference a person was shown",
@@ -39,14 +44,7 @@ EXPORT_LIMIT = 10_000
 EXPORT_DEFAULT_LIMIT = 1_000
 
 
-class EventExportQuery(Input):
-    organization_id: str | None = Field(
-        default=None, max_length=200, pattern=ID_PATTERN, description="Events of one organization"
-    )
-    type: str | None = Field(
-        default=None, max_length=MAX_TYPE, pattern=TYPE_PATTERN,
-        description="An event type (login.failed) or a prefix ending in .* (login.*)",
-    )  # fmt: skip
+class EventExportQuery(EventWhere):
     since: AwareDatetime = Field(description="Inclusive")
     until: AwareDatetime = Field(description="Exclusive; not in the future")
     cursor: str | None = Field(

@@ -16,6 +16,11 @@ from sqlalchemy.engine import Connection, Engine
 
 from broker.store.sql.repos_audit import SqlAuditRepo, SqlReplayRepo
 from broker.store.sql.repos_connections import SqlConnectionRepo, SqlIdentityRepo
+from broker.store.sql.repos_jobs import (
+    SqlCertificateNoticeRepo,
+    SqlDomainRecheckRepo,
+    SqlJobRunRepo,
+)
 from broker.store.sql.repos_keys import SqlKeyRepo
 from broker.store.sql.repos_management import (
     SqlManagementClientRepo,
@@ -120,6 +125,18 @@ class SqlUnitOfWork:
     @cached_property
     def webhook_deliveries(self) -> SqlWebhookDeliveryRepo:
         return SqlWebhookDeliveryRepo(self._connection)
+
+    @cached_property
+    def job_runs(self) -> SqlJobRunRepo:
+        return SqlJobRunRepo(self._connection)
+
+    @cached_property
+    def domain_rechecks(self) -> SqlDomainRecheckRepo:
+        return SqlDomainRecheckRepo(self._connection)
+
+    @cached_property
+    def certificate_notices(self) -> SqlCertificateNoticeRepo:
+        return SqlCertificateNoticeRepo(self._connection)
 
     def commit(self) -> None:
         """Commit; the next statement begins a new transaction."""

@@ -125,6 +125,7 @@ _SAVE_DOMAIN = (
         verification_token=bindparam(
             "p_verification_token", type_=domains.c.verification_token.type
         ),
+        verified_by=bindparam("p_verified_by", type_=domains.c.verified_by.type),
     )
 )
 _DELETE_DOMAIN = delete(domains).where(*_CLAIM)
@@ -155,6 +156,7 @@ class SqlDomainRepo:
             "verified_at": domain.verified_at,
             "verification_token": domain.verification_token,
             "created_at": domain.created_at,
+            "verified_by": domain.verified_by,
         }
         what = f"domain {domain.name!r}"
         insert_in_savepoint(self._connection, _INSERT_DOMAIN, params, what)
@@ -173,14 +175,15 @@ class SqlDomainRepo:
         return _domain(row)
 
     def save(self, domain: Domain) -> None:
-        """Only the verification state and token change. A verification refused by the
-        unique index (another organization verified the name first, or concurrently) is
-        AlreadyExists; the UPDATE runs in a savepoint, so the caller's unit of work stays
-        usable (to record the refusal, say)."""
+        """Only the verification state, its method and the token change. A verification
+        refused by the unique index (another organization verified the name first, or
+        concurrently) is AlreadyExists; the UPDATE runs in a savepoint, so the caller's unit
+        of work stays usable (to record the refusal, say)."""
         params = {
             **_claim(domain.organization_id, domain.name),
             "p_verified_at": domain.verified_at,
             "p_verification_token": domain.verification_token,
+            "p_verified_by": domain.verified_by,
         }
         what = f"domain {domain.name!r}: verified by another organization"
         if affected_in_savepoint(self._connection, _SAVE_DOMAIN, params, what) != 1:
@@ -225,4 +228,5 @@ def _domain(row: Row[Any]) -> Domain:
         verified_at=row.verified_at,
         verification_token=row.verification_token,
         created_at=row.created_at,
+        verified_by=row.verified_by,
     )

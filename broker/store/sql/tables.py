@@ -123,6 +123,8 @@ class DomainRow(Base):
     verified_at: Mapped[datetime | None]
     verification_token: Mapped[str | None]
     created_at: Mapped[datetime | None]
+    #: `dns` or `operator_assertion`; only the first is re-checked (broker.jobs).
+    verified_by: Mapped[str | None]
 
 
 class ConnectionRow(Base):
@@ -468,6 +470,50 @@ class WebhookAttemptRow(Base):
     error: Mapped[str | None]
 
 
+class JobRunRow(Base):
+    """One scheduled job (broker.jobs): when it is next due, and who holds it until when."""
+
+    __tablename__ = "job_runs"
+
+    name: Mapped[str] = mapped_column(primary_key=True)
+    next_run_at: Mapped[datetime]
+    leased_until: Mapped[datetime | None]
+    leased_by: Mapped[str | None]
+    last_ok_at: Mapped[datetime | None]
+    last_error: Mapped[str | None]
+
+
+class DomainRecheckRow(Base):
+    """A verified domain whose TXT record a daily re-check did not find: since when."""
+
+    __tablename__ = "domain_rechecks"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(
+            ["organization_id", "name"],
+            ["domains.organization_id", "domains.name"],
+            ondelete="CASCADE",
+        ),
+    )
+
+    organization_id: Mapped[str] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(primary_key=True)
+    failing_since: Mapped[datetime]
+    last_reason: Mapped[str]
+
+
+class CertificateNoticeRow(Base):
+    """An expiry notice already given: one per (connection, certificate, threshold)."""
+
+    __tablename__ = "certificate_notices"
+
+    connection_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    fingerprint: Mapped[str] = mapped_column(primary_key=True)
+    threshold_days: Mapped[int] = mapped_column(primary_key=True)
+    noted_at: Mapped[datetime]
+
+
 # The tables, for the repositories' Core statements: the same columns (hence the same types,
 # UtcDateTime included) as the mapped classes above, without the ORM.
 
@@ -500,3 +546,6 @@ webhook_endpoints = _table(WebhookEndpointRow)
 webhook_outbox = _table(WebhookOutboxRow)
 webhook_deliveries = _table(WebhookDeliveryRow)
 webhook_attempts = _table(WebhookAttemptRow)
+job_runs = _table(JobRunRow)
+domain_rechecks = _table(DomainRecheckRow)
+certificate_notices = _table(CertificateNoticeRow)

@@ -33,7 +33,6 @@ class IdpMetadata:
     sso_url: str
     sso_binding: str  # "redirect" | "post"
     certificates: tuple[str, ...]  # PEM, every signing certificate listed
-    warnings: tuple[str, ...] = ()
 
 
 def parse_idp_metadata(document: bytes, *, entity_id: str | None = None) -> IdpMetadata:
@@ -77,13 +76,11 @@ def parse_idp_metadata(document: bytes, *, entity_id: str | None = None) -> IdpM
     idp = descriptor.find(f"{_MD}IDPSSODescriptor")
     assert idp is not None
     sso_url, binding = _sso_endpoint(idp)
-    certificates, warnings = _signing_certificates(idp)
     return IdpMetadata(
         entity_id=found_id,
         sso_url=sso_url,
         sso_binding=binding,
-        certificates=certificates,
-        warnings=warnings,
+        certificates=_signing_certificates(idp),
     )
 
 
@@ -98,9 +95,12 @@ def _sso_endpoint(idp: etree._Element) -> tuple[str, str]:
     raise ConfigError("metadata", "no SingleSignOnService with the Redirect or POST binding")
 
 
-def _signing_certificates(idp: etree._Element) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _signing_certificates(idp: etree._Element) -> tuple[str, ...]:
+    """Every signing certificate listed, once each. Their dates are not judged here: the
+    parser has no clock, and a note on every certificate ("expires 2035-01-01") gives the
+    admin nothing to do. What needs doing (expired, expiring within the notice period) is
+    said by the connection's view, which knows the time (`connection_view.describe`)."""
     certificates: list[str] = []
-    warnings: list[str] = []
     for descriptor in idp.findall(f"{_MD}KeyDescriptor"):
         if descriptor.get("use") not in (None, "signing"):
             continue
@@ -109,16 +109,12 @@ def _signing_certificates(idp: etree._Element) -> tuple[tuple[str, ...], tuple[s
             pem = "-----BEGIN CERTIFICATE-----\n"
             pem += "\n".join(body[i : i + 64] for i in range(0, len(body), 64))
             pem += "\n-----END CERTIFICATE-----\n"
-            certificate = check_certificate_pem(pem, "metadata")
+            check_certificate_pem(pem, "metadata")
             if pem not in certificates:
                 certificates.append(pem)
-            subject = certificate.subject.rfc4514_string()
-            warnings.append(
-                f"Certificate {subject} expires {certificate.not_valid_after_utc:%Y-%m-%d}"
-            )
     if not certificates:
         raise ConfigError("metadata", "the IdP lists no signing certificate")
-    return tuple(certificates), tuple(warnings)
+    return tuple(certificates)
 
 
 def fetch_idp_metadata(url: str, http: httpx.Client, *, policy: OutboundPolicy) -> bytes:

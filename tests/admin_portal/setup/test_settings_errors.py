@@ -25,6 +25,7 @@ from tests.admin_portal.setup_world import (
     idp_keys,
     setup_world,
 )
+from tests.support.certificates import certificate_and_key
 from tests.support.gatehouse import ACTOR
 from tests.support.portal_forms import csrf_token
 
@@ -200,18 +201,41 @@ def test_a_private_key_is_refused_and_never_shown_back(world: SetupWorld) -> Non
     assert world.connection(connection.id).config == connection.config
 
 
-def test_a_metadata_file_with_the_certificate_of_a_new_connection_is_saved_with_notes(
+def test_a_certificate_valid_for_ten_years_saves_without_a_notes_page(
     world: SetupWorld,
 ) -> None:
-    """The notes a save returns (the certificate's expiry) are shown before going on."""
+    """Nothing to act on, nothing to read: the save goes straight on to the attributes."""
     org = world.organization()
     connection = world.begin(org.id, "generic-saml", "saml")
     browser = world.signed_in(org.id)
-    valid, _ = certificate(not_after=EXPIRED_ON + timedelta(days=400), common_name="New IdP")
+    now = world.clock.now()
+    lasting, _ = certificate_and_key(
+        not_before=now - timedelta(days=1), not_after=now + timedelta(days=3650),
+        subject="Lasting IdP",
+    )  # fmt: skip
     saved = send(
         world, browser, connection, {"source": "file"},
-        files={"metadata_file": ("idp.xml", idp_metadata(valid), "application/xml")},
+        files={"metadata_file": ("idp.xml", idp_metadata(lasting), "application/xml")},
+    )  # fmt: skip
+    assert saved.status_code == 303, saved.text
+    assert saved.headers["location"] == f"/portal/setup/{connection.id}/attributes"
+    assert world.connection(connection.id).config["idp_certificates"]
+
+
+def test_a_certificate_expiring_within_the_notice_period_is_said_before_going_on(
+    world: SetupWorld,
+) -> None:
+    """Something to act on: the page says what, with the day, before the attributes."""
+    org = world.organization()
+    connection = world.begin(org.id, "generic-saml", "saml")
+    browser = world.signed_in(org.id)
+    soon = world.clock.now() + timedelta(days=20)
+    expiring, _ = certificate(not_after=soon, common_name="New IdP")
+    saved = send(
+        world, browser, connection, {"source": "file"},
+        files={"metadata_file": ("idp.xml", idp_metadata(expiring), "application/xml")},
     )  # fmt: skip
     assert saved.status_code == 200
-    assert "Certificate CN=New IdP expires 2027-04-06" in saved.text
+    assert "This needs your attention before you go on" in saved.text
+    assert f"The IdP signing certificate CN=New IdP expires on {soon:%Y-%m-%d}" in saved.text
     assert f'href="/portal/setup/{connection.id}/attributes"' in saved.text

@@ -202,7 +202,7 @@ def test_the_post_bindings_hand_off_page_has_the_sso_url_as_an_attributes_text(
     browser = world.signed_in(org.id)
     simulator = idp_keys().certificate_pem.decode()
     document = hostile_metadata(ENTITY_ID, SSO_URL, [simulator], binding="post")
-    assert upload(browser, connection.id, document).status_code == 200
+    assert upload(browser, connection.id, document).status_code == 303  # nothing to note
     test_step = f"/portal/setup/{connection.id}/test"
     hand_off = submit(browser, f"/portal/connections/{connection.id}/test", token_from=test_step)
     assert hand_off.status_code == 200, hand_off.text

@@ -18,7 +18,7 @@ from broker.cli import cli
 from broker.model.opaque import secret_matches
 from broker.model.records import Domain
 from broker.store.sql import SqlStore
-from tests.support.auth0_standin import DOMAIN, Auth0Standin, auth0_standin
+from tests.support.auth0_standin import DOMAIN, Auth0Standin, acme_store, auth0_standin
 from tests.support.databases import Database
 from tests.support.factories import add_organization
 
@@ -35,11 +35,7 @@ def standin() -> Iterator[Auth0Standin]:
 @pytest.fixture
 def store(sqlite_database: Database) -> SqlStore:
     """Acme with acme.example verified (one organization, one connection)."""
-    store = SqlStore(sqlite_database.engine)
-    with store.unit_of_work() as uow:
-        add_organization(uow, org_id="org_acme", name="Acme", domain="acme.example",
-                         now=NOW, connection_id="conn_acme")  # fmt: skip
-    return store
+    return acme_store(sqlite_database, now=NOW)
 
 
 @pytest.fixture

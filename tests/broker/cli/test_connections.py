@@ -165,3 +165,15 @@ def test_an_unknown_organization_is_refused(env: dict[str, str], tmp_path: Path)
         env, "connections", "create-saml", "--org", "nope", "--metadata-file", str(metadata)
     )
     assert "no organization" in out
+
+
+def test_the_subject_hint_is_on_unless_turned_off(env: dict[str, str], tmp_path: Path) -> None:
+    """`--no-subject-hint`: for an IdP that refuses an AuthnRequest carrying a Subject."""
+    create_org(env, "Example Corp", "example")
+    metadata, _ = write_metadata(tmp_path)
+    args = ["connections", "create-saml", "--org", "example", "--metadata-file", str(metadata)]
+    hinted = json.loads(run(env, *args, "--json"))["id"]
+    quiet = json.loads(run(env, *args, "--no-subject-hint", "--json"))["id"]
+    for connection_id, expected in ((hinted, True), (quiet, False)):
+        shown = json.loads(run(env, "connections", "show", connection_id, "--json"))
+        assert shown["settings"]["subject_hint"] is expected

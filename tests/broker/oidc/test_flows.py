@@ -72,10 +72,11 @@ def test_the_connector_check_is_enforced(gatehouse: Harness) -> None:
     )
     assert back.status_code == 400
     assert "could not verify your sign-in" in back.text
-    # One answer per hand-off (the state is single use): even a genuine one now is refused.
+    # One answer per hand-off (the state is single use): even a genuine one now is refused;
+    # the refusal was told to the client, which ended the flow.
     again = gatehouse.idp_returns(at_idp, sub="idp-ann", email="ann@acme.test")
     assert again.status_code == 400
-    assert "already answered" in again.text
+    assert "This sign-in has expired" in again.text
 
 
 def test_an_upstream_refusal_is_explained_and_issues_no_code(gatehouse: Harness) -> None:

@@ -100,16 +100,17 @@ def test_an_id_token_the_broker_cannot_trust_is_refused_with_a_page_and_an_event
     assert refused.status == 400, refused.text
     assert "We could not verify your sign-in" in refused.text
     assert str(refused.header("x-request-id")) in refused.text
-    assert refused.header("location") is None  # no code, no redirect to the client
+    assert refused.header("location") is None  # no code; the error waits behind the button
     [reason] = failures(world)
     assert reason == ("nonce_mismatch" if claim == "nonce" else "id_token_malformed")
     assert codes(world) == 0
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
-    # The answer was read, so the hand-off is answered: a replay is refused as such.
+    # The answer was read and the refusal told to the client, which ended the flow: a
+    # replay finds no flow.
     world.op.claims_changes, world.op.sign = {}, None
     replayed = answer(world, handoff)
     assert replayed.status == 400
-    assert sorted(failures(world)) == sorted([reason, "answer_already_used"])
+    assert sorted(failures(world)) == sorted([reason, "flow_expired"])
 
 
 def test_a_request_refused_before_its_answer_is_read_leaves_the_flow_usable(

@@ -123,18 +123,16 @@ def test_the_callback_replayed_is_refused(world: OidcWorld) -> None:
 
 def test_a_state_is_single_use_even_after_a_failure(world: OidcWorld) -> None:
     """R-01: the first answer for a hand-off spends it; a second one, even genuine, is
-    refused."""
+    refused. The first refusal was told to the client, which ended the flow."""
     _, to_idp = world.start()
     callback = world.at_idp(to_idp)
     forged = callback.replace("code=", "code=forged")
     assert world.back(forged).status_code == 400
     again = world.back(callback)
     assert again.status_code == 400
-    assert "already answered" in again.text
-    assert sorted(str(reason) for reason in failures(world)) == [
-        "answer_already_used",
-        "token_error",
-    ]
+    assert "This sign-in has expired" in again.text
+    assert "location" not in again.headers
+    assert sorted(str(reason) for reason in failures(world)) == ["flow_expired", "token_error"]
 
 
 @pytest.mark.parametrize("state", ["", "forged", "https://evil.test/"])
