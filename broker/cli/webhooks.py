@@ -1,6 +1,6 @@
 """`gatehouse webhooks ...`: webhook endpoints from the command line, through the same use
 cases and answer fields as the management API; `gatehouse worker` runs the background jobs
-(webhook delivery, the purge) without serving HTTP."""
+(webhook delivery, the scheduled jobs, the purge) without serving HTTP."""
 
 from __future__ import annotations
 
@@ -194,9 +194,9 @@ def webhooks_resend(endpoint_id: str, event_id: str) -> None:
 
 @cli.command("worker")
 def worker() -> None:
-    """Run the background jobs (webhook delivery, the purge) without serving HTTP, until
-    SIGINT or SIGTERM. Every `gatehouse serve` runs them too; this is for an operator
-    who wants them in a process of their own."""
+    """Run the background jobs (webhook delivery, the scheduled jobs, the purge) without
+    serving HTTP, until SIGINT or SIGTERM. Every `gatehouse serve` runs them too; this is
+    for an operator who wants them in a process of their own."""
     logs.install()
     broker = open_broker()
     try:
