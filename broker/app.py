@@ -33,6 +33,7 @@ from broker.management import Management, ManagementDeps
 from broker.management.access import AccessTokens
 from broker.management.api import build_operations
 from broker.management.api.dispatch import ManagementApi
+from broker.management.certificate_use import CertificateUseLog
 from broker.management.connection_health import ConnectionHealth
 from broker.management.dns_txt import DnsTxtLookup, TxtLookup
 from broker.metrics.exposition import (
@@ -165,6 +166,7 @@ def build_broker(
         replays=StoreReplayGuard(store, clock),
         outbound=policy,
         bulkheads=bulkheads,
+        certificate_use=CertificateUseLog(store, clock),
     )
     connectors = ConnectorCache(
         DEFAULT_CONNECTOR_TYPES if connector_types is None else connector_types,
@@ -215,7 +217,13 @@ def build_broker(
         ),
         limiter=limiter,
         scheduler=build_scheduler(
-            settings.jobs, store=store, clock=clock, dns=dns, bulkheads=bulkheads
+            settings.jobs,
+            store=store,
+            clock=clock,
+            dns=dns,
+            bulkheads=bulkheads,
+            http=deps.http,
+            policy=policy,
         ),
     )
 

@@ -440,3 +440,38 @@ def test_0009_backfills_how_domains_were_verified_and_drops_only_its_own_both_wa
     assert not {"job_runs", "domain_rechecks", "certificate_notices"} & table_names(empty_engine)
     assert "verified_by" not in column_names(empty_engine, "domains")
     assert counts(empty_engine, "domains") == {"domains": 4}
+
+
+def test_0010_adds_the_metadata_refresh_tables_and_drops_only_them_both_ways(
+    empty_engine: Engine,
+) -> None:
+    """Connections stored before 0010 are kept as they are (no `metadata_url`: not
+    refreshed); the new rows go with their connection, and the downgrade drops only the
+    two tables."""
+    migrate_to(empty_engine, "0009")
+    seed_0003_rows(empty_engine)
+    migrate_to(empty_engine, "0010")
+    assert {"saml_certificate_use", "saml_metadata_refreshes"} <= table_names(empty_engine)
+    with empty_engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO saml_certificate_use (connection_id, fingerprint, last_verified_at) "
+                "VALUES ('con_a', 'AB:CD', :at)"
+            ),
+            {"at": NOW},
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO saml_metadata_refreshes (connection_id, next_fetch_at) "
+                "VALUES ('con_a', :at)"
+            ),
+            {"at": NOW},
+        )
+    with empty_engine.connect() as connection:
+        config = connection.execute(
+            sa.text("SELECT config FROM connections WHERE id = 'con_a'")
+        ).scalar_one()
+    assert "metadata_url" not in str(config)
+    migrate_to(empty_engine, "0009", down=True)
+    assert not {"saml_certificate_use", "saml_metadata_refreshes"} & table_names(empty_engine)
+    assert counts(empty_engine, "connections") == {"connections": 2}
