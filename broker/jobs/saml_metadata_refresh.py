@@ -247,7 +247,8 @@ class SamlMetadataRefresh:
 def _next_age(metadata: IdpMetadata, plan: MetadataPlan, now: datetime) -> timedelta:
     """Within the metadata's cacheDuration and before its validUntil, at most a day, at
     least MIN_AGE; MIN_AGE while a rollover waits for a login under a listed certificate."""
-    age = min(MAX_AGE, metadata.cache_duration or MAX_AGE)
+    cache = metadata.cache_duration
+    age = MAX_AGE if cache is None else min(MAX_AGE, cache)  # PT0S is a duration too
     if metadata.valid_until is not None:
         age = min(age, metadata.valid_until - now)
     if plan.pending:
