@@ -101,11 +101,6 @@ class RefreshWorld(SamlWorld):
             found = uow.audit.list(limit=100, kind=kind)
         return [e for e in reversed(found) if e.connection_id == self.connection.id]
 
-    def refresh_events(self) -> list[AuditEvent]:
-        kinds = ("connection.certificate_added", "connection.certificate_removed",
-                 "connection.metadata_changed", "connection.metadata_refresh_failed")  # fmt: skip
-        return [event for kind in kinds for event in self.events(kind)]
-
 
 def simulator_config() -> SimulatorConfig:
     return SimulatorConfig(

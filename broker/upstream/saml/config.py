@@ -233,7 +233,10 @@ def check_certificate_pem(pem: str, field_name: str) -> x509.Certificate:
         certificate = x509.load_pem_x509_certificate(pem.encode())
     except ValueError as exc:
         raise ConfigError(field_name, "not a PEM X.509 certificate") from exc
-    key = certificate.public_key()
+    try:
+        key = certificate.public_key()
+    except ValueError as exc:  # parsed lazily: a certificate whose key bytes are broken
+        raise ConfigError(field_name, "the certificate's public key is unreadable") from exc
     if isinstance(key, rsa.RSAPublicKey):
         if key.key_size < MIN_RSA_BITS:
             raise ConfigError(field_name, f"RSA key of {key.key_size} bits; at least 2048")
