@@ -16,6 +16,7 @@ from broker.store import Store
 from broker.upstream.saml.xmlsig import pem_fingerprint
 from idp_simulator.keys import IdpKeys, generate
 from idp_simulator.saml.metadata import metadata_xml
+from tests.support.gatehouse import ACTOR
 from tests.support.metadata_world import (
     IDP_ENTITY_ID,
     SSO_URL,
@@ -224,3 +225,24 @@ def with_attributes(document: bytes, **attributes: str) -> bytes:
     text = document.decode()
     added = " ".join(f'{name}="{value}"' for name, value in attributes.items())
     return text.replace("<md:EntityDescriptor ", f"<md:EntityDescriptor {added} ", 1).encode()
+
+
+def test_a_login_records_the_certificate_it_verified_under(
+    rollover: RefreshWorld, keys: IdpKeys
+) -> None:
+    logs_in(rollover)
+    with rollover.store.unit_of_work() as uow:
+        used = uow.saml_certificate_use.last_verified(rollover.connection.id)
+    assert list(used) == [cert(keys)]
+
+
+def test_a_document_given_by_hand_ends_the_refresh(hosted: RefreshWorld) -> None:
+    """New metadata uploaded (not a URL): the URL it replaces is no longer the source."""
+    hosted.gatehouse.broker.management.connections.update(
+        ACTOR, hosted.organization.id, hosted.connection.id,
+        settings={"metadata_xml": hosted.host.document.decode()},
+    )  # fmt: skip
+    assert "metadata_url" not in hosted.current().config
+    fetched = hosted.host.fetches
+    assert hosted.refresh() == {}
+    assert hosted.host.fetches == fetched
