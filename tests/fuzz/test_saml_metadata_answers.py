@@ -10,14 +10,22 @@ from pathlib import Path
 
 import pytest
 from hypothesis import example, given, strategies as st
+from starlette.testclient import TestClient
 
 from broker.jobs import saml_metadata_refresh
 from broker.store import Store
 from broker.store.protocols_saml_metadata import MetadataRefresh
+from idp_simulator.app import create_app
 from idp_simulator.keys import IdpKeys, generate
 from idp_simulator.saml.metadata import metadata_xml
 from tests.fuzz.conftest import Watch, fuzz
-from tests.support.metadata_world import IDP_ENTITY_ID, SSO_URL, RefreshWorld, hosted_world
+from tests.support.metadata_world import (
+    IDP_ENTITY_ID,
+    SSO_URL,
+    RefreshWorld,
+    hosted_world,
+    simulator_config,
+)
 
 LAUGHS = (
     b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa">'
@@ -83,3 +91,20 @@ def test_a_hostile_metadata_answer_changes_nothing_and_is_told_once(
         assert isinstance(kept, list)
         assert set(kept) <= set(hosted.trusted())  # nothing dropped without a login
     assert watch.bad == []
+
+
+@pytest.fixture(scope="module")
+def simulator(keys: IdpKeys) -> TestClient:
+    return TestClient(create_app(simulator_config(), keys=keys), raise_server_exceptions=False)
+
+
+@fuzz(max_examples=40)
+@given(step=st.text(max_size=40), extra=st.dictionaries(st.text(max_size=10), st.text(max_size=20)))
+@example(step="publish", extra={"step": "retire"})
+def test_the_simulators_rollover_control_answers_200_or_409(
+    simulator: TestClient, step: str, extra: dict[str, str]
+) -> None:
+    """The simulator's new form (POST /rollover): any step, any other fields; one
+    simulator for every example, so some steps are taken and later ones refused."""
+    answer = simulator.post("/rollover", data={**extra, "step": step})
+    assert answer.status_code in (200, 409), answer.text
