@@ -27,8 +27,8 @@ from broker.upstream.saml.config import MAX_IDP_CERTIFICATES, SamlConnectionConf
 from broker.upstream.saml.idp_metadata import IdpMetadata
 from broker.upstream.saml.xmlsig import pem_fingerprint
 
-#: The values a refresh compares but never applies, as the stored config names them.
-REPORTED_FIELDS = ("idp_entity_id", "sso_url", "sso_binding")
+#: How much of a reported value an event shows.
+_SHOWN = 500
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,8 +85,10 @@ def _differences(config: SamlConnectionConfig, metadata: IdpMetadata) -> dict[st
         "sso_url": (config.sso_url, metadata.sso_url),
         "sso_binding": (config.sso_binding, metadata.sso_binding),
     }
+    # Capped: the metadata's values land in an audit event, and a document may hold a
+    # megabyte-long entity ID.
     return {
-        name: {"stored": stored, "metadata": published}
+        name: {"stored": stored[:_SHOWN], "metadata": published[:_SHOWN]}
         for name, (stored, published) in found.items()
         if stored != published
     }

@@ -101,3 +101,9 @@ def test_other_differences_are_reported_not_applied(
         "sso_url": {"stored": SSO, "metadata": "https://idp.test/v2/sso"},
     }
     assert plan.certificates == (certs[0],)
+
+
+def test_a_reported_value_is_capped(certs: list[str], trusting_a: SamlConnectionConfig) -> None:
+    huge = metadata(certs[0], entity_id="https://idp.test/" + "x" * 100_000)
+    plan = plan_refresh(trusting_a, huge, now=NOW, verified={})
+    assert len(plan.differences["idp_entity_id"]["metadata"]) == 500
