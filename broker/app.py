@@ -34,6 +34,7 @@ from broker.management.access import AccessTokens
 from broker.management.api import build_operations
 from broker.management.api.dispatch import ManagementApi
 from broker.management.api.events import event_out
+from broker.management.certificate_use import CertificateUseLog
 from broker.management.connection_health import ConnectionHealth
 from broker.management.dns_txt import DnsTxtLookup, TxtLookup
 from broker.metrics.exposition import (
@@ -179,6 +180,7 @@ def build_broker(
         replays=StoreReplayGuard(store, clock),
         outbound=policy,
         bulkheads=bulkheads,
+        certificate_use=CertificateUseLog(store, clock),
     )
     connectors = ConnectorCache(
         DEFAULT_CONNECTOR_TYPES if connector_types is None else connector_types,
@@ -229,7 +231,13 @@ def build_broker(
         ),
         limiter=limiter,
         scheduler=build_scheduler(
-            settings.jobs, store=store, clock=clock, dns=dns, bulkheads=bulkheads
+            settings.jobs,
+            store=store,
+            clock=clock,
+            dns=dns,
+            bulkheads=bulkheads,
+            http=deps.http,
+            policy=policy,
         ),
         webhooks=WebhookWorker(
             store=store, clock=clock, secret_box=secrets, http=deps.http, policy=policy,

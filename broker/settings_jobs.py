@@ -28,6 +28,9 @@ class JobSettings:
     domain_recheck_interval: timedelta = timedelta(days=1)
     domain_grace: timedelta = timedelta(days=7)
     certificate_check_interval: timedelta = timedelta(hours=1)
+    #: How often the SAML metadata refresh looks for connections due; each connection's
+    #: own period comes from its metadata (at least daily, see the job).
+    saml_metadata_interval: timedelta = timedelta(minutes=10)
 
 
 def parse_job_settings(env_vars: Mapping[str, str]) -> JobSettings:
@@ -55,5 +58,8 @@ def parse_job_settings(env_vars: Mapping[str, str]) -> JobSettings:
             "GATEHOUSE_CERTIFICATE_CHECK_INTERVAL_SECONDS",
             defaults.certificate_check_interval,
             least=60,
+        ),
+        saml_metadata_interval=seconds(
+            "GATEHOUSE_SAML_METADATA_INTERVAL_SECONDS", defaults.saml_metadata_interval, least=60
         ),
     )

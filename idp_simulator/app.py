@@ -50,18 +50,21 @@ def create_app(
     *,
     keys: IdpKeys | None = None,
     clock: Callable[[], datetime] | None = None,
+    next_keys: IdpKeys | None = None,
 ) -> Starlette:
     """The simulator as an ASGI app. Defaults: config from the environment, keys from
     `config.key_dir` (created there once) or fresh in memory, the system clock in UTC.
 
     The SAML IdP and the OpenID Provider share the key pair (the OP publishes its public half
-    as a JWK) and the throwaway key of their wrong-key scenarios.
+    as a JWK) and the throwaway key of their wrong-key scenarios. `next_keys`: the SAML
+    IdP's next signing key, for a certificate rollover (`POST /rollover`, one step at a
+    time; made on the first step without one).
     """
     config = config if config is not None else SimulatorConfig.from_env()
     if keys is None:
         keys = load_or_create(config.key_dir) if config.key_dir is not None else generate()
     now = clock if clock is not None else _utc_now
-    idp = SimulatedIdp(config, keys, now)
+    idp = SimulatedIdp(config, keys, now, next_keys=next_keys)
     op = SimulatedOp(config, keys, now, wrong_keys=idp.wrong_keys)
     pending = PendingRequests[AuthnRequestInfo]()
     scenarios = [(scenario.value, text) for scenario, text in DESCRIPTIONS.items()]
@@ -101,6 +104,16 @@ def create_app(
 
     def metadata(_request: Request) -> Response:
         return Response(idp.metadata_xml(), media_type=METADATA_MEDIA_TYPE)
+
+    async def rollover(request: Request) -> Response:
+        """A step of a signing-certificate rollover (`step`: publish, switch, retire), as
+        the IdP's admin would take it; what the metadata lists and which key signs follow."""
+        try:
+            step = single_valued(await form_items(request)).get("step", "")
+            idp.rollover(step)
+        except (ParameterError, ValueError) as exc:
+            return PlainTextResponse(str(exc), status_code=409)
+        return PlainTextResponse(f"rollover: {step}")
 
     def healthz(_request: Request) -> Response:
         return PlainTextResponse("ok")
@@ -166,6 +179,7 @@ def create_app(
         routes=[
             Route("/", home, methods=["GET"], name="home"),
             Route("/metadata", metadata, methods=["GET"]),
+            Route("/rollover", rollover, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/sso", sso, methods=["GET", "POST"]),
             Route("/sso/login", login, methods=["POST"], name="login"),

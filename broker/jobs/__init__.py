@@ -9,8 +9,14 @@ hand or from an external scheduler (cron, a Kubernetes CronJob), under the same 
     domain_recheck         1 day              domain.verification_failing,
                                               domain.verification_restored, domain.unverified
     certificate_expiry     1 hour             connection.certificate_expiring
+    saml_metadata_refresh  10 minutes         connection.certificate_added,
+                           (each connection:  connection.certificate_removed,
+                           its metadata's     connection.metadata_changed,
+                           cacheDuration,     connection.metadata_refresh_failed
+                           at most a day)
 
 Each job records its changes and their audit events in one unit of work, so the webhook
 outbox sees every change exactly when it is made. Jobs take time from the injected
-clock and call what a customer controls (their DNS) through the bulkheads.
+clock and call what a customer controls (their DNS, their metadata URL) through the
+bulkheads.
 """

@@ -12,6 +12,7 @@ holds everywhere at once because it lives in one place.
     connection_tests.py ConnectionTests the results of a connection's test logins (read only)
     connection_drafts.py ConnectionDrafts changes to a live connection: draft, test, switch over
     connection_health.py ConnectionHealth whether the IdP is reachable (circuit breaker events)
+    certificate_use.py CertificateUseLog which IdP certificate verified a SAML login
     profiles.py        Profiles       self-service profiles: IdPs, attributes, branding
     portal_links.py    PortalLinks    create (URL once), list, revoke, redeem (the portal)
     users.py           Users          identities that logged in, per organization

@@ -163,7 +163,9 @@ def read_saml_idp(
         with field_errors({"metadata": "metadata_url"}):
             idp = parse_idp_metadata(fetch_idp_metadata(url, http, policy=policy))
         _refuse_expired_metadata(idp, "metadata_url", refuse_expired_at)
-        return _idp_fields(idp), dict.fromkeys(_IDP_CONFIG, "metadata_url")
+        # Kept, so the scheduled refresh re-reads it (broker.jobs.saml_metadata_refresh).
+        fields = {**_idp_fields(idp), "metadata_url": url}
+        return fields, dict.fromkeys(_IDP_CONFIG, "metadata_url")
     if "metadata_xml" in given:
         document = settings["metadata_xml"]
         if not isinstance(document, str | bytes):
@@ -171,7 +173,9 @@ def read_saml_idp(
         with field_errors({"metadata": "metadata_xml"}):
             idp = parse_idp_metadata(document.encode() if isinstance(document, str) else document)
         _refuse_expired_metadata(idp, "metadata_xml", refuse_expired_at)
-        return _idp_fields(idp), dict.fromkeys(_IDP_CONFIG, "metadata_xml")
+        # A document given by hand replaces what a URL gave: nothing to refresh from now on.
+        fields = {**_idp_fields(idp), "metadata_url": None}
+        return fields, dict.fromkeys(_IDP_CONFIG, "metadata_xml")
     fields = {n: settings[n] for n in SAML_IDP_VALUES[:3] if settings.get(n) is not None}
     certificates = settings.get("certificates")
     if certificates is not None:

@@ -47,6 +47,7 @@ from broker.store.protocols_management import (
     RateLimitRepo,
 )
 from broker.store.protocols_portal import ConnectionTestRepo, PortalSessionRepo
+from broker.store.protocols_saml_metadata import SamlCertificateUseRepo, SamlMetadataRefreshRepo
 from broker.store.protocols_webhooks import WebhookDeliveryRepo, WebhookEndpointRepo
 
 
@@ -464,6 +465,12 @@ class UnitOfWork(Protocol):
 
     @property
     def certificate_notices(self) -> CertificateNoticeRepo: ...
+
+    @property
+    def saml_certificate_use(self) -> SamlCertificateUseRepo: ...
+
+    @property
+    def saml_metadata_refreshes(self) -> SamlMetadataRefreshRepo: ...
 
     def commit(self) -> None:
         """Commit now and keep going (for a write that must survive a later error)."""

@@ -32,6 +32,7 @@ from broker.upstream.urls import ConnectionEndpoints
 
 __all__ = [
     "CallbackInput",
+    "CertificateUse",
     "ConnectorConfig",
     "ConnectorDeps",
     "FlowContext",
@@ -109,6 +110,16 @@ class ReplayGuard(Protocol):
         ...
 
 
+class CertificateUse(Protocol):
+    """Told which pinned IdP certificate verified a login (SAML), so a certificate the
+    IdP's metadata no longer lists is dropped only once another one has been seen to work
+    (`broker.jobs.saml_metadata_refresh`). Called after every check of the login passed,
+    outside the login's own transaction; it records in a short one of its own and never
+    raises: a login that succeeded does not fail on its bookkeeping."""
+
+    def verified(self, connection_id: str, fingerprint: str) -> None: ...
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ConnectorDeps:
     """What an opened connector may use: outbound HTTP (injected, so tests route it to an
@@ -125,6 +136,9 @@ class ConnectorDeps:
     #: also carries each request's total deadline and minimum transfer rate.
     outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
     bulkheads: Bulkheads = field(default_factory=Bulkheads)
+    #: Where a SAML connector reports the certificate a login verified under; None: not
+    #: reported (a connector opened for a portal test, or by a unit test).
+    certificate_use: CertificateUse | None = None
 
 
 class ConnectorConfig(Protocol):

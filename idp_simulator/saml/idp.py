@@ -24,6 +24,7 @@ from idp_simulator.user import SimulatedUser
 __all__ = [
     "CLOCK_SKEW",
     "RESPONSE_LIFETIME",
+    "ROLLOVER_STEPS",
     "PostBack",
     "SignMode",
     "SimulatedIdp",
@@ -31,6 +32,11 @@ __all__ = [
 ]
 
 SignMode = Literal["assertion", "response", "both"]
+#: A signing-certificate rollover as real IdPs run it (ADFS's AutoCertificateRollover,
+#: Entra's "new certificate" then "make active"), one step at a time:
+#: `publish` lists the next certificate beside the current one in the metadata;
+#: `switch` signs with the next one (both still listed); `retire` lists only the next one.
+ROLLOVER_STEPS = ("publish", "switch", "retire")
 CLOCK_SKEW = timedelta(seconds=60)
 """NotBefore is this far in the past, as real IdPs do to absorb SP clocks running behind."""
 RESPONSE_LIFETIME = timedelta(minutes=5)
@@ -59,16 +65,47 @@ class SimulatedIdp:
         clock: Callable[[], datetime],
         *,
         wrong_keys: IdpKeys | None = None,
+        next_keys: IdpKeys | None = None,
     ) -> None:
         self.config = config
         self.keys = keys
         self.wrong_keys = wrong_keys if wrong_keys is not None else generate("Not the IdP")
+        self._next_keys = next_keys
         self._clock = clock
         self._last: PostBack | None = None
         self._lock = threading.Lock()
+        #: The rollover steps taken, in order (ROLLOVER_STEPS).
+        self._rollover: tuple[str, ...] = ()
 
     def metadata_xml(self) -> bytes:
-        return metadata_xml(self.config.entity_id, self.config.sso_url, self.keys)
+        with self._lock:
+            published = self._published()
+        return metadata_xml(self.config.entity_id, self.config.sso_url, *published)
+
+    def rollover(self, step: str) -> None:
+        """Take the next rollover step (ValueError for another than the next): `publish`,
+        then `switch`, then `retire` (ROLLOVER_STEPS)."""
+        with self._lock:
+            taken = len(self._rollover)
+            if taken >= len(ROLLOVER_STEPS) or step != ROLLOVER_STEPS[taken]:
+                expected = ROLLOVER_STEPS[taken] if taken < len(ROLLOVER_STEPS) else "none"
+                raise ValueError(f"the next rollover step is {expected}, not {step}")
+            if self._next_keys is None:
+                self._next_keys = generate("Gatehouse IdP simulator (next)")
+            self._rollover += (step,)
+
+    def signing_keys(self) -> IdpKeys:
+        """The key the IdP signs with now: the next one once the rollover switched."""
+        with self._lock:
+            switched = "switch" in self._rollover and self._next_keys is not None
+            return self._next_keys if switched and self._next_keys else self.keys
+
+    def _published(self) -> tuple[IdpKeys, ...]:
+        if not self._rollover or self._next_keys is None:
+            return (self.keys,)
+        if "retire" in self._rollover:
+            return (self._next_keys,)
+        return (self.keys, self._next_keys)
 
     def parse_request(self, binding: Binding, params: Mapping[str, str]) -> AuthnRequestInfo:
         """Raises `AuthnRequestError` for a request the simulator will not answer."""
@@ -108,7 +145,7 @@ class SimulatedIdp:
         xml = scenario_response_xml(
             scenario,
             self.base_spec(request, user),
-            keys=self.keys,
+            keys=self.signing_keys(),
             wrong_keys=self.wrong_keys,
             sign_assertion=sign in ("assertion", "both"),
             sign_response=sign in ("response", "both"),

@@ -472,3 +472,38 @@ def test_0008_adds_the_webhook_tables_and_removes_only_them(empty_engine: Engine
     with empty_engine.connect() as connection:
         kind = connection.execute(sa.text("SELECT kind FROM audit_events")).scalar_one()
     assert kind == "organization.created"
+
+
+def test_0010_adds_the_metadata_refresh_tables_and_drops_only_them_both_ways(
+    empty_engine: Engine,
+) -> None:
+    """Connections stored before 0010 are kept as they are (no `metadata_url`: not
+    refreshed); the new rows go with their connection, and the downgrade drops only the
+    two tables."""
+    migrate_to(empty_engine, "0009")
+    seed_0003_rows(empty_engine)
+    migrate_to(empty_engine, "0010")
+    assert {"saml_certificate_use", "saml_metadata_refreshes"} <= table_names(empty_engine)
+    with empty_engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO saml_certificate_use (connection_id, fingerprint, last_verified_at) "
+                "VALUES ('con_a', 'AB:CD', :at)"
+            ),
+            {"at": NOW},
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO saml_metadata_refreshes (connection_id, next_fetch_at) "
+                "VALUES ('con_a', :at)"
+            ),
+            {"at": NOW},
+        )
+    with empty_engine.connect() as connection:
+        config = connection.execute(
+            sa.text("SELECT config FROM connections WHERE id = 'con_a'")
+        ).scalar_one()
+    assert "metadata_url" not in str(config)
+    migrate_to(empty_engine, "0009", down=True)
+    assert not {"saml_certificate_use", "saml_metadata_refreshes"} & table_names(empty_engine)
+    assert counts(empty_engine, "connections") == {"connections": 2}

@@ -23,6 +23,7 @@ def test_defaults(tmp_path: Path) -> None:
         domain_recheck_interval=timedelta(days=1),
         domain_grace=timedelta(days=7),
         certificate_check_interval=timedelta(hours=1),
+        saml_metadata_interval=timedelta(minutes=10),
     )
 
 
@@ -33,11 +34,13 @@ def test_each_is_read_from_the_environment(tmp_path: Path) -> None:
         GATEHOUSE_DOMAIN_RECHECK_INTERVAL_SECONDS="3600",
         GATEHOUSE_DOMAIN_GRACE_DAYS=" 14 ",
         GATEHOUSE_CERTIFICATE_CHECK_INTERVAL_SECONDS="600",
+        GATEHOUSE_SAML_METADATA_INTERVAL_SECONDS="300",
     ) == JobSettings(
         tick=timedelta(0),
         domain_recheck_interval=timedelta(hours=1),
         domain_grace=timedelta(days=14),
         certificate_check_interval=timedelta(minutes=10),
+        saml_metadata_interval=timedelta(minutes=5),
     )
 
 
@@ -52,6 +55,7 @@ def test_each_is_read_from_the_environment(tmp_path: Path) -> None:
         ("GATEHOUSE_DOMAIN_GRACE_DAYS", "91"),
         ("GATEHOUSE_CERTIFICATE_CHECK_INTERVAL_SECONDS", "1e3"),
         ("GATEHOUSE_CERTIFICATE_CHECK_INTERVAL_SECONDS", "٣٠٠"),  # digits, not ASCII
+        ("GATEHOUSE_SAML_METADATA_INTERVAL_SECONDS", "59"),  # a fetch storm, not a refresh
     ],
 )
 def test_out_of_range_values_name_the_variable(tmp_path: Path, variable: str, value: str) -> None:

@@ -35,6 +35,10 @@ from broker.store.sql.repos_oauth import (
 )
 from broker.store.sql.repos_portal import SqlConnectionTestRepo, SqlPortalSessionRepo
 from broker.store.sql.repos_requests import SqlIdempotencyRepo, SqlRateLimitRepo
+from broker.store.sql.repos_saml_metadata import (
+    SqlSamlCertificateUseRepo,
+    SqlSamlMetadataRefreshRepo,
+)
 from broker.store.sql.repos_tenancy import SqlDomainRepo, SqlOrganizationRepo
 from broker.store.sql.repos_webhooks import SqlWebhookDeliveryRepo, SqlWebhookEndpointRepo
 from broker.store.sql.schema import require_head
@@ -137,6 +141,14 @@ class SqlUnitOfWork:
     @cached_property
     def certificate_notices(self) -> SqlCertificateNoticeRepo:
         return SqlCertificateNoticeRepo(self._connection)
+
+    @cached_property
+    def saml_certificate_use(self) -> SqlSamlCertificateUseRepo:
+        return SqlSamlCertificateUseRepo(self._connection)
+
+    @cached_property
+    def saml_metadata_refreshes(self) -> SqlSamlMetadataRefreshRepo:
+        return SqlSamlMetadataRefreshRepo(self._connection)
 
     def commit(self) -> None:
         """Commit; the next statement begins a new transaction."""

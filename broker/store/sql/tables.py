@@ -514,6 +514,32 @@ class CertificateNoticeRow(Base):
     noted_at: Mapped[datetime]
 
 
+class SamlCertificateUseRow(Base):
+    """When a login last verified under a pinned IdP certificate (a rollover's proof that
+    the remaining certificates work before a removed one is dropped)."""
+
+    __tablename__ = "saml_certificate_use"
+
+    connection_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    fingerprint: Mapped[str] = mapped_column(primary_key=True)
+    last_verified_at: Mapped[datetime]
+
+
+class SamlMetadataRefreshRow(Base):
+    """A SAML connection's metadata refresh: when next due, and what was already told."""
+
+    __tablename__ = "saml_metadata_refreshes"
+
+    connection_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    next_fetch_at: Mapped[datetime]
+    failing_since: Mapped[datetime | None]
+    reported_change: Mapped[str | None]
+
+
 # The tables, for the repositories' Core statements: the same columns (hence the same types,
 # UtcDateTime included) as the mapped classes above, without the ORM.
 
@@ -549,3 +575,5 @@ webhook_attempts = _table(WebhookAttemptRow)
 job_runs = _table(JobRunRow)
 domain_rechecks = _table(DomainRecheckRow)
 certificate_notices = _table(CertificateNoticeRow)
+saml_certificate_use = _table(SamlCertificateUseRow)
+saml_metadata_refreshes = _table(SamlMetadataRefreshRow)

@@ -86,6 +86,11 @@ class SamlConnectionConfig:
     #: Subject (some ADFS versions) needs it off. Sent only with the emailAddress NameID
     #: format: the Subject's Format is the connection's, and an address is only that one.
     subject_hint: bool = True
+    #: Where the IdP publishes its metadata, when the connection was configured from it:
+    #: the scheduled refresh (`broker.jobs.saml_metadata_refresh`) re-reads it. None for
+    #: values typed in or a document uploaded (and for configs stored before it was kept):
+    #: those are never refreshed.
+    metadata_url: str | None = None
 
     @classmethod
     def parse(cls, raw: Mapping[str, object]) -> Self:
@@ -125,6 +130,7 @@ class SamlConnectionConfig:
             strategy=reader.strategy(SAML_STRATEGIES),
             ca_bundle=reader.ca_bundle(),
             subject_hint=reader.boolean("subject_hint", default=True),
+            metadata_url=_metadata_url(reader.optional_string("metadata_url")),
         )
 
     def open(self, deps: ConnectorDeps, endpoints: ConnectionEndpoints) -> UpstreamConnector:
@@ -177,6 +183,7 @@ class SamlConnectionConfig:
             "sp_encryption": _pair_json(self.sp_encryption),
             **({"strategy": self.strategy} if self.strategy else {}),
             **({"ca_bundle": "".join(self.ca_bundle)} if self.ca_bundle else {}),
+            **({"metadata_url": self.metadata_url} if self.metadata_url else {}),
         }
 
     def warnings(self) -> tuple[str, ...]:
@@ -226,7 +233,10 @@ def check_certificate_pem(pem: str, field_name: str) -> x509.Certificate:
         certificate = x509.load_pem_x509_certificate(pem.encode())
     except ValueError as exc:
         raise ConfigError(field_name, "not a PEM X.509 certificate") from exc
-    key = certificate.public_key()
+    try:
+        key = certificate.public_key()
+    except ValueError as exc:  # parsed lazily: a certificate whose key bytes are broken
+        raise ConfigError(field_name, "the certificate's public key is unreadable") from exc
     if isinstance(key, rsa.RSAPublicKey):
         if key.key_size < MIN_RSA_BITS:
             raise ConfigError(field_name, f"RSA key of {key.key_size} bits; at least 2048")
@@ -244,6 +254,14 @@ def check_sso_url(url: str) -> str:
         raise ConfigError(
             "sso_url", "must be an absolute https URL with a full host name and no spaces"
         )
+    return url
+
+
+def _metadata_url(url: str | None) -> str | None:
+    """An absolute http(s) URL; where it may point is the outbound guard's call, at every
+    fetch (the production policy refuses http and private addresses)."""
+    if url is not None:
+        check_url(url, "metadata_url")
     return url
 
 

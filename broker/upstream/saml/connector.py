@@ -40,7 +40,10 @@ from broker.upstream.saml.validate import (
     authenticate,
     evidence,
 )
-from broker.upstream.saml.xmlsig import load_verification_keys
+from broker.upstream.saml.xmlsig import (
+    load_verification_keys,
+    pem_fingerprint,
+)
 from broker.upstream.urls import ConnectionEndpoints
 
 log = logging.getLogger(__name__)
@@ -65,6 +68,8 @@ class SamlConnector:
         self._request_settings = request_settings
         self._response_settings = response_settings
         self._idp_keys = idp_keys
+        #: The pinned certificates' SHA-256 fingerprints, in `idp_keys`' order.
+        self._fingerprints = tuple(pem_fingerprint(p) for p in config.idp_certificates)
         self._metadata = sp_metadata(
             endpoints,
             signing_cert_pem=sp_keys.signing_cert_pem,
@@ -158,10 +163,21 @@ class SamlConnector:
                     facts={"assertion_id": authenticated.assertion_id[:200]},
                 )
             verified = check_assertion(authenticated, expect)
-            return self._identity(verified, shown)
+            identity = self._identity(verified, shown)
         except UpstreamError as exc:
             exc.evidence = shown
             raise
+        self._report_signers(authenticated.signed_with)
+        return identity
+
+    def _report_signers(self, signed_with: tuple[int, ...]) -> None:
+        """Which pinned certificates this login verified under (CertificateUse)."""
+        use = self._deps.certificate_use
+        if use is None:
+            return
+        for index in signed_with:
+            if index < len(self._fingerprints):
+                use.verified(self._endpoints.connection_id, self._fingerprints[index])
 
     def _identity(self, verified: VerifiedAssertion, shown: Evidence) -> UpstreamIdentity:
         config = self._config

@@ -11,6 +11,7 @@ fetch through the outbound guard every IdP request shares.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import httpx
 from lxml import etree
@@ -21,6 +22,7 @@ from broker.errors import ConfigError
 from broker.upstream import outbound
 from broker.upstream.outbound import OutboundPolicy
 from broker.upstream.saml.config import BINDINGS, check_certificate_pem
+from broker.upstream.saml.metadata_validity import read_validity
 
 MAX_METADATA_BYTES = 1024 * 1024
 _MD = f"{{{C.NS_MD}}}"
@@ -33,6 +35,10 @@ class IdpMetadata:
     sso_url: str
     sso_binding: str  # "redirect" | "post"
     certificates: tuple[str, ...]  # PEM, every signing certificate listed
+    #: The document's own limits (metadata_validity.py): not to be used after
+    #: `valid_until`; to be read again within `cache_duration`.
+    valid_until: datetime | None = None
+    cache_duration: timedelta | None = None
 
 
 def parse_idp_metadata(document: bytes, *, entity_id: str | None = None) -> IdpMetadata:
@@ -76,11 +82,14 @@ def parse_idp_metadata(document: bytes, *, entity_id: str | None = None) -> IdpM
     idp = descriptor.find(f"{_MD}IDPSSODescriptor")
     assert idp is not None
     sso_url, binding = _sso_endpoint(idp)
+    validity = read_validity({id(e): e for e in (root, descriptor, idp)}.values())
     return IdpMetadata(
         entity_id=found_id,
         sso_url=sso_url,
         sso_binding=binding,
         certificates=_signing_certificates(idp),
+        valid_until=validity.valid_until,
+        cache_duration=validity.cache_duration,
     )
 
 

@@ -90,6 +90,8 @@ class Authenticated:
     assertion_id: str
     #: When the replay cache may forget this assertion.
     valid_until: datetime
+    #: The index, among the pinned certificates, of the one each signature verified under.
+    signed_with: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,12 +211,17 @@ def authenticate(
     # Every signature present must verify: the envelope carries Destination, Status and
     # InResponseTo, so a broken Response signature fails the whole response even when the
     # assertion's own signature is good (the real Okta file in the shared test data).
+    signed_with = []
     if response_signed:
         register_ids(document)
-        _verify_at(document, OneLogin_Saml2_Utils.RESPONSE_SIGNATURE_XPATH, keys, expect)
+        signed_with.append(
+            _verify_at(document, OneLogin_Saml2_Utils.RESPONSE_SIGNATURE_XPATH, keys, expect)
+        )
     if assertion_signed:
         register_ids(effective)
-        _verify_at(effective, OneLogin_Saml2_Utils.ASSERTION_SIGNATURE_XPATH, keys, expect)
+        signed_with.append(
+            _verify_at(effective, OneLogin_Saml2_Utils.ASSERTION_SIGNATURE_XPATH, keys, expect)
+        )
     assertion = _signed_assertion(response)
     authenticated = Authenticated(
         response=response,
@@ -223,6 +230,7 @@ def authenticate(
         assertion_id=assertion.get("ID") or "",
         # Long enough: after it, the age check refuses the assertion anyway (S-32, S-35).
         valid_until=expect.now + MAX_ASSERTION_AGE + 2 * expect.skew,
+        signed_with=tuple(dict.fromkeys(signed_with)),
     )
     try:
         _check_issuers(response, document, expect, response_signed=response_signed)
@@ -291,13 +299,15 @@ def _signed_assertion(response: _Response) -> etree._Element:
 
 def _verify_at(
     tree: etree._Element, xpath: str, keys: Sequence[xmlsec.Key], expect: Expectations
-) -> None:
+) -> int:
+    """The index of the pinned key the signature at `xpath` verifies under."""
     nodes = OneLogin_Saml2_XML.query(tree, xpath)
     if len(nodes) != 1:
         raise UpstreamInvalid(
             Reason.BAD_SIGNATURE_STRUCTURE, detail="signature not where it must be"
         )
-    if not verify_signature(nodes[0], keys, allow_sha1=expect.allow_sha1):
+    verified = verify_signature(nodes[0], keys, allow_sha1=expect.allow_sha1)
+    if verified is None:
         raise UpstreamInvalid(
             Reason.SIGNATURE_INVALID,
             detail="no configured certificate verifies it",
@@ -307,6 +317,7 @@ def _verify_at(
                 "allow_sha1": "yes" if expect.allow_sha1 else "no",
             },
         )
+    return verified
 
 
 def _check_issuers(

@@ -164,10 +164,13 @@ def load_verification_keys(certificates_pem: Sequence[str]) -> tuple[xmlsec.Key,
 
 def verify_signature(
     signature: etree._Element, keys: Sequence[xmlsec.Key], *, allow_sha1: bool
-) -> bool:
-    """True if `signature` verifies under one of the pinned keys, with only the allow-listed
-    transforms enabled (python-xmlsec: the first enable_* call switches to explicit lists)."""
-    for key in keys:
+) -> int | None:
+    """The index in `keys` of the pinned key `signature` verifies under, None if none, with
+    only the allow-listed transforms enabled (python-xmlsec: the first enable_* call
+    switches to explicit lists). Which key matters beyond yes or no: a certificate rollover
+    drops the old certificate only once a login verified under a new one
+    (broker.jobs.saml_metadata_refresh)."""
+    for index, key in enumerate(keys):
         context = xmlsec.SignatureContext()
         context.key = key
         for transform in (*_C14N_TRANSFORMS, *_SIGNATURE_TRANSFORMS.values()):
@@ -183,14 +186,20 @@ def verify_signature(
             context.verify(signature)
         except xmlsec.Error:
             continue
-        return True
-    return False
+        return index
+    return None
 
 
 def certificate_fingerprint(der: bytes) -> str:
     """SHA-256 of a certificate, `AB:CD:...`, as IdP admin consoles and our portal show it."""
     digest = hashlib.sha256(der).hexdigest().upper()
     return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+
+
+def pem_fingerprint(pem: str) -> str:
+    """`certificate_fingerprint` of a PEM certificate (ValueError if it is not one)."""
+    certificate = x509.load_pem_x509_certificate(pem.encode())
+    return certificate_fingerprint(certificate.public_bytes(Encoding.DER))
 
 
 def trusted_fingerprints(certificates_pem: Sequence[str]) -> str:

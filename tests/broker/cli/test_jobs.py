@@ -35,6 +35,7 @@ def test_jobs_run_runs_what_is_due_once_and_list_shows_the_schedule(env: dict[st
         "ran": [
             {"name": "domain_recheck", "ok": True, "summary": "{}"},
             {"name": "certificate_expiry", "ok": True, "summary": "{'7': 1}"},
+            {"name": "saml_metadata_refresh", "ok": True, "summary": "{}"},
         ]
     }
     assert run(env, "jobs", "run") == "no job was due\n"  # cron every minute: nothing twice
@@ -42,6 +43,7 @@ def test_jobs_run_runs_what_is_due_once_and_list_shows_the_schedule(env: dict[st
     assert [(j["name"], j["last_error"], j["leased_by"]) for j in listed] == [
         ("certificate_expiry", None, None),
         ("domain_recheck", None, None),
+        ("saml_metadata_refresh", None, None),
     ]
     assert all(j["last_ok_at"] is not None for j in listed)
     text = run(env, "jobs", "list")

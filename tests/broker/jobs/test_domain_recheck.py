@@ -188,7 +188,7 @@ def test_a_domain_deleted_between_lookup_and_verdict_is_left_alone(world: World)
         bulkheads=world.gatehouse.broker.bulkheads, grace=7 * DAY,
     )  # fmt: skip
     assert recheck.check(claim) == "gone"
-    assert job.names == ("domain_recheck", "certificate_expiry")
+    assert job.names == ("domain_recheck", "certificate_expiry", "saml_metadata_refresh")
     assert world.events() == []
 
 

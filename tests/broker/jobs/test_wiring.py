@@ -28,9 +28,11 @@ def test_a_served_instance_runs_the_due_jobs_on_its_own(store: Store, tmp_path: 
     gatehouse = build_gatehouse(store, tmp_path, jobs=tick)
     deadline = time.monotonic() + GUARD_S
     with TestClient(gatehouse.app):
-        while len(job_names(store)) < 2 and time.monotonic() < deadline:
+        while len(job_names(store)) < 3 and time.monotonic() < deadline:
             time.sleep(0.01)
-    assert job_names(store) == ["certificate_expiry", "domain_recheck"]
+    assert job_names(store) == [
+        "certificate_expiry", "domain_recheck", "saml_metadata_refresh"
+    ]  # fmt: skip
 
 
 def test_a_tick_of_zero_runs_nothing_in_the_instance(store: Store, tmp_path: Path) -> None:
@@ -38,4 +40,6 @@ def test_a_tick_of_zero_runs_nothing_in_the_instance(store: Store, tmp_path: Pat
     with TestClient(gatehouse.app) as client:
         assert client.get("/.well-known/openid-configuration").status_code == 200
     assert job_names(store) == []
-    assert gatehouse.broker.scheduler.names == ("domain_recheck", "certificate_expiry")
+    assert gatehouse.broker.scheduler.names == (
+        "domain_recheck", "certificate_expiry", "saml_metadata_refresh"
+    )  # fmt: skip
