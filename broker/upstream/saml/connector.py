@@ -171,13 +171,14 @@ class SamlConnector:
         return identity
 
     def _report_signers(self, signed_with: tuple[int, ...]) -> None:
-        """Which pinned certificates this login verified under (CertificateUse)."""
+        """Which pinned certificates this login verified under (CertificateUse). The
+        indices are positions in this connector's own pinned list, which the fingerprints
+        were computed from in the same order."""
         use = self._deps.certificate_use
         if use is None:
             return
         for index in signed_with:
-            if index < len(self._fingerprints):
-                use.verified(self._endpoints.connection_id, self._fingerprints[index])
+            use.verified(self._endpoints.connection_id, self._fingerprints[index])
 
     def _identity(self, verified: VerifiedAssertion, shown: Evidence) -> UpstreamIdentity:
         config = self._config

@@ -262,3 +262,22 @@ def test_an_injected_transport_still_stops_reading_at_the_deadline() -> None:
         outbound.get(client, "https://idp.test/slow", policy=policy, max_bytes=10)
     assert late.value.kind == "unavailable"
     assert late.value.detail == "https://idp.test/slow did not answer within 0.1 s"
+
+
+def test_a_webhook_answer_that_drips_past_the_deadline_is_unavailable() -> None:
+    """A receiver's answer is read only up to the excerpt, and only within the deadline:
+    one that drips a byte at a time is cut off, not waited for."""
+
+    def dripping() -> Iterator[bytes]:
+        yield b"o"
+        threading.Event().wait(0.3)
+        yield b"k"
+
+    policy = OutboundPolicy.for_environment(production=True, deadline_seconds=0.1)
+    client = httpx.Client(
+        transport=httpx.MockTransport(lambda request: httpx.Response(200, content=dripping()))
+    )
+    with pytest.raises(OutboundError) as late:
+        outbound.post_content(client, "https://app.test/hook", policy=policy, content=b"{}",
+                              headers={}, excerpt_bytes=1024)  # fmt: skip
+    assert late.value.kind == "unavailable"

@@ -95,3 +95,10 @@ def test_a_certificate_whose_public_key_is_unreadable_is_refused_not_crashed_on(
     broken = DOCUMENT.replace(text.encode(), base64.b64encode(bytes(der)))
     with pytest.raises(ConfigError, match="public key is unreadable"):
         parse_idp_metadata(broken)
+
+
+def test_the_longest_duration_the_pattern_allows_is_still_a_duration() -> None:
+    longest = parse_duration("P9999Y99999M999999DT9999999H999999999M9999999999.999999999S")
+    assert longest > timedelta(days=7_000_000)
+    with pytest.raises(ConfigError, match="not a duration"):
+        parse_duration("P99999999999D")  # more digits than the pattern takes
