@@ -28,7 +28,7 @@ import secrets as _secrets
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import httpx
@@ -47,7 +47,7 @@ from broker.model.webhooks import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from broker.store import NotFound, Store, UnitOfWork
+from broker.store import Store, UnitOfWork
 from broker.upstream.bulkhead import BulkheadLimits, Bulkheads
 from broker.upstream.errors import UpstreamUnavailable
 from broker.upstream.outbound import OutboundPolicy
@@ -295,40 +295,41 @@ class WebhookWorker:
                 )
             )  # fmt: skip
             if not (outcome.delivered and endpoint.failing_since is None):
-                _track_health(uow, endpoint.id, delivered=outcome.delivered, now=now)
+                _track_health(uow, endpoint, delivered=outcome.delivered, now=now)
         return True
 
 
-def _track_health(uow: UnitOfWork, endpoint_id: str, *, delivered: bool, now: datetime) -> None:
+def _track_health(
+    uow: UnitOfWork, seen: WebhookEndpoint, *, delivered: bool, now: datetime
+) -> None:
     """An endpoint that has failed every attempt for `RETRY_WINDOW` is disabled, with an
-    event saying so; one success ends the failing run."""
-    try:
-        endpoint = uow.webhook_endpoints.get(endpoint_id)
-    except NotFound:  # deleted while its delivery was in flight
-        return
+    event saying so; one success ends the failing run.
+
+    `seen` is the endpoint as read before the request. Each change is a guarded UPDATE,
+    not a save of that copy: disabling happens only if the endpoint is still as seen
+    (enabled, the same failing run, not edited since), so two workers failing at once
+    disable it once, with one event, and an endpoint an admin re-enabled or changed while
+    the request was in flight stays enabled."""
+    endpoints = uow.webhook_endpoints
     if delivered:
-        if endpoint.failing_since is not None:
-            uow.webhook_endpoints.save(replace(endpoint, failing_since=None, updated_at=now))
+        endpoints.clear_failing(seen.id, now=now)
         return
-    if endpoint.failing_since is None:
-        uow.webhook_endpoints.save(replace(endpoint, failing_since=now, updated_at=now))
+    if seen.failing_since is None:
+        endpoints.mark_failing(seen.id, since=now)
         return
-    if endpoint.enabled and now - endpoint.failing_since >= RETRY_WINDOW:
-        uow.webhook_endpoints.save(
-            replace(endpoint, enabled=False, disabled_reason="failing", updated_at=now)
+    if now - seen.failing_since < RETRY_WINDOW:
+        return
+    if not endpoints.disable_failing(seen, reason="failing", now=now):
+        return
+    uow.audit.record(
+        AuditEvent(
+            at=now,
+            kind=DISABLED_KIND,
+            actor="gatehouse",
+            organization_id=seen.organization_id,
+            detail={"endpoint_id": seen.id, "failing_since": seen.failing_since.isoformat()},
         )
-        uow.audit.record(
-            AuditEvent(
-                at=now,
-                kind=DISABLED_KIND,
-                actor="gatehouse",
-                organization_id=endpoint.organization_id,
-                detail={
-                    "endpoint_id": endpoint.id,
-                    "failing_since": endpoint.failing_since.isoformat(),
-                },
-            )
-        )
+    )
 
 
 def _wants(endpoint: WebhookEndpoint, event: AuditEvent) -> bool:

@@ -70,6 +70,34 @@ _SAVE_ENDPOINT = (
     )
 )
 _DELETE_ENDPOINT = delete(_E).where(_E.c.id == bindparam("p_id"))
+_ENDPOINT_AT = _E.c.updated_at.type
+_MARK_FAILING = (
+    update(_E)
+    .where(_E.c.id == bindparam("p_id"), _E.c.failing_since.is_(None))
+    .values(
+        failing_since=bindparam("p_since", type_=_ENDPOINT_AT),
+        updated_at=bindparam("p_since", type_=_ENDPOINT_AT),
+    )
+)
+_CLEAR_FAILING = (
+    update(_E)
+    .where(_E.c.id == bindparam("p_id"), _E.c.failing_since.is_not(None))
+    .values(failing_since=None, updated_at=bindparam("p_now", type_=_ENDPOINT_AT))
+)
+_DISABLE_FAILING = (
+    update(_E)
+    .where(
+        _E.c.id == bindparam("p_id"),
+        _E.c.enabled.is_(True),
+        _E.c.failing_since == bindparam("p_failing_since", type_=_ENDPOINT_AT),
+        _E.c.updated_at == bindparam("p_updated_at", type_=_ENDPOINT_AT),
+    )
+    .values(
+        enabled=False,
+        disabled_reason=bindparam("p_reason"),
+        updated_at=bindparam("p_now", type_=_ENDPOINT_AT),
+    )
+)
 
 
 def _take(locking: bool) -> Any:
@@ -195,6 +223,26 @@ class SqlWebhookEndpointRepo:
     def delete(self, endpoint_id: str) -> None:
         if affected(self._connection, _DELETE_ENDPOINT, {"p_id": endpoint_id}) != 1:
             raise NotFound(f"webhook endpoint {endpoint_id!r}")
+
+    def mark_failing(self, endpoint_id: str, *, since: datetime) -> bool:
+        params = {"p_id": endpoint_id, "p_since": since}
+        return affected(self._connection, _MARK_FAILING, params) == 1
+
+    def clear_failing(self, endpoint_id: str, *, now: datetime) -> bool:
+        params = {"p_id": endpoint_id, "p_now": now}
+        return affected(self._connection, _CLEAR_FAILING, params) == 1
+
+    def disable_failing(self, seen: WebhookEndpoint, *, reason: str, now: datetime) -> bool:
+        """One UPDATE whose WHERE is the state the decision was made on: on PostgreSQL a
+        concurrent writer's UPDATE waits for the row lock, then re-checks the WHERE against
+        the committed row, so the second of two disablers changes nothing."""
+        if seen.failing_since is None:
+            return False
+        params = {
+            "p_id": seen.id, "p_failing_since": seen.failing_since,
+            "p_updated_at": seen.updated_at, "p_reason": reason, "p_now": now,
+        }  # fmt: skip
+        return affected(self._connection, _DISABLE_FAILING, params) == 1
 
 
 class SqlWebhookDeliveryRepo:

@@ -148,3 +148,51 @@ def test_ended_deliveries_are_purged_with_their_attempts_and_pending_ones_kept(
         with pytest.raises(NotFound):
             uow.webhook_deliveries.get("whd-old")
         assert uow.webhook_deliveries.get("whd-open").status == PENDING
+
+
+def test_disabling_a_failing_endpoint_is_guarded_by_what_was_seen(store: SqlStore) -> None:
+    """Only the first of two disablers with the same view changes the row; a view older
+    than an edit, or than the end of the failing run, changes nothing."""
+    with store.unit_of_work() as uow:
+        uow.webhook_endpoints.add(endpoint("whe_h"))
+        assert uow.webhook_endpoints.mark_failing("whe_h", since=NOW)
+        assert not uow.webhook_endpoints.mark_failing("whe_h", since=NOW + timedelta(hours=1))
+        seen = uow.webhook_endpoints.get("whe_h")
+    later = NOW + timedelta(days=3)
+    with store.unit_of_work() as uow:
+        edited = replace(seen, url="https://hooks.example/fixed", updated_at=later)
+        uow.webhook_endpoints.save(edited)
+        assert not uow.webhook_endpoints.disable_failing(seen, reason="failing", now=later)
+        seen = uow.webhook_endpoints.get("whe_h")
+        assert uow.webhook_endpoints.disable_failing(seen, reason="failing", now=later)
+        assert not uow.webhook_endpoints.disable_failing(seen, reason="failing", now=later)
+        disabled = uow.webhook_endpoints.get("whe_h")
+        assert (disabled.enabled, disabled.disabled_reason) == (False, "failing")
+        uow.webhook_endpoints.save(replace(disabled, enabled=True, failing_since=None))
+        assert not uow.webhook_endpoints.disable_failing(seen, reason="failing", now=later)
+        assert uow.webhook_endpoints.get("whe_h").enabled
+        assert not uow.webhook_endpoints.clear_failing("whe_h", now=later)
+
+
+def test_concurrent_disablers_of_one_endpoint_disable_it_once(store: SqlStore) -> None:
+    with store.unit_of_work() as uow:
+        uow.webhook_endpoints.add(endpoint("whe_c"))
+        uow.webhook_endpoints.mark_failing("whe_c", since=NOW)
+        seen = uow.webhook_endpoints.get("whe_c")
+    results: list[bool] = []
+    start = threading.Barrier(4, timeout=10)
+
+    def disable() -> None:
+        start.wait()
+        with store.unit_of_work() as uow:
+            did = uow.webhook_endpoints.disable_failing(
+                seen, reason="failing", now=NOW + timedelta(days=3)
+            )
+        results.append(did)
+
+    threads = [threading.Thread(target=disable) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(results) == [False, False, False, True]
