@@ -35,6 +35,7 @@ import httpx
 
 from broker.clock import Clock
 from broker.keys.crypto import KeyDecryptionError, SecretBox
+from broker.metrics import recording as metrics
 from broker.model.opaque import new_id
 from broker.model.records import AuditEvent
 from broker.model.webhook_catalogue import subscribed
@@ -234,7 +235,7 @@ class WebhookWorker:
             counts.add("failed_attempts")
             return
         try:
-            with self._bulkheads.slot(f"webhook:{endpoint.id}", breaker=False):
+            with self._bulkheads.slot(metrics.WEBHOOK_SLOT + endpoint.id, breaker=False):
                 now = self._clock.now()
                 outcome = sender.send(
                     self._http, self._policy, url=endpoint.url, event=event, secrets=secrets,
@@ -296,6 +297,7 @@ class WebhookWorker:
             )  # fmt: skip
             if not (outcome.delivered and endpoint.failing_since is None):
                 _track_health(uow, endpoint, delivered=outcome.delivered, now=now)
+        metrics.webhook_attempt(outcome.error)  # once committed: an attempt on record
         return True
 
 
