@@ -38,7 +38,7 @@ from broker.keys.crypto import KeyDecryptionError, SecretBox
 from broker.metrics import recording as metrics
 from broker.model.opaque import new_id
 from broker.model.records import AuditEvent
-from broker.model.webhook_catalogue import subscribed
+from broker.model.webhook_catalogue import wants
 from broker.model.webhooks import (
     DELIVERED,
     FAILED,
@@ -335,9 +335,7 @@ def _track_health(
 
 
 def _wants(endpoint: WebhookEndpoint, event: AuditEvent) -> bool:
-    if endpoint.organization_id is not None and endpoint.organization_id != event.organization_id:
-        return False
-    return subscribed(endpoint.event_types, event.kind)
+    return wants(endpoint.event_types, endpoint.organization_id, event.kind, event.organization_id)
 
 
 def _delivery(endpoint: WebhookEndpoint, event: AuditEvent, now: datetime) -> WebhookDelivery:

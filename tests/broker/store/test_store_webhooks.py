@@ -196,3 +196,38 @@ def test_concurrent_disablers_of_one_endpoint_disable_it_once(store: SqlStore) -
     for thread in threads:
         thread.join(30)
     assert sorted(results) == [False, False, False, True]
+
+
+def _queued_after(store: SqlStore, event: AuditEvent) -> bool:
+    with store.unit_of_work() as uow:
+        uow.audit.record(event)
+    with store.unit_of_work() as uow:
+        return [e.id for e in uow.webhook_deliveries.take_outbox(limit=10)] == [event.id]
+
+
+def test_a_login_event_is_queued_only_while_an_enabled_endpoint_wants_it(
+    store: SqlStore,
+) -> None:
+    """A sign-in costs no outbox row while nobody listens to `login.*` (a `*` endpoint
+    does not receive them, nor one filtered to another organization, nor a disabled one);
+    once an enabled endpoint names them, each is queued (review of issue 16, finding 2)."""
+
+    def login(number: int, organization_id: str = "org_a") -> AuditEvent:
+        return AuditEvent(
+            id=f"evt-login-{number}", at=NOW, kind="login.succeeded",
+            organization_id=organization_id,
+        )  # fmt: skip
+
+    assert not _queued_after(store, login(1))
+    with store.unit_of_work() as uow:
+        uow.webhook_endpoints.add(endpoint("whe_all"))  # "*"
+        other = replace(endpoint("whe_other"), event_types=("login.*",), organization_id="org_b")
+        uow.webhook_endpoints.add(other)
+        off = replace(endpoint("whe_off"), event_types=("login.succeeded",), enabled=False)
+        uow.webhook_endpoints.add(off)
+    assert not _queued_after(store, login(2))
+    assert _queued_after(store, login(3, "org_b"))
+    with store.unit_of_work() as uow:
+        uow.webhook_endpoints.save(replace(off, enabled=True))
+    assert _queued_after(store, login(4))
+    assert _queued_after(store, AuditEvent(id="evt-org", at=NOW, kind="organization.created"))
