@@ -121,7 +121,14 @@ class WebhookDeliveryRepo(Protocol):
         """Oldest first."""
         ...
 
+    def resume(self, endpoint_id: str, *, now: datetime) -> int:
+        """Make every pending delivery of the endpoint due at `now` (it was re-enabled:
+        what it held while disabled goes out at once, not at its old backoff); how many."""
+        ...
+
     def purge_finished_before(self, before: datetime, *, limit: int) -> int:
         """Delete at most `limit` deliveries that ended (delivered or failed) at or before
-        `before`, with their attempts."""
+        `before`, and pending ones created at or before `before` of an endpoint that is
+        disabled (held, never attempted: they would otherwise never end), with their
+        attempts."""
         ...

@@ -183,10 +183,27 @@ _ATTEMPTS = (
     .where(webhook_attempts.c.delivery_id == bindparam("p_id"))
     .order_by(webhook_attempts.c.at, webhook_attempts.c.id)
 )
+_BEFORE = bindparam("p_before", type_=_AT)
 _PURGE_DELIVERIES = batched_delete(
     _D,
-    _D.c.status.in_((DELIVERED, FAILED)),
-    and_(_D.c.finished_at.is_not(None), _D.c.finished_at <= bindparam("p_before", type_=_AT)),
+    or_(
+        and_(
+            _D.c.status.in_((DELIVERED, FAILED)),
+            _D.c.finished_at.is_not(None),
+            _D.c.finished_at <= _BEFORE,
+        ),
+        # Held for a disabled endpoint (never attempted, so never ending) a retention long.
+        and_(
+            _D.c.status == PENDING,
+            _D.c.created_at <= _BEFORE,
+            _D.c.endpoint_id.in_(select(_E.c.id).where(_E.c.enabled.is_(False))),
+        ),
+    ),
+)
+_RESUME = (
+    update(_D)
+    .where(_D.c.endpoint_id == bindparam("p_endpoint_id"), _D.c.status == PENDING)
+    .values(next_attempt_at=bindparam("p_now", type_=_AT))
 )
 
 
@@ -357,6 +374,11 @@ class SqlWebhookDeliveryRepo:
     def attempts(self, delivery_id: str) -> Sequence[WebhookAttempt]:
         rows = all_rows(self._connection, _ATTEMPTS, {"p_id": delivery_id})
         return [_attempt(row) for row in rows]
+
+    def resume(self, endpoint_id: str, *, now: datetime) -> int:
+        return affected(
+            self._connection, _RESUME, {"p_endpoint_id": endpoint_id, "p_now": now}
+        )
 
     def purge_finished_before(self, before: datetime, *, limit: int) -> int:
         params = {"p_before": before, LIMIT: checked_limit(limit)}

@@ -231,3 +231,47 @@ def test_a_login_event_is_queued_only_while_an_enabled_endpoint_wants_it(
         uow.webhook_endpoints.save(replace(off, enabled=True))
     assert _queued_after(store, login(4))
     assert _queued_after(store, AuditEvent(id="evt-org", at=NOW, kind="organization.created"))
+
+
+def test_deliveries_held_for_a_disabled_endpoint_are_purged_after_the_retention(
+    store: SqlStore,
+) -> None:
+    """A disabled endpoint's pending deliveries are not attempted, so they never end: once
+    created a retention ago they go like ended ones; an enabled endpoint's pending ones
+    (still being retried) stay (review of issue 16, finding 4)."""
+    old = NOW - timedelta(days=31)
+    with store.unit_of_work() as uow:
+        uow.webhook_endpoints.add(endpoint("whe_p"))
+        uow.webhook_endpoints.add(replace(endpoint("whe_off"), enabled=False))
+        uow.audit.record(_event("evt-1"))
+        held = replace(_pending("whd-held", "evt-1", due=old), endpoint_id="whe_off")
+        uow.webhook_deliveries.add(
+            [
+                replace(held, created_at=old),
+                replace(held, id="whd-held-new", created_at=NOW - timedelta(days=2)),
+                replace(_pending("whd-retried", "evt-1", due=old), created_at=old),
+            ]
+        )
+    with store.unit_of_work() as uow:
+        assert uow.webhook_deliveries.purge_finished_before(NOW - timedelta(days=30), limit=10) == 1
+        with pytest.raises(NotFound):
+            uow.webhook_deliveries.get("whd-held")
+        assert uow.webhook_deliveries.get("whd-held-new").status == PENDING
+        assert uow.webhook_deliveries.get("whd-retried").status == PENDING
+
+
+def test_resuming_an_endpoint_makes_its_held_deliveries_due_now(store: SqlStore) -> None:
+    later = NOW + timedelta(hours=5)
+    with store.unit_of_work() as uow:
+        uow.webhook_endpoints.add(endpoint("whe_p"))
+        uow.audit.record(_event("evt-1"))
+        uow.webhook_deliveries.add(
+            [
+                _pending("whd-backing-off", "evt-1", due=later),
+                replace(delivered("whd-done", finished_at=NOW), event_id="evt-1"),
+            ]
+        )
+    with store.unit_of_work() as uow:
+        assert uow.webhook_deliveries.resume("whe_p", now=NOW) == 1
+        assert uow.webhook_deliveries.get("whd-backing-off").next_attempt_at == NOW
+        assert uow.webhook_deliveries.get("whd-done").status == DELIVERED

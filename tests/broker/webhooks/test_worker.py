@@ -410,3 +410,34 @@ def test_two_failing_attempts_settled_together_disable_once_with_one_event(
     assert not gatehouse.broker.management.webhooks.get(endpoint_id).enabled
     with store.unit_of_work() as uow:
         assert len(uow.audit.list(kind="webhook_endpoint.disabled")) == 1
+
+
+def test_a_disabled_endpoint_holds_its_deliveries_and_re_enabling_resumes_them(
+    gatehouse: Gatehouse, start: Start, receiver: Receiver, store: Store
+) -> None:
+    """Disabled by hand while its deliveries back off: nothing is attempted, nothing fails,
+    however long it stays off; enabled again, what it held goes out at once (not at its
+    old backoff), with its original event ids (review of issue 16, finding 4)."""
+    webhooks = gatehouse.broker.management.webhooks
+    endpoint_id, _secret = _subscribe(gatehouse, receiver.url)
+    gatehouse.organization("Before")
+    receiver.behaviour = "error"
+    run = start()
+    run.run()
+    webhooks.update(ACTOR, endpoint_id, EndpointChange(enabled=False))
+    receiver.behaviour = "ok"
+    gatehouse.organization("While disabled")  # not queued for it: resend by hand
+    for _ in range(5):
+        gatehouse.clock.advance(timedelta(days=1))
+        run.run()
+    assert receiver.delivered() == []
+    [held] = _deliveries(gatehouse, endpoint_id)
+    assert (held.status, held.attempts) == (PENDING, 1)
+    webhooks.update(ACTOR, endpoint_id, EndpointChange(enabled=True))
+    with store.unit_of_work() as uow:
+        [updated] = uow.audit.list(kind="webhook_endpoint.updated", limit=1)
+    assert updated.detail["resumed_deliveries"] == "1"
+    run.run()
+    assert receiver.delivered_ids() == [held.event_id]
+    [resumed] = _deliveries(gatehouse, endpoint_id)
+    assert (resumed.status, resumed.attempts) == (DELIVERED, 2)
