@@ -42,7 +42,7 @@ class Receiver:
     received: list[Received] = field(default_factory=list)
     #: Called once a request is read, before it is answered (a change made while the
     #: worker waits on this request).
-    before_answer: Callable[[], None] | None = None
+    before_answer: Callable[[], object] | None = None
     stopping: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -376,9 +376,7 @@ class SqlWebhookDeliveryRepo:
         return [_attempt(row) for row in rows]
 
     def resume(self, endpoint_id: str, *, now: datetime) -> int:
-        return affected(
-            self._connection, _RESUME, {"p_endpoint_id": endpoint_id, "p_now": now}
-        )
+        return affected(self._connection, _RESUME, {"p_endpoint_id": endpoint_id, "p_now": now})
 
     def purge_finished_before(self, before: datetime, *, limit: int) -> int:
         params = {"p_before": before, LIMIT: checked_limit(limit)}

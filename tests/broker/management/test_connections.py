@@ -84,9 +84,7 @@ def test_saml_from_a_metadata_url_is_fetched_by_gatehouse(
     assert [str(r.url) for r in upstreams.requests] == [url]
     # Shown, read-only, where the refresh re-reads it (review of issue 16, finding 6).
     assert created["settings"]["metadata_url"] == url
-    read = connections_world.admin().get(
-        f"/organizations/{org}/connections/{created['id']}"
-    ).json()
+    read = connections_world.admin().get(f"/organizations/{org}/connections/{created['id']}").json()
     assert read["settings"]["metadata_url"] == url
     schemas = connections_world.http.get("/api/v1/openapi.json").json()["components"]["schemas"]
     shown = schemas["SamlSettingsOut"]["properties"]["metadata_url"]

@@ -69,5 +69,6 @@ def test_an_endpoints_organization_filter_decides_before_its_patterns() -> None:
     assert wants(("login.*",), "org_a", "login.succeeded", "org_a")
     assert not wants(("login.*",), "org_b", "login.succeeded", "org_a")
     assert not wants(("*",), None, "login.succeeded", "org_a")
-    assert opt_in("login.failed") and opt_in("webhook_endpoint.disabled")
+    assert opt_in("login.failed")
+    assert opt_in("webhook_endpoint.disabled")
     assert not opt_in("connection.updated")
