@@ -315,3 +315,21 @@ def test_a_draft_that_changes_only_trust_the_refresh_also_made_is_no_longer_pend
     post_rollover(rollover, "publish")
     assert rollover.refresh() == {"changed": 1}
     assert rollover.current().draft is None
+
+
+def test_a_draft_for_another_idp_is_left_as_the_admin_wrote_it(
+    rollover: RefreshWorld, keys: IdpKeys
+) -> None:
+    """The admin is moving the connection to another IdP (its entity ID): the refresh read
+    the current IdP's metadata, which says nothing about that one's certificates."""
+    drafts = rollover.gatehouse.broker.management.connection_drafts
+    connection = rollover.current()
+    drafts.change(
+        ACTOR, connection.organization_id, connection.id, {"idp_entity_id": "urn:another:idp"}
+    )
+    before = rollover.current().draft
+    post_rollover(rollover, "publish")
+    assert rollover.refresh() == {"changed": 1}
+    assert rollover.current().draft == before
+    [added] = rollover.events("connection.certificate_added")
+    assert added.detail["draft_updated"] is False
