@@ -19,6 +19,9 @@ keeps a `metadata_url`, when it is due (at least daily, sooner if the metadata's
     entity ID / SSO URL / binding      -> connection.metadata_changed (what differs), once per
       differ                              difference; not applied: the admin decides
 
+A pending draft of the connection (an IT admin's edit in the portal) takes the same trust
+change (`_refreshed_draft`), so publishing it later does not revert the refresh.
+
 A change is saved as a compare-and-swap on the version read, with its events, in one unit
 of work; the connector cache keys on the version, so the next login uses it. An edit made
 meanwhile wins: this run saves nothing and the connection is due again at once.
@@ -39,15 +42,16 @@ from broker.clock import Clock
 from broker.errors import ConfigError
 from broker.jobs.saml_metadata_plan import MetadataPlan, plan_refresh
 from broker.jobs.scheduler import Stop
+from broker.management.connection_drafts import certificate_list
 from broker.management.connection_view import certificate_view
-from broker.model.records import AuditEvent, Connection
+from broker.model.records import AuditEvent, Connection, JsonObject
 from broker.store import Conflict, NotFound, Store, UnitOfWork
 from broker.store.protocols_saml_metadata import MetadataRefresh
 from broker.upstream import outbound
 from broker.upstream.base import UpstreamUnavailable
 from broker.upstream.bulkhead import Bulkheads
 from broker.upstream.outbound import OutboundPolicy
-from broker.upstream.saml.config import SamlConnectionConfig
+from broker.upstream.saml.config import MAX_IDP_CERTIFICATES, SamlConnectionConfig
 from broker.upstream.saml.idp_metadata import (
     MAX_METADATA_BYTES,
     IdpMetadata,
@@ -167,13 +171,14 @@ class SamlMetadataRefresh:
             updated = SamlConnectionConfig.parse(
                 {**current.config, "idp_certificates": list(plan.certificates)}
             ).to_json()
+            draft = _refreshed_draft(current.draft, current.config, updated, plan)
             saved = uow.connections.save(
-                replace(current, config=updated), expected_version=current.version
+                replace(current, config=updated, draft=draft), expected_version=current.version
             )
             version = saved.version
             for fingerprint in _fingerprints(plan.removed):
                 uow.saml_certificate_use.forget(current.id, fingerprint)
-            self._record_trust(uow, current, plan, version, now)
+            self._record_trust(uow, current, plan, version, now, draft != current.draft)
             outcome = "changed"
         reported = _digest(plan) if plan.differences else None
         if reported is not None and reported != (state.reported_change if state else None):
@@ -192,16 +197,18 @@ class SamlMetadataRefresh:
 
     def _record_trust(
         self, uow: UnitOfWork, connection: Connection, plan: MetadataPlan, version: int,
-        now: datetime,
+        now: datetime, draft_updated: bool,
     ) -> None:  # fmt: skip
         for pem in plan.added:
             self._event(uow, "connection.certificate_added", connection, now,
                         detail={**_certificate(pem), "version": version,
-                                "metadata_url": connection.config.get("metadata_url")})  # fmt: skip
+                                "metadata_url": connection.config.get("metadata_url"),
+                                "draft_updated": draft_updated})  # fmt: skip
         for pem in plan.removed:
             self._event(uow, "connection.certificate_removed", connection, now,
                         detail={**_certificate(pem), "version": version,
-                                "verified_with": list(plan.verified_with)})  # fmt: skip
+                                "verified_with": list(plan.verified_with),
+                                "draft_updated": draft_updated})  # fmt: skip
 
     def _failed(self, connection: Connection, url: str, failure: MetadataRefreshFailed) -> None:
         """One event per failure streak: the first failure tells, the next ones only wait."""
@@ -242,6 +249,45 @@ class SamlMetadataRefresh:
                 detail=detail,
             )
         )
+
+
+def _refreshed_draft(
+    draft: JsonObject | None, active: JsonObject, updated: JsonObject, plan: MetadataPlan
+) -> JsonObject | None:
+    """A pending draft (an admin's edit in the portal) takes the same trust change as the
+    active settings: the added certificates beside its own, the removed ones dropped.
+    Otherwise publishing it later would put back the certificates the refresh replaced.
+    Left as it is when it describes another IdP (its entity ID changed: the refresh read
+    the active IdP's metadata), when the change would leave it no certificate or too
+    many, or when it would no longer parse. A draft whose only difference was trust the
+    refresh now gives the active settings is no longer pending (None). The draft's digest
+    moves, so a test of it passed before counts no more: the switch-over needs a test of
+    what will turn on."""
+    if draft is None or draft.get("idp_entity_id") != active.get("idp_entity_id"):
+        return draft
+    listed = certificate_list(draft)
+    removed = set(_fingerprints(plan.removed))
+    kept = [pem for pem in listed if certificate_view(pem).sha256_fingerprint not in removed]
+    known = {certificate_view(pem).sha256_fingerprint for pem in kept}
+    added = [pem for pem in plan.added if certificate_view(pem).sha256_fingerprint not in known]
+    certificates = kept + added
+    if not certificates or len(certificates) > MAX_IDP_CERTIFICATES:
+        return draft
+    try:
+        refreshed = SamlConnectionConfig.parse(
+            {**draft, "idp_certificates": certificates}
+        ).to_json()
+    except ConfigError:
+        return draft
+    if _without_certificates(refreshed) == _without_certificates(updated) and sorted(
+        _fingerprints(tuple(certificates))
+    ) == sorted(_fingerprints(tuple(certificate_list(updated)))):
+        return None
+    return refreshed
+
+
+def _without_certificates(config: JsonObject) -> dict[str, object]:
+    return {key: value for key, value in config.items() if key != "idp_certificates"}
 
 
 def _next_age(metadata: IdpMetadata, plan: MetadataPlan, now: datetime) -> timedelta:

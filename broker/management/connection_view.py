@@ -61,6 +61,10 @@ class SamlView:
     strategy: str | None
     #: The CAs its metadata URL fetches trust beside the deployment's.
     ca_certificates: tuple[CertificateView, ...]
+    #: The IdP's metadata URL the scheduled refresh re-reads (certificate rollovers);
+    #: None when the IdP was given by a document or by hand. Read-only here: changing it
+    #: is a settings change (`metadata_url` in a PATCH), which reads it again.
+    metadata_url: str | None
     #: For the IdP admin.
     acs_url: str
     sp_entity_id: str
@@ -201,6 +205,7 @@ def _saml(config: SamlConnectionConfig, issuer: str, connection_id: str) -> Saml
         subject_hint=config.subject_hint,
         strategy=config.strategy,
         ca_certificates=tuple(certificate_view(pem) for pem in config.ca_bundle),
+        metadata_url=config.metadata_url,
         acs_url=endpoints.callback_url,
         sp_entity_id=endpoints.entity_id,
         sp_metadata_url=endpoints.metadata_url,

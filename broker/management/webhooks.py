@@ -6,6 +6,12 @@ deliveries and their attempts, re-send an event by hand.
   in development http too, but only to loopback, where a developer's receiver runs.
 - The signing secret is shown once (create, rotate), stored encrypted under
   GATEHOUSE_SECRET_KEY (`SecretBox`), never answered by a read.
+- A disabled endpoint (by hand, or by Gatehouse after three days of failures) is sent
+  nothing: its pending deliveries are held, neither attempted nor failed, and events
+  recorded meanwhile are not queued for it. Enabling it again resumes what it held, due at
+  once (one attempt each at least; one past its three days that fails then is failed);
+  events of the disabled time can be resent by hand. Held deliveries older than the
+  delivery retention are purged with the ended ones.
 - A rotation keeps the previous secret signing beside the new one for an overlap (default
   24 hours, at most 7 days, or until `revoke_previous_secret`), so the app can deploy the
   new secret without a window in which its receiver refuses Gatehouse's requests.
@@ -126,7 +132,11 @@ class Webhooks:
                 updated_at=now,
             )
             uow.webhook_endpoints.save(changed)
-            _record(uow, self._deps, "webhook_endpoint.updated", actor, changed)
+            resumed: dict[str, str] = {}
+            if enabled and not endpoint.enabled:
+                held = uow.webhook_deliveries.resume(endpoint_id, now=now)
+                resumed = {"resumed_deliveries": str(held)}
+            _record(uow, self._deps, "webhook_endpoint.updated", actor, changed, **resumed)
         return changed
 
     def delete(self, actor: str, endpoint_id: str) -> None:

@@ -59,6 +59,16 @@ IDP_REQUESTS = Counter(
     "request by the connection's bulkhead (bulkhead_full) or open circuit (circuit_open).",
     ["connection", "outcome"],
 )
+WEBHOOK_ATTEMPTS = Counter(
+    "gatehouse_webhook_attempts",
+    "Webhook delivery attempts by outcome: delivered (a 2xx answer), status (another "
+    "answer), timeout, connection (refused, reset, closed, TLS), refused (by the outbound "
+    "guard), secret (the signing secret could not be decrypted). Kept apart from "
+    "gatehouse_idp_requests: an app's receiver is not a customer's IdP.",
+    ["outcome"],
+)
+#: The attempt outcomes (`WebhookAttempt.error`, or `delivered`): a bounded label.
+WEBHOOK_OUTCOMES = ("delivered", "status", "timeout", "connection", "refused", "secret")
 RATE_LIMITED = Counter(
     "gatehouse_rate_limited",
     "Requests refused by a rate limit, by route class.",
@@ -72,6 +82,8 @@ PURGED_ROWS = Counter(
 
 for _step in STEPS:  # every step's series exists from the start, at zero
     STEP_SECONDS.labels(step=_step)
+for _outcome in WEBHOOK_OUTCOMES:
+    WEBHOOK_ATTEMPTS.labels(outcome=_outcome)
 
 
 def login_succeeded(protocol: str) -> None:
@@ -103,6 +115,12 @@ def purged(counts: Mapping[str, int]) -> None:
         PURGED_ROWS.labels(table=table).inc(count)
 
 
+def webhook_attempt(error: str | None) -> None:
+    """One webhook attempt settled: `error` as the attempt records it, None if delivered."""
+    outcome = "delivered" if error is None else error
+    WEBHOOK_ATTEMPTS.labels(outcome=outcome if outcome in WEBHOOK_OUTCOMES else UNKNOWN).inc()
+
+
 # -- requests to IdPs ----------------------------------------------------------------------
 
 #: The bulkhead key of the operation running in this thread: the outbound guard counts each
@@ -128,15 +146,30 @@ def current_slot() -> str | None:
 
 
 def idp_request(outcome: IdpOutcome) -> None:
-    """One request made by the outbound guard, for the slot it runs in."""
-    IDP_REQUESTS.labels(connection=_connection_label(_calling.get()), outcome=outcome).inc()
+    """One request made by the outbound guard, for the slot it runs in. A webhook's
+    request is not an IdP's: the worker counts its attempts (`webhook_attempt`)."""
+    key = _calling.get()
+    if _is_webhook(key):
+        return
+    IDP_REQUESTS.labels(connection=_connection_label(key), outcome=outcome).inc()
 
 
 def idp_refused(key: str, reason: Reason) -> None:
     """An operation the bulkhead of `key` refused before any request (`IDP_BUSY`, or
-    `IDP_CIRCUIT_OPEN`)."""
+    `IDP_CIRCUIT_OPEN`). A webhook endpoint's full slots are not an IdP's: a delivery
+    handed back waits its turn, and is no attempt."""
+    if _is_webhook(key):
+        return
     outcome: IdpOutcome = "bulkhead_full" if reason is Reason.IDP_BUSY else "circuit_open"
     IDP_REQUESTS.labels(connection=_connection_label(key), outcome=outcome).inc()
+
+
+#: The bulkhead keys of webhook endpoints (`broker.webhooks.worker`): `webhook:<endpoint>`.
+WEBHOOK_SLOT = "webhook:"
+
+
+def _is_webhook(key: str | None) -> bool:
+    return key is not None and key.startswith(WEBHOOK_SLOT)
 
 
 def _connection_label(key: str | None) -> str:

@@ -7,13 +7,15 @@ recorded, with no change here.
     organization.*  domain.*  connection.*  portal_link.*  directory.*
         queued for every event; a `*` subscription receives them
     login.*
-        queued too, but delivered only to endpoints that name `login.*` (or one login
-        kind) explicitly: there is one per sign-in, so a catch-all `*` endpoint that did
-        not ask for them must not be flooded by them
+        delivered only to endpoints that name `login.*` (or one login kind) explicitly:
+        there is one per sign-in, so a catch-all `*` endpoint that did not ask for them
+        must not be flooded by them; and queued only while an enabled endpoint wants
+        one (`wants`), so sign-ins cost no outbox row and no fan-out when nobody listens
     webhook_endpoint.*
-        explicit too: the webhooks' own bookkeeping (created, secret rotated, disabled
-        after three days of failures), for a monitoring endpoint that asks for it; a `*`
-        endpoint would otherwise receive the news of its own creation
+        explicit too, and queued the same way: the webhooks' own bookkeeping (created,
+        secret rotated, disabled after three days of failures), for a monitoring endpoint
+        that asks for it; a `*` endpoint would otherwise receive the news of its own
+        creation
 
 Any other kind (a circuit breaker's `idp.*`, management client bookkeeping) stays in the
 audit log only, and is never queued.
@@ -43,6 +45,23 @@ def family(kind: str) -> str:
 def queued(kind: str) -> bool:
     """Whether recording an event of this kind also queues it for delivery."""
     return "." in kind and family(kind) in ALL_FAMILIES
+
+
+def opt_in(kind: str) -> bool:
+    """Whether only an explicit subscription receives this kind (and so it is queued only
+    while an enabled endpoint has one: `SqlAuditRepo.record`)."""
+    return family(kind) in OPT_IN_FAMILIES
+
+
+def wants(
+    patterns: Iterable[str], organization_filter: str | None, kind: str,
+    organization_id: str | None,
+) -> bool:  # fmt: skip
+    """Whether an endpoint (its patterns, its organization filter) receives an event of
+    `kind` recorded for `organization_id`: the fan-out's rule, and the outbox's."""
+    if organization_filter is not None and organization_filter != organization_id:
+        return False
+    return subscribed(patterns, kind)
 
 
 def valid_pattern(pattern: str) -> bool:

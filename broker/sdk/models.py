@@ -100,6 +100,9 @@ class SamlSettings(ApiObject):
     subject_hint: bool
     strategy: str | None
     ca_certificates: tuple[Certificate, ...]
+    #: The IdP metadata URL Gatehouse re-reads (None: given by document or by hand).
+    #: Defaulted, so the SDK still reads an answer of a Gatehouse that predates it.
+    metadata_url: str | None = None
     #: For the IdP admin: the ACS (Reply) URL, the Audience, and Gatehouse's SP metadata.
     acs_url: str
     sp_entity_id: str

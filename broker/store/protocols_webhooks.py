@@ -44,6 +44,24 @@ class WebhookEndpointRepo(Protocol):
         """Remove it with its deliveries and attempts; NotFound if absent."""
         ...
 
+    # The worker's health bookkeeping: targeted, guarded updates, never a whole-row `save`
+    # of what it read before a request (an admin's change made meanwhile would be lost).
+
+    def mark_failing(self, endpoint_id: str, *, since: datetime) -> bool:
+        """Start a failing run at `since`, unless one is running; True if this call did."""
+        ...
+
+    def clear_failing(self, endpoint_id: str, *, now: datetime) -> bool:
+        """End a failing run (a success); True if one was running."""
+        ...
+
+    def disable_failing(self, seen: WebhookEndpoint, *, reason: str, now: datetime) -> bool:
+        """Disable the endpoint only if it is still as `seen`: enabled, in the same failing
+        run, unchanged since (`updated_at`). True if this call disabled it: of two workers
+        (or a worker and an admin's update) racing, at most one disables, and only the one
+        that did records the event; an endpoint re-enabled or edited meanwhile stays."""
+        ...
+
 
 class WebhookDeliveryRepo(Protocol):
     def take_outbox(self, *, limit: int) -> Sequence[AuditEvent]:
@@ -103,7 +121,14 @@ class WebhookDeliveryRepo(Protocol):
         """Oldest first."""
         ...
 
+    def resume(self, endpoint_id: str, *, now: datetime) -> int:
+        """Make every pending delivery of the endpoint due at `now` (it was re-enabled:
+        what it held while disabled goes out at once, not at its old backoff); how many."""
+        ...
+
     def purge_finished_before(self, before: datetime, *, limit: int) -> int:
         """Delete at most `limit` deliveries that ended (delivered or failed) at or before
-        `before`, with their attempts."""
+        `before`, and pending ones created at or before `before` of an endpoint that is
+        disabled (held, never attempted: they would otherwise never end), with their
+        attempts."""
         ...

@@ -28,16 +28,17 @@ import secrets as _secrets
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import httpx
 
 from broker.clock import Clock
 from broker.keys.crypto import KeyDecryptionError, SecretBox
+from broker.metrics import recording as metrics
 from broker.model.opaque import new_id
 from broker.model.records import AuditEvent
-from broker.model.webhook_catalogue import subscribed
+from broker.model.webhook_catalogue import wants
 from broker.model.webhooks import (
     DELIVERED,
     FAILED,
@@ -47,7 +48,7 @@ from broker.model.webhooks import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from broker.store import NotFound, Store, UnitOfWork
+from broker.store import Store, UnitOfWork
 from broker.upstream.bulkhead import BulkheadLimits, Bulkheads
 from broker.upstream.errors import UpstreamUnavailable
 from broker.upstream.outbound import OutboundPolicy
@@ -234,7 +235,7 @@ class WebhookWorker:
             counts.add("failed_attempts")
             return
         try:
-            with self._bulkheads.slot(f"webhook:{endpoint.id}", breaker=False):
+            with self._bulkheads.slot(metrics.WEBHOOK_SLOT + endpoint.id, breaker=False):
                 now = self._clock.now()
                 outcome = sender.send(
                     self._http, self._policy, url=endpoint.url, event=event, secrets=secrets,
@@ -295,46 +296,46 @@ class WebhookWorker:
                 )
             )  # fmt: skip
             if not (outcome.delivered and endpoint.failing_since is None):
-                _track_health(uow, endpoint.id, delivered=outcome.delivered, now=now)
+                _track_health(uow, endpoint, delivered=outcome.delivered, now=now)
+        metrics.webhook_attempt(outcome.error)  # once committed: an attempt on record
         return True
 
 
-def _track_health(uow: UnitOfWork, endpoint_id: str, *, delivered: bool, now: datetime) -> None:
+def _track_health(
+    uow: UnitOfWork, seen: WebhookEndpoint, *, delivered: bool, now: datetime
+) -> None:
     """An endpoint that has failed every attempt for `RETRY_WINDOW` is disabled, with an
-    event saying so; one success ends the failing run."""
-    try:
-        endpoint = uow.webhook_endpoints.get(endpoint_id)
-    except NotFound:  # deleted while its delivery was in flight
-        return
+    event saying so; one success ends the failing run.
+
+    `seen` is the endpoint as read before the request. Each change is a guarded UPDATE,
+    not a save of that copy: disabling happens only if the endpoint is still as seen
+    (enabled, the same failing run, not edited since), so two workers failing at once
+    disable it once, with one event, and an endpoint an admin re-enabled or changed while
+    the request was in flight stays enabled."""
+    endpoints = uow.webhook_endpoints
     if delivered:
-        if endpoint.failing_since is not None:
-            uow.webhook_endpoints.save(replace(endpoint, failing_since=None, updated_at=now))
+        endpoints.clear_failing(seen.id, now=now)
         return
-    if endpoint.failing_since is None:
-        uow.webhook_endpoints.save(replace(endpoint, failing_since=now, updated_at=now))
+    if seen.failing_since is None:
+        endpoints.mark_failing(seen.id, since=now)
         return
-    if endpoint.enabled and now - endpoint.failing_since >= RETRY_WINDOW:
-        uow.webhook_endpoints.save(
-            replace(endpoint, enabled=False, disabled_reason="failing", updated_at=now)
+    if now - seen.failing_since < RETRY_WINDOW:
+        return
+    if not endpoints.disable_failing(seen, reason="failing", now=now):
+        return
+    uow.audit.record(
+        AuditEvent(
+            at=now,
+            kind=DISABLED_KIND,
+            actor="gatehouse",
+            organization_id=seen.organization_id,
+            detail={"endpoint_id": seen.id, "failing_since": seen.failing_since.isoformat()},
         )
-        uow.audit.record(
-            AuditEvent(
-                at=now,
-                kind=DISABLED_KIND,
-                actor="gatehouse",
-                organization_id=endpoint.organization_id,
-                detail={
-                    "endpoint_id": endpoint.id,
-                    "failing_since": endpoint.failing_since.isoformat(),
-                },
-            )
-        )
+    )
 
 
 def _wants(endpoint: WebhookEndpoint, event: AuditEvent) -> bool:
-    if endpoint.organization_id is not None and endpoint.organization_id != event.organization_id:
-        return False
-    return subscribed(endpoint.event_types, event.kind)
+    return wants(endpoint.event_types, endpoint.organization_id, event.kind, event.organization_id)
 
 
 def _delivery(endpoint: WebhookEndpoint, event: AuditEvent, now: datetime) -> WebhookDelivery:

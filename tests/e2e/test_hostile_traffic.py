@@ -124,9 +124,9 @@ def test_a_flood_of_every_kind_leaves_nothing_once_purged(gatehouse: Harness) ->
     gatehouse.clock.advance(timedelta(hours=2))
     broker = gatehouse.client.app.state.broker  # type: ignore[attr-defined]
     broker.purger.purge()
-    # The sampled events that are webhook kinds (login.*) wait in the outbox until the
-    # webhook worker, which every instance runs beside the purge, has fanned them out (to
-    # no endpoint here): then nothing of them is left there either.
+    # The sampled events that are webhook kinds (login.*) are not even queued: no enabled
+    # endpoint wants them here. The webhook worker, which every instance runs beside the
+    # purge, finds nothing to fan out.
     broker.webhooks.run()
     after = counts(store)
     assert after == {**rows, "audit_events": rows["audit_events"] + SAMPLED_EVENTS}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,6 +40,9 @@ class Receiver:
     #: Seconds an `ok` answer waits first (a slow but healthy receiver).
     delay_seconds: float = 0.0
     received: list[Received] = field(default_factory=list)
+    #: Called once a request is read, before it is answered (a change made while the
+    #: worker waits on this request).
+    before_answer: Callable[[], object] | None = None
     stopping: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -66,6 +69,8 @@ class _Handler(BaseHTTPRequestHandler):
         with receiver.lock:
             headers = {k.lower(): v for k, v in self.headers.items()}
             receiver.received.append(Received(headers, body, behaviour))
+        if receiver.before_answer is not None:
+            receiver.before_answer()
         if behaviour == "ok":
             if receiver.delay_seconds:
                 time.sleep(receiver.delay_seconds)

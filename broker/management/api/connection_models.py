@@ -207,6 +207,11 @@ class SamlSettingsOut(BaseModel):
     subject_hint: bool = Field(description="the person's email sent in the AuthnRequest Subject")
     strategy: str | None
     ca_certificates: list[CertificateOut] = Field(description=_CA_CERTIFICATES)
+    metadata_url: str | None = Field(
+        description="read-only: the IdP metadata URL Gatehouse re-reads at least daily (new "
+        "signing certificates are trusted as the IdP publishes them); null when the IdP was "
+        "given by metadata_xml or field by field"
+    )
     acs_url: str = Field(description="for the IdP admin: the ACS (Reply) URL")
     sp_entity_id: str = Field(description="for the IdP admin: the Audience / SP entity ID")
     sp_metadata_url: str = Field(description="for the IdP admin: Gatehouse's SP metadata")

@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 
 from broker.model.records import AuditEvent
-from broker.model.webhook_catalogue import queued
+from broker.model.webhook_catalogue import opt_in, queued, wants
 from broker.store.protocols import EventQuery
 from broker.store.sql.batches import LIMIT, batched_delete, checked_limit
 from broker.store.sql.statements import (
@@ -26,10 +26,20 @@ from broker.store.sql.statements import (
     insert_unless_duplicate,
     keyset,
 )
-from broker.store.sql.tables import audit_events, replay_cache, webhook_outbox
+from broker.store.sql.tables import (
+    audit_events,
+    replay_cache,
+    webhook_endpoints,
+    webhook_outbox,
+)
 
 _INSERT_EVENT = insert_ignoring_duplicates(audit_events)
 _QUEUE_EVENT = webhook_outbox.insert()
+#: What the outbox asks of the enabled endpoints before queueing an opt-in kind: their
+#: patterns and organization filter, nothing secret.
+_SUBSCRIPTIONS = select(webhook_endpoints.c.event_types, webhook_endpoints.c.organization_id).where(
+    webhook_endpoints.c.enabled.is_(True)
+)
 _LIMIT = bindparam("p_limit", type_=Integer())
 _ORGANIZATION_ID = bindparam("p_organization_id", type_=audit_events.c.organization_id.type)
 _KIND = bindparam("p_kind", type_=audit_events.c.kind.type)
@@ -102,7 +112,8 @@ class SqlAuditRepo:
         """ON CONFLICT DO NOTHING: a duplicate id is AlreadyExists without a savepoint, and
         leaves the unit of work usable. An event an app may receive as a webhook
         (`webhook_catalogue.queued`) is also put in the outbox here, in the same
-        transaction: every call site that records a change queues its webhook, and a
+        transaction (an opt-in kind, `login.*`, only while an enabled endpoint wants
+        it): every call site that records a change queues its webhook, and a
         rolled-back change queues nothing."""
         params = {
             "id": event.id,
@@ -118,8 +129,22 @@ class SqlAuditRepo:
         }
         statement = _INSERT_EVENT.on(self._connection)
         insert_unless_duplicate(self._connection, statement, params, f"audit event {event.id!r}")
-        if queued(event.kind):
+        if queued(event.kind) and (not opt_in(event.kind) or self._wanted(event)):
             self._connection.execute(_QUEUE_EVENT, {"event_id": event.id, "at": event.at})
+
+    def _wanted(self, event: AuditEvent) -> bool:
+        """Whether an enabled endpoint would receive this opt-in event (a sign-in's
+        `login.*`): read in the event's own transaction, so an endpoint enabled before it
+        commits is seen. One small read (the enabled endpoints' patterns) in place of an
+        outbox row and a fan-out per sign-in that nobody listens to; not a per-process
+        cache, which another instance's new endpoint would leave stale and so lose
+        events. An endpoint enabled after the event committed is not owed it (as the
+        fan-out never owed a disabled endpoint the events recorded meanwhile)."""
+        rows = all_rows(self._connection, _SUBSCRIPTIONS, {})
+        return any(
+            wants(row.event_types, row.organization_id, event.kind, event.organization_id)
+            for row in rows
+        )
 
     def list(
         self, *, limit: int = 100, organization_id: str | None = None, kind: str | None = None

@@ -70,6 +70,34 @@ _SAVE_ENDPOINT = (
     )
 )
 _DELETE_ENDPOINT = delete(_E).where(_E.c.id == bindparam("p_id"))
+_ENDPOINT_AT = _E.c.updated_at.type
+_MARK_FAILING = (
+    update(_E)
+    .where(_E.c.id == bindparam("p_id"), _E.c.failing_since.is_(None))
+    .values(
+        failing_since=bindparam("p_since", type_=_ENDPOINT_AT),
+        updated_at=bindparam("p_since", type_=_ENDPOINT_AT),
+    )
+)
+_CLEAR_FAILING = (
+    update(_E)
+    .where(_E.c.id == bindparam("p_id"), _E.c.failing_since.is_not(None))
+    .values(failing_since=None, updated_at=bindparam("p_now", type_=_ENDPOINT_AT))
+)
+_DISABLE_FAILING = (
+    update(_E)
+    .where(
+        _E.c.id == bindparam("p_id"),
+        _E.c.enabled.is_(True),
+        _E.c.failing_since == bindparam("p_failing_since", type_=_ENDPOINT_AT),
+        _E.c.updated_at == bindparam("p_updated_at", type_=_ENDPOINT_AT),
+    )
+    .values(
+        enabled=False,
+        disabled_reason=bindparam("p_reason"),
+        updated_at=bindparam("p_now", type_=_ENDPOINT_AT),
+    )
+)
 
 
 def _take(locking: bool) -> Any:
@@ -155,10 +183,27 @@ _ATTEMPTS = (
     .where(webhook_attempts.c.delivery_id == bindparam("p_id"))
     .order_by(webhook_attempts.c.at, webhook_attempts.c.id)
 )
+_BEFORE = bindparam("p_before", type_=_AT)
 _PURGE_DELIVERIES = batched_delete(
     _D,
-    _D.c.status.in_((DELIVERED, FAILED)),
-    and_(_D.c.finished_at.is_not(None), _D.c.finished_at <= bindparam("p_before", type_=_AT)),
+    or_(
+        and_(
+            _D.c.status.in_((DELIVERED, FAILED)),
+            _D.c.finished_at.is_not(None),
+            _D.c.finished_at <= _BEFORE,
+        ),
+        # Held for a disabled endpoint (never attempted, so never ending) a retention long.
+        and_(
+            _D.c.status == PENDING,
+            _D.c.created_at <= _BEFORE,
+            _D.c.endpoint_id.in_(select(_E.c.id).where(_E.c.enabled.is_(False))),
+        ),
+    ),
+)
+_RESUME = (
+    update(_D)
+    .where(_D.c.endpoint_id == bindparam("p_endpoint_id"), _D.c.status == PENDING)
+    .values(next_attempt_at=bindparam("p_now", type_=_AT))
 )
 
 
@@ -195,6 +240,26 @@ class SqlWebhookEndpointRepo:
     def delete(self, endpoint_id: str) -> None:
         if affected(self._connection, _DELETE_ENDPOINT, {"p_id": endpoint_id}) != 1:
             raise NotFound(f"webhook endpoint {endpoint_id!r}")
+
+    def mark_failing(self, endpoint_id: str, *, since: datetime) -> bool:
+        params = {"p_id": endpoint_id, "p_since": since}
+        return affected(self._connection, _MARK_FAILING, params) == 1
+
+    def clear_failing(self, endpoint_id: str, *, now: datetime) -> bool:
+        params = {"p_id": endpoint_id, "p_now": now}
+        return affected(self._connection, _CLEAR_FAILING, params) == 1
+
+    def disable_failing(self, seen: WebhookEndpoint, *, reason: str, now: datetime) -> bool:
+        """One UPDATE whose WHERE is the state the decision was made on: on PostgreSQL a
+        concurrent writer's UPDATE waits for the row lock, then re-checks the WHERE against
+        the committed row, so the second of two disablers changes nothing."""
+        if seen.failing_since is None:
+            return False
+        params = {
+            "p_id": seen.id, "p_failing_since": seen.failing_since,
+            "p_updated_at": seen.updated_at, "p_reason": reason, "p_now": now,
+        }  # fmt: skip
+        return affected(self._connection, _DISABLE_FAILING, params) == 1
 
 
 class SqlWebhookDeliveryRepo:
@@ -309,6 +374,9 @@ class SqlWebhookDeliveryRepo:
     def attempts(self, delivery_id: str) -> Sequence[WebhookAttempt]:
         rows = all_rows(self._connection, _ATTEMPTS, {"p_id": delivery_id})
         return [_attempt(row) for row in rows]
+
+    def resume(self, endpoint_id: str, *, now: datetime) -> int:
+        return affected(self._connection, _RESUME, {"p_endpoint_id": endpoint_id, "p_now": now})
 
     def purge_finished_before(self, before: datetime, *, limit: int) -> int:
         params = {"p_before": before, LIMIT: checked_limit(limit)}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -258,3 +259,23 @@ def test_the_overview_says_when_gatehouse_cannot_reach_the_idp(world: MaintainWo
     world.clock.advance(timedelta(minutes=1))
     world.broker.management.connection_health.closed(connection.id)
     assert "cannot reach your identity provider" not in browser.get("/portal/").text
+
+
+def test_the_overview_shows_the_metadata_url_the_refresh_reads(world: MaintainWorld) -> None:
+    """Read-only: where Gatehouse re-reads the IdP's metadata, or that it reads none
+    (review of issue 16, finding 6)."""
+    org = world.organization()
+    by_hand = world.saml(org.id)
+    page = world.editing(org.id, by_hand).get(f"/portal/connections/{by_hand.id}").text
+    assert "Metadata URL" in page
+    assert "None: the settings were given by a metadata file or by hand" in page
+    url = "https://idp.example.test/app/metadata?tenant=a&amp=1"
+    refreshed = world.saml(org.id)
+    with world.store.unit_of_work() as uow:
+        uow.connections.save(
+            replace(refreshed, config={**refreshed.config, "metadata_url": url}),
+            expected_version=refreshed.version,
+        )
+    page = world.editing(org.id, refreshed).get(f"/portal/connections/{refreshed.id}").text
+    assert f"<code>{html.escape(url)}</code>" in page
+    assert "read again at least daily" in page

@@ -220,3 +220,20 @@ def test_logins_stop_routing_once_the_grace_is_over(store: Store, tmp_path: Path
         harness.clock.advance(DAY)
         harness.broker.scheduler.run_due()
         assert not sent_to_idp()
+
+
+def test_a_domain_whose_verification_events_were_purged_is_still_re_checked(
+    world: World,
+) -> None:
+    """The job reads the domain rows (`verified_by`, the token), not the audit log: a
+    domain verified longer ago than the events' retention is re-checked all the same
+    (review of issue 16, finding 7)."""
+    now = world.gatehouse.clock.now()
+    with world.gatehouse.store.unit_of_work() as uow:
+        assert uow.audit.list(organization_id=world.organization_id, kind="domain.verified")
+        uow.audit.purge_before(now, limit=10_000)
+        assert uow.audit.list(organization_id=world.organization_id) == []
+    world.zone.records.pop(RECORD)
+    assert world.tick() == ["{'failing': 1}"]
+    assert world.tick(7) == ["{'unverified': 1}"]
+    assert not world.routes()

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from broker.jobs import saml_metadata_refresh
+from broker.model.opaque import new_id
+from broker.model.portal import ConnectionTest, config_digest
 from broker.store import Store
 from broker.upstream.saml.xmlsig import pem_fingerprint
 from idp_simulator.keys import IdpKeys, generate
@@ -246,3 +248,88 @@ def test_a_document_given_by_hand_ends_the_refresh(hosted: RefreshWorld) -> None
     fetched = hosted.host.fetches
     assert hosted.refresh() == {}
     assert hosted.host.fetches == fetched
+
+
+def _passed_test_of_the_draft(world: RefreshWorld) -> None:
+    """What a passed portal test login of exactly the draft records."""
+    connection = world.current()
+    assert connection.draft is not None
+    with world.store.unit_of_work() as uow:
+        uow.connection_tests.add(
+            ConnectionTest(
+                id=new_id("tst"), organization_id=connection.organization_id,
+                connection_id=connection.id, config_digest=config_digest(connection.draft),
+                passed=True, reason=None, report={}, created_at=world.clock.now(),
+            )
+        )  # fmt: skip
+
+
+def test_a_pending_draft_follows_the_refresh_so_publishing_it_reverts_nothing(
+    rollover: RefreshWorld, keys: IdpKeys, next_keys: IdpKeys
+) -> None:
+    """An IT admin's draft (another setting changed) is pending while the refresh adds the
+    IdP's next certificate and later drops the retired one: the draft follows both, keeps
+    the admin's change, and publishing it keeps the refreshed trust (review of issue 16,
+    finding 5)."""
+    old, new = cert(keys), cert(next_keys)
+    drafts = rollover.gatehouse.broker.management.connection_drafts
+    connection = rollover.current()
+    org, cid = connection.organization_id, connection.id
+    drafts.change(ACTOR, org, cid, {"attribute_profile": "okta"})
+    logs_in(rollover)
+    post_rollover(rollover, "publish")
+    assert rollover.refresh() == {"changed": 1}
+    draft = rollover.current().draft
+    assert draft is not None
+    assert [pem_fingerprint(p) for p in draft["idp_certificates"]] == [old, new]
+    assert draft["attribute_profile"] == "okta"
+    [added] = rollover.events("connection.certificate_added")
+    assert added.detail["draft_updated"] is True
+    post_rollover(rollover, "switch")
+    logs_in(rollover)
+    post_rollover(rollover, "retire")
+    assert rollover.refresh() == {"changed": 1}
+    draft = rollover.current().draft
+    assert draft is not None
+    assert [pem_fingerprint(p) for p in draft["idp_certificates"]] == [new]
+    _passed_test_of_the_draft(rollover)
+    drafts.promote(ACTOR, org, cid)
+    published = rollover.current()
+    assert published.draft is None
+    assert published.config["attribute_profile"] == "okta"
+    assert fingerprints(rollover) == [new]
+    logs_in(rollover)
+
+
+def test_a_draft_that_changes_only_trust_the_refresh_also_made_is_no_longer_pending(
+    rollover: RefreshWorld, next_keys: IdpKeys
+) -> None:
+    """The admin drafted the IdP's next certificate by hand; the refresh trusts it too:
+    the draft now equals the active settings, so nothing is pending."""
+    drafts = rollover.gatehouse.broker.management.connection_drafts
+    connection = rollover.current()
+    drafts.add_certificate(
+        ACTOR, connection.organization_id, connection.id, next_keys.certificate_pem.decode()
+    )
+    assert rollover.current().draft is not None
+    post_rollover(rollover, "publish")
+    assert rollover.refresh() == {"changed": 1}
+    assert rollover.current().draft is None
+
+
+def test_a_draft_for_another_idp_is_left_as_the_admin_wrote_it(
+    rollover: RefreshWorld, keys: IdpKeys
+) -> None:
+    """The admin is moving the connection to another IdP (its entity ID): the refresh read
+    the current IdP's metadata, which says nothing about that one's certificates."""
+    drafts = rollover.gatehouse.broker.management.connection_drafts
+    connection = rollover.current()
+    drafts.change(
+        ACTOR, connection.organization_id, connection.id, {"idp_entity_id": "urn:another:idp"}
+    )
+    before = rollover.current().draft
+    post_rollover(rollover, "publish")
+    assert rollover.refresh() == {"changed": 1}
+    assert rollover.current().draft == before
+    [added] = rollover.events("connection.certificate_added")
+    assert added.detail["draft_updated"] is False

@@ -59,6 +59,7 @@ def test_saml_from_a_metadata_document_answers_what_the_idp_admin_needs(
         IDP_ENTITY_ID, SSO_URL, "redirect",
     )  # fmt: skip
     assert saml["attribute_profile"] == "okta"
+    assert saml["metadata_url"] is None  # given by document: nothing to re-read
     assert saml["acs_url"] == f"{ISSUER}/saml/{cid}/acs"
     assert saml["sp_entity_id"] == saml["sp_metadata_url"] == f"{ISSUER}/saml/{cid}/metadata"
     certificate = x509.load_pem_x509_certificate(upstreams.keys.certificate_pem)
@@ -81,6 +82,14 @@ def test_saml_from_a_metadata_url_is_fetched_by_gatehouse(
     created = create(connections_world, org, "saml", metadata_url=url)
     assert created["settings"]["idp_entity_id"] == IDP_ENTITY_ID
     assert [str(r.url) for r in upstreams.requests] == [url]
+    # Shown, read-only, where the refresh re-reads it (review of issue 16, finding 6).
+    assert created["settings"]["metadata_url"] == url
+    read = connections_world.admin().get(f"/organizations/{org}/connections/{created['id']}").json()
+    assert read["settings"]["metadata_url"] == url
+    schemas = connections_world.http.get("/api/v1/openapi.json").json()["components"]["schemas"]
+    shown = schemas["SamlSettingsOut"]["properties"]["metadata_url"]
+    assert "read-only" in shown["description"]
+    assert "metadata_url" in schemas["SamlSettingsOut"]["required"]
 
 
 def test_saml_from_the_idps_values_takes_a_certificate_as_pem_or_base64_der(

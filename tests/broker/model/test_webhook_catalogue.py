@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from broker.model.webhook_catalogue import queued, subscribed, valid_pattern
+from broker.model.webhook_catalogue import opt_in, queued, subscribed, valid_pattern, wants
 
 
 @pytest.mark.parametrize(
@@ -62,3 +62,13 @@ def test_valid_patterns(pattern: str) -> None:
 )  # fmt: skip
 def test_invalid_patterns(pattern: str) -> None:
     assert not valid_pattern(pattern)
+
+
+def test_an_endpoints_organization_filter_decides_before_its_patterns() -> None:
+    assert wants(("login.*",), None, "login.succeeded", "org_a")
+    assert wants(("login.*",), "org_a", "login.succeeded", "org_a")
+    assert not wants(("login.*",), "org_b", "login.succeeded", "org_a")
+    assert not wants(("*",), None, "login.succeeded", "org_a")
+    assert opt_in("login.failed")
+    assert opt_in("webhook_endpoint.disabled")
+    assert not opt_in("connection.updated")

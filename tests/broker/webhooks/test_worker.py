@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from svix.webhooks import WebhookVerificationError
 
+from broker.management.webhooks import EndpointChange
 from broker.model.records import AuditEvent
 from broker.model.webhooks import DELIVERED, FAILED, PENDING, RETRY_WINDOW, WebhookDelivery
 from broker.store import Store
@@ -342,3 +343,101 @@ def test_a_secret_that_cannot_be_decrypted_is_a_failed_attempt_not_a_stuck_claim
     _found, [attempt] = gatehouse.broker.management.webhooks.delivery(endpoint_id, delivery.id)
     assert attempt.error == "secret"
     assert (delivery.status, delivery.attempts) == (PENDING, 1)
+
+
+def test_an_endpoint_edited_while_its_failing_attempt_was_in_flight_is_not_disabled(
+    gatehouse: Gatehouse, start: Start, receiver: Receiver, store: Store
+) -> None:
+    """Three days of failures, but the admin fixes the URL while the last failing request
+    is in flight: the worker's decision was made on the endpoint before the edit, so it
+    disables nothing and records no event (review of issue 16, finding 1)."""
+    webhooks = gatehouse.broker.management.webhooks
+    endpoint_id, _secret = _subscribe(gatehouse, receiver.url)
+    gatehouse.organization("Acme")
+    receiver.behaviour = "error"
+    run = start()
+    run.run()
+    gatehouse.clock.advance(RETRY_WINDOW)
+    fixed = EndpointChange(url=receiver.url + "?fixed=1")
+    receiver.before_answer = lambda: webhooks.update(ACTOR, endpoint_id, fixed)
+    run.run()
+    endpoint = webhooks.get(endpoint_id)
+    assert endpoint.enabled
+    assert endpoint.url.endswith("?fixed=1")
+    with store.unit_of_work() as uow:
+        assert uow.audit.list(kind="webhook_endpoint.disabled") == []
+
+
+def test_an_endpoint_re_enabled_while_its_failing_attempt_was_in_flight_stays_enabled(
+    gatehouse: Gatehouse, start: Start, receiver: Receiver, store: Store
+) -> None:
+    """Disabled and re-enabled by the admin during the request: the failing run the
+    worker saw is over, so nothing is disabled."""
+    webhooks = gatehouse.broker.management.webhooks
+    endpoint_id, _secret = _subscribe(gatehouse, receiver.url)
+    gatehouse.organization("Acme")
+    receiver.behaviour = "error"
+    run = start()
+    run.run()
+    gatehouse.clock.advance(RETRY_WINDOW)
+
+    def off_and_on() -> None:
+        webhooks.update(ACTOR, endpoint_id, EndpointChange(enabled=False))
+        webhooks.update(ACTOR, endpoint_id, EndpointChange(enabled=True))
+
+    receiver.before_answer = off_and_on
+    run.run()
+    assert webhooks.get(endpoint_id).enabled
+    with store.unit_of_work() as uow:
+        assert uow.audit.list(kind="webhook_endpoint.disabled") == []
+
+
+def test_two_failing_attempts_settled_together_disable_once_with_one_event(
+    gatehouse: Gatehouse, start: Start, receiver: Receiver, store: Store
+) -> None:
+    """Both of the endpoint's slots fail at once after three days: one disables it, the
+    other finds it changed, and one event says so."""
+    endpoint_id, _secret = _subscribe(gatehouse, receiver.url)
+    gatehouse.organization("One")
+    gatehouse.organization("Two")
+    receiver.behaviour = "error"
+    run = start(per_endpoint=2)
+    run.run()
+    gatehouse.clock.advance(RETRY_WINDOW)
+    both_in = threading.Barrier(2, timeout=5)
+    receiver.before_answer = both_in.wait
+    run.run()
+    assert not gatehouse.broker.management.webhooks.get(endpoint_id).enabled
+    with store.unit_of_work() as uow:
+        assert len(uow.audit.list(kind="webhook_endpoint.disabled")) == 1
+
+
+def test_a_disabled_endpoint_holds_its_deliveries_and_re_enabling_resumes_them(
+    gatehouse: Gatehouse, start: Start, receiver: Receiver, store: Store
+) -> None:
+    """Disabled by hand while its deliveries back off: nothing is attempted, nothing fails,
+    however long it stays off; enabled again, what it held goes out at once (not at its
+    old backoff), with its original event ids (review of issue 16, finding 4)."""
+    webhooks = gatehouse.broker.management.webhooks
+    endpoint_id, _secret = _subscribe(gatehouse, receiver.url)
+    gatehouse.organization("Before")
+    receiver.behaviour = "error"
+    run = start()
+    run.run()
+    webhooks.update(ACTOR, endpoint_id, EndpointChange(enabled=False))
+    receiver.behaviour = "ok"
+    gatehouse.organization("While disabled")  # not queued for it: resend by hand
+    for _ in range(5):
+        gatehouse.clock.advance(timedelta(days=1))
+        run.run()
+    assert receiver.delivered() == []
+    [held] = _deliveries(gatehouse, endpoint_id)
+    assert (held.status, held.attempts) == (PENDING, 1)
+    webhooks.update(ACTOR, endpoint_id, EndpointChange(enabled=True))
+    with store.unit_of_work() as uow:
+        [updated] = uow.audit.list(kind="webhook_endpoint.updated", limit=1)
+    assert updated.detail["resumed_deliveries"] == "1"
+    run.run()
+    assert receiver.delivered_ids() == [held.event_id]
+    [resumed] = _deliveries(gatehouse, endpoint_id)
+    assert (resumed.status, resumed.attempts) == (DELIVERED, 2)
