@@ -1,0 +1,75 @@
+"""An independent SCIM 2.0 server on loopback for the simulator's SCIM client: scim2-server's
+in-memory storage behind its bearer-token WSGI application, in a threaded server. Tests
+read the storage directly to check what the pushed requests did."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+import pytest
+from scim2_models import ScimProvider
+from scim2_server.memory import InMemoryStorage
+from scim2_server.service import ScimService
+from scim2_server.testserver.application import BEARER_TOKEN_SCHEME, BearerTokenApplication
+from scim2_server.testserver.cli import ThreadingWSGIServer
+from scim2_server.utils import (
+    load_default_resource_types,
+    load_default_schemas,
+    load_default_service_provider_config,
+)
+
+TOKEN = "scim-test-token-0123456789"
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        """No access log on stderr."""
+
+
+@dataclass
+class ScimServer:
+    base_url: str
+    storage: InMemoryStorage
+
+    def users(self) -> list[dict[str, Any]]:
+        return self._of_type("User")
+
+    def groups(self) -> list[dict[str, Any]]:
+        return self._of_type("Group")
+
+    def _of_type(self, resource_type: str) -> list[dict[str, Any]]:
+        dumped = [r.model_dump() for r in self.storage.resources]
+        return [r for r in dumped if r["meta"]["resourceType"] == resource_type]
+
+    def user(self, user_name: str) -> dict[str, Any]:
+        found = [u for u in self.users() if u["userName"] == user_name]
+        assert len(found) == 1, found
+        return found[0]
+
+
+@pytest.fixture
+def scim_server() -> Iterator[ScimServer]:
+    config = load_default_service_provider_config()
+    config.authentication_schemes = [*(config.authentication_schemes or []), BEARER_TOKEN_SCHEME]
+    provider = ScimProvider.from_discovery(
+        load_default_schemas().values(), load_default_resource_types().values(), config=config
+    )
+    storage = InMemoryStorage()
+    app = BearerTokenApplication(
+        storage, provider, service=ScimService(provider, secret="x" * 32), bearer_tokens=[TOKEN]
+    )
+    server = make_server(
+        "127.0.0.1", 0, app, server_class=ThreadingWSGIServer, handler_class=QuietHandler
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield ScimServer(f"http://127.0.0.1:{server.server_port}/v2", storage)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
