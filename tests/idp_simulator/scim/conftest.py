@@ -51,13 +51,20 @@ class ScimServer:
         return found[0]
 
 
-@pytest.fixture
-def scim_server() -> Iterator[ScimServer]:
+@pytest.fixture(scope="session")
+def scim_provider() -> ScimProvider:
+    """RFC 7643's schemas and resource types, bearer tokens announced (built once: it is
+    the slow part, and read-only)."""
     config = load_default_service_provider_config()
     config.authentication_schemes = [*(config.authentication_schemes or []), BEARER_TOKEN_SCHEME]
-    provider = ScimProvider.from_discovery(
+    return ScimProvider.from_discovery(
         load_default_schemas().values(), load_default_resource_types().values(), config=config
     )
+
+
+@pytest.fixture
+def scim_server(scim_provider: ScimProvider) -> Iterator[ScimServer]:
+    provider = scim_provider
     storage = InMemoryStorage()
     app = BearerTokenApplication(
         storage, provider, service=ScimService(provider, secret="x" * 32), bearer_tokens=[TOKEN]
