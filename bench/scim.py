@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.console import say, stop_on_sigterm
@@ -31,7 +32,7 @@ from idp_simulator.scim.directory import DOMAIN, build_directory
 from idp_simulator.scim.scenarios import DIALECTS
 from idp_simulator.scim.sync import DirectorySync, Phase, PhaseSummary, run_parallel
 
-__all__ = ["cpu_seconds", "main", "mixed_updates"]
+__all__ = ["Update", "apply", "cpu_seconds", "main", "mixed_updates"]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -42,32 +43,42 @@ def cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def mixed_updates(sync: DirectorySync, count: int) -> list[Callable[[], object]]:
+@dataclass(frozen=True, slots=True)
+class Update:
+    kind: str
+    """rename, email, deactivate, reactivate or move."""
+    index: int
+    group: int = 0
+
+
+def mixed_updates(sync: DirectorySync, count: int) -> list[Update]:
     """`count` changes, deterministic, each on a different person where the directory has
     enough people: a fifth each of renames, email changes, deactivations, reactivations
-    (of someone deactivated earlier in the list) and moves from one group to another."""
+    (of someone deactivated just before in the list) and moves from one group to another."""
     people = sorted(sync.user_ids)
     groups = sorted(sync.group_ids)
-    work: list[Callable[[], object]] = []
-    for n in range(count):
-        if not people:
-            break
-        index = people[(n * 7) % len(people)]
-        kind = n % 5
-        if kind == 0:
-            user = sync.users[index]
-            work.append(lambda u=user: sync.update(u.renamed(u.family_name + "-R")))
-        elif kind == 1:
-            user = sync.users[index]
-            work.append(lambda u=user: sync.update(u.with_email(f"moved.{u.index}.{u.external_id[:8]}@{DOMAIN}")))
-        elif kind == 2:
-            work.append(lambda i=index: sync.set_active(i, active=False))
-        elif kind == 3:
-            earlier = people[((n - 1) * 7) % len(people)]
-            work.append(lambda i=earlier: sync.set_active(i, active=True))
-        elif len(groups) > 1:
-            work.append(lambda i=index, n=n: _move(sync, i, groups[n % len(groups)]))
-    return work
+    kinds = ("rename", "email", "deactivate", "reactivate", "move")
+    updates: list[Update] = []
+    for n in range(count if people else 0):
+        kind = kinds[n % 5]
+        if kind == "move" and len(groups) < 2:
+            kind = "rename"
+        step = n - 1 if kind == "reactivate" else n
+        index = people[(step * 7) % len(people)]
+        updates.append(Update(kind, index, groups[n % len(groups)] if groups else 0))
+    return updates
+
+
+def apply(sync: DirectorySync, update: Update) -> None:
+    user = sync.users[update.index]
+    if update.kind == "rename":
+        sync.update(user.renamed(user.family_name + "-R"))
+    elif update.kind == "email":
+        sync.update(user.with_email(f"moved.{user.index}.{user.external_id[:8]}@{DOMAIN}"))
+    elif update.kind in ("deactivate", "reactivate"):
+        sync.set_active(update.index, active=update.kind == "reactivate")
+    else:
+        _move(sync, update.index, update.group)
 
 
 def _move(sync: DirectorySync, index: int, to_group: int) -> None:
@@ -94,7 +105,9 @@ def _line(summary: PhaseSummary, cpu: float | None) -> str:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.scim", allow_abbrev=False)
     parser.add_argument("--url", required=True, help="the SCIM base URL")
-    parser.add_argument("--token-file", type=Path, help=f"the bearer token's file (or ${TOKEN_ENV})")
+    parser.add_argument(
+        "--token-file", type=Path, help=f"the bearer token's file (or ${TOKEN_ENV})"
+    )
     parser.add_argument("--dialect", choices=sorted(DIALECTS), default="okta")
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--groups", type=int, default=500)
@@ -150,7 +163,7 @@ def _users(sync: DirectorySync, current: Phase) -> None:
 
 
 def _updates(sync: DirectorySync, count: int) -> None:
-    run_parallel(lambda work: work(), mixed_updates(sync, count), sync.concurrency)
+    run_parallel(lambda update: apply(sync, update), mixed_updates(sync, count), sync.concurrency)
 
 
 if __name__ == "__main__":

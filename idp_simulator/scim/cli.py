@@ -24,7 +24,7 @@ from idp_simulator.scim.scenarios import DIALECTS, SCENARIOS, ScenarioSummary, p
 
 __all__ = ["TOKEN_ENV", "format_summary", "main"]
 
-TOKEN_ENV = "IDP_SIM_SCIM_TOKEN"
+TOKEN_ENV = "IDP_SIM_SCIM_TOKEN"  # noqa: S105 (a variable name, not a secret)
 MAX_USERS = 100_000
 MAX_GROUPS = 10_000
 
@@ -87,7 +87,7 @@ def load_token(token_file: Path | None, environ: Mapping[str, str]) -> str:
 def format_summary(summary: ScenarioSummary, *, requests: bool = False) -> str:
     lines = [f"scenario {summary.scenario} ({summary.dialect}): {summary.requests} requests"]
     for phase in summary.phases:
-        statuses = ", ".join(f"{status}×{count}" for status, count in phase.statuses.items())
+        statuses = ", ".join(f"{status} x{count}" for status, count in phase.statuses.items())
         lines.append(
             f"  {phase.name}: {phase.requests} requests in {phase.seconds:.2f} s "
             f"({phase.per_second:.0f}/s), p50 {phase.p50_ms:.1f} ms, p99 {phase.p99_ms:.1f} ms;"

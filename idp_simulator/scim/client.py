@@ -108,9 +108,7 @@ class ScimClient:
         self._unanswered = 0
         self.base_url = parse_base_url(base_url)
         self._path_prefix = urlsplit(self.base_url).path
-        limits = httpx.Limits(
-            max_connections=concurrency, max_keepalive_connections=concurrency
-        )
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         self._http = httpx.Client(
             base_url=self.base_url + "/",
             headers={
@@ -187,7 +185,9 @@ class ScimClient:
 
     def _record(self, method: str, path: str, status: int, started: float, error: str = "") -> None:
         latency = (time.perf_counter() - started) * 1000.0
-        exchange = Exchange(method=method, path=path, status=status, latency_ms=latency, error=error)
+        exchange = Exchange(
+            method=method, path=path, status=status, latency_ms=latency, error=error
+        )
         with self._lock:
             self._exchanges.append(exchange)
             self.recorded_total += 1

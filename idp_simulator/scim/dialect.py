@@ -91,7 +91,9 @@ class Dialect(ABC):
         """The POST /Users body this vendor sends."""
 
     @abstractmethod
-    def update_user(self, client: ScimClient, user_id: str, before: SimUser, after: SimUser) -> Answer:
+    def update_user(
+        self, client: ScimClient, user_id: str, before: SimUser, after: SimUser
+    ) -> Answer:
         """A profile change (name, email, userName) the vendor's way."""
 
     @abstractmethod

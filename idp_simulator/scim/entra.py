@@ -79,11 +79,17 @@ class EntraDialect(Dialect):
             "roles": [],
         }
 
-    def update_user(self, client: ScimClient, user_id: str, before: SimUser, after: SimUser) -> Answer:
+    def update_user(
+        self, client: ScimClient, user_id: str, before: SimUser, after: SimUser
+    ) -> Answer:
         operations: list[dict[str, Any]] = []
         if after.family_name != before.family_name or after.given_name != before.given_name:
-            operations.append({"op": "Replace", "path": "name.familyName", "value": after.family_name})
-            operations.append({"op": "Replace", "path": "name.givenName", "value": after.given_name})
+            operations.append(
+                {"op": "Replace", "path": "name.familyName", "value": after.family_name}
+            )
+            operations.append(
+                {"op": "Replace", "path": "name.givenName", "value": after.given_name}
+            )
             operations.append({"op": "Replace", "value": {"displayName": after.display_name}})
         if after.email != before.email:
             operations.append(
@@ -93,7 +99,9 @@ class EntraDialect(Dialect):
             operations.append({"op": "Replace", "path": "userName", "value": after.user_name})
         if not operations:
             return Answer(status=204, body=None)
-        return client.send("PATCH", f"Users/{user_id}", body={"schemas": [PATCH_OP], "Operations": operations})
+        return client.send(
+            "PATCH", f"Users/{user_id}", body={"schemas": [PATCH_OP], "Operations": operations}
+        )
 
     def set_active(self, client: ScimClient, user_id: str, user: SimUser, active: bool) -> Answer:
         operation = {"op": "Replace", "path": "active", "value": "True" if active else "False"}

@@ -70,7 +70,9 @@ class OktaDialect(Dialect):
             "active": user.active,
         }
 
-    def update_user(self, client: ScimClient, user_id: str, before: SimUser, after: SimUser) -> Answer:
+    def update_user(
+        self, client: ScimClient, user_id: str, before: SimUser, after: SimUser
+    ) -> Answer:
         client.send("GET", f"Users/{user_id}")
         return client.send("PUT", f"Users/{user_id}", body={"id": user_id, **self.user_body(after)})
 
@@ -106,8 +108,7 @@ class OktaDialect(Dialect):
         answer = Answer(status=204, body=None)
         for batch in self.batches(member_ids, self.member_batch):
             operations = [
-                {"op": "remove", "path": f"members[value eq {quoted(member)}]"}
-                for member in batch
+                {"op": "remove", "path": f"members[value eq {quoted(member)}]"} for member in batch
             ]
             body = {"schemas": [PATCH_OP], "Operations": operations}
             answer = client.send("PATCH", f"Groups/{group_id}", body=body)

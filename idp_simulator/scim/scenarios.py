@@ -14,8 +14,9 @@ is the point of the simulator.
 | rename | one person's family name changed |
 | email_change | one person's work email (and userName) changed |
 | group_churn | half of a group's members removed, members of another group added |
-| retried_create | a new person POSTed twice, one after the other (a retry after a timeout), then another POSTed twice at once: one account each |
-| mass_deactivation | half of the people deactivated at once, then every user read back page by page |
+| retried_create | a new person POSTed twice in a row (a retry after a timeout), another |
+| | POSTed twice at once: one account each |
+| mass_deactivation | half of the people deactivated at once, all read back page by page |
 """
 
 from __future__ import annotations
@@ -146,7 +147,7 @@ def retried_create(sync: DirectorySync) -> None:
     §3.3); either way it must keep one account."""
     with sync.phase("retried create", expected=EXPECTED | {409}) as phase:
         base = len(sync.directory.users)
-        late, racing = _newcomer(sync, base), _newcomer(sync, base + 1)
+        late, racing = _newcomer(base), _newcomer(base + 1)
         first = sync.dialect.create_user(sync.client, late)
         second = sync.dialect.create_user(sync.client, late)
         phase.check(first.status == 201, f"the first POST answered {first.status}")
@@ -189,7 +190,7 @@ def _first_known(sync: DirectorySync, phase: Phase) -> int | None:
     return min(sync.user_ids)
 
 
-def _newcomer(sync: DirectorySync, index: int) -> SimUser:
+def _newcomer(index: int) -> SimUser:
     """A person not in the directory (index past its end), unique to this run's target."""
     token = uuid.uuid4().hex[:12]
     email = f"new.{index}.{token}@{DOMAIN}"

@@ -67,7 +67,13 @@ KNOWN = {
     raw=st.booleans(),
 )
 @example(
-    form=[("url", "LOCAL"), ("token", TOKEN), ("users", "2"), ("groups", "1"), ("scenario", "leaver")],
+    form=[
+        ("url", "LOCAL"),
+        ("token", TOKEN),
+        ("users", "2"),
+        ("groups", "1"),
+        ("scenario", "leaver"),
+    ],
     key_kind="valid",
     raw=False,
 )

@@ -26,7 +26,7 @@ TOKEN = "scim-test-token-0123456789"
 
 
 class QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """No access log on stderr."""
 
 

@@ -79,12 +79,16 @@ def test_no_token_and_bad_arguments_are_usage_errors(tmp_path: Path, capsys):
     assert "unrecognized arguments: --token" in usage_error(
         capsys, "push", "--url", "http://x/v2", "--token", "t", env=token
     )
-    missing = usage_error(capsys, "push", "--url", "http://x/v2", "--token-file", str(tmp_path / "no"))
+    missing = usage_error(
+        capsys, "push", "--url", "http://x/v2", "--token-file", str(tmp_path / "no")
+    )
     assert "cannot read the token file" in missing
     empty = tmp_path / "empty"
     empty.write_text("\n")
     assert "no bearer token" in usage_error(
         capsys, "push", "--url", "http://x/v2", "--token-file", str(empty)
     )
-    assert "whole number" in usage_error(capsys, "push", "--url", "http://x/v2", "--users", "²", env=token)
+    assert "whole number" in usage_error(
+        capsys, "push", "--url", "http://x/v2", "--users", "²", env=token
+    )
     assert "invalid choice" in usage_error(capsys, "scenario", "nope", "--url", "http://x/v2")

@@ -5,6 +5,7 @@ and refuses a form it did not issue."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import pytest
 from starlette.testclient import TestClient
@@ -15,7 +16,7 @@ from tests.idp_simulator.scim.conftest import TOKEN, ScimServer
 
 
 @pytest.fixture
-def page(keys) -> TestClient:
+def page(keys) -> Iterator[TestClient]:
     config = SimulatorConfig(
         base_url="http://127.0.0.1:7000", key_dir=None, allowed_acs_prefixes=DEFAULT_ALLOWED_ACS
     )

@@ -84,7 +84,9 @@ def test_group_churn_removes_and_adds_members(scim_server, dialect):
     summary = run(scim_server, "group_churn", dialect)
     assert summary.failures == ()
     by_id = {u["id"]: u["userName"] for u in scim_server.users()}
-    group = next(g for g in scim_server.groups() if g["displayName"] == DIRECTORY.groups[0].display_name)
+    group = next(
+        g for g in scim_server.groups() if g["displayName"] == DIRECTORY.groups[0].display_name
+    )
     members = {by_id[m["value"]] for m in group.get("members") or []}
     first = [DIRECTORY.users[i].user_name for i in DIRECTORY.groups[0].members]
     second = [DIRECTORY.users[i].user_name for i in DIRECTORY.groups[1].members]
@@ -97,7 +99,9 @@ def test_a_retried_create_leaves_one_account(scim_server, dialect):
     assert summary.failures == ()
     newcomers = [u for u in scim_server.users() if u["userName"].startswith("new.")]
     assert len(newcomers) == 2
-    posts = [e.status for e in summary.exchanges if e.method == "POST" and e.path.endswith("/Users")]
+    posts = [
+        e.status for e in summary.exchanges if e.method == "POST" and e.path.endswith("/Users")
+    ]
     assert posts[-4:].count(409) == 2
 
 
