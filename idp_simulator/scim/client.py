@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 
@@ -160,17 +160,18 @@ class ScimClient:
         """One request to `{base}/{path}`; the answer, whatever it is."""
         content = None if body is None else json.dumps(body).encode()
         headers = {"Content-Type": MEDIA_TYPE} if body is not None else {}
-        shown = self._path_prefix + "/" + path.lstrip("/")
+        target = path.lstrip("/")
         if params:
-            shown += "?" + str(httpx.QueryParams(dict(params)))
+            # %20, not the form encoding's "+": what the vendors send, and what a server
+            # that percent-decodes its query (RFC 3986, not HTML forms) reads as a space.
+            target += "?" + urlencode(dict(params), quote_via=quote, safe="")
+        shown = self._path_prefix + "/" + target
         started = time.perf_counter()
         if self._give_up_after is not None and self._unanswered >= self._give_up_after:
             self._record(method, shown, 0, started, "not sent: the target stopped answering")
             return Answer(status=0, body=None)
         try:
-            response = self._http.request(
-                method, path.lstrip("/"), content=content, headers=headers, params=params
-            )
+            response = self._http.request(method, target, content=content, headers=headers)
         except httpx.HTTPError as exc:
             self._unanswered += 1
             self._record(method, shown, 0, started, type(exc).__name__)

@@ -108,6 +108,7 @@ def email_change(sync: DirectorySync) -> None:
         if index is None:
             return
         user = sync.users[index]
+        was_active = (_user(sync, index) or {}).get("active")
         after = user.with_email(f"changed.{user.index}.{user.external_id[:6]}@{DOMAIN}")
         sync.update(after)
         found = _user(sync, index) or {}
@@ -116,7 +117,10 @@ def email_change(sync: DirectorySync) -> None:
         phase.check(after.email in values, f"the new email is not among {values!r}")
         phase.check(user.email not in values, "the old email is still listed")
         phase.check(found.get("userName") == after.user_name, "userName did not follow")
-        phase.check(found.get("active") is True, "the email change deactivated the user")
+        phase.check(
+            found.get("active") == was_active,
+            f"active went from {was_active!r} to {found.get('active')!r} with the email",
+        )
 
 
 def group_churn(sync: DirectorySync) -> None:

@@ -4,10 +4,13 @@ read the storage directly to check what the pushed requests did."""
 
 from __future__ import annotations
 
+import io
+import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
@@ -30,10 +33,46 @@ class QuietHandler(WSGIRequestHandler):
         """No access log on stderr."""
 
 
+@dataclass(frozen=True)
+class Received:
+    method: str
+    path: str
+    query: str
+    body: Any
+
+
+class Recorder:
+    """WSGI middleware keeping what arrived (method, path, query, JSON body): the tests
+    check the wire shape each dialect sends, as the server saw it."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.received: list[Received] = []
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(raw)
+        self.received.append(
+            Received(
+                method=environ["REQUEST_METHOD"],
+                path=environ["PATH_INFO"],
+                query=unquote(environ.get("QUERY_STRING", "")),
+                body=json.loads(raw) if raw else None,
+            )
+        )
+        return self.app(environ, start_response)
+
+
 @dataclass
 class ScimServer:
     base_url: str
     storage: InMemoryStorage
+    recorder: Recorder
+
+    @property
+    def received(self) -> list[Received]:
+        return list(self.recorder.received)
 
     def users(self) -> list[dict[str, Any]]:
         return self._of_type("User")
@@ -69,13 +108,14 @@ def scim_server(scim_provider: ScimProvider) -> Iterator[ScimServer]:
     app = BearerTokenApplication(
         storage, provider, service=ScimService(provider, secret="x" * 32), bearer_tokens=[TOKEN]
     )
+    recorder = Recorder(app)
     server = make_server(
-        "127.0.0.1", 0, app, server_class=ThreadingWSGIServer, handler_class=QuietHandler
+        "127.0.0.1", 0, recorder, server_class=ThreadingWSGIServer, handler_class=QuietHandler
     )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield ScimServer(f"http://127.0.0.1:{server.server_port}/v2", storage)
+        yield ScimServer(f"http://127.0.0.1:{server.server_port}/v2", storage, recorder)
     finally:
         server.shutdown()
         server.server_close()
