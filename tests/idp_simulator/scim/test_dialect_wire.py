@@ -4,6 +4,8 @@ fails here."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from idp_simulator.scim.client import ScimClient
 from idp_simulator.scim.directory import build_directory
 from idp_simulator.scim.scenarios import play
@@ -19,7 +21,7 @@ def played(server: ScimServer, scenario: str, dialect: str) -> list[Received]:
     return server.received
 
 
-def operations(received: list[Received], method: str, prefix: str) -> list[dict]:
+def operations(received: list[Received], method: str, prefix: str) -> list[dict[str, Any]]:
     return [
         op
         for r in received
