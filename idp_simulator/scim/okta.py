@@ -20,9 +20,12 @@ What this dialect sends, and why each is a quirk a server must survive:
   (never DELETE);
 - groups are looked up by displayName (Group Push links a group of the same name), created
   with `members: []`, then filled by `PATCH` `add` on `path: "members"` with a value list;
-  removals are one `remove` op a member on `members[value eq "..."]`, lower-case, as in
-  Okta's reference (a `remove` on plain `members` would drop every member, RFC 7644
-  §3.5.2.2, so Okta names each one).
+  removals are one `remove` op a member on `members[value eq "..."]`, lower-case. That
+  form is how we remember Okta's reference showing a removal; the stored excerpts we could
+  read here do not include that example, so it is the one request of this module not
+  checked against a quoted source. The other reading, `remove` on plain `members` with a
+  value list, has no meaning in RFC 7644 §3.5.2.2 (`remove` takes no value; on a plain
+  multi-valued path it drops every member), and scim2-server refuses it with 400.
 """
 
 from __future__ import annotations
