@@ -113,3 +113,23 @@ def test_mass_deactivation_deactivates_half_and_pages_through_all(scim_server, d
     assert len(inactive) == 6
     pages = [e for e in summary.exchanges if "startIndex=" in e.path and "count=7" in e.path]
     assert len(pages) == 2
+
+
+@pytest.mark.parametrize(
+    ("scenario", "complaint"),
+    [
+        ("leaver", "is not shown inactive"),
+        ("rename", "familyName is"),
+        ("email_change", "the new email is not among"),
+        ("group_churn", "members are"),
+        ("mass_deactivation", "still shown active"),
+    ],
+)
+def test_a_server_that_answers_yes_and_does_nothing_is_caught(scim_server, scenario, complaint):
+    """PATCH (and PUT) answered 204 but never applied: every status is a success, and only
+    the read-back shows the change did not happen."""
+    run(scim_server, "initial_sync", "entra")
+    scim_server.recorder.ignored.update({"PATCH", "PUT"})
+    summary = run(scim_server, scenario, "entra" if scenario != "rename" else "okta")
+    assert all(200 <= status < 300 for status in summary.statuses)
+    assert any(complaint in failure for failure in summary.failures), summary.failures
