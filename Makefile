@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check audit lint bench bench-isolation bench-webhooks clean
+.PHONY: run test check audit lint bench bench-isolation bench-webhooks bench-scim clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,13 @@ bench-isolation: $(STAMP)
 ## BENCH_ARGS="--events 5000 --database-url postgresql+psycopg://postgres@127.0.0.1/test".
 bench-webhooks: $(STAMP)
 	$(BIN)/python -m bench.webhooks $(BENCH_ARGS)
+
+## SCIM provisioning as Okta or Entra would (issue 17): initial sync of 10,000 users and 500
+## groups, then 1,000 mixed updates; requests/s and p50/p99 per phase, the server's CPU per
+## request with --cpu-pid. For now the driver only: start a SCIM server, then
+## make bench-scim BENCH_ARGS="--url http://127.0.0.1:8000/scim/v2/ID --token-file F --cpu-pid PID".
+bench-scim: $(STAMP)
+	$(BIN)/python -m bench.scim $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .coverage .coverage.* .mypy_cache .ruff_cache .pytest_cache

@@ -1,4 +1,5 @@
 """`python -m idp_simulator`: serve the simulator on IDP_SIM_HOST:IDP_SIM_PORT (127.0.0.1:7000).
+`python -m idp_simulator scim ...` provisions a SCIM service instead (`idp_simulator.scim.cli`).
 
 At start-up it prints the SAML metadata URL and the OIDC issuer and client (with the client
 secret when it was generated).
@@ -20,7 +21,13 @@ from idp_simulator.app import create_app
 from idp_simulator.config import SimulatorConfig
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["scim"]:
+        # Imported here: serving the simulator does not need the SCIM client.
+        from idp_simulator.scim.cli import main as scim_main
+
+        raise SystemExit(scim_main(args[1:]))
     try:
         config = SimulatorConfig.from_env()
     except ValueError as exc:

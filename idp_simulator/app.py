@@ -29,6 +29,8 @@ from idp_simulator.pending import PendingRequests
 from idp_simulator.saml.authn_request import AuthnRequestError, AuthnRequestInfo, Binding
 from idp_simulator.saml.idp import PostBack, SimulatedIdp
 from idp_simulator.saml.scenarios import DESCRIPTIONS
+from idp_simulator.scim.form import DEFAULTS as SCIM_DEFAULTS
+from idp_simulator.scim.routes import ScimConsole, scim_routes
 from idp_simulator.web import (
     SECURITY_HEADERS,
     Pages,
@@ -69,6 +71,7 @@ def create_app(
     pending = PendingRequests[AuthnRequestInfo]()
     scenarios = [(scenario.value, text) for scenario, text in DESCRIPTIONS.items()]
     pages = Pages(_HERE / "templates", {"scenarios": scenarios})
+    scim = ScimConsole()
 
     def login_page(
         request: Request,
@@ -99,6 +102,7 @@ def create_app(
             "oidc_discovery_url": f"{config.oidc_issuer}/.well-known/openid-configuration",
             "oidc_client_id": config.oidc_client_id,
             "oidc_scenarios": OIDC_SCENARIOS,
+            **scim.form_context(dict(SCIM_DEFAULTS)),
         }
         return pages.render(request, "home.html", context)
 
@@ -184,6 +188,7 @@ def create_app(
             Route("/sso", sso, methods=["GET", "POST"]),
             Route("/sso/login", login, methods=["POST"], name="login"),
             Route("/replay", replay, methods=["GET"], name="replay"),
+            *scim_routes(pages, scim),
             Mount("/oidc", routes=oidc_routes(op, pages), name="oidc"),
             Mount("/static", StaticFiles(directory=_HERE / "static"), name="static"),
         ],
