@@ -183,6 +183,9 @@ class RetentionSettings:
     audit_retention: timedelta = timedelta(days=400)
     portal_link_retention: timedelta = timedelta(days=30)
     connection_test_retention: timedelta = timedelta(days=30)
+    #: The SCIM request log a directory's page shows (`directory_requests`): recent
+    #: requests only, also capped per directory by count.
+    directory_request_retention: timedelta = timedelta(days=7)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
