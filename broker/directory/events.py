@@ -41,10 +41,16 @@ def user_detail(user: DirectoryUser) -> dict[str, Any]:
 
 
 def group_detail(group: DirectoryGroup) -> dict[str, Any]:
-    return {"group_id": group.id, "display_name": group.display_name, "external_id": group.external_id}
+    return {
+        "group_id": group.id,
+        "display_name": group.display_name,
+        "external_id": group.external_id,
+    }
 
 
-def record(uow: UnitOfWork, context: EventContext, kind: str, at: datetime, detail: dict[str, Any]) -> None:
+def record(
+    uow: UnitOfWork, context: EventContext, kind: str, at: datetime, detail: dict[str, Any]
+) -> None:
     uow.audit.record(
         AuditEvent(
             at=at,

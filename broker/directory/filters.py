@@ -15,8 +15,8 @@ from typing import Any
 
 from scim2_models import InvalidFilterException
 from scim2_models.path.expressions import (
-    Comparison,
     CompareOperator,
+    Comparison,
     FilterNode,
     LogicalExpr,
     LogicalOperator,
@@ -126,9 +126,8 @@ def _attribute(path: Any, allowed: frozenset[str], schema: str) -> str:
     name = next((a for a in allowed if a.lower() == path.attr.lower()), None)
     if name is None:
         raise InvalidFilterException(detail=f"cannot filter on {path}")
-    if path.sub_attr is not None:
-        if _VALUE_OF.get(name) != path.sub_attr.lower():
-            raise InvalidFilterException(detail=f"cannot filter on {path}")
+    if path.sub_attr is not None and _VALUE_OF.get(name) != path.sub_attr.lower():
+        raise InvalidFilterException(detail=f"cannot filter on {path}")
     return name
 
 

@@ -7,7 +7,15 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from scim2_models import Resource, ResourceType, ScimProvider, ServiceProviderConfig
+from scim2_models import (
+    Context,
+    Resource,
+    ResourceType,
+    ResponseParameters,
+    ScimProvider,
+    ServiceProviderConfig,
+)
+from scim2_server.responses import ScimResponse
 from scim2_server.service import ScimService
 from scim2_server.utils import load_default_resource_types, load_default_schemas
 
@@ -43,9 +51,26 @@ def provider() -> ScimProvider:
     )
 
 
+class GatehouseScimService(ScimService):
+    """scim2-server's service with one change: a PATCH answers 200 with the resource
+    (RFC 7644 §3.5.2 allows 200 or 204). Okta reads the user from the PATCH answer, and
+    Entra's validator expects it."""
+
+    def patch_response(
+        self,
+        base_url: str,
+        resource: Resource[Any],
+        response_parameters: ResponseParameters[Any],
+    ) -> ScimResponse:
+        published = self.publish(base_url, resource)
+        return self.resource_response(
+            published, Context.RESOURCE_REPLACEMENT_RESPONSE, response_parameters
+        )
+
+
 @functools.cache
 def service() -> ScimService:
-    return ScimService(provider())
+    return GatehouseScimService(provider())
 
 
 def resource_type(name: str) -> ResourceType:

@@ -52,7 +52,13 @@ def email_values(resource: Resource[Any]) -> tuple[tuple[str, ...], str | None]:
 
 
 def new_user(
-    resource: Resource[Any], *, user_id: str, directory_id: str, version: int, created_at: datetime, now: datetime
+    resource: Resource[Any],
+    *,
+    user_id: str,
+    directory_id: str,
+    version: int,
+    created_at: datetime,
+    now: datetime,
 ) -> DirectoryUser:
     emails, primary = email_values(resource)
     display = getattr(resource, "display_name", None)
@@ -73,7 +79,13 @@ def new_user(
 
 
 def new_group(
-    resource: Resource[Any], *, group_id: str, directory_id: str, version: int, created_at: datetime, now: datetime
+    resource: Resource[Any],
+    *,
+    group_id: str,
+    directory_id: str,
+    version: int,
+    created_at: datetime,
+    now: datetime,
 ) -> DirectoryGroup:
     return DirectoryGroup(
         id=group_id,
@@ -103,7 +115,11 @@ def _meta(kind: str, created: datetime, updated: datetime, version: int) -> dict
 
 
 def user_resource(model: type[Resource[Any]], user: DirectoryUser) -> Resource[Any]:
-    data = {**user.resource, "id": user.id, "meta": _meta("User", user.created_at, user.updated_at, user.version)}
+    data = {
+        **user.resource,
+        "id": user.id,
+        "meta": _meta("User", user.created_at, user.updated_at, user.version),
+    }
     return model.model_validate(data, scim_ctx=Context.DEFAULT)
 
 

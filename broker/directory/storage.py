@@ -80,7 +80,11 @@ class DirectoryStorage(ScimStorage):
         if kind == "User":
             return user_resource(self._models["User"], self._user(resource_id))
         group = self._group(resource_id)
-        members = self._uow.directory_groups.members(group.id) if _wants_members(response_parameters) else None
+        members = (
+            self._uow.directory_groups.members(group.id)
+            if _wants_members(response_parameters)
+            else None
+        )
         return group_resource(self._models["Group"], group, members)
 
     def search(
@@ -100,12 +104,16 @@ class DirectoryStorage(ScimStorage):
         if kind == "User":
             users = self._uow.directory_users.search(self._directory_id, where, page)
             model = self._models["User"]
-            return SearchPage(total=users.total, resources=[user_resource(model, u) for u in users.items])
+            return SearchPage(
+                total=users.total, resources=[user_resource(model, u) for u in users.items]
+            )
         groups = self._uow.directory_groups.search(self._directory_id, where, page)
         with_members = _wants_members(search_request)
         model = self._models["Group"]
         resources = [
-            group_resource(model, g, self._uow.directory_groups.members(g.id) if with_members else None)
+            group_resource(
+                model, g, self._uow.directory_groups.members(g.id) if with_members else None
+            )
             for g in groups.items
         ]
         return SearchPage(total=groups.total, resources=resources)
@@ -116,7 +124,12 @@ class DirectoryStorage(ScimStorage):
         now = self._clock.now()
         if self._kind(resource_type) == "User":
             user = new_user(
-                resource, user_id=new_id("dsu"), directory_id=self._directory_id, version=1, created_at=now, now=now
+                resource,
+                user_id=new_id("dsu"),
+                directory_id=self._directory_id,
+                version=1,
+                created_at=now,
+                now=now,
             )
             try:
                 self._uow.directory_users.add(user)
@@ -125,14 +138,21 @@ class DirectoryStorage(ScimStorage):
             events.record(self._uow, self._context, "user.created", now, user_detail(user))
             return user_resource(self._models["User"], user)
         group = new_group(
-            resource, group_id=new_id("dsg"), directory_id=self._directory_id, version=1, created_at=now, now=now
+            resource,
+            group_id=new_id("dsg"),
+            directory_id=self._directory_id,
+            version=1,
+            created_at=now,
+            now=now,
         )
         members = self._existing_users(member_ids(resource))
         self._uow.directory_groups.add(group)
         events.record(self._uow, self._context, "group.created", now, group_detail(group))
         added = self._uow.directory_groups.add_members(group.id, members)
         self._membership_events("group.user_added", group, added, now)
-        return group_resource(self._models["Group"], group, self._uow.directory_groups.members(group.id))
+        return group_resource(
+            self._models["Group"], group, self._uow.directory_groups.members(group.id)
+        )
 
     def update(
         self,
@@ -159,11 +179,15 @@ class DirectoryStorage(ScimStorage):
         try:
             if self._kind(resource_type) == "User":
                 user = self._user(resource_id)
-                self._uow.directory_users.delete(self._directory_id, resource_id, expected_version=expected)
+                self._uow.directory_users.delete(
+                    self._directory_id, resource_id, expected_version=expected
+                )
                 events.record(self._uow, self._context, "user.deleted", now, user_detail(user))
             else:
                 group = self._group(resource_id)
-                self._uow.directory_groups.delete(self._directory_id, resource_id, expected_version=expected)
+                self._uow.directory_groups.delete(
+                    self._directory_id, resource_id, expected_version=expected
+                )
                 events.record(self._uow, self._context, "group.deleted", now, group_detail(group))
         except Conflict:
             raise PreconditionFailedException(detail="the resource changed") from None
@@ -172,7 +196,9 @@ class DirectoryStorage(ScimStorage):
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _update_user(self, user_id: str, resource: Resource[Any], expected: int | None) -> Resource[Any]:
+    def _update_user(
+        self, user_id: str, resource: Resource[Any], expected: int | None
+    ) -> Resource[Any]:
         previous = self._user(user_id)
         if expected is not None and previous.version != expected:
             raise PreconditionFailedException(detail="the resource changed")
@@ -197,7 +223,9 @@ class DirectoryStorage(ScimStorage):
             events.record(self._uow, self._context, kind, now, user_detail(user))
         return user_resource(self._models["User"], user)
 
-    def _update_group(self, group_id: str, resource: Resource[Any], expected: int | None) -> Resource[Any]:
+    def _update_group(
+        self, group_id: str, resource: Resource[Any], expected: int | None
+    ) -> Resource[Any]:
         previous = self._group(group_id)
         if expected is not None and previous.version != expected:
             raise PreconditionFailedException(detail="the resource changed")
@@ -230,11 +258,17 @@ class DirectoryStorage(ScimStorage):
             raise PreconditionFailedException(detail="the resource changed") from None
         if changed:
             events.record(self._uow, self._context, "group.updated", now, group_detail(group))
-        self._membership_events("group.user_removed", group, groups.remove_members(group_id, leaving), now)
-        self._membership_events("group.user_added", group, groups.add_members(group_id, joining), now)
+        self._membership_events(
+            "group.user_removed", group, groups.remove_members(group_id, leaving), now
+        )
+        self._membership_events(
+            "group.user_added", group, groups.add_members(group_id, joining), now
+        )
         return group_resource(self._models["Group"], group, groups.members(group_id))
 
-    def _membership_events(self, kind: str, group: DirectoryGroup, user_ids: Sequence[str], now: Any) -> None:
+    def _membership_events(
+        self, kind: str, group: DirectoryGroup, user_ids: Sequence[str], now: Any
+    ) -> None:
         for user_id in user_ids:
             detail = {"group_id": group.id, "display_name": group.display_name, "user_id": user_id}
             events.record(self._uow, self._context, kind, now, detail)
@@ -247,7 +281,9 @@ class DirectoryStorage(ScimStorage):
         found = {u.id for u in self._uow.directory_users.by_ids(self._directory_id, user_ids)}
         missing = [m for m in user_ids if m not in found]
         if missing:
-            raise InvalidValueException(detail=f"member {missing[0][:64]!r} is not a user of this directory")
+            raise InvalidValueException(
+                detail=f"member {missing[0][:64]!r} is not a user of this directory"
+            )
         return list(user_ids)
 
     def _kind(self, resource_type: ResourceType) -> str:

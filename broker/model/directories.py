@@ -19,7 +19,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Generic, TypeVar
 
+from broker.model.opaque import hash_secret, new_id, new_secret
 from broker.model.records import JsonObject
+
+#: A directory token's prefix: recognisable in an IdP's "secret token" field and by
+#: leaked-credential scanners.
+TOKEN_PREFIX = "gh_scim_"  # noqa: S105 - a prefix, not a secret
 
 
 class LinkKey(StrEnum):
@@ -70,6 +75,16 @@ class DirectoryToken:
         if self.revoked_at is not None:
             return False
         return self.expires_at is None or now < self.expires_at
+
+
+def issue_token(directory_id: str, now: datetime) -> tuple[str, DirectoryToken]:
+    """A new bearer token: its value (to show once, never stored) and its record (the
+    SHA-256 of the value: 256 random bits need no salt nor slow hash)."""
+    value = TOKEN_PREFIX + new_secret()
+    token = DirectoryToken(
+        id=new_id("dst"), directory_id=directory_id, token_hash=hash_secret(value), created_at=now
+    )
+    return value, token
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
