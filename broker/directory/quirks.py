@@ -183,6 +183,26 @@ def needs_current(body: JsonBody) -> bool:
     )
 
 
+def unannounced_extension_schemas(body: JsonBody) -> JsonBody:
+    """Entra ID creates groups with `"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group",
+    "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"]` and no
+    attribute of that second schema (Microsoft's own SCIM endpoint tutorial shows this
+    request). A schema URN outside RFC 7643's namespace, with no attribute block of its
+    own, is dropped; a body whose base schema is unknown, or that carries attributes of an
+    unknown extension, is still refused (400)."""
+    schemas = body.get("schemas")
+    if not isinstance(schemas, list) or len(schemas) < 2:
+        return body
+    kept = [
+        urn
+        for urn in schemas
+        if not isinstance(urn, str) or urn.startswith("urn:ietf:params:scim:") or urn in body
+    ]
+    if not kept or len(kept) == len(schemas):
+        return body
+    return {**body, "schemas": kept}
+
+
 def _attribute(resource: Mapping[str, Any], name: str) -> Any:
     return next((v for k, v in resource.items() if k.lower() == name.lower()), None)
 
@@ -193,6 +213,7 @@ def _quote(text: str) -> str:
 
 #: The rewrites every request body goes through, in order.
 BODY_QUIRKS: tuple[Callable[[JsonBody], JsonBody], ...] = (
+    unannounced_extension_schemas,
     lowercase_op_names,
     paths_in_value_objects,
     boolean_strings,
