@@ -30,7 +30,9 @@ def entra_patch(*operations: dict[str, object]) -> dict[str, object]:
 
 
 def test_capitalised_op_names_are_lowered() -> None:
-    body = entra_patch({"op": "Replace", "path": "displayName", "value": "x"}, {"op": "Add", "path": "title"})
+    body = entra_patch(
+        {"op": "Replace", "path": "displayName", "value": "x"}, {"op": "Add", "path": "title"}
+    )
     assert [op["op"] for op in quirks.lowercase_op_names(body)["Operations"]] == ["replace", "add"]
 
 
@@ -38,7 +40,10 @@ def test_boolean_strings_become_booleans_only_where_the_attribute_is_boolean() -
     body = entra_patch(
         {"op": "Replace", "path": "active", "value": "False"},
         {"op": "Replace", "path": "displayName", "value": "True"},
-        {"op": "Replace", "value": {"active": "true", "emails": [{"value": "a@x", "primary": "True"}]}},
+        {
+            "op": "Replace",
+            "value": {"active": "true", "emails": [{"value": "a@x", "primary": "True"}]},
+        },
     )
     ops = quirks.boolean_strings(body)["Operations"]
     assert ops[0]["value"] is False
@@ -48,7 +53,13 @@ def test_boolean_strings_become_booleans_only_where_the_attribute_is_boolean() -
 
 
 def test_removing_listed_members_removes_only_them() -> None:
-    body = entra_patch({"op": "Remove", "path": "members", "value": [{"$ref": None, "value": 'a"b'}, {"value": "c"}]})
+    body = entra_patch(
+        {
+            "op": "Remove",
+            "path": "members",
+            "value": [{"$ref": None, "value": 'a"b'}, {"value": "c"}],
+        }
+    )
     assert quirks.remove_members_by_value(body)["Operations"] == [
         {"op": "remove", "path": 'members[value eq "a\\"b"]'},
         {"op": "remove", "path": 'members[value eq "c"]'},
@@ -59,7 +70,14 @@ def test_removing_listed_members_removes_only_them() -> None:
 
 def test_paths_in_a_value_object_become_operations() -> None:
     body = entra_patch(
-        {"op": "Replace", "value": {"displayName": "Ann", "name.givenName": "Ann", 'emails[type eq "work"].value': "a@x"}}
+        {
+            "op": "Replace",
+            "value": {
+                "displayName": "Ann",
+                "name.givenName": "Ann",
+                'emails[type eq "work"].value': "a@x",
+            },
+        }
     )
     assert quirks.paths_in_value_objects(body)["Operations"] == [
         {"op": "Replace", "value": {"displayName": "Ann"}},
@@ -70,9 +88,15 @@ def test_paths_in_a_value_object_become_operations() -> None:
 
 def test_a_typed_value_without_target_is_added() -> None:
     body = entra_patch({"op": "replace", "path": 'emails[type eq "work"].value', "value": "new@x"})
-    without = quirks.typed_value_without_target(body, {"emails": [{"type": "home", "value": "h@x"}]})
-    assert without["Operations"] == [{"op": "add", "path": "emails", "value": [{"type": "work", "value": "new@x"}]}]
-    with_work = quirks.typed_value_without_target(body, {"emails": [{"type": "work", "value": "old@x"}]})
+    without = quirks.typed_value_without_target(
+        body, {"emails": [{"type": "home", "value": "h@x"}]}
+    )
+    assert without["Operations"] == [
+        {"op": "add", "path": "emails", "value": [{"type": "work", "value": "new@x"}]}
+    ]
+    with_work = quirks.typed_value_without_target(
+        body, {"emails": [{"type": "work", "value": "old@x"}]}
+    )
     assert with_work == body
 
 
@@ -97,10 +121,16 @@ def test_a_standard_body_passes_unchanged() -> None:
 def test_entra_deactivates_with_a_capitalised_op_and_a_string_boolean(world: ScimWorld) -> None:
     client = world.client()
     user = client.post("Users", json=user_body("ann", active=True)).json()
-    response = client.patch(f"Users/{user['id']}", json=entra_patch({"op": "Replace", "path": "active", "value": "False"}))
+    response = client.patch(
+        f"Users/{user['id']}",
+        json=entra_patch({"op": "Replace", "path": "active", "value": "False"}),
+    )
     assert response.status_code == 200, response.text
     assert response.json()["active"] is False
-    assert sorted(k for k, _ in world.events("directory.user")) == ["directory.user.created", "directory.user.deactivated"]
+    assert sorted(k for k, _ in world.events("directory.user")) == [
+        "directory.user.created",
+        "directory.user.deactivated",
+    ]
     with world.store.unit_of_work() as uow:
         assert uow.directory_users.get(world.directory_id, user["id"]).is_active is False
 
@@ -113,16 +143,27 @@ def test_okta_deactivates_with_a_value_object_and_reactivates(world: ScimWorld) 
     assert client.patch(f"Users/{user['id']}", json=off).json()["active"] is False
     assert client.patch(f"Users/{user['id']}", json=on).json()["active"] is True
     kinds = [k for k, _ in world.events("directory.user")]
-    assert sorted(kinds) == ["directory.user.created", "directory.user.deactivated", "directory.user.reactivated"]
+    assert sorted(kinds) == [
+        "directory.user.created",
+        "directory.user.deactivated",
+        "directory.user.reactivated",
+    ]
 
 
 def test_entra_removes_one_member_and_keeps_the_others(world: ScimWorld) -> None:
     client = world.client()
     ids = [client.post("Users", json=user_body(f"u{n}")).json()["id"] for n in range(3)]
     group = client.post(
-        "Groups", json={"schemas": [GROUP_SCHEMA, MS_GROUP], "displayName": "G", "members": [{"value": i} for i in ids]}
+        "Groups",
+        json={
+            "schemas": [GROUP_SCHEMA, MS_GROUP],
+            "displayName": "G",
+            "members": [{"value": i} for i in ids],
+        },
     ).json()
-    body = entra_patch({"op": "Remove", "path": "members", "value": [{"$ref": None, "value": ids[0]}]})
+    body = entra_patch(
+        {"op": "Remove", "path": "members", "value": [{"$ref": None, "value": ids[0]}]}
+    )
     response = client.patch(f"Groups/{group['id']}", json=body)
     assert response.status_code == 200, response.text
     assert sorted(m["value"] for m in response.json()["members"]) == sorted(ids[1:])
@@ -130,7 +171,9 @@ def test_entra_removes_one_member_and_keeps_the_others(world: ScimWorld) -> None
 
 def test_entra_sets_a_work_email_the_user_did_not_have(world: ScimWorld) -> None:
     client = world.client()
-    user = client.post("Users", json=user_body("ann", emails=[{"type": "home", "value": "ann@home.example"}])).json()
+    user = client.post(
+        "Users", json=user_body("ann", emails=[{"type": "home", "value": "ann@home.example"}])
+    ).json()
     body = entra_patch(
         {"op": "Replace", "path": 'emails[type eq "work"].value', "value": "ann@acme.example"},
         {"op": "Replace", "path": "name.familyName", "value": "Lee"},
@@ -146,21 +189,31 @@ def test_entra_sets_a_work_email_the_user_did_not_have(world: ScimWorld) -> None
 def test_an_email_change_is_an_update_of_the_same_user(world: ScimWorld) -> None:
     client = world.client()
     user = client.post(
-        "Users", json=user_body("ann", emails=[{"type": "work", "value": "ann@old.example", "primary": True}])
+        "Users",
+        json=user_body(
+            "ann", emails=[{"type": "work", "value": "ann@old.example", "primary": True}]
+        ),
     ).json()
-    body = entra_patch({"op": "Replace", "path": 'emails[type eq "work"].value', "value": "ann@new.example"})
+    body = entra_patch(
+        {"op": "Replace", "path": 'emails[type eq "work"].value', "value": "ann@new.example"}
+    )
     response = client.patch(f"Users/{user['id']}", json=body)
     assert response.json()["id"] == user["id"]
     with world.store.unit_of_work() as uow:
         stored = uow.directory_users.get(world.directory_id, user["id"])
         assert stored.primary_email == "ann@new.example"
-    assert sorted(k for k, _ in world.events("directory.user")) == ["directory.user.created", "directory.user.updated"]
+    assert sorted(k for k, _ in world.events("directory.user")) == [
+        "directory.user.created",
+        "directory.user.updated",
+    ]
 
 
 def test_entra_paths_inside_a_value_object(world: ScimWorld) -> None:
     client = world.client()
     user = client.post("Users", json=user_body("ann")).json()
-    body = entra_patch({"op": "Replace", "value": {"name.givenName": "Ann", "displayName": "Ann L"}})
+    body = entra_patch(
+        {"op": "Replace", "value": {"name.givenName": "Ann", "displayName": "Ann L"}}
+    )
     response = client.patch(f"Users/{user['id']}", json=body)
     assert response.status_code == 200, response.text
     assert response.json()["name"]["givenName"] == "Ann"

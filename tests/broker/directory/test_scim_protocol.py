@@ -108,8 +108,7 @@ def test_paging_is_stable_and_count_zero_counts(world: ScimWorld) -> None:
         world.gatehouse.clock.advance(timedelta(seconds=1))
         client.post("Users", json=user_body(f"user{n}"))
     pages = [
-        client.get("Users", params={"startIndex": start, "count": 3}).json()
-        for start in (1, 4, 7)
+        client.get("Users", params={"startIndex": start, "count": 3}).json() for start in (1, 4, 7)
     ]
     names = [r["userName"] for page in pages for r in page["Resources"]]
     assert names == [f"user{n}" for n in range(7)]
@@ -132,7 +131,8 @@ def test_filters_on_each_supported_attribute(world: ScimWorld) -> None:
     ).json()  # fmt: skip
     client.post("Users", json=user_body("bob", active=False))
     group = client.post(
-        "Groups", json={"schemas": [GROUP_SCHEMA], "displayName": "Staff", "members": [{"value": ann["id"]}]}
+        "Groups",
+        json={"schemas": [GROUP_SCHEMA], "displayName": "Staff", "members": [{"value": ann["id"]}]},
     ).json()
 
     def users(scim_filter: str) -> list[str]:
@@ -163,18 +163,33 @@ def test_group_members_change_by_deltas(world: ScimWorld, store: Store) -> None:
     ids = [client.post("Users", json=user_body(f"u{n}")).json()["id"] for n in range(4)]
     group = client.post(
         "Groups",
-        json={"schemas": [GROUP_SCHEMA], "displayName": "Eng", "members": [{"value": i} for i in ids[:2]]},
+        json={
+            "schemas": [GROUP_SCHEMA],
+            "displayName": "Eng",
+            "members": [{"value": i} for i in ids[:2]],
+        },
     ).json()
     path = f"Groups/{group['id']}"
-    added = client.patch(path, json=patch_body({"op": "add", "path": "members", "value": [{"value": ids[2]}]}))
+    added = client.patch(
+        path, json=patch_body({"op": "add", "path": "members", "value": [{"value": ids[2]}]})
+    )
     assert added.status_code == 200, added.text
     assert sorted(m["value"] for m in added.json()["members"]) == sorted(ids[:3])
-    removed = client.patch(path, json=patch_body({"op": "remove", "path": f'members[value eq "{ids[0]}"]'}))
+    removed = client.patch(
+        path, json=patch_body({"op": "remove", "path": f'members[value eq "{ids[0]}"]'})
+    )
     assert sorted(m["value"] for m in removed.json()["members"]) == sorted(ids[1:3])
-    renamed = client.patch(path, json=patch_body({"op": "replace", "path": "displayName", "value": "Engineering"}))
+    renamed = client.patch(
+        path, json=patch_body({"op": "replace", "path": "displayName", "value": "Engineering"})
+    )
     assert renamed.json()["displayName"] == "Engineering"
     replaced = client.put(
-        path, json={"schemas": [GROUP_SCHEMA], "displayName": "Engineering", "members": [{"value": ids[3]}]}
+        path,
+        json={
+            "schemas": [GROUP_SCHEMA],
+            "displayName": "Engineering",
+            "members": [{"value": ids[3]}],
+        },
     )
     assert [m["value"] for m in replaced.json()["members"]] == [ids[3]]
     kinds = [kind for kind, _ in world.events("directory.group")]
@@ -182,9 +197,9 @@ def test_group_members_change_by_deltas(world: ScimWorld, store: Store) -> None:
     assert kinds.count("directory.group.user_removed") == 3
     assert kinds.count("directory.group.updated") == 1
     with world.store.unit_of_work() as uow:
-        assert [g.display_name for g in uow.directory_groups.of_user(world.directory_id, ids[3])] == [
-            "Engineering"
-        ]
+        assert [
+            g.display_name for g in uow.directory_groups.of_user(world.directory_id, ids[3])
+        ] == ["Engineering"]
     assert client.delete(path).status_code == 204
     assert world.events("directory.group.deleted")
 
@@ -193,7 +208,8 @@ def test_a_deleted_user_leaves_its_groups(world: ScimWorld) -> None:
     client = world.client()
     user_id = client.post("Users", json=user_body("ann")).json()["id"]
     group = client.post(
-        "Groups", json={"schemas": [GROUP_SCHEMA], "displayName": "G", "members": [{"value": user_id}]}
+        "Groups",
+        json={"schemas": [GROUP_SCHEMA], "displayName": "G", "members": [{"value": user_id}]},
     ).json()
     client.delete(f"Users/{user_id}")
     assert "members" not in client.get(f"Groups/{group['id']}").json()
@@ -207,7 +223,11 @@ def test_the_request_log_shows_each_outcome(world: ScimWorld) -> None:
     with world.store.unit_of_work() as uow:
         logged = uow.directories.requests(world.directory_id, limit=10)
     outcomes = sorted((r.method, r.status, r.scim_type) for r in logged)
-    assert outcomes == [("GET", 400, "invalidFilter"), ("POST", 201, None), ("POST", 409, "uniqueness")]
+    assert outcomes == [
+        ("GET", 400, "invalidFilter"),
+        ("POST", 201, None),
+        ("POST", 409, "uniqueness"),
+    ]
 
 
 def test_events_are_queued_for_webhooks_with_the_change(world: ScimWorld, store: Store) -> None:
