@@ -144,6 +144,8 @@ def _compare(attribute: str, op: CompareOperator, value: Any) -> Compare:
         raise InvalidFilterException(detail="members compares with eq only")
     if not isinstance(value, str):
         raise InvalidFilterException(detail=f"{attribute} compares with a string")
+    if "\x00" in value:
+        raise InvalidFilterException(detail="a filter value holds a NUL character")
     return Compare(attribute, ours, value.lower() if attribute in _CASELESS else value)
 
 

@@ -23,6 +23,8 @@ from pydantic import ValidationError
 from scim2_models import (
     InvalidSyntaxException,
     InvalidValueException,
+    NotFoundException,
+    NotImplementedException,
     PayloadTooLargeException,
     SCIMException,
     UnauthorizedException,
@@ -38,7 +40,7 @@ from broker.directory.storage import DirectoryStorage
 from broker.directory.tokens import Refusal
 from broker.limiter import RateLimiter
 from broker.model.directories import Directory, DirectoryRequest
-from broker.model.opaque import new_id
+from broker.model.opaque import looks_like_id, new_id
 from broker.model.rate_limits import Limit, address_key
 from broker.store.protocols import NotFound, Store, StoreError
 
@@ -165,6 +167,8 @@ class DirectoryScim:
             return _answer(response, refusal.reason)
         response = _error(UnauthorizedException(detail="invalid token"))
         response.headers["WWW-Authenticate"] = 'Bearer realm="scim", error="invalid_token"'
+        if not looks_like_id(call.directory_id):
+            return _answer(response, refusal.reason)
         try:
             with self._store.unit_of_work() as uow:
                 directory = uow.directories.get(call.directory_id)
@@ -188,12 +192,13 @@ class DirectoryScim:
             id=new_id("dsr"),
             directory_id=directory.id,
             at=self._clock.now(),
-            method=call.method.upper()[:16],
-            path=(call.path or "/")[:200],
+            method=_printable(call.method.upper())[:16],
+            path=_printable(call.path or "/")[:200],
             status=int(response.status),
             scim_type=body.get("scimType") if int(response.status) >= 400 else None,
-            detail=detail
-            or (str(body.get("detail"))[:300] if int(response.status) >= 400 else None),
+            detail=_printable(detail or str(body.get("detail")))[:300]
+            if detail or int(response.status) >= 400
+            else None,
         )
         try:
             with self._store.unit_of_work() as uow:
@@ -221,7 +226,26 @@ def _normalised(request: ScimRequest) -> bytes:
         decoded = json.loads(request.body)
     except (ValueError, RecursionError):
         raise InvalidSyntaxException(detail="the body is not JSON") from None
+    if _holds_nul(decoded):
+        # No SCIM attribute holds a NUL, and PostgreSQL's text cannot store one.
+        raise InvalidValueException(detail="a value holds a NUL character")
     return json.dumps(quirks.normalise_body(decoded)).encode()
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    return False
+
+
+def _printable(text: str) -> str:
+    """For the request log: what a client put in a path is shown, its control characters
+    (a NUL PostgreSQL cannot store, a newline that would forge a line) as `?`."""
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
 
 
 def _with_current(request: ScimRequest, storage: DirectoryStorage) -> bytes:
@@ -248,6 +272,11 @@ def _first_error(exc: ValidationError) -> str:
 
 
 def _error(exc: SCIMException) -> ScimResponse:
+    """The SCIM error of `exc`. What Gatehouse does not implement (`/Me`, `/Bulk`, search
+    at the root: RFC 7644 lets a server answer 501) is answered 404 instead: a client's
+    request never gets a 5xx, which reads as "Gatehouse is broken, retry"."""
+    if isinstance(exc, NotImplementedException):
+        exc = NotFoundException(detail=exc.detail or "not supported")
     return scim.service().error_response(exc)
 
 

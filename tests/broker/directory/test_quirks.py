@@ -8,17 +8,16 @@ from pathlib import Path
 import pytest
 
 from broker.directory import quirks
-from broker.store import Store
+from broker.store.sql import SqlStore
 from tests.support.config import OUT_OF_REACH
+from tests.support.databases import Database
 from tests.support.scim import GROUP_SCHEMA, PATCH_OP, ScimWorld, scim_world, user_body
 
 MS_GROUP = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
 
 
 @pytest.fixture
-def world(sqlite_database, tmp_path: Path) -> ScimWorld:  # type: ignore[no-untyped-def]
-    from broker.store.sql import SqlStore
-
+def world(sqlite_database: Database, tmp_path: Path) -> ScimWorld:
     return scim_world(SqlStore(sqlite_database.engine), tmp_path, rate_limits=OUT_OF_REACH)
 
 

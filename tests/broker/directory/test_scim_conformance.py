@@ -16,7 +16,9 @@ from scim2_client.client import BaseSyncSCIMClient
 from scim2_tester import check_server
 from scim2_tester.utils import Status
 
+from broker.store.sql import SqlStore
 from tests.support.config import OUT_OF_REACH
+from tests.support.databases import Database
 from tests.support.live_server import free_port, serve
 from tests.support.scim import scim_world
 
@@ -44,8 +46,7 @@ class HttpxScimClient(BaseSyncSCIMClient):
         return self.client.request(method, url, **kwargs)
 
 
-def test_scim2_tester_finds_no_failure(sqlite_database, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from broker.store.sql import SqlStore
+def test_scim2_tester_finds_no_failure(sqlite_database: Database, tmp_path: Path) -> None:
 
     world = scim_world(SqlStore(sqlite_database.engine), tmp_path, rate_limits=OUT_OF_REACH)
     with serve(world.gatehouse.app, free_port()) as url:

@@ -82,7 +82,8 @@ def test_a_password_is_never_stored(world: ScimWorld, store: Store) -> None:
     engine = store.engine  # type: ignore[attr-defined]
     with engine.connect() as connection:
         rows = connection.execute(select(directory_users.c.resource)).all()
-    assert rows and all("password" not in row.resource for row in rows)
+    assert rows
+    assert all("password" not in row.resource for row in rows)
 
 
 def test_etags_refuse_a_stale_write(world: ScimWorld) -> None:
@@ -115,9 +116,11 @@ def test_paging_is_stable_and_count_zero_counts(world: ScimWorld) -> None:
     assert [p["totalResults"] for p in pages] == [7, 7, 7]
     assert [p["startIndex"] for p in pages] == [1, 4, 7]
     counted = client.get("Users", params={"count": 0}).json()
-    assert counted["totalResults"] == 7 and counted.get("Resources", []) == []
+    assert counted["totalResults"] == 7
+    assert counted.get("Resources", []) == []
     beyond = client.get("Users", params={"startIndex": 50}).json()
-    assert beyond["totalResults"] == 7 and beyond.get("Resources", []) == []
+    assert beyond["totalResults"] == 7
+    assert beyond.get("Resources", []) == []
 
 
 def test_filters_on_each_supported_attribute(world: ScimWorld) -> None:
@@ -155,7 +158,8 @@ def test_filters_on_each_supported_attribute(world: ScimWorld) -> None:
     by_name = client.get(
         "Groups", params={"filter": 'displayName eq "staff"', "excludedAttributes": "members"}
     ).json()
-    assert by_name["totalResults"] == 1 and "members" not in by_name["Resources"][0]
+    assert by_name["totalResults"] == 1
+    assert "members" not in by_name["Resources"][0]
 
 
 def test_group_members_change_by_deltas(world: ScimWorld, store: Store) -> None:

@@ -62,15 +62,14 @@ def test_okta_spec_test_sequence(world: ScimWorld) -> None:
     body = listed.json()
     assert listed.status_code == 200
     assert "urn:ietf:params:scim:api:messages:2.0:ListResponse" in body["schemas"]
-    assert isinstance(body["itemsPerPage"], int) and isinstance(body["startIndex"], int)
+    assert isinstance(body["itemsPerPage"], int)
+    assert isinstance(body["startIndex"], int)
     assert body["totalResults"] >= 1
     first = body["Resources"][0]
-    assert (
-        first["id"]
-        and first["userName"]
-        and first["name"]["givenName"]
-        and first["emails"][0]["value"]
-    )
+    assert first["id"]
+    assert first["userName"]
+    assert first["name"]["givenName"]
+    assert first["emails"][0]["value"]
 
     missing = client.get("Users", params={"filter": 'userName eq "nobody-3a9f@example.com"'})
     assert missing.json()["totalResults"] == 0
@@ -112,7 +111,8 @@ def test_okta_spec_test_sequence(world: ScimWorld) -> None:
         f"Users/{user_id}",
         json={"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"active": False}}]},
     )
-    assert deactivated.status_code == 200 and deactivated.json()["active"] is False
+    assert deactivated.status_code == 200
+    assert deactivated.json()["active"] is False
 
     # Group push: create empty, add, rename (value object carrying the id), remove.
     group = client.post(

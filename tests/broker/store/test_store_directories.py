@@ -104,8 +104,10 @@ def test_tokens_are_found_by_hash_and_a_rotation_leaves_an_overlap(seeded: Store
     with seeded.unit_of_work() as uow:
         old = uow.directories.token_by_hash("h1")
         new = uow.directories.token_by_hash("h2")
-        assert old is not None and new is not None
-        assert old.usable(NOW) and not old.usable(NOW + HOUR)
+        assert old is not None
+        assert new is not None
+        assert old.usable(NOW)
+        assert not old.usable(NOW + HOUR)
         assert new.usable(NOW + 100 * HOUR)
         assert uow.directories.revoke_tokens("dir_a", at=NOW) == 2
         assert uow.directories.token_by_hash("h2").usable(NOW) is False  # type: ignore[union-attr]
@@ -173,9 +175,10 @@ def test_filters_become_sql_alike_on_every_backend(seeded: Store) -> None:
         uow.directory_users.add(user("u3", "carol", active=None, display_name=None, emails=()))
         uow.directory_users.add(user("u4", "other", directory_id="dir_b"))
 
-    def ids(where, page=Page()) -> list[str]:
+    def ids(where, page: Page | None = None) -> list[str]:
         with seeded.unit_of_work() as uow:
-            return [u.id for u in uow.directory_users.search("dir_a", where, page).items]
+            found = uow.directory_users.search("dir_a", where, page or Page())
+            return [u.id for u in found.items]
 
     assert ids(Compare("userName", FilterOp.EQ, "alice")) == ["u1"]
     assert ids(Compare("userName", FilterOp.SW, "bob_")) == ["u2"]
@@ -194,7 +197,8 @@ def test_filters_become_sql_alike_on_every_backend(seeded: Store) -> None:
     assert ids(And(either, Compare("userName", FilterOp.SW, "c"))) == ["u3"]
     with seeded.unit_of_work() as uow:
         found = uow.directory_users.search("dir_a", None, Page(start=1, count=1))
-        assert found.total == 3 and [u.id for u in found.items] == ["u2"]
+        assert found.total == 3
+        assert [u.id for u in found.items] == ["u2"]
         assert uow.directory_users.search("dir_a", None, Page(count=0)).items == ()
 
 
@@ -220,12 +224,15 @@ def test_sign_in_finds_the_linked_user_and_an_inactive_one_wins(seeded: Store) -
         uow.directory_users.add(user("u1", "Ann", emails=("Ann@A.test",)))
         uow.directory_users.add(user("u2", "ann", directory_id="dir_a2", active=False))
         found = uow.directory_users.linked("org_a", LinkKey.EMAIL, "ANN@a.test")
-        assert found is not None and found.id == "u2"
+        assert found is not None
+        assert found.id == "u2"
         assert uow.directory_users.linked("org_b", LinkKey.EMAIL, "ann@a.test") is None
         by_subject = uow.directory_users.linked("org_a", LinkKey.SUBJECT, "ANN")
-        assert by_subject is not None and by_subject.id == "u2"
+        assert by_subject is not None
+        assert by_subject.id == "u2"
         by_external = uow.directory_users.linked("org_a", LinkKey.EXTERNAL_ID, "ext-u1")
-        assert by_external is not None and by_external.id == "u1"
+        assert by_external is not None
+        assert by_external.id == "u1"
 
 
 def test_the_request_log_is_bounded_and_purged(seeded: Store) -> None:
@@ -249,7 +256,8 @@ def test_the_request_log_is_bounded_and_purged(seeded: Store) -> None:
         )
     with seeded.unit_of_work() as uow:
         newest = uow.directories.requests("dir_a", limit=1000)
-        assert len(newest) == size and newest[0].id == f"r{size + 4:04}"
+        assert len(newest) == size
+        assert newest[0].id == f"r{size + 4:04}"
         assert (
             uow.directories.purge_requests_before(NOW + timedelta(seconds=size), limit=1000)
             == size - 5 + 1
