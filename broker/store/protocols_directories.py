@@ -90,7 +90,7 @@ class DirectoryRepo(Protocol):
         ...
 
     def revoke_tokens(self, directory_id: str, *, at: datetime) -> int:
-        """Revoke every live token of the directory now."""
+        """Revoke every token of the directory still usable at `at`; returns how many."""
         ...
 
     # -- the request log ------------------------------------------------------------------

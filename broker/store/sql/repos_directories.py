@@ -77,7 +77,17 @@ _EXPIRE = (
     )
     .values(expires_at=bindparam("p_at", type_=_AT))
 )
-_REVOKE = update(directory_tokens).where(_LIVE).values(revoked_at=bindparam("p_at", type_=_AT))
+_REVOKE = (
+    update(directory_tokens)
+    .where(
+        _LIVE,
+        or_(
+            directory_tokens.c.expires_at.is_(None),
+            directory_tokens.c.expires_at > bindparam("p_at", type_=_AT),
+        ),
+    )
+    .values(revoked_at=bindparam("p_at", type_=_AT))
+)
 
 _LOG = insert(directory_requests)
 _LOG_NEWEST = (
