@@ -42,7 +42,7 @@ from broker.limiter import RateLimiter
 from broker.model.directories import Directory, DirectoryRequest
 from broker.model.opaque import looks_like_id, new_id
 from broker.model.rate_limits import Limit, address_key
-from broker.store.protocols import NotFound, Store, StoreError
+from broker.store.protocols import NotFound, Store, StoreError, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +80,14 @@ class ScimAnswer:
 class _Refused(Exception):
     """Carries an error answer out of the unit of work, which then rolls back."""
 
-    def __init__(self, response: ScimResponse) -> None:
+    def __init__(self, response: ScimResponse, directory: Directory | None = None) -> None:
         self.response = response
+        self.directory = directory
+
+
+class _Unauthenticated(Exception):
+    def __init__(self, refusal: Refusal) -> None:
+        self.refusal = refusal
 
 
 class DirectoryScim:
@@ -92,6 +98,7 @@ class DirectoryScim:
         self._clock = clock
         self._limiter = limiter
         self._failures = Limit(name="scim-auth", requests=auth_failures)
+        scim.warm_up()
 
     def handle(self, call: ScimCall) -> ScimAnswer:
         if len(call.body) > MAX_BODY:
@@ -109,53 +116,66 @@ class DirectoryScim:
         if _is_service_provider_config(call.path):
             # RFC 7643 §5: readable without authentication; the same for every directory.
             return _answer(self._serve(request, None))
-        with self._store.unit_of_work() as uow:
-            authenticated = tokens.authenticate(
-                uow,
-                call.directory_id,
-                tokens.bearer(call.headers.get("authorization")),
-                self._clock.now(),
+        # One transaction authenticates and serves: a write and its events commit with the
+        # token check that allowed them, and a request costs one transaction, not two.
+        try:
+            with self._store.unit_of_work() as uow:
+                authenticated = tokens.authenticate(
+                    uow,
+                    call.directory_id,
+                    tokens.bearer(call.headers.get("authorization")),
+                    self._clock.now(),
+                )
+                if isinstance(authenticated, Refusal):
+                    raise _Unauthenticated(authenticated)
+                context = EventContext(directory=authenticated, request_id=call.request_id)
+                response = self._serve(request, context, uow)
+        except _Unauthenticated as refused:
+            return self._refuse(call, refused.refusal)
+        except _Refused as refused:
+            response = refused.response
+            if refused.directory is not None:
+                self._log(refused.directory, call, response)
+            return _answer(response)
+        except StoreError:
+            log.exception("SCIM request failed on the store")
+            response = _error_status(
+                HTTPStatus.SERVICE_UNAVAILABLE, "the directory is unavailable; retry later"
             )
-        if isinstance(authenticated, Refusal):
-            return self._refuse(call, authenticated)
-        response = self._serve(
-            request, EventContext(directory=authenticated, request_id=call.request_id)
-        )
+            return _answer(response)
         self._log(authenticated, call, response)
         return _answer(response)
 
-    def _serve(self, request: ScimRequest, context: EventContext | None) -> ScimResponse:
+    def _serve(
+        self, request: ScimRequest, context: EventContext | None, uow: UnitOfWork | None = None
+    ) -> ScimResponse:
+        """The handler's answer; a SCIM error raises `_Refused` (rolling `uow` back), except
+        for the unauthenticated ServiceProviderConfig, whose errors are answered."""
+        directory = None if context is None else context.directory
         try:
             request.body = _normalised(request)
             filter_text = request.query.get("filter")
             if filter_text is not None:
                 filters.check_raw(filter_text)
-            if context is None:
+            if context is None or uow is None:
                 return ScimHandler(scim.service(), _NoStorage()).handle(request)  # type: ignore[arg-type]
-            with self._store.unit_of_work() as uow:
-                storage = DirectoryStorage(
-                    uow,
-                    context,
-                    clock=self._clock,
-                    models=scim.models(),
-                    lock_reads=request.method in _WRITES,
-                )
-                try:
-                    request.body = _with_current(request, storage)
-                    return ScimHandler(scim.service(), storage).handle(request)
-                except SCIMException as exc:
-                    raise _Refused(_error(exc)) from exc
-                except ValidationError as exc:
-                    raise _Refused(_error(InvalidValueException(detail=_first_error(exc)))) from exc
-        except _Refused as refused:
-            return refused.response
-        except SCIMException as exc:
-            return _error(exc)
-        except StoreError:
-            log.exception("SCIM request failed on the store")
-            return _error_status(
-                HTTPStatus.SERVICE_UNAVAILABLE, "the directory is unavailable; retry later"
+            storage = DirectoryStorage(
+                uow,
+                context,
+                clock=self._clock,
+                models=scim.models(),
+                lock_reads=request.method in _WRITES,
             )
+            request.body = _with_current(request, storage)
+            return ScimHandler(scim.service(), storage).handle(request)
+        except SCIMException as exc:
+            if context is None:
+                return _error(exc)
+            raise _Refused(_error(exc), directory) from exc
+        except ValidationError as exc:
+            raise _Refused(
+                _error(InvalidValueException(detail=_first_error(exc))), directory
+            ) from exc
 
     def _refuse(self, call: ScimCall, refusal: Refusal) -> ScimAnswer:
         over = self._limiter.check(self._failures.bucket(address_key(call.client_ip)))
@@ -203,7 +223,7 @@ class DirectoryScim:
         try:
             with self._store.unit_of_work() as uow:
                 uow.directories.log_request(entry)
-        except StoreError:
+        except Exception:
             log.warning("could not log a SCIM request of directory %s", directory.id)
 
 

@@ -21,9 +21,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from scim2_models import (
+    InvalidFilterException,
     InvalidValueException,
     NotFoundException,
-    NotImplementedException,
     PreconditionFailedException,
     Resource,
     ResourceType,
@@ -95,29 +95,53 @@ class DirectoryStorage(ScimStorage):
         *,
         position: Any = None,
     ) -> SearchPage:
-        if len(resource_types) != 1:
-            raise NotImplementedException(detail="search at the root is not supported")
-        kind = self._kind(resource_types[0])
-        where: Filter | None = None
-        if search_request.filter is not None:
-            where = translate(search_request.filter.ast, resource=kind)
-        page = Page(start=max((search_request.start_index or 1) - 1, 0), count=search_request.count)
+        """One resource type, or several (a search at the root: Users, then Groups, as one
+        collection, each in its stable order). At the root, a filter naming an attribute
+        one type lacks matches none of that type (RFC 7644 §3.4.2.1)."""
+        kinds = [self._kind(rt) for rt in resource_types]
+        wheres: dict[str, Filter | None] = {}
+        refusal: InvalidFilterException | None = None
+        for kind in kinds:
+            try:
+                wheres[kind] = (
+                    None
+                    if search_request.filter is None
+                    else translate(search_request.filter.ast, resource=kind)
+                )
+            except InvalidFilterException as exc:
+                if len(kinds) == 1:
+                    raise
+                refusal = exc
+        if not wheres and refusal is not None:
+            raise refusal
+        start = max((search_request.start_index or 1) - 1, 0)
+        count = search_request.count
+        total, resources = 0, []
+        for kind in kinds:
+            if kind not in wheres:
+                continue
+            page = Page(start=max(start - total, 0), count=count)
+            found_total, found = self._search_one(kind, wheres[kind], page, search_request)
+            total += found_total
+            resources += found
+            if count is not None:
+                count = max(count - len(found), 0)
+        return SearchPage(total=total, resources=resources)
+
+    def _search_one(
+        self, kind: str, where: Filter | None, page: Page, search_request: SearchRequest[Any]
+    ) -> tuple[int, list[Resource[Any]]]:
         if kind == "User":
             users = self._uow.directory_users.search(self._directory_id, where, page)
             model = self._models["User"]
-            return SearchPage(
-                total=users.total, resources=[user_resource(model, u) for u in users.items]
-            )
+            return users.total, [user_resource(model, u) for u in users.items]
         groups = self._uow.directory_groups.search(self._directory_id, where, page)
         with_members = _wants_members(search_request)
         model = self._models["Group"]
-        resources = [
-            group_resource(
-                model, g, self._uow.directory_groups.member_list(g.id) if with_members else None
-            )
-            for g in groups.items
+        members = self._uow.directory_groups.member_list
+        return groups.total, [
+            group_resource(model, g, members(g.id) if with_members else None) for g in groups.items
         ]
-        return SearchPage(total=groups.total, resources=resources)
 
     # -- writes ---------------------------------------------------------------------------
 

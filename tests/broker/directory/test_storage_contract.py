@@ -19,8 +19,6 @@ from broker.store import Store
 
 
 class TestDirectoryStorage(ScimStorageContract):
-    supports_root_search = False
-
     @pytest.fixture
     def provider(self) -> ScimProvider:
         return scim_provider.provider()
