@@ -6,6 +6,7 @@ request log a directory's IdP produced."""
 from __future__ import annotations
 
 import sqlalchemy as sa
+from starlette.testclient import TestClient
 
 from broker.store.sql import SqlStore
 from tests.support.management_api import ApiWorld
@@ -22,9 +23,7 @@ def _create(world: ApiWorld, **fields: object) -> dict[str, object]:
     return created
 
 
-def _scim(world: ApiWorld, directory_id: str, token: str) -> object:
-    from starlette.testclient import TestClient
-
+def _scim(world: ApiWorld, directory_id: str, token: str) -> TestClient:
     client = TestClient(world.app, base_url=f"{world.settings.issuer}/scim/v2/{directory_id}/")
     client.headers["Authorization"] = f"Bearer {token}"
     return client
@@ -98,15 +97,16 @@ def test_rotation_overlap_revocation_and_what_the_idp_pushed(world: ApiWorld) ->
             "Users", json=user_body("ann", emails=[{"value": "ann@acme.example"}])
         ).status_code
         == 201
-    )  # type: ignore[attr-defined]
+    )
     rotated = world.admin().post(
         f"/directories/{directory_id}/rotate-token", json={"overlap_seconds": 3600}
     )
     assert rotated.status_code == 200, rotated.text
     new = rotated.json()["token"]
-    assert new != old and rotated.json()["previous_token_expires_at"]
-    assert _scim(world, directory_id, old).get("Users").status_code == 200  # type: ignore[attr-defined]
-    assert _scim(world, directory_id, new).get("Users").status_code == 200  # type: ignore[attr-defined]
+    assert new != old
+    assert rotated.json()["previous_token_expires_at"]
+    assert _scim(world, directory_id, old).get("Users").status_code == 200
+    assert _scim(world, directory_id, new).get("Users").status_code == 200
 
     users = world.admin().get(f"/directories/{directory_id}/users").json()
     assert users["total"] == 1
@@ -120,6 +120,6 @@ def test_rotation_overlap_revocation_and_what_the_idp_pushed(world: ApiWorld) ->
 
     revoked = world.admin().post(f"/directories/{directory_id}/revoke-tokens", json={})
     assert revoked.json() == {"revoked": 2}
-    assert _scim(world, directory_id, new).get("Users").status_code == 401  # type: ignore[attr-defined]
+    assert _scim(world, directory_id, new).get("Users").status_code == 401
     assert world.admin().delete(f"/directories/{directory_id}").status_code == 204
     assert world.admin().get(f"/directories/{directory_id}").status_code == 404
