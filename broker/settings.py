@@ -442,6 +442,9 @@ def _retention_settings(env_vars: Mapping[str, str]) -> RetentionSettings:
         webhook_delivery_retention=days(
             "GATEHOUSE_WEBHOOK_DELIVERY_RETENTION_DAYS", defaults.webhook_delivery_retention
         ),
+        directory_request_retention=days(
+            "GATEHOUSE_DIRECTORY_REQUEST_RETENTION_DAYS", defaults.directory_request_retention
+        ),
         audit_retention=days("GATEHOUSE_AUDIT_RETENTION_DAYS", defaults.audit_retention),
         portal_link_retention=days(
             "GATEHOUSE_PORTAL_LINK_RETENTION_DAYS", defaults.portal_link_retention
