@@ -174,7 +174,7 @@ class DirectoryStorage(ScimStorage):
         self._uow.directory_groups.add(group)
         events.record(self._uow, self._context, "group.created", now, group_detail(group))
         groups = self._uow.directory_groups
-        added = groups.add_members(group.id, members, member_displays(resource))
+        added = self._add_members(group.id, members, resource)
         self._membership_events("group.user_added", group, added, now)
         return group_resource(self._models["Group"], group, groups.member_list(group.id))
 
@@ -285,7 +285,7 @@ class DirectoryStorage(ScimStorage):
         self._membership_events(
             "group.user_removed", group, groups.remove_members(group_id, leaving), now
         )
-        added = groups.add_members(group_id, joining, member_displays(resource))
+        added = self._add_members(group_id, joining, resource)
         self._membership_events("group.user_added", group, added, now)
         return group_resource(self._models["Group"], group, groups.member_list(group_id))
 
@@ -295,6 +295,16 @@ class DirectoryStorage(ScimStorage):
         for user_id in user_ids:
             detail = {"group_id": group.id, "display_name": group.display_name, "user_id": user_id}
             events.record(self._uow, self._context, kind, now, detail)
+
+    def _add_members(
+        self, group_id: str, user_ids: Sequence[str], resource: Resource[Any]
+    ) -> Sequence[str]:
+        try:
+            return self._uow.directory_groups.add_members(
+                group_id, user_ids, member_displays(resource)
+            )
+        except NotFound:
+            raise InvalidValueException(detail="a member was deleted meanwhile; retry") from None
 
     def _existing_users(self, user_ids: Sequence[str]) -> list[str]:
         """The ids, all of them users of this directory; a member that is not one (another

@@ -185,7 +185,8 @@ class DirectoryGroupRepo(Protocol):
     ) -> Sequence[str]:
         """Add the memberships that do not exist yet (the users must be of the group's
         directory: the caller checks), each with its `display` if given; returns the user
-        ids actually added."""
+        ids actually added. NotFound if a user was deleted meanwhile (the unit of work is
+        then unusable on PostgreSQL: the caller ends it)."""
         ...
 
     def remove_members(self, group_id: str, user_ids: Sequence[str]) -> Sequence[str]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, case, delete, func, select, update
 from sqlalchemy.engine import Connection, Row
+from sqlalchemy.exc import IntegrityError
 
 from broker.model.directories import (
     DirectoryGroup,
@@ -268,7 +269,13 @@ class SqlDirectoryGroupRepo:
                 "user_id": user_id,
                 "display": None if display is None else display[:_MAX_DISPLAY],
             }
-            if affected(self._connection, statement, row):
+            try:
+                inserted = affected(self._connection, statement, row)
+            except IntegrityError:
+                # The user (or group) was deleted by a transaction that committed since the
+                # caller checked; ON CONFLICT covers duplicates, not a missing reference.
+                raise NotFound(f"user {user_id} or group {group_id}") from None
+            if inserted:
                 added.append(user_id)
         return added
 

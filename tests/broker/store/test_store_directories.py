@@ -262,3 +262,12 @@ def test_the_request_log_is_bounded_and_purged(seeded: Store) -> None:
             uow.directories.purge_requests_before(NOW + timedelta(seconds=size), limit=1000)
             == size - 5 + 1
         )
+
+
+def test_adding_a_member_deleted_meanwhile_is_not_found(seeded: Store) -> None:
+    with seeded.unit_of_work() as uow:
+        uow.directory_groups.add(group("g1"))
+    with pytest.raises(NotFound), seeded.unit_of_work() as uow:
+        uow.directory_groups.add_members("g1", ["u_gone"])
+    with seeded.unit_of_work() as uow:
+        assert uow.directory_groups.members("g1") == []
