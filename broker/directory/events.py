@@ -10,7 +10,8 @@ refused request records nothing.
     directory.group.user_added | user_removed
 
 Details name the directory and the resource by id and the values an app keys people by
-(userName, externalId, primary email); never the whole SCIM resource.
+(userName, externalId, primary email); never the whole SCIM resource. A deleted user's
+memberships go with it and are not each told: `directory.user.deleted` says it.
 """
 
 from __future__ import annotations
