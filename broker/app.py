@@ -22,6 +22,7 @@ from admin_portal.app import create_portal
 from admin_portal.sessions import IDLE_TTL as PORTAL_IDLE_TTL, RedeemLimits
 from broker import logs, tracing
 from broker.clock import Clock, SystemClock
+from broker.directory.service import DirectoryScim
 from broker.errors import ConfigError, UserFacingError
 from broker.jobs.scheduler import Scheduler
 from broker.jobs.wiring import build_scheduler
@@ -66,6 +67,7 @@ from broker.web.management import ApiEndpoints
 from broker.web.metrics import MetricsEndpoint
 from broker.web.middleware import SecurityHeadersMiddleware, scrub_link_tokens_from_access_logs
 from broker.web.routes import build_routes
+from broker.web.scim import ScimEndpoints
 from broker.webhooks.worker import WebhookWorker
 from broker.workers import LoginPool
 
@@ -329,10 +331,22 @@ def create_app(
         redeem_limits=RedeemLimits(per_address=limits.portal_link, everyone=limits.portal_link_all),
         proxies=proxies,
     )
+    scim_endpoints = ScimEndpoints(
+        issuer=settings.issuer,
+        proxies=proxies,
+        scim=DirectoryScim(
+            store=broker.store,
+            clock=broker.clock,
+            limiter=limiter,
+            auth_failures=limits.scim_auth_failures,
+        ),
+    )
     token = settings.metrics.token
     metrics = MetricsEndpoint(token=token, exposition=exposition) if token else None
     app = Starlette(
-        routes=build_routes(endpoints, api, portal, metrics.scrape if metrics else None),
+        routes=build_routes(
+            endpoints, api, portal, metrics.scrape if metrics else None, scim=scim_endpoints
+        ),
         lifespan=background_lifespan(broker.background_jobs(), at_shutdown=forget_this_process),
         middleware=[Middleware(SecurityHeadersMiddleware, hsts=settings.is_production)],
         exception_handlers={

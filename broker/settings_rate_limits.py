@@ -20,7 +20,9 @@ class RateLimitSettings:
     so its per-address budget is the deployment's whole peak login rate (1200 a minute),
     and its per-client budget higher still. A failed client authentication counts
     `token_failure_weight` requests against its address (see `broker.web.limits`).
-    Portal link redemptions keep their own, lower limits (T-07)."""
+    Portal link redemptions keep their own, lower limits (T-07). SCIM requests whose
+    bearer token is refused count in `scim_auth_failures` per address; accepted ones are
+    not counted at all (an initial sync is tens of thousands of requests)."""
 
     authorize: int = 600
     login: int = 600
@@ -30,6 +32,7 @@ class RateLimitSettings:
     token_failure_weight: int = 10
     portal_link: int = 30
     portal_link_all: int = 300
+    scim_auth_failures: int = 30
 
 
 #: Environment variable -> RateLimitSettings field.
@@ -42,6 +45,7 @@ RATE_LIMIT_VARIABLES = {
     "GATEHOUSE_RATE_LIMIT_TOKEN_FAILURE_WEIGHT": "token_failure_weight",
     "GATEHOUSE_RATE_LIMIT_PORTAL_LINK": "portal_link",
     "GATEHOUSE_RATE_LIMIT_PORTAL_LINK_ALL": "portal_link_all",
+    "GATEHOUSE_RATE_LIMIT_SCIM_AUTH_FAILURES": "scim_auth_failures",
 }
 
 

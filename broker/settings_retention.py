@@ -33,6 +33,9 @@ class RetentionSettings:
     audit_retention: timedelta = timedelta(days=400)
     portal_link_retention: timedelta = timedelta(days=30)
     connection_test_retention: timedelta = timedelta(days=30)
+    #: The SCIM request log a directory's page shows (`directory_requests`): recent
+    #: requests only, also capped per directory by count.
+    directory_request_retention: timedelta = timedelta(days=7)
 
 
 #: A day between purges at most, a century of retention at most: beyond, `now - retention`
@@ -76,5 +79,8 @@ def parse_retention_settings(env_vars: Mapping[str, str]) -> RetentionSettings:
         ),
         connection_test_retention=days(
             "GATEHOUSE_CONNECTION_TEST_RETENTION_DAYS", defaults.connection_test_retention
+        ),
+        directory_request_retention=days(
+            "GATEHOUSE_DIRECTORY_REQUEST_RETENTION_DAYS", defaults.directory_request_retention
         ),
     )

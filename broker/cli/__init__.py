@@ -12,6 +12,7 @@ JSON (`--json`) for configuration-as-code pipelines.
     doctor.py       doctor: is this deployment able to serve logins?
     auth0.py        auth0 connect, auth0 sync, auth0 action
     webhooks.py     webhooks (endpoints, deliveries, resend), worker
+    directories.py  directories (SCIM): create, list, rotate-token, revoke, users, groups
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections.abc import Sequence
 from broker.cli import (
     auth0,
     connections,
+    directories,
     doctor,
     events,
     jobs,
@@ -37,6 +39,7 @@ __all__ = [
     "auth0",
     "cli",
     "connections",
+    "directories",
     "doctor",
     "events",
     "jobs",

@@ -18,6 +18,7 @@ holds everywhere at once because it lives in one place.
     users.py           Users          identities that logged in, per organization
     events.py          Events         the audit log, newest first, filtered
     webhooks.py        Webhooks       endpoints, secret rotation, deliveries, resend
+    directories.py     Directories    SCIM directories: create (token once), rotate, revoke
     scoped.py          reads scoped to one organization (another's is "not found")
     access.py          management clients, client-credentials tokens, scopes
     api/               the REST adapter: operation table, dispatch, problems, OpenAPI
@@ -31,6 +32,7 @@ from broker.management.connection_setup import ConnectionSetup
 from broker.management.connection_tests import ConnectionTests
 from broker.management.connections import Connections
 from broker.management.deps import ManagementDeps
+from broker.management.directories import Directories
 from broker.management.domains import Domains
 from broker.management.events import Events
 from broker.management.organizations import Organizations
@@ -57,6 +59,7 @@ class Management:
         self.users = Users(deps)
         self.events = Events(deps)
         self.webhooks = Webhooks(deps)
+        self.directories = Directories(deps)
 
 
 __all__ = ["Management", "ManagementDeps"]

@@ -19,7 +19,7 @@ SCOPES = (
     "organizations:read", "organizations:write", "connections:read", "connections:write",
     "domains:read", "domains:write", "portal_links:write", "profiles:read", "profiles:write",
     "events:read", "users:read", "users:write", "domains:assert", "webhooks:read",
-    "webhooks:write",
+    "webhooks:write", "directories:read", "directories:write",
 )  # fmt: skip
 #: Scopes a client gets only by naming them, never in an "everything" grant (the demo's
 #: backend): `domains:assert` marks a domain verified on the caller's word, without DNS,

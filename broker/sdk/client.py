@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from broker.sdk.directories import Directories
 from broker.sdk.errors import ConfigurationError
 from broker.sdk.models import Domain, Organization, Verification
 from broker.sdk.resources import Connections, Events, PortalLinks, Profiles, Users
@@ -110,6 +111,7 @@ class Gatehouse:
         self.users = Users(self._transport)
         self.events = Events(self._transport)
         self.webhooks = Webhooks(self._transport)
+        self.directories = Directories(self._transport)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Gatehouse:

@@ -342,3 +342,51 @@ class WebhookDelivery(ApiObject):
     manual: bool
     #: Only when one delivery is read: every attempt, oldest first.
     attempt_log: tuple[WebhookAttempt, ...] = field(default=(), metadata=SOMETIMES)
+
+
+@_frozen
+class Directory(ApiObject):
+    """An organization's SCIM directory: its IdP provisions users and groups into it."""
+
+    RESOURCE = "directory"
+
+    id: str
+    organization_id: str
+    name: str
+    #: How a directory user is matched to an SSO login: email, external_id, subject.
+    link_key: str
+    state: str
+    created_at: datetime
+    #: What the IdP's SCIM connector is given as its base URL.
+    scim_base_url: str
+    #: `gh_scim_...`, only in the answers of create and rotate_token: hand it to the IdP.
+    token: str | None = field(default=None, metadata=SOMETIMES)
+    #: After a rotation: when the previous token stops working.
+    previous_token_expires_at: datetime | None = field(default=None, metadata=SOMETIMES)
+
+
+@_frozen
+class DirectoryUser(ApiObject):
+    RESOURCE = "directory user"
+
+    id: str
+    user_name: str
+    external_id: str | None
+    active: bool
+    display_name: str | None
+    #: The primary email (lower case).
+    email: str | None
+    emails: tuple[str, ...]
+    created_at: datetime
+    updated_at: datetime
+
+
+@_frozen
+class DirectoryGroup(ApiObject):
+    RESOURCE = "directory group"
+
+    id: str
+    display_name: str
+    external_id: str | None
+    created_at: datetime
+    updated_at: datetime

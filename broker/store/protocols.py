@@ -38,6 +38,11 @@ from broker.model.records import (
     PendingAuthorization,
     SigningKeyRecord,
 )
+from broker.store.protocols_directories import (
+    DirectoryGroupRepo,
+    DirectoryRepo,
+    DirectoryUserRepo,
+)
 from broker.store.protocols_jobs import CertificateNoticeRepo, DomainRecheckRepo, JobRunRepo
 from broker.store.protocols_management import (
     IdempotencyRepo,
@@ -471,6 +476,15 @@ class UnitOfWork(Protocol):
 
     @property
     def saml_metadata_refreshes(self) -> SamlMetadataRefreshRepo: ...
+
+    @property
+    def directories(self) -> DirectoryRepo: ...
+
+    @property
+    def directory_users(self) -> DirectoryUserRepo: ...
+
+    @property
+    def directory_groups(self) -> DirectoryGroupRepo: ...
 
     def commit(self) -> None:
         """Commit now and keep going (for a write that must survive a later error)."""

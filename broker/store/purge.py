@@ -19,6 +19,7 @@ become a permanent cost. Every broker instance runs it (the web layer's lifespan
                           newest, nor its newest passed
     webhook_deliveries    delivered or failed a retention ago      WebhookDeliveryRepo
                           (their attempts go with them)
+    directory_requests    logged a retention ago                   DirectoryRepo
     audit_events          the audit retention old                  AuditRepo
 
 Each batch is a unit of work of its own (a short transaction: a few hundred rows' locks,
@@ -63,6 +64,7 @@ class PurgeCounts:
     portal_links: int = 0
     connection_tests: int = 0
     webhook_deliveries: int = 0
+    directory_requests: int = 0
     audit_events: int = 0
 
     @property
@@ -83,6 +85,7 @@ class _Cutoffs:
     links: datetime
     tests: datetime
     webhooks: datetime
+    directory_requests: datetime
     audit: datetime
 
 
@@ -102,6 +105,9 @@ _BATCHES: dict[str, Callable[[UnitOfWork, _Cutoffs, int], int]] = {
     "connection_tests": lambda uow, at, n: uow.connection_tests.purge_before(at.tests, limit=n),
     "webhook_deliveries": lambda uow, at, n: uow.webhook_deliveries.purge_finished_before(
         at.webhooks, limit=n
+    ),
+    "directory_requests": lambda uow, at, n: uow.directories.purge_requests_before(
+        at.directory_requests, limit=n
     ),
     "audit_events": lambda uow, at, n: uow.audit.purge_before(at.audit, limit=n),
 }
@@ -141,6 +147,7 @@ class Purger:
             links=now - self._retention.portal_link_retention,
             tests=now - self._retention.connection_test_retention,
             webhooks=now - self._retention.webhook_delivery_retention,
+            directory_requests=now - self._retention.directory_request_retention,
             audit=now - self._retention.audit_retention,
         )
         counts = {name: self._purge_table(batch, cutoffs, stop) for name, batch in _BATCHES.items()}

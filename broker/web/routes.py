@@ -10,19 +10,27 @@ from starlette.types import ASGIApp
 
 from broker.web.endpoints import Endpoint, Endpoints
 from broker.web.management import ApiEndpoints
+from broker.web.scim import ScimEndpoints
 from broker.workers import UseLoginPool
 
 STATIC_DIR = Path(__file__).parent / "static"
 
 
 def build_routes(
-    endpoints: Endpoints, api: ApiEndpoints, portal: ASGIApp, metrics: Endpoint | None = None
+    endpoints: Endpoints,
+    api: ApiEndpoints,
+    portal: ASGIApp,
+    metrics: Endpoint | None = None,
+    scim: ScimEndpoints | None = None,
 ) -> list[BaseRoute]:
     """`metrics`: `/metrics` for Prometheus, when the operator set a token for it
-    (`broker.web.metrics`); without one, the path is unknown like any other."""
+    (`broker.web.metrics`); without one, the path is unknown like any other. `scim`: the
+    directories' SCIM service providers (`broker.web.scim`)."""
     optional = [] if metrics is None else [Route("/metrics", metrics, methods=["GET"])]
+    directories = [] if scim is None else scim.routes()
     return [
         *optional,
+        *directories,
         Mount("/api/v1", routes=api.routes()),
         # The admin portal is its own app (own sessions, own pages), under the same origin so
         # its test logins come back through Gatehouse's ACS and redirect URIs. It fetches

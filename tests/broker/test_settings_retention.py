@@ -78,6 +78,12 @@ def test_the_webhook_worker_interval_and_delivery_retention(tmp_path: Path) -> N
     assert retention(tmp_path, GATEHOUSE_WEBHOOK_INTERVAL_MS="0").webhook_interval == timedelta(0)
 
 
+def test_the_directory_request_log_retention(tmp_path: Path) -> None:
+    assert retention(tmp_path).directory_request_retention == timedelta(days=7)
+    read = retention(tmp_path, GATEHOUSE_DIRECTORY_REQUEST_RETENTION_DAYS="2")
+    assert read.directory_request_retention == timedelta(days=2)
+
+
 @pytest.mark.parametrize("value", ["-1", "1.5", "1e3", "one", "\u0661"])
 def test_a_webhook_interval_that_is_not_a_whole_number_is_refused(
     tmp_path: Path, value: str

@@ -41,5 +41,5 @@ _MANY = 10**6
 #: what is tested.
 OUT_OF_REACH = RateLimitSettings(
     authorize=_MANY, login=_MANY, callback=_MANY, token_per_address=_MANY,
-    token_per_client=_MANY, portal_link=_MANY, portal_link_all=_MANY,
+    token_per_client=_MANY, portal_link=_MANY, portal_link_all=_MANY, scim_auth_failures=_MANY,
 )  # fmt: skip

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from broker.model.directories import Directory, DirectoryRequest, DirectoryState, LinkKey
 from broker.model.management import PortalLink
 from broker.model.portal import ConnectionTest, PortalSession
 from broker.model.records import (
@@ -207,6 +208,7 @@ def add_dead_rows(store: Store, count: int, *, now: datetime = NOW, prefix: str 
         lambda uow, i: uow.webhook_deliveries.add(
             [delivered(f"whd-{i}", finished_at=old_deliveries)]
         ),
+        lambda uow, i: _log_request(uow, i, at=now - RETENTION.directory_request_retention),
         lambda uow, i: uow.audit.record(event(f"evt-{i}", at=old_events)),
     ]
     assert len(writes) == len(PurgeCounts().as_dict())
@@ -214,6 +216,26 @@ def add_dead_rows(store: Store, count: int, *, now: datetime = NOW, prefix: str 
         with store.unit_of_work() as uow:
             for i in ids:
                 write(uow, i)
+
+
+def _log_request(uow: UnitOfWork, row_id: str, *, at: datetime) -> None:
+    """A SCIM request logged at `at`, in a directory of its own per REQUEST_LOG_SIZE rows
+    (a directory's log keeps no more), created with its first row."""
+    prefix, number = row_id.rsplit("-", 1)
+    directory_id = f"dir-{prefix}-{int(number) // uow.directories.REQUEST_LOG_SIZE}"
+    if int(number) % uow.directories.REQUEST_LOG_SIZE == 0:
+        uow.directories.add(
+            Directory(
+                id=directory_id, organization_id=ORG, name="Directory", link_key=LinkKey.EMAIL,
+                state=DirectoryState.ACTIVE, created_at=LONG_AGO,
+            )
+        )  # fmt: skip
+    uow.directories.log_request(
+        DirectoryRequest(
+            id=f"dsr-{row_id}", directory_id=directory_id, at=at, method="GET", path="/Users",
+            status=401,
+        )
+    )  # fmt: skip
 
 
 def row_counts(store: SqlStore) -> dict[str, int]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from broker.management import Management
 from broker.management.api import (
     connections,
+    directories,
     domains,
     events,
     organizations,
@@ -31,6 +32,7 @@ def build_operations(management: Management) -> list[Operation]:
         *users.operations(management),
         *events.operations(management),
         *webhooks.operations(management),
+        *directories.operations(management),
     ]
 
 

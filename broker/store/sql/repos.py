@@ -16,6 +16,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from broker.store.sql.repos_audit import SqlAuditRepo, SqlReplayRepo
 from broker.store.sql.repos_connections import SqlConnectionRepo, SqlIdentityRepo
+from broker.store.sql.repos_directories import SqlDirectoryRepo
+from broker.store.sql.repos_directory_resources import SqlDirectoryGroupRepo, SqlDirectoryUserRepo
 from broker.store.sql.repos_jobs import (
     SqlCertificateNoticeRepo,
     SqlDomainRecheckRepo,
@@ -149,6 +151,18 @@ class SqlUnitOfWork:
     @cached_property
     def saml_metadata_refreshes(self) -> SqlSamlMetadataRefreshRepo:
         return SqlSamlMetadataRefreshRepo(self._connection)
+
+    @cached_property
+    def directories(self) -> SqlDirectoryRepo:
+        return SqlDirectoryRepo(self._connection)
+
+    @cached_property
+    def directory_users(self) -> SqlDirectoryUserRepo:
+        return SqlDirectoryUserRepo(self._connection)
+
+    @cached_property
+    def directory_groups(self) -> SqlDirectoryGroupRepo:
+        return SqlDirectoryGroupRepo(self._connection)
 
     def commit(self) -> None:
         """Commit; the next statement begins a new transaction."""

@@ -577,3 +577,7 @@ domain_rechecks = _table(DomainRecheckRow)
 certificate_notices = _table(CertificateNoticeRow)
 saml_certificate_use = _table(SamlCertificateUseRow)
 saml_metadata_refreshes = _table(SamlMetadataRefreshRow)
+
+# The directories' tables live in a module of their own on the same `Base`; importing it
+# here puts them in `metadata` for Alembic and the schema tests.
+from broker.store.sql import tables_directories as _tables_directories  # noqa: E402, F401

@@ -1,0 +1,143 @@
+"""What Gatehouse's SCIM service announces (RFC 7643 §5-7) and serves: the RFC's User
+(with the enterprise extension) and Group, PATCH, filters (the subset `filters` answers),
+ETags; no bulk, no sort, no password change, no cursors. Built once per process."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from scim2_models import (
+    Context,
+    NotFoundException,
+    Resource,
+    ResourceType,
+    ResponseParameters,
+    ScimProvider,
+    ServiceProviderConfig,
+)
+from scim2_server.responses import ScimResponse
+from scim2_server.service import ScimService
+from scim2_server.utils import load_default_resource_types, load_default_schemas
+
+#: The most resources one page holds, whatever `count` asks (RFC 7644 §3.4.2.4).
+MAX_RESULTS = 200
+
+_CONFIG = {
+    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+    "documentationUri": "https://github.com/gatehouse/gatehouse#scim-quirks",
+    "patch": {"supported": True},
+    "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
+    "filter": {"supported": True, "maxResults": MAX_RESULTS},
+    "changePassword": {"supported": False},
+    "sort": {"supported": False},
+    "etag": {"supported": True},
+    "authenticationSchemes": [
+        {
+            "type": "oauthbearertoken",
+            "name": "Bearer token",
+            "description": "The directory's token, shown once when it was created or rotated",
+            "primary": True,
+        }
+    ],
+}
+
+
+@functools.cache
+def provider() -> ScimProvider:
+    return ScimProvider.from_discovery(
+        load_default_schemas().values(),
+        load_default_resource_types().values(),
+        config=ServiceProviderConfig.model_validate(_CONFIG),
+    )
+
+
+class GatehouseScimService(ScimService):
+    """scim2-server's service with one change: a PATCH answers 200 with the resource
+    (RFC 7644 §3.5.2 allows 200 or 204). Okta reads the user from the PATCH answer, and
+    Entra's validator expects it."""
+
+    def patch_response(
+        self,
+        base_url: str,
+        resource: Resource[Any],
+        response_parameters: ResponseParameters[Any],
+    ) -> ScimResponse:
+        published = self.publish(base_url, resource)
+        return self.resource_response(
+            published, Context.RESOURCE_REPLACEMENT_RESPONSE, response_parameters
+        )
+
+
+@functools.cache
+def service() -> ScimService:
+    return GatehouseScimService(provider())
+
+
+def resource_type(name: str) -> ResourceType:
+    return next(rt for rt in provider().resource_types if rt.id == name)
+
+
+@functools.cache
+def models() -> dict[str, type[Resource[Any]]]:
+    return {name: service().get_model(resource_type(name)) for name in ("User", "Group")}
+
+
+_WARM_UP_BASE = "https://warm-up.invalid/scim/v2"
+
+
+def warm_up() -> None:
+    """Serve one request of every kind, once, against scim2-server's in-memory storage,
+    before any request thread does.
+
+    Why: scim2-models builds generic specialisations (`PatchOp[User]`, `ListResponse[...]`)
+    on first use, and its models set pydantic's `use_attribute_docstrings`, which reads
+    each new class's source with `ast.parse`. CPython 3.11's `ast` module is not safe to
+    use from two threads at once ("AST constructor recursion depth mismatch", fixed in
+    3.12): two first requests arriving together could fail with a 500. Building every
+    specialisation here, in the composition root's thread, leaves none to build later."""
+    import json
+
+    from scim2_server.handler import ScimHandler
+    from scim2_server.memory import InMemoryStorage
+    from scim2_server.requests import ScimRequest
+
+    handler = ScimHandler(service(), InMemoryStorage())
+
+    def call(
+        method: str, path: str, body: object = None, query: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        encoded = b"" if body is None else json.dumps(body).encode()
+        request = ScimRequest(
+            method=method, base_url=_WARM_UP_BASE, path=path, query=query or {},
+            headers={"Content-Type": "application/scim+json"}, body=encoded,
+        )  # fmt: skip
+        answer = handler.handle(request).body
+        return answer or {}
+
+    patch_schema = ["urn:ietf:params:scim:api:messages:2.0:PatchOp"]
+    user = call("POST", "/Users", {"schemas": [resource_type("User").schema_], "userName": "w"})
+    group = call(
+        "POST", "/Groups", {"schemas": [resource_type("Group").schema_], "displayName": "w"}
+    )
+    for endpoint, created, key, value in (
+        ("/Users", user, "userName", "w2"),
+        ("/Groups", group, "displayName", "w2"),
+    ):
+        one = f"{endpoint}/{created['id']}"
+        call("GET", one)
+        call("GET", endpoint, query={"filter": f'{key} eq "w"', "startIndex": "1", "count": "1"})
+        call("PUT", one, {**created, key: value})
+        call(
+            "PATCH",
+            one,
+            {
+                "schemas": patch_schema,
+                "Operations": [{"op": "replace", "path": key, "value": "w3"}],
+            },
+        )
+        call("DELETE", one)
+    for path in ("/ServiceProviderConfig", "/ResourceTypes", "/Schemas"):
+        call("GET", path)
+    call("GET", "/", query={"count": "1"})
+    service().error_response(NotFoundException(detail="warm-up"))
