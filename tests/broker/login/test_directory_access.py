@@ -92,9 +92,7 @@ def test_a_person_deactivated_in_the_directory_cannot_sign_in(
     )  # fmt: skip
 
 
-def test_reactivated_the_person_signs_in_again(
-    gatehouse: Harness, people: DirectoryPeople
-) -> None:
+def test_reactivated_the_person_signs_in_again(gatehouse: Harness, people: DirectoryPeople) -> None:
     people.open()
     people.provision("du_ann", user_name="ann", email="ann@acme.test")
     people.set_active("du_ann", False)
@@ -134,9 +132,7 @@ def test_before_the_first_sync_nobody_is_locked_out(
     assert [e.reason for e in failures(gatehouse)] == ["directory_user_unknown"]
 
 
-def test_a_disabled_directory_enforces_nothing(
-    gatehouse: Harness, people: DirectoryPeople
-) -> None:
+def test_a_disabled_directory_enforces_nothing(gatehouse: Harness, people: DirectoryPeople) -> None:
     people.open(state=DirectoryState.DISABLED)
     people.provision("du_ann", user_name="ann", email="ann@acme.test", active=False)
     people.provision("du_bob", user_name="bob", email="bob@acme.test")
@@ -224,9 +220,7 @@ def test_the_groups_claim_is_bounded_and_says_when_it_was_cut(
 
 def test_discovery_lists_the_claim(gatehouse: Harness) -> None:
     supported = gatehouse.client.get("/.well-known/openid-configuration").json()
-    assert {"directory_groups", "directory_groups_truncated"} <= set(
-        supported["claims_supported"]
-    )
+    assert {"directory_groups", "directory_groups_truncated"} <= set(supported["claims_supported"])
 
 
 # -- revocation at userinfo -------------------------------------------------------------
