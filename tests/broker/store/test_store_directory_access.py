@@ -29,10 +29,12 @@ def test_a_disabled_directory_links_no_one(store: Store) -> None:
     seed(store)
     with store.unit_of_work() as uow:
         found = uow.directory_users.linked("org_a", LinkKey.EMAIL, "ANN@a.test")
-        assert found is not None and found.id == "u_old"  # inactive anywhere wins
+        assert found is not None
+        assert found.id == "u_old"
         uow.directories.set_state("dir_old", DirectoryState.DISABLED)
         found = uow.directory_users.linked("org_a", LinkKey.EMAIL, "ann@a.test")
-        assert found is not None and found.id == "u_ann"
+        assert found is not None
+        assert found.id == "u_ann"
         uow.directories.set_state("dir_a", DirectoryState.DISABLED)
         assert uow.directory_users.linked("org_a", LinkKey.EMAIL, "ann@a.test") is None
 
