@@ -64,6 +64,10 @@ REASONS: Mapping[Reason, str] = {
     Reason.UNSOLICITED: "The sign-in started at the identity provider (a dashboard tile), "
     "which is not enabled: people start from the application.",
     Reason.CONNECTION_INACTIVE: "The connection was turned off while the person was signing in.",
+    Reason.DIRECTORY_USER_INACTIVE: "Your directory (SCIM provisioning) lists the person as "
+    "deactivated.",
+    Reason.DIRECTORY_USER_UNKNOWN: "Your directory (SCIM provisioning) does not list the "
+    "person: they were removed there, or never assigned to this application.",
     Reason.IDP_BUSY: "Too many sign-ins were already waiting on the identity provider, which "
     "was answering slowly; this one was refused at once.",
     Reason.IDP_CIRCUIT_OPEN: "The identity provider had failed several times in a row, so "

@@ -122,6 +122,20 @@ _PAGES: Mapping[Reason, _Page] = {
         "not verified. " + _ASK_IT,
         403,
     ),
+    Reason.DIRECTORY_USER_INACTIVE: (
+        "Your account has been deactivated by your organization's IT team",
+        "Your organization's directory lists your account as deactivated, so you cannot "
+        "sign in to this application. If you think this is a mistake, contact your IT team "
+        "and give them the reference below.",
+        403,
+    ),
+    Reason.DIRECTORY_USER_UNKNOWN: (
+        "Your account is not set up for this application",
+        "Your organization gives access to this application through its directory, and your "
+        "account is not in it (it may have been removed). Ask your IT team to give you "
+        "access, and give them the reference below.",
+        403,
+    ),
     Reason.EMAIL_DOMAIN_NOT_VERIFIED: (
         "Your email address cannot be used here",
         "Your identity provider signed you in with an address outside the domains your "

@@ -78,6 +78,8 @@ _OWN_ERROR: Mapping[Reason, str] = {
     _R.HOSTED_DOMAIN_NOT_VERIFIED: "access_denied",
     _R.EMAIL_DOMAIN_NOT_VERIFIED: "access_denied",
     _R.CONNECTION_INACTIVE: "access_denied",
+    _R.DIRECTORY_USER_INACTIVE: "access_denied",
+    _R.DIRECTORY_USER_UNKNOWN: "access_denied",
 }
 
 #: The one code every other verification failure is told as.

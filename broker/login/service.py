@@ -23,6 +23,7 @@ from broker.limiter import RateLimiter
 from broker.login.answers import lookup, take_answer
 from broker.login.binding import BrowserBinding
 from broker.login.directory import StoreDirectory
+from broker.login.directory_access import directory_access
 from broker.login.failures import FailedLogins
 from broker.login.pages import chooser_page, email_page, no_route_message
 from broker.login.refusals import LoginRefused, refusal_page, upstream_refusal
@@ -260,8 +261,9 @@ class LoginService:
         upstream: UpstreamIdentity,
         trail: LoginTrail,
     ) -> Redirect:
-        """Policy, then one transaction: consume the flow, record the identity and the audit
-        event, issue the code. A refusal rolls all of it back (no half-written state)."""
+        """Policy (the organization's rules, then its directory's verdict), then one
+        transaction: consume the flow, record the identity and the audit event, issue the
+        code. A refusal rolls all of it back (no half-written state)."""
         now = self._clock.now()
         with self._store.unit_of_work() as uow:
             try:
@@ -274,6 +276,7 @@ class LoginService:
             refusal = first_refusal(upstream, verified)
             if refusal is not None:
                 raise LoginRefused(refusal.reason, f"{refusal.detail} for {organization.id}")
+            directory = directory_access(uow, organization.id, upstream)
             try:
                 consumed = uow.flows.consume(flow.id, now=now)
             except NotFound as exc:
@@ -293,11 +296,14 @@ class LoginService:
                 connection=connection,
                 verified_domains=verified,
                 scope=consumed.request.scope,
+                directory_claims=directory.claims,
             )
             # The IdP's own authentication instant when it tells us (it may have had a session),
             # never later than now.
             auth_time = min(upstream.auth_time or now, now)
-            redirect = self._provider.finish(uow, consumed, claims, auth_time=auth_time)
+            redirect = self._provider.finish(
+                uow, consumed, claims, auth_time=auth_time, directory_user_id=directory.user_id
+            )
             uow.audit.record(
                 trail.event("login.succeeded", None, now=now, detail={"user_id": identity.id})
             )

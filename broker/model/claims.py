@@ -11,11 +11,15 @@ Two rules carry the security weight (docs/security.md, "Auth0 and our claims"):
 
 Organization data uses names Auth0 does not reserve (`org_id`, `groups`, `roles`, `amr`,
 `sid`... are reserved or overwritten there).
+
+`directory_groups` (the person's groups in the organization's SCIM directory, bounded: see
+`broker.model.directory_access`) is present only when the organization has an active
+directory; `directory_groups_truncated` only when the list was cut.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from broker.model.names import email_domain
@@ -27,6 +31,7 @@ ORGANIZATION_CLAIMS = (
     "organization_id", "organization_name", "connection_id", "idp_type", "idp_groups",
     "raw_attributes",
 )  # fmt: skip
+DIRECTORY_CLAIMS = ("directory_groups", "directory_groups_truncated")
 
 
 def is_email_verified(email: str | None, verified_domains: Iterable[str]) -> bool:
@@ -44,9 +49,11 @@ def build_claims(
     connection: Connection,
     verified_domains: Iterable[str],
     scope: Iterable[str],
+    directory_claims: Mapping[str, object] | None = None,
 ) -> dict[str, Any]:
     """The claims for both the ID token and `/userinfo` (OIDC Core §5.4: `profile` and
-    `email` scopes select the standard claims; organization claims are always present)."""
+    `email` scopes select the standard claims; organization claims are always present, and
+    `directory_claims` when the organization's directory governs the login)."""
     scopes = set(scope)
     claims: dict[str, Any] = {"sub": identity.id}
     if "email" in scopes and upstream.email:
@@ -65,4 +72,5 @@ def build_claims(
         idp_groups=list(upstream.groups),
         raw_attributes=dict(upstream.raw_attributes),
     )
+    claims.update(directory_claims or {})
     return claims

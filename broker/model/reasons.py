@@ -44,6 +44,10 @@ class Reason(StrEnum):
     HOSTED_DOMAIN_NOT_VERIFIED = "hosted_domain_not_verified"
     #: A portal test login whose connection's settings changed while it ran.
     SETTINGS_CHANGED = "settings_changed"
+    # The organization's directory (broker/model/directory_access.py): the person is
+    # deactivated there, or not listed by a directory that lists people.
+    DIRECTORY_USER_INACTIVE = "directory_user_inactive"
+    DIRECTORY_USER_UNKNOWN = "directory_user_unknown"
 
     # -- any connector: the IdP said no, or left out what the connection requires -----------
     #: Recorded with the IdP's code: `idp_refused:<code>`.
@@ -138,11 +142,12 @@ ROUTING_REASONS: frozenset[Reason] = frozenset(
 )  # fmt: skip
 
 #: The login's own refusals around the connector: the answer's flow, browser and
-#: connection, the organization's rules, a test login's settings, a bug.
+#: connection, the organization's rules and directory, a test login's settings, a bug.
 BROKER_REASONS: frozenset[Reason] = frozenset(
     {_R.FLOW_EXPIRED, _R.UNSOLICITED, _R.FORM_REFUSED, _R.BROWSER_MISMATCH, _R.WRONG_CONNECTION,
      _R.CONNECTION_INACTIVE, _R.ANSWER_ALREADY_USED, _R.UNKNOWN_CONNECTION, _R.INTERNAL_ERROR,
-     _R.EMAIL_DOMAIN_NOT_VERIFIED, _R.HOSTED_DOMAIN_NOT_VERIFIED, _R.SETTINGS_CHANGED}
+     _R.EMAIL_DOMAIN_NOT_VERIFIED, _R.HOSTED_DOMAIN_NOT_VERIFIED, _R.SETTINGS_CHANGED,
+     _R.DIRECTORY_USER_INACTIVE, _R.DIRECTORY_USER_UNKNOWN}
 )  # fmt: skip
 
 #: Every reason the SAML connector gives.

@@ -229,11 +229,15 @@ class AuthorizationCode:
     auth_time: datetime
     issued_at: datetime
     expires_at: datetime
+    #: The directory user the login was linked to (`broker.login.directory_access`), if an
+    #: organization's directory governs it; its access token inherits it.
+    directory_user_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AccessToken:
-    """An opaque bearer token for `/userinfo`, stored hashed, revoked with its code."""
+    """An opaque bearer token for `/userinfo`, stored hashed, revoked with its code, and
+    refused once its `directory_user_id` is deactivated or deleted in the directory."""
 
     token_hash: str
     code_hash: str
@@ -242,6 +246,7 @@ class AccessToken:
     claims: JsonObject
     issued_at: datetime
     expires_at: datetime
+    directory_user_id: str | None = None
 
 
 def _new_event_id() -> str:

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from broker.model.claims import EMAIL_CLAIMS, ORGANIZATION_CLAIMS, PROFILE_CLAIMS
+from broker.model.claims import (
+    DIRECTORY_CLAIMS,
+    EMAIL_CLAIMS,
+    ORGANIZATION_CLAIMS,
+    PROFILE_CLAIMS,
+)
 from broker.oidc.authorize import SUPPORTED_SCOPES
 
 TOKEN_ENDPOINT_AUTH_METHODS = ("client_secret_post", "client_secret_basic", "none")
@@ -43,6 +48,7 @@ def build_discovery_document(issuer: str) -> dict[str, Any]:
             *EMAIL_CLAIMS,
             *PROFILE_CLAIMS,
             *ORGANIZATION_CLAIMS,
+            *DIRECTORY_CLAIMS,
         ],
         "claims_parameter_supported": False,
         "request_parameter_supported": False,

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from broker.clock import Clock
 from broker.errors import UserFacingError
 from broker.http import HttpRequest, HttpResponse, Redirect, with_query
+from broker.model.directory_access import still_admitted
 from broker.model.opaque import hash_secret, new_secret
 from broker.model.records import (
     AccessToken,
@@ -137,9 +138,12 @@ class Provider:
         claims: Mapping[str, Any],
         *,
         auth_time: datetime,
+        directory_user_id: str | None = None,
     ) -> Redirect:
         """Issue the code for a consumed flow, in the caller's unit of work, so that
-        consuming the flow and issuing its code commit together or not at all."""
+        consuming the flow and issuing its code commit together or not at all.
+        `directory_user_id` (the directory user the login was linked to) goes on the code
+        and its access token: `/userinfo` refuses the token once that person is inactive."""
         now = self._clock.now()
         code = new_secret()
         authz = flow.request
@@ -156,6 +160,7 @@ class Provider:
                 auth_time=auth_time,
                 issued_at=now,
                 expires_at=now + self._tokens.code_ttl,
+                directory_user_id=directory_user_id,
             )
         )
         location = with_query(
@@ -216,6 +221,7 @@ class Provider:
                 claims=identity_claims(code.claims),
                 issued_at=now,
                 expires_at=now + self._tokens.access_token_ttl,
+                directory_user_id=code.directory_user_id,
             )
         )
         claims = build_id_token_claims(
@@ -239,7 +245,12 @@ class Provider:
     def userinfo(self, request: HttpRequest) -> HttpResponse:
         """OIDC Core §5.3 with RFC 6750 bearer tokens: the Authorization header, or the
         form body of a POST (§2.2). Query-string tokens (§2.3) are not accepted: they end
-        up in logs."""
+        up in logs.
+
+        A token issued for a directory user is checked live, with one indexed query: once
+        that person is deactivated or deleted in the organization's directory, the token is
+        `invalid_token` (RFC 6750 §3.1), as a revoked one is. Gatehouse issues no refresh
+        tokens, so this is all it holds for the person."""
         token = _bearer_token(request)
         if token is None:
             return _bearer_error(None)
@@ -247,6 +258,11 @@ class Provider:
             try:
                 found = uow.access_tokens.get(hash_secret(token), now=self._clock.now())
             except NotFound:
+                return _bearer_error("invalid_token")
+            if found.directory_user_id is not None and not still_admitted(
+                uow.directory_users.standing(found.directory_user_id)
+            ):
+                log.info("userinfo refused: directory user inactive or gone")
                 return _bearer_error("invalid_token")
         body = json.dumps(dict(found.claims)).encode()
         return HttpResponse(body=body, headers={**_JSON, "Cache-Control": "no-store"})

@@ -37,6 +37,7 @@ from broker.model.directories import (
     LinkKey,
     Page,
 )
+from broker.model.directory_access import Standing
 
 DirectoryPageKey = tuple[datetime, str]
 
@@ -139,10 +140,17 @@ class DirectoryUserRepo(Protocol):
         ...
 
     def linked(self, organization_id: str, key: LinkKey, value: str) -> DirectoryUser | None:
-        """The user of the organization's directories an SSO identity is, by the link key:
-        EMAIL matches the primary email, EXTERNAL_ID the externalId, SUBJECT the userName
+        """The user of the organization's ACTIVE directories an SSO identity is, by the link
+        key: EMAIL matches the primary email, EXTERNAL_ID the externalId, SUBJECT the userName
         (email and userName case-insensitively). Of several matches (several directories),
-        an inactive one wins: a person deactivated anywhere is refused."""
+        an inactive one wins: a person deactivated anywhere is refused. A DISABLED
+        directory's users are not looked at: sign-in no longer follows it."""
+        ...
+
+    def standing(self, user_id: str) -> Standing | None:
+        """Whether the user is active and its directory's state, by the user's id alone
+        (one indexed query: `/userinfo` asks it for every token a directory governs); None
+        when the user, or its whole directory, is gone."""
         ...
 
     def count(self, directory_id: str) -> int: ...
@@ -193,8 +201,11 @@ class DirectoryGroupRepo(Protocol):
         """Returns the user ids actually removed."""
         ...
 
-    def of_user(self, directory_id: str, user_id: str) -> Sequence[DirectoryGroup]:
-        """The groups the user is a member of, by displayName."""
+    def of_user(
+        self, directory_id: str, user_id: str, *, limit: int | None = None
+    ) -> Sequence[DirectoryGroup]:
+        """The groups the user is a member of, by displayName; the first `limit` of them
+        when given (the `directory_groups` claim is bounded)."""
         ...
 
     def count(self, directory_id: str) -> int: ...

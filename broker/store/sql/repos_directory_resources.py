@@ -17,12 +17,14 @@ from sqlalchemy.exc import IntegrityError
 
 from broker.model.directories import (
     DirectoryGroup,
+    DirectoryState,
     DirectoryUser,
     Filter,
     Found,
     LinkKey,
     Page,
 )
+from broker.model.directory_access import Standing
 from broker.store.protocols import Conflict, NotFound
 from broker.store.sql.directory_filters import group_condition, user_condition
 from broker.store.sql.statements import (
@@ -71,6 +73,12 @@ _OF_USER = (
     .join(directory_memberships, _M.group_id == _G.id)
     .where(_G.directory_id == bindparam("p_dir"), _M.user_id == bindparam("p_user"))
     .order_by(_G.display_name_norm, _G.id)
+)
+# One primary-key lookup joined to its directory by primary key: `/userinfo` runs it.
+_STANDING = (
+    select(_U.active, directories.c.state)
+    .join(directories, directories.c.id == _U.directory_id)
+    .where(_U.id == bindparam("p_id"))
 )
 
 
@@ -183,12 +191,23 @@ class SqlDirectoryUserRepo:
         query = (
             select(directory_users)
             .join(directories, directories.c.id == _U.directory_id)
-            .where(directories.c.organization_id == organization_id, column == wanted)
+            .where(
+                directories.c.organization_id == organization_id,
+                # A disabled directory no longer governs sign-in: its users link no one.
+                directories.c.state == DirectoryState.ACTIVE.value,
+                column == wanted,
+            )
             .order_by(case((_U.active.is_(False), 0), else_=1), _U.created_at, _U.id)
             .limit(1)
         )
         row = self._connection.execute(query).first()
         return None if row is None else _user(row)
+
+    def standing(self, user_id: str) -> Standing | None:
+        row = first(self._connection, _STANDING, {"p_id": user_id})
+        if row is None:
+            return None
+        return Standing(active=row.active is not False, directory_state=DirectoryState(row.state))
 
     def count(self, directory_id: str) -> int:
         return int(self._connection.execute(_COUNT_USERS, {"p_dir": directory_id}).scalar_one())
@@ -292,8 +311,11 @@ class SqlDirectoryGroupRepo:
             removed.extend(r.user_id for r in self._connection.execute(statement))
         return removed
 
-    def of_user(self, directory_id: str, user_id: str) -> Sequence[DirectoryGroup]:
-        rows = all_rows(self._connection, _OF_USER, {"p_dir": directory_id, "p_user": user_id})
+    def of_user(
+        self, directory_id: str, user_id: str, *, limit: int | None = None
+    ) -> Sequence[DirectoryGroup]:
+        query = _OF_USER if limit is None else _OF_USER.limit(limit)
+        rows = all_rows(self._connection, query, {"p_dir": directory_id, "p_user": user_id})
         return [_group(r) for r in rows]
 
     def count(self, directory_id: str) -> int:

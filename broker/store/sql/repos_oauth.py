@@ -252,6 +252,7 @@ class SqlCodeRepo:
             "auth_time": code.auth_time,
             "issued_at": code.issued_at,
             "expires_at": code.expires_at,
+            "directory_user_id": code.directory_user_id,
         }
         insert_or_raise(self._connection, _INSERT_CODE, params, "authorization code")
 
@@ -306,6 +307,7 @@ class SqlAccessTokenRepo:
             "claims": dict(token.claims),
             "issued_at": token.issued_at,
             "expires_at": token.expires_at,
+            "directory_user_id": token.directory_user_id,
         }
         insert_or_raise(self._connection, _INSERT_TOKEN, params, "access token")
 
@@ -412,6 +414,7 @@ def _code(row: Row[Any]) -> AuthorizationCode:
         auth_time=row.auth_time,
         issued_at=row.issued_at,
         expires_at=row.expires_at,
+        directory_user_id=row.directory_user_id,
     )
 
 
@@ -424,4 +427,5 @@ def _token(row: Row[Any]) -> AccessToken:
         claims=row.claims,
         issued_at=row.issued_at,
         expires_at=row.expires_at,
+        directory_user_id=row.directory_user_id,
     )

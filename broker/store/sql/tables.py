@@ -200,6 +200,8 @@ class AuthorizationCodeRow(Base):
     expires_at: Mapped[datetime] = mapped_column(index=True)
     consumed_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    #: The directory user the login was linked to (migration 0012), if a directory governs it.
+    directory_user_id: Mapped[str | None]
 
 
 class AccessTokenRow(Base):
@@ -215,6 +217,8 @@ class AccessTokenRow(Base):
     issued_at: Mapped[datetime]
     # Indexed for the purge, like every expiry column it deletes by (migration 0005).
     expires_at: Mapped[datetime] = mapped_column(index=True)
+    #: Inherited from the code: `/userinfo` checks that directory user is still active.
+    directory_user_id: Mapped[str | None]
 
 
 class SigningKeyRow(Base):
