@@ -39,7 +39,7 @@ TOUCH_EVERY = timedelta(minutes=1)
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RedeemLimits:
-    """Link redemptions per minute (defaults: `broker.settings.RateLimitSettings`). Per
+    """Link redemptions per minute (defaults: `broker.settings_rate_limits.RateLimitSettings`). Per
     client address (T-07: guessing is hopeless at 256 bits, but a flood of lookups should
     still cost the flooder, not us), and for all clients together: a guesser spread over
     many addresses is slowed too. The latter is far above what people opening their links

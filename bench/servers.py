@@ -27,7 +27,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from broker.demo import seed_demo, seed_simulator_organizations, simulator_environment
-from broker.settings import RATE_LIMIT_VARIABLES, Settings
+from broker.settings import Settings
+from broker.settings_rate_limits import RATE_LIMIT_VARIABLES
 from broker.store.sql import make_engine
 from broker.store.sql.migrate import upgrade_to_head
 

@@ -109,6 +109,8 @@ class Broker:
     scheduler: Scheduler
     #: Delivers the outbox's events to webhook endpoints; the app's lifespan runs it.
     webhooks: WebhookWorker
+    #: This instance's opened connectors; the lifespan renews their IdP documents ahead.
+    connectors: ConnectorCache
 
     def close(self) -> None:
         """Release the outbound HTTP pool (CLI commands and seeds build a broker briefly)."""
@@ -122,6 +124,7 @@ class Broker:
             "purge": (lambda stop: self.purger.purge(stop=stop), retention.purge_interval),
             "jobs": (self.scheduler.run_due, self.settings.jobs.tick),
             "webhooks": (lambda stop: self.webhooks.run(stop), retention.webhook_interval),
+            "refresh_ahead": (self.connectors.refresh_ahead, self.settings.jobs.tick),
         }
 
 
@@ -245,6 +248,7 @@ def build_broker(
             store=store, clock=clock, secret_box=secrets, http=deps.http, policy=policy,
             render=lambda event: event_out(event).model_dump(mode="json"),
         ),
+        connectors=connectors,
     )  # fmt: skip
 
 

@@ -29,6 +29,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from broker.errors import ConfigError
 from broker.model.client_address import FORWARDED, X_FORWARDED_FOR, ForwardedHeader
 from broker.settings_jobs import JobSettings, parse_job_settings
+from broker.settings_rate_limits import RateLimitSettings, parse_rate_limit_settings
+from broker.settings_retention import RetentionSettings, parse_retention_settings
 
 log = logging.getLogger(__name__)
 
@@ -127,72 +129,6 @@ class ProxySettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class RateLimitSettings:
-    """Requests per minute, counted by every instance together (`broker.limiter`).
-
-    The login routes are counted per client address, which for a company is often one NAT
-    address for all its people: 600 a minute is several times a morning login rush of a
-    large office. `/token` is called by Auth0 from a handful of addresses for all users,
-    so its per-address budget is the deployment's whole peak login rate (1200 a minute),
-    and its per-client budget higher still. A failed client authentication counts
-    `token_failure_weight` requests against its address (see `broker.web.limits`).
-    Portal link redemptions keep their own, lower limits (T-07). SCIM requests whose
-    bearer token is refused count in `scim_auth_failures` per address; accepted ones are
-    not counted at all (an initial sync is tens of thousands of requests)."""
-
-    authorize: int = 600
-    login: int = 600
-    callback: int = 600
-    token_per_address: int = 1200
-    token_per_client: int = 6000
-    token_failure_weight: int = 10
-    portal_link: int = 30
-    portal_link_all: int = 300
-    scim_auth_failures: int = 30
-
-
-#: Environment variable -> RateLimitSettings field.
-RATE_LIMIT_VARIABLES = {
-    "GATEHOUSE_RATE_LIMIT_AUTHORIZE": "authorize",
-    "GATEHOUSE_RATE_LIMIT_LOGIN": "login",
-    "GATEHOUSE_RATE_LIMIT_CALLBACK": "callback",
-    "GATEHOUSE_RATE_LIMIT_TOKEN": "token_per_address",
-    "GATEHOUSE_RATE_LIMIT_TOKEN_CLIENT": "token_per_client",
-    "GATEHOUSE_RATE_LIMIT_TOKEN_FAILURE_WEIGHT": "token_failure_weight",
-    "GATEHOUSE_RATE_LIMIT_PORTAL_LINK": "portal_link",
-    "GATEHOUSE_RATE_LIMIT_PORTAL_LINK_ALL": "portal_link_all",
-    "GATEHOUSE_RATE_LIMIT_SCIM_AUTH_FAILURES": "scim_auth_failures",
-}
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RetentionSettings:
-    """How long what expires is kept, and how often every instance purges it.
-
-    Every instance runs the purge (`broker.store.purge`) every `purge_interval`, jittered so
-    instances do not align; zero disables it (then run `gatehouse purge` from a scheduler).
-    Audit events are kept `audit_retention` (400 days by default: a year and a month, so a
-    yearly review still finds last year's events). Portal links stay listed by the
-    management API for `portal_link_retention` after they expired or were revoked, and a
-    connection's test results stay readable for `connection_test_retention` (its newest
-    test, and newest passed test, are kept whatever their age). A webhook delivery that
-    ended (delivered, or failed for good) stays readable with its attempts for
-    `webhook_delivery_retention`. The webhook worker runs every `webhook_interval` (about
-    a second: the delay from a change to its webhook); zero disables it.
-    """
-
-    purge_interval: timedelta = timedelta(seconds=60)
-    webhook_interval: timedelta = timedelta(seconds=1)
-    webhook_delivery_retention: timedelta = timedelta(days=30)
-    audit_retention: timedelta = timedelta(days=400)
-    portal_link_retention: timedelta = timedelta(days=30)
-    connection_test_retention: timedelta = timedelta(days=30)
-    #: The SCIM request log a directory's page shows (`directory_requests`): recent
-    #: requests only, also capped per directory by count.
-    directory_request_retention: timedelta = timedelta(days=7)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class MetricsSettings:
     """How Prometheus reads `/metrics` (`broker.metrics`), as the operator chooses: on the
     main listener with `Authorization: Bearer <token>` when `token` is set (otherwise
@@ -277,7 +213,7 @@ class Settings:
             management=_management_settings(env_vars),
             proxies=parse_proxy_settings(env_vars),
             rate_limits=parse_rate_limit_settings(env_vars),
-            retention=_retention_settings(env_vars),
+            retention=parse_retention_settings(env_vars),
             logging=parse_log_settings(env_vars),
             metrics=parse_metrics_settings(env_vars),
             jobs=parse_job_settings(env_vars),
@@ -394,62 +330,6 @@ def parse_proxy_settings(env_vars: Mapping[str, str]) -> ProxySettings:
     if header == FORWARDED:
         return ProxySettings(trusted=trusted, header=FORWARDED)
     raise ConfigError("GATEHOUSE_FORWARDED_HEADER", "must be X-Forwarded-For or Forwarded")
-
-
-def parse_rate_limit_settings(env_vars: Mapping[str, str]) -> RateLimitSettings:
-    values: dict[str, int] = {}
-    for variable, name in RATE_LIMIT_VARIABLES.items():
-        raw = env_vars.get(variable, "").strip()
-        if raw:
-            if not (raw.isascii() and raw.isdigit()) or len(raw) > 9 or int(raw) < 1:
-                raise ConfigError(variable, "must be a positive whole number")
-            values[name] = int(raw)
-    return RateLimitSettings(**values)
-
-
-#: A day between purges at most, a century of retention at most: beyond, `now - retention`
-#: would leave the calendar (datetime.min) and a typo is likelier than intent.
-_MAX_PURGE_INTERVAL_S = 86_400
-_MAX_RETENTION_DAYS = 36_500
-
-
-def _retention_settings(env_vars: Mapping[str, str]) -> RetentionSettings:
-    def whole(name: str, default: int, *, least: int, most: int) -> int:
-        raw = env_vars.get(name, "").strip() or str(default)
-        if not (raw.isascii() and raw.isdigit()) or not least <= int(raw) <= most:
-            raise ConfigError(name, f"must be a whole number from {least} to {most}")
-        return int(raw)
-
-    def days(name: str, default: timedelta) -> timedelta:
-        return timedelta(days=whole(name, default.days, least=1, most=_MAX_RETENTION_DAYS))
-
-    defaults = RetentionSettings()
-    interval = whole(
-        "GATEHOUSE_PURGE_INTERVAL_SECONDS",
-        int(defaults.purge_interval.total_seconds()),
-        least=0,
-        most=_MAX_PURGE_INTERVAL_S,
-    )
-    webhook_ms = whole(
-        "GATEHOUSE_WEBHOOK_INTERVAL_MS",
-        int(defaults.webhook_interval.total_seconds() * 1000),
-        least=0,
-        most=_MAX_PURGE_INTERVAL_S * 1000,
-    )
-    return RetentionSettings(
-        purge_interval=timedelta(seconds=interval),
-        webhook_interval=timedelta(milliseconds=webhook_ms),
-        webhook_delivery_retention=days(
-            "GATEHOUSE_WEBHOOK_DELIVERY_RETENTION_DAYS", defaults.webhook_delivery_retention
-        ),
-        audit_retention=days("GATEHOUSE_AUDIT_RETENTION_DAYS", defaults.audit_retention),
-        portal_link_retention=days(
-            "GATEHOUSE_PORTAL_LINK_RETENTION_DAYS", defaults.portal_link_retention
-        ),
-        connection_test_retention=days(
-            "GATEHOUSE_CONNECTION_TEST_RETENTION_DAYS", defaults.connection_test_retention
-        ),
-    )
 
 
 def parse_metrics_settings(env_vars: Mapping[str, str]) -> MetricsSettings:

@@ -15,6 +15,10 @@ hand or from an external scheduler (cron, a Kubernetes CronJob), under the same 
                            cacheDuration,     connection.metadata_refresh_failed
                            at most a day)
 
+OIDC discovery and JWKS are not among them: they live in each instance's memory, so each
+instance renews its own (`broker.upstream.registry.ConnectorCache.refresh_ahead`, at the
+same tick).
+
 Each job records its changes and their audit events in one unit of work, so the webhook
 outbox sees every change exactly when it is made. Jobs take time from the injected
 clock and call what a customer controls (their DNS, their metadata URL) through the

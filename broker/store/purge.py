@@ -38,7 +38,7 @@ from datetime import datetime, timedelta
 
 from broker.clock import Clock
 from broker.metrics import recording as metrics
-from broker.settings import RetentionSettings
+from broker.settings_retention import RetentionSettings
 from broker.store.protocols import Store, UnitOfWork
 
 log = logging.getLogger(__name__)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import ClassVar, Protocol, Self
+from datetime import datetime, timedelta
+from typing import ClassVar, Protocol, Self, runtime_checkable
 
 import httpx
 
@@ -37,6 +37,7 @@ __all__ = [
     "ConnectorDeps",
     "FlowContext",
     "LoginStart",
+    "RefreshesAhead",
     "ReplayGuard",
     "UpstreamConnector",
     "UpstreamError",
@@ -98,6 +99,17 @@ class UpstreamConnector(Protocol):
     def complete_login(self, flow: FlowContext, callback: CallbackInput) -> UpstreamIdentity:
         """Verify the upstream answer against `flow.connector_state`; raise UpstreamRejected
         or UpstreamInvalid, never return a partly verified identity."""
+        ...
+
+
+@runtime_checkable
+class RefreshesAhead(Protocol):
+    """A connector that reads documents from its IdP at login time (OIDC discovery and
+    JWKS) and can read them sooner, off any login: `ConnectorCache.refresh_ahead`."""
+
+    def refresh_ahead(self, ahead: timedelta) -> None:
+        """Refetch whatever a login would have to refetch within `ahead`; raise
+        UpstreamError when the IdP cannot be read (the cached documents stay)."""
         ...
 
 

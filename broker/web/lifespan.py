@@ -1,5 +1,6 @@
-"""What every broker instance does in the background while it serves: the purge, and the
-tick of the scheduled jobs (`broker.jobs`, each run once across the cluster).
+"""What every broker instance does in the background while it serves: the purge, the tick
+of the scheduled jobs (`broker.jobs`, each run once across the cluster), the webhook worker,
+and the refresh ahead of its own cached OIDC documents (`ConnectorCache.refresh_ahead`).
 
 Started by the app's Starlette lifespan, so it runs wherever the app is served with one
 (`gatehouse serve`, any ASGI server with lifespan on) and nowhere else: tests that drive

@@ -33,7 +33,7 @@ from broker.limiter import RateLimiter, Refused
 from broker.metrics import recording as metrics
 from broker.model.client_credentials import CredentialsRefused, parse_client_credentials
 from broker.model.rate_limits import Limit, address_key, bounded_key
-from broker.settings import RateLimitSettings
+from broker.settings_rate_limits import RateLimitSettings
 from broker.web.adapt import render
 
 log = logging.getLogger(__name__)

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from broker.model.opaque import hash_secret
-from broker.settings import RateLimitSettings
+from broker.settings_rate_limits import RateLimitSettings
 from broker.store import NotFound, Store
 from broker.store.sql import SqlStore
 from tests.support.config import ISSUER

@@ -32,7 +32,8 @@ from broker.errors import ConfigError
 from broker.metrics.exposition import Exposition, PoolUse
 from broker.metrics.listener import MetricsListener
 from broker.model.reasons import Reason
-from broker.settings import RATE_LIMIT_VARIABLES, MetricsSettings, RateLimitSettings, Settings
+from broker.settings import MetricsSettings, Settings
+from broker.settings_rate_limits import RATE_LIMIT_VARIABLES, RateLimitSettings
 from broker.store import Store
 from broker.store.purge import PurgeCounts, Purger
 from broker.store.sql import SqlStore

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from broker.errors import ConfigError
-from broker.settings import RATE_LIMIT_VARIABLES, RateLimitSettings, Settings
+from broker.settings import Settings
+from broker.settings_rate_limits import RATE_LIMIT_VARIABLES, RateLimitSettings
 
 KEY = base64.urlsafe_b64encode(b"k" * 32).decode()
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from broker.errors import ConfigError
-from broker.settings import RATE_LIMIT_VARIABLES, Settings
+from broker.settings import Settings
+from broker.settings_rate_limits import RATE_LIMIT_VARIABLES
 
 GENERATE = 'generate one with `python -c "import secrets; print(secrets.token_urlsafe(32))"`'
 NETWORKS = "expected comma-separated networks in CIDR notation, such as 10.20.0.0/16"

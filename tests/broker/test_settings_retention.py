@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from broker.errors import ConfigError
-from broker.settings import RetentionSettings, Settings
+from broker.settings import Settings
+from broker.settings_retention import RetentionSettings
 
 
 def retention(tmp_path: Path, **env: str) -> RetentionSettings:

@@ -13,7 +13,7 @@ import pytest
 
 from broker.app import create_app
 from broker.clock import FixedClock
-from broker.settings import RetentionSettings
+from broker.settings_retention import RetentionSettings
 from broker.store.sql import SqlStore
 from tests.support.config import make_settings
 from tests.support.expiring import NOW, TICK, flow, row_counts

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from broker.app import Broker, create_app
-from broker.settings import RetentionSettings
+from broker.settings_retention import RetentionSettings
 from broker.store.sql import SqlStore
 from tests.support.config import make_settings
 from tests.support.live_server import free_port, serve_with_lifespan

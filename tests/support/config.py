@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from broker.settings import DatabaseSettings, RateLimitSettings, RetentionSettings, Settings
+from broker.settings import DatabaseSettings, Settings
 from broker.settings_jobs import JobSettings
+from broker.settings_rate_limits import RateLimitSettings
+from broker.settings_retention import RetentionSettings
 
 ISSUER = "https://gatehouse.test"
 RP_CALLBACK = "https://rp.test/callback"

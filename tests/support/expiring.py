@@ -28,7 +28,7 @@ from broker.model.records import (
     PendingAuthorization,
 )
 from broker.model.webhooks import DELIVERED, WebhookDelivery, WebhookEndpoint
-from broker.settings import RetentionSettings
+from broker.settings_retention import RetentionSettings
 from broker.store import Store, UnitOfWork
 from broker.store.purge import PurgeCounts
 from broker.store.sql import SqlStore

@@ -193,6 +193,14 @@ class OidcConnector:
         with self._deps.bulkheads.slot(self._endpoints.connection_id):
             return self._complete(flow, callback)
 
+    def refresh_ahead(self, ahead: timedelta) -> None:
+        """Discovery and the JWKS, refetched before a login finds them due (the instance's
+        refresh-ahead task), in this connection's slot like any request to its IdP: a
+        hanging IdP holds one of its own slots, and its failures count toward its circuit."""
+        with self._deps.bulkheads.slot(self._endpoints.connection_id):
+            metadata = self._metadata.get(ahead=ahead)
+            self._keys.refresh_ahead(metadata.jwks_uri, ahead=ahead)
+
     def _complete(self, flow: FlowContext, callback: CallbackInput) -> UpstreamIdentity:
         secrets = _FlowSecrets.decode(flow.connector_state)
         answer = callback.query or callback.form

@@ -5,10 +5,12 @@ The discovery document is fetched from `<issuer>/.well-known/openid-configuratio
 document served at one issuer's URL but naming another is the mix-up attack's set-up. authlib's
 `load_server_metadata` neither compares nor ever refreshes; `MetadataSource` does both.
 
-Refresh policy: a document is used for `REFRESH_AFTER`; then the next login refetches it. If
-that fails, the last good document keeps serving for up to `MAX_STALE` (an IdP's discovery
-hiccup must not stop every login), retried at most every `RETRY_AFTER_FAILURE`, and the
-failure is logged; after that, logins fail as unavailable until the IdP answers again.
+Refresh policy: a document is used for `REFRESH_AFTER`; then the next login refetches it,
+unless the instance's refresh-ahead task (`ConnectorCache.refresh_ahead`) already has, a few
+minutes before, so that no login waits on the fetch. If a fetch fails, the last good
+document keeps serving for up to `MAX_STALE` (an IdP's discovery hiccup must not stop every
+login), retried at most every `RETRY_AFTER_FAILURE`, and the failure is logged; after that,
+logins fail as unavailable until the IdP answers again.
 """
 
 from __future__ import annotations
@@ -156,13 +158,16 @@ class MetadataSource:
             return current
         return None
 
-    def get(self) -> ProviderMetadata:
+    def get(self, *, ahead: timedelta = timedelta(0)) -> ProviderMetadata:
+        """The document, refetched when due; `ahead` makes it due that much sooner (the
+        refresh-ahead task: a fetch now rather than on a login's time)."""
         with self._lock:
             if self._fetch is None:
                 assert self._current is not None
                 return self._current
             now = self._clock()
-            if self._current is not None and self._next_fetch and now < self._next_fetch:
+            due = self._next_fetch is None or now + ahead >= self._next_fetch
+            if self._current is not None and not due:
                 return self._current
             try:
                 self._current = parse_provider_metadata(self._fetch(), issuer=self._issuer)

@@ -107,6 +107,15 @@ class SigningKeys:
                 found = _matching(self._keys, kid, alg)
             return found
 
+    def refresh_ahead(self, jwks_uri: str, *, ahead: timedelta) -> None:
+        """Refetch the JWKS when it would be due within `ahead` (or was never read, or the
+        discovery document moved it), so the next login verifies without a fetch. A failure
+        raises and leaves the keys as they were."""
+        with self._lock:
+            now = self._clock()
+            if self._uri != jwks_uri or self._stale(now + ahead, REFRESH_AFTER):
+                self._load(jwks_uri, now)
+
     def known_kids(self) -> list[str]:
         """The key ids of the last JWKS read, for a refusal's diagnosis (no fetch)."""
         with self._lock:

@@ -158,7 +158,7 @@ def test_a_filter_gatehouse_cannot_answer_is_invalid_filter(world: ScimWorld, sc
 
 
 def test_refused_tokens_are_rate_limited_per_address(store: Store, tmp_path: Path) -> None:
-    from broker.settings import RateLimitSettings
+    from broker.settings_rate_limits import RateLimitSettings
 
     world = scim_world(store, tmp_path, rate_limits=RateLimitSettings(scim_auth_failures=2))
     bad = world.client("wrong")

@@ -43,3 +43,15 @@ def test_a_tick_of_zero_runs_nothing_in_the_instance(store: Store, tmp_path: Pat
     assert gatehouse.broker.scheduler.names == (
         "domain_recheck", "certificate_expiry", "saml_metadata_refresh"
     )  # fmt: skip
+
+
+def test_every_instance_also_renews_its_idp_documents_at_the_tick(
+    store: Store, tmp_path: Path
+) -> None:
+    tick = JobSettings(tick=timedelta(seconds=7))
+    broker = build_gatehouse(store, tmp_path, jobs=tick).broker
+    jobs = broker.background_jobs()
+    assert set(jobs) == {"purge", "jobs", "webhooks", "refresh_ahead"}
+    run, interval = jobs["refresh_ahead"]
+    assert interval == timedelta(seconds=7)
+    assert run(lambda: False) == "refreshed=0 failed=0 dropped=0"

@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from broker.settings import RateLimitSettings
+from broker.settings_rate_limits import RateLimitSettings
 from broker.store import Store
 from broker.store.sql import SqlStore
 from tests.support.config import ISSUER, RP_CALLBACK

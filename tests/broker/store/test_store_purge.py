@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from broker.clock import FixedClock
 from broker.model.records import AuthorizationCode, Connection
-from broker.settings import RetentionSettings
+from broker.settings_retention import RetentionSettings
 from broker.store import CodeReplayed, NotFound, Store, UnitOfWork
 from broker.store.purge import PurgeCounts, Purger
 from broker.store.sql import SqlStore

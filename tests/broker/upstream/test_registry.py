@@ -196,3 +196,11 @@ def test_a_connection_with_nothing_to_publish(cache: ConnectorCache) -> None:
 def test_each_connection_has_its_own_urls(kind: str, expected: ConnectionEndpoints) -> None:
     assert endpoints_for(ISSUER, "con_1", kind) == expected
     assert endpoints_for(ISSUER, "con_2", kind) != expected
+
+
+def test_a_connector_with_nothing_to_read_ahead_is_left_alone(cache: ConnectorCache) -> None:
+    """SAML reads its IdP's metadata in a scheduled job, not at login: the instance's
+    refresh-ahead task has nothing to do for it (or for the tests' kind)."""
+    cache.get(connection())
+    cache.get(connection("con_b"))
+    assert cache.refresh_ahead() == "refreshed=0 failed=0 dropped=0"

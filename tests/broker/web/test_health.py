@@ -14,7 +14,7 @@ from alembic import command
 from starlette.testclient import TestClient
 
 from broker.app import create_app
-from broker.settings import RateLimitSettings
+from broker.settings_rate_limits import RateLimitSettings
 from broker.store.sql import SqlStore
 from broker.store.sql.migrate import alembic_config
 from broker.store.sql.schema import revisions
