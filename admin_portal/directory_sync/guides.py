@@ -124,7 +124,7 @@ ENTRA = ScimGuide(
         ScimStep("Click **Test Connection**, then **Save**."),
         ScimStep(
             "Under **Mappings**, open **Provision Microsoft Entra ID Users**: keep the "
-            "mappings to `userName`, `emails[type eq \"work\"].value`, `name.givenName`, "
+            'mappings to `userName`, `emails[type eq "work"].value`, `name.givenName`, '
             "`name.familyName`, `displayName`, `externalId` and `active`, and remove those "
             "to attributes you added yourself."
         ),
@@ -217,7 +217,7 @@ GENERIC = ScimGuide(
     steps=(
         ScimStep(
             "In your identity provider, open the application your people sign in with and "
-            "find its SCIM 2.0 provisioning (outbound, or \"push\") settings."
+            'find its SCIM 2.0 provisioning (outbound, or "push") settings.'
         ),
         ScimStep(
             "Enter the base URL as the SCIM endpoint. Choose bearer token authentication "

@@ -125,7 +125,9 @@ class DirectoryPages:
         try:
             issued = await run_in_threadpool(
                 lambda: self._portal.management.directories.create(
-                    visit.actor, organization_id=visit.organization.id, name=name,
+                    visit.actor,
+                    organization_id=visit.organization.id,
+                    name=name,
                     link_key=_text(form, "link_key") or LinkKey.EMAIL.value,
                 )  # fmt: skip
             )
@@ -134,7 +136,9 @@ class DirectoryPages:
                 request, visit, status=422,
                 error="Choose how a provisioned person is matched to the one who signs in.",
             )  # fmt: skip
-        log.info("portal directory created org=%s id=%s", visit.organization.id, issued.directory.id)
+        log.info(
+            "portal directory created org=%s id=%s", visit.organization.id, issued.directory.id
+        )
         return await self._setup(request, visit, issued.directory, guide, issued=issued)
 
     # -- set-up: the guide, the base URL and the token --------------------------------------
