@@ -132,6 +132,7 @@ def upgrade() -> None:
         "directory_memberships",
         sa.Column("group_id", sa.Text(), nullable=False),
         sa.Column("user_id", sa.Text(), nullable=False),
+        sa.Column("display", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
             ["group_id"],
             ["directory_groups.id"],

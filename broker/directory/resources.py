@@ -105,6 +105,11 @@ def member_ids(resource: Resource[Any]) -> list[str]:
     return list(dict.fromkeys(str(m.value) for m in members if m.value))
 
 
+def member_displays(resource: Resource[Any]) -> dict[str, str | None]:
+    members = getattr(resource, "members", None) or []
+    return {str(m.value): m.display for m in members if m.value}
+
+
 def _meta(kind: str, created: datetime, updated: datetime, version: int) -> dict[str, Any]:
     return {
         "resourceType": kind,
@@ -124,7 +129,9 @@ def user_resource(model: type[Resource[Any]], user: DirectoryUser) -> Resource[A
 
 
 def group_resource(
-    model: type[Resource[Any]], group: DirectoryGroup, members: Sequence[str] | None
+    model: type[Resource[Any]],
+    group: DirectoryGroup,
+    members: Sequence[tuple[str, str | None]] | None,
 ) -> Resource[Any]:
     data: dict[str, Any] = {
         **group.resource,
@@ -132,5 +139,8 @@ def group_resource(
         "meta": _meta("Group", group.created_at, group.updated_at, group.version),
     }
     if members:
-        data["members"] = [{"value": m, "$ref": f"Users/{m}", "type": "User"} for m in members]
+        data["members"] = [
+            {"value": m, "$ref": f"Users/{m}", "type": "User", "display": display}
+            for m, display in members
+        ]
     return model.model_validate(data, scim_ctx=Context.DEFAULT)

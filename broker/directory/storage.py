@@ -39,6 +39,7 @@ from broker.directory.events import EventContext, group_detail, user_detail
 from broker.directory.filters import translate
 from broker.directory.resources import (
     group_resource,
+    member_displays,
     member_ids,
     new_group,
     new_user,
@@ -81,7 +82,7 @@ class DirectoryStorage(ScimStorage):
             return user_resource(self._models["User"], self._user(resource_id))
         group = self._group(resource_id)
         members = (
-            self._uow.directory_groups.members(group.id)
+            self._uow.directory_groups.member_list(group.id)
             if _wants_members(response_parameters)
             else None
         )
@@ -112,7 +113,7 @@ class DirectoryStorage(ScimStorage):
         model = self._models["Group"]
         resources = [
             group_resource(
-                model, g, self._uow.directory_groups.members(g.id) if with_members else None
+                model, g, self._uow.directory_groups.member_list(g.id) if with_members else None
             )
             for g in groups.items
         ]
@@ -148,11 +149,10 @@ class DirectoryStorage(ScimStorage):
         members = self._existing_users(member_ids(resource))
         self._uow.directory_groups.add(group)
         events.record(self._uow, self._context, "group.created", now, group_detail(group))
-        added = self._uow.directory_groups.add_members(group.id, members)
+        groups = self._uow.directory_groups
+        added = groups.add_members(group.id, members, member_displays(resource))
         self._membership_events("group.user_added", group, added, now)
-        return group_resource(
-            self._models["Group"], group, self._uow.directory_groups.members(group.id)
-        )
+        return group_resource(self._models["Group"], group, groups.member_list(group.id))
 
     def update(
         self,
@@ -251,7 +251,7 @@ class DirectoryStorage(ScimStorage):
             dict(previous.resource),
         )
         if not (changed or joining or leaving):
-            return group_resource(self._models["Group"], previous, current)
+            return group_resource(self._models["Group"], previous, groups.member_list(group_id))
         try:
             groups.save(group, expected_version=previous.version)
         except Conflict:
@@ -261,10 +261,9 @@ class DirectoryStorage(ScimStorage):
         self._membership_events(
             "group.user_removed", group, groups.remove_members(group_id, leaving), now
         )
-        self._membership_events(
-            "group.user_added", group, groups.add_members(group_id, joining), now
-        )
-        return group_resource(self._models["Group"], group, groups.members(group_id))
+        added = groups.add_members(group_id, joining, member_displays(resource))
+        self._membership_events("group.user_added", group, added, now)
+        return group_resource(self._models["Group"], group, groups.member_list(group_id))
 
     def _membership_events(
         self, kind: str, group: DirectoryGroup, user_ids: Sequence[str], now: Any

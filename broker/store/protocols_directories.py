@@ -21,7 +21,7 @@ previous one committed, instead of failing on each other's version.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -173,9 +173,19 @@ class DirectoryGroupRepo(Protocol):
         """The user ids of the group's members, in a stable order."""
         ...
 
-    def add_members(self, group_id: str, user_ids: Sequence[str]) -> Sequence[str]:
+    def member_list(self, group_id: str) -> Sequence[tuple[str, str | None]]:
+        """(user id, display as the client sent it), in the order of `members`."""
+        ...
+
+    def add_members(
+        self,
+        group_id: str,
+        user_ids: Sequence[str],
+        displays: Mapping[str, str | None] | None = None,
+    ) -> Sequence[str]:
         """Add the memberships that do not exist yet (the users must be of the group's
-        directory: the caller checks); returns the user ids actually added."""
+        directory: the caller checks), each with its `display` if given; returns the user
+        ids actually added."""
         ...
 
     def remove_members(self, group_id: str, user_ids: Sequence[str]) -> Sequence[str]:

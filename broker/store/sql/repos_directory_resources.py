@@ -8,7 +8,7 @@ update so the unit of work can still answer the client.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, case, delete, func, select, update
@@ -59,7 +59,11 @@ _ADD_GROUP = insert_ignoring_duplicates(directory_groups)
 _GROUP_EXISTS = select(_G.version).where(_GROUP_KEY)
 _DELETE_GROUP = delete(directory_groups).where(_GROUP_KEY)
 _COUNT_GROUPS = select(func.count()).where(_G.directory_id == bindparam("p_dir"))
-_MEMBERS = select(_M.user_id).where(_M.group_id == bindparam("p_group")).order_by(_M.user_id)
+_MEMBERS = (
+    select(_M.user_id, _M.display).where(_M.group_id == bindparam("p_group")).order_by(_M.user_id)
+)
+#: Longest member `display` kept (it is informational: Okta sends the user's login).
+_MAX_DISPLAY = 256
 _ADD_MEMBER = insert_ignoring_duplicates(directory_memberships)
 _OF_USER = (
     select(directory_groups)
@@ -245,11 +249,26 @@ class SqlDirectoryGroupRepo:
     def members(self, group_id: str) -> Sequence[str]:
         return [r.user_id for r in all_rows(self._connection, _MEMBERS, {"p_group": group_id})]
 
-    def add_members(self, group_id: str, user_ids: Sequence[str]) -> Sequence[str]:
+    def member_list(self, group_id: str) -> Sequence[tuple[str, str | None]]:
+        rows = all_rows(self._connection, _MEMBERS, {"p_group": group_id})
+        return [(r.user_id, r.display) for r in rows]
+
+    def add_members(
+        self,
+        group_id: str,
+        user_ids: Sequence[str],
+        displays: Mapping[str, str | None] | None = None,
+    ) -> Sequence[str]:
         added: list[str] = []
         statement = _ADD_MEMBER.on(self._connection)
         for user_id in dict.fromkeys(user_ids):
-            if affected(self._connection, statement, {"group_id": group_id, "user_id": user_id}):
+            display = (displays or {}).get(user_id)
+            row = {
+                "group_id": group_id,
+                "user_id": user_id,
+                "display": None if display is None else display[:_MAX_DISPLAY],
+            }
+            if affected(self._connection, statement, row):
                 added.append(user_id)
         return added
 

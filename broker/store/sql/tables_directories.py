@@ -115,6 +115,8 @@ class DirectoryMembershipRow(Base):
     user_id: Mapped[str] = mapped_column(
         sa.ForeignKey("directory_users.id", ondelete="CASCADE"), primary_key=True
     )
+    #: The member's `display` as the client sent it (Okta: the user's login), echoed back.
+    display: Mapped[str | None]
 
 
 class DirectoryRequestRow(Base):
