@@ -82,7 +82,7 @@ def _nothing_yet(guide: ScimGuide, base_url: str) -> Diagnosis:
     )
 
 
-_TOKEN_ADVICE = {
+_BEARER_ADVICE = {
     "no bearer token": "{product} sent no token at all. Paste the token into {field} "
     "({where}) and click {test}.",
     "revoked token": "{product} sent a token that was revoked. Click **Rotate token** below "
@@ -94,7 +94,7 @@ _TOKEN_ADVICE = {
     "directory disabled": "This directory's tokens were all revoked. Click **Rotate token** "
     "below for a new one and paste it into {field} ({where}).",
 }
-_UNKNOWN_TOKEN = (
+_UNKNOWN_BEARER = (
     "The token {product} sent is not this directory's (a typo, a space, or a token of "
     "something else). Paste it again into {field} ({where}) and click {test}. If you no "
     "longer have it, click **Rotate token** below for a new one."
@@ -102,10 +102,10 @@ _UNKNOWN_TOKEN = (
 
 
 def _wrong_token(request: DirectoryRequest, guide: ScimGuide) -> Diagnosis:
-    template = _TOKEN_ADVICE.get(request.detail or "", _UNKNOWN_TOKEN)
+    template = _BEARER_ADVICE.get(request.detail or "", _UNKNOWN_BEARER)
     advice = template.format(
         product=_name(guide),
-        field=guide.token_field,
+        field=guide.bearer_field,
         where=guide.credentials,
         test=guide.test_button,
     )

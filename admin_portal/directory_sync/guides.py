@@ -45,7 +45,7 @@ class ScimStep:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ScimGuide:
-    """`credentials`, `url_field`, `token_field`, `test_button`, `mappings`: the screens a
+    """`credentials`, `url_field`, `bearer_field`, `test_button`, `mappings`: the screens a
     diagnosis names, in the console's words."""
 
     vendor: str
@@ -54,7 +54,7 @@ class ScimGuide:
     steps: tuple[ScimStep, ...]
     credentials: str
     url_field: str
-    token_field: str
+    bearer_field: str
     test_button: str
     mappings: str
     #: How long the IdP may take to send its first request after it is switched on.
@@ -95,7 +95,7 @@ OKTA = ScimGuide(
     ),
     credentials="the app's **Provisioning** tab, **Settings > Integration**",
     url_field="**SCIM connector base URL**",
-    token_field="**Authorization** (HTTP Header)",
+    bearer_field="**Authorization** (HTTP Header)",
     test_button="**Test Connector Configuration**",
     mappings="the **Provisioning** tab, **To App**, **Attribute Mappings**",
     first_sync="Okta sends its first requests when you test the connector and assign people",
@@ -135,7 +135,7 @@ ENTRA = ScimGuide(
     ),
     credentials="**Provisioning > Admin Credentials**",
     url_field="**Tenant URL**",
-    token_field="**Secret Token**",
+    bearer_field="**Secret Token**",
     test_button="**Test Connection**",
     mappings="**Provisioning > Mappings > Provision Microsoft Entra ID Users**",
     first_sync="Entra's first cycle starts within minutes of **Provisioning Status** "
@@ -171,7 +171,7 @@ ONELOGIN = ScimGuide(
     ),
     credentials="the app's **Configuration** tab",
     url_field="**SCIM Base URL**",
-    token_field="**SCIM Bearer Token**",
+    bearer_field="**SCIM Bearer Token**",
     test_button="**API Connection: Enable**",
     mappings="the **Configuration** tab's **SCIM JSON Template** and the **Parameters** tab",
     first_sync="OneLogin sends its first request when you enable the API connection",
@@ -204,7 +204,7 @@ JUMPCLOUD = ScimGuide(
     ),
     credentials="the application's **Identity Management** tab",
     url_field="**Base URL**",
-    token_field="**Token Key**",
+    bearer_field="**Token Key**",
     test_button="**Test Connection**",
     mappings="the application's **Identity Management** tab (attribute mapping)",
     first_sync="JumpCloud sends its first requests when you test the connection",
@@ -235,7 +235,7 @@ GENERIC = ScimGuide(
     ),
     credentials="the provisioning settings",
     url_field="the SCIM base URL",
-    token_field="the bearer token",
+    bearer_field="the bearer token",
     test_button="its connection test",
     mappings="its attribute mappings",
     first_sync="most identity providers send a first request when provisioning starts",

@@ -129,7 +129,7 @@ class DirectoryPages:
                     organization_id=visit.organization.id,
                     name=name,
                     link_key=_text(form, "link_key") or LinkKey.EMAIL.value,
-                )  # fmt: skip
+                )
             )
         except InvalidInput:
             return await self._index(
@@ -177,7 +177,8 @@ class DirectoryPages:
         previous_until = issued.previous_expires_at if issued else None
         return self._portal.render(
             request, "directory_setup.html",
-            {"directory": directory, "page": guide_view(guide), "guides": list(SCIM_GUIDES.values()),
+            {"directory": directory, "page": guide_view(guide),
+             "guides": list(SCIM_GUIDES.values()),
              "base_url": base_url(self._portal, directory),
              "token": issued.token if issued else None,
              "previous_until": previous_until if isinstance(previous_until, datetime) else None,

@@ -65,7 +65,8 @@ def tick(world: Gatehouse) -> None:
 def page(browser: TestClient, directory_id: str, vendor: str = "okta") -> str:
     answer = browser.get(f"/portal/directories/{directory_id}?vendor={vendor}")
     assert answer.status_code == 200, answer.text
-    return answer.text
+    text: str = answer.text
+    return text
 
 
 # -- the entry and the feature ---------------------------------------------------------------

@@ -43,10 +43,10 @@ def test_nothing_logged_names_the_url_end_and_the_consoles_url_field(guide: Scim
 
 @pytest.mark.parametrize("reason", TOKEN_REASONS)
 @pytest.mark.parametrize("guide", GUIDES, ids=lambda g: g.vendor)
-def test_a_refused_token_names_the_consoles_token_field(guide: ScimGuide, reason: str) -> None:
+def test_a_refused_token_names_the_consoles_bearer_field(guide: ScimGuide, reason: str) -> None:
     found = diagnose([logged(401, detail=reason)], guide, BASE)
     assert found.kind == "wrong_token"
-    assert guide.token_field in found.advice[0]
+    assert guide.bearer_field in found.advice[0]
     assert guide.credentials in found.advice[0]
 
 

@@ -313,7 +313,7 @@ def test_directory_sync_is_granted_only_when_named(world: ApiWorld) -> None:
     """A link that can issue a SCIM token is asked for by name: the default grants no more
     than before the feature existed."""
     org = organization(world)
-    assert "directory_sync" not in create(world, org)["enabled_features"]
+    assert create(world, org)["enabled_features"] == ["sso", "domain_verification"]
     named = create(world, org, enabled_features=["directory_sync"])
     assert named["enabled_features"] == ["directory_sync"]
     document = world.http.get("/api/v1/openapi.json").text
