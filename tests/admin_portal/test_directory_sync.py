@@ -94,6 +94,18 @@ def test_a_link_without_it_shows_no_entry_and_cannot_open_the_pages(world: Gateh
     assert len(world.broker.management.directories.tokens(issued.directory.id)) == 1
 
 
+def test_a_link_without_it_cannot_create_a_directory(world: Gatehouse) -> None:
+    browser, org_id = portal(world, enabled_features=["sso"])
+    token = csrf_token(browser.get("/portal/").text)
+    refused = browser.post(
+        "/portal/directories",
+        data={"csrf": token, "vendor": "okta", "link_key": "email"}, headers={"Origin": ISSUER},
+    )  # fmt: skip
+    assert refused.status_code == 403
+    directories = world.broker.management.directories
+    assert directories.page(organization_id=org_id, after=None, limit=10) == []
+
+
 def test_a_link_with_only_directory_sync_starts_there(world: Gatehouse) -> None:
     browser, _ = portal(world)
     home = browser.get("/portal/").text
@@ -271,6 +283,37 @@ def test_an_attribute_that_cannot_be_mapped_is_diagnosed(world: Gatehouse) -> No
     shown = page(browser, directory_id, "onelogin")
     assert "An attribute could not be mapped" in shown
     assert "<strong>SCIM JSON Template</strong>" in shown
+
+
+def test_an_attribute_of_an_unknown_extension_is_diagnosed_in_entras_words(
+    world: Gatehouse,
+) -> None:
+    """Entra sends an attribute an admin mapped to their own extension schema."""
+    browser, _ = portal(world)
+    directory_id, token = created(browser, vendor="entra")
+    extension = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User"
+    body = user_body("ann@acme.example", **{extension: {"costCenter": "42"}})
+    body["schemas"] = [*body["schemas"], extension]
+    refused = scim(world, directory_id, token).post("Users", json=body)
+    assert refused.status_code == 400, refused.text
+    shown = page(browser, directory_id, "entra")
+    assert "An attribute could not be mapped" in shown
+    assert (
+        "<strong>Provisioning &gt; Mappings &gt; Provision Microsoft Entra ID Users</strong>"
+        in (shown)
+    )
+
+
+def test_a_taken_username_is_diagnosed(world: Gatehouse) -> None:
+    browser, _ = portal(world)
+    directory_id, token = created(browser)
+    client = scim(world, directory_id, token)
+    assert client.post("Users", json=user_body("ann@acme.example")).status_code == 201
+    tick(world)
+    assert client.post("Users", json=user_body("ANN@acme.example")).status_code == 409
+    shown = page(browser, directory_id)
+    assert "A user with this userName exists already" in shown
+    assert "<code>uniqueness</code>" in shown
 
 
 def test_a_success_after_refusals_says_it_works_now(world: Gatehouse) -> None:
