@@ -1,7 +1,7 @@
 """The directory sync pages' handlers: thin, each reads its directory through
 `directory_of` (this organization's only, T-04) and calls `broker.management.directories`.
 
-A token is shown in the one answer that made it (the POST that created the directory, or
+A token (T-13) is shown in the one answer that made it (the POST that created the directory, or
 rotated its token), never again: Gatehouse keeps only its hash. That answer is a page, not
 a redirect, so the value never travels in a URL; `Cache-Control: no-store` (every portal
 page) keeps it out of the browser's cache.
