@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 
 from admin_portal.directory_sync.pages import MAX_DIRECTORIES
 from broker.model.directories import DirectoryState
+from broker.model.vendors import STRATEGIES
 from tests.support.config import ISSUER
 from tests.support.gatehouse import Gatehouse
 from tests.support.portal_forms import csrf_token, post_from
@@ -104,6 +105,22 @@ def test_a_link_without_it_cannot_create_a_directory(world: Gatehouse) -> None:
     assert refused.status_code == 403
     directories = world.broker.management.directories
     assert directories.page(organization_id=org_id, after=None, limit=10) == []
+
+
+def test_an_edit_link_with_it_reaches_directory_sync_from_its_connection(
+    world: Gatehouse,
+) -> None:
+    """An edit link lands on its connection's overview, never on the home page."""
+    org = world.organization("Acme Corp")
+    connection = world.broker.management.connection_setup.begin(
+        "t", org.id, strategy="okta", protocol="saml", offered=STRATEGIES
+    )
+    browser = world.signed_in(
+        org.id, connection_id=connection.id, enabled_features=["sso", "directory_sync"]
+    )
+    overview = browser.get(f"/portal/connections/{connection.id}")
+    assert overview.status_code == 200, overview.text
+    assert '<a href="/portal/directories">Directory sync (SCIM)</a>' in overview.text
 
 
 def test_a_link_with_only_directory_sync_starts_there(world: Gatehouse) -> None:
