@@ -12,6 +12,8 @@ GET  /setup, /setup/{id}/...  the setup assistant for a new connection (setup/)
 GET  /domains                 the domains step: DNS TXT record, "check now" (domains.py)
 GET  /connections/{id}        an existing connection: overview, certificates, secret, the
                               draft's switch-over (maintain/)
+GET  /directories, /directories/{id}/...   directory sync: SCIM set-up, what arrived, the
+                              request log (directory_sync/)
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from admin_portal import (
+    directory_sync,
     domains,
     home,
     links,
@@ -73,6 +76,7 @@ def create_portal(
         *home.routes(portal),
         *setup.routes(portal),
         *domains.routes(portal),
+        *directory_sync.routes(portal),
         *trial_logins.routes(portal, start_test),
         *trial_status.routes(portal),
         *results.routes(portal),

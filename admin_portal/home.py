@@ -48,7 +48,7 @@ def routes(portal: Portal) -> list[BaseRoute]:
             request, "home.html",
             {"domains": domains, "steps": steps(visit), "begun": begun(connections),
              "active": [c for c in connections if c.active],
-             "start": "/setup" if visit.has("sso") else "/domains"},
+             "start": start(visit)},
             visit=visit,
         )  # fmt: skip
 
@@ -88,6 +88,13 @@ def begun(connections: list[Connection]) -> list[Begun]:
             )
         )
     return found
+
+
+def start(visit: Visit) -> str:
+    """Where "Start" leads: the first part of the portal this link grants."""
+    if visit.has("sso"):
+        return "/setup"
+    return "/domains" if visit.has("domain_verification") else "/directories"
 
 
 def steps(visit: Visit) -> list[str]:

@@ -27,7 +27,8 @@ document.addEventListener("DOMContentLoaded", () => {
 // the URL while it is in view, and at once when a result page of the same connection says
 // it is done; a new id means a test finished, and the page reloads to show it. Gently: every
 // few seconds, never while hidden, for a bounded time, longer after a Retry-After. Its
-// "Check again" link is what a browser without script uses.
+// "Check again" link is what a browser without script uses. A directory's page waits on its
+// IdP's next SCIM request the same way (its URL answers the newest logged request's id).
 const TESTS_CHANNEL = "gatehouse-portal-tests";
 const WATCH_EVERY_MS = 4000;
 const WATCH_FOR_MS = 15 * 60 * 1000;

@@ -9,6 +9,7 @@ from broker.cli.api_json import api_json
 from broker.cli.root import CLI_ACTOR, cli, emit, find_organization, management, unit_of_work
 from broker.management.api.portal_links import PortalLinkCreated, PortalLinkOut, link_out
 from broker.management.portal_links import (
+    DEFAULT_FEATURES,
     DEFAULT_MAX_USES,
     DEFAULT_TTL_SEC,
     MAX_MAX_USES,
@@ -55,7 +56,7 @@ def portal_links() -> None:
     "features",
     multiple=True,
     type=click.Choice(PORTAL_FEATURES),
-    help="Repeat; default: all of them.",
+    help="Repeat; default: sso and domain_verification (directory_sync only when named).",
 )
 @click.option("--json", "as_json", is_flag=True)
 def portal_links_create(
@@ -78,7 +79,7 @@ def portal_links_create(
             connection_id=connection_id,
             ttl_sec=ttl_sec,
             max_uses=max_uses,
-            enabled_features=features or PORTAL_FEATURES,
+            enabled_features=features or DEFAULT_FEATURES,
         )
         now = use_cases.deps.clock.now()
     created = PortalLinkCreated.model_validate(link_out(issued.link, now) | {"url": issued.url})

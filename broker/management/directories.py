@@ -20,12 +20,14 @@ from broker.management import scoped
 from broker.management.deps import ManagementDeps, record
 from broker.management.errors import InvalidInput, ResourceNotFound
 from broker.model.directories import (
+    Compare,
     Directory,
     DirectoryGroup,
     DirectoryRequest,
     DirectoryState,
     DirectoryToken,
     DirectoryUser,
+    FilterOp,
     Found,
     LinkKey,
     Page,
@@ -38,6 +40,21 @@ from broker.store.protocols_directories import DirectoryPageKey
 DEFAULT_OVERLAP = timedelta(hours=24)
 MAX_OVERLAP = timedelta(days=7)
 MAX_NAME = 200
+
+
+@dataclass(frozen=True, slots=True)
+class DirectorySummary:
+    """What a directory holds, in numbers (the portal's directory page). `inactive` counts
+    users the client set `active: false`; a user it never said is active counts as active,
+    as sign-in treats them."""
+
+    users: int
+    groups: int
+    inactive: int
+
+    @property
+    def active(self) -> int:
+        return self.users - self.inactive
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +156,17 @@ class Directories:
         with self._deps.store.unit_of_work() as uow:
             _directory(uow, directory_id)
             return uow.directory_groups.search(directory_id, None, Page(start=start, count=limit))
+
+    def summary(self, directory_id: str) -> DirectorySummary:
+        """Counts in one unit of work (one snapshot on PostgreSQL)."""
+        inactive = Compare("active", FilterOp.EQ, False)
+        with self._deps.store.unit_of_work() as uow:
+            _directory(uow, directory_id)
+            return DirectorySummary(
+                users=uow.directory_users.count(directory_id),
+                groups=uow.directory_groups.count(directory_id),
+                inactive=uow.directory_users.search(directory_id, inactive, Page(count=0)).total,
+            )
 
     def requests(self, directory_id: str, *, limit: int = 50) -> Sequence[DirectoryRequest]:
         with self._deps.store.unit_of_work() as uow:

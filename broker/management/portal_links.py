@@ -52,7 +52,9 @@ MAX_TTL_SEC = 86_400
 DEFAULT_MAX_USES = 5
 MAX_MAX_USES = 20
 #: The whole setup assistant: activating a connection needs a verified domain (issue 6).
-DEFAULT_FEATURES = PORTAL_FEATURES
+#: Not `directory_sync`: a link that can issue a SCIM token is asked for by name, so links
+#: made before it existed, and made without naming features, grant no more than they did.
+DEFAULT_FEATURES = ("sso", "domain_verification")
 #: Longer than any token `new_secret` makes; a longer one is not looked up at all.
 _MAX_TOKEN = 128
 

@@ -28,8 +28,9 @@ PRIVILEGED_SCOPES = ("domains:assert",)
 #: What "every scope" means for a client that does not name them.
 ORDINARY_SCOPES = tuple(s for s in SCOPES if s not in PRIVILEGED_SCOPES)
 
-#: What a portal link may let the customer's IT admin do.
-PORTAL_FEATURES = ("sso", "domain_verification")
+#: What a portal link may let the customer's IT admin do. `directory_sync`: set up SCIM
+#: provisioning (a directory and its token); a link grants it only when asked for.
+PORTAL_FEATURES = ("sso", "domain_verification", "directory_sync")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

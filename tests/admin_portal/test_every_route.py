@@ -33,6 +33,8 @@ from tests.support.portal_forms import csrf_token
 
 __all__ = ["op_key"]  # fixtures
 
+ALL_FEATURES = ["sso", "domain_verification", "directory_sync"]
+
 
 @dataclass(frozen=True)
 class Theirs:
@@ -45,6 +47,7 @@ class Theirs:
     in_setup: Connection
     test_id: str
     domain: str
+    directory_id: str
 
 
 #: A request for B's object: (path, form), given B's objects.
@@ -97,6 +100,19 @@ AIMED: dict[tuple[str, str], Aimed] = {
     ("POST", "/connections/{connection_id}/discard"): _live("/discard"),
     ("GET", "/connections/{connection_id}/certificates"): _live("/certificates"),
     ("POST", "/connections/{connection_id}/certificates"): _remove_first,
+    ("GET", "/directories/{directory_id}"): lambda b: (f"/portal/directories/{b.directory_id}", {}),
+    ("GET", "/directories/{directory_id}/setup"): lambda b: (
+        f"/portal/directories/{b.directory_id}/setup",
+        {},
+    ),
+    ("GET", "/directories/{directory_id}/requests/latest"): lambda b: (
+        f"/portal/directories/{b.directory_id}/requests/latest",
+        {},
+    ),
+    ("POST", "/directories/{directory_id}/token"): lambda b: (
+        f"/portal/directories/{b.directory_id}/token",
+        {"vendor": "okta"},
+    ),
     ("GET", "/connections/{connection_id}/secret"): _live("/secret", oidc=True),
     ("POST", "/connections/{connection_id}/secret"): _live(
         "/secret", {"client_secret": "stolen-by-another-tenant"}, oidc=True
@@ -115,6 +131,8 @@ OWN: dict[tuple[str, str], str] = {
     # Also in AIMED: its query may name a connection.
     ("GET", "/domains"): "test_domains_step (the session's organization's domains)",
     ("POST", "/domains"): "test_domains_step (a claim for the session's organization)",
+    ("GET", "/directories"): "test_directory_sync (the session's organization's directories)",
+    ("POST", "/directories"): "test_directory_sync (a directory of the session's organization)",
 }
 
 
@@ -147,7 +165,8 @@ def theirs(world: MaintainWorld, organization_id: str) -> Theirs:
         ACTOR, organization_id, strategy="okta", protocol="saml", offered=STRATEGIES
     )
     management.domains.add(ACTOR, organization_id, "rival.example")
-    return Theirs(saml, oidc, in_setup, test_id, "rival.example")
+    directory = management.directories.create(ACTOR, organization_id=organization_id, name="Okta")
+    return Theirs(saml, oidc, in_setup, test_id, "rival.example", directory.directory.id)
 
 
 def test_every_portal_route_is_classified(world: MaintainWorld) -> None:
@@ -161,7 +180,7 @@ def test_no_route_reaches_another_organizations_object(world: MaintainWorld) -> 
     mine = world.organization("Acme")
     rival = world.organization("Rival Inc")
     objects = theirs(world, rival.id)
-    browser = world.signed_in(mine.id, enabled_features=["sso", "domain_verification"])
+    browser = world.signed_in(mine.id, enabled_features=ALL_FEATURES)
     token = csrf_token(browser.get("/portal/").text)
     before = world.rows()
     for (method, _), aimed in AIMED.items():
@@ -177,7 +196,7 @@ def test_every_answer_keeps_the_portal_out_of_frames_and_referers(world: Maintai
     """T-09 and T-05 on every route, whatever its answer (a page, a redirect, a refusal)."""
     mine = world.organization("Acme")
     objects = theirs(world, world.organization("Rival Inc").id)
-    browser = world.signed_in(mine.id, enabled_features=["sso", "domain_verification"])
+    browser = world.signed_in(mine.id, enabled_features=ALL_FEATURES)
     token = csrf_token(browser.get("/portal/").text)
     requests = [(method, aimed(objects)) for (method, _), aimed in AIMED.items()]
     requests += [

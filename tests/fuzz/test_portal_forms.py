@@ -61,8 +61,10 @@ def test_the_routes_and_fields_are_found(world: FuzzWorld) -> None:
     """If these come back empty, the fuzzing below tests nothing."""
     routes = post_routes(world)
     assert "/connections/{connection_id:str}/certificates" in routes
-    assert {"/domains", "/link", "/sign-out", "/setup/begin"} <= set(routes)
+    assert {"/domains", "/link", "/sign-out", "/setup/begin", "/directories"} <= set(routes)
+    assert "/directories/{directory_id:str}/token" in routes
     assert {"version", "certificate_text", "name", "client_secret"} <= set(field_names())
+    assert {"vendor", "link_key"} <= set(field_names())
 
 
 def _files() -> st.SearchStrategy[list[tuple[str, bytes, bytes]]]:
@@ -75,7 +77,8 @@ def _files() -> st.SearchStrategy[list[tuple[str, bytes, bytes]]]:
 @fuzz(max_examples=200)
 @given(
     target=hostile.mostly(
-        st.sampled_from(("saml", "oidc", "in_setup", "domain")), hostile.identifier()
+        st.sampled_from(("saml", "oidc", "in_setup", "domain", "directory")),
+        hostile.identifier(),
     ),
     fields=st.lists(st.tuples(st.sampled_from(field_names()), hostile.text()), max_size=5),
     files=_files(),
@@ -108,6 +111,7 @@ def test_portal_form(
         "oidc": world.oidc.id,
         "in_setup": world.in_setup.id,
         "domain": DOMAIN,
+        "directory": world.directory_id,
     }
     value = ours.get(target, target)
     path = b"/portal" + _PARAMETER.sub("{}", route).encode().replace(

@@ -94,9 +94,10 @@ def shown_value(page: Page, label: str) -> str:
 def copy(page: Page, label: str) -> str:
     """Press the Copy button beside `label` and read the clipboard, as the person pastes
     it elsewhere (their DNS provider, their IdP). Needs the clipboard permissions (see
-    `allow_clipboard`); the button says "Copied" once it has."""
+    `allow_clipboard`); the button says "Copied" once it has. A page that shows the value
+    more than once (a guide: on top, and in its step) is copied from the first."""
     row = page.get_by_text(label, exact=True)
-    button = row.locator("xpath=following-sibling::button[1]")
+    button = row.locator("xpath=following-sibling::button[1]").first
     button.click()
     expect(button).to_have_text("Copied")
     pasted: str = page.evaluate("() => navigator.clipboard.readText()")

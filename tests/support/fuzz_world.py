@@ -23,6 +23,7 @@ from joserfc.jwk import RSAKey
 
 from broker.clock import FixedClock
 from broker.management.dns_txt import TxtLookup
+from broker.model.management import PORTAL_FEATURES
 from broker.model.records import Connection
 from broker.model.vendors import STRATEGIES
 from broker.settings import ManagementSettings, MetricsSettings
@@ -77,6 +78,8 @@ class FuzzWorld(Gatehouse, RelyingParties):
     saml: Connection
     oidc: Connection
     in_setup: Connection
+    #: The organization's SCIM directory (directory sync pages).
+    directory_id: str = ""
     raw: RawClient | None = None
     portal_cookie: str = ""
     portal_token: str = ""
@@ -149,7 +152,7 @@ class FuzzWorld(Gatehouse, RelyingParties):
         passes first: link redemptions are counted per minute (T-07), and the fuzzer's own
         guesses at `/portal/link` may have used this one's up."""
         self.clock.advance(timedelta(minutes=1))
-        browser = self.signed_in(self.organization_id)
+        browser = self.signed_in(self.organization_id, enabled_features=PORTAL_FEATURES)
         self.portal_cookie = "; ".join(f"{k}={v}" for k, v in browser.cookies.items())
         self.portal_token = csrf_token(browser.get("/portal/").text)
 
@@ -169,6 +172,7 @@ def build_fuzz_world(
     in_setup = built.broker.management.connection_setup.begin(
         ACTOR, org, strategy="okta", protocol="saml", offered=STRATEGIES
     )
+    directory = built.broker.management.directories.create(ACTOR, organization_id=org, name="Okta")
     return FuzzWorld(
         **vars(built),
         **vars(register_relying_parties(store, clock)),
@@ -177,4 +181,5 @@ def build_fuzz_world(
         saml=saml,
         oidc=oidc,
         in_setup=in_setup,
+        directory_id=directory.directory.id,
     )

@@ -83,6 +83,16 @@ def test_revoke_is_idempotent_and_shows_in_the_list(env: dict[str, str]) -> None
     assert listed == revoked
 
 
+def test_directory_sync_is_a_feature_the_cli_grants_only_when_named(env: dict[str, str]) -> None:
+    acme = create_org(env, "Acme")
+    default = json.loads(run(env, "portal-links", "create", acme, "--json"))
+    assert default["enabled_features"] == ["sso", "domain_verification"]
+    named = json.loads(
+        run(env, "portal-links", "create", acme, "--feature", "directory_sync", "--json")
+    )
+    assert named["enabled_features"] == ["directory_sync"]
+
+
 def test_refusals_are_one_line(env: dict[str, str]) -> None:
     acme, other = create_org(env, "Acme"), create_org(env, "Other")
     link = json.loads(run(env, "portal-links", "create", acme, "--json"))["id"]

@@ -307,3 +307,14 @@ def test_every_operation_needs_portal_links_write(world: ApiWorld) -> None:
     ):
         assert_scope_refused(response, "portal_links:write")
     assert listed(world, org)[0]["status"] == "active"
+
+
+def test_directory_sync_is_granted_only_when_named(world: ApiWorld) -> None:
+    """A link that can issue a SCIM token is asked for by name: the default grants no more
+    than before the feature existed."""
+    org = organization(world)
+    assert create(world, org)["enabled_features"] == ["sso", "domain_verification"]
+    named = create(world, org, enabled_features=["directory_sync"])
+    assert named["enabled_features"] == ["directory_sync"]
+    document = world.http.get("/api/v1/openapi.json").text
+    assert '"directory_sync"' in document

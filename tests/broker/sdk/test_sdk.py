@@ -28,6 +28,13 @@ def sdk(world: ApiWorld, *scopes: str) -> Gatehouse:
     return Gatehouse(ISSUER, caller.client_id, caller.client_secret, http=world.http)
 
 
+def test_a_portal_link_may_grant_directory_sync(world: ApiWorld) -> None:
+    gatehouse = sdk(world)
+    acme = gatehouse.organizations.create("Acme Corp")
+    link = gatehouse.portal_links.create(acme.id, features=["sso", "directory_sync"])
+    assert link.enabled_features == ("sso", "directory_sync")
+
+
 def test_organizations_and_domains_round_trip(world: ApiWorld) -> None:
     gatehouse = sdk(world)
     acme = gatehouse.organizations.create("Acme Corp", external_id="acme")
