@@ -50,10 +50,11 @@ bench-isolation: $(STAMP)
 bench-webhooks: $(STAMP)
 	$(BIN)/python -m bench.webhooks $(BENCH_ARGS)
 
-## SCIM provisioning as Okta or Entra would (issue 17): initial sync of 10,000 users and 500
-## groups, then 1,000 mixed updates; requests/s and p50/p99 per phase, the server's CPU per
-## request with --cpu-pid. For now the driver only: start a SCIM server, then
-## make bench-scim BENCH_ARGS="--url http://127.0.0.1:8000/scim/v2/ID --token-file F --cpu-pid PID".
+## SCIM provisioning as Okta or Entra would (issue 17): Gatehouse started on SQLite (or
+## --database-url PostgreSQL), then the initial sync of 10,000 users and 500 groups and
+## 1,000 mixed updates; requests/s, p50/p99 and Gatehouse's CPU per request, per phase.
+## Options: make bench-scim BENCH_ARGS="--dialect entra --database-url postgresql+psycopg://postgres@127.0.0.1/test";
+## --url URL --token-file F [--cpu-pid PID] drives another SCIM server instead.
 bench-scim: $(STAMP)
 	$(BIN)/python -m bench.scim $(BENCH_ARGS)
 

@@ -1,47 +1,46 @@
-"""The SCIM provisioning driver of `make bench-scim` (issue 17): the simulator's directory
-pushed to a SCIM service, as Okta or Entra ID would, measured phase by phase.
+"""`make bench-scim` (issue 17): the simulator's directory pushed to a SCIM service, as Okta
+or Entra ID would, measured phase by phase.
 
-    python -m bench.scim --url URL [--token-file FILE] [--dialect okta|entra]
-                         [--users 10000] [--groups 500] [--updates 1000]
-                         [--concurrency 8] [--cpu-pid PID] [--seed S]
+    python -m bench.scim [--dialect okta|entra] [--users 10000] [--groups 500]
+                         [--updates 1000] [--concurrency 8] [--seed S]
+                         [--database-url postgresql+psycopg://...]       # Gatehouse
+    python -m bench.scim --url URL [--token-file FILE] [--cpu-pid PID]   # any SCIM server
 
-The token comes from `--token-file` or `IDP_SIM_SCIM_TOKEN`, never argv (`ps` shows argv).
+Without `--url`, it starts Gatehouse (uvicorn, one process, as `bench.servers` starts it
+for the login bench) on a fresh SQLite file, or on a throwaway schema of `--database-url`,
+creates an organization and its directory through the management use cases, and measures
+Gatehouse's CPU per request. With `--url`, it only drives: the token comes from
+`--token-file` or `IDP_SIM_SCIM_TOKEN`, never argv (`ps` shows argv).
+
 Phases: the initial sync's users (test connection, a lookup then a create each), its
 groups (a lookup, a create, member PATCHes: 10,000 memberships for the defaults), then
 `--updates` mixed changes (renames, email changes, deactivations, reactivations, group
 moves) `--concurrency` at a time, as the vendors keep several requests in flight. For
-each: SCIM requests/s, p50/p99 latency, failures, and with `--cpu-pid` that process's CPU
-time (user + system, from /proc/PID/stat) per request: point it at the server.
-
-It only drives: starting Gatehouse, creating the directory and its token is the caller's
-(the Makefile target), so the same driver measures any SCIM server.
+each: SCIM requests/s, p50/p99 latency, failures, and the server's CPU time (user +
+system, from /proc/PID/stat) per request.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.console import say, stop_on_sigterm
+from bench.servers import BenchSetupError, cpu_seconds, running_servers
+from broker.app import build_broker
 from idp_simulator.scim.cli import TOKEN_ENV, load_token
 from idp_simulator.scim.client import ScimClient, parse_base_url
 from idp_simulator.scim.directory import DOMAIN, build_directory
 from idp_simulator.scim.scenarios import DIALECTS
 from idp_simulator.scim.sync import DirectorySync, Phase, PhaseSummary, run_parallel
 
-__all__ = ["Update", "apply", "cpu_seconds", "main", "mixed_updates"]
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of `pid` so far (psutil is not a dependency; Linux only)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    # After the command name: state is field 3, utime 14 and stime 15 (proc(5)).
-    ticks = int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
+__all__ = ["Update", "apply", "main", "mixed_updates"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +108,10 @@ def _line(summary: PhaseSummary, cpu: float | None, own: float) -> str:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.scim", allow_abbrev=False)
-    parser.add_argument("--url", required=True, help="the SCIM base URL")
+    parser.add_argument("--url", help="a SCIM base URL to drive (default: start Gatehouse)")
+    parser.add_argument(
+        "--database-url", help="Gatehouse on a throwaway schema of this PostgreSQL (default SQLite)"
+    )
     parser.add_argument(
         "--token-file", type=Path, help=f"the bearer token's file (or ${TOKEN_ENV})"
     )
@@ -127,6 +129,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     stop_on_sigterm()
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.url is None:
+        try:
+            with _gatehouse_directory(args.database_url) as (url, token, pid, label):
+                say(f"Gatehouse on {label}, CPU measured for its process {pid}")
+                return _drive(args, url, token, pid)
+        except BenchSetupError as exc:
+            parser.error(str(exc))
     try:
         url = parse_base_url(args.url)
         token = load_token(args.token_file, os.environ)
@@ -134,6 +143,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             cpu_seconds(args.cpu_pid)
     except (ValueError, OSError) as exc:
         parser.error(str(exc))
+    return _drive(args, url, token, args.cpu_pid)
+
+
+@contextmanager
+def _gatehouse_directory(database_url: str | None) -> Iterator[tuple[str, str, int, str]]:
+    """Gatehouse serving, with an organization and a directory: (SCIM base URL, its token,
+    the broker's PID, the database's label)."""
+    with (
+        tempfile.TemporaryDirectory(prefix="gh-bench-scim-") as tmp,
+        running_servers(Path(tmp), database_url=database_url) as servers,
+    ):
+        broker = build_broker(servers.settings)
+        try:
+            organization = broker.management.organizations.create("bench", name="Bench Corp")
+            issued = broker.management.directories.create(
+                "bench", organization_id=organization.id, name="Bench directory"
+            )
+        finally:
+            broker.close()
+        url = f"{servers.issuer}/scim/v2/{issued.directory.id}"
+        yield url, issued.token, servers.broker.pid, servers.database
+
+
+def _drive(args: argparse.Namespace, url: str, token: str, cpu_pid: int | None) -> int:
     directory = build_directory(args.users, args.groups, seed=args.seed)
     concurrency = max(1, args.concurrency)
     say(
@@ -150,18 +183,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             ("updates", lambda _current: _updates(sync, args.updates)),
         ]
         for name, step in steps:
-            before = None if args.cpu_pid is None else cpu_seconds(args.cpu_pid)
+            before = _server_cpu(cpu_pid)
             own_before = time.process_time()
             with sync.phase(name) as current:
                 step(current)
             own = time.process_time() - own_before
-            cpu = None if before is None else cpu_seconds(args.cpu_pid) - before
+            after = _server_cpu(cpu_pid)
+            cpu = None if before is None or after is None else after - before
             summary = sync.summaries[-1]
             failed += len(summary.failures)
             say(_line(summary, cpu, own))
             for text in summary.failures[:5]:
                 say(f"    {text}")
+        initial = sum(summary.seconds for summary in sync.summaries[:2])
+        say(f"  initial sync (users and groups): {initial:.1f} s")
     return 1 if failed else 0
+
+
+def _server_cpu(pid: int | None) -> float | None:
+    return None if pid is None else cpu_seconds(pid)
 
 
 def _users(sync: DirectorySync, current: Phase) -> None:

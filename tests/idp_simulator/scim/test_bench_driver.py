@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.scim import cpu_seconds, main, mixed_updates
+from bench.scim import main, mixed_updates
+from bench.servers import cpu_seconds
 from idp_simulator.scim.client import ScimClient
 from idp_simulator.scim.directory import build_directory
 from idp_simulator.scim.okta import OktaDialect
@@ -66,3 +67,18 @@ def test_directories_are_deterministic_and_unique():
     assert sorted(i for g in one.groups for i in g.members) == list(range(300))
     with pytest.raises(ValueError, match="negative"):
         build_directory(-1, 0)
+
+
+@pytest.mark.e2e
+def test_without_a_url_it_measures_gatehouse_it_started(capsys):
+    """`make bench-scim` as an operator runs it: Gatehouse started on SQLite, an
+    organization and a directory created, Entra's quirks sent, Gatehouse's CPU reported."""
+    status = main(["--dialect", "entra", "--users", "12", "--groups", "2", "--updates", "10"])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert "Gatehouse on SQLite" in out
+    for phase in ("sync: users", "sync: groups", "updates"):
+        line = next(line for line in out.splitlines() if line.strip().startswith(phase))
+        assert "failures 0" in line
+        assert "server CPU" in line
+    assert "initial sync (users and groups):" in out
