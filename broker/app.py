@@ -244,11 +244,21 @@ def build_broker(
             http=deps.http,
             policy=policy,
         ),
-        webhooks=WebhookWorker(
-            store=store, clock=clock, secret_box=secrets, http=deps.http, policy=policy,
-            render=lambda event: event_out(event).model_dump(mode="json"),
+        webhooks=build_webhook_worker(
+            store=store, clock=clock, secrets=secrets, http=deps.http, policy=policy
         ),
         connectors=connectors,
+    )  # fmt: skip
+
+
+def build_webhook_worker(
+    *, store: Store, clock: Clock, secrets: SecretBox, http: httpx.Client, policy: OutboundPolicy
+) -> WebhookWorker:
+    """The webhook worker, sending each event as the events API renders it (one shape for
+    an app that reads events by polling and by webhook)."""
+    return WebhookWorker(
+        store=store, clock=clock, secret_box=secrets, http=http, policy=policy,
+        render=lambda event: event_out(event).model_dump(mode="json"),
     )  # fmt: skip
 
 

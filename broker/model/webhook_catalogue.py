@@ -21,7 +21,8 @@ Any other kind (a circuit breaker's `idp.*`, management client bookkeeping) stay
 audit log only, and is never queued.
 
 An endpoint's `event_types` are patterns: an exact kind (`connection.activated`), a
-family (`connection.*`), or `*` (every family above but `login.*`).
+family (`connection.*`) or a narrower prefix (`directory.user.*`), or `*` (every family
+above but `login.*`).
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ def wants(
 
 
 def valid_pattern(pattern: str) -> bool:
-    """`*`, `<family>.*`, or an exact `<family>.<name>` of a deliverable family."""
+    """`*`, `<family>.*`, an exact `<family>.<name>` of a deliverable family, or a deeper
+    prefix (`directory.user.*`: the directory's user events, not its group events)."""
     if pattern == "*":
         return True
     if len(pattern) > MAX_PATTERN or "." not in pattern:
@@ -75,7 +77,14 @@ def valid_pattern(pattern: str) -> bool:
         return False
     if rest == "*":
         return True
-    return set(rest) <= _KIND_CHARS and not rest.startswith(".") and not rest.endswith(".")
+    name = rest.removesuffix(".*")
+    return (
+        bool(name)
+        and set(name) <= _KIND_CHARS
+        and not name.startswith(".")
+        and not name.endswith(".")
+        and ".." not in name
+    )
 
 
 def subscribed(patterns: Iterable[str], kind: str) -> bool:

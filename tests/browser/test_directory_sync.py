@@ -1,24 +1,27 @@
-"""Directory sync from a portal link, in a real browser (issue 17 item 5): the IT admin
-creates the directory, copies the base URL and the token with the copy buttons, their IdP
-(here a plain SCIM client, httpx over loopback) sends a user with that token, and the page
-that waits shows that it arrived, by itself."""
+"""Directory sync from a portal link, in a real browser (issue 17 item 5 and its "done
+when"): the IT admin creates the directory, copies the base URL and the token with the
+copy buttons, their IdP (the simulator's SCIM client, provisioning as Okta does, over
+loopback) sends its people with that token, the page that waits shows that they arrived,
+by itself, and a person the IdP deactivates is counted as one who cannot sign in."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 
+from idp_simulator.scim.client import ScimClient
+from idp_simulator.scim.directory import build_directory
+from idp_simulator.scim.okta import OktaDialect
+from idp_simulator.scim.sync import DirectorySync
 from tests.support.browser import Screenshots
 from tests.support.browser_a11y import assert_accessible
 from tests.support.browser_setup import allow_clipboard, copy, h1
 from tests.support.browser_world import BrowserWorld
-from tests.support.scim import SCIM_JSON, user_body
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Locator, Page
 
 pytestmark = pytest.mark.browser
 
@@ -50,15 +53,26 @@ def test_an_admin_sets_up_provisioning_and_sees_the_first_user_arrive(
     expect(page.get_by_role("heading", name="Nothing arrived yet from Okta")).to_be_visible()
     shot("waiting for Okta's first request")
 
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": SCIM_JSON}
-    sent = httpx.post(
-        f"{base_url}/Users", json=user_body("ann@provisioned.example"), headers=headers
-    )
-    assert sent.status_code == 201, sent.text
+    with ScimClient(base_url, token, concurrency=2) as client:
+        okta = DirectorySync(client, OktaDialect(), build_directory(3, 1, seed="browser"))
+        okta.sync()
+        assert not okta.summaries[0].failures, okta.summaries[0].failures
 
-    # The page asks every few seconds while it is in view, and reloads on a new request.
-    expect(page.get_by_role("heading", name="✓ Okta reached Gatehouse")).to_be_visible()
-    expect(page.get_by_role("cell", name="POST /Users")).to_be_visible()
-    shot("the first user arrived")
-    assert_accessible(page)
+        # The page asks every few seconds while it is in view, and reloads on a new request.
+        expect(page.get_by_role("heading", name="✓ Okta reached Gatehouse")).to_be_visible()
+        expect(page.get_by_role("cell", name="POST /Users").first).to_be_visible()
+        expect(summary(page, "People")).to_have_text("3")
+        shot("the first users arrived")
+        assert_accessible(page)
+
+        assert okta.set_active(1, active=False) == 200
+    page.reload()
+    expect(summary(page, "Deactivated (cannot sign in)")).to_have_text("1")
+    expect(summary(page, "Active")).to_have_text("2")
+    shot("a person deactivated in Okta")
     assert page.get_by_text(token).count() == 0
+
+
+def summary(page: Page, term: str) -> Locator:
+    """The count the directory page gives for `term` (a <dt>/<dd> pair)."""
+    return page.locator(f"dl div:has(> dt:text-is('{term}')) > dd")

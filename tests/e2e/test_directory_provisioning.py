@@ -3,10 +3,12 @@ deactivated by the simulator cannot sign in through SAML or OIDC on the next att
 reactivated, can"): the simulator's SCIM client provisions Gatehouse over real HTTP on
 loopback, as Okta and as Entra ID send it (each vendor's own deactivation: Okta's
 path-less `replace` of `{"active": false}`, Entra's `Replace` of `active` with the string
-`"False"`), and the person signs in through the simulator's SAML IdP or OpenID Provider."""
+`"False"`), and the person signs in through the simulator's SAML IdP or OpenID Provider.
+The app hears of it: `directory.user.deactivated` reaches its webhook receiver."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -14,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from broker.app import build_webhook_worker
 from broker.store import Store
 from idp_simulator.keys import IdpKeys, generate
 from idp_simulator.scim.client import ScimClient
@@ -24,6 +27,7 @@ from tests.support.live_server import free_port, serve
 from tests.support.oidc_world import build_oidc_world
 from tests.support.saml_world import build_saml_world
 from tests.support.simulator import SimulatorWorld
+from tests.support.webhook_receiver import webhook_receiver
 
 pytestmark = pytest.mark.e2e
 
@@ -83,8 +87,24 @@ def test_deactivated_by_the_directory_cannot_sign_in_and_reactivated_can(
 ) -> None:
     world, directory = provisioned
     world.code_from(sign_in(world))
+    broker = world.gatehouse.broker
 
-    assert directory.set_active(0, active=False) == 200
+    # The world's broker reaches only the simulator; its webhooks go out on a real client.
+    with webhook_receiver() as app, httpx.Client() as http:
+        worker = build_webhook_worker(
+            store=world.store, clock=world.gatehouse.clock, secrets=broker.secrets,
+            http=http, policy=broker.outbound,
+        )  # fmt: skip
+        broker.management.webhooks.create("test", url=app.url, event_types=["directory.user.*"])
+        worker.run()
+        assert directory.set_active(0, active=False) == 200
+        worker.run()
+        events = [json.loads(request.body) for request in app.delivered()]
+    *created, deactivated = events
+    assert [event["type"] for event in created] == ["directory.user.created"] * 3
+    assert deactivated["type"] == "directory.user.deactivated"
+    assert deactivated["data"]["organization_id"] == world.organization.id
+    assert deactivated["data"]["detail"]["email"] == world.email
     refused = sign_in(world)
     assert refused.status_code == 403, refused.text
     assert "deactivated by your organization" in refused.text

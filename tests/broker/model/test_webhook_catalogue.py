@@ -42,6 +42,8 @@ def test_queued_by_family(kind: str, expected: bool) -> None:
         (["connection.*"], "domain.verified", False),
         (["domain.verified", "*"], "login.failed", False),
         (["*", "login.*"], "login.failed", True),
+        (["directory.user.*"], "directory.user.deactivated", True),
+        (["directory.user.*"], "directory.group.user_added", False),
     ],
 )
 def test_subscribed(patterns: list[str], kind: str, expected: bool) -> None:
@@ -49,8 +51,10 @@ def test_subscribed(patterns: list[str], kind: str, expected: bool) -> None:
 
 
 @pytest.mark.parametrize(
-    "pattern", ["*", "connection.*", "login.*", "domain.verified", "connection.cert_expiring"]
-)
+    "pattern",
+    ["*", "connection.*", "login.*", "domain.verified", "connection.cert_expiring",
+     "directory.user.*", "directory.group.user_added"],
+)  # fmt: skip
 def test_valid_patterns(pattern: str) -> None:
     assert valid_pattern(pattern)
 
@@ -58,7 +62,8 @@ def test_valid_patterns(pattern: str) -> None:
 @pytest.mark.parametrize(
     "pattern",
     ["", "**", "connection", "connection.", "connection.**", "idp.*", "login.*.x",
-     "Connection.*", "domain..x", "domain.x.", "x" * 300, "connection.a b", "domain.é"],
+     "Connection.*", "domain..x", "domain.x.", "x" * 300, "connection.a b", "domain.é",
+     "directory..*", "directory.user.**", "directory.*.user", "directory.user..*"],
 )  # fmt: skip
 def test_invalid_patterns(pattern: str) -> None:
     assert not valid_pattern(pattern)
