@@ -53,6 +53,9 @@ class Dialect(ABC):
     name: ClassVar[str]
     #: Members per group PATCH: both vendors split large membership changes.
     member_batch: ClassVar[int]
+    #: PATCH op names as the vendor spells them (RFC 7644's are lower case; Entra
+    #: capitalises them).
+    ops: ClassVar[Mapping[str, str]] = {"add": "add", "remove": "remove"}
 
     @abstractmethod
     def probe(self, client: ScimClient) -> Answer:
@@ -108,15 +111,33 @@ class Dialect(ABC):
     ) -> str | None:
         """Create the group with these members, the vendor's way. Returns its id."""
 
-    @abstractmethod
     def add_members(self, client: ScimClient, group_id: str, member_ids: Sequence[str]) -> Answer:
-        """Members added; one or more PATCHes, the last answer returned."""
+        """Members added, `member_batch` a PATCH (`add` on `members`); the last answer."""
+        answer = Answer(status=204, body=None)
+        for batch in self.batches(member_ids, self.member_batch):
+            operation = {
+                "op": self.ops["add"],
+                "path": "members",
+                "value": self.member_values(batch),
+            }
+            body = {"schemas": [PATCH_OP], "Operations": [operation]}
+            answer = client.send("PATCH", f"Groups/{group_id}", body=body)
+        return answer
 
-    @abstractmethod
     def remove_members(
         self, client: ScimClient, group_id: str, member_ids: Sequence[str]
     ) -> Answer:
-        """Members removed; one or more PATCHes, the last answer returned."""
+        """Members removed, `member_batch` a PATCH, each by a filtered path
+        (`members[value eq "..."]`: both vendors' way); the last answer."""
+        answer = Answer(status=204, body=None)
+        for batch in self.batches(member_ids, self.member_batch):
+            operations = [
+                {"op": self.ops["remove"], "path": f"members[value eq {quoted(member)}]"}
+                for member in batch
+            ]
+            body = {"schemas": [PATCH_OP], "Operations": operations}
+            answer = client.send("PATCH", f"Groups/{group_id}", body=body)
+        return answer
 
     def find_group(
         self, client: ScimClient, group: SimGroup, params: Mapping[str, str] | None = None

@@ -32,7 +32,7 @@ What this dialect sends:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from idp_simulator.scim.client import Answer, ScimClient
@@ -52,6 +52,8 @@ __all__ = ["EntraDialect"]
 class EntraDialect(Dialect):
     name: ClassVar[str] = "entra"
     member_batch: ClassVar[int] = 50
+    #: Entra capitalises PATCH op names ("Add", "Remove"; RFC 7644 §3.5.2 spells them lower).
+    ops: ClassVar[Mapping[str, str]] = {"add": "Add", "remove": "Remove"}
 
     def probe(self, client: ScimClient) -> Answer:
         """Test connection: a userName nobody has, then a count-only read."""
@@ -123,23 +125,3 @@ class EntraDialect(Dialect):
         if group_id is not None and member_ids:
             self.add_members(client, group_id, member_ids)
         return group_id
-
-    def add_members(self, client: ScimClient, group_id: str, member_ids: Sequence[str]) -> Answer:
-        answer = Answer(status=204, body=None)
-        for batch in self.batches(member_ids, self.member_batch):
-            operation = {"op": "Add", "path": "members", "value": self.member_values(batch)}
-            body = {"schemas": [PATCH_OP], "Operations": [operation]}
-            answer = client.send("PATCH", f"Groups/{group_id}", body=body)
-        return answer
-
-    def remove_members(
-        self, client: ScimClient, group_id: str, member_ids: Sequence[str]
-    ) -> Answer:
-        answer = Answer(status=204, body=None)
-        for batch in self.batches(member_ids, self.member_batch):
-            operations = [
-                {"op": "Remove", "path": f"members[value eq {quoted(member)}]"} for member in batch
-            ]
-            body = {"schemas": [PATCH_OP], "Operations": operations}
-            answer = client.send("PATCH", f"Groups/{group_id}", body=body)
-        return answer

@@ -96,23 +96,3 @@ class OktaDialect(Dialect):
         if group_id is not None and member_ids:
             self.add_members(client, group_id, member_ids)
         return group_id
-
-    def add_members(self, client: ScimClient, group_id: str, member_ids: Sequence[str]) -> Answer:
-        answer = Answer(status=204, body=None)
-        for batch in self.batches(member_ids, self.member_batch):
-            operation = {"op": "add", "path": "members", "value": self.member_values(batch)}
-            body = {"schemas": [PATCH_OP], "Operations": [operation]}
-            answer = client.send("PATCH", f"Groups/{group_id}", body=body)
-        return answer
-
-    def remove_members(
-        self, client: ScimClient, group_id: str, member_ids: Sequence[str]
-    ) -> Answer:
-        answer = Answer(status=204, body=None)
-        for batch in self.batches(member_ids, self.member_batch):
-            operations = [
-                {"op": "remove", "path": f"members[value eq {quoted(member)}]"} for member in batch
-            ]
-            body = {"schemas": [PATCH_OP], "Operations": operations}
-            answer = client.send("PATCH", f"Groups/{group_id}", body=body)
-        return answer
