@@ -26,12 +26,8 @@ from broker.store.sql.statements import (
     insert_unless_duplicate,
     keyset,
 )
-from broker.store.sql.tables import (
-    audit_events,
-    replay_cache,
-    webhook_endpoints,
-    webhook_outbox,
-)
+from broker.store.sql.tables import audit_events, replay_cache
+from broker.store.sql.tables_background import webhook_endpoints, webhook_outbox
 
 _INSERT_EVENT = insert_ignoring_duplicates(audit_events)
 _QUEUE_EVENT = webhook_outbox.insert()

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection, Row
 
 from broker.store.protocols_jobs import DomainRecheck, JobRun
 from broker.store.sql.statements import affected, all_rows, first, insert_ignoring_duplicates
-from broker.store.sql.tables import certificate_notices, domain_rechecks, job_runs
+from broker.store.sql.tables_background import certificate_notices, domain_rechecks, job_runs
 
 _AT = job_runs.c.next_run_at.type
 _JOB = job_runs.c.name == bindparam("p_name")

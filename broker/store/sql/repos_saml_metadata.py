@@ -17,7 +17,8 @@ from sqlalchemy.engine import Connection
 from broker.store.protocols import NotFound
 from broker.store.protocols_saml_metadata import MetadataRefresh
 from broker.store.sql.statements import affected, all_rows, first, insert_ignoring_duplicates
-from broker.store.sql.tables import connections, saml_certificate_use, saml_metadata_refreshes
+from broker.store.sql.tables import connections
+from broker.store.sql.tables_background import saml_certificate_use, saml_metadata_refreshes
 
 _AT = saml_certificate_use.c.last_verified_at.type
 _USE = and_(

@@ -39,8 +39,8 @@ from broker.store.sql.statements import (
     insert_or_raise,
     keyset,
 )
-from broker.store.sql.tables import (
-    audit_events,
+from broker.store.sql.tables import audit_events
+from broker.store.sql.tables_background import (
     webhook_attempts,
     webhook_deliveries,
     webhook_endpoints,

@@ -235,7 +235,7 @@ def test_the_request_log_shows_each_outcome(world: ScimWorld) -> None:
 
 
 def test_events_are_queued_for_webhooks_with_the_change(world: ScimWorld, store: Store) -> None:
-    from broker.store.sql.tables import webhook_outbox
+    from broker.store.sql.tables_background import webhook_outbox
 
     engine = store.engine  # type: ignore[attr-defined]
     with engine.connect() as connection:
