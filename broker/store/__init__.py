@@ -7,7 +7,6 @@ is fast enough for every test, and one implementation means one set of semantics
 
 from broker.store.protocols import (
     AlreadyExists,
-    CodeReplayed,
     Conflict,
     DatabaseUnreachable,
     NotFound,
@@ -17,6 +16,7 @@ from broker.store.protocols import (
     StoreUnavailable,
     UnitOfWork,
 )
+from broker.store.protocols_oauth import CodeReplayed
 
 __all__ = [
     "AlreadyExists",

@@ -25,7 +25,8 @@ from broker.model.records import (
     OnRefusal,
     PendingAuthorization,
 )
-from broker.store.protocols import CodeReplayed, NotFound
+from broker.store.protocols import NotFound
+from broker.store.protocols_oauth import CodeReplayed
 from broker.store.sql.batches import LIMIT, batched_delete, checked_limit
 from broker.store.sql.statements import (
     affected,
