@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from broker.management import scoped
 from broker.management.deps import ManagementDeps, record
@@ -63,7 +63,7 @@ class IssuedToken:
     #: `gh_scim_...`: in this value only, never stored in clear.
     token: str
     #: When the token it replaced stops working (a rotation), None at creation.
-    previous_expires_at: object = None
+    previous_expires_at: datetime | None = None
 
 
 class Directories:
