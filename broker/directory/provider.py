@@ -5,6 +5,7 @@ ETags; no bulk, no sort, no password change, no cursors. Built once per process.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any, cast
 
 from scim2_models import (
@@ -136,6 +137,10 @@ def models() -> dict[str, type[Resource[Any]]]:
 
 
 _WARM_UP_BASE = "https://warm-up.invalid/scim/v2"
+#: The generic specialisations the warm-up built, held here: pydantic caches them in a
+#: WeakValueDictionary, so without a strong reference the garbage collector drops them
+#: and a request thread builds them again (12 ms each, and the 3.11 `ast` race below).
+_KEPT: set[type[Any]] = set()
 
 
 def warm_up() -> None:
@@ -148,8 +153,10 @@ def warm_up() -> None:
     use from two threads at once ("AST constructor recursion depth mismatch", fixed in
     3.12): two first requests arriving together could fail with a 500. Building every
     specialisation here, in the composition root's thread, leaves none to build later."""
+    import gc
     import json
 
+    from pydantic._internal import _generics
     from scim2_server.handler import ScimHandler
     from scim2_server.memory import InMemoryStorage
     from scim2_server.requests import ScimRequest
@@ -167,6 +174,18 @@ def warm_up() -> None:
         answer = handler.handle(request).body
         return answer or {}
 
+    # No collection while the warm-up runs: what it built is still in the cache after it.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        _warm_up_calls(call)
+        _KEPT.update(_generics._GENERIC_TYPES_CACHE.values())
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _warm_up_calls(call: Callable[..., dict[str, Any]]) -> None:
     patch_schema = ["urn:ietf:params:scim:api:messages:2.0:PatchOp"]
     user = call("POST", "/Users", {"schemas": [resource_type("User").schema_], "userName": "w"})
     group = call(

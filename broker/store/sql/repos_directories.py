@@ -57,6 +57,16 @@ _ORG_EXISTS = select(organizations.c.id).where(organizations.c.id == bindparam("
 _TOKEN_BY_HASH = select(directory_tokens).where(
     directory_tokens.c.token_hash == bindparam("p_hash")
 )
+_TOKEN_WITH_DIRECTORY = (
+    select(
+        directories,
+        *(column.label(f"t_{column.name}") for column in directory_tokens.c),
+    )
+    .select_from(
+        directory_tokens.join(directories, directories.c.id == directory_tokens.c.directory_id)
+    )
+    .where(directory_tokens.c.token_hash == bindparam("p_hash"))
+)
 _TOKENS = (
     select(directory_tokens)
     .where(directory_tokens.c.directory_id == bindparam("p_id"))
@@ -194,6 +204,20 @@ class SqlDirectoryRepo:
     def token_by_hash(self, token_hash: str) -> DirectoryToken | None:
         row = first(self._connection, _TOKEN_BY_HASH, {"p_hash": token_hash})
         return None if row is None else _token(row)
+
+    def token_with_directory(self, token_hash: str) -> tuple[DirectoryToken, Directory] | None:
+        row = first(self._connection, _TOKEN_WITH_DIRECTORY, {"p_hash": token_hash})
+        if row is None:
+            return None
+        token = DirectoryToken(
+            id=row.t_id,
+            directory_id=row.t_directory_id,
+            token_hash=row.t_token_hash,
+            created_at=row.t_created_at,
+            expires_at=row.t_expires_at,
+            revoked_at=row.t_revoked_at,
+        )
+        return token, _directory(row)
 
     def tokens(self, directory_id: str) -> Sequence[DirectoryToken]:
         return [_token(r) for r in all_rows(self._connection, _TOKENS, {"p_id": directory_id})]
