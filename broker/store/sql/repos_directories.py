@@ -124,12 +124,17 @@ _LOG_NEWEST = (
     .limit(bindparam("p_limit"))
 )
 # The entries beyond the newest REQUEST_LOG_SIZE: the oldest, found by skipping the newest.
+# The trim runs in the request's own transaction, and concurrent requests of a directory
+# trim the same oldest rows: on PostgreSQL each skips the rows another is deleting (SKIP
+# LOCKED; SQLite has one writer and no FOR UPDATE) instead of waiting for them in an
+# order that can deadlock. A row one skipped is trimmed by the next request.
 _LOG_TRIM = delete(directory_requests).where(
     directory_requests.c.id.in_(
         select(directory_requests.c.id)
         .where(directory_requests.c.directory_id == bindparam("p_id"))
         .order_by(directory_requests.c.at.desc(), directory_requests.c.id.desc())
         .offset(bindparam("p_keep"))
+        .with_for_update(skip_locked=True)
     )
 )
 _PURGE_LOG = batched_delete(
