@@ -4,6 +4,7 @@ or Entra ID would, measured phase by phase.
     python -m bench.scim [--dialect okta|entra] [--users 10000] [--groups 500]
                          [--updates 1000] [--concurrency 8] [--seed S]
                          [--database-url postgresql+psycopg://...]       # Gatehouse
+                         [--profile FILE]                 # Gatehouse under cProfile
     python -m bench.scim --url URL [--token-file FILE] [--cpu-pid PID]   # any SCIM server
 
 Without `--url`, it starts Gatehouse (uvicorn, one process, as `bench.servers` starts it
@@ -122,6 +123,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--cpu-pid", type=int, help="report this process's CPU per request")
     parser.add_argument("--seed", default="bench")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="run Gatehouse under cProfile (bench.profiled_broker); its pstats file",
+    )
     return parser
 
 
@@ -131,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.url is None:
         try:
-            with _gatehouse_directory(args.database_url) as (url, token, pid, label):
+            with _gatehouse_directory(args.database_url, args.profile) as (url, token, pid, label):
                 say(f"Gatehouse on {label}, CPU measured for its process {pid}")
                 return _drive(args, url, token, pid)
         except BenchSetupError as exc:
@@ -147,12 +153,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 @contextmanager
-def _gatehouse_directory(database_url: str | None) -> Iterator[tuple[str, str, int, str]]:
+def _gatehouse_directory(
+    database_url: str | None, profile: Path | None = None
+) -> Iterator[tuple[str, str, int, str]]:
     """Gatehouse serving, with an organization and a directory: (SCIM base URL, its token,
-    the broker's PID, the database's label)."""
+    the broker's PID, the database's label). With `profile`, under cProfile (its CPU
+    figures then include the profiler's cost: compare them with each other only)."""
     with (
         tempfile.TemporaryDirectory(prefix="gh-bench-scim-") as tmp,
-        running_servers(Path(tmp), database_url=database_url) as servers,
+        running_servers(
+            Path(tmp),
+            database_url=database_url,
+            profile_path=profile,
+            # CPU time per thread: waits for SQLite's write lock are not what to cut.
+            environment={"BENCH_PROFILE_CPU": "1"},
+        ) as servers,
     ):
         broker = build_broker(servers.settings)
         try:

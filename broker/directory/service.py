@@ -130,6 +130,8 @@ class DirectoryScim:
                     raise _Unauthenticated(authenticated)
                 context = EventContext(directory=authenticated, request_id=call.request_id)
                 response = self._serve(request, context, uow)
+                # The log line commits with the change it records: no second transaction.
+                uow.directories.log_request(self._entry(authenticated, call, response))
         except _Unauthenticated as refused:
             return self._refuse(call, refused.refusal)
         except _Refused as refused:
@@ -143,7 +145,6 @@ class DirectoryScim:
                 HTTPStatus.SERVICE_UNAVAILABLE, "the directory is unavailable; retry later"
             )
             return _answer(response)
-        self._log(authenticated, call, response)
         return _answer(response)
 
     def _serve(
@@ -205,26 +206,38 @@ class DirectoryScim:
         *,
         detail: str | None = None,
     ) -> None:
-        """The outcome, for the portal's log of recent requests; best effort (a request
-        already answered is not failed by its log line)."""
+        """The outcome of a request whose unit of work rolled back (a refusal), for the
+        portal's log of recent requests, in a transaction of its own; best effort (a
+        request already answered is not failed by its log line)."""
+        entry = self._entry(directory, call, response, detail=detail)
+        try:
+            with self._store.unit_of_work() as uow:
+                uow.directories.log_request(entry)
+        except Exception:
+            log.warning("could not log a SCIM request of directory %s", directory.id)
+
+    def _entry(
+        self,
+        directory: Directory,
+        call: ScimCall,
+        response: ScimResponse,
+        *,
+        detail: str | None = None,
+    ) -> DirectoryRequest:
         body = response.body or {}
-        entry = DirectoryRequest(
+        failed = int(response.status) >= 400
+        return DirectoryRequest(
             id=new_id("dsr"),
             directory_id=directory.id,
             at=self._clock.now(),
             method=_printable(call.method.upper())[:16],
             path=_printable(call.path or "/")[:200],
             status=int(response.status),
-            scim_type=body.get("scimType") if int(response.status) >= 400 else None,
+            scim_type=body.get("scimType") if failed else None,
             detail=_printable(detail or str(body.get("detail")))[:300]
-            if detail or int(response.status) >= 400
+            if detail or failed
             else None,
         )
-        try:
-            with self._store.unit_of_work() as uow:
-                uow.directories.log_request(entry)
-        except Exception:
-            log.warning("could not log a SCIM request of directory %s", directory.id)
 
 
 class _NoStorage:

@@ -38,6 +38,7 @@ from broker.directory import events
 from broker.directory.events import EventContext, group_detail, user_detail
 from broker.directory.filters import translate
 from broker.directory.resources import (
+    created_user_resource,
     group_resource,
     member_displays,
     member_ids,
@@ -161,7 +162,7 @@ class DirectoryStorage(ScimStorage):
             except AlreadyExists:
                 raise UniquenessException(detail=f"userName {user.user_name!r} is taken") from None
             events.record(self._uow, self._context, "user.created", now, user_detail(user))
-            return user_resource(self._models["User"], user)
+            return created_user_resource(resource, user)
         group = new_group(
             resource,
             group_id=new_id("dsg"),

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from broker.model.directories import Directory, DirectoryState
 from broker.model.opaque import hash_secret, looks_like_id
-from broker.store.protocols import NotFound, UnitOfWork
+from broker.store.protocols import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +44,11 @@ def authenticate(
     if not looks_like_id(presented) or not looks_like_id(directory_id):
         return Refusal("unknown token")
     digest = hash_secret(presented)
-    token = uow.directories.token_by_hash(digest)
-    if token is None or not hmac.compare_digest(token.token_hash, digest):
+    found = uow.directories.token_with_directory(digest)
+    if found is None:
+        return Refusal("unknown token")
+    token, directory = found
+    if not hmac.compare_digest(token.token_hash, digest):
         return Refusal("unknown token")
     if not hmac.compare_digest(token.directory_id, directory_id):
         return Refusal("token of another directory")
@@ -53,10 +56,6 @@ def authenticate(
         return Refusal("revoked token")
     if not token.usable(now):
         return Refusal("expired token (replaced by a rotation)")
-    try:
-        directory = uow.directories.get(directory_id)
-    except NotFound:
-        return Refusal("unknown token")
     if directory.state is not DirectoryState.ACTIVE:
         return Refusal("directory disabled")
     return directory

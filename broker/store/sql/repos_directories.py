@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
 from broker.model.directories import (
@@ -24,6 +24,7 @@ from broker.store.sql.batches import LIMIT, batched_delete, checked_limit
 from broker.store.sql.statements import (
     affected,
     all_rows,
+    counted,
     first,
     insert_or_raise,
     keyset,
@@ -55,6 +56,16 @@ _ORG_EXISTS = select(organizations.c.id).where(organizations.c.id == bindparam("
 
 _TOKEN_BY_HASH = select(directory_tokens).where(
     directory_tokens.c.token_hash == bindparam("p_hash")
+)
+_TOKEN_WITH_DIRECTORY = (
+    select(
+        directories,
+        *(column.label(f"t_{column.name}") for column in directory_tokens.c),
+    )
+    .select_from(
+        directory_tokens.join(directories, directories.c.id == directory_tokens.c.directory_id)
+    )
+    .where(directory_tokens.c.token_hash == bindparam("p_hash"))
 )
 _TOKENS = (
     select(directory_tokens)
@@ -89,7 +100,23 @@ _REVOKE = (
     .values(revoked_at=bindparam("p_at", type_=_AT))
 )
 
-_LOG = insert(directory_requests)
+_R = directory_requests.c
+# The entry, unless its directory is gone (deleted while the request ran): one statement.
+_LOG = counted(
+    insert(directory_requests).from_select(
+        [_R.id, _R.directory_id, _R.at, _R.method, _R.path, _R.status, _R.scim_type, _R.detail],
+        select(
+            bindparam("p_id", type_=_R.id.type),
+            bindparam("p_dir", type_=_R.directory_id.type),
+            bindparam("p_at", type_=_R.at.type),
+            bindparam("p_method", type_=_R.method.type),
+            bindparam("p_path", type_=_R.path.type),
+            bindparam("p_status", type_=_R.status.type),
+            bindparam("p_scim_type", type_=_R.scim_type.type),
+            bindparam("p_detail", type_=_R.detail.type),
+        ).where(select(directories.c.id).where(directories.c.id == bindparam("p_dir")).exists()),
+    )
+)
 _LOG_NEWEST = (
     select(directory_requests)
     .where(directory_requests.c.directory_id == bindparam("p_id"))
@@ -97,16 +124,19 @@ _LOG_NEWEST = (
     .limit(bindparam("p_limit"))
 )
 # The entries beyond the newest REQUEST_LOG_SIZE: the oldest, found by skipping the newest.
+# The trim runs in the request's own transaction, and concurrent requests of a directory
+# trim the same oldest rows: on PostgreSQL each skips the rows another is deleting (SKIP
+# LOCKED; SQLite has one writer and no FOR UPDATE) instead of waiting for them in an
+# order that can deadlock. A row one skipped is trimmed by the next request.
 _LOG_TRIM = delete(directory_requests).where(
     directory_requests.c.id.in_(
         select(directory_requests.c.id)
         .where(directory_requests.c.directory_id == bindparam("p_id"))
         .order_by(directory_requests.c.at.desc(), directory_requests.c.id.desc())
         .offset(bindparam("p_keep"))
-        .limit(bindparam("p_limit"))
+        .with_for_update(skip_locked=True)
     )
 )
-_LOG_COUNT = select(func.count()).where(directory_requests.c.directory_id == bindparam("p_id"))
 _PURGE_LOG = batched_delete(
     directory_requests, directory_requests.c.at <= bindparam("p_before", type_=_AT)
 )
@@ -180,6 +210,20 @@ class SqlDirectoryRepo:
         row = first(self._connection, _TOKEN_BY_HASH, {"p_hash": token_hash})
         return None if row is None else _token(row)
 
+    def token_with_directory(self, token_hash: str) -> tuple[DirectoryToken, Directory] | None:
+        row = first(self._connection, _TOKEN_WITH_DIRECTORY, {"p_hash": token_hash})
+        if row is None:
+            return None
+        token = DirectoryToken(
+            id=row.t_id,
+            directory_id=row.t_directory_id,
+            token_hash=row.t_token_hash,
+            created_at=row.t_created_at,
+            expires_at=row.t_expires_at,
+            revoked_at=row.t_revoked_at,
+        )
+        return token, _directory(row)
+
     def tokens(self, directory_id: str) -> Sequence[DirectoryToken]:
         return [_token(r) for r in all_rows(self._connection, _TOKENS, {"p_id": directory_id})]
 
@@ -194,24 +238,26 @@ class SqlDirectoryRepo:
     # -- the request log ------------------------------------------------------------------
 
     def log_request(self, request: DirectoryRequest) -> None:
-        if first(self._connection, _GET, {"p_id": request.directory_id}) is None:
-            return
+        """Two statements, every request: an INSERT .. SELECT that adds nothing when the
+        directory is gone, and a DELETE of what lies beyond the newest REQUEST_LOG_SIZE
+        (a bounded index scan; no COUNT first)."""
         row = {
-            "id": request.id,
-            "directory_id": request.directory_id,
-            "at": request.at,
-            "method": request.method[:16],
-            "path": request.path[:500],
-            "status": request.status,
-            "scim_type": None if request.scim_type is None else request.scim_type[:64],
-            "detail": None if request.detail is None else request.detail[:500],
+            "p_id": request.id,
+            "p_dir": request.directory_id,
+            "p_at": request.at,
+            "p_method": request.method[:16],
+            "p_path": request.path[:500],
+            "p_status": request.status,
+            "p_scim_type": None if request.scim_type is None else request.scim_type[:64],
+            "p_detail": None if request.detail is None else request.detail[:500],
         }
-        self._connection.execute(_LOG, row)
-        params: dict[str, Any] = {"p_id": request.directory_id}
-        count = self._connection.execute(_LOG_COUNT, params).scalar_one()
-        if count > self.REQUEST_LOG_SIZE:
-            params |= {"p_keep": self.REQUEST_LOG_SIZE, "p_limit": count - self.REQUEST_LOG_SIZE}
-            affected(self._connection, _LOG_TRIM, params)
+        if not affected(self._connection, _LOG, row):
+            return
+        affected(
+            self._connection,
+            _LOG_TRIM,
+            {"p_id": request.directory_id, "p_keep": self.REQUEST_LOG_SIZE},
+        )
 
     def requests(self, directory_id: str, *, limit: int) -> Sequence[DirectoryRequest]:
         rows = all_rows(self._connection, _LOG_NEWEST, {"p_id": directory_id, "p_limit": limit})
