@@ -31,8 +31,11 @@ SCOPE = "openid profile email"
 #: What Gatehouse puts in its ID token about the organization (broker/model/claims.py),
 #: mapped onto the Auth0 profile under the same names. `raw_attributes` is left out: it is
 #: whatever the customer's IdP sent, unbounded, and no app should depend on its shape.
+#: `directory_groups` (and its `_truncated` flag) is present only for an organization with
+#: an active SCIM directory; the Action skips what the profile does not carry.
 ORGANIZATION_CLAIMS = (
     "organization_id", "organization_name", "connection_id", "idp_type", "idp_groups",
+    "directory_groups", "directory_groups_truncated",
 )  # fmt: skip
 PROFILE_CLAIMS = ("email", "email_verified", "name", "given_name", "family_name")
 

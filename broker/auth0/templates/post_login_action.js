@@ -20,6 +20,8 @@ exports.onExecutePostLogin = async (event, api) => {
     "connection_id",
     "idp_type",
     "idp_groups",
+    "directory_groups",
+    "directory_groups_truncated",
   ];
   const identity = (event.user.identities || []).find(
     (i) => i.connection === event.connection.name,
@@ -27,7 +29,9 @@ exports.onExecutePostLogin = async (event, api) => {
   const profile = (identity && identity.profileData) || {};
   for (const claim of claims) {
     const value = event.user[claim] !== undefined ? event.user[claim] : profile[claim];
-    if (value === undefined || value === null) {
+    // A claim the ID token did not carry (directory_groups without a directory) may reach
+    // the profile as an empty mapping result: it is not passed on.
+    if (value === undefined || value === null || value === "") {
       continue;
     }
     api.idToken.setCustomClaim(namespace + claim, value);

@@ -71,6 +71,8 @@ def test_the_action_runs_and_sets_the_mapped_claims() -> None:
         "organization_id": "org_acme",
         "organization_name": "Acme",
         "idp_groups": ["admins"],
+        "directory_groups": ["Engineering"],
+        "directory_groups_truncated": "",
         "identities": [
             {"connection": "gatehouse", "profileData": {"idp_type": "saml", "connection_id": "c1"}}
         ],
@@ -80,6 +82,7 @@ def test_the_action_runs_and_sets_the_mapped_claims() -> None:
         "https://sso.example/organization_id": "org_acme",
         "https://sso.example/organization_name": "Acme",
         "https://sso.example/idp_groups": ["admins"],
+        "https://sso.example/directory_groups": ["Engineering"],
         "https://sso.example/idp_type": "saml",
         "https://sso.example/connection_id": "c1",
     }
