@@ -25,8 +25,8 @@ and total CPU per login. Their sum is printed beside that total as a check.
 from __future__ import annotations
 
 import threading
-from urllib.parse import parse_qs
 from dataclasses import dataclass, field
+from urllib.parse import parse_qs
 
 from joserfc.jwk import KeySet
 

@@ -221,12 +221,16 @@ def _sql_floor(database_url: str, var_dir: Path, iterations: int) -> float:
 
 def _upsert(dialect: str, identities: sa.Table) -> sa.Executable:
     """INSERT ... ON CONFLICT (connection_id, subject) DO UPDATE: a returning user."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(identities)
-    return statement.on_conflict_do_update(
+        pg = postgresql.insert(identities)
+        return pg.on_conflict_do_update(
+            index_elements=["connection_id", "subject"],
+            set_={"email": pg.excluded.email, "last_login_at": pg.excluded.last_login_at},
+        )
+    lite = sqlite.insert(identities)
+    return lite.on_conflict_do_update(
         index_elements=["connection_id", "subject"],
-        set_={"email": statement.excluded.email, "last_login_at": statement.excluded.last_login_at},
+        set_={"email": lite.excluded.email, "last_login_at": lite.excluded.last_login_at},
     )

@@ -1,5 +1,5 @@
 """The table `python -m bench.logins` ends with: one row per protocol (and +tls for the https
-IdP) × concurrency. Every figure is per login, Gatehouse's CPU in ms:
+IdP) by concurrency. Every figure is per login, Gatehouse's CPU in ms:
 
 - `CPU` — the broker process's CPU (all threads) over the free-running pass ÷ logins;
 - `authz`, `return`, `token`, `uinfo` — per endpoint, from the lockstep pass
@@ -71,6 +71,8 @@ def table(rows: Sequence[Row]) -> str:
     ]
     for row in rows:
         lines.append(
-            "  ".join(f"{cell:>{width}}" for cell, (_, width) in zip(row.cells(), _COLUMNS, strict=True))
+            "  ".join(
+                f"{cell:>{width}}" for cell, (_, width) in zip(row.cells(), _COLUMNS, strict=True)
+            )
         )
     return "\n".join(lines)

@@ -69,7 +69,9 @@ class VirtualUser:
         self._servers = servers
         self._keys = keys
         self._leg = leg
-        verify = ssl.create_default_context(cafile=str(servers.ca_file)) if servers.ca_file else True
+        verify = (
+            ssl.create_default_context(cafile=str(servers.ca_file)) if servers.ca_file else True
+        )
         self.http = httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=False, verify=verify)
         #: The last request the IdP sent the browser back to Gatehouse with (its SAMLResponse
         #: is what `bench.floor` verifies).
