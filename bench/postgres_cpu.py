@@ -30,7 +30,7 @@ class BackendCpu:
         self._engine.dispose()
 
     def snapshot(self) -> dict[int, int]:
-        """pid → ns on CPU, for every backend now serving the application name; None if
+        """pid → ns on CPU, for every backend now serving the application name; empty if
         /proc does not show them (a server on another machine or in another namespace)."""
         with self._engine.connect() as db:
             pids = db.execute(
