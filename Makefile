@@ -33,8 +33,9 @@ lint: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/lint
 
 ## Complete logins over real HTTP, SAML and OIDC upstreams (own processes, SQLite in a temp
-## dir): rates, latency percentiles, broker CPU per login, per protocol.
-## Options: make bench BENCH_ARGS="--protocol oidc --logins 500".
+## dir), userinfo included: rates, latency percentiles, broker CPU per login and per endpoint,
+## the floor (crypto + SQL) and the ratio to it, PostgreSQL's CPU when on it, per protocol.
+## Options: make bench BENCH_ARGS="--protocol oidc --logins 500 --https-idp".
 bench: $(STAMP)
 	$(BIN)/python -m bench.logins $(BENCH_ARGS)
 

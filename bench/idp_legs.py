@@ -2,9 +2,9 @@
 the upstream IdP (the simulator) and Gatehouse's answer at its callback.
 
 - SAML (Example Corp, alice@example.com): the simulator's `/sso` → its login form → the
-  auto-post page → the SAMLResponse posted to Gatehouse's ACS.
+  auto-post page → the SAMLResponse to post to Gatehouse's ACS.
 - OIDC (Example Labs, alice@example.org): the simulator's `/oidc/authorize` → its login form
-  → 302 to Gatehouse's redirect URI with code, state and iss → the browser follows it, and
+  → 302 to Gatehouse's redirect URI with code, state and iss, for the browser to follow; there
   Gatehouse redeems the code at the simulator's token endpoint (back channel) and verifies the
   ID token against the simulator's JWKS before answering.
 
@@ -45,7 +45,7 @@ def _pending(page: httpx.Response) -> str:
     return pending
 
 
-def _saml(http: httpx.Client, servers: Servers, location: str) -> httpx.Response:
+def _saml(http: httpx.Client, servers: Servers, location: str) -> httpx.Request:
     sim = servers.simulator_url
     pending = _pending(expect(http.get(location), 200, "simulator /sso"))
     autopost = expect(
@@ -64,10 +64,10 @@ def _saml(http: httpx.Client, servers: Servers, location: str) -> httpx.Response
     if acs != expected:
         raise LoginError(f"simulator auto-posts to {acs!r}, expected {expected!r}")
     fields = {name: html.unescape(value) for name, value in hidden_fields(autopost.text).items()}
-    return http.post(acs, data=fields)
+    return http.build_request("POST", acs, data=fields)
 
 
-def _oidc(http: httpx.Client, servers: Servers, location: str) -> httpx.Response:
+def _oidc(http: httpx.Client, servers: Servers, location: str) -> httpx.Request:
     sim = servers.simulator_url
     pending = _pending(expect(http.get(location), 200, "simulator /oidc/authorize"))
     callback = redirect(
@@ -75,7 +75,7 @@ def _oidc(http: httpx.Client, servers: Servers, location: str) -> httpx.Response
         "simulator /oidc/login",
         f"{servers.issuer}/oidc/{servers.connection_ids['oidc']}/callback?",
     )
-    return http.get(callback)
+    return http.build_request("GET", callback)
 
 
 SAML = IdpLeg(

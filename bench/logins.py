@@ -7,9 +7,16 @@ connection (alice@example.com), OIDC through Example Labs' (alice@example.org), 
 IdP simulator. Each virtual user is a thread with its own `httpx.Client`, so its own cookies,
 as separate browsers have.
 
-The figures, per protocol: logins/s and whole-login latency percentiles at each concurrency,
-and the CPU the broker process (utime + stime from /proc, every thread of it) spent per
-login. The simulator's CPU is shown separately for context (for OIDC it includes the token
+The figures, per protocol and concurrency (issue 18, items 1 and 2):
+- logins/s and whole-login latency percentiles, and the CPU the broker process (utime +
+  stime from /proc, every thread of it) spent per login, from a free-running pass;
+- Gatehouse's CPU per endpoint (authorize, IdP return, token, userinfo), from a second pass
+  in lockstep phases (`bench.endpoints` says why that way);
+- the floor (`bench.floor`: RS256 sign, xmlsec verify of the simulator's response, the SQL
+  a login must run), measured in this process in the same run, and Gatehouse ÷ floor;
+- on PostgreSQL, the CPU of the backends serving Gatehouse per login (`bench.postgres_cpu`);
+- with `--https-idp`, the same rows again against the simulator over TLS (`bench.tls_idp`).
+The simulator's CPU is shown separately for context (for OIDC it includes the token
 endpoint Gatehouse calls); the client's own work is in neither. Nothing here asserts a time:
 it reports.
 """
@@ -32,8 +39,11 @@ from pathlib import Path
 
 from joserfc.jwk import KeySet
 
+from bench import endpoints, floor
 from bench.console import say, stop_on_sigterm
 from bench.idp_legs import LEGS
+from bench.login_report import Row, table
+from bench.postgres_cpu import BackendCpu, spent_ns
 from bench.relying_party import IdpLeg, LoginError, VirtualUser, fetch_keys
 from bench.servers import BenchSetupError, Servers, cpu_seconds, running_servers
 
@@ -55,6 +65,8 @@ class RunResult:
     latencies_ms: tuple[float, ...]
     broker_cpu_s: float
     simulator_cpu_s: float
+    #: CPU of the PostgreSQL backends serving Gatehouse (None: not on PostgreSQL).
+    postgres_cpu_s: float | None = None
 
     @property
     def per_second(self) -> float:
@@ -67,8 +79,17 @@ class RunResult:
         return ordered[rank - 1]
 
 
-def run(servers: Servers, keys: KeySet, leg: IdpLeg, *, concurrency: int, logins: int) -> RunResult:
-    """`logins` logins over `leg` shared among `concurrency` threads, each a virtual user."""
+def run(
+    servers: Servers,
+    keys: KeySet,
+    leg: IdpLeg,
+    *,
+    concurrency: int,
+    logins: int,
+    postgres: BackendCpu | None = None,
+) -> RunResult:
+    """`logins` logins over `leg` shared among `concurrency` threads, each a virtual user;
+    with `postgres`, the CPU of the backends serving Gatehouse is read too."""
     users = [VirtualUser(servers, keys, leg) for _ in range(concurrency)]
     tickets = itertools.count()
     tickets_lock = threading.Lock()
@@ -98,6 +119,7 @@ def run(servers: Servers, keys: KeySet, leg: IdpLeg, *, concurrency: int, logins
     try:
         for thread in threads:
             thread.start()
+        postgres_before = postgres.snapshot() if postgres else {}
         broker_before = cpu_seconds(servers.broker.pid)
         simulator_before = cpu_seconds(servers.simulator.pid)
         began = time.perf_counter()
@@ -107,6 +129,7 @@ def run(servers: Servers, keys: KeySet, leg: IdpLeg, *, concurrency: int, logins
         wall = time.perf_counter() - began
         broker_cpu = cpu_seconds(servers.broker.pid) - broker_before
         simulator_cpu = cpu_seconds(servers.simulator.pid) - simulator_before
+        postgres_cpu = spent_ns(postgres_before, postgres.snapshot()) / 1e9 if postgres else None
     finally:
         for user in users:
             user.close()
@@ -120,29 +143,8 @@ def run(servers: Servers, keys: KeySet, leg: IdpLeg, *, concurrency: int, logins
         latencies_ms=tuple(latencies),
         broker_cpu_s=broker_cpu,
         simulator_cpu_s=simulator_cpu,
+        postgres_cpu_s=postgres_cpu,
     )
-
-
-def report(results: Sequence[RunResult]) -> str:
-    """One table per protocol, in the order measured, with the same columns."""
-    header = (
-        f"{'concurrency':>11}  {'logins':>6}  {'logins/s':>8}  {'p50 ms':>7}  {'p95 ms':>7}  "
-        f"{'p99 ms':>7}  {'Gatehouse CPU ms/login':>22}  {'simulator CPU ms/login':>22}"
-    )
-    blocks = []
-    for protocol in dict.fromkeys(r.protocol for r in results):
-        leg = LEGS[protocol]
-        lines = [f"{protocol.upper()} upstream ({leg.organization}, {leg.email})", header]
-        lines.append("-" * len(header))
-        for r in (r for r in results if r.protocol == protocol):
-            lines.append(
-                f"{r.concurrency:>11}  {r.logins:>6}  {r.per_second:>8.1f}  "
-                f"{r.percentile(50):>7.1f}  {r.percentile(95):>7.1f}  "
-                f"{r.percentile(99):>7.1f}  {r.broker_cpu_s * 1000 / r.logins:>22.2f}  "
-                f"{r.simulator_cpu_s * 1000 / r.logins:>22.2f}"
-            )
-        blocks.append("\n".join(lines))
-    return "\n\n".join(blocks)
 
 
 # -- command line -----------------------------------------------------------------------
@@ -181,8 +183,20 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         "and print the top entries; CPU figures are then inflated by the profiler",
     )
     parser.add_argument("--top", type=int, default=30, help="profile entries to print")
+    parser.add_argument(
+        "--https-idp",
+        action="store_true",
+        help="also run every protocol against the simulator over TLS (a test CA made at "
+        "start, trusted by Gatehouse through GATEHOUSE_UPSTREAM_CA_FILE): rows marked +tls",
+    )
+    parser.add_argument(
+        "--floor-iterations",
+        type=int,
+        default=500,
+        help="iterations of each item of the floor (RS256 sign, xmlsec verify, SQL)",
+    )
     args = parser.parse_args(argv)
-    if args.logins < 1 or args.warmup < 0 or min(args.concurrency) < 1:
+    if args.logins < 1 or args.warmup < 0 or min(args.concurrency) < 1 or args.floor_iterations < 1:
         parser.error("--logins and --concurrency must be positive, --warmup not negative")
     return args
 
@@ -192,36 +206,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     stop_on_sigterm()
     profile = args.profile.resolve() if args.profile else None
     legs = list(LEGS.values()) if args.protocol == "both" else [LEGS[args.protocol]]
-    results: list[RunResult] = []
+    rows: list[Row] = []
     try:
-        with (
-            tempfile.TemporaryDirectory(prefix="gatehouse-bench-") as tmp,
-            running_servers(
-                Path(tmp), database_url=args.database_url, profile_path=profile
-            ) as servers,
-        ):
-            say(
-                f"Gatehouse {servers.issuer} (pid {servers.broker.pid}), simulator "
-                f"{servers.simulator_url} (pid {servers.simulator.pid})"
-            )
-            say(
-                f"database: {servers.database}; {os.cpu_count()} CPUs; "
-                f"Python {platform.python_version()}"
-                + ("; broker under cProfile" if profile else "")
-            )
-            keys = fetch_keys(servers)
-            for leg in legs:
-                if args.warmup:
-                    say(f"{leg.protocol}: warm-up: {args.warmup} logins ...")
-                    run(servers, keys, leg, concurrency=1, logins=args.warmup)
-                for concurrency in args.concurrency:
-                    say(
-                        f"{leg.protocol}: measuring: {args.logins} logins at concurrency "
-                        f"{concurrency} ..."
-                    )
-                    results.append(
-                        run(servers, keys, leg, concurrency=concurrency, logins=args.logins)
-                    )
+        for https_idp in (False, True) if args.https_idp else (False,):
+            rows.extend(_bench(args, legs, profile, https_idp=https_idp))
     except (BenchSetupError, LoginError) as exc:
         say(f"bench failed: {exc}")
         return 1
@@ -229,11 +217,85 @@ def main(argv: Sequence[str] | None = None) -> int:
         say("interrupted; every process stopped.")
         return 130
     say()
-    say(report(results))
+    say(table(rows))
     if profile is not None:
         say(f"\nbroker profile written to {profile} (all threads, including warm-up)")
         _print_profile(profile, args.top)
     return 0
+
+
+def _bench(
+    args: argparse.Namespace, legs: list[IdpLeg], profile: Path | None, *, https_idp: bool
+) -> list[Row]:
+    """Every protocol and concurrency against one set of servers (the simulator over TLS
+    with `https_idp`): free-running pass, lockstep pass, then the floor."""
+    rows: list[Row] = []
+    with (
+        tempfile.TemporaryDirectory(prefix="gatehouse-bench-") as tmp,
+        running_servers(
+            Path(tmp), database_url=args.database_url, profile_path=profile, https_idp=https_idp
+        ) as servers,
+    ):
+        say(
+            f"Gatehouse {servers.issuer} (pid {servers.broker.pid}), simulator "
+            f"{servers.simulator_url} (pid {servers.simulator.pid})"
+        )
+        say(
+            f"database: {servers.database}; {os.cpu_count()} CPUs; "
+            f"Python {platform.python_version()}" + ("; broker under cProfile" if profile else "")
+        )
+        postgres = _postgres(args.database_url, servers)
+        keys = fetch_keys(servers)
+        try:
+            for leg in legs:
+                label = f"{leg.protocol}+tls" if https_idp else leg.protocol
+                if args.warmup:
+                    say(f"{label}: warm-up: {args.warmup} logins ...")
+                    run(servers, keys, leg, concurrency=1, logins=args.warmup)
+                measured = []
+                saml_response = None
+                for concurrency in args.concurrency:
+                    say(f"{label}: {args.logins} logins at concurrency {concurrency} ...")
+                    result = run(
+                        servers, keys, leg, concurrency=concurrency, logins=args.logins,
+                        postgres=postgres,
+                    )  # fmt: skip
+                    say(f"{label}: the same in lockstep phases, CPU per endpoint ...")
+                    per_endpoint = endpoints.measure(
+                        servers, keys, leg, concurrency=concurrency, logins=args.logins
+                    )
+                    saml_response = saml_response or per_endpoint.saml_response
+                    measured.append((result, per_endpoint))
+                say(f"{label}: the floor, {args.floor_iterations} iterations per item ...")
+                login_floor = floor.measure(
+                    leg.protocol,
+                    database_url=servers.database_url,
+                    var_dir=Path(tmp),
+                    saml_response=saml_response,
+                    iterations=args.floor_iterations,
+                )
+                say(f"{label}: floor {_floor_items(login_floor)}")
+                rows.extend(Row(label, r, e, login_floor) for r, e in measured)
+        finally:
+            if postgres is not None:
+                postgres.close()
+    return rows
+
+
+def _postgres(database_url: str | None, servers: Servers) -> BackendCpu | None:
+    """The reader of PostgreSQL's CPU, when on PostgreSQL and its backends are visible."""
+    if database_url is None or servers.application_name is None:
+        return None
+    reader = BackendCpu(database_url, servers.application_name)
+    if reader.readable():
+        return reader
+    say("PostgreSQL's backends are not visible in this machine's /proc: no PostgreSQL CPU")
+    reader.close()
+    return None
+
+
+def _floor_items(login_floor: floor.Floor) -> str:
+    return ", ".join(f"{name} {ms:.3f} ms" for name, ms in login_floor.items.items())
 
 
 def _print_profile(path: Path, top: int) -> None:

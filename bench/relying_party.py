@@ -5,8 +5,13 @@ state, nonce, login_hint) → Gatehouse's redirect to the IdP → the IdP leg (`
 protocol, in `bench.idp_legs`) ending with Gatehouse's answer at its callback → the redirect
 to the relying party with a code → `/token` (client_secret_post) → the ID token checked
 (RS256 signature against the JWKS fetched once, iss, aud, nonce, email, exp, and that the
-login went through the expected connection: idp_type, connection_id). Each virtual user has
-its own `httpx.Client`, so its own cookies, as separate browsers have.
+login went through the expected connection: idp_type, connection_id) → `/userinfo` with the
+access token (its `sub` must be the ID token's), as relying parties such as Auth0 do. Each
+virtual user has its own `httpx.Client`, so its own cookies, as separate browsers have.
+
+`VirtualUser.steps()` is the same login as a generator that yields after each phase
+(`PHASES`), so `bench.endpoints` can run many users in lockstep and read Gatehouse's CPU
+between phases.
 """
 
 from __future__ import annotations
@@ -15,8 +20,9 @@ import base64
 import hashlib
 import re
 import secrets
+import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -28,6 +34,9 @@ from joserfc.jwk import KeySet
 from bench.servers import Servers
 
 HTTP_TIMEOUT = httpx.Timeout(60.0)
+#: A login's phases in order. All but "idp" are one request to Gatehouse each: "idp" is the
+#: browser at the IdP (the simulator), "idp_return" Gatehouse's SAML ACS or OIDC callback.
+PHASES = ("authorize", "idp", "idp_return", "token", "userinfo")
 _HIDDEN = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)"')
 
 
@@ -47,8 +56,10 @@ class IdpLeg:
     organization: str
     #: Where Gatehouse's `/authorize` must redirect to, relative to the simulator's URL.
     idp_entry: str
-    #: (browser, servers, Gatehouse's redirect to the IdP) → Gatehouse's callback response.
-    log_in: Callable[[httpx.Client, Servers, str], httpx.Response]
+    #: (browser, servers, Gatehouse's redirect to the IdP) → the request the IdP sends the
+    #: browser back to Gatehouse with (ACS POST or callback GET), built but not sent, so
+    #: the IdP's share and Gatehouse's can be measured apart.
+    log_in: Callable[[httpx.Client, Servers, str], httpx.Request]
 
 
 class VirtualUser:
@@ -58,13 +69,27 @@ class VirtualUser:
         self._servers = servers
         self._keys = keys
         self._leg = leg
-        self.http = httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=False)
+        verify = (
+            ssl.create_default_context(cafile=str(servers.ca_file)) if servers.ca_file else True
+        )
+        self.http = httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=False, verify=verify)
+        #: The last request the IdP sent the browser back to Gatehouse with (its SAMLResponse
+        #: is what `bench.floor` verifies).
+        self.last_idp_return: httpx.Request | None = None
+        self.claims: dict[str, Any] = {}
 
     def close(self) -> None:
         self.http.close()
 
     def login(self) -> dict[str, Any]:
         """One complete login; returns the verified ID token claims."""
+        for _phase in self.steps():
+            pass
+        return self.claims
+
+    def steps(self) -> Iterator[str]:
+        """One complete login, yielding each phase's name (`PHASES`) once it is done; the
+        verified ID token claims are then in `claims`."""
         s, leg = self._servers, self._leg
         verifier = secrets.token_urlsafe(48)
         state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
@@ -83,7 +108,11 @@ class VirtualUser:
             },
         )
         location = redirect(to_idp, "authorize", f"{s.simulator_url}{leg.idp_entry}")
-        back = leg.log_in(self.http, s, location)
+        yield "authorize"
+        self.last_idp_return = leg.log_in(self.http, s, location)
+        yield "idp"
+        back = self.http.send(self.last_idp_return)
+        yield "idp_return"
         callback = redirect(back, f"{leg.protocol} callback", f"{s.redirect_uri}?")
         params = {k: v[0] for k, v in parse_qs(urlsplit(callback).query).items()}
         if params.get("state") != state or params.get("iss") != s.issuer or "code" not in params:
@@ -103,7 +132,20 @@ class VirtualUser:
             200,
             "token",
         ).json()
-        return self._verify(str(token["id_token"]), nonce)
+        yield "token"
+        claims = self._verify(str(token["id_token"]), nonce)
+        userinfo = expect(
+            self.http.get(
+                f"{s.issuer}/userinfo",
+                headers={"Authorization": f"Bearer {token['access_token']}"},
+            ),
+            200,
+            "userinfo",
+        ).json()
+        if userinfo.get("sub") != claims.get("sub"):
+            raise LoginError("userinfo: sub differs from the ID token's")
+        self.claims = claims
+        yield "userinfo"
 
     def _verify(self, id_token: str, nonce: str) -> dict[str, Any]:
         decoded = jwt.decode(id_token, self._keys, algorithms=["RS256"])
@@ -131,7 +173,7 @@ class VirtualUser:
 
 def fetch_keys(servers: Servers) -> KeySet:
     """The JWKS, fetched once (the discovery document names it) and shared read-only."""
-    with httpx.Client(timeout=HTTP_TIMEOUT) as http:
+    with httpx.Client(timeout=HTTP_TIMEOUT) as http:  # Gatehouse itself is http here
         discovery = expect(
             http.get(f"{servers.issuer}/.well-known/openid-configuration"), 200, "discovery"
         ).json()

@@ -13,6 +13,7 @@ import os
 import secrets
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -26,6 +27,7 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from bench.tls_idp import make_test_ca
 from broker.demo import seed_demo, seed_simulator_organizations, simulator_environment
 from broker.settings import Settings
 from broker.settings_rate_limits import RATE_LIMIT_VARIABLES
@@ -97,6 +99,12 @@ class Servers:
     connection_ids: Mapping[str, str]
     #: The broker's settings, for seeding more organizations into its database.
     settings: Settings
+    #: The URL every process opens (SQLite file, or PostgreSQL with the bench's schema).
+    database_url: str = ""
+    #: PostgreSQL's `application_name` of the broker's connections (None on SQLite).
+    application_name: str | None = None
+    #: The test CA the simulator's certificate comes from (None: the simulator is http).
+    ca_file: Path | None = None
 
 
 def cpu_seconds(pid: int) -> float:
@@ -108,6 +116,20 @@ def cpu_seconds(pid: int) -> float:
     return (utime + stime) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu_ns(pid: int) -> int:
+    """CPU time of process `pid` in nanoseconds: the sum over its live threads of
+    /proc/<pid>/task/<tid>/schedstat's first field (time on CPU). Finer than `cpu_seconds`
+    (clock ticks of 10 ms), so one phase of a few requests can be measured; a thread that
+    exits between two readings takes its time with it (uvicorn's worker threads persist)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, IndexError, ValueError):
+            continue  # the thread ended while we listed them
+    return total
+
+
 @contextmanager
 def running_servers(
     var_dir: Path,
@@ -115,6 +137,7 @@ def running_servers(
     database_url: str | None = None,
     profile_path: Path | None = None,
     environment: Mapping[str, str] | None = None,
+    https_idp: bool = False,
 ) -> Iterator[Servers]:
     """Start the simulator and the broker over a fresh database under `var_dir`.
 
@@ -122,13 +145,32 @@ def running_servers(
     it the database is a SQLite file in `var_dir`. With `profile_path` the broker runs under
     cProfile (`bench.profiled_broker`) and writes its statistics there when it stops.
     `environment` adds to the broker's (`GATEHOUSE_UPSTREAM_*` for the isolation bench).
+    With `https_idp` the simulator is served over TLS with a certificate from a test CA made
+    here (`bench.tls_idp`), which Gatehouse trusts through `GATEHOUSE_UPSTREAM_CA_FILE`.
     """
     with ExitStack() as stack:
         broker_port, simulator_port = free_port(), free_port()
         issuer = f"http://127.0.0.1:{broker_port}"
-        simulator_url = f"http://127.0.0.1:{simulator_port}"
+        scheme = "https" if https_idp else "http"
+        simulator_url = f"{scheme}://127.0.0.1:{simulator_port}"
         redirect_uri = f"http://127.0.0.1:{free_port()}{_RP_CALLBACK_PATH}"
         url, label = stack.enter_context(_fresh_database(var_dir, database_url))
+        application_name = None
+        if database_url is not None:
+            # Names the broker's connections in pg_stat_activity, so the bench can read
+            # the CPU of the backends serving them (bench.postgres_cpu).
+            application_name = f"gatehouse_bench_{secrets.token_hex(4)}"
+            url = f"{url}&application_name={application_name}"
+        tls = make_test_ca(var_dir / "tls") if https_idp else None
+        simulator_command = [sys.executable, "-m", "idp_simulator"]
+        tls_env: dict[str, str] = {}
+        if tls is not None:
+            simulator_command = [sys.executable, "-m", "bench.tls_idp"]
+            tls_env = {
+                "GATEHOUSE_UPSTREAM_CA_FILE": str(tls.ca_file),
+                "BENCH_TLS_CERT": str(tls.cert_file),
+                "BENCH_TLS_KEY": str(tls.key_file),
+            }
         env = {
             **os.environ,
             "GATEHOUSE_ENV": "development",
@@ -145,16 +187,18 @@ def running_servers(
                 for variable, name in RATE_LIMIT_VARIABLES.items()
                 if name != "token_failure_weight"
             },
+            **tls_env,
             **(environment or {}),
         }
         settings = Settings.from_env(env)
         simulator = stack.enter_context(
             started(
                 "simulator",
-                [sys.executable, "-m", "idp_simulator"],
+                simulator_command,
                 {**env, **simulator_environment(settings, simulator_url=simulator_url)},
                 var_dir,
                 health_url=f"{simulator_url}/healthz",
+                ca_file=tls.ca_file if tls else None,
             )
         )
         client = seed_demo(settings, demo_port=0)
@@ -182,12 +226,21 @@ def running_servers(
             simulator=simulator,
             connection_ids={"saml": connections.saml.id, "oidc": connections.oidc.id},
             settings=settings,
+            database_url=url,
+            application_name=application_name,
+            ca_file=tls.ca_file if tls else None,
         )
 
 
 @contextmanager
 def started(
-    name: str, command: list[str], env: Mapping[str, str], var_dir: Path, *, health_url: str
+    name: str,
+    command: list[str],
+    env: Mapping[str, str],
+    var_dir: Path,
+    *,
+    health_url: str,
+    ca_file: Path | None = None,
 ) -> Iterator[Process]:
     """`command` as a child process logging to `var_dir/<name>.log`, once `health_url`
     answers 200; stopped by its PID when the block ends."""
@@ -198,13 +251,13 @@ def started(
         )
     process = Process(name=name, popen=popen, log_path=log_path)
     try:
-        _wait_until_up(process, health_url)
+        _wait_until_up(process, health_url, ca_file)
         yield process
     finally:
         process.stop()
 
 
-def _wait_until_up(process: Process, url: str) -> None:
+def _wait_until_up(process: Process, url: str, ca_file: Path | None = None) -> None:
     deadline = time.monotonic() + _START_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.popen.poll() is not None:
@@ -213,7 +266,8 @@ def _wait_until_up(process: Process, url: str) -> None:
                 f"ready:\n{process.log_tail()}"
             )
         try:
-            if httpx.get(url, timeout=1).status_code == 200:
+            verify = ssl.create_default_context(cafile=str(ca_file)) if ca_file else True
+            if httpx.get(url, timeout=1, verify=verify).status_code == 200:
                 return
         except httpx.TransportError:
             pass
