@@ -55,10 +55,6 @@ def test_both_protocols_over_http_and_an_https_idp_on_sqlite(capsys) -> None:
 
 
 @pytest.mark.postgres
-# bench.servers.running_servers on PostgreSQL leaves a psycopg connection to the garbage
-# collector (already before issue 18's work: starting and stopping the servers alone does it,
-# likely the seeding's engines); a follow-up, not this test's subject.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_postgresql_cpu_is_reported_beside_gatehouses(postgres_url: str, capsys) -> None:
     status = main([*_TINY, "--protocol", "saml", "--database-url", postgres_url])
     out = capsys.readouterr().out
