@@ -76,6 +76,11 @@ def served(tmp_path: Path) -> Iterator[Served]:
         "GATEHOUSE_METRICS_LISTEN": f"127.0.0.1:{listener_port}",
         "GATEHOUSE_RATE_LIMIT_CALLBACK": str(MAX_REQUESTS * 10),
         "GATEHOUSE_LOG_LEVEL": "error",  # a refusal is a warning line each
+        # No background work: a purge, tick or webhook run in flight at the scrape would hold
+        # a pooled connection, and the test reads the pool's checked-out count as zero.
+        "GATEHOUSE_PURGE_INTERVAL_SECONDS": "0",
+        "GATEHOUSE_WEBHOOK_INTERVAL_MS": "0",
+        "GATEHOUSE_JOBS_TICK_SECONDS": "0",
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     gatehouse(env, "migrate")
