@@ -122,3 +122,22 @@ def world(store: Store, tmp_path: Path, op_key: RSAKey, watch: Watch) -> Iterato
             built.raw = raw
             watch.clear()  # building the world logs what it logs (the development warning)
             yield built
+
+
+def api_token(world: FuzzWorld, scopes: list[str]) -> str:
+    """A management API access token with `scopes`, as an app team's client gets one."""
+    from broker.management.access import api_audience, register_management_client
+    from tests.support.config import ISSUER
+
+    with world.store.unit_of_work() as uow:
+        registered = register_management_client(
+            uow, name="fuzz", scopes=scopes, now=world.clock.now()
+        )
+    form = {
+        "grant_type": "client_credentials", "client_id": registered.client.client_id,
+        "client_secret": registered.client_secret, "audience": api_audience(ISSUER),
+    }  # fmt: skip
+    answer = world.browser().post("/token", data=form)
+    assert answer.status_code == 200, answer.text
+    access: str = answer.json()["access_token"]
+    return access

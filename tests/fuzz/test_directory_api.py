@@ -11,10 +11,8 @@ from typing import Any
 import pytest
 from hypothesis import given, strategies as st
 
-from broker.management.access import api_audience, register_management_client
 from tests.fuzz import hostile
-from tests.fuzz.conftest import Watch, fuzz
-from tests.support.config import ISSUER
+from tests.fuzz.conftest import Watch, api_token, fuzz
 from tests.support.fuzz_world import FuzzWorld
 
 FIELDS = ("organization_id", "name", "link_key", "overlap_seconds")
@@ -47,19 +45,7 @@ def bodies(draw: st.DrawFn, organization_id: str) -> bytes:
 
 @pytest.fixture
 def token(world: FuzzWorld) -> str:
-    with world.store.unit_of_work() as uow:
-        registered = register_management_client(
-            uow, name="fuzz", scopes=["directories:read", "directories:write"],
-            now=world.clock.now(),
-        )  # fmt: skip
-    form = {
-        "grant_type": "client_credentials", "client_id": registered.client.client_id,
-        "client_secret": registered.client_secret, "audience": api_audience(ISSUER),
-    }  # fmt: skip
-    answer = world.browser().post("/token", data=form)
-    assert answer.status_code == 200, answer.text
-    access: str = answer.json()["access_token"]
-    return access
+    return api_token(world, ["directories:read", "directories:write"])
 
 
 @fuzz(max_examples=150)

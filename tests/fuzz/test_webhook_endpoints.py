@@ -10,10 +10,8 @@ from typing import Any
 import pytest
 from hypothesis import given, strategies as st
 
-from broker.management.access import api_audience, register_management_client
 from tests.fuzz import hostile
-from tests.fuzz.conftest import Watch, fuzz
-from tests.support.config import ISSUER
+from tests.fuzz.conftest import Watch, api_token, fuzz
 from tests.support.fuzz_world import FuzzWorld
 
 FIELDS = ("url", "event_types", "organization_id", "enabled", "overlap_seconds", "event_id")
@@ -56,18 +54,7 @@ def bodies(draw: st.DrawFn) -> bytes:
 
 @pytest.fixture
 def token(world: FuzzWorld) -> str:
-    with world.store.unit_of_work() as uow:
-        registered = register_management_client(
-            uow, name="fuzz", scopes=["webhooks:read", "webhooks:write"], now=world.clock.now()
-        )
-    form = {
-        "grant_type": "client_credentials", "client_id": registered.client.client_id,
-        "client_secret": registered.client_secret, "audience": api_audience(ISSUER),
-    }  # fmt: skip
-    answer = world.browser().post("/token", data=form)
-    assert answer.status_code == 200, answer.text
-    access: str = answer.json()["access_token"]
-    return access
+    return api_token(world, ["webhooks:read", "webhooks:write"])
 
 
 @fuzz(max_examples=150)
