@@ -4,7 +4,7 @@ SAML ACS or the OIDC callback), token, userinfo.
 How, and why this way: the logins run in *lockstep phases*. `concurrency` virtual users each
 do one phase of their login (all authorizes, say), wait for each other at a barrier, and only
 then does anyone start the next phase; between two phases Gatehouse is idle, and the bench
-reads the broker process's CPU there (`thread_cpu_ns`: every thread's time on CPU, to the
+reads the broker process's CPU there (`ThreadCpu`: every thread's time on CPU, to the
 nanosecond, from /proc/<pid>/task/*/schedstat). The CPU spent between the start and the end of
 a phase is that endpoint's, all of it: HTTP parsing in uvicorn, the event loop, middleware,
 the endpoint, and its worker-thread hop, whichever threads did it.
@@ -31,7 +31,7 @@ from urllib.parse import parse_qs
 from joserfc.jwk import KeySet
 
 from bench.relying_party import PHASES, IdpLeg, LoginError, VirtualUser
-from bench.servers import Servers, thread_cpu_ns
+from bench.servers import Servers, ThreadCpu
 
 #: The phases that are Gatehouse endpoints (the "idp" phase is the browser at the IdP; any
 #: Gatehouse CPU there would be background work, and is shown too, as a check).
@@ -88,14 +88,14 @@ def measure(
     try:
         for thread in threads:
             thread.start()
-        pid = servers.broker.pid
+        cpu = ThreadCpu(servers.broker.pid)
         try:
             for _ in range(rounds):
                 for phase in PHASES:
-                    before = thread_cpu_ns(pid)
+                    before = cpu.read_ns()
                     go.wait()
                     done.wait()
-                    result.cpu_ns[phase] += thread_cpu_ns(pid) - before
+                    result.cpu_ns[phase] += cpu.read_ns() - before
                 result.logins += concurrency
         except threading.BrokenBarrierError:
             pass

@@ -120,14 +120,36 @@ def thread_cpu_ns(pid: int) -> int:
     """CPU time of process `pid` in nanoseconds: the sum over its live threads of
     /proc/<pid>/task/<tid>/schedstat's first field (time on CPU). Finer than `cpu_seconds`
     (clock ticks of 10 ms), so one phase of a few requests can be measured; a thread that
-    exits between two readings takes its time with it (uvicorn's worker threads persist)."""
-    total = 0
+    exits takes its time with it, which `ThreadCpu` makes up for across readings."""
+    return sum(_threads_cpu_ns(pid).values())
+
+
+class ThreadCpu:
+    """Readings of `thread_cpu_ns` that never go backwards. anyio's worker threads end after
+    10 s idle (a phase at concurrency 1 after one at 8 leaves seven of them idle), and a
+    thread's schedstat goes with it: summing only the live threads, the process would seem
+    to have given CPU back. Each thread's last reading is kept, so an ended thread still
+    counts what it spent up to the reading before it ended (what it spent after that, a few
+    idle microseconds, is lost)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self._last: dict[int, int] = {}
+
+    def read_ns(self) -> int:
+        self._last.update(_threads_cpu_ns(self.pid))
+        return sum(self._last.values())
+
+
+def _threads_cpu_ns(pid: int) -> dict[int, int]:
+    """Time on CPU per live thread of `pid`, by thread id."""
+    spent: dict[int, int] = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
-            total += int((task / "schedstat").read_text().split()[0])
+            spent[int(task.name)] = int((task / "schedstat").read_text().split()[0])
         except (OSError, IndexError, ValueError):
             continue  # the thread ended while we listed them
-    return total
+    return spent
 
 
 @contextmanager

@@ -6,12 +6,14 @@ figures are only checked to be figures: no timed assertion."""
 from __future__ import annotations
 
 import os
+import threading
+import time
 
 import pytest
 
 from bench.logins import main
 from bench.postgres_cpu import spent_ns
-from bench.servers import thread_cpu_ns
+from bench.servers import ThreadCpu, thread_cpu_ns
 
 pytestmark = pytest.mark.e2e
 
@@ -68,3 +70,24 @@ def test_postgresql_cpu_is_reported_beside_gatehouses(postgres_url: str, capsys)
 def test_cpu_readers_read_this_process() -> None:
     assert thread_cpu_ns(os.getpid()) > 0
     assert spent_ns({1: 5, 2: 7}, {1: 9, 3: 4}) == 8  # a new backend counts from zero
+
+
+def test_a_thread_that_ends_keeps_what_it_spent_in_the_reading() -> None:
+    """anyio's idle worker threads end between phases; the reading must not fall back."""
+    cpu = ThreadCpu(os.getpid())
+    burned = threading.Event()
+
+    def burn() -> None:
+        deadline = time.thread_time() + 0.05
+        while time.thread_time() < deadline:
+            pass
+        burned.set()
+        time.sleep(0.2)  # read while still alive, then end
+
+    worker = threading.Thread(target=burn)
+    worker.start()
+    burned.wait()
+    with_worker = cpu.read_ns()
+    worker.join()
+    assert thread_cpu_ns(os.getpid()) < with_worker  # the plain sum lost the ended thread
+    assert cpu.read_ns() >= with_worker
