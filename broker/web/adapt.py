@@ -31,7 +31,13 @@ def make_templates(directory: Path) -> Jinja2Templates:
 async def to_http_request(request: Request, *, issuer: str, proxies: TrustedProxies) -> HttpRequest:
     """`url` is the configured issuer plus the path and query: never the Host header;
     `client_ip` is the peer, or what our own proxies say it was (`TrustedProxies`)."""
-    path_and_query = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    # From the scope, as Starlette's `request.url` builds them, without parsing the Host
+    # header and the whole URL on every request (issue 18). The query is ASCII here
+    # (`ascii_query` in the middleware).
+    scope = request.scope
+    path = scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+    query = scope.get("query_string", b"").decode("latin-1")
+    path_and_query = path + (f"?{query}" if query else "")
     form: dict[str, list[str]] = {}
     body = b""
     if request.method in ("POST", "PUT", "PATCH", "DELETE"):
@@ -48,7 +54,7 @@ async def to_http_request(request: Request, *, issuer: str, proxies: TrustedProx
         method=request.method,
         url=issuer + path_and_query,
         headers={k.lower(): v for k, v in request.headers.items()},
-        query=parse_qs(request.url.query, keep_blank_values=True),
+        query=parse_qs(query, keep_blank_values=True),
         form=form,
         cookies=dict(request.cookies),
         body=body,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -67,6 +67,37 @@ def ascii_query(query: bytes) -> bytes:
     return b"".join(b"%%%02X" % byte if byte > 0x7F else bytes((byte,)) for byte in query)
 
 
+#: Set on every response, replacing any value the app set (the portal sets the same
+#: Referrer-Policy): a response never carries two.
+_REPLACED = frozenset(
+    (b"x-request-id", b"x-content-type-options", b"referrer-policy", b"x-frame-options")
+)
+_HSTS = b"strict-transport-security"
+_CSP_NAME = b"content-security-policy"
+RawHeaders = list[tuple[bytes, bytes]]
+
+
+def with_security_headers(
+    headers: Iterable[tuple[bytes, bytes]], *, request_id: str, nonce: str, hsts: bool
+) -> RawHeaders:
+    """`headers` (ASGI's raw pairs, names lower-case) with the security headers, in one pass:
+    the fixed ones replace the app's, a Content-Security-Policy the app chose is kept (an
+    error page sets its own), and the default carries this response's nonce. One list, not
+    Starlette's `MutableHeaders`, which scans the whole list again for every header set (a
+    login's four requests spent ~4 % of their CPU there, issue 18)."""
+    replaced = _REPLACED | {_HSTS} if hsts else _REPLACED
+    kept = [(name, value) for name, value in headers if name not in replaced]
+    kept.append((b"x-request-id", request_id.encode("latin-1")))
+    kept.append((b"x-content-type-options", b"nosniff"))
+    kept.append((b"referrer-policy", b"no-referrer"))
+    kept.append((b"x-frame-options", b"DENY"))
+    if not any(name == _CSP_NAME for name, _ in kept):
+        kept.append((_CSP_NAME, _CSP.format(nonce=nonce).encode("latin-1")))
+    if hsts:
+        kept.append((_HSTS, b"max-age=31536000"))
+    return kept
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
         self.app = app
@@ -83,15 +114,12 @@ class SecurityHeadersMiddleware:
         state["request_id"] = request_id
         state["csp_nonce"] = nonce
         token = logs.request_id.set(request_id)
+        hsts = self.hsts
 
         def secure(headers: MutableHeaders) -> None:
-            headers["X-Request-Id"] = request_id
-            headers["X-Content-Type-Options"] = "nosniff"
-            headers["Referrer-Policy"] = "no-referrer"
-            headers["X-Frame-Options"] = "DENY"
-            headers.setdefault("Content-Security-Policy", _CSP.format(nonce=nonce))
-            if self.hsts:
-                headers["Strict-Transport-Security"] = "max-age=31536000"
+            headers.raw[:] = with_security_headers(
+                headers.raw, request_id=request_id, nonce=nonce, hsts=hsts
+            )
 
         # Starlette answers an unhandled exception outside every middleware; its handler
         # (`Endpoints.server_error`) puts the same headers on that page through this.
@@ -99,7 +127,9 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                secure(MutableHeaders(scope=message))
+                message["headers"] = with_security_headers(
+                    message.get("headers", ()), request_id=request_id, nonce=nonce, hsts=hsts
+                )
             await send(message)
 
         try:
