@@ -39,7 +39,7 @@ from broker.model.portal import PortalSession
 from broker.model.reasons import Reason
 from broker.model.records import Connection, PendingAuthorization, UpstreamIdentity
 from broker.model.routing import Choose, Route, RoutingDecision, resolve
-from broker.oidc.provider import Provider
+from broker.oidc.provider import Provider, check_authorize_method
 from broker.store import NotFound, Store, UnitOfWork
 from broker.upstream.base import CallbackInput, FlowContext, UpstreamError
 from broker.upstream.registry import ConnectorCache
@@ -99,11 +99,19 @@ class LoginService:
 
     def authorize(self, request: HttpRequest) -> Result:
         """The flow is bound to this browser as it is created: every later step (the email
-        page, the chooser, the hand-off, the IdP's answer) must come from it."""
+        page, the chooser, the hand-off, the IdP's answer) must come from it. It is stored
+        once, as it leaves this request: routed and handed off when a hint routes it, else
+        as the email page's flow (issue 18: one insert, not an insert and an update)."""
+        check_authorize_method(request)
         binding_hash, cookie = self._binding.bind(request.cookies)
-        started = self._provider.begin(request, browser_binding=binding_hash)
-        if isinstance(started, Redirect):
-            return started
+        hinted: RoutingDecision | None = None
+        with self._store.unit_of_work() as uow:
+            started = self._provider.start(uow, request, browser_binding=binding_hash)
+            if isinstance(started, Redirect):
+                return started
+            authz = started.request
+            if authz.connection_hint or authz.organization_hint or authz.login_hint:
+                hinted = self._decide(uow, started, email=authz.login_hint)
         bound = HttpRequest(
             method=request.method,
             url=request.url,
@@ -112,11 +120,13 @@ class LoginService:
             client_ip=request.client_ip,
             request_id=request.request_id,
         )
-        authz = started.request
-        if authz.connection_hint or authz.organization_hint or authz.login_hint:
-            result = self._route(started, bound, email=authz.login_hint, from_hint=True)
+        if hinted is None:
+            self._create(started)
+            result: Result = self._email_page(started, bound)
         else:
-            result = self._email_page(started, bound)
+            result = self._routed(
+                started, hinted, bound, email=authz.login_hint, from_hint=True, stored=False
+            )
         if isinstance(result, HttpResponse):
             return result
         return replace(result, cookies=(*result.cookies, cookie))
@@ -199,19 +209,44 @@ class LoginService:
     ) -> Result:
         with self._store.unit_of_work() as uow:
             decision = self._decide(uow, flow, email=email)
+        return self._routed(flow, decision, request, email=email, from_hint=from_hint)
+
+    def _routed(
+        self,
+        flow: PendingAuthorization,
+        decision: RoutingDecision,
+        request: HttpRequest,
+        *,
+        email: str | None,
+        from_hint: bool,
+        stored: bool = True,
+    ) -> Result:
+        """The page or hand-off `decision` leads to. A flow not `stored` yet (authorize) is
+        stored with it."""
         if not from_hint and email:
             # Kept on the flow (persisted at hand-off) so the IdP is told who is coming.
             flow = replace(flow, entered_email=email)
         if isinstance(decision, Route):
-            return self._hand_off(flow, decision.connection, request)
+            return self._hand_off(flow, decision.connection, request, stored=stored)
+        page: Page
         if isinstance(decision, Choose):
             token = self._binding.form_token_for(request.cookies, flow.id) or ""
-            return chooser_page(flow, token, email=email or "", connections=decision.connections)
-        log.info("no route flow reason=%s", decision.reason)
-        if from_hint and decision.reason is Reason.INVALID_EMAIL:
-            return self._email_page(flow, request)
-        message = no_route_message(decision.reason, email_domain(email or "") or "")
-        return self._email_page(flow, request, error=message, email=email or "")
+            page = chooser_page(flow, token, email=email or "", connections=decision.connections)
+        else:
+            log.info("no route flow reason=%s", decision.reason)
+            if from_hint and decision.reason is Reason.INVALID_EMAIL:
+                page = self._email_page(flow, request)
+            else:
+                message = no_route_message(decision.reason, email_domain(email or "") or "")
+                page = self._email_page(flow, request, error=message, email=email or "")
+        if not stored:
+            self._create(flow)
+        return page
+
+    def _create(self, flow: PendingAuthorization) -> None:
+        """Store a new flow that was not handed off (it shows a page)."""
+        with self._store.unit_of_work() as uow:
+            uow.flows.create(flow)
 
     def _decide(
         self, uow: UnitOfWork, flow: PendingAuthorization, *, email: str | None
@@ -219,8 +254,15 @@ class LoginService:
         return resolve(flow.request, email, StoreDirectory(uow))
 
     def _hand_off(
-        self, flow: PendingAuthorization, connection: Connection, request: HttpRequest
+        self,
+        flow: PendingAuthorization,
+        connection: Connection,
+        request: HttpRequest,
+        *,
+        stored: bool = True,
     ) -> Result:
+        """To the connection's IdP. A flow not `stored` yet (authorize routed it by a hint)
+        is stored here, handed off, in one insert."""
         trail = _trail(connection, flow.id, request)
         try:
             connector = self._connectors.get(connection)
@@ -230,6 +272,8 @@ class LoginService:
             # learns it is not their fault. The flow is this browser's (it came with the
             # flow's form token, or created it): its client is told.
             self._refused(trail, exc.recorded_reason, exc.detail)
+            if not stored:
+                self._create(flow)  # stored, so that telling the client consumes it
             return self._returns.tell(flow, exc.recorded_reason, upstream_refusal(exc), request)
         if flow.browser_binding and not self._binding.matches(
             request.cookies, flow.browser_binding
@@ -239,18 +283,21 @@ class LoginService:
             self._refused(trail, Reason.BROWSER_MISMATCH, "hand-off from another browser")
             raise refusal_page(Reason.BROWSER_MISMATCH, detail="hand-off from another browser")
         binding_hash, cookie = self._binding.bind(request.cookies)
-        with self._store.unit_of_work() as uow:
-            uow.flows.update(
-                flow.id,
-                lambda f: replace(
-                    f,
-                    connection_id=connection.id,
-                    connector_state=start.connector_state,
-                    browser_binding=binding_hash,
-                    entered_email=flow.entered_email,
-                ),
-                now=self._clock.now(),
+
+        def handed_off(f: PendingAuthorization) -> PendingAuthorization:
+            return replace(
+                f,
+                connection_id=connection.id,
+                connector_state=start.connector_state,
+                browser_binding=binding_hash,
+                entered_email=flow.entered_email,
             )
+
+        with self._store.unit_of_work() as uow:
+            if stored:
+                uow.flows.update(flow.id, handed_off, now=self._clock.now())
+            else:
+                uow.flows.create(handed_off(flow))
         log.info("flow handed off connection=%s kind=%s", connection.id, connection.kind)
         return replace(start.action, cookies=(*start.action.cookies, cookie))
 

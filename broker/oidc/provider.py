@@ -92,44 +92,54 @@ class Provider:
     def begin(
         self, request: HttpRequest, *, browser_binding: str | None = None
     ) -> PendingAuthorization | Redirect:
-        """Validate `/authorize` and store the flow; or an error redirect to the client.
+        """Validate `/authorize` and store the flow; or an error redirect to the client
+        (`start` says how)."""
+        check_authorize_method(request)
+        with self._store.unit_of_work() as uow:
+            started = self.start(uow, request, browser_binding=browser_binding)
+            if isinstance(started, PendingAuthorization):
+                uow.flows.create(started)
+        return started
 
-        `browser_binding` is stored on the flow as it is created: the login binds the flow
-        to the browser that asked for it, from the first step.
+    def start(
+        self, uow: UnitOfWork, request: HttpRequest, *, browser_binding: str | None = None
+    ) -> PendingAuthorization | Redirect:
+        """Validate `/authorize`: the flow it starts, for the caller to store (the login
+        stores it once, already routed, rather than creating it here and updating it at the
+        hand-off: issue 18); or an error redirect to the client.
+
+        `browser_binding` is on the flow from the start: the login binds the flow to the
+        browser that asked for it, from the first step.
 
         Raises UserFacingError when the client or redirect_uri cannot be trusted: that
-        error is shown, never redirected (RFC 6749 §4.1.2.1).
+        error is shown, never redirected (RFC 6749 §4.1.2.1). The caller has checked the
+        method (`check_authorize_method`) before opening `uow`.
         """
-        if request.method not in ("GET", "POST"):
-            raise UserFacingError("Unsupported request", "Start the sign-in from the application.")
         now = self._clock.now()
-        with self._store.unit_of_work() as uow:
-            try:
-                authz = validate_authorization_request(
-                    request.params, lambda cid: _find_client(uow, cid)
-                )
-            except InvalidClientRequest as exc:
-                log.warning("authorize refused before redirect: %s", exc.reason)
-                raise UserFacingError(
-                    "This sign-in request is not valid",
-                    "The application that sent you here is misconfigured. Go back to it and "
-                    "try again; if this keeps happening, tell its support team the reference "
-                    "below.",
-                    detail=exc.reason,
-                ) from exc
-            except AuthorizeRejected as exc:
-                log.info("authorize rejected: %s (%s)", exc.error, exc.description)
-                return self._error_redirect(exc.redirect_uri, exc.error, exc.description, exc.state)
-            flow = PendingAuthorization(
-                id=new_secret(),
-                request=authz,
-                created_at=now,
-                expires_at=now + self._tokens.flow_ttl,
-                browser_binding=browser_binding,
+        try:
+            authz = validate_authorization_request(
+                request.params, lambda cid: _find_client(uow, cid)
             )
-            uow.flows.create(flow)
+        except InvalidClientRequest as exc:
+            log.warning("authorize refused before redirect: %s", exc.reason)
+            raise UserFacingError(
+                "This sign-in request is not valid",
+                "The application that sent you here is misconfigured. Go back to it and "
+                "try again; if this keeps happening, tell its support team the reference "
+                "below.",
+                detail=exc.reason,
+            ) from exc
+        except AuthorizeRejected as exc:
+            log.info("authorize rejected: %s (%s)", exc.error, exc.description)
+            return self._error_redirect(exc.redirect_uri, exc.error, exc.description, exc.state)
         log.info("flow started client_id=%s", authz.client_id)
-        return flow
+        return PendingAuthorization(
+            id=new_secret(),
+            request=authz,
+            created_at=now,
+            expires_at=now + self._tokens.flow_ttl,
+            browser_binding=browser_binding,
+        )
 
     def finish(
         self,
@@ -266,6 +276,13 @@ class Provider:
                 return _bearer_error("invalid_token")
         body = json.dumps(dict(found.claims)).encode()
         return HttpResponse(body=body, headers={**_JSON, "Cache-Control": "no-store"})
+
+
+def check_authorize_method(request: HttpRequest) -> None:
+    """`/authorize` is GET or POST (OIDC Core §3.1.2.1); anything else is refused before any
+    transaction is opened."""
+    if request.method not in ("GET", "POST"):
+        raise UserFacingError("Unsupported request", "Start the sign-in from the application.")
 
 
 def _find_client(uow: UnitOfWork, client_id: str) -> DownstreamClient | None:
