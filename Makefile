@@ -36,6 +36,7 @@ lint: $(STAMP)
 ## dir), userinfo included: rates, latency percentiles, broker CPU per login and per endpoint,
 ## the floor (crypto + SQL) and the ratio to it, PostgreSQL's CPU when on it, per protocol.
 ## Options: make bench BENCH_ARGS="--protocol oidc --logins 500 --https-idp".
+## --workers 1 2: every row again with the broker as uvicorn --workers N, and logins/s growth.
 bench: $(STAMP)
 	$(BIN)/python -m bench.logins $(BENCH_ARGS)
 

@@ -4,10 +4,11 @@ SAML ACS or the OIDC callback), token, userinfo.
 How, and why this way: the logins run in *lockstep phases*. `concurrency` virtual users each
 do one phase of their login (all authorizes, say), wait for each other at a barrier, and only
 then does anyone start the next phase; between two phases Gatehouse is idle, and the bench
-reads the broker process's CPU there (`ThreadCpu`: every thread's time on CPU, to the
-nanosecond, from /proc/<pid>/task/*/schedstat). The CPU spent between the start and the end of
-a phase is that endpoint's, all of it: HTTP parsing in uvicorn, the event loop, middleware,
-the endpoint, and its worker-thread hop, whichever threads did it.
+reads the broker's CPU there (`ThreadCpu`: every thread's time on CPU, to the nanosecond,
+from /proc/<pid>/task/*/schedstat, of the broker process and, with `--workers`, of every
+process in its tree: uvicorn's supervisor and workers). The CPU spent between the start
+and the end of a phase is that endpoint's, all of it: HTTP parsing in uvicorn, the event
+loop, middleware, the endpoint, and its worker-thread hop, whichever threads did it.
 
 The alternatives were less honest. Timing around the handler inside the app (an ASGI
 middleware summing `time.thread_time()`) misses uvicorn's parsing and the event loop's own

@@ -1,7 +1,9 @@
 """The table `python -m bench.logins` ends with: one row per protocol (and +tls for the https
-IdP) by concurrency. Every figure is per login, Gatehouse's CPU in ms:
+IdP) by concurrency and number of uvicorn workers of the broker (`workers`, 1 unless
+`--workers`). Every figure is per login, Gatehouse's CPU in ms:
 
-- `CPU` — the broker process's CPU (all threads) over the free-running pass ÷ logins;
+- `CPU` — the broker process's CPU (all threads; with workers, of the supervisor and every
+  worker) over the free-running pass ÷ logins;
 - `authz`, `return`, `token`, `uinfo` — per endpoint, from the lockstep pass
   (`bench.endpoints`; `return` is the SAML ACS or the OIDC callback); `sum` is their total
   with any CPU between phases (the "idp" phase), to compare with `CPU`;
@@ -22,7 +24,7 @@ if TYPE_CHECKING:  # bench.logins imports this module
     from bench.logins import RunResult
 
 _COLUMNS = (
-    ("protocol", 9), ("conc", 4), ("logins/s", 8), ("p50 ms", 7), ("p99 ms", 7),
+    ("protocol", 9), ("workers", 7), ("conc", 4), ("logins/s", 8), ("p50 ms", 7), ("p99 ms", 7),
     ("CPU", 6), ("authz", 6), ("return", 6), ("token", 6), ("uinfo", 6), ("sum", 6),
     ("floor", 6), ("CPU÷floor", 9), ("PG CPU", 6), ("sim CPU", 7),
 )  # fmt: skip
@@ -30,12 +32,14 @@ _COLUMNS = (
 
 @dataclass(frozen=True)
 class Row:
-    """One protocol at one concurrency: both passes and the protocol's floor."""
+    """One protocol at one concurrency and worker count: both passes and the protocol's
+    floor."""
 
     label: str
     run: RunResult
     endpoints: EndpointCpu
     floor: Floor
+    workers: int = 1
 
     def cells(self) -> tuple[str, ...]:
         r, e = self.run, self.endpoints
@@ -43,6 +47,7 @@ class Row:
         postgres = "-" if r.postgres_cpu_s is None else f"{r.postgres_cpu_s * 1000 / r.logins:.2f}"
         return (
             self.label,
+            str(self.workers),
             str(r.concurrency),
             f"{r.per_second:.1f}",
             f"{r.percentile(50):.1f}",

@@ -15,7 +15,12 @@ The figures, per protocol and concurrency (issue 18, items 1 and 2):
 - the floor (`bench.floor`: RS256 sign, xmlsec verify of the simulator's response, the SQL
   a login must run), measured in this process in the same run, and Gatehouse ÷ floor;
 - on PostgreSQL, the CPU of the backends serving Gatehouse per login (`bench.postgres_cpu`);
-- with `--https-idp`, the same rows again against the simulator over TLS (`bench.tls_idp`).
+- with `--https-idp`, the same rows again against the simulator over TLS (`bench.tls_idp`);
+- with `--workers N...` (issue 18, item 5), every row again per number of uvicorn workers
+  of the broker, and how logins/s grow from the first number to the others. The broker's
+  CPU is then its whole process tree (the supervisor and every worker); whether the
+  workers, the simulator and the client each have a core of their own is printed, and when
+  the machine has enough CPUs they are pinned so (`cpu_placement`).
 The simulator's CPU is shown separately for context (for OIDC it includes the token
 endpoint Gatehouse calls); the client's own work is in neither. Nothing here asserts a time:
 it reports.
@@ -33,7 +38,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +51,16 @@ from bench.idp_legs import LEGS
 from bench.login_report import Row, table
 from bench.postgres_cpu import BackendCpu, spent_ns
 from bench.relying_party import IdpLeg, LoginError, VirtualUser, fetch_keys
-from bench.servers import BenchSetupError, Servers, cpu_seconds, running_servers
+from bench.servers import (
+    BenchSetupError,
+    Servers,
+    TreeCpu,
+    cpu_seconds,
+    pin_tree,
+    process_tree,
+    running_servers,
+    worker_pids,
+)
 
 DEFAULT_LOGINS = 200
 DEFAULT_WARMUP = 20
@@ -120,14 +135,15 @@ def run(
         for thread in threads:
             thread.start()
         postgres_before = postgres.snapshot() if postgres else {}
-        broker_before = cpu_seconds(servers.broker.pid)
+        broker_tree = TreeCpu(servers.broker.pid)  # with workers, the supervisor and all
+        broker_before = broker_tree.read_s()
         simulator_before = cpu_seconds(servers.simulator.pid)
         began = time.perf_counter()
         start.wait()
         for thread in threads:
             thread.join()
         wall = time.perf_counter() - began
-        broker_cpu = cpu_seconds(servers.broker.pid) - broker_before
+        broker_cpu = broker_tree.read_s() - broker_before
         simulator_cpu = cpu_seconds(servers.simulator.pid) - simulator_before
         postgres_cpu = spent_ns(postgres_before, postgres.snapshot()) / 1e9 if postgres else None
     finally:
@@ -190,6 +206,14 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         "start, trusted by Gatehouse through GATEHOUSE_UPSTREAM_CA_FILE): rows marked +tls",
     )
     parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        metavar="N",
+        help="run everything once per N: the broker as uvicorn --workers N (default: 1, one "
+        "process); rows carry N, and logins/s with each N over the first N is printed",
+    )
+    parser.add_argument(
         "--floor-iterations",
         type=int,
         default=500,
@@ -198,6 +222,14 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.logins < 1 or args.warmup < 0 or min(args.concurrency) < 1 or args.floor_iterations < 1:
         parser.error("--logins and --concurrency must be positive, --warmup not negative")
+    #: Pinned only when worker counts are compared (`--workers` given): the default run is
+    #: the one process, unpinned, as before.
+    args.pin = args.workers is not None
+    args.workers = args.workers or [1]
+    if min(args.workers) < 1:
+        parser.error("--workers must be positive")
+    if args.profile and max(args.workers) > 1:
+        parser.error("--profile runs the broker as one process: not with --workers above 1")
     return args
 
 
@@ -209,35 +241,142 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows: list[Row] = []
     try:
         for https_idp in (False, True) if args.https_idp else (False,):
-            rows.extend(_bench(args, legs, profile, https_idp=https_idp))
+            for workers in args.workers:
+                rows.extend(_bench(args, legs, profile, https_idp=https_idp, workers=workers))
     except (BenchSetupError, LoginError) as exc:
         say(f"bench failed: {exc}")
         return 1
     except KeyboardInterrupt:
         say("interrupted; every process stopped.")
         return 130
+    rows = _side_by_side(rows, args)
     say()
     say(table(rows))
+    if len(set(args.workers)) > 1:
+        say()
+        for line in growth(rows, args.workers):
+            say(line)
     if profile is not None:
         say(f"\nbroker profile written to {profile} (all threads, including warm-up)")
         _print_profile(profile, args.top)
     return 0
 
 
+def _side_by_side(rows: list[Row], args: argparse.Namespace) -> list[Row]:
+    """The rows of one label and concurrency next to each other, by worker count (the order
+    of labels and concurrencies as run): a single worker count leaves the order as run."""
+    labels = list(dict.fromkeys(row.label for row in rows))
+    return sorted(
+        rows,
+        key=lambda row: (
+            labels.index(row.label),
+            args.concurrency.index(row.run.concurrency),
+            args.workers.index(row.workers),
+        ),
+    )
+
+
+def growth(rows: Sequence[Row], workers: Sequence[int]) -> list[str]:
+    """One line per worker count after the first: logins/s with it ÷ with the first, per
+    label and concurrency (empty with a single worker count)."""
+    base = workers[0]
+    lines = []
+    for count in dict.fromkeys(workers[1:]):
+        if count == base:
+            continue
+        ratios = []
+        for row in rows:
+            if row.workers != count:
+                continue
+            first = next(
+                (
+                    other
+                    for other in rows
+                    if other.workers == base
+                    and other.label == row.label
+                    and other.run.concurrency == row.run.concurrency
+                ),
+                None,
+            )
+            if first is not None:
+                ratio = row.run.per_second / first.run.per_second
+                ratios.append(f"{row.label} conc {row.run.concurrency} {ratio:.2f}x")
+        lines.append(f"logins/s with {count} workers ÷ with {base}: " + ", ".join(ratios))
+    return lines
+
+
+def cpu_placement(cpus: Sequence[int], workers: int, most: int) -> tuple[set[int], set[int]] | None:
+    """(the broker's CPUs, the simulator's and client's) when the machine (`cpus`, the ones
+    this process may use) has a core for each of `workers` and two more for the simulator
+    and the client: the broker on the first `workers`, the others on the ones after the
+    first `most` (the largest worker count of the run, so every run's simulator and client
+    have the same cores); None when it has not."""
+    ordered = sorted(cpus)
+    if len(ordered) < most + 2:
+        return None
+    return set(ordered[:workers]), set(ordered[most:])
+
+
+@contextmanager
+def _placed(servers: Servers, args: argparse.Namespace) -> Iterator[None]:
+    """Says where the processes run; pins them when `cpu_placement` allows (and worker
+    counts are being compared), restoring this process's CPUs after."""
+    workers = servers.workers
+    cpus = sorted(os.sched_getaffinity(0))
+    placement = cpu_placement(cpus, workers, max(args.workers)) if args.pin else None
+    processes = f"{workers} broker worker(s) + simulator + client = {workers + 2} processes"
+    if workers + 2 > len(cpus):
+        say(f"{len(cpus)} CPUs, {processes}: the figures share cores (not pinned)")
+    elif placement is None:
+        say(f"{len(cpus)} CPUs, {processes}: not pinned")
+    else:
+        broker_cpus, others = placement
+        say(
+            f"{len(cpus)} CPUs, {processes}: broker pinned to CPUs {sorted(broker_cpus)}, "
+            f"simulator and client to {sorted(others)}"
+        )
+    if placement is None:
+        yield
+        return
+    broker_cpus, others = placement
+    pin_tree(servers.broker.pid, broker_cpus)
+    pin_tree(servers.simulator.pid, others)
+    pin_tree(os.getpid(), others)
+    try:
+        yield
+    finally:
+        pin_tree(os.getpid(), set(cpus))
+
+
 def _bench(
-    args: argparse.Namespace, legs: list[IdpLeg], profile: Path | None, *, https_idp: bool
+    args: argparse.Namespace,
+    legs: list[IdpLeg],
+    profile: Path | None,
+    *,
+    https_idp: bool,
+    workers: int = 1,
 ) -> list[Row]:
     """Every protocol and concurrency against one set of servers (the simulator over TLS
-    with `https_idp`): free-running pass, lockstep pass, then the floor."""
+    with `https_idp`, the broker with `workers` uvicorn workers): free-running pass,
+    lockstep pass, then the floor."""
     rows: list[Row] = []
     with (
         tempfile.TemporaryDirectory(prefix="gatehouse-bench-") as tmp,
         running_servers(
-            Path(tmp), database_url=args.database_url, profile_path=profile, https_idp=https_idp
+            Path(tmp),
+            database_url=args.database_url,
+            profile_path=profile,
+            https_idp=https_idp,
+            workers=workers,
         ) as servers,
+        _placed(servers, args),
     ):
+        broker = f"pid {servers.broker.pid}"
+        if workers > 1:
+            broker += f", {workers} workers: pids {worker_pids(servers.broker.pid)}"
+            broker += f", {len(process_tree(servers.broker.pid))} processes in its tree"
         say(
-            f"Gatehouse {servers.issuer} (pid {servers.broker.pid}), simulator "
+            f"Gatehouse {servers.issuer} ({broker}), simulator "
             f"{servers.simulator_url} (pid {servers.simulator.pid})"
         )
         say(
@@ -249,6 +388,8 @@ def _bench(
         try:
             for leg in legs:
                 label = f"{leg.protocol}+tls" if https_idp else leg.protocol
+                if workers > 1:
+                    say(f"{label}: broker with {workers} workers")
                 if args.warmup:
                     say(f"{label}: warm-up: {args.warmup} logins ...")
                     run(servers, keys, leg, concurrency=1, logins=args.warmup)
@@ -275,7 +416,7 @@ def _bench(
                     iterations=args.floor_iterations,
                 )
                 say(f"{label}: floor {_floor_items(login_floor)}")
-                rows.extend(Row(label, r, e, login_floor) for r, e in measured)
+                rows.extend(Row(label, r, e, login_floor, workers) for r, e in measured)
         finally:
             if postgres is not None:
                 postgres.close()

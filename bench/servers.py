@@ -4,7 +4,8 @@ process on a free loopback port, over a fresh database, seeded like `make run` s
 
 Every process started here is stopped by its PID when the `Servers` block ends, also on
 Ctrl-C (KeyboardInterrupt unwinds through the `with`) and on SIGTERM (turned into SystemExit
-by `main`).
+by `main`). With `workers` > 1 the broker is uvicorn's supervisor and its worker processes;
+the supervisor stops them, and any it leaves behind are killed by their PIDs.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -29,6 +30,8 @@ from sqlalchemy.engine import make_url
 
 from bench.tls_idp import make_test_ca
 from broker.demo import seed_demo, seed_simulator_organizations, simulator_environment
+from broker.metrics.exposition import MULTIPROCESS_VARIABLE
+from broker.metrics.workers import shared_by_workers
 from broker.settings import Settings
 from broker.settings_rate_limits import RATE_LIMIT_VARIABLES
 from broker.store.sql import make_engine
@@ -36,6 +39,11 @@ from broker.store.sql.migrate import upgrade_to_head
 
 _START_TIMEOUT_S = 30.0
 _STOP_TIMEOUT_S = 10.0
+# A broker's process tree is "settled" (every worker done starting) when it spends less than
+# this CPU over one poll (uvicorn's loops tick every 0.1 s, the supervisor pings each worker
+# every 0.5 s: microseconds each).
+_SETTLE_POLL_S = 0.25
+_SETTLED_NS = 10_000_000
 # Where the relying party "lives": nothing listens there, the benchmark reads the code from
 # the redirect's Location instead of following it.
 _RP_CALLBACK_PATH = "/callback"
@@ -72,15 +80,28 @@ class Process:
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self) -> None:
-        """SIGTERM to this PID, then SIGKILL if it has not exited in time."""
+        """SIGTERM to this PID, then SIGKILL if it has not exited in time. Its descendants
+        (uvicorn's workers, multiprocessing's resource tracker) are stopped by it; any still
+        there a moment after it exited (the same PID and start time) get SIGKILL."""
         if self.popen.poll() is not None:
             return
+        descendants = [(pid, _start_time(pid)) for pid in process_tree(self.pid)[1:]]
         self.popen.send_signal(signal.SIGTERM)
         try:
             self.popen.wait(timeout=_STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             self.popen.kill()
             self.popen.wait(timeout=_STOP_TIMEOUT_S)
+        deadline = time.monotonic() + 2.0
+        left = descendants
+        while left:
+            left = [(pid, began) for pid, began in left if began and _start_time(pid) == began]
+            if not left or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        for pid, _began in left:
+            with suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
 
 
 @dataclass(frozen=True)
@@ -105,15 +126,74 @@ class Servers:
     application_name: str | None = None
     #: The test CA the simulator's certificate comes from (None: the simulator is http).
     ca_file: Path | None = None
+    #: uvicorn worker processes of the broker (1: the broker is one process, no supervisor).
+    workers: int = 1
+
+
+def _stat_fields(pid: int) -> list[str]:
+    """/proc/<pid>/stat from field 3 (state) on: `fields[i]` is field i + 3 of proc(5)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    # The command name (field 2) is in parentheses and may contain spaces: split after it.
+    return stat.rsplit(")", 1)[1].split()
 
 
 def cpu_seconds(pid: int) -> float:
     """utime + stime of process `pid` (every thread of it), from /proc/<pid>/stat."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    # The command name (field 2) is in parentheses and may contain spaces: split after it.
-    fields = stat.rsplit(")", 1)[1].split()
+    fields = _stat_fields(pid)
     utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
     return (utime + stime) / os.sysconf("SC_CLK_TCK")
+
+
+def _start_time(pid: int) -> int | None:
+    """When `pid` started (clock ticks since boot; None: no such process), to tell it from
+    a later process given the same PID."""
+    try:
+        return int(_stat_fields(pid)[19])  # field 22 of proc(5)
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` first, then every descendant of it alive now (children, their children...).
+
+    Found by walking /proc for parent PIDs: /proc/<pid>/task/<tid>/children would be
+    cheaper, but needs a kernel built with CONFIG_PROC_CHILDREN, which this machine's is
+    not. About 2 ms with a hundred processes on the machine."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int(_stat_fields(int(entry.name))[1])  # field 4 of proc(5)
+        except (OSError, IndexError, ValueError):
+            continue  # it ended while we listed them
+        children.setdefault(parent, []).append(int(entry.name))
+    tree: list[int] = []
+    pending = [pid]
+    while pending:
+        current = pending.pop(0)
+        tree.append(current)
+        pending.extend(sorted(children.get(current, ())))
+    return tree
+
+
+class TreeCpu:
+    """`cpu_seconds` summed over `process_tree(pid)`: a uvicorn supervisor and its workers.
+    Each process's last reading is kept, so a process that ends between two readings still
+    counts what it had spent at the first (its utime + stime include its ended threads'); a
+    process that appears counts from zero. With no children it reads as `cpu_seconds(pid)`."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self._last: dict[int, float] = {}
+
+    def read_s(self) -> float:
+        for process in process_tree(self.pid):
+            try:
+                self._last[process] = cpu_seconds(process)
+            except (OSError, IndexError, ValueError):
+                continue  # it ended while we read the tree
+        return sum(self._last.values())
 
 
 def thread_cpu_ns(pid: int) -> int:
@@ -125,26 +205,34 @@ def thread_cpu_ns(pid: int) -> int:
 
 
 class ThreadCpu:
-    """Readings of `thread_cpu_ns` that never go backwards. anyio's worker threads end after
-    10 s idle (a phase at concurrency 1 after one at 8 leaves seven of them idle), and a
-    thread's schedstat goes with it: summing only the live threads, the process would seem
-    to have given CPU back. Each thread's last reading is kept, so an ended thread still
-    counts what it spent up to the reading before it ended (what it spent after that, a few
-    idle microseconds, is lost)."""
+    """Readings of `thread_cpu_ns` over `process_tree(pid)` (every thread of `pid` and of
+    the descendants it has at the reading: a uvicorn supervisor and its workers) that never
+    go backwards. anyio's worker threads end after 10 s idle (a phase at concurrency 1 after
+    one at 8 leaves seven of them idle), and a thread's schedstat goes with it: summing only
+    the live threads, the process would seem to have given CPU back. Each thread's last
+    reading is kept, by (pid, tid), so an ended thread or process still counts what it spent
+    up to the reading before it ended (what it spent after that, a few idle microseconds, is
+    lost); a process that appears counts from zero."""
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
-        self._last: dict[int, int] = {}
+        self._last: dict[tuple[int, int], int] = {}
 
     def read_ns(self) -> int:
-        self._last.update(_threads_cpu_ns(self.pid))
+        for process in process_tree(self.pid):
+            for tid, spent in _threads_cpu_ns(process).items():
+                self._last[(process, tid)] = spent
         return sum(self._last.values())
 
 
 def _threads_cpu_ns(pid: int) -> dict[int, int]:
-    """Time on CPU per live thread of `pid`, by thread id."""
+    """Time on CPU per live thread of `pid`, by thread id (none if `pid` has ended)."""
     spent: dict[int, int] = {}
-    for task in Path(f"/proc/{pid}/task").iterdir():
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return spent  # the process ended
+    for task in tasks:
         try:
             spent[int(task.name)] = int((task / "schedstat").read_text().split()[0])
         except (OSError, IndexError, ValueError):
@@ -160,6 +248,7 @@ def running_servers(
     profile_path: Path | None = None,
     environment: Mapping[str, str] | None = None,
     https_idp: bool = False,
+    workers: int = 1,
 ) -> Iterator[Servers]:
     """Start the simulator and the broker over a fresh database under `var_dir`.
 
@@ -169,7 +258,13 @@ def running_servers(
     `environment` adds to the broker's (`GATEHOUSE_UPSTREAM_*` for the isolation bench).
     With `https_idp` the simulator is served over TLS with a certificate from a test CA made
     here (`bench.tls_idp`), which Gatehouse trusts through `GATEHOUSE_UPSTREAM_CA_FILE`.
+    With `workers` > 1 the broker is `uvicorn --workers N`, its metrics shared by the workers
+    as `gatehouse serve --workers` shares them (`shared_by_workers`: a fresh
+    PROMETHEUS_MULTIPROC_DIR before the workers start), and the block is entered once every
+    worker has started (`wait_until_settled`).
     """
+    if workers > 1 and profile_path is not None:
+        raise BenchSetupError("the profiled broker is one process: no workers with a profile")
     with ExitStack() as stack:
         broker_port, simulator_port = free_port(), free_port()
         issuer = f"http://127.0.0.1:{broker_port}"
@@ -231,12 +326,21 @@ def running_servers(
                 "--host", "127.0.0.1", "--port", str(broker_port), "--log-level", "warning",
             ]  # fmt: skip
             broker_env = env
+            if workers > 1:
+                # After seeding: this process's prometheus_client is imported by now, so
+                # the variable (set in os.environ too while the block runs) cannot turn
+                # this process's metrics into files of the workers' directory.
+                shared = stack.enter_context(shared_by_workers(var_dir))
+                command += ["--workers", str(workers)]
+                broker_env = {**env, MULTIPROCESS_VARIABLE: shared}
         else:
             command = [sys.executable, "-m", "bench.profiled_broker", "--port", str(broker_port)]
             broker_env = {**env, "BENCH_PROFILE": str(profile_path)}
         broker = stack.enter_context(
             started("broker", command, broker_env, var_dir, health_url=f"{issuer}/healthz")
         )
+        if workers > 1:
+            wait_until_settled(broker, workers)
         yield Servers(
             issuer=issuer,
             simulator_url=simulator_url,
@@ -251,7 +355,51 @@ def running_servers(
             database_url=url,
             application_name=application_name,
             ca_file=tls.ca_file if tls else None,
+            workers=workers,
         )
+
+
+def wait_until_settled(process: Process, workers: int) -> None:
+    """Until `process` has `workers` worker processes (multiprocessing's spawned children)
+    and its whole tree has been idle for two polls in a row. /healthz answers as soon as one
+    worker is up; uvicorn's supervisor knows when each is ready but does not say (not at
+    `--log-level warning`), so the bench waits for the imports and start-up to be over."""
+    deadline = time.monotonic() + _START_TIMEOUT_S
+    cpu = ThreadCpu(process.pid)
+    previous = cpu.read_ns()
+    quiet = 0
+    while time.monotonic() < deadline:
+        if process.popen.poll() is not None:
+            raise BenchSetupError(
+                f"{process.name} exited (status {process.popen.returncode}) before its "
+                f"workers were ready:\n{process.log_tail()}"
+            )
+        time.sleep(_SETTLE_POLL_S)
+        spent = cpu.read_ns()
+        if len(worker_pids(process.pid)) >= workers and spent - previous < _SETTLED_NS:
+            quiet += 1
+            if quiet >= 2:
+                return
+        else:
+            quiet = 0
+        previous = spent
+    raise BenchSetupError(
+        f"{process.name}'s {workers} workers did not all start:\n{process.log_tail()}"
+    )
+
+
+def worker_pids(pid: int) -> list[int]:
+    """The descendants of `pid` that are multiprocessing spawn children (uvicorn's workers),
+    not its resource tracker."""
+    found = []
+    for child in process_tree(pid)[1:]:
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"spawn_main" in command:
+            found.append(child)
+    return found
 
 
 @contextmanager
@@ -346,3 +494,12 @@ def _throwaway_schema(url: str) -> Iterator[str]:
                 connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
     finally:
         admin.dispose()
+
+
+def pin_tree(pid: int, cpus: set[int]) -> None:
+    """Every thread of `pid` and its descendants onto `cpus` (sched_setaffinity acts on
+    one thread; threads started later inherit their creator's)."""
+    for process in process_tree(pid):
+        for tid in _threads_cpu_ns(process):
+            with suppress(OSError):  # it ended meanwhile
+                os.sched_setaffinity(tid, cpus)
