@@ -5,6 +5,8 @@ multiple of it.
 Per login:
 - one RS256 signature of an ID token (joserfc, a 2048-bit key as Gatehouse's, the claims a
   Gatehouse ID token carries);
+- SAML only: one RSA-SHA256 signature of the AuthnRequest's query (Gatehouse signs every
+  AuthnRequest: its SP metadata says AuthnRequestsSigned);
 - SAML only: parsing the simulator's signed SAMLResponse (lxml) and verifying each of its
   signatures with xmlsec (the response the bench's logins received, captured by
   `bench.endpoints`; the simulator signs response and assertion, so two). The key is the
@@ -36,6 +38,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 import xmlsec
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 from lxml import etree
@@ -96,6 +102,15 @@ def measure(
     }
     header = {"alg": "RS256", "kid": "bench"}
     items = {"RS256 sign": cpu_ms_per_call(lambda: jwt.encode(header, claims, key), iterations)}
+    if protocol == "saml":
+        # The AuthnRequest's signature (HTTP-Redirect binding: RSA-SHA256 over the query):
+        # Gatehouse's SP metadata says AuthnRequestsSigned, so every hand-off signs one.
+        signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        query = f"SAMLRequest={secrets.token_urlsafe(600)}&RelayState={secrets.token_urlsafe(32)}"
+        items["AuthnRequest sign"] = cpu_ms_per_call(
+            lambda: signing_key.sign(query.encode(), padding.PKCS1v15(), hashes.SHA256()),
+            iterations,
+        )
     if protocol == "saml" and saml_response is not None:
         xml = base64.b64decode(saml_response)
         items["SAML parse"] = cpu_ms_per_call(lambda: etree.fromstring(xml), iterations)
@@ -120,7 +135,10 @@ def _saml_verifier(xml: bytes) -> tuple[int, Callable[[], None]]:
     if not signatures or certificate is None or not certificate.text:
         raise ValueError("the captured SAMLResponse has no signature with a certificate")
     der = base64.b64decode("".join(certificate.text.split()))
-    key = xmlsec.Key.from_memory(der, xmlsec.constants.KeyDataFormatCertDer, None)
+    public = x509.load_der_x509_certificate(der).public_key()
+    pem = public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    # The bare key, as Gatehouse loads a pinned certificate's (`load_verification_keys`).
+    key = xmlsec.Key.from_memory(pem, xmlsec.constants.KeyDataFormatPem, None)
 
     def verify() -> None:
         for signature in signatures:
