@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import timedelta
+from typing import NoReturn
 
 from broker import logs, tracing
 from broker.clock import Clock
@@ -160,12 +161,14 @@ class LoginService:
         fields = {k: v[0] for k, v in request.form.items() if v}
         query = {k: v[0] for k, v in request.query.items() if v}
         flow_id = fields.get("RelayState") or query.get("state") or fields.get("state")
-        connection = self._known_connection(connection_id)
+        unsolicited = not flow_id and "SAMLResponse" in fields
+        connection, taken = self._callback_state(connection_id, flow_id, request, unsolicited)
         trail = _trail(connection, flow_id, request)
         flow: PendingAuthorization | None = None
         try:
-            unsolicited = not flow_id and "SAMLResponse" in fields
-            flow = self._callback_state(connection, flow_id, request, unsolicited)
+            if isinstance(taken, LoginRefused):
+                raise taken
+            flow = taken
             answer = CallbackInput(query=query, form=fields)
             if flow.test is not None:
                 return self._tests.complete(
@@ -359,40 +362,38 @@ class LoginService:
         tracing.succeeded()
         return redirect
 
-    def _known_connection(self, connection_id: str) -> Connection:
-        """The connection an answer arrived for, or a page: before anything is written. An
-        unknown id (anyone can POST anything to `/saml/<junk>/acs`) is logged, capped and
-        escaped, and leaves no row behind: there is no organization to tell."""
-        connection = self._find_connection(connection_id)
+    def _known_connection(self, uow: UnitOfWork, connection_id: str) -> Connection:
+        """The connection an answer arrived for, or a page: before anything is written."""
+        connection = _connection_or_none(uow, connection_id)
         if connection is None:
-            log.warning("login refused reason=unknown_connection connection=%s", connection_id)
-            metrics.login_refused(None, Reason.UNKNOWN_CONNECTION)
-            tracing.refused(Reason.UNKNOWN_CONNECTION)
-            raise refusal_page(Reason.UNKNOWN_CONNECTION, detail="no such connection")
+            _unknown_connection(connection_id)
         return connection
 
     def _find_connection(self, connection_id: str) -> Connection | None:
         if not looks_like_id(connection_id):
             return None  # refused before any lookup: a path segment of anything at all
         with self._store.unit_of_work() as uow:
-            try:
-                return uow.connections.get(connection_id)
-            except NotFound:
-                return None
+            return _connection_or_none(uow, connection_id)
 
     def _callback_state(
         self,
-        connection: Connection,
+        connection_id: str,
         flow_id: str | None,
         request: HttpRequest,
         unsolicited: bool,
-    ) -> PendingAuthorization:
-        """The flow with its connector state taken, in one unit of work (`answers.py`)."""
+    ) -> tuple[Connection, PendingAuthorization | LoginRefused]:
+        """The answer's connection (or the unknown-connection page), and its flow with the
+        connector state taken (`answers.py`) or why not: one unit of work (issue 18)."""
         with self._store.unit_of_work() as uow:
-            return take_answer(
-                uow, connection, flow_id, request, unsolicited=unsolicited,
-                binding=self._binding, now=self._clock.now(),
-            )  # fmt: skip
+            connection = self._known_connection(uow, connection_id)
+            try:
+                taken = take_answer(
+                    uow, connection, flow_id, request, unsolicited=unsolicited,
+                    binding=self._binding, now=self._clock.now(),
+                )  # fmt: skip
+            except LoginRefused as exc:
+                return connection, exc  # nothing was written: take_answer refuses before
+        return connection, taken
 
     def _refused(self, trail: LoginTrail, reason: str, detail: str) -> None:
         self._failures.record(trail, reason, detail)
@@ -448,6 +449,24 @@ class LoginService:
     ) -> Page:
         token = self._binding.form_token_for(request.cookies, flow.id) or ""
         return email_page(flow, token, error=error, email=email)
+
+
+def _unknown_connection(connection_id: str) -> NoReturn:
+    """An unknown id (anyone can POST anything to `/saml/<junk>/acs`) is logged, capped and
+    escaped, and leaves no row behind: there is no organization to tell."""
+    log.warning("login refused reason=unknown_connection connection=%s", connection_id)
+    metrics.login_refused(None, Reason.UNKNOWN_CONNECTION)
+    tracing.refused(Reason.UNKNOWN_CONNECTION)
+    raise refusal_page(Reason.UNKNOWN_CONNECTION, detail="no such connection")
+
+
+def _connection_or_none(uow: UnitOfWork, connection_id: str) -> Connection | None:
+    if not looks_like_id(connection_id):
+        return None  # refused before any lookup: a path segment of anything at all
+    try:
+        return uow.connections.get(connection_id)
+    except NotFound:
+        return None
 
 
 def _trail(connection: Connection, flow_id: str | None, request: HttpRequest) -> LoginTrail:
