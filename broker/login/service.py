@@ -6,7 +6,6 @@ import logging
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import timedelta
-from typing import NoReturn
 
 from broker import logs, tracing
 from broker.clock import Clock
@@ -21,24 +20,21 @@ from broker.http import (
     site_origin,
 )
 from broker.limiter import RateLimiter
-from broker.login.answers import lookup, take_answer
+from broker.login.answers import answer_for, connection_or_none, lookup
 from broker.login.binding import BrowserBinding
+from broker.login.completion import finish_login
 from broker.login.directory import StoreDirectory
-from broker.login.directory_access import directory_access
 from broker.login.failures import FailedLogins
 from broker.login.pages import chooser_page, email_page, no_route_message
 from broker.login.refusals import LoginRefused, refusal_page, upstream_refusal
 from broker.login.returns import ClientReturns
 from broker.login.trail import LoginTrail
 from broker.login.trial_logins import TrialLogins
-from broker.metrics import recording as metrics
-from broker.model.claims import build_claims
-from broker.model.login_policy import first_refusal
 from broker.model.names import email_domain
-from broker.model.opaque import looks_like_id, new_id
+from broker.model.opaque import looks_like_id
 from broker.model.portal import PortalSession
 from broker.model.reasons import Reason
-from broker.model.records import Connection, PendingAuthorization, UpstreamIdentity
+from broker.model.records import Connection, PendingAuthorization
 from broker.model.routing import Choose, Route, RoutingDecision, resolve
 from broker.oidc.provider import Provider, check_authorize_method
 from broker.store import NotFound, Store, UnitOfWork
@@ -162,7 +158,10 @@ class LoginService:
         query = {k: v[0] for k, v in request.query.items() if v}
         flow_id = fields.get("RelayState") or query.get("state") or fields.get("state")
         unsolicited = not flow_id and "SAMLResponse" in fields
-        connection, taken = self._callback_state(connection_id, flow_id, request, unsolicited)
+        connection, taken = answer_for(
+            self._store, connection_id, flow_id, request, unsolicited=unsolicited,
+            binding=self._binding, now=self._clock.now(),
+        )  # fmt: skip
         trail = _trail(connection, flow_id, request)
         flow: PendingAuthorization | None = None
         try:
@@ -176,7 +175,10 @@ class LoginService:
                 )
             connector = self._connectors.get(connection)
             upstream = connector.complete_login(self._context(flow, connection), answer)
-            return self._finish(flow, connection, upstream, trail)
+            return finish_login(
+                self._store, self._provider, flow, connection, upstream, trail,
+                now=self._clock.now(),
+            )  # fmt: skip
         except UpstreamError as exc:
             self._refused(trail, exc.recorded_reason, exc.detail)
             return self._returns.tell(flow, exc.recorded_reason, upstream_refusal(exc), request)
@@ -304,96 +306,11 @@ class LoginService:
         log.info("flow handed off connection=%s kind=%s", connection.id, connection.kind)
         return replace(start.action, cookies=(*start.action.cookies, cookie))
 
-    def _finish(
-        self,
-        flow: PendingAuthorization,
-        connection: Connection,
-        upstream: UpstreamIdentity,
-        trail: LoginTrail,
-    ) -> Redirect:
-        """Policy (the organization's rules, then its directory's verdict), then one
-        transaction: consume the flow, record the identity and the audit event, issue the
-        code. A refusal rolls all of it back (no half-written state)."""
-        now = self._clock.now()
-        with self._store.unit_of_work() as uow:
-            try:
-                organization = uow.organizations.get(connection.organization_id)
-            except NotFound as exc:
-                raise LoginRefused(Reason.UNKNOWN_CONNECTION, "organization deleted") from exc
-            verified = [
-                d.name for d in uow.domains.for_organization(organization.id) if d.is_verified
-            ]
-            refusal = first_refusal(upstream, verified)
-            if refusal is not None:
-                raise LoginRefused(refusal.reason, f"{refusal.detail} for {organization.id}")
-            directory = directory_access(uow, organization.id, upstream)
-            try:
-                consumed = uow.flows.consume(flow.id, now=now)
-            except NotFound as exc:
-                raise LoginRefused(Reason.FLOW_EXPIRED, "consumed by a concurrent answer") from exc
-            identity = uow.identities.record_login(
-                organization_id=organization.id,
-                connection_id=connection.id,
-                idp_subject=upstream.subject,
-                email=upstream.email,
-                new_id=new_id("usr"),
-                now=now,
-            )
-            claims = build_claims(
-                identity=identity,
-                upstream=upstream,
-                organization=organization,
-                connection=connection,
-                verified_domains=verified,
-                scope=consumed.request.scope,
-                directory_claims=directory.claims,
-            )
-            # The IdP's own authentication instant when it tells us (it may have had a session),
-            # never later than now.
-            auth_time = min(upstream.auth_time or now, now)
-            redirect = self._provider.finish(
-                uow, consumed, claims, auth_time=auth_time, directory_user_id=directory.user_id
-            )
-            uow.audit.record(
-                trail.event("login.succeeded", None, now=now, detail={"user_id": identity.id})
-            )
-        log.info("login complete connection=%s sub=%s", connection.id, identity.id)
-        metrics.login_succeeded(connection.kind)
-        tracing.succeeded()
-        return redirect
-
-    def _known_connection(self, uow: UnitOfWork, connection_id: str) -> Connection:
-        """The connection an answer arrived for, or a page: before anything is written."""
-        connection = _connection_or_none(uow, connection_id)
-        if connection is None:
-            _unknown_connection(connection_id)
-        return connection
-
     def _find_connection(self, connection_id: str) -> Connection | None:
         if not looks_like_id(connection_id):
             return None  # refused before any lookup: a path segment of anything at all
         with self._store.unit_of_work() as uow:
-            return _connection_or_none(uow, connection_id)
-
-    def _callback_state(
-        self,
-        connection_id: str,
-        flow_id: str | None,
-        request: HttpRequest,
-        unsolicited: bool,
-    ) -> tuple[Connection, PendingAuthorization | LoginRefused]:
-        """The answer's connection (or the unknown-connection page), and its flow with the
-        connector state taken (`answers.py`) or why not: one unit of work (issue 18)."""
-        with self._store.unit_of_work() as uow:
-            connection = self._known_connection(uow, connection_id)
-            try:
-                taken = take_answer(
-                    uow, connection, flow_id, request, unsolicited=unsolicited,
-                    binding=self._binding, now=self._clock.now(),
-                )  # fmt: skip
-            except LoginRefused as exc:
-                return connection, exc  # nothing was written: take_answer refuses before
-        return connection, taken
+            return connection_or_none(uow, connection_id)
 
     def _refused(self, trail: LoginTrail, reason: str, detail: str) -> None:
         self._failures.record(trail, reason, detail)
@@ -449,24 +366,6 @@ class LoginService:
     ) -> Page:
         token = self._binding.form_token_for(request.cookies, flow.id) or ""
         return email_page(flow, token, error=error, email=email)
-
-
-def _unknown_connection(connection_id: str) -> NoReturn:
-    """An unknown id (anyone can POST anything to `/saml/<junk>/acs`) is logged, capped and
-    escaped, and leaves no row behind: there is no organization to tell."""
-    log.warning("login refused reason=unknown_connection connection=%s", connection_id)
-    metrics.login_refused(None, Reason.UNKNOWN_CONNECTION)
-    tracing.refused(Reason.UNKNOWN_CONNECTION)
-    raise refusal_page(Reason.UNKNOWN_CONNECTION, detail="no such connection")
-
-
-def _connection_or_none(uow: UnitOfWork, connection_id: str) -> Connection | None:
-    if not looks_like_id(connection_id):
-        return None  # refused before any lookup: a path segment of anything at all
-    try:
-        return uow.connections.get(connection_id)
-    except NotFound:
-        return None
 
 
 def _trail(connection: Connection, flow_id: str | None, request: HttpRequest) -> LoginTrail:
