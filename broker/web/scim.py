@@ -10,6 +10,7 @@ import json
 import logging
 
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -23,6 +24,23 @@ _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 _MEDIA_TYPE = "application/scim+json"
 
 
+class _AnyPath(Convertor[str]):
+    """The rest of the path, whatever it holds. Starlette's `path` convertor is `.*`, and
+    `.` does not match a newline: `/Users/%0A0` matched no route and got the HTML 404 page
+    instead of SCIM's error (found by tests/fuzz/test_scim_endpoints.py)."""
+
+    regex = "[\\s\\S]*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("scim_path", _AnyPath())
+
+
 class ScimEndpoints:
     def __init__(self, *, issuer: str, proxies: TrustedProxies, scim: DirectoryScim) -> None:
         self._issuer = issuer
@@ -32,7 +50,7 @@ class ScimEndpoints:
     def routes(self) -> list[BaseRoute]:
         return [
             Route("/scim/v2/{directory_id:str}", self.endpoint, methods=_METHODS),
-            Route("/scim/v2/{directory_id:str}/{path:path}", self.endpoint, methods=_METHODS),
+            Route("/scim/v2/{directory_id:str}/{path:scim_path}", self.endpoint, methods=_METHODS),
         ]
 
     async def endpoint(self, request: Request) -> Response:

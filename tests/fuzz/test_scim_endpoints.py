@@ -158,3 +158,19 @@ def test_scim_endpoints(
         assert after == before + 1
     elif method == "POST" or token != "ours":
         assert after == before, (answer.status, answer.text[:300])
+
+
+@pytest.mark.parametrize("rest", ["Users/%0A0", "Users/abc%0A", "Groups/%0D%0Ax/y"])
+def test_a_newline_in_the_path_is_still_answered_by_scim(
+    world: FuzzWorld, directories: tuple[IssuedToken, IssuedToken], rest: str
+) -> None:
+    """Found by the case above: Starlette's `path` convertor (`.*`) stops at a newline, so
+    such a path matched no route and got the HTML 404 page."""
+    ours, _ = directories
+    answer = world.request(
+        "GET",
+        f"/scim/v2/{ours.directory.id}/{rest}",
+        headers=[(b"authorization", b"Bearer " + ours.token.encode())],
+    )
+    assert answer.status == 404
+    assert (answer.header("content-type") or "").startswith("application/scim+json")
