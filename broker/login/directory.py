@@ -15,6 +15,9 @@ class StoreDirectory:
 
     def __init__(self, uow: UnitOfWork) -> None:
         self._uow = uow
+        #: Organizations this unit of work has seen own a domain: they exist (a domain's
+        #: foreign key), so their connections are read without looking them up again.
+        self._owners: set[str] = set()
 
     def connection(self, connection_id: str) -> Connection | None:
         try:
@@ -23,6 +26,8 @@ class StoreDirectory:
             return None
 
     def connections_of(self, organization_id: str) -> Sequence[Connection] | None:
+        if organization_id in self._owners:
+            return self._uow.connections.for_organization(organization_id)
         try:
             organization = self._uow.organizations.get(lookup(organization_id))
         except NotFound:
@@ -31,6 +36,8 @@ class StoreDirectory:
 
     def verified_domain(self, name: str) -> Domain | None:
         try:
-            return self._uow.domains.find_verified(name)
+            domain = self._uow.domains.find_verified(name)
         except NotFound:
             return None
+        self._owners.add(domain.organization_id)
+        return domain
