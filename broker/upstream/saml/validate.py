@@ -22,6 +22,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import xmlsec
 from lxml import etree
@@ -106,13 +107,29 @@ class VerifiedAssertion:
 
 class _Response(OneLogin_Saml2_Response):
     """python3-saml's response with our S-22 checks run before it decrypts (which it does in
-    its constructor, before any signature check), on the tree it parsed."""
+    its constructor, before any signature check), on the tree it parsed.
+
+    Each XPath query is run once per document: python3-saml evaluates every
+    `_query_assertion` as two queries over the whole document (the signed assertion's
+    reference, then the expression under it), and a login's checks asked ~40 of them, most
+    the same (issue 18). Keyed by the document too, so a query before decryption is never
+    answered from the encrypted tree; nothing modifies either tree once parsed (signature
+    checks only mark ID attributes), and each caller gets its own copy of the list."""
 
     def __init__(
         self, settings: OneLogin_Saml2_Settings, response: bytes, *, allow_cbc: bool
     ) -> None:
         self._allow_cbc = allow_cbc  # read by _decrypt_assertion, called by the constructor
+        self._found: dict[tuple[etree._Element, str, str | None], list[Any]] = {}
         super().__init__(settings, response)
+
+    def _query(self, query: str, tagid: str | None = None) -> list[Any]:
+        document = self.decrypted_document if self.encrypted else self.document
+        key = (document, query, tagid)
+        found = self._found.get(key)
+        if found is None:
+            found = self._found[key] = OneLogin_Saml2_XML.query(document, query, None, tagid)
+        return list(found)
 
     def _decrypt_assertion(self, xml: etree._Element) -> etree._Element:
         check_encryption_shapes(xml, allow_cbc=self._allow_cbc)
