@@ -29,6 +29,7 @@ it reports.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import math
 import os
@@ -49,7 +50,7 @@ from bench import endpoints, floor
 from bench.console import say, stop_on_sigterm
 from bench.idp_legs import LEGS
 from bench.login_report import Row, table
-from bench.postgres_cpu import BackendCpu, spent_ns
+from bench.postgres_cpu import BackendCpu, Sampling
 from bench.relying_party import IdpLeg, LoginError, VirtualUser, fetch_keys
 from bench.servers import (
     BenchSetupError,
@@ -134,18 +135,19 @@ def run(
     try:
         for thread in threads:
             thread.start()
-        postgres_before = postgres.snapshot() if postgres else {}
+        sampling = Sampling(postgres) if postgres else None
         broker_tree = TreeCpu(servers.broker.pid)  # with workers, the supervisor and all
         broker_before = broker_tree.read_s()
         simulator_before = cpu_seconds(servers.simulator.pid)
-        began = time.perf_counter()
-        start.wait()
-        for thread in threads:
-            thread.join()
-        wall = time.perf_counter() - began
+        with sampling or contextlib.nullcontext():
+            began = time.perf_counter()
+            start.wait()
+            for thread in threads:
+                thread.join()
+            wall = time.perf_counter() - began
         broker_cpu = broker_tree.read_s() - broker_before
         simulator_cpu = cpu_seconds(servers.simulator.pid) - simulator_before
-        postgres_cpu = spent_ns(postgres_before, postgres.snapshot()) / 1e9 if postgres else None
+        postgres_cpu = sampling.spent_ns() / 1e9 if sampling else None
     finally:
         for user in users:
             user.close()

@@ -281,14 +281,14 @@ def test_the_database_pool_is_read_at_scrape_time(store: SqlStore, metrics: Test
     pool = store.engine.pool
     assert isinstance(pool, QueuePool)
     idle = scrape(metrics)
-    assert idle.value("gatehouse_db_pool_size") == pool.size() == 5
+    assert idle.value("gatehouse_db_pool_size") == pool.size() == 10
     assert idle.value("gatehouse_db_pool_checked_out") == 0
     assert idle.value("gatehouse_db_pool_overflow") == 0
     with ExitStack() as held:
         for _ in range(pool.size() + 1):
             held.enter_context(store.unit_of_work())
         busy = scrape(metrics)
-    assert busy.value("gatehouse_db_pool_checked_out") == 6
+    assert busy.value("gatehouse_db_pool_checked_out") == pool.size() + 1
     assert busy.value("gatehouse_db_pool_overflow") == 1
     after = scrape(metrics)
     assert (
@@ -303,17 +303,18 @@ def test_a_worker_publishes_its_pool_as_it_will_be_after_each_checkout_and_check
 ) -> None:
     """Among several workers no scrape can read this process's pool, so it publishes on
     every change; a checkin is published as the pool will be once it took the connection
-    back (the sixth, an overflow one, is then closed)."""
+    back (the eleventh, an overflow one, is then closed)."""
     published: list[PoolUse | None] = []
     watch_pool(store.engine, published.append)
     with ExitStack() as held:
-        for _ in range(6):
+        for _ in range(11):
             held.enter_context(store.unit_of_work())
-        assert published[-1] == PoolUse(checked_out=6, size=5, overflow=1)
+        assert published[-1] == PoolUse(checked_out=11, size=10, overflow=1)
         assert pool_use(store.engine) == published[-1]
-    assert published[-1] == PoolUse(checked_out=0, size=5, overflow=0)
+    assert published[-1] == PoolUse(checked_out=0, size=10, overflow=0)
     assert pool_use(store.engine) == published[-1]
-    assert [use.checked_out for use in published if use] == [1, 2, 3, 4, 5, 6, 5, 4, 3, 2, 1, 0]
+    counts = [use.checked_out for use in published if use]
+    assert counts == [*range(1, 12), *range(10, -1, -1)]
 
 
 # -- requests to IdPs -----------------------------------------------------------------------
@@ -399,7 +400,7 @@ def test_the_separate_listener_serves_metrics_and_nothing_else(store: SqlStore) 
         assert answer.status_code == 200
         assert answer.headers["content-type"].startswith("text/plain; version=0.0.4")
         scraped = Scrape.parse(answer.text)
-        assert scraped.value("gatehouse_db_pool_size") == 5
+        assert scraped.value("gatehouse_db_pool_size") == 10
         assert any(s.name == "gatehouse_login_step_seconds_count" for s in scraped.samples)
         assert httpx.get(f"{url}/metrics?name[]=x").status_code == 200
         for path in ("/", "/healthz", "/metrics/", "/authorize", "/favicon.ico"):

@@ -123,7 +123,7 @@ def test_a_scrape_adds_up_every_workers_metrics(served: Served) -> None:
         assert scrape.value("gatehouse_logins_total", **REFUSED) == sent
         assert scrape.value("gatehouse_login_step_seconds_count", step="callback") == sent
         # Gauges are summed over the live workers: each has a pool of five.
-        assert scrape.value("gatehouse_db_pool_size") == 5 * WORKERS
+        assert scrape.value("gatehouse_db_pool_size") == 10 * WORKERS
         assert scrape.value("gatehouse_db_pool_checked_out") == 0
 
     assert httpx.get(f"{url}/metrics").status_code == 401
