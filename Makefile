@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check audit lint bench bench-isolation bench-webhooks bench-scim clean
+.PHONY: run test check audit lint bench bench-instructions bench-isolation bench-webhooks bench-scim clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,12 @@ lint: $(STAMP)
 ## --workers 1 2: every row again with the broker as uvicorn --workers N, and logins/s growth.
 bench: $(STAMP)
 	$(BIN)/python -m bench.logins $(BENCH_ARGS)
+
+## Instructions Gatehouse executes per login, counted by valgrind's callgrind: the same on a
+## busy machine as on an idle one, so one change can be read against another (`make bench`
+## measures time). Options: make bench-instructions BENCH_ARGS="--protocol saml --logins 50".
+bench-instructions: $(STAMP)
+	$(BIN)/python -m bench.instructions $(BENCH_ARGS)
 
 ## One tenant's dripping IdP against another tenant's logins: the healthy tenant's logins/s
 ## and p50/p99 alone and during the attack, and how fast the held tenant's users get their

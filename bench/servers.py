@@ -240,6 +240,18 @@ def _threads_cpu_ns(pid: int) -> dict[int, int]:
     return spent
 
 
+@dataclass(frozen=True)
+class BrokerLaunch:
+    """How the broker process is started, for a tool that measures it from outside."""
+
+    #: Put before the broker's command (e.g. `valgrind --tool=callgrind ...`).
+    prefix: tuple[str, ...] = ()
+    #: The directory it runs in: `python -m uvicorn` imports `broker` from there first, so
+    #: another checkout's broker can be measured with this bench.
+    cwd: Path | None = None
+    start_timeout_s: float = _START_TIMEOUT_S
+
+
 @contextmanager
 def running_servers(
     var_dir: Path,
@@ -249,8 +261,12 @@ def running_servers(
     environment: Mapping[str, str] | None = None,
     https_idp: bool = False,
     workers: int = 1,
+    launch: BrokerLaunch | None = None,
 ) -> Iterator[Servers]:
     """Start the simulator and the broker over a fresh database under `var_dir`.
+
+    `launch`: the broker's command under a tool (`bench.instructions` runs it under
+    callgrind), from another checkout's directory, with more time to start.
 
     `database_url` (PostgreSQL) gets a new schema, migrated, and dropped at the end; without
     it the database is a SQLite file in `var_dir`. With `profile_path` the broker runs under
@@ -336,8 +352,18 @@ def running_servers(
         else:
             command = [sys.executable, "-m", "bench.profiled_broker", "--port", str(broker_port)]
             broker_env = {**env, "BENCH_PROFILE": str(profile_path)}
+        if launch is not None:
+            command = [*launch.prefix, *command]
         broker = stack.enter_context(
-            started("broker", command, broker_env, var_dir, health_url=f"{issuer}/healthz")
+            started(
+                "broker",
+                command,
+                broker_env,
+                var_dir,
+                health_url=f"{issuer}/healthz",
+                cwd=launch.cwd if launch else None,
+                timeout_s=launch.start_timeout_s if launch else _START_TIMEOUT_S,
+            )
         )
         if workers > 1:
             wait_until_settled(broker, workers)
@@ -411,24 +437,34 @@ def started(
     *,
     health_url: str,
     ca_file: Path | None = None,
+    cwd: Path | None = None,
+    timeout_s: float = _START_TIMEOUT_S,
 ) -> Iterator[Process]:
     """`command` as a child process logging to `var_dir/<name>.log`, once `health_url`
-    answers 200; stopped by its PID when the block ends."""
+    answers 200 (within `timeout_s`); stopped by its PID when the block ends. `cwd`: where
+    it runs (`-m` imports from there first)."""
     log_path = var_dir / f"{name}.log"
     with log_path.open("wb") as log:
         popen = subprocess.Popen(  # noqa: S603 - our own interpreter and modules
-            command, env=dict(env), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            command,
+            env=dict(env),
+            cwd=cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
     process = Process(name=name, popen=popen, log_path=log_path)
     try:
-        _wait_until_up(process, health_url, ca_file)
+        _wait_until_up(process, health_url, ca_file, timeout_s)
         yield process
     finally:
         process.stop()
 
 
-def _wait_until_up(process: Process, url: str, ca_file: Path | None = None) -> None:
-    deadline = time.monotonic() + _START_TIMEOUT_S
+def _wait_until_up(
+    process: Process, url: str, ca_file: Path | None = None, timeout_s: float = _START_TIMEOUT_S
+) -> None:
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.popen.poll() is not None:
             raise BenchSetupError(

@@ -7,6 +7,8 @@ be figures: no timed assertion."""
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -14,9 +16,11 @@ import time
 
 import pytest
 
+from bench.instructions import main as instructions_main
 from bench.logins import cpu_placement, main
 from bench.postgres_cpu import spent_ns
 from bench.servers import ThreadCpu, TreeCpu, pin_tree, process_tree, thread_cpu_ns
+from tests.support.tiers import missing_dependency
 
 pytestmark = pytest.mark.e2e
 
@@ -163,3 +167,14 @@ def test_a_thread_that_ends_keeps_what_it_spent_in_the_reading() -> None:
     # Without the last readings, the sum would fall by the 0.3 s the ended thread spent
     # (other threads of this process spend far less meanwhile).
     assert cpu.read_ns() >= with_worker
+
+
+def test_instructions_per_login_are_counted_under_callgrind(capsys) -> None:
+    if shutil.which("valgrind") is None:
+        missing_dependency("valgrind is not installed (apt-get install valgrind)")
+    status = instructions_main(["--protocol", "saml", "--logins", "1", "--warmup", "1"])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    figure = re.search(r"saml: ([0-9.]+) M instructions per login", out)
+    assert figure is not None, out
+    assert float(figure.group(1)) > 1  # a login is millions of instructions, never zero
