@@ -19,6 +19,7 @@ import base64
 import binascii
 import copy
 import re
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -112,9 +113,10 @@ class _Response(OneLogin_Saml2_Response):
     Each XPath query is run once per document: python3-saml evaluates every
     `_query_assertion` as two queries over the whole document (the signed assertion's
     reference, then the expression under it), and a login's checks asked ~40 of them, most
-    the same (issue 18). Keyed by the document too, so a query before decryption is never
-    answered from the encrypted tree; nothing modifies either tree once parsed (signature
-    checks only mark ID attributes), and each caller gets its own copy of the list."""
+    the same (issue 18); each expression is compiled once per process (`_xpath`). Keyed by
+    the document too, so a query before decryption is never answered from the encrypted
+    tree; nothing modifies either tree once parsed (signature checks only mark ID
+    attributes), and each caller gets its own copy of the list."""
 
     def __init__(
         self, settings: OneLogin_Saml2_Settings, response: bytes, *, allow_cbc: bool
@@ -128,13 +130,35 @@ class _Response(OneLogin_Saml2_Response):
         key = (document, query, tagid)
         found = self._found.get(key)
         if found is None:
-            found = self._found[key] = OneLogin_Saml2_XML.query(document, query, None, tagid)
+            variables = {} if tagid is None else {"tagid": tagid}
+            nodes = _xpath(query)(document, **variables)
+            found = self._found[key] = nodes if isinstance(nodes, list) else []
         return list(found)
 
     def _decrypt_assertion(self, xml: etree._Element) -> etree._Element:
         check_encryption_shapes(xml, allow_cbc=self._allow_cbc)
         result: etree._Element = super()._decrypt_assertion(xml)
         return result
+
+
+def _xpath(query: str) -> etree.XPath:
+    """`query` compiled once per thread, as `OneLogin_Saml2_XML.query` evaluates it
+    (python3-saml's namespaces, `$tagid` as a variable): lxml compiled the expression again
+    on every call. Per thread, because lxml documents an XPath evaluator's use from one
+    thread at a time; the login's worker threads live long, so each compiles each
+    expression once. The expressions are python3-saml's and ours, never a message's (its
+    values only ever arrive as `$tagid`), so the cache is small; it is emptied past 256."""
+    compiled: dict[str, etree.XPath] = _COMPILED.__dict__.setdefault("by_query", {})
+    found = compiled.get(query)
+    if found is None:
+        if len(compiled) >= _MAX_COMPILED:
+            compiled.clear()
+        found = compiled[query] = etree.XPath(query, namespaces=C.NSMAP)
+    return found
+
+
+_COMPILED = threading.local()
+_MAX_COMPILED = 256
 
 
 def decode(saml_response: str | None) -> bytes:
