@@ -31,8 +31,9 @@ from urllib.parse import parse_qs
 
 from joserfc.jwk import KeySet
 
+from bench.process_cpu import ThreadCpu
 from bench.relying_party import PHASES, IdpLeg, LoginError, VirtualUser
-from bench.servers import Servers, ThreadCpu
+from bench.servers import Servers
 
 #: The phases that are Gatehouse endpoints (the "idp" phase is the browser at the IdP; any
 #: Gatehouse CPU there would be background work, and is shown too, as a check).

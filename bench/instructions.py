@@ -36,9 +36,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.console import say, stop_on_sigterm
+from bench.errors import BenchSetupError
 from bench.idp_legs import LEGS
 from bench.relying_party import IdpLeg, LoginError, VirtualUser, fetch_keys
-from bench.servers import BenchSetupError, BrokerLaunch, running_servers
+from bench.servers import BrokerLaunch, running_servers
 
 #: Gatehouse starts in seconds under an uninstrumented callgrind; a loaded machine, slower.
 _START_TIMEOUT_S = 300.0

@@ -30,10 +30,11 @@ from pathlib import Path
 import httpx
 
 from bench.console import say, stop_on_sigterm
+from bench.errors import BenchSetupError
 from bench.idp_legs import LEGS
 from bench.logins import RunResult, run
 from bench.relying_party import LoginError, fetch_keys, redirect
-from bench.servers import BenchSetupError, Servers, free_port, running_servers, started
+from bench.servers import Servers, free_port, running_servers, started
 from broker.app import build_broker
 from broker.model.records import Domain, Organization
 

@@ -81,3 +81,46 @@ def table(rows: Sequence[Row]) -> str:
             )
         )
     return "\n".join(lines)
+
+
+def side_by_side(rows: list[Row], concurrency: Sequence[int], workers: Sequence[int]) -> list[Row]:
+    """The rows of one label and concurrency next to each other, by worker count (the order
+    of labels and concurrencies as run): a single worker count leaves the order as run."""
+    labels = list(dict.fromkeys(row.label for row in rows))
+    return sorted(
+        rows,
+        key=lambda row: (
+            labels.index(row.label),
+            list(concurrency).index(row.run.concurrency),
+            list(workers).index(row.workers),
+        ),
+    )
+
+
+def growth(rows: Sequence[Row], workers: Sequence[int]) -> list[str]:
+    """One line per worker count after the first: logins/s with it ÷ with the first, per
+    label and concurrency (empty with a single worker count)."""
+    base = workers[0]
+    lines = []
+    for count in dict.fromkeys(workers[1:]):
+        if count == base:
+            continue
+        ratios = []
+        for row in rows:
+            if row.workers != count:
+                continue
+            first = next(
+                (
+                    other
+                    for other in rows
+                    if other.workers == base
+                    and other.label == row.label
+                    and other.run.concurrency == row.run.concurrency
+                ),
+                None,
+            )
+            if first is not None:
+                ratio = row.run.per_second / first.run.per_second
+                ratios.append(f"{row.label} conc {row.run.concurrency} {ratio:.2f}x")
+        lines.append(f"logins/s with {count} workers ÷ with {base}: " + ", ".join(ratios))
+    return lines

@@ -48,20 +48,13 @@ from joserfc.jwk import KeySet
 
 from bench import endpoints, floor
 from bench.console import say, stop_on_sigterm
+from bench.errors import BenchSetupError
 from bench.idp_legs import LEGS
-from bench.login_report import Row, table
+from bench.login_report import Row, growth, side_by_side, table
 from bench.postgres_cpu import BackendCpu, Sampling
+from bench.process_cpu import TreeCpu, cpu_seconds, pin_tree, process_tree
 from bench.relying_party import IdpLeg, LoginError, VirtualUser, fetch_keys
-from bench.servers import (
-    BenchSetupError,
-    Servers,
-    TreeCpu,
-    cpu_seconds,
-    pin_tree,
-    process_tree,
-    running_servers,
-    worker_pids,
-)
+from bench.servers import Servers, running_servers, worker_pids
 
 DEFAULT_LOGINS = 200
 DEFAULT_WARMUP = 20
@@ -251,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         say("interrupted; every process stopped.")
         return 130
-    rows = _side_by_side(rows, args)
+    rows = side_by_side(rows, args.concurrency, args.workers)
     say()
     say(table(rows))
     if len(set(args.workers)) > 1:
@@ -262,49 +255,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         say(f"\nbroker profile written to {profile} (all threads, including warm-up)")
         _print_profile(profile, args.top)
     return 0
-
-
-def _side_by_side(rows: list[Row], args: argparse.Namespace) -> list[Row]:
-    """The rows of one label and concurrency next to each other, by worker count (the order
-    of labels and concurrencies as run): a single worker count leaves the order as run."""
-    labels = list(dict.fromkeys(row.label for row in rows))
-    return sorted(
-        rows,
-        key=lambda row: (
-            labels.index(row.label),
-            args.concurrency.index(row.run.concurrency),
-            args.workers.index(row.workers),
-        ),
-    )
-
-
-def growth(rows: Sequence[Row], workers: Sequence[int]) -> list[str]:
-    """One line per worker count after the first: logins/s with it ÷ with the first, per
-    label and concurrency (empty with a single worker count)."""
-    base = workers[0]
-    lines = []
-    for count in dict.fromkeys(workers[1:]):
-        if count == base:
-            continue
-        ratios = []
-        for row in rows:
-            if row.workers != count:
-                continue
-            first = next(
-                (
-                    other
-                    for other in rows
-                    if other.workers == base
-                    and other.label == row.label
-                    and other.run.concurrency == row.run.concurrency
-                ),
-                None,
-            )
-            if first is not None:
-                ratio = row.run.per_second / first.run.per_second
-                ratios.append(f"{row.label} conc {row.run.concurrency} {ratio:.2f}x")
-        lines.append(f"logins/s with {count} workers ÷ with {base}: " + ", ".join(ratios))
-    return lines
 
 
 def cpu_placement(cpus: Sequence[int], workers: int, most: int) -> tuple[set[int], set[int]] | None:

@@ -33,7 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.console import say, stop_on_sigterm
-from bench.servers import BenchSetupError, cpu_seconds, running_servers
+from bench.errors import BenchSetupError
+from bench.process_cpu import cpu_seconds
+from bench.servers import running_servers
 from broker.app import build_broker
 from idp_simulator.scim.cli import TOKEN_ENV, load_token
 from idp_simulator.scim.client import ScimClient, parse_base_url

@@ -22,20 +22,18 @@ from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 import httpx
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
+from bench.databases import fresh_database
+from bench.errors import BenchSetupError
+from bench.process_cpu import ThreadCpu, process_tree, start_time
 from bench.tls_idp import make_test_ca
 from broker.demo import seed_demo, seed_simulator_organizations, simulator_environment
 from broker.metrics.exposition import MULTIPROCESS_VARIABLE
 from broker.metrics.workers import shared_by_workers
 from broker.settings import Settings
 from broker.settings_rate_limits import RATE_LIMIT_VARIABLES
-from broker.store.sql import make_engine
-from broker.store.sql.migrate import upgrade_to_head
 
 _START_TIMEOUT_S = 30.0
 _STOP_TIMEOUT_S = 10.0
@@ -47,10 +45,6 @@ _SETTLED_NS = 10_000_000
 # Where the relying party "lives": nothing listens there, the benchmark reads the code from
 # the redirect's Location instead of following it.
 _RP_CALLBACK_PATH = "/callback"
-
-
-class BenchSetupError(RuntimeError):
-    """A process did not come up, or the database could not be prepared."""
 
 
 def free_port() -> int:
@@ -85,7 +79,7 @@ class Process:
         there a moment after it exited (the same PID and start time) get SIGKILL."""
         if self.popen.poll() is not None:
             return
-        descendants = [(pid, _start_time(pid)) for pid in process_tree(self.pid)[1:]]
+        descendants = [(pid, start_time(pid)) for pid in process_tree(self.pid)[1:]]
         self.popen.send_signal(signal.SIGTERM)
         try:
             self.popen.wait(timeout=_STOP_TIMEOUT_S)
@@ -95,7 +89,7 @@ class Process:
         deadline = time.monotonic() + 2.0
         left = descendants
         while left:
-            left = [(pid, began) for pid, began in left if began and _start_time(pid) == began]
+            left = [(pid, began) for pid, began in left if began and start_time(pid) == began]
             if not left or time.monotonic() > deadline:
                 break
             time.sleep(0.05)
@@ -128,116 +122,6 @@ class Servers:
     ca_file: Path | None = None
     #: uvicorn worker processes of the broker (1: the broker is one process, no supervisor).
     workers: int = 1
-
-
-def _stat_fields(pid: int) -> list[str]:
-    """/proc/<pid>/stat from field 3 (state) on: `fields[i]` is field i + 3 of proc(5)."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    # The command name (field 2) is in parentheses and may contain spaces: split after it.
-    return stat.rsplit(")", 1)[1].split()
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of process `pid` (every thread of it), from /proc/<pid>/stat."""
-    fields = _stat_fields(pid)
-    utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
-    return (utime + stime) / os.sysconf("SC_CLK_TCK")
-
-
-def _start_time(pid: int) -> int | None:
-    """When `pid` started (clock ticks since boot; None: no such process), to tell it from
-    a later process given the same PID."""
-    try:
-        return int(_stat_fields(pid)[19])  # field 22 of proc(5)
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def process_tree(pid: int) -> list[int]:
-    """`pid` first, then every descendant of it alive now (children, their children...).
-
-    Found by walking /proc for parent PIDs: /proc/<pid>/task/<tid>/children would be
-    cheaper, but needs a kernel built with CONFIG_PROC_CHILDREN, which this machine's is
-    not. About 2 ms with a hundred processes on the machine."""
-    children: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            parent = int(_stat_fields(int(entry.name))[1])  # field 4 of proc(5)
-        except (OSError, IndexError, ValueError):
-            continue  # it ended while we listed them
-        children.setdefault(parent, []).append(int(entry.name))
-    tree: list[int] = []
-    pending = [pid]
-    while pending:
-        current = pending.pop(0)
-        tree.append(current)
-        pending.extend(sorted(children.get(current, ())))
-    return tree
-
-
-class TreeCpu:
-    """`cpu_seconds` summed over `process_tree(pid)`: a uvicorn supervisor and its workers.
-    Each process's last reading is kept, so a process that ends between two readings still
-    counts what it had spent at the first (its utime + stime include its ended threads'); a
-    process that appears counts from zero. With no children it reads as `cpu_seconds(pid)`."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self._last: dict[int, float] = {}
-
-    def read_s(self) -> float:
-        for process in process_tree(self.pid):
-            try:
-                self._last[process] = cpu_seconds(process)
-            except (OSError, IndexError, ValueError):
-                continue  # it ended while we read the tree
-        return sum(self._last.values())
-
-
-def thread_cpu_ns(pid: int) -> int:
-    """CPU time of process `pid` in nanoseconds: the sum over its live threads of
-    /proc/<pid>/task/<tid>/schedstat's first field (time on CPU). Finer than `cpu_seconds`
-    (clock ticks of 10 ms), so one phase of a few requests can be measured; a thread that
-    exits takes its time with it, which `ThreadCpu` makes up for across readings."""
-    return sum(_threads_cpu_ns(pid).values())
-
-
-class ThreadCpu:
-    """Readings of `thread_cpu_ns` over `process_tree(pid)` (every thread of `pid` and of
-    the descendants it has at the reading: a uvicorn supervisor and its workers) that never
-    go backwards. anyio's worker threads end after 10 s idle (a phase at concurrency 1 after
-    one at 8 leaves seven of them idle), and a thread's schedstat goes with it: summing only
-    the live threads, the process would seem to have given CPU back. Each thread's last
-    reading is kept, by (pid, tid), so an ended thread or process still counts what it spent
-    up to the reading before it ended (what it spent after that, a few idle microseconds, is
-    lost); a process that appears counts from zero."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self._last: dict[tuple[int, int], int] = {}
-
-    def read_ns(self) -> int:
-        for process in process_tree(self.pid):
-            for tid, spent in _threads_cpu_ns(process).items():
-                self._last[(process, tid)] = spent
-        return sum(self._last.values())
-
-
-def _threads_cpu_ns(pid: int) -> dict[int, int]:
-    """Time on CPU per live thread of `pid`, by thread id (none if `pid` has ended)."""
-    spent: dict[int, int] = {}
-    try:
-        tasks = list(Path(f"/proc/{pid}/task").iterdir())
-    except OSError:
-        return spent  # the process ended
-    for task in tasks:
-        try:
-            spent[int(task.name)] = int((task / "schedstat").read_text().split()[0])
-        except (OSError, IndexError, ValueError):
-            continue  # the thread ended while we listed them
-    return spent
 
 
 @dataclass(frozen=True)
@@ -287,7 +171,7 @@ def running_servers(
         scheme = "https" if https_idp else "http"
         simulator_url = f"{scheme}://127.0.0.1:{simulator_port}"
         redirect_uri = f"http://127.0.0.1:{free_port()}{_RP_CALLBACK_PATH}"
-        url, label = stack.enter_context(_fresh_database(var_dir, database_url))
+        url, label = stack.enter_context(fresh_database(var_dir, database_url))
         application_name = None
         if database_url is not None:
             # Names the broker's connections in pg_stat_activity, so the bench can read
@@ -479,63 +363,3 @@ def _wait_until_up(
             pass
         time.sleep(0.05)
     raise BenchSetupError(f"{process.name} did not answer {url}:\n{process.log_tail()}")
-
-
-@contextmanager
-def _fresh_database(var_dir: Path, database_url: str | None) -> Iterator[tuple[str, str]]:
-    """(URL every process opens, label for the report), migrated to head."""
-    if database_url is None:
-        url = f"sqlite:///{var_dir / 'gatehouse.sqlite3'}"
-        engine = make_engine(url)
-        try:
-            upgrade_to_head(engine)
-        finally:
-            engine.dispose()
-        yield url, "SQLite (file, WAL)"
-        return
-    with _throwaway_schema(database_url) as schema:
-        yield with_search_path(database_url, schema), f"PostgreSQL (schema {schema})"
-
-
-def with_search_path(url: str, schema: str) -> str:
-    """`url` with libpq `options` making `schema` the search path of every connection, so a
-    process configured only by GATEHOUSE_DATABASE_URL uses the benchmark's schema."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "postgresql":
-        raise BenchSetupError("--database-url must be a postgresql+psycopg:// URL")
-    separator = "&" if "?" in url else "?"
-    return f"{url}{separator}options={quote(f'-csearch_path={schema}')}"
-
-
-@contextmanager
-def _throwaway_schema(url: str) -> Iterator[str]:
-    """A new schema `gh_bench_<hex>`, migrated; dropped with everything in it on exit."""
-    schema = f"gh_bench_{secrets.token_hex(6)}"
-    admin = make_engine(url)
-    try:
-        try:
-            with admin.begin() as connection:
-                connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        except sa.exc.OperationalError as exc:
-            raise BenchSetupError(f"PostgreSQL not usable: {exc.orig}") from exc
-        try:
-            engine = make_engine(url, schema=schema)
-            try:
-                upgrade_to_head(engine)
-            finally:
-                engine.dispose()
-            yield schema
-        finally:
-            with admin.begin() as connection:
-                connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-    finally:
-        admin.dispose()
-
-
-def pin_tree(pid: int, cpus: set[int]) -> None:
-    """Every thread of `pid` and its descendants onto `cpus` (sched_setaffinity acts on
-    one thread; threads started later inherit their creator's)."""
-    for process in process_tree(pid):
-        for tid in _threads_cpu_ns(process):
-            with suppress(OSError):  # it ended meanwhile
-                os.sched_setaffinity(tid, cpus)

@@ -30,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from bench.console import say, stop_on_sigterm
-from bench.servers import _fresh_database
+from bench.databases import fresh_database
 from broker.clock import SystemClock
 from broker.keys.crypto import SecretBox
 from broker.model.records import AuditEvent
@@ -215,7 +215,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args(argv)
     interval = timedelta(milliseconds=args.interval_ms)
-    with tempfile.TemporaryDirectory() as var, _fresh_database(Path(var), args.database_url) as (
+    with tempfile.TemporaryDirectory() as var, fresh_database(Path(var), args.database_url) as (
         url, label,
     ):  # fmt: skip
         say(f"webhooks to a loopback receiver, {label}, {args.endpoints} endpoint(s), "

@@ -19,7 +19,7 @@ import pytest
 from bench.instructions import main as instructions_main
 from bench.logins import cpu_placement, main
 from bench.postgres_cpu import spent_ns
-from bench.servers import ThreadCpu, TreeCpu, pin_tree, process_tree, thread_cpu_ns
+from bench.process_cpu import ThreadCpu, TreeCpu, pin_tree, process_tree, thread_cpu_ns
 from tests.support.tiers import missing_dependency
 
 pytestmark = pytest.mark.e2e

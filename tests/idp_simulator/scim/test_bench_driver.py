@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.process_cpu import cpu_seconds
 from bench.scim import main, mixed_updates
-from bench.servers import cpu_seconds
 from idp_simulator.scim.client import ScimClient
 from idp_simulator.scim.directory import build_directory
 from idp_simulator.scim.okta import OktaDialect
