@@ -126,7 +126,7 @@ def test_a_json_line_has_the_fields_a_log_pipeline_filters_on(
     refusal = next(line for line in found if "unknown_connection" in str(line["message"]))
     assert refusal["request_id"] == reference
     assert refusal["level"] == "warning"
-    assert refusal["logger"] == "broker.login.service"
+    assert refusal["logger"] == "broker.login.answers"  # the module that refuses it
     assert str(refusal["timestamp"]).endswith("Z")
     assert "organization_id" not in refusal  # an unknown connection is about nobody
 
