@@ -62,6 +62,9 @@ class Floor:
     def total_ms(self) -> float:
         return sum(self.items.values())
 
+    def describe(self) -> str:
+        return ", ".join(f"{name} {ms:.3f} ms" for name, ms in self.items.items())
+
 
 def cpu_ms_per_call(work: Callable[[], object], iterations: int) -> float:
     """CPU ms per call of `work`, over `iterations` calls after a warm-up."""

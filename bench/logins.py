@@ -14,6 +14,9 @@ The figures, per protocol and concurrency (issue 18, items 1 and 2):
   in lockstep phases (`bench.endpoints` says why that way);
 - the floor (`bench.floor`: RS256 sign, xmlsec verify of the simulator's response, the SQL
   a login must run), measured in this process in the same run, and Gatehouse ÷ floor;
+- what the stack itself costs a login (`bench.stack_cost`: requests, thread hops and empty
+  transactions through the broker's own stack), the part of the distance to the floor that
+  is not Gatehouse's code;
 - on PostgreSQL, the CPU of the backends serving Gatehouse per login (`bench.postgres_cpu`);
 - with `--https-idp`, the same rows again against the simulator over TLS (`bench.tls_idp`);
 - with `--workers N...` (issue 18, item 5), every row again per number of uvicorn workers
@@ -34,8 +37,6 @@ import itertools
 import math
 import os
 import platform
-import pstats
-import sys
 import tempfile
 import threading
 import time
@@ -46,13 +47,14 @@ from pathlib import Path
 
 from joserfc.jwk import KeySet
 
-from bench import endpoints, floor
+from bench import endpoints, floor, stack_cost
 from bench.console import say, stop_on_sigterm
 from bench.errors import BenchSetupError
 from bench.idp_legs import LEGS
 from bench.login_report import Row, growth, side_by_side, table
 from bench.postgres_cpu import BackendCpu, Sampling
 from bench.process_cpu import TreeCpu, cpu_seconds, pin_tree, process_tree
+from bench.profiled_broker import print_profile
 from bench.relying_party import IdpLeg, LoginError, VirtualUser, fetch_keys
 from bench.servers import Servers, running_servers, worker_pids
 
@@ -212,7 +214,8 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         "--floor-iterations",
         type=int,
         default=500,
-        help="iterations of each item of the floor (RS256 sign, xmlsec verify, SQL)",
+        help="iterations of each item of the floor (RS256 sign, xmlsec verify, SQL) and of "
+        "the stack's cost (request, thread hop, empty transaction)",
     )
     args = parser.parse_args(argv)
     if args.logins < 1 or args.warmup < 0 or min(args.concurrency) < 1 or args.floor_iterations < 1:
@@ -253,7 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             say(line)
     if profile is not None:
         say(f"\nbroker profile written to {profile} (all threads, including warm-up)")
-        _print_profile(profile, args.top)
+        print_profile(profile, args.top)
     return 0
 
 
@@ -367,7 +370,11 @@ def _bench(
                     saml_response=saml_response,
                     iterations=args.floor_iterations,
                 )
-                say(f"{label}: floor {_floor_items(login_floor)}")
+                say(f"{label}: floor {login_floor.describe()}")
+                stack = stack_cost.measure(
+                    servers, var_dir=Path(tmp), iterations=args.floor_iterations
+                )
+                say(f"{label}: {stack.describe(leg.protocol)}")
                 rows.extend(Row(label, r, e, login_floor, workers) for r, e in measured)
         finally:
             if postgres is not None:
@@ -385,16 +392,6 @@ def _postgres(database_url: str | None, servers: Servers) -> BackendCpu | None:
     say("PostgreSQL's backends are not visible in this machine's /proc: no PostgreSQL CPU")
     reader.close()
     return None
-
-
-def _floor_items(login_floor: floor.Floor) -> str:
-    return ", ".join(f"{name} {ms:.3f} ms" for name, ms in login_floor.items.items())
-
-
-def _print_profile(path: Path, top: int) -> None:
-    for order in ("tottime", "cumulative"):
-        stats = pstats.Stats(str(path), stream=sys.stdout)
-        stats.strip_dirs().sort_stats(order).print_stats(top)
 
 
 if __name__ == "__main__":

@@ -17,8 +17,10 @@ import cProfile
 import os
 import pstats
 import signal
+import sys
 import threading
 import time
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -76,6 +78,13 @@ def main() -> None:
         for profile in profiles[1:]:
             stats.add(profile)
         stats.dump_stats(output)
+
+
+def print_profile(path: Path, top: int) -> None:
+    """The `top` entries of a profile this module wrote, by own time and by cumulative."""
+    for order in ("tottime", "cumulative"):
+        stats = pstats.Stats(str(path), stream=sys.stdout)
+        stats.strip_dirs().sort_stats(order).print_stats(top)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from bench.instructions import main as instructions_main
 from bench.logins import cpu_placement, main
 from bench.postgres_cpu import spent_ns
 from bench.process_cpu import ThreadCpu, TreeCpu, pin_tree, process_tree, thread_cpu_ns
+from bench.stack_cost import TRANSACTIONS_PER_LOGIN
 from tests.support.tiers import missing_dependency
 
 pytestmark = pytest.mark.e2e
@@ -63,6 +64,13 @@ def test_both_protocols_over_http_and_an_https_idp_on_sqlite(capsys) -> None:
         assert cells[2] == "1"  # concurrency
         _figures(cells, postgres=False)
     assert "xmlsec verify x2" in out  # the floor verified the captured SAMLResponse
+    for protocol in ("saml", "oidc"):  # what the stack itself takes of a login
+        assert re.search(
+            rf"^{protocol}: stack per login [\d.]+ ms = 4 requests x [\d.]+ .* 4 thread hops "
+            rf"x [\d.]+ \+ {TRANSACTIONS_PER_LOGIN[protocol]} empty transactions x [\d.]+$",
+            out,
+            re.MULTILINE,
+        ), out
     assert "simulator https://127.0.0.1:" in out
 
 
