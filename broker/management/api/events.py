@@ -32,7 +32,7 @@ class EventWhere(Input):
 
 class EventListQuery(EventWhere, ListQuery):
     request_id: str | None = Field(
-        default=None, min_length=1, max_length=200,
+        default=None, min_length=1, max_length=200, pattern=ID_PATTERN,
         description="The events of one request: the reference a person was shown",
     )  # fmt: skip
     since: AwareDatetime | None = Field(default=None, description="Inclusive")

@@ -206,6 +206,8 @@ def cursor_of(json_text: str) -> str:
         ({"cursor": "x" * 5000}, {"/cursor"}),
         ({"kind": "login.failed", "flow_id": "x"}, {"/kind", "/flow_id"}),
         ({"organization_id": "org\x00"}, {"/organization_id"}),  # PostgreSQL refuses NUL
+        ({"request_id": "\x00"}, {"/request_id"}),  # a 500 on PostgreSQL (schemathesis)
+        ({"request_id": "req 1"}, {"/request_id"}),  # a reference is printable ASCII
     ],
 )
 def test_invalid_queries_are_pointed_at(
