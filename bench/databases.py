@@ -3,9 +3,8 @@ migrated to head and dropped afterwards."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -13,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from bench.errors import BenchSetupError
-from broker.store.sql import make_engine
+from broker.store.sql import make_engine, migrate
 from broker.store.sql.migrate import upgrade_to_head
 
 
@@ -46,23 +45,11 @@ def with_search_path(url: str, schema: str) -> str:
 @contextmanager
 def throwaway_schema(url: str) -> Iterator[str]:
     """A new schema `gh_bench_<hex>`, migrated; dropped with everything in it on exit."""
-    schema = f"gh_bench_{secrets.token_hex(6)}"
-    admin = make_engine(url)
-    try:
+    with ExitStack() as stack:
         try:
-            with admin.begin() as connection:
-                connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+            schema = stack.enter_context(
+                migrate.throwaway_schema(url, prefix="gh_bench", migrated=True)
+            )
         except sa.exc.OperationalError as exc:
             raise BenchSetupError(f"PostgreSQL not usable: {exc.orig}") from exc
-        try:
-            engine = make_engine(url, schema=schema)
-            try:
-                upgrade_to_head(engine)
-            finally:
-                engine.dispose()
-            yield schema
-        finally:
-            with admin.begin() as connection:
-                connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-    finally:
-        admin.dispose()
+        yield schema

@@ -11,7 +11,6 @@ afterwards. Separate schemas let parallel sessions share one server.
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import NullPool
 
-from broker.store.sql import make_engine
+from broker.store.sql import make_engine, migrate
 from broker.store.sql.migrate import upgrade_to_head
 from broker.store.sql.tables import metadata
 
@@ -93,25 +92,9 @@ def sqlite_copy(template: Path, directory: Path) -> Iterator[Database]:
 
 @contextmanager
 def throwaway_schema(url: str, *, migrated: bool) -> Iterator[str]:
-    """A new, uniquely named schema, dropped with everything in it on exit."""
-    name = f"gh_test_{secrets.token_hex(6)}"
-    admin = make_engine(url)
-    try:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'CREATE SCHEMA "{name}"')
-        try:
-            if migrated:
-                engine = make_engine(url, schema=name)
-                try:
-                    upgrade_to_head(engine)
-                finally:
-                    engine.dispose()
-            yield name
-        finally:
-            with admin.begin() as connection:
-                connection.exec_driver_sql(f'DROP SCHEMA "{name}" CASCADE')
-    finally:
-        admin.dispose()
+    """A new, uniquely named schema `gh_test_<hex>`, dropped with everything in it on exit."""
+    with migrate.throwaway_schema(url, prefix="gh_test", migrated=migrated) as name:
+        yield name
 
 
 @contextmanager
